@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Ferrule",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ferruled", targets: ["ferruled"]),
+        .executable(name: "ferrulectl", targets: ["ferrulectl"]),
+        .executable(name: "ferrule-sim", targets: ["ferrule-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+
+        // Pure MPO domain: geometry, polarity, dB math, recipes, verdicts, report model. No I/O.
+        .target(name: "FerruleCore"),
+        // Instrument protocols the engine speaks to; transports and drivers live here.
+        .target(name: "FerruleDevices", dependencies: ["FerruleCore", "CUdev", "CModbus"]),
+        // Optical model of a bench and simulated instruments.
+        .target(name: "FerruleSimulator", dependencies: ["FerruleCore", "FerruleDevices"]),
+        // The engine: config, fixtures, sequencing, references, reports.
+        .target(name: "FerruleStation", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleSimulator",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "ferruled", dependencies: [
+            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleDevices",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "ferrulectl", dependencies: [
+            "FerruleCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "ferrule-sim", dependencies: [
+            "FerruleCore", "FerruleSimulator", "FerruleStation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
+        .testTarget(name: "FerruleStationTests", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,49 @@
+/// How one fixture is cabled: which launch-switch channel feeds each end-A position, which
+/// receive-switch channel each end-B position (or fan-out leg) lands on, and which instruments
+/// serve it. Several fixtures may share switches (different channel ranges) and meters.
+public struct FixtureWiring: Sendable, Hashable, Codable {
+    public var id: Int
+    public var launchSwitch: String
+    /// End-A position -> launch switch channel.
+    public var launchChannels: [Int: Int]
+    public var receiveSwitch: String
+    /// Receive position (end-B position or leg) -> receive switch channel.
+    public var receiveChannels: [Int: Int]
+    public var source: String
+    public var powerMeter: String
+    public var rlMeter: String?
+
+    public init(id: Int, launchSwitch: String, launchChannels: [Int: Int], receiveSwitch: String,
+                receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?) {
+        self.id = id
+        self.launchSwitch = launchSwitch
+        self.launchChannels = launchChannels
+        self.receiveSwitch = receiveSwitch
+        self.receiveChannels = receiveChannels
+        self.source = source
+        self.powerMeter = powerMeter
+        self.rlMeter = rlMeter
+    }
+
+    /// The largest launch position the fixture is cabled for.
+    public var launchCapacity: Int { launchChannels.keys.max() ?? 0 }
+    public var receiveCapacity: Int { receiveChannels.keys.max() ?? 0 }
+
+    /// Every instrument a measuring step on this fixture touches (held together while it measures).
+    public var instruments: Set<String> {
+        var s: Set<String> = [launchSwitch, receiveSwitch, source, powerMeter]
+        if let rlMeter { s.insert(rlMeter) }
+        return s
+    }
+
+    /// Whether this fixture can test the recipe's assembly; the reason if not.
+    public func cannotTest(_ spec: AssemblySpec) -> String? {
+        if let p = spec.layout.usedPositions.first(where: { launchChannels[$0] == nil }) {
+            return "fixture \(id) has no launch channel for end-A position \(p)"
+        }
+        if let q = spec.receivePositions.first(where: { receiveChannels[$0] == nil }) {
+            return "fixture \(id) has no receive channel for receive position \(q)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,69 @@
+/// Reference method, recorded with every result (TIA/OFSTP-14).
+public enum ReferenceMethod: String, Codable, Sendable, CaseIterable {
+    case oneCord = "1-cord"
+    case twoCord = "2-cord"
+    case threeCord = "3-cord"
+}
+
+public struct Limits: Sendable, Hashable, Codable {
+    /// IL max per fiber, per wavelength (nm -> dB).
+    public var ilMaxDb: [Int: Double]
+    /// Optional limit on the mean IL of all fibers at one wavelength.
+    public var meanIlMaxDb: Double?
+    /// RL min (dB) at end A; nil when the recipe does not test RL.
+    public var rlMinDb: Double?
+
+    public init(ilMaxDb: [Int: Double], meanIlMaxDb: Double? = nil, rlMinDb: Double? = nil) {
+        self.ilMaxDb = ilMaxDb
+        self.meanIlMaxDb = meanIlMaxDb
+        self.rlMinDb = rlMinDb
+    }
+}
+
+public struct ReferencePolicy: Sendable, Hashable, Codable {
+    /// How long a reference stays valid (seconds). A shift is the usual choice.
+    public var validitySeconds: Double
+    /// An IL below -tolerance means the reference is suspect (meter uncertainty is +/-0.02 dB SM,
+    /// +/-0.05 dB MM; a switch adds +/-0.01 dB).
+    public var negativeIlToleranceDb: Double
+    public var method: ReferenceMethod
+
+    public init(validitySeconds: Double, negativeIlToleranceDb: Double, method: ReferenceMethod = .oneCord) {
+        self.validitySeconds = validitySeconds
+        self.negativeIlToleranceDb = negativeIlToleranceDb
+        self.method = method
+    }
+}
+
+/// Heuristics behind the diagnoses; station-wide, overridable.
+public struct DiagnosisRules: Sendable, Hashable, Codable {
+    /// How many adjacent high-IL fibers make a contaminated-end-face cluster.
+    public var contaminationClusterMin: Int = 3
+    /// A fiber whose light does not reach its expected receive position with less than this
+    /// loss is looked for at the other receive positions.
+    public var lightThresholdIlDb: Double = 20
+    /// RL this far below the median of the unit counts as degraded at that end.
+    public var rlDegradedDb: Double = 6
+
+    public init() {}
+}
+
+/// What a part number must meet.
+public struct Recipe: Sendable, Hashable, Codable {
+    public var partNumber: String
+    public var description: String
+    public var assembly: AssemblySpec
+    public var wavelengthsNm: [Int]
+    public var limits: Limits
+    public var reference: ReferencePolicy
+
+    public init(partNumber: String, description: String, assembly: AssemblySpec, wavelengthsNm: [Int],
+                limits: Limits, reference: ReferencePolicy) {
+        self.partNumber = partNumber
+        self.description = description
+        self.assembly = assembly
+        self.wavelengthsNm = wavelengthsNm
+        self.limits = limits
+        self.reference = reference
+    }
+}

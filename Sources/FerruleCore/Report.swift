@@ -1,0 +1,233 @@
+import Foundation
+
+/// The identity an instrument gives for `*IDN?`.
+public struct InstrumentIdentity: Sendable, Hashable, Codable {
+    public var manufacturer: String
+    public var model: String
+    public var serial: String
+    public var firmware: String
+
+    public init(manufacturer: String, model: String, serial: String, firmware: String) {
+        self.manufacturer = manufacturer
+        self.model = model
+        self.serial = serial
+        self.firmware = firmware
+    }
+}
+
+/// A fixture's reference: P_ref per launch position and wavelength, with how and when it was taken.
+public struct Reference: Sendable, Hashable, Codable {
+    public struct Value: Sendable, Hashable, Codable {
+        /// End-A position the launch channel feeds.
+        public var position: Int
+        public var launchChannel: Int
+        public var receiveChannel: Int
+        public var wavelengthNm: Int
+        public var powerDbm: Double
+
+        public init(position: Int, launchChannel: Int, receiveChannel: Int, wavelengthNm: Int, powerDbm: Double) {
+            self.position = position
+            self.launchChannel = launchChannel
+            self.receiveChannel = receiveChannel
+            self.wavelengthNm = wavelengthNm
+            self.powerDbm = powerDbm
+        }
+    }
+
+    public var fixture: Int
+    public var method: ReferenceMethod
+    public var takenAt: Date
+    public var operatorId: String?
+    /// What was referenced: which (launch, receive) pairs and with what cord.
+    public var pairs: String
+    public var values: [Value]
+    /// Set when a unit showed a negative IL beyond the tolerance; a suspect reference is not used again.
+    public var suspect: String?
+
+    public init(fixture: Int, method: ReferenceMethod, takenAt: Date, operatorId: String?, pairs: String,
+                values: [Value], suspect: String? = nil) {
+        self.fixture = fixture
+        self.method = method
+        self.takenAt = takenAt
+        self.operatorId = operatorId
+        self.pairs = pairs
+        self.values = values
+        self.suspect = suspect
+    }
+
+    public func value(position: Int, wavelengthNm: Int) -> Value? {
+        values.first { $0.position == position && $0.wavelengthNm == wavelengthNm }
+    }
+}
+
+/// The per-unit test report: what ships with the product and what the MES collects.
+/// Its JSON form is described by `docs/report.schema.json`.
+public struct UnitReport: Sendable, Codable {
+    public static let schemaId = "https://ferrule.dev/schema/report/v1"
+
+    public struct Unit: Sendable, Codable {
+        public var serial: String
+        public var partNumber: String
+        public var description: String
+    }
+    public struct Assembly: Sendable, Codable {
+        public var fiberCount: Int
+        public var rows: Int
+        public var positionsPerRow: Int
+        public var usedPositions: [Int]
+        public var unusedPositions: [Int]
+        public var kind: AssemblyKind
+        public var fiberType: FiberType
+        public var polarity: String
+        public var endA: ConnectorEnd
+        public var endB: ConnectorEnd
+        public var lengthM: Double?
+
+        public init(_ spec: AssemblySpec) {
+            fiberCount = spec.fiberCount
+            rows = spec.layout.rows
+            positionsPerRow = spec.layout.positionsPerRow
+            usedPositions = spec.layout.usedPositions
+            unusedPositions = spec.layout.unusedPositions
+            kind = spec.kind
+            fiberType = spec.fiberType
+            polarity = spec.polarity.standardType?.rawValue ?? "explicit"
+            endA = spec.endA
+            endB = spec.endB
+            lengthM = spec.lengthM
+        }
+    }
+    public struct Station: Sendable, Codable {
+        public var id: String
+        public var softwareVersion: String
+        public var configHash: String
+    }
+    public struct Instrument: Sendable, Codable {
+        public var role: String
+        public var name: String
+        public var driver: String
+        public var address: String
+        public var identity: InstrumentIdentity?
+        public var calibrationDue: String?
+
+        public init(role: String, name: String, driver: String, address: String, identity: InstrumentIdentity?,
+                    calibrationDue: String?) {
+            self.role = role
+            self.name = name
+            self.driver = driver
+            self.address = address
+            self.identity = identity
+            self.calibrationDue = calibrationDue
+        }
+    }
+    public struct ReferenceUsed: Sendable, Codable {
+        public var method: ReferenceMethod
+        public var takenAt: Date
+        public var validUntil: Date
+        public var pairs: String
+        public var values: [Reference.Value]
+    }
+    public struct Limits: Sendable, Codable {
+        public struct PerWavelength: Sendable, Codable {
+            public var wavelengthNm: Int
+            public var ilMaxDb: Double
+        }
+        public var il: [PerWavelength]
+        public var meanIlMaxDb: Double?
+        public var rlMinDb: Double?
+    }
+    public struct Summary: Sendable, Codable {
+        public struct PerWavelength: Sendable, Codable {
+            public var wavelengthNm: Int
+            public var maxIlDb: Double?
+            public var meanIlDb: Double?
+            public var minRlDb: Double?
+        }
+        public var worstIlDb: Double?
+        public var worstIlFiber: Int?
+        public var perWavelength: [PerWavelength]
+    }
+
+    public var schema: String = UnitReport.schemaId
+    public var reportId: UUID
+    public var unit: Unit
+    public var assembly: Assembly
+    public var station: Station
+    public var fixture: Int
+    public var `operator`: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var wavelengthsNm: [Int]
+    public var limits: Limits
+    public var instruments: [Instrument]
+    public var reference: ReferenceUsed?
+    public var measurements: [Measurement]
+    public var fibers: [FiberResult]
+    public var polarity: PolarityResult
+    public var verdict: Verdict
+    public var reasons: [String]
+    public var diagnoses: [Diagnosis]
+    public var summary: Summary
+
+    public init(reportId: UUID, unit: Unit, recipe: Recipe, station: Station, fixture: Int, operatorId: String,
+                startedAt: Date, finishedAt: Date, instruments: [Instrument], reference: ReferenceUsed?,
+                judgement: Judgement) {
+        self.reportId = reportId
+        self.unit = unit
+        self.assembly = Assembly(recipe.assembly)
+        self.station = station
+        self.fixture = fixture
+        self.operator = operatorId
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.wavelengthsNm = recipe.wavelengthsNm
+        self.limits = Limits(
+            il: recipe.wavelengthsNm.map { .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity) },
+            meanIlMaxDb: recipe.limits.meanIlMaxDb, rlMinDb: recipe.limits.rlMinDb)
+        self.instruments = instruments
+        self.reference = reference
+        self.measurements = judgement.measurements
+        self.fibers = judgement.fibers
+        self.polarity = judgement.polarity
+        self.verdict = judgement.verdict
+        self.reasons = judgement.reasons
+        self.diagnoses = judgement.diagnoses
+
+        let ms = judgement.measurements
+        let worst = ms.filter { $0.ilDb != nil }.max { $0.ilDb! < $1.ilDb! }
+        self.summary = Summary(
+            worstIlDb: worst?.ilDb, worstIlFiber: worst?.fiber,
+            perWavelength: recipe.wavelengthsNm.map { wl in
+                let ils = ms.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb)
+                let rls = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlDb)
+                return .init(wavelengthNm: wl, maxIlDb: ils.max(),
+                             meanIlDb: ils.isEmpty ? nil : ils.reduce(0, +) / Double(ils.count), minRlDb: rls.min())
+            })
+    }
+
+    /// JSON as written to disk: sorted keys, ISO 8601 UTC times with milliseconds.
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)))
+        }
+        e.nonConformingFloatEncodingStrategy = .throw
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            let s = try c.decode(String.self)
+            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(s) {
+                return date
+            }
+            if let date = try? Date.ISO8601FormatStyle(timeZone: .gmt).parse(s) { return date }
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an ISO 8601 time: \(s)")
+        }
+        return d
+    }
+}

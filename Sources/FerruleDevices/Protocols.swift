@@ -1,0 +1,67 @@
+import FerruleCore
+
+// What a station needs from its instruments. The engine speaks only to these protocols, so a
+// simulated and a real driver are interchangeable by configuration. Implementations are actors:
+// one conversation with an instrument at a time.
+
+/// An instrument failed to do what was asked: no reply, a bad reply, an error in its queue,
+/// or it went away. It always names the instrument; a unit it hits ends `error`, never `fail`.
+public struct InstrumentError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var instrument: String
+    public var operation: String
+    public var detail: String
+
+    public init(instrument: String, operation: String, detail: String) {
+        self.instrument = instrument
+        self.operation = operation
+        self.detail = detail
+    }
+
+    public var description: String { "\(instrument): \(operation): \(detail)" }
+}
+
+public protocol Instrument: Actor {
+    /// The configured name, used in every message.
+    nonisolated var name: String { get }
+    /// `*IDN?` or the driver's equivalent.
+    func identify() async throws -> InstrumentIdentity
+}
+
+/// A 1xN optical switch.
+public protocol OpticalSwitch: Instrument {
+    nonisolated var channelCount: Int { get }
+    /// Route the common port to `channel` and return once the switch has settled.
+    func select(channel: Int) async throws
+    /// Park the switch where no fixture is lit (used on stop).
+    func park() async throws
+}
+
+/// A laser source with selectable wavelengths.
+public protocol LightSource: Instrument {
+    nonisolated var wavelengthsNm: [Int] { get }
+    func enable(wavelengthNm: Int) async throws
+    func disable() async throws
+}
+
+/// An optical power meter. Under-range and over-range come back as `PowerReading` sentinels.
+public protocol PowerMeter: Instrument {
+    func readPower(wavelengthNm: Int) async throws -> PowerReading
+}
+
+/// A return-loss meter measuring at the launch end (the DUT's end A).
+public protocol ReturnLossMeter: Instrument {
+    /// RL in dB, positive. Nil when the meter reports no valid reflection measurement.
+    func readReturnLoss(wavelengthNm: Int) async throws -> Double?
+}
+
+/// The inputs and outputs of a fixture: start button, interlock, part sensor, stack light.
+public protocol FixtureIO: Instrument {
+    func lidClosed() async throws -> Bool
+    func partPresent() async throws -> Bool
+    func startPressed() async throws -> Bool
+    func setStackLight(_ light: StackLight) async throws
+}
+
+public enum StackLight: String, Sendable, Codable {
+    case off, green, amber, red
+}

@@ -1,0 +1,181 @@
+import FerruleCore
+import Foundation
+
+/// A fault built into a simulated assembly. Deterministic: the same faults and seed give the same unit.
+public enum AssemblyFault: Sendable, Hashable, Codable {
+    /// One fiber with extra loss at every wavelength.
+    case highLoss(fiber: Int, extraDb: Double)
+    /// A broken fiber: its light arrives nowhere.
+    case darkFiber(fiber: Int)
+    /// Two fibers exchanged in the ferrule.
+    case swappedPair(Int, Int)
+    /// The whole unit built with another polarity type.
+    case wrongPolarity(PolarityType)
+    /// Dust on one end face: extra loss on adjacent fibers; at end A it also lowers the RL measured there.
+    case dirtyEndFace(end: End, fibers: [Int], extraDb: Double)
+    /// A gender mismatch (pinned to pinned): nothing mates, every fiber dark.
+    case genderMismatch
+
+    private enum Kind: String, Codable {
+        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch
+    }
+    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(Kind.self, forKey: .kind) {
+        case .highLoss:
+            self = .highLoss(fiber: try c.decode(Int.self, forKey: .fiber),
+                             extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+        case .darkFiber:
+            self = .darkFiber(fiber: try c.decode(Int.self, forKey: .fiber))
+        case .swappedPair:
+            let f = try c.decode([Int].self, forKey: .fibers)
+            guard f.count == 2 else {
+                throw DecodingError.dataCorruptedError(forKey: .fibers, in: c, debugDescription: "a swapped pair names exactly 2 fibers, got \(f.count)")
+            }
+            self = .swappedPair(f[0], f[1])
+        case .wrongPolarity:
+            self = .wrongPolarity(try c.decode(PolarityType.self, forKey: .type))
+        case .dirtyEndFace:
+            self = .dirtyEndFace(end: try c.decode(End.self, forKey: .end), fibers: try c.decode([Int].self, forKey: .fibers),
+                                 extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+        case .genderMismatch:
+            self = .genderMismatch
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        switch self {
+        case .highLoss(let f, let x): try c.encode(Kind.highLoss, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(x, forKey: .extraDb)
+        case .darkFiber(let f): try c.encode(Kind.darkFiber, forKey: .kind); try c.encode(f, forKey: .fiber)
+        case .swappedPair(let a, let b): try c.encode(Kind.swappedPair, forKey: .kind); try c.encode([a, b], forKey: .fibers)
+        case .wrongPolarity(let t): try c.encode(Kind.wrongPolarity, forKey: .kind); try c.encode(t, forKey: .type)
+        case .dirtyEndFace(let e, let f, let x):
+            try c.encode(Kind.dirtyEndFace, forKey: .kind); try c.encode(e, forKey: .end)
+            try c.encode(f, forKey: .fibers); try c.encode(x, forKey: .extraDb)
+        case .genderMismatch: try c.encode(Kind.genderMismatch, forKey: .kind)
+        }
+    }
+}
+
+/// A deterministic pseudo-random generator (SplitMix64), so a seed reproduces a bench.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Standard normal deviate (Box-Muller).
+    public mutating func gaussian() -> Double {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+    /// A stable seed from text (FNV-1a); Swift's Hasher is randomised per process.
+    public static func seed(_ text: String, _ base: UInt64) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ base
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
+
+/// The optical truth of one simulated unit: per-fiber loss and reflection, where each fiber's
+/// light really arrives, and the faults that made it so.
+public struct SimulatedAssembly: Sendable {
+    public let serial: String
+    public let recipe: Recipe
+    public let faults: [AssemblyFault]
+    /// End-A position -> receive position, nil for a dark fiber.
+    public let arrival: [Int: Int]
+    /// End-A position -> wavelength -> IL (dB).
+    public let loss: [Int: [Int: Double]]
+    /// End-A position -> RL at end A (dB).
+    public let returnLoss: [Int: Double]
+    public let mates: Bool
+
+    public init(serial: String, recipe: Recipe, faults: [AssemblyFault] = [], seed: UInt64 = 1) {
+        self.serial = serial
+        self.recipe = recipe
+        self.faults = faults
+        var rng = SplitMix64(seed: SplitMix64.seed(serial, seed))
+        let spec = recipe.assembly
+        var map = spec.expectedMap().pairs
+        var loss: [Int: [Int: Double]] = [:]
+        var rl: [Int: Double] = [:]
+        let rlMin = recipe.limits.rlMinDb ?? (spec.fiberType.isSingleMode ? (spec.endA.polish == .apc ? 60 : 45) : 20)
+        for p in spec.layout.usedPositions {
+            // A good fiber sits near 30% of its limit (typical values in vendors' data sheets).
+            let q = max(-2, min(2, rng.gaussian()))
+            var perWl: [Int: Double] = [:]
+            for wl in recipe.wavelengthsNm {
+                let max = recipe.limits.ilMaxDb[wl] ?? 0.75
+                perWl[wl] = max * (0.3 + 0.08 * q) + 0.005 * rng.gaussian()
+            }
+            loss[p] = perWl
+            rl[p] = Swift.max(rlMin + 4, rlMin + 8 + 1.5 * rng.gaussian())
+        }
+        var mates = true
+        for fault in faults {
+            switch fault {
+            case .highLoss(let f, let extra):
+                loss[f] = loss[f]?.mapValues { $0 + extra }
+            case .darkFiber(let f):
+                map[f] = nil
+            case .swappedPair(let a, let b):
+                let ta = map[a], tb = map[b]
+                map[a] = tb
+                map[b] = ta
+            case .wrongPolarity(let t):
+                map = PolarityMap.standard(t, layout: spec.layout, kind: spec.kind).pairs
+            case .dirtyEndFace(let end, let fibers, let extra):
+                for f in fibers {
+                    loss[f] = loss[f]?.mapValues { $0 + extra }
+                    if end == .a { rl[f] = rlMin - 12 + rng.gaussian() }
+                }
+            case .genderMismatch:
+                mates = false
+            }
+        }
+        self.arrival = mates ? map : [:]
+        self.loss = loss
+        self.returnLoss = rl
+        self.mates = mates
+    }
+
+    /// What a correct station must conclude about this unit.
+    public var truth: (verdict: Verdict, diagnoses: [DiagnosisCode: [Int]]) {
+        var d: [DiagnosisCode: [Int]] = [:]
+        let layout = recipe.assembly.layout
+        for fault in faults {
+            switch fault {
+            case .highLoss(let f, _):
+                if loss[f]?.contains(where: { wl, il in il > (recipe.limits.ilMaxDb[wl] ?? .infinity) }) ?? false {
+                    d[.highLossFiber, default: []].append(f)
+                }
+            case .darkFiber(let f): d[.darkFiber, default: []].append(f)
+            case .swappedPair(let a, let b): d[.crossedFibers, default: []] += [a, b]
+            case .wrongPolarity: d[.wrongPolarityType] = layout.usedPositions.filter {
+                    arrival[$0] != recipe.assembly.expectedMap()[$0]
+                }
+            case .dirtyEndFace(let end, let fibers, _):
+                if fibers.count >= DiagnosisRules().contaminationClusterMin {
+                    d[.contaminatedEndFace, default: []] += fibers
+                } else {
+                    d[.highLossFiber, default: []] += fibers
+                }
+                if end == .a && fibers.count < DiagnosisRules().contaminationClusterMin && recipe.limits.rlMinDb != nil {
+                    d[.lowReturnLoss, default: []] += fibers
+                }
+            case .genderMismatch: d = [.allDark: layout.usedPositions]
+            }
+        }
+        for k in d.keys { d[k] = Array(Set(d[k]!)).sorted() }
+        return (d.isEmpty ? .pass : .fail, d)
+    }
+}

@@ -1,0 +1,150 @@
+import FerruleCore
+import FerruleDevices
+import Foundation
+
+/// What sits in a fixture.
+public enum Mounted: Sendable {
+    case empty
+    /// The straight reference cord: position p lands on receive position p, no DUT loss.
+    case referenceCord
+    case assembly(SimulatedAssembly)
+}
+
+/// An instrument fault to inject: after `afterCalls` more calls the instrument fails this way.
+public enum InstrumentFaultKind: String, Sendable, Codable {
+    /// The instrument stops answering (a read times out).
+    case noReply
+    /// The instrument answers something that is not a number.
+    case garbage
+    /// The instrument puts an error in its queue.
+    case queueError
+    /// The instrument vanishes (unplugged).
+    case disconnect
+}
+
+public struct BenchSettings: Sendable, Codable, Hashable {
+    public var seed: UInt64 = 1
+    public var sourcePowerDbm: Double = -3
+    /// Standard deviation of the power meter's noise (dB).
+    public var noiseDb: Double = 0.003
+    /// Source drift added per power reading (dB); a drifting source makes the reference go stale.
+    public var driftDbPerReading: Double = 0
+    /// Loss of a switch channel: nominal plus a fixed per-channel spread (repeatability).
+    public var switchLossDb: Double = 0.8
+    public var switchSpreadDb: Double = 0.01
+    /// Detector range: below is no light, above is over range.
+    public var meterFloorDbm: Double = -65
+    public var meterCeilingDbm: Double = 10
+
+    public init() {}
+}
+
+/// The optical model of a whole bench: switches, source, meters and what is mounted in each
+/// fixture. Simulated instruments (in-process or on the wire) all act on one bench.
+public actor SimulatedBench {
+    public let wiring: [FixtureWiring]
+    public private(set) var settings: BenchSettings
+    private var rng: SplitMix64
+    private var switchPosition: [String: Int] = [:]
+    private var sourceWavelength: [String: Int] = [:]  // enabled sources only
+    private var mounted: [Int: Mounted] = [:]
+    private var sourceOffsetDb = 0.0
+    private var channelLoss: [String: [Int: Double]] = [:]
+    private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
+    private var unplugged: Set<String> = []
+    public private(set) var readings = 0
+
+    public init(wiring: [FixtureWiring], settings: BenchSettings = BenchSettings()) {
+        self.wiring = wiring
+        self.settings = settings
+        self.rng = SplitMix64(seed: settings.seed)
+        var rng = SplitMix64(seed: settings.seed ^ 0x5157)
+        for w in wiring {
+            for (sw, chans) in [(w.launchSwitch, w.launchChannels.values), (w.receiveSwitch, w.receiveChannels.values)] {
+                for ch in chans.sorted() where channelLoss[sw]?[ch] == nil {
+                    channelLoss[sw, default: [:]][ch] = settings.switchLossDb
+                        + settings.switchSpreadDb * (2 * Double.random(in: 0..<1, using: &rng) - 1)
+                }
+            }
+        }
+    }
+
+    // MARK: What the operator (or a test) does to the bench
+
+    public func mount(_ item: Mounted, fixture: Int) { mounted[fixture] = item }
+    public func mounted(fixture: Int) -> Mounted { mounted[fixture] ?? .empty }
+
+    /// A step change of the source power since the reference (drift, a cleaned cord...).
+    public func shiftSource(byDb delta: Double) { sourceOffsetDb += delta }
+
+    public func injectFault(instrument: String, kind: InstrumentFaultKind, afterCalls: Int = 0) {
+        faults[instrument] = (afterCalls, kind)
+    }
+    public func clearFaults() { faults = [:]; unplugged = [] }
+    public func unplug(_ instrument: String) { unplugged.insert(instrument) }
+    public func plugIn(_ instrument: String) { unplugged.remove(instrument) }
+
+    /// Called by every simulated instrument before it acts: throws the injected fault when due.
+    /// Returns the fault kind for faults that the instrument turns into a wire symptom itself.
+    func checkFault(_ instrument: String) -> InstrumentFaultKind? {
+        if unplugged.contains(instrument) { return .disconnect }
+        guard let f = faults[instrument] else { return nil }
+        if f.after > 0 { faults[instrument] = (f.after - 1, f.kind); return nil }
+        if f.kind == .disconnect { unplugged.insert(instrument) }
+        return f.kind
+    }
+
+    // MARK: What the instruments do
+
+    func setSwitch(_ name: String, channel: Int) { switchPosition[name] = channel }
+    func parkSwitch(_ name: String) { switchPosition[name] = nil }
+    func switchChannel(_ name: String) -> Int? { switchPosition[name] }
+    func setSource(_ name: String, wavelengthNm: Int?) { sourceWavelength[name] = wavelengthNm }
+
+    /// Power at `meter`: follows the light from the lit source, through the launch switch, the
+    /// fixture's DUT (or reference cord) and the receive switch.
+    func readPower(meter: String, wavelengthNm: Int) -> PowerReading {
+        readings += 1
+        sourceOffsetDb += settings.driftDbPerReading
+        for w in wiring where w.powerMeter == meter {
+            guard let wl = sourceWavelength[w.source],
+                  let lch = switchPosition[w.launchSwitch], let rch = switchPosition[w.receiveSwitch],
+                  let p = w.launchChannels.first(where: { $0.value == lch })?.key,
+                  let q = w.receiveChannels.first(where: { $0.value == rch })?.key else { continue }
+            var dut: Double
+            switch mounted[w.id] ?? .empty {
+            case .empty:
+                continue
+            case .referenceCord:
+                guard p == q else { continue }
+                dut = 0
+            case .assembly(let a):
+                guard a.arrival[p] == q, let il = a.loss[p]?[wl] else { continue }
+                dut = il
+            }
+            let lossL = channelLoss[w.launchSwitch]?[lch] ?? settings.switchLossDb
+            let lossR = channelLoss[w.receiveSwitch]?[rch] ?? settings.switchLossDb
+            let power = settings.sourcePowerDbm + sourceOffsetDb - lossL - lossR - dut + settings.noiseDb * rng.gaussian()
+            if power < settings.meterFloorDbm { return .noLight }
+            if power > settings.meterCeilingDbm { return .overRange }
+            return .dBm(power)
+        }
+        return .noLight
+    }
+
+    /// RL at the launch end of the fixture whose launch switch currently routes `meter`'s light.
+    func readReturnLoss(meter: String, wavelengthNm: Int) -> Double? {
+        for w in wiring where w.rlMeter == meter {
+            guard let lch = switchPosition[w.launchSwitch],
+                  let p = w.launchChannels.first(where: { $0.value == lch })?.key else { continue }
+            switch mounted[w.id] ?? .empty {
+            case .empty: return 14.7 + 0.2 * rng.gaussian()  // open PC end: Fresnel reflection
+            case .referenceCord: return 55 + 0.3 * rng.gaussian()
+            case .assembly(let a):
+                guard let rl = a.returnLoss[p] else { return 14.7 }
+                return rl + 0.3 * rng.gaussian()
+            }
+        }
+        return nil
+    }
+}
