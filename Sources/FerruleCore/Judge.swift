@@ -155,7 +155,11 @@ public struct Judge: Sendable {
 
         // Per measurement.
         var measurements: [Measurement] = []
-        for s in steps {
+        for var s in steps {
+            // Judge what is reported: powers to 0.001 dB (meter resolution), RL to 0.01 dB.
+            if case .dBm(let p)? = s.power { s.power = .dBm(Self.round(p, 3)) }
+            s.referenceDbm = Self.round(s.referenceDbm, 3)
+            s.rlDb = s.rlDb.map { Self.round($0, 2) }
             let ilMax = recipe.limits.ilMaxDb[s.wavelengthNm] ?? .infinity
             var m = Measurement(
                 fiber: s.fiber, wavelengthNm: s.wavelengthNm, end: .a,
@@ -184,9 +188,9 @@ public struct Judge: Sendable {
                 m.reasons.append("power meter over range: no loss can be computed")
             case .dBm(let p)?:
                 m.powerStatus = "ok"
-                let il = s.referenceDbm - p
+                let il = Self.round(s.referenceDbm - p, 3)
                 m.ilDb = il
-                m.ilMarginDb = ilMax - il
+                m.ilMarginDb = Self.round(ilMax - il, 3)
                 if il < -tol {
                     referenceSuspect = true
                     m.verdict = .error
@@ -197,7 +201,7 @@ public struct Judge: Sendable {
                 }
             }
             if let rlMin = recipe.limits.rlMinDb, let rl = s.rlDb {
-                m.rlMarginDb = rl - rlMin
+                m.rlMarginDb = Self.round(rl - rlMin, 2)
                 if rl < rlMin {
                     if m.verdict == .pass { m.verdict = .fail }
                     m.reasons.append(String(format: "RL %.1f dB is below %.1f dB", rl, rlMin))
@@ -388,6 +392,11 @@ public struct Judge: Sendable {
             }
         }
         return out
+    }
+
+    static func round(_ v: Double, _ digits: Int) -> Double {
+        let f = pow(10, Double(digits))
+        return (v * f).rounded() / f
     }
 
     /// "3", "3, 4", "5-8" style list.

@@ -69,6 +69,12 @@ public struct UnitReport: Sendable, Codable {
         public var serial: String
         public var partNumber: String
         public var description: String
+
+        public init(serial: String, partNumber: String, description: String) {
+            self.serial = serial
+            self.partNumber = partNumber
+            self.description = description
+        }
     }
     public struct Assembly: Sendable, Codable {
         public var fiberCount: Int
@@ -101,6 +107,12 @@ public struct UnitReport: Sendable, Codable {
         public var id: String
         public var softwareVersion: String
         public var configHash: String
+
+        public init(id: String, softwareVersion: String, configHash: String) {
+            self.id = id
+            self.softwareVersion = softwareVersion
+            self.configHash = configHash
+        }
     }
     public struct Instrument: Sendable, Codable {
         public var role: String
@@ -126,6 +138,14 @@ public struct UnitReport: Sendable, Codable {
         public var validUntil: Date
         public var pairs: String
         public var values: [Reference.Value]
+
+        public init(method: ReferenceMethod, takenAt: Date, validUntil: Date, pairs: String, values: [Reference.Value]) {
+            self.method = method
+            self.takenAt = takenAt
+            self.validUntil = validUntil
+            self.pairs = pairs
+            self.values = values
+        }
     }
     public struct Limits: Sendable, Codable {
         public struct PerWavelength: Sendable, Codable {
@@ -201,7 +221,7 @@ public struct UnitReport: Sendable, Codable {
                 let ils = ms.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb)
                 let rls = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlDb)
                 return .init(wavelengthNm: wl, maxIlDb: ils.max(),
-                             meanIlDb: ils.isEmpty ? nil : ils.reduce(0, +) / Double(ils.count), minRlDb: rls.min())
+                             meanIlDb: ils.isEmpty ? nil : Judge.round(ils.reduce(0, +) / Double(ils.count), 3), minRlDb: rls.min())
             })
     }
 

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct FileWriteError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var errno: Int32
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+}
+
+/// Whole-or-nothing file writes: a temporary file in the same folder, fsync, rename, fsync of
+/// the folder. A reader (or the MES) sees the old file or the complete new one, never a part,
+/// and a power loss after `write` returns cannot lose the file.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws(FileWriteError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = (dir as NSString).appendingPathComponent(".tmp-\(UUID().uuidString)")
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileWriteError(path: tmp, operation: "create", errno: errno) }
+        var failure: FileWriteError?
+        data.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileWriteError(path: tmp, operation: "write", errno: errno)
+                    return
+                }
+                off += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = FileWriteError(path: tmp, operation: "fsync", errno: errno) }
+        if close(fd) != 0 && failure == nil { failure = FileWriteError(path: tmp, operation: "close", errno: errno) }
+        if let failure {
+            unlink(tmp)
+            throw failure
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw FileWriteError(path: path, operation: "rename into", errno: e)
+        }
+        try syncDirectory(dir)
+    }
+
+    public static func syncDirectory(_ dir: String) throws(FileWriteError) {
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw FileWriteError(path: dir, operation: "open folder", errno: errno) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw FileWriteError(path: dir, operation: "fsync folder", errno: errno) }
+    }
+
+    public static func makeDirectory(_ path: String) throws(FileWriteError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: path, operation: "create folder", errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
+        }
+    }
+}

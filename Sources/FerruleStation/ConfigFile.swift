@@ -1,0 +1,146 @@
+import FerruleSimulator
+
+// The shape of the YAML file, decoded as written. Enumerations stay strings here so that a
+// wrong value is reported with the allowed ones; `StationConfig.load` validates and converts.
+
+struct ConfigFile: Codable {
+    var station: StationSection
+    var instruments: [InstrumentEntry]
+    var fixtures: [FixtureEntry]
+    var recipes: [RecipeEntry]
+    var diagnosis: DiagnosisEntry?
+    var simulation: SimulationEntry?
+}
+
+struct StationSection: Codable {
+    var id: String
+    var dataDir: String?
+}
+
+struct InstrumentEntry: Codable {
+    var name: String
+    var driver: String
+    var address: String?
+    var channels: Int?
+    var wavelengthsNm: [Int]?
+    var calibrationDue: String?
+}
+
+struct PortEntry: Codable {
+    var `switch`: String
+    /// `"1-24"`: positions 1, 2, ... on channels 1, 2, ...; or an explicit list of channels, one per position.
+    var channels: ChannelList
+}
+
+enum ChannelList: Codable {
+    case range(String)
+    case list([Int])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let list = try? c.decode([Int].self) { self = .list(list); return }
+        self = .range(try c.decode(String.self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .range(let s): try c.encode(s)
+        case .list(let l): try c.encode(l)
+        }
+    }
+}
+
+struct FixtureEntry: Codable {
+    var id: Int
+    var launch: PortEntry
+    var receive: PortEntry
+    var source: String
+    var powerMeter: String
+    var rlMeter: String?
+}
+
+struct EndEntry: Codable {
+    var connector: String
+    var polish: String
+    var gender: String?
+}
+
+struct AssemblyEntry: Codable {
+    var fibers: Int
+    var kind: String?
+    var fiberType: String
+    var polarity: String?
+    /// Explicit map, end-A position -> receive position (keys as written in YAML).
+    var polarityMap: [String: Int]?
+    var lengthM: Double?
+    var endA: EndEntry
+    var endB: EndEntry
+}
+
+/// `ilMaxDb: 0.35` for every wavelength, or `ilMaxDb: {1310: 0.35, 1550: 0.30}`.
+enum PerWavelengthLimit: Codable {
+    case all(Double)
+    case each([String: Double])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Double.self) { self = .all(v); return }
+        self = .each(try c.decode([String: Double].self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .all(let v): try c.encode(v)
+        case .each(let m): try c.encode(m)
+        }
+    }
+}
+
+struct LimitsEntry: Codable {
+    var ilMaxDb: PerWavelengthLimit
+    var meanIlMaxDb: Double?
+    var rlMinDb: Double?
+}
+
+struct ReferenceEntry: Codable {
+    var validity: String?
+    var negativeIlToleranceDb: Double?
+    var method: String?
+}
+
+struct RecipeEntry: Codable {
+    var partNumber: String
+    var description: String?
+    var assembly: AssemblyEntry
+    var wavelengthsNm: [Int]?
+    var limits: LimitsEntry
+    var reference: ReferenceEntry?
+}
+
+struct DiagnosisEntry: Codable {
+    var contaminationClusterMin: Int?
+    var lightThresholdIlDb: Double?
+    var rlDegradedDb: Double?
+}
+
+struct BenchEntry: Codable {
+    var sourcePowerDbm: Double?
+    var noiseDb: Double?
+    var driftDbPerReading: Double?
+    var switchLossDb: Double?
+}
+
+struct DemoUnitEntry: Codable {
+    var serial: String
+    var partNumber: String
+    var fixture: Int?
+    var faults: [AssemblyFault]?
+}
+
+struct SimulationEntry: Codable {
+    var seed: UInt64?
+    var bench: BenchEntry?
+    var demoLot: [DemoUnitEntry]?
+}

@@ -1,0 +1,77 @@
+import FerruleCore
+import Foundation
+
+/// Where a station keeps its references and reports.
+///
+/// Chosen in this order: `--data-dir`; `station.dataDir` in the config (relative to the config
+/// file's folder); `$STATE_DIRECTORY` (systemd's StateDirectory=); `$XDG_STATE_HOME/ferrule`;
+/// `~/.local/state/ferrule`. No root needed for any but a system install.
+public struct DataDirectory: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public static func resolve(cli: String?, config: StationConfig?, environment: [String: String] = ProcessInfo.processInfo.environment) -> DataDirectory {
+        if let cli { return DataDirectory(root: absolute(cli, base: FileManager.default.currentDirectoryPath)) }
+        if let c = config, let d = c.dataDir {
+            return DataDirectory(root: absolute(d, base: (absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath) as NSString).deletingLastPathComponent))
+        }
+        if let s = environment["STATE_DIRECTORY"], !s.isEmpty { return DataDirectory(root: String(s.split(separator: ":")[0])) }
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return DataDirectory(root: (x as NSString).appendingPathComponent("ferrule")) }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return DataDirectory(root: (home as NSString).appendingPathComponent(".local/state/ferrule"))
+    }
+
+    private static func absolute(_ p: String, base: String) -> String {
+        p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p)
+    }
+
+    public var reports: String { (root as NSString).appendingPathComponent("reports") }
+    public var references: String { (root as NSString).appendingPathComponent("references") }
+
+    public func prepare() throws(FileWriteError) {
+        try AtomicFile.makeDirectory(reports)
+        try AtomicFile.makeDirectory(references)
+    }
+
+    /// A file name for a unit's report that never leaves `reports/` whatever the serial holds:
+    /// only letters, digits, '.', '-' and '_' survive (others become '_'), no leading dot,
+    /// at most 64 characters; the time and the report id keep names unique. The serial
+    /// itself is kept verbatim inside the JSON.
+    public static func reportFileName(serial: String, finishedAt: Date, reportId: UUID) -> String {
+        var safe = String(serial.unicodeScalars.map { s -> Character in
+            let ok = (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == "."))
+            return ok ? Character(s) : "_"
+        })
+        while safe.hasPrefix(".") { safe.removeFirst() }
+        if safe.count > 64 { safe = String(safe.prefix(64)) }
+        if safe.isEmpty { safe = "unit" }
+        let stamp = finishedAt.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
+            .time(includingFractionalSeconds: false).timeSeparator(.omitted).dateSeparator(.omitted))
+        return "\(safe)_\(stamp)_\(reportId.uuidString.lowercased()).json"
+    }
+
+    public func reportPath(for report: UnitReport) -> String {
+        (reports as NSString).appendingPathComponent(
+            Self.reportFileName(serial: report.unit.serial, finishedAt: report.finishedAt, reportId: report.reportId))
+    }
+
+    public func referencePath(fixture: Int) -> String {
+        (references as NSString).appendingPathComponent("fixture-\(fixture).json")
+    }
+
+    public func loadReference(fixture: Int) -> Reference? {
+        guard let data = FileManager.default.contents(atPath: referencePath(fixture: fixture)) else { return nil }
+        return try? UnitReport.decoder().decode(Reference.self, from: data)
+    }
+
+    public func save(_ reference: Reference) throws {
+        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture))
+    }
+
+    public func write(_ report: UnitReport) throws -> String {
+        let path = reportPath(for: report)
+        try AtomicFile.write(try UnitReport.encoder().encode(report), to: path)
+        return path
+    }
+}

@@ -1,0 +1,41 @@
+import FerruleCore
+import Foundation
+
+/// What the station tells its clients as it happens.
+public enum StationEvent: Sendable, Codable, Hashable {
+    case unitStarted(fixture: Int, serial: String, partNumber: String, reportId: UUID)
+    /// One fiber at one wavelength, as soon as it is measured.
+    case step(fixture: Int, serial: String, fiber: Int, wavelengthNm: Int, receivePosition: Int?, ilDb: Double?,
+              rlDb: Double?, verdict: MeasurementVerdict)
+    case unitFinished(fixture: Int, serial: String, verdict: Verdict, reportPath: String)
+    case referenceTaken(fixture: Int, takenAt: Date)
+    case referenceNeeded(fixture: Int, reason: String)
+    case instrumentFault(instrument: String, detail: String)
+}
+
+/// Fans events out to every subscriber. A subscriber that falls behind loses its oldest events,
+/// never slows the engine.
+public actor EventBus {
+    private var subscribers: [UUID: AsyncStream<StationEvent>.Continuation] = [:]
+
+    public init() {}
+
+    public func subscribe(buffer: Int = 4096) -> AsyncStream<StationEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<StationEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
+        continuation.onTermination = { _ in Task { await self.remove(id) } }
+        subscribers[id] = continuation
+        return stream
+    }
+
+    public func publish(_ event: StationEvent) {
+        for c in subscribers.values { c.yield(event) }
+    }
+
+    public func finish() {
+        for c in subscribers.values { c.finish() }
+        subscribers = [:]
+    }
+
+    private func remove(_ id: UUID) { subscribers[id] = nil }
+}

@@ -1,0 +1,489 @@
+import FerruleCore
+import FerruleSimulator
+import Foundation
+import Yams
+
+/// Drivers this build knows, by the name used in `instruments[].driver`.
+public enum DriverKind: String, Sendable, CaseIterable {
+    /// In-process simulated 1xN switch on the simulated bench.
+    case simSwitch = "sim-switch"
+    /// In-process simulated IL/RL meter (source + power meter + RL meter).
+    case simILRL = "sim-ilrl"
+
+    var isSwitch: Bool { self == .simSwitch }
+    var isSource: Bool { self == .simILRL }
+    var isPowerMeter: Bool { self == .simILRL }
+    var isRLMeter: Bool { self == .simILRL }
+    var isSimulated: Bool { true }
+}
+
+public struct InstrumentSpec: Sendable, Hashable {
+    public var name: String
+    public var driver: DriverKind
+    public var address: String
+    public var channels: Int?
+    public var wavelengthsNm: [Int]
+    public var calibrationDue: String?
+}
+
+public struct DemoUnit: Sendable {
+    public var serial: String
+    public var partNumber: String
+    public var fixture: Int?
+    public var faults: [AssemblyFault]
+}
+
+public struct SimulationSpec: Sendable {
+    public var bench: BenchSettings
+    public var demoLot: [DemoUnit]
+}
+
+/// A validated station configuration.
+public struct StationConfig: Sendable {
+    public var sourcePath: String
+    public var stationId: String
+    public var dataDir: String?
+    public var instruments: [InstrumentSpec]
+    public var fixtures: [FixtureWiring]
+    public var recipes: [String: Recipe]
+    public var recipeOrder: [String]
+    public var rules: DiagnosisRules
+    public var simulation: SimulationSpec?
+    /// FNV-1a 64 of the file's bytes: identifies the config a report was made with (not a security hash).
+    public var hash: String
+
+    public static func load(path: String) throws(ConfigError) -> StationConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, column: nil, path: ConfigPath(),
+                              message: "cannot read the file (\(error.localizedDescription))",
+                              fix: "give the path of a readable YAML file")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> StationConfig {
+        func fail(_ node: Node?, _ path: ConfigPath, _ message: String, _ fix: String) -> ConfigError {
+            ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message, fix: fix)
+        }
+        // 1. YAML syntax.
+        let root: Node
+        do {
+            guard let n = try Yams.compose(yaml: text) else {
+                throw fail(nil, ConfigPath(), "the file is empty", "start from Config/simulated.yaml")
+            }
+            root = n
+        } catch let e as ConfigError {
+            throw e
+        } catch let e as YamlError {
+            var line: Int?, column: Int?, problem = "\(e)"
+            switch e {
+            case .scanner(_, let p, let m, _), .parser(_, let p, let m, _), .composer(_, let p, let m, _):
+                line = m.line; column = m.column; problem = p
+            default: break
+            }
+            throw ConfigError(file: file, line: line, column: column, path: ConfigPath(),
+                              message: "YAML syntax error: \(problem)", fix: "correct the YAML at that line (indentation, a missing ':' or quote)")
+        } catch {
+            throw fail(nil, ConfigPath(), "YAML error: \(error)", "correct the YAML")
+        }
+
+        // 2. Shape and types.
+        let decoded: ConfigFile
+        do {
+            decoded = try YAMLDecoder().decode(ConfigFile.self, from: root)
+        } catch let e as DecodingError {
+            throw decodingError(e, root: root, file: file)
+        } catch {
+            throw fail(root, ConfigPath(), "\(error)", "correct the file")
+        }
+
+        // 3. Keys that nothing reads: a typo must not silently fall back to a default.
+        if let (path, known) = unknownKey(source: root, decoded: decoded) {
+            let key = path.components.last.map { if case .key(let k) = $0 { return k }; return "" } ?? ""
+            let suggestion = known.min { editDistance($0, key) < editDistance($1, key) }
+            let node = root.keyNode(path) ?? root.locate(path)
+            throw fail(node, path, "unknown key '\(key)'",
+                       suggestion.map { "did you mean '\($0)'? Known keys here: \(known.sorted().joined(separator: ", "))" }
+                           ?? "remove it")
+        }
+
+        // 4. Meaning.
+        do {
+            var config = try validate(decoded, file: file)
+            config.hash = fnv1a(text)
+            return config
+        } catch let issue as ConfigIssue {
+            throw fail(root.locate(issue.path), issue.path, issue.message, issue.fix)
+        } catch {
+            throw fail(root, ConfigPath(), "\(error)", "correct the file")
+        }
+    }
+
+    private static func decodingError(_ e: DecodingError, root: Node, file: String) -> ConfigError {
+        func err(_ ctx: DecodingError.Context, _ message: String, _ fix: String, extra: [any CodingKey] = []) -> ConfigError {
+            let path = ConfigPath(codingPath: ctx.codingPath + extra)
+            let node = root.locate(path)
+            return ConfigError(file: file, line: node.mark?.line, column: node.mark?.column, path: path, message: message, fix: fix)
+        }
+        switch e {
+        case .keyNotFound(let key, let ctx):
+            return err(ctx, "missing required key '\(key.stringValue)'", "add '\(key.stringValue): ...' here")
+        case .typeMismatch(let type, let ctx), .valueNotFound(let type, let ctx):
+            let path = ConfigPath(codingPath: ctx.codingPath)
+            let got = root.locate(path).string.map { "'\($0)'" } ?? "a \(root.locate(path).mapping != nil ? "mapping" : "list or empty value")"
+            return err(ctx, "expected \(describe(type)), got \(got)", "write \(describe(type)) here")
+        case .dataCorrupted(let ctx):
+            let path = ConfigPath(codingPath: ctx.codingPath)
+            let got = root.locate(path).string.map { " (got '\($0)')" } ?? ""
+            return err(ctx, "invalid value\(got): \(ctx.debugDescription)", "see Config/simulated.yaml for the expected form")
+        @unknown default:
+            return ConfigError(file: file, line: nil, column: nil, path: ConfigPath(), message: "\(e)", fix: "correct the file")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: return "a whole number"
+        case is Double.Type: return "a number"
+        case is String.Type: return "text"
+        case is [Int].Type: return "a list of whole numbers"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") { return "a mapping" }
+            return "a \(name) (a mapping)"
+        }
+    }
+
+    /// The first key in the source that the decoded config does not contain, with the keys known there.
+    private static func unknownKey(source: Node, decoded: ConfigFile) -> (ConfigPath, [String])? {
+        guard let text = try? YAMLEncoder().encode(decoded), let encoded = try? Yams.compose(yaml: text) else { return nil }
+        return firstUnknown(source, encoded, ConfigPath())
+    }
+
+    private static func firstUnknown(_ src: Node, _ enc: Node?, _ path: ConfigPath) -> (ConfigPath, [String])? {
+        guard let enc else { return nil }
+        if let sm = src.mapping, let em = enc.mapping {
+            let known: [String] = Array(em.keys.compactMap(\.string))
+            for (k, v) in sm {
+                guard let key = k.string else { continue }
+                if v.null != nil { continue }
+                guard let ev = em[key] else { return (path.key(key), known) }
+                if let r = firstUnknown(v, ev, path.key(key)) { return r }
+            }
+        } else if let ss = src.sequence, let es = enc.sequence {
+            for (i, v) in ss.enumerated() where i < es.count {
+                if let r = firstUnknown(v, es[i], path.index(i)) { return r }
+            }
+        }
+        return nil
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.lowercased()), b = Array(b.lowercased())
+        if a.isEmpty { return b.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var prev = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let cur = row[j]
+                row[j] = Swift.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                prev = cur
+            }
+        }
+        return row[b.count]
+    }
+
+    static func fnv1a(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "fnv1a64:" + String(h, radix: 16)
+    }
+}
+
+// MARK: - Validation
+
+extension StationConfig {
+    static func oneOf<T: RawRepresentable & CaseIterable>(_ value: String, _ type: T.Type, _ path: ConfigPath,
+                                                          what: String) throws -> T where T.RawValue == String {
+        if let v = T(rawValue: value) ?? T.allCases.first(where: { $0.rawValue.lowercased() == value.lowercased() }) { return v }
+        throw ConfigIssue(path: path, message: "'\(value)' is not a known \(what)",
+                          fix: "use one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+
+    /// "8h", "30m", "90s", "1d" or a number of seconds.
+    static func duration(_ text: String, _ path: ConfigPath) throws -> Double {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let last = t.last, let mult = units[last], let n = Double(t.dropLast()), n > 0 { return n * mult }
+        if let n = Double(t), n > 0 { return n }
+        throw ConfigIssue(path: path, message: "'\(text)' is not a duration", fix: "write a positive duration such as 8h, 30m or 90s")
+    }
+
+    static func channels(_ list: ChannelList, _ path: ConfigPath) throws -> [Int] {
+        switch list {
+        case .list(let l):
+            guard !l.isEmpty else { throw ConfigIssue(path: path, message: "the channel list is empty", fix: "list one channel per position") }
+            return l
+        case .range(let s):
+            let parts = s.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 1, hi >= lo else {
+                throw ConfigIssue(path: path, message: "'\(s)' is not a channel range",
+                                  fix: "write a range such as \"1-24\" or a list such as [1, 2, 3]")
+            }
+            return Array(lo...hi)
+        }
+    }
+
+    static func validate(_ f: ConfigFile, file: String) throws -> StationConfig {
+        let root = ConfigPath()
+        guard !f.station.id.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigIssue(path: root.key("station").key("id"), message: "the station id is empty", fix: "name the station, e.g. ST-01")
+        }
+
+        // Instruments.
+        var instruments: [InstrumentSpec] = []
+        for (i, e) in f.instruments.enumerated() {
+            let p = root.key("instruments").index(i)
+            if instruments.contains(where: { $0.name == e.name }) {
+                throw ConfigIssue(path: p.key("name"), message: "instrument name '\(e.name)' is used twice", fix: "give every instrument its own name")
+            }
+            let driver = try oneOf(e.driver, DriverKind.self, p.key("driver"), what: "driver")
+            if driver.isSwitch {
+                guard let n = e.channels, n >= 1 else {
+                    throw ConfigIssue(path: p.key("channels"), message: "a switch needs its channel count",
+                                      fix: "add 'channels: N' (the N of the 1xN switch)")
+                }
+                _ = n
+            }
+            let wls = e.wavelengthsNm ?? []
+            if driver.isSource && wls.isEmpty {
+                throw ConfigIssue(path: p.key("wavelengthsNm"), message: "a source needs its wavelengths", fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
+            }
+            instruments.append(InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
+                                              channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue))
+        }
+        func instrument(_ name: String, _ p: ConfigPath, role: String, _ ok: (DriverKind) -> Bool) throws -> InstrumentSpec {
+            guard let ins = instruments.first(where: { $0.name == name }) else {
+                throw ConfigIssue(path: p, message: "no instrument named '\(name)'",
+                                  fix: "use one of: \(instruments.map(\.name).joined(separator: ", "))")
+            }
+            guard ok(ins.driver) else {
+                throw ConfigIssue(path: p, message: "instrument '\(name)' (driver \(ins.driver.rawValue)) cannot act as \(role)",
+                                  fix: "name an instrument whose driver is a \(role)")
+            }
+            return ins
+        }
+
+        // Fixtures.
+        var fixtures: [FixtureWiring] = []
+        var taken: [String: Int] = [:]  // "switch#channel" -> fixture
+        guard !f.fixtures.isEmpty else {
+            throw ConfigIssue(path: root.key("fixtures"), message: "no fixtures", fix: "add at least one fixture")
+        }
+        for (i, e) in f.fixtures.enumerated() {
+            let p = root.key("fixtures").index(i)
+            guard e.id >= 1 else { throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is not positive", fix: "number fixtures from 1") }
+            if fixtures.contains(where: { $0.id == e.id }) {
+                throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is used twice", fix: "give every fixture its own id")
+            }
+            var maps: [[Int: Int]] = []
+            for (side, port) in [("launch", e.launch), ("receive", e.receive)] {
+                let sw = try instrument(port.switch, p.key(side).key("switch"), role: "switch") { $0.isSwitch }
+                let chans = try channels(port.channels, p.key(side).key("channels"))
+                var map: [Int: Int] = [:]
+                for (k, ch) in chans.enumerated() {
+                    guard ch >= 1, ch <= sw.channels ?? 0 else {
+                        throw ConfigIssue(path: p.key(side).key("channels"), message: "channel \(ch) is outside switch '\(sw.name)' (1...\(sw.channels ?? 0))",
+                                          fix: "use channels 1...\(sw.channels ?? 0) or a larger switch")
+                    }
+                    if let other = taken["\(sw.name)#\(ch)"] {
+                        throw ConfigIssue(path: p.key(side).key("channels"), message: "channel \(ch) of switch '\(sw.name)' is already cabled to fixture \(other)",
+                                          fix: "give each fixture its own channels")
+                    }
+                    taken["\(sw.name)#\(ch)"] = e.id
+                    map[k + 1] = ch
+                }
+                maps.append(map)
+            }
+            _ = try instrument(e.source, p.key("source"), role: "light source") { $0.isSource }
+            _ = try instrument(e.powerMeter, p.key("powerMeter"), role: "power meter") { $0.isPowerMeter }
+            if let rl = e.rlMeter { _ = try instrument(rl, p.key("rlMeter"), role: "RL meter") { $0.isRLMeter } }
+            fixtures.append(FixtureWiring(id: e.id, launchSwitch: e.launch.switch, launchChannels: maps[0],
+                                          receiveSwitch: e.receive.switch, receiveChannels: maps[1],
+                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter))
+        }
+
+        // Recipes.
+        var recipes: [String: Recipe] = [:]
+        var order: [String] = []
+        for (i, e) in f.recipes.enumerated() {
+            let p = root.key("recipes").index(i)
+            let recipe = try validateRecipe(e, p)
+            if recipes[recipe.partNumber] != nil {
+                throw ConfigIssue(path: p.key("partNumber"), message: "part number '\(recipe.partNumber)' has two recipes", fix: "keep one recipe per part number")
+            }
+            for wl in recipe.wavelengthsNm where !fixtures.contains(where: { w in
+                instruments.first { $0.name == w.source }?.wavelengthsNm.contains(wl) ?? false
+            }) {
+                throw ConfigIssue(path: p.key("wavelengthsNm"), message: "no fixture's source has a \(wl) nm laser",
+                                  fix: "test at wavelengths the sources have, or add a source with \(wl) nm")
+            }
+            if fixtures.allSatisfy({ $0.cannotTest(recipe.assembly) != nil }) {
+                throw ConfigIssue(path: p.key("assembly"), message: "no fixture is cabled for this assembly (\(fixtures.compactMap { $0.cannotTest(recipe.assembly) }.first!))",
+                                  fix: "cable a fixture with enough launch and receive channels")
+            }
+            recipes[recipe.partNumber] = recipe
+            order.append(recipe.partNumber)
+        }
+
+        var rules = DiagnosisRules()
+        if let d = f.diagnosis {
+            if let v = d.contaminationClusterMin {
+                guard v >= 2 else { throw ConfigIssue(path: root.key("diagnosis").key("contaminationClusterMin"), message: "\(v) is below 2", fix: "use 2 or more") }
+                rules.contaminationClusterMin = v
+            }
+            if let v = d.lightThresholdIlDb { rules.lightThresholdIlDb = v }
+            if let v = d.rlDegradedDb { rules.rlDegradedDb = v }
+        }
+
+        // Simulation.
+        var simulation: SimulationSpec?
+        if let s = f.simulation {
+            var bench = BenchSettings()
+            if let v = s.seed { bench.seed = v }
+            if let b = s.bench {
+                if let v = b.sourcePowerDbm { bench.sourcePowerDbm = v }
+                if let v = b.noiseDb { bench.noiseDb = v }
+                if let v = b.driftDbPerReading { bench.driftDbPerReading = v }
+                if let v = b.switchLossDb { bench.switchLossDb = v }
+            }
+            var lot: [DemoUnit] = []
+            for (i, u) in (s.demoLot ?? []).enumerated() {
+                let p = root.key("simulation").key("demoLot").index(i)
+                guard let recipe = recipes[u.partNumber] else {
+                    throw ConfigIssue(path: p.key("partNumber"), message: "no recipe for part number '\(u.partNumber)'",
+                                      fix: "use one of: \(order.joined(separator: ", "))")
+                }
+                if let fx = u.fixture {
+                    guard let w = fixtures.first(where: { $0.id == fx }) else {
+                        throw ConfigIssue(path: p.key("fixture"), message: "no fixture \(fx)", fix: "use one of: \(fixtures.map { String($0.id) }.joined(separator: ", "))")
+                    }
+                    if let why = w.cannotTest(recipe.assembly) { throw ConfigIssue(path: p.key("fixture"), message: why, fix: "put the unit on a fixture cabled for it") }
+                }
+                for (j, fault) in (u.faults ?? []).enumerated() {
+                    let used = recipe.assembly.layout.usedPositions
+                    let named: [Int]
+                    switch fault {
+                    case .highLoss(let fb, _), .darkFiber(let fb): named = [fb]
+                    case .swappedPair(let a, let b): named = [a, b]
+                    case .dirtyEndFace(_, let fbs, _): named = fbs
+                    case .wrongPolarity, .genderMismatch: named = []
+                    }
+                    if let bad = named.first(where: { !used.contains($0) }) {
+                        throw ConfigIssue(path: p.key("faults").index(j), message: "fiber \(bad) is not a used position of \(u.partNumber)",
+                                          fix: "name one of \(Judge.list(used))")
+                    }
+                }
+                lot.append(DemoUnit(serial: u.serial, partNumber: u.partNumber, fixture: u.fixture, faults: u.faults ?? []))
+            }
+            simulation = SimulationSpec(bench: bench, demoLot: lot)
+        }
+        if instruments.contains(where: { $0.driver.isSimulated }) && simulation == nil {
+            simulation = SimulationSpec(bench: BenchSettings(), demoLot: [])
+        }
+
+        return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
+                             fixtures: fixtures, recipes: recipes, recipeOrder: order, rules: rules, simulation: simulation, hash: "")
+    }
+
+    static func validateRecipe(_ e: RecipeEntry, _ p: ConfigPath) throws -> Recipe {
+        guard !e.partNumber.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigIssue(path: p.key("partNumber"), message: "the part number is empty", fix: "give the part number")
+        }
+        let a = e.assembly, ap = p.key("assembly")
+        let layout: MPOLayout
+        do { layout = try MPOLayout(fiberCount: a.fibers) } catch {
+            throw ConfigIssue(path: ap.key("fibers"), message: error.message, fix: error.fix ?? "")
+        }
+        let kind = try a.kind.map { try oneOf($0, AssemblyKind.self, ap.key("kind"), what: "assembly kind") } ?? .trunk
+        let fiberType = try oneOf(a.fiberType, FiberType.self, ap.key("fiberType"), what: "fiber type")
+        func end(_ x: EndEntry, _ ep: ConfigPath) throws -> ConnectorEnd {
+            ConnectorEnd(connector: x.connector, polish: try oneOf(x.polish, Polish.self, ep.key("polish"), what: "polish"),
+                         gender: try x.gender.map { try oneOf($0, Gender.self, ep.key("gender"), what: "gender") })
+        }
+        let endA = try end(a.endA, ap.key("endA")), endB = try end(a.endB, ap.key("endB"))
+        let polarity: PolaritySpec
+        switch (a.polarity, a.polarityMap) {
+        case (let t?, nil):
+            polarity = .standard(try oneOf(t, PolarityType.self, ap.key("polarity"), what: "polarity type"))
+        case (nil, let m?):
+            var pairs: [Int: Int] = [:]
+            for (k, v) in m {
+                guard let from = Int(k) else {
+                    throw ConfigIssue(path: ap.key("polarityMap").key(k), message: "'\(k)' is not a position number", fix: "key the map by end-A position numbers")
+                }
+                pairs[from] = v
+            }
+            let map = PolarityMap(pairs)
+            let receive = kind == .trunk ? layout.allPositions : Array(1...layout.fiberCount)
+            do { try map.validate(layout: layout, receivePositions: receive) } catch {
+                throw ConfigIssue(path: ap.key("polarityMap"), message: error.message, fix: error.fix ?? "")
+            }
+            polarity = .explicit(map)
+        case (nil, nil):
+            throw ConfigIssue(path: ap, message: "no polarity given", fix: "add 'polarity: A', 'B' or 'C', or an explicit 'polarityMap'")
+        case (_?, _?):
+            throw ConfigIssue(path: ap.key("polarityMap"), message: "both 'polarity' and 'polarityMap' are given", fix: "keep one of them")
+        }
+        if let l = a.lengthM, l <= 0 {
+            throw ConfigIssue(path: ap.key("lengthM"), message: "length \(l) m is not positive", fix: "give the length in metres")
+        }
+        let spec = AssemblySpec(layout: layout, kind: kind, fiberType: fiberType, endA: endA, endB: endB, lengthM: a.lengthM, polarity: polarity)
+
+        let wls = e.wavelengthsNm ?? fiberType.defaultWavelengthsNm
+        guard !wls.isEmpty, wls.allSatisfy({ (600...1700).contains($0) }), Set(wls).count == wls.count else {
+            throw ConfigIssue(path: p.key("wavelengthsNm"), message: "wavelengths \(wls) are not distinct values in 600...1700 nm",
+                              fix: "list wavelengths such as [1310, 1550] (SM) or [850, 1300] (MM)")
+        }
+        var ilMax: [Int: Double] = [:]
+        switch e.limits.ilMaxDb {
+        case .all(let v): for wl in wls { ilMax[wl] = v }
+        case .each(let m):
+            for (k, v) in m {
+                guard let wl = Int(k), wls.contains(wl) else {
+                    throw ConfigIssue(path: p.key("limits").key("ilMaxDb").key(k), message: "'\(k)' is not one of the recipe's wavelengths \(wls)",
+                                      fix: "key the limits by the wavelengths tested")
+                }
+                ilMax[wl] = v
+            }
+            if let missing = wls.first(where: { ilMax[$0] == nil }) {
+                throw ConfigIssue(path: p.key("limits").key("ilMaxDb"), message: "no IL limit for \(missing) nm", fix: "add '\(missing): <dB>'")
+            }
+        }
+        if let (wl, v) = ilMax.first(where: { $0.value <= 0 || $0.value > 30 }) {
+            throw ConfigIssue(path: p.key("limits").key("ilMaxDb"), message: "IL max \(v) dB at \(wl) nm is not in (0, 30]",
+                              fix: "give the per-fiber IL limit in dB, e.g. 0.35")
+        }
+        if let v = e.limits.meanIlMaxDb, v <= 0 {
+            throw ConfigIssue(path: p.key("limits").key("meanIlMaxDb"), message: "mean IL max \(v) dB is not positive", fix: "give a positive dB value or remove it")
+        }
+        if let v = e.limits.rlMinDb, v <= 0 || v > 90 {
+            throw ConfigIssue(path: p.key("limits").key("rlMinDb"), message: "RL min \(v) dB is not in (0, 90]", fix: "give the RL limit in dB, e.g. 60 for SM APC")
+        }
+        let r = e.reference
+        let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity")) } ?? 8 * 3600
+        let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
+        guard tol >= 0 else {
+            throw ConfigIssue(path: p.key("reference").key("negativeIlToleranceDb"), message: "\(tol) is negative", fix: "give the tolerance as a positive dB value")
+        }
+        let method = try r?.method.map { try oneOf($0, ReferenceMethod.self, p.key("reference").key("method"), what: "reference method") } ?? .oneCord
+        return Recipe(partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
+                      limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: e.limits.rlMinDb),
+                      reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method))
+    }
+}
