@@ -394,7 +394,7 @@ public struct Judge: Sendable {
         return out
     }
 
-    static func round(_ v: Double, _ digits: Int) -> Double {
+    public static func round(_ v: Double, _ digits: Int) -> Double {
         let f = pow(10, Double(digits))
         return (v * f).rounded() / f
     }

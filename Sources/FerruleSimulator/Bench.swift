@@ -35,6 +35,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     /// Detector range: below is no light, above is over range.
     public var meterFloorDbm: Double = -65
     public var meterCeilingDbm: Double = 10
+    /// How long a switch takes to settle and a meter to read (real: ~300 ms and 0.1-1 s; 0 in CI).
+    public var switchSettleMs: Double = 0
+    public var meterReadMs: Double = 0
 
     public init() {}
 }
@@ -97,6 +100,8 @@ public actor SimulatedBench {
     // MARK: What the instruments do
 
     func setSwitch(_ name: String, channel: Int) { switchPosition[name] = channel }
+    enum Delay: Sendable { case switchSettle, meterRead }
+    func delayMs(_ d: Delay) -> Double { d == .switchSettle ? settings.switchSettleMs : settings.meterReadMs }
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
     func switchChannel(_ name: String) -> Int? { switchPosition[name] }
     func setSource(_ name: String, wavelengthNm: Int?) { sourceWavelength[name] = wavelengthNm }

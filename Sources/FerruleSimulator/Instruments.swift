@@ -14,6 +14,12 @@ private func fault(_ bench: SimulatedBench, _ name: String, _ op: String) async 
     throw InstrumentError(instrument: name, operation: op, detail: detail)
 }
 
+/// Waits as long as the simulated instrument takes; cancellable like a real wait.
+private func settle(_ bench: SimulatedBench, _ what: SimulatedBench.Delay) async throws {
+    let ms = await bench.delayMs(what)
+    if ms > 0 { try await Task.sleep(for: .microseconds(Int(ms * 1000))) }
+}
+
 /// A simulated 1xN switch acting on the bench model.
 public actor SimulatedSwitch: OpticalSwitch {
     public nonisolated let name: String
@@ -38,6 +44,7 @@ public actor SimulatedSwitch: OpticalSwitch {
                                   detail: "channel out of range 1...\(channelCount)")
         }
         await bench.setSwitch(name, channel: channel)
+        try await settle(bench, .switchSettle)
     }
 
     public func park() async throws {
@@ -82,6 +89,7 @@ public actor SimulatedILRLMeter: LightSource, PowerMeter, ReturnLossMeter {
 
     public func readPower(wavelengthNm: Int) async throws -> PowerReading {
         try await fault(bench, name, "read power \(wavelengthNm) nm")
+        try await settle(bench, .meterRead)
         return await bench.readPower(meter: name, wavelengthNm: wavelengthNm)
     }
 

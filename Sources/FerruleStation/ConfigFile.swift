@@ -130,6 +130,8 @@ struct BenchEntry: Codable {
     var noiseDb: Double?
     var driftDbPerReading: Double?
     var switchLossDb: Double?
+    var switchSettleMs: Double?
+    var meterReadMs: Double?
 }
 
 struct DemoUnitEntry: Codable {

@@ -119,7 +119,7 @@ public actor Station {
                     guard case .dBm(let dbm) = r else {
                         throw ReferenceFailed(message: "reference of fixture \(id): \(r) at position \(p), \(wl) nm; connect the straight reference cord to fixture \(id), clean it and retry")
                     }
-                    out.append(.init(position: p, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl, powerDbm: dbm))
+                    out.append(.init(position: p, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl, powerDbm: Judge.round(dbm, 3)))
                 }
                 return out
             }

@@ -361,6 +361,8 @@ extension StationConfig {
                 if let v = b.noiseDb { bench.noiseDb = v }
                 if let v = b.driftDbPerReading { bench.driftDbPerReading = v }
                 if let v = b.switchLossDb { bench.switchLossDb = v }
+                if let v = b.switchSettleMs { bench.switchSettleMs = max(0, v) }
+                if let v = b.meterReadMs { bench.meterReadMs = max(0, v) }
             }
             var lot: [DemoUnit] = []
             for (i, u) in (s.demoLot ?? []).enumerated() {

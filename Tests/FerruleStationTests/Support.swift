@@ -1,0 +1,81 @@
+import FerruleCore
+import FerruleSimulator
+import FerruleStation
+import Foundation
+
+enum Repo {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static let simulatedConfig = Repo.root + "/Config/simulated.yaml"
+    static let schema = Repo.root + "/docs/report.schema.json"
+    static let validator = Repo.root + "/scripts/validate-reports.py"
+}
+
+func temporaryDirectory(_ name: String = #function) -> String {
+    let dir = NSTemporaryDirectory() + "ferrule-test-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A clock a test can move.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var t: Date
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { t = start }
+    func now() -> Date { lock.withLock { t } }
+    func advance(_ s: TimeInterval) { lock.withLock { t += s } }
+}
+
+/// A station on the default simulated bench with references taken on every fixture.
+func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
+                 config: StationConfig? = nil) async throws -> (Station, SimulatedBench) {
+    let cfg = try config ?? StationConfig.load(path: Repo.simulatedConfig)
+    let station: Station
+    if let clock {
+        station = try Station(config: cfg, data: DataDirectory(root: data), now: { clock.now() })
+    } else {
+        station = try Station(config: cfg, data: DataDirectory(root: data))
+    }
+    let bench = station.instruments.simulatedBench!
+    await station.probe()
+    if reference {
+        for f in cfg.fixtures {
+            await bench.mount(.referenceCord, fixture: f.id)
+            _ = try await station.takeReference(fixture: f.id, operatorId: "test")
+            await bench.mount(.empty, fixture: f.id)
+        }
+    }
+    return (station, bench)
+}
+
+/// The default simulated bench with instruments that take time (switch settle, meter read).
+func slowBenchConfig(switchMs: Double = 2, readMs: Double = 1) throws -> StationConfig {
+    let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+        .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n")
+    return try StationConfig.parse(text, file: "slow.yaml")
+}
+
+/// Mounts a simulated unit and tests it.
+func testUnit(_ station: Station, _ bench: SimulatedBench, serial: String, part: String, fixture: Int = 1,
+              faults: [AssemblyFault] = []) async throws -> UnitOutcome {
+    let recipe = station.config.recipes[part]!
+    await bench.mount(.assembly(SimulatedAssembly(serial: serial, recipe: recipe, faults: faults)), fixture: fixture)
+    return try await station.test(UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: "op-7"))
+}
+
+/// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
+func validateReports(_ paths: [String]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", Repo.validator, Repo.schema] + paths
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, out)
+}
