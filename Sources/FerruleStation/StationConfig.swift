@@ -158,26 +158,34 @@ public struct StationConfig: Sendable {
         }
     }
 
-    /// The first key in the source that the decoded config does not contain, with the keys known there.
+    /// The first key in the source that no field of the decoded config reads, with the keys known
+    /// there. Walks the decoded value with Mirror, so optional fields left out still count as known.
     private static func unknownKey(source: Node, decoded: ConfigFile) -> (ConfigPath, [String])? {
-        guard let text = try? YAMLEncoder().encode(decoded), let encoded = try? Yams.compose(yaml: text) else { return nil }
-        return firstUnknown(source, encoded, ConfigPath())
+        firstUnknown(source, decoded, ConfigPath())
     }
 
-    private static func firstUnknown(_ src: Node, _ enc: Node?, _ path: ConfigPath) -> (ConfigPath, [String])? {
-        guard let enc else { return nil }
-        if let sm = src.mapping, let em = enc.mapping {
-            let known: [String] = Array(em.keys.compactMap(\.string))
+    private static func firstUnknown(_ src: Node, _ value: Any, _ path: ConfigPath) -> (ConfigPath, [String])? {
+        let m = Mirror(reflecting: value)
+        switch m.displayStyle {
+        case .optional:
+            guard let inner = m.children.first else { return nil }
+            return firstUnknown(src, inner.value, path)
+        case .struct:
+            guard let sm = src.mapping else { return nil }
+            var fields: [String: Any] = [:]
+            for c in m.children { if let l = c.label { fields[l.hasPrefix("_") ? String(l.dropFirst()) : l] = c.value } }
             for (k, v) in sm {
                 guard let key = k.string else { continue }
-                if v.null != nil { continue }
-                guard let ev = em[key] else { return (path.key(key), known) }
-                if let r = firstUnknown(v, ev, path.key(key)) { return r }
+                guard let fv = fields[key] else { return (path.key(key), fields.keys.sorted()) }
+                if let r = firstUnknown(v, fv, path.key(key)) { return r }
             }
-        } else if let ss = src.sequence, let es = enc.sequence {
-            for (i, v) in ss.enumerated() where i < es.count {
-                if let r = firstUnknown(v, es[i], path.index(i)) { return r }
+        case .collection:
+            guard let ss = src.sequence else { return nil }
+            for (i, (n, c)) in zip(ss, m.children).enumerated() {
+                if let r = firstUnknown(n, c.value, path.index(i)) { return r }
             }
+        default:
+            break  // scalars, enums with their own decoding, free-form maps
         }
         return nil
     }

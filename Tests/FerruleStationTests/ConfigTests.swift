@@ -1,0 +1,166 @@
+@testable import FerruleStation
+import Foundation
+import Testing
+
+@Suite struct ConfigTests {
+    let good: String = try! String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+
+    /// Replaces `old` (which must occur) and parses, returning the error.
+    func error(replacing old: String, with new: String) throws -> ConfigError {
+        #expect(good.contains(old), "fixture text not found: \(old)")
+        let text = good.replacingOccurrences(of: old, with: new)
+        do {
+            _ = try StationConfig.parse(text, file: "bench.yaml")
+        } catch {
+            return error
+        }
+        Issue.record("expected a config error")
+        throw CancellationError()
+    }
+
+    func line(of needle: String, in text: String) -> Int {
+        text.components(separatedBy: "\n").firstIndex { $0.contains(needle) }! + 1
+    }
+
+    @Test func defaultConfigIsValid() throws {
+        let c = try StationConfig.load(path: Repo.simulatedConfig)
+        #expect(c.fixtures.count == 2)
+        #expect(c.recipes.count == 4)
+        #expect(c.recipes["FT-MTP24-OM4-A"]?.wavelengthsNm == [850, 1300])  // defaults from fiber type
+        #expect(c.recipes["FT-MTP12-SMAPC-B-LL"]?.reference.validitySeconds == 28_800.0)
+        #expect(c.fixtures[1].launchChannels[1] == 25 && c.fixtures[1].launchChannels[24] == 48)
+        #expect(c.simulation?.demoLot.count == 8)
+    }
+
+    @Test func typoInKeyNamesLineAndSuggestion() throws {
+        let e = try error(replacing: "      meanIlMaxDb: 0.20", with: "      meanIlMxDb: 0.20")
+        #expect(e.line == line(of: "meanIlMaxDb: 0.20", in: good))
+        #expect(e.message.contains("unknown key 'meanIlMxDb'"))
+        #expect(e.fix.contains("did you mean 'meanIlMaxDb'"))
+        #expect(e.path.description == "recipes[0].limits.meanIlMxDb")
+        #expect(e.description.hasPrefix("bench.yaml:\(e.line!):"))
+    }
+
+    @Test func wrongTypeNamesTheValue() throws {
+        let e = try error(replacing: "      ilMaxDb: 0.60", with: "      ilMaxDb: low")
+        #expect(e.line == line(of: "ilMaxDb: 0.60", in: good))
+        #expect(e.path.description.hasPrefix("recipes[2].limits.ilMaxDb"))
+        #expect(e.message.contains("low"))
+    }
+
+    @Test func badEnumListsChoices() throws {
+        let e = try error(replacing: "      fiberType: OM4", with: "      fiberType: OM9")
+        #expect(e.line == line(of: "fiberType: OM4", in: good))
+        #expect(e.message.contains("'OM9'"))
+        #expect(e.fix.contains("SM, OM3, OM4, OM5"))
+        #expect(e.path.description == "recipes[1].assembly.fiberType")
+    }
+
+    @Test func missingKeyPointsAtItsParent() throws {
+        let e = try error(replacing: "    powerMeter: ilrl\n    rlMeter: ilrl\n  - id: 2", with: "    rlMeter: ilrl\n  - id: 2")
+        #expect(e.message.contains("missing required key 'powerMeter'"))
+        #expect(e.path.description == "fixtures[0]")
+        #expect(e.line == line(of: "  - id: 1", in: good))
+    }
+
+    @Test func yamlSyntaxErrorHasALine() throws {
+        let e = try error(replacing: "  id: SIM-01", with: "  id: [SIM-01")
+        #expect(e.line != nil)
+        #expect(e.message.contains("YAML syntax error"))
+    }
+
+    @Test func unknownInstrumentReference() throws {
+        let e = try error(replacing: "receive: { switch: receive-switch, channels: \"25-48\" }", with: "receive: { switch: rx-switch, channels: \"25-48\" }")
+        #expect(e.line == line(of: "receive: { switch: receive-switch, channels: \"25-48\" }", in: good))
+        #expect(e.message.contains("no instrument named 'rx-switch'"))
+        #expect(e.fix.contains("launch-switch, receive-switch, ilrl"))
+    }
+
+    @Test func channelOutsideSwitch() throws {
+        let e = try error(replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }", with: "launch:  { switch: launch-switch,  channels: \"25-49\" }")
+        #expect(e.message.contains("channel 49 is outside switch 'launch-switch' (1...48)"))
+    }
+
+    @Test func channelsCabledTwice() throws {
+        let e = try error(replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }", with: "launch:  { switch: launch-switch,  channels: \"20-43\" }")
+        #expect(e.message.contains("already cabled to fixture 1"))
+    }
+
+    @Test func meterCannotBeASwitch() throws {
+        let e = try error(replacing: "    launch:  { switch: launch-switch,  channels: \"1-24\" }", with: "    launch:  { switch: ilrl,  channels: \"1-24\" }")
+        #expect(e.message.contains("cannot act as switch"))
+    }
+
+    @Test func unconfirmedPolarityCanBeOverridden() throws {
+        // An explicit map replaces the built-in one; a broken map is refused with its reason.
+        let map = (1...24).map { "\($0): \(25 - $0)" }.joined(separator: ", ")
+        let text = good.replacingOccurrences(of: "      polarity: A\n      lengthM: 10", with: "      polarityMap: { \(map) }\n      lengthM: 10")
+        let c = try StationConfig.parse(text, file: "x.yaml")
+        #expect(c.recipes["FT-MTP24-OM4-A"]?.assembly.expectedMap()[1] == 24)
+        let e = try error(replacing: "      polarity: A\n      lengthM: 10", with: "      polarityMap: { 1: 2 }\n      lengthM: 10")
+        #expect(e.message.contains("has no destination"))
+        #expect(e.path.description == "recipes[1].assembly.polarityMap")
+    }
+
+    @Test func bothPolarityAndMapIsAnError() throws {
+        let e = try error(replacing: "      polarity: A\n      lengthM: 10", with: "      polarity: A\n      polarityMap: { 1: 1 }\n      lengthM: 10")
+        #expect(e.message.contains("both"))
+    }
+
+    @Test func unsupportedFiberCount() throws {
+        let e = try error(replacing: "      fibers: 8\n", with: "      fibers: 10\n")
+        #expect(e.message.contains("unsupported fiber count 10"))
+        #expect(e.line == line(of: "      fibers: 8", in: good))
+    }
+
+    @Test func wavelengthNoSourceHas() throws {
+        let e = try error(replacing: "    wavelengthsNm: [1310, 1550]\n    limits:\n      ilMaxDb: 0.35", with: "    wavelengthsNm: [1310, 1625]\n    limits:\n      ilMaxDb: 0.35")
+        #expect(e.message.contains("1625 nm"))
+    }
+
+    @Test func badDuration() throws {
+        let e = try error(replacing: "      validity: 8h\n      negativeIlToleranceDb", with: "      validity: eight hours\n      negativeIlToleranceDb")
+        #expect(e.message.contains("not a duration"))
+        #expect(e.fix.contains("8h"))
+    }
+
+    @Test func demoFaultOnEmptyPosition() throws {
+        let e = try error(replacing: "{ kind: highLoss, fiber: 10, extraDb: 0.8 }", with: "{ kind: highLoss, fiber: 6, extraDb: 0.8 }")
+        #expect(e.message.contains("fiber 6 is not a used position"))
+    }
+
+    @Test func missingFileIsClear() {
+        do {
+            _ = try StationConfig.load(path: "/nonexistent/ferrule.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("/nonexistent/ferrule.yaml"))
+            #expect(error.message.contains("cannot read"))
+        }
+    }
+
+    @Test func checkConfigCommandReportsLine() throws {
+        // The executable's own subcommand, as an operator would run it.
+        let bad = temporaryDirectory() + "/bad.yaml"
+        try good.replacingOccurrences(of: "      meanIlMaxDb: 0.20", with: "      meanIlMxDb: 0.20").write(toFile: bad, atomically: true, encoding: .utf8)
+        let exe = URL(fileURLWithPath: Repo.root + "/.build/debug/ferruled")
+        guard FileManager.default.isExecutableFile(atPath: exe.path) else {
+            Issue.record("build ferruled first (swift build): \(exe.path) is missing")
+            return
+        }
+        for (path, code) in [(bad, Int32(1)), (Repo.simulatedConfig, Int32(0))] {
+            let p = Process()
+            p.executableURL = exe
+            p.arguments = ["check-config", path]
+            let pipe = Pipe()
+            p.standardError = pipe
+            p.standardOutput = pipe
+            try p.run()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == code, "\(out)")
+            if code == 1 { #expect(out.contains("bad.yaml:\(line(of: "meanIlMaxDb: 0.20", in: good)):")) }
+            else { #expect(out.contains("OK")) }
+        }
+    }
+}
