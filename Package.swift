@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -88,6 +88,42 @@ import Testing
     }
 }
 
+@Suite struct SimulationTests {
+    @Test func sameSeedSameUnitDifferentSeedDifferentUnit() throws {
+        let recipe = try StationConfig.load(path: Repo.simulatedConfig).recipes["FT-MTP12-SMAPC-B-LL"]!
+        let a = SimulatedAssembly(serial: "DET-1", recipe: recipe, seed: 7)
+        let b = SimulatedAssembly(serial: "DET-1", recipe: recipe, seed: 7)
+        let c = SimulatedAssembly(serial: "DET-1", recipe: recipe, seed: 8)
+        #expect(a.loss == b.loss && a.returnLoss == b.returnLoss)
+        #expect(a.loss != c.loss)
+    }
+
+    @Test func sameSeedSameMeasurements() async throws {
+        func run() async throws -> [Double?] {
+            let (station, bench) = try await makeStation()
+            return try await testUnit(station, bench, serial: "DET-2", part: "FT-MTP8-SMAPC-B").report.measurements.map(\.ilDb)
+        }
+        let first = try await run(), second = try await run()
+        #expect(first == second)
+        #expect(first.count == 16 && first.allSatisfy { $0 != nil })
+    }
+
+    @Test func configuredDriftEndsInASuspectReference() async throws {
+        let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    driftDbPerReading: 0.002\n")
+        let (station, bench) = try await makeStation(config: try StationConfig.parse(text, file: "drift.yaml"))
+        var verdicts: [Verdict] = []
+        for i in 0..<6 {
+            do {
+                verdicts.append(try await testUnit(station, bench, serial: "DR-\(i)", part: "FT-MTP12-SMAPC-B-LL").report.verdict)
+            } catch is UnitRefused { break }
+        }
+        // The source brightens with every reading until IL goes negative beyond 0.05 dB.
+        #expect(verdicts.last == .error)
+        #expect(station.data.loadReference(fixture: 1)?.suspect != nil)
+    }
+}
+
 @Suite struct ReferenceTests {
     @Test func missingReferenceIsRefused() async throws {
         let (station, bench) = try await makeStation(reference: false)
@@ -176,6 +212,8 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).contains(name))
         let back = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: file))
         #expect(back.unit.serial == serial)  // verbatim inside the JSON
+        let (status, out) = try validateReports([o.reportPath])
+        #expect(status == 0, "\(out)")
     }
 
     @Test func emptySerialIsRefused() async throws {
@@ -223,6 +261,8 @@ import Testing
         #expect(o.report.verdict == .aborted)
         #expect(o.report.measurements.count >= 6 && o.report.measurements.count < 48)
         #expect(FileManager.default.fileExists(atPath: o.reportPath))
+        let (status, out) = try validateReports([o.reportPath])
+        #expect(status == 0, "\(out)")
         // The bench was left safe: laser off.
         let after = try await testUnit(station, bench, serial: "AB-2", part: "FT-MTP24-OM4-A")
         #expect(after.report.verdict == .pass)

@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleSimulator
 import FerruleStation
 import Foundation
+import Logging
 
 enum Repo {
     static let root: String = {
@@ -33,11 +34,13 @@ final class TestClock: @unchecked Sendable {
 func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
                  config: StationConfig? = nil) async throws -> (Station, SimulatedBench) {
     let cfg = try config ?? StationConfig.load(path: Repo.simulatedConfig)
+    var logger = Logger(label: "test")
+    logger.logLevel = .error
     let station: Station
     if let clock {
-        station = try Station(config: cfg, data: DataDirectory(root: data), now: { clock.now() })
+        station = try Station(config: cfg, data: DataDirectory(root: data), logger: logger, now: { clock.now() })
     } else {
-        station = try Station(config: cfg, data: DataDirectory(root: data))
+        station = try Station(config: cfg, data: DataDirectory(root: data), logger: logger)
     }
     let bench = station.instruments.simulatedBench!
     await station.probe()
