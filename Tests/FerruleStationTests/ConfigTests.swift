@@ -149,16 +149,8 @@ import Testing
             return
         }
         for (path, code) in [(bad, Int32(1)), (Repo.simulatedConfig, Int32(0))] {
-            let p = Process()
-            p.executableURL = exe
-            p.arguments = ["check-config", path]
-            let pipe = Pipe()
-            p.standardError = pipe
-            p.standardOutput = pipe
-            try p.run()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == code, "\(out)")
+            let (status, out) = try runProgram(exe.path, ["check-config", path])
+            #expect(status == code, "\(out)")
             if code == 1 { #expect(out.contains("bad.yaml:\(line(of: "meanIlMaxDb: 0.20", in: good)):")) }
             else { #expect(out.contains("OK")) }
         }

@@ -69,11 +69,11 @@ func testUnit(_ station: Station, _ bench: SimulatedBench, serial: String, part:
     return try await station.test(UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: "op-7"))
 }
 
-/// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
-func validateReports(_ paths: [String]) throws -> (Int32, String) {
+/// Runs a program to completion. Returns (exit status, stdout and stderr together).
+func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", Repo.validator, Repo.schema] + paths
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = arguments
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe
@@ -81,4 +81,9 @@ func validateReports(_ paths: [String]) throws -> (Int32, String) {
     let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     return (p.terminationStatus, out)
+}
+
+/// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
+func validateReports(_ paths: [String]) throws -> (Int32, String) {
+    try runProgram("/usr/bin/env", ["python3", Repo.validator, Repo.schema] + paths)
 }
