@@ -7,7 +7,13 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// One fiber at one wavelength, as soon as it is measured.
     case step(fixture: Int, serial: String, fiber: Int, wavelengthNm: Int, receivePosition: Int?, ilDb: Double?,
               rlDb: Double?, verdict: MeasurementVerdict)
-    case unitFinished(fixture: Int, serial: String, verdict: Verdict, reportPath: String)
+    case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String)
+    /// A unit that was accepted but never measured (not loaded, prompt unanswered).
+    case unitNotStarted(fixture: Int, serial: String, reason: String)
+    case prompt(Prompt)
+    case promptClosed(id: String, answer: String?)
+    case configReloaded(path: String, hash: String)
+    case configRejected(path: String, reason: String)
     case referenceTaken(fixture: Int, takenAt: Date)
     case referenceNeeded(fixture: Int, reason: String)
     case instrumentFault(instrument: String, detail: String)

@@ -7,7 +7,7 @@ public enum FerruleVersion {
     public static let current = "0.1.0"
 }
 
-public struct UnitRequest: Sendable, Hashable {
+public struct UnitRequest: Sendable, Hashable, Codable {
     public var serial: String
     public var partNumber: String
     public var fixture: Int
@@ -38,31 +38,55 @@ public struct UnitOutcome: Sendable {
     public var reportPath: String
 }
 
+/// Who puts things into a fixture: the simulator does it itself, a real bench asks the operator.
+public protocol BenchHands: Sendable {
+    func loadUnit(_ request: UnitRequest, recipe: Recipe) async throws
+    func unloadUnit(fixture: Int) async
+    func connectReferenceCord(fixture: Int) async throws
+    func disconnectReferenceCord(fixture: Int) async
+}
+
 /// The engine of one test station: fixtures, shared instruments, references, units.
 public actor Station {
+    /// The configuration the station started with: instruments and fixture wiring never change
+    /// while it runs. Recipes and diagnosis rules may be reloaded (see `reload`).
     public nonisolated let config: StationConfig
     public nonisolated let data: DataDirectory
     public nonisolated let instruments: InstrumentSet
     public nonisolated let events = EventBus()
+    public nonisolated let prompts: PromptCenter
+    public nonisolated let startedAt: Date
     private let arbiter = InstrumentArbiter()
     private let logger: Logger
     private let now: @Sendable () -> Date
+    private var active: StationConfig
+    private var hands: (any BenchHands)?
     private var references: [Int: Reference] = [:]
     private var busy: [Int: String] = [:]
+    private var progress: [Int: UnitProgress] = [:]
+    private var running: [Int: Task<UnitOutcome?, Never>] = [:]
     private var identities: [String: InstrumentIdentity] = [:]
+    private var instrumentErrors: [String: String] = [:]
+    private var accepting = true
 
     public init(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
                 now: @escaping @Sendable () -> Date = Date.init) throws {
         self.config = config
+        self.active = config
         self.data = data
         self.instruments = InstrumentSet(config: config)
         self.logger = logger
         self.now = now
+        self.startedAt = now()
+        self.prompts = PromptCenter(events: events)
         try data.prepare()
         for f in config.fixtures {
             if let r = data.loadReference(fixture: f.id) { references[f.id] = r }
         }
     }
+
+    public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }
+    public var currentConfig: StationConfig { active }
 
     // MARK: Instruments
 
@@ -73,8 +97,10 @@ public actor Station {
         for (name, ins) in instruments.all.sorted(by: { $0.key < $1.key }) {
             do {
                 identities[name] = try await ins.identify()
+                instrumentErrors[name] = nil
             } catch {
                 failures[name] = "\(error)"
+                instrumentErrors[name] = "\(error)"
             }
         }
         return failures
@@ -82,14 +108,28 @@ public actor Station {
 
     public func identity(of name: String) -> InstrumentIdentity? { identities[name] }
 
+    // MARK: Configuration
+
+    /// Takes new recipes and diagnosis rules. Units already running keep the recipe they
+    /// started with, so each fixture picks the new config up when it is next idle. Instrument
+    /// and fixture changes need a restart: such a config is rejected and the old one kept.
+    public func reload(_ new: StationConfig) throws(UnitRefused) {
+        guard new.instruments == config.instruments, new.fixtures == config.fixtures else {
+            throw UnitRefused(message: "\(new.sourcePath): instruments or fixtures changed; the running config is kept",
+                              fix: "restart ferruled to apply instrument or fixture changes")
+        }
+        active = new
+        logger.info("config reloaded", metadata: ["hash": "\(new.hash)", "recipes": "\(new.recipes.count)"])
+    }
+
     // MARK: References
 
     public func reference(fixture: Int) -> Reference? { references[fixture] }
 
     /// Wavelengths a fixture's reference must cover: every recipe wavelength its source has.
-    public nonisolated func referenceWavelengths(fixture: FixtureWiring) -> [Int] {
+    public func referenceWavelengths(fixture: FixtureWiring) -> [Int] {
         let available = Set(instruments.specs[fixture.source]?.wavelengthsNm ?? [])
-        return Set(config.recipes.values.flatMap(\.wavelengthsNm)).intersection(available).sorted()
+        return Set(active.recipes.values.flatMap(\.wavelengthsNm)).intersection(available).sorted()
     }
 
     /// Takes a 1-cord reference with the straight reference cord mounted on the fixture:
@@ -99,33 +139,41 @@ public actor Station {
             throw UnitRefused(message: "no fixture \(id)", fix: "use one of \(config.fixtures.map(\.id))")
         }
         if let serial = busy[id] {
-            throw UnitRefused(message: "fixture \(id) is testing \(serial)", fix: "wait for the unit to finish or abort it")
+            throw UnitRefused(message: "fixture \(id) is busy with \(serial)", fix: "wait for the unit to finish or abort it")
         }
         busy[id] = "(reference)"
         defer { busy[id] = nil }
+        if let hands { try await hands.connectReferenceCord(fixture: id) }
         let wls = referenceWavelengths(fixture: w)
         let positions = w.launchChannels.keys.sorted().filter { w.receiveChannels[$0] != nil }
         let ins = instruments
         var values: [Reference.Value] = []
-        for p in positions {
-            let v: [Reference.Value] = try await arbiter.withLease(w.instruments) {
-                let lch = w.launchChannels[p]!, rch = w.receiveChannels[p]!
-                try await ins.switches[w.launchSwitch]!.select(channel: lch)
-                try await ins.switches[w.receiveSwitch]!.select(channel: rch)
-                var out: [Reference.Value] = []
-                for wl in wls {
-                    try await ins.sources[w.source]!.enable(wavelengthNm: wl)
-                    let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
-                    guard case .dBm(let dbm) = r else {
-                        throw ReferenceFailed(message: "reference of fixture \(id): \(r) at position \(p), \(wl) nm; connect the straight reference cord to fixture \(id), clean it and retry")
+        do {
+            for p in positions {
+                let v: [Reference.Value] = try await arbiter.withLease(w.instruments) {
+                    let lch = w.launchChannels[p]!, rch = w.receiveChannels[p]!
+                    try await ins.switches[w.launchSwitch]!.select(channel: lch)
+                    try await ins.switches[w.receiveSwitch]!.select(channel: rch)
+                    var out: [Reference.Value] = []
+                    for wl in wls {
+                        try await ins.sources[w.source]!.enable(wavelengthNm: wl)
+                        let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
+                        guard case .dBm(let dbm) = r else {
+                            throw ReferenceFailed(message: "reference of fixture \(id): \(r) at position \(p), \(wl) nm; connect the straight reference cord to fixture \(id), clean it and retry")
+                        }
+                        out.append(.init(position: p, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl, powerDbm: Judge.round(dbm, 3)))
                     }
-                    out.append(.init(position: p, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl, powerDbm: Judge.round(dbm, 3)))
+                    return out
                 }
-                return out
+                values += v
             }
-            values += v
+        } catch {
+            await safeState(w)
+            if let hands { await hands.disconnectReferenceCord(fixture: id) }
+            throw error
         }
         await safeState(w)
+        if let hands { await hands.disconnectReferenceCord(fixture: id) }
         let ref = Reference(fixture: id, method: method, takenAt: now(), operatorId: operatorId,
                             pairs: "straight reference cord: (launch k, receive k) for k = \(Judge.list(positions)); a fiber read at another receive position m uses the reference of k, so its IL also holds the difference between receive paths m and k (measurements[].referencedPair = false)",
                             values: values)
@@ -136,44 +184,54 @@ public actor Station {
         return ref
     }
 
-    private func checkReference(_ fixture: FixtureWiring, recipe: Recipe) throws -> Reference {
+    /// Why a fixture's reference cannot be used for a recipe, or nil when it can.
+    private func referenceProblem(_ fixture: FixtureWiring, recipe: Recipe) -> UnitRefused? {
         let id = fixture.id
         guard let ref = references[id] else {
-            throw UnitRefused(message: "fixture \(id) has no reference", fix: "connect the reference cord and take a reference (ferrulectl reference --fixture \(id))")
+            return UnitRefused(message: "fixture \(id) has no reference", fix: "connect the reference cord and take a reference (ferrulectl reference --fixture \(id))")
         }
         if let why = ref.suspect {
-            throw UnitRefused(message: "the reference of fixture \(id) is suspect: \(why)", fix: "clean the test cords and take a new reference for fixture \(id)")
+            return UnitRefused(message: "the reference of fixture \(id) is suspect: \(why)", fix: "clean the test cords and take a new reference for fixture \(id)")
         }
         let age = now().timeIntervalSince(ref.takenAt)
         if age > recipe.reference.validitySeconds {
-            throw UnitRefused(message: "the reference of fixture \(id) expired: taken \(Self.hours(age)) ago, \(recipe.partNumber) allows \(Self.hours(recipe.reference.validitySeconds))",
-                              fix: "take a new reference for fixture \(id)")
+            return UnitRefused(message: "the reference of fixture \(id) expired: taken \(Self.hours(age)) ago, \(recipe.partNumber) allows \(Self.hours(recipe.reference.validitySeconds))",
+                               fix: "take a new reference for fixture \(id)")
         }
         if age < -60 {
-            throw UnitRefused(message: "the reference of fixture \(id) is dated in the future (\(ref.takenAt))", fix: "check the station clock, then take a new reference")
+            return UnitRefused(message: "the reference of fixture \(id) is dated in the future (\(ref.takenAt))", fix: "check the station clock, then take a new reference")
         }
         for p in recipe.assembly.layout.usedPositions {
             for wl in recipe.wavelengthsNm where ref.value(position: p, wavelengthNm: wl) == nil {
-                throw UnitRefused(message: "the reference of fixture \(id) has no value for position \(p) at \(wl) nm",
-                                  fix: "take a new reference for fixture \(id) covering \(wl) nm")
+                return UnitRefused(message: "the reference of fixture \(id) has no value for position \(p) at \(wl) nm",
+                                   fix: "take a new reference for fixture \(id) covering \(wl) nm")
             }
         }
-        return ref
+        return nil
     }
 
     private static func hours(_ s: Double) -> String { String(format: "%.1f h", s / 3600) }
 
     // MARK: Units
 
-    /// Tests one unit on its fixture. Throws `UnitRefused` before measuring anything; once
-    /// measuring starts it always returns a written report (pass, fail, error or aborted).
-    /// Cancelling the calling task aborts the unit safely.
-    public func test(_ req: UnitRequest) async throws -> UnitOutcome {
+    private struct Prepared {
+        var request: UnitRequest
+        var recipe: Recipe
+        var wiring: FixtureWiring
+        var reference: Reference
+        var rules: DiagnosisRules
+    }
+
+    /// All checks before a unit may start; marks the fixture busy. Nothing is measured.
+    private func prepare(_ req: UnitRequest) throws(UnitRefused) -> Prepared {
+        guard accepting else {
+            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
+        }
         guard !req.serial.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw UnitRefused(message: "the serial number is empty", fix: "scan or type the unit's serial number")
         }
-        guard let recipe = config.recipes[req.partNumber] else {
-            throw UnitRefused(message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(config.recipeOrder.joined(separator: ", "))")
+        guard let recipe = active.recipes[req.partNumber] else {
+            throw UnitRefused(message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
         guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
             throw UnitRefused(message: "no fixture \(req.fixture)", fix: "use one of: \(config.fixtures.map { String($0.id) }.joined(separator: ", "))")
@@ -184,16 +242,83 @@ public actor Station {
         if let other = busy[w.id] {
             throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
         }
-        let ref = try checkReference(w, recipe: recipe)
+        if let problem = referenceProblem(w, recipe: recipe) { throw problem }
         busy[w.id] = req.serial
-        defer { busy[w.id] = nil }
+        return Prepared(request: req, recipe: recipe, wiring: w, reference: references[w.id]!, rules: active.rules)
+    }
 
-        let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: config.rules,
-                          instruments: instruments, arbiter: arbiter, events: events, now: now)
+    /// Tests one unit on its fixture (already loaded). Throws `UnitRefused` before measuring
+    /// anything; once measuring starts it always returns a written report (pass, fail, error or
+    /// aborted). Cancelling the calling task aborts the unit safely.
+    public func test(_ req: UnitRequest) async throws -> UnitOutcome {
+        let prepared = try prepare(req)
+        defer { release(req.fixture) }
+        return try await run(prepared)
+    }
+
+    /// Starts a unit in the background (loading it through the bench's hands first) and returns
+    /// at once. Refusals are thrown here; the outcome arrives as a `unitFinished` event.
+    @discardableResult
+    public func start(_ req: UnitRequest) throws(UnitRefused) -> Task<UnitOutcome?, Never> {
+        let prepared = try prepare(req)
+        progress[req.fixture] = UnitProgress(serial: req.serial, partNumber: req.partNumber, state: "loading", startedAt: now(),
+                                             fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
+        let task = Task<UnitOutcome?, Never> {
+            defer { Task { await self.release(req.fixture) } }
+            do {
+                if let hands = await self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
+                await self.setState(req.fixture, "testing")
+                let outcome = try await self.run(prepared)
+                if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
+                return outcome
+            } catch {
+                self.logger.error("unit \(req.serial) on fixture \(req.fixture) did not complete: \(error)")
+                await self.events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: "\(error)"))
+                return nil
+            }
+        }
+        running[req.fixture] = task
+        return task
+    }
+
+    /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
+    public func abort(fixture: Int) throws(UnitRefused) {
+        guard let task = running[fixture] else {
+            throw UnitRefused(message: "no unit is running on fixture \(fixture)", fix: "check 'ferrulectl status'")
+        }
+        task.cancel()
+    }
+
+    /// Stops accepting units and aborts every running one; returns when their reports are written.
+    public func shutdown() async {
+        accepting = false
+        let tasks = Array(running.values)
+        for t in tasks { t.cancel() }
+        for t in tasks { _ = await t.value }
+    }
+
+    private func release(_ fixture: Int) {
+        busy[fixture] = nil
+        progress[fixture] = nil
+        running[fixture] = nil
+    }
+
+    private func setState(_ fixture: Int, _ state: String) { progress[fixture]?.state = state }
+
+    fileprivate func fiberDone(_ fixture: Int, worstIl: Double?) {
+        progress[fixture]?.fibersDone += 1
+        if let il = worstIl, il > (progress[fixture]?.worstIlDb ?? -.infinity) { progress[fixture]?.worstIlDb = il }
+    }
+
+    private func run(_ p: Prepared) async throws -> UnitOutcome {
+        let req = p.request, recipe = p.recipe, w = p.wiring, ref = p.reference
+        let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: p.rules,
+                          instruments: instruments, arbiter: arbiter, events: events, now: now,
+                          onFiber: { [weak self] il in await self?.fiberDone(w.id, worstIl: il) })
         let result = await run.measure()
         await safeState(w)
 
-        let judgement = Judge(recipe: recipe, rules: config.rules).judge(
+        let judgement = Judge(recipe: recipe, rules: p.rules).judge(
             steps: result.steps, observed: result.observed, stopReason: result.stopReason, aborted: result.aborted, fault: result.fault)
         if judgement.referenceSuspect {
             var r = ref
@@ -203,13 +328,14 @@ public actor Station {
             await events.publish(.referenceNeeded(fixture: w.id, reason: r.suspect!))
         }
         if let f = result.fault, let name = result.faultInstrument {
+            instrumentErrors[name] = f
             await events.publish(.instrumentFault(instrument: name, detail: f))
         }
         let report = UnitReport(
             reportId: result.reportId,
             unit: .init(serial: req.serial, partNumber: req.partNumber, description: recipe.description),
             recipe: recipe,
-            station: .init(id: config.stationId, softwareVersion: FerruleVersion.current, configHash: config.hash),
+            station: .init(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash),
             fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
             instruments: instrumentRecords(w),
             reference: .init(method: ref.method, takenAt: ref.takenAt,
@@ -219,7 +345,7 @@ public actor Station {
             judgement: judgement)
         let path = try data.write(report)
         logger.info("unit finished", metadata: ["serial": "\(req.serial)", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
-        await events.publish(.unitFinished(fixture: w.id, serial: req.serial, verdict: report.verdict, reportPath: path))
+        await events.publish(.unitFinished(fixture: w.id, serial: req.serial, reportId: report.reportId, verdict: report.verdict, reportPath: path))
         return UnitOutcome(report: report, reportPath: path)
     }
 
@@ -249,6 +375,78 @@ public actor Station {
             logger.warning("could not bring fixture \(w.id) to a safe state: \(error)")
         }
     }
+
+    // MARK: Status
+
+    public func status() -> StationStatus {
+        let t = now()
+        let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
+            let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
+            let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
+            var refStatus = StationStatus.ReferenceState(state: "missing", takenAt: nil, validUntil: nil, suspect: nil)
+            if let r = references[w.id] {
+                let until = r.takenAt.addingTimeInterval(validity)
+                refStatus = .init(state: r.suspect != nil ? "suspect" : (until < t ? "expired" : "valid"),
+                                  takenAt: r.takenAt, validUntil: until, suspect: r.suspect)
+            }
+            let state = progress[w.id]?.state ?? (busy[w.id] == "(reference)" ? "referencing" : "idle")
+            return .init(id: w.id, state: state, unit: progress[w.id], reference: refStatus)
+        }
+        let instrumentsStatus = config.instruments.map { spec in
+            StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: spec.address,
+                                     state: instrumentErrors[spec.name] != nil ? "fault" : (identities[spec.name] != nil ? "ok" : "unknown"),
+                                     identity: identities[spec.name], lastError: instrumentErrors[spec.name])
+        }
+        return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
+                             configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
+                             fixtures: fixtures, instruments: instrumentsStatus)
+    }
+}
+
+public struct UnitProgress: Sendable, Codable, Hashable {
+    public var serial: String
+    public var partNumber: String
+    /// `loading` (waiting for the unit to be put in) or `testing`.
+    public var state: String
+    public var startedAt: Date
+    public var fibersDone: Int
+    public var fibersTotal: Int
+    public var worstIlDb: Double?
+}
+
+public struct StationStatus: Sendable, Codable {
+    public struct ReferenceState: Sendable, Codable {
+        /// `valid`, `expired`, `suspect` or `missing`.
+        public var state: String
+        public var takenAt: Date?
+        public var validUntil: Date?
+        public var suspect: String?
+    }
+    public struct Fixture: Sendable, Codable {
+        public var id: Int
+        /// `idle`, `loading`, `testing` or `referencing`.
+        public var state: String
+        public var unit: UnitProgress?
+        public var reference: ReferenceState
+    }
+    public struct Instrument: Sendable, Codable {
+        public var name: String
+        public var driver: String
+        public var address: String
+        /// `ok`, `fault` or `unknown` (not asked yet).
+        public var state: String
+        public var identity: InstrumentIdentity?
+        public var lastError: String?
+    }
+    public var stationId: String
+    public var softwareVersion: String
+    public var configPath: String
+    public var configHash: String
+    public var dataDir: String
+    public var startedAt: Date
+    public var accepting: Bool
+    public var fixtures: [Fixture]
+    public var instruments: [Instrument]
 }
 
 /// Runs `body` even when the surrounding task is cancelled (for bringing a bench to a safe state).

@@ -25,6 +25,8 @@ struct UnitRun: Sendable {
     let arbiter: InstrumentArbiter
     let events: EventBus
     let now: @Sendable () -> Date
+    /// Called after each fiber with its worst IL, for progress.
+    let onFiber: @Sendable (Double?) async -> Void
 
     func measure() async -> Result {
         var result = Result(reportId: UUID(), startedAt: now())
@@ -48,6 +50,7 @@ struct UnitRun: Sendable {
                                                receivePosition: arrival, ilDb: il, rlDb: s.rlDb,
                                                verdict: limitOK && arrival == expected[fiber] ? .pass : .fail))
                 }
+                await onFiber(steps.compactMap { s in s.power?.dBmValue.map { s.referenceDbm - $0 } }.max())
             } catch let e as InstrumentError {
                 result.fault = e.description
                 result.faultInstrument = e.instrument
