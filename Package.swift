@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
@@ -32,15 +33,23 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The status socket: newline-delimited JSON protocol, server and client.
+        .target(name: "FerruleControl", dependencies: [
+            "FerruleCore", "FerruleStation",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .executableTarget(name: "ferruled", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleDevices",
+            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleDevices", "FerruleControl",
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "ferrulectl", dependencies: [
-            "FerruleCore",
+            "FerruleCore", "FerruleControl", "FerruleStation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ferrule-sim", dependencies: [
@@ -50,7 +59,9 @@ let package = Package(
 
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation",
+            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -9,7 +9,14 @@ struct ConfigFile: Codable {
     var fixtures: [FixtureEntry]
     var recipes: [RecipeEntry]
     var diagnosis: DiagnosisEntry?
+    var control: ControlEntry?
     var simulation: SimulationEntry?
+}
+
+struct ControlEntry: Codable {
+    var socket: String?
+    var group: String?
+    var promptTimeout: String?
 }
 
 struct StationSection: Codable {
@@ -142,6 +149,8 @@ struct DemoUnitEntry: Codable {
 }
 
 struct SimulationEntry: Codable {
+    /// Ask the operator (status socket prompt) before loading a unit or the reference cord.
+    var operatorPrompts: Bool?
     var seed: UInt64?
     var bench: BenchEntry?
     var demoLot: [DemoUnitEntry]?

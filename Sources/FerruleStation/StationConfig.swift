@@ -36,6 +36,14 @@ public struct DemoUnit: Sendable {
 public struct SimulationSpec: Sendable {
     public var bench: BenchSettings
     public var demoLot: [DemoUnit]
+    public var operatorPrompts = false
+}
+
+public struct ControlSpec: Sendable, Hashable {
+    /// Status socket path; nil: the default (see `ferruled --help`).
+    public var socket: String?
+    public var group: String?
+    public var promptTimeoutSeconds: Double = 600
 }
 
 /// A validated station configuration.
@@ -48,6 +56,7 @@ public struct StationConfig: Sendable {
     public var recipes: [String: Recipe]
     public var recipeOrder: [String]
     public var rules: DiagnosisRules
+    public var control: ControlSpec
     public var simulation: SimulationSpec?
     /// FNV-1a 64 of the file's bytes: identifies the config a report was made with (not a security hash).
     public var hash: String
@@ -401,14 +410,21 @@ extension StationConfig {
                 }
                 lot.append(DemoUnit(serial: u.serial, partNumber: u.partNumber, fixture: u.fixture, faults: u.faults ?? []))
             }
-            simulation = SimulationSpec(bench: bench, demoLot: lot)
+            simulation = SimulationSpec(bench: bench, demoLot: lot, operatorPrompts: s.operatorPrompts ?? false)
         }
         if instruments.contains(where: { $0.driver.isSimulated }) && simulation == nil {
             simulation = SimulationSpec(bench: BenchSettings(), demoLot: [])
         }
+        var control = ControlSpec()
+        if let c = f.control {
+            control.socket = c.socket
+            control.group = c.group
+            if let t = c.promptTimeout { control.promptTimeoutSeconds = try duration(t, root.key("control").key("promptTimeout")) }
+        }
 
         return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
-                             fixtures: fixtures, recipes: recipes, recipeOrder: order, rules: rules, simulation: simulation, hash: "")
+                             fixtures: fixtures, recipes: recipes, recipeOrder: order, rules: rules, control: control,
+                             simulation: simulation, hash: "")
     }
 
     static func validateRecipe(_ e: RecipeEntry, _ p: ConfigPath) throws -> Recipe {

@@ -1,10 +1,12 @@
 import ArgumentParser
+import FerruleControl
 import FerruleCore
 import FerruleDevices
 import FerruleStation
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 @main
 struct Ferruled: AsyncParsableCommand {
@@ -29,6 +31,9 @@ struct Run: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Test the config's simulated demo lot, print a summary and exit 0 only if every verdict and diagnosis matches the simulated truth.")
     var demo = false
+
+    @Option(name: .long, help: "Status socket path. Default: control.socket, $FERRULE_SOCKET, $RUNTIME_DIRECTORY/ferruled.sock, /run/ferrule/ferruled.sock if writable, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, else <data-dir>/ferruled.sock.")
+    var socket: String?
 
     @Flag(name: .long, help: "Log at debug level.")
     var verbose = false
@@ -71,10 +76,24 @@ struct Run: AsyncParsableCommand {
             return
         }
 
-        let service = StationService(station: station, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        if let bench = station.instruments.simulatedBench {
+            let sim = cfg.simulation
+            await station.setHands(SimulatedHands(bench: bench, simulation: sim,
+                                                  prompts: sim?.operatorPrompts == true ? station.prompts : nil,
+                                                  timeout: .milliseconds(Int64(cfg.control.promptTimeoutSeconds * 1000))))
+        }
+        let notifier = SystemdNotifier()
+        let readiness = Readiness(notifier: notifier, logger: logger)
+        let socketPath = socket ?? cfg.control.socket ?? SocketPath.daemonDefault(dataDir: data.root)
+        let server = ControlServer(station: station, options: .init(path: socketPath, group: cfg.control.group), logger: logger)
+        var groupConfig = ServiceGroupConfiguration(
+            services: [.init(service: ControlService(server: server, readiness: readiness)),
+                       .init(service: ReloadService(station: station, configPath: config, logger: logger)),
+                       .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = .seconds(30)
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfig).run()
     }
 }
 
@@ -95,20 +114,114 @@ struct CheckConfig: AsyncParsableCommand {
     }
 }
 
-/// The station as a long-lived service: probes its instruments, then serves until shutdown.
+/// Sends READY=1 once the instruments were probed and the socket listens.
+actor Readiness {
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private var parts: Set<String> = []
+    init(notifier: SystemdNotifier, logger: Logger) {
+        self.notifier = notifier
+        self.logger = logger
+    }
+    func mark(_ part: String) {
+        parts.insert(part)
+        if parts == ["station", "socket"] {
+            notifier.notify("READY=1\nSTATUS=ready")
+            logger.info("ready")
+        }
+    }
+}
+
+/// The status socket as a service; stops listening on graceful shutdown.
+struct ControlService: Service {
+    let server: ControlServer
+    let readiness: Readiness
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run { await readiness.mark("socket") }
+            }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the listener: the normal way out.
+        }
+    }
+}
+
+/// SIGHUP: reload the config. A broken config is refused with its reason (log and socket) and
+/// the running one kept; a good one applies to each fixture's next unit.
+struct ReloadService: Service {
+    let station: Station
+    let configPath: String
+    let logger: Logger
+
+    func run() async throws {
+        let hups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hups { await reload() }
+        }
+    }
+
+    func reload() async {
+        do {
+            let new = try StationConfig.load(path: configPath)
+            try await station.reload(new)
+            logger.info("config reloaded from \(configPath) (\(new.hash))")
+            await station.events.publish(.configReloaded(path: configPath, hash: new.hash))
+        } catch {
+            logger.error("config reload refused, keeping the running config: \(error)")
+            await station.events.publish(.configRejected(path: configPath, reason: "\(error)"))
+        }
+    }
+}
+
+/// The station as a long-lived service: probes its instruments, keeps systemd informed, and on
+/// shutdown stops accepting units and aborts the running ones into `aborted` reports.
 struct StationService: Service {
     let station: Station
     let logger: Logger
+    let readiness: Readiness
+    let notifier: SystemdNotifier
 
     func run() async throws {
         let failures = await station.probe()
         for (name, why) in failures.sorted(by: { $0.key < $1.key }) {
             logger.error("instrument \(name) did not answer: \(why)")
         }
-        logger.info("station \(station.config.stationId) ready", metadata: ["data": "\(station.data.root)"])
-        try? await gracefulShutdown()
-        logger.info("station \(station.config.stationId) stopping")
+        logger.info("station \(station.config.stationId) up", metadata: ["data": "\(station.data.root)"])
+        await readiness.mark("station")
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await heartbeat() }
+                try? await gracefulShutdown()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            notifier.notify("STOPPING=1\nSTATUS=stopping: aborting running units")
+        }
+        await station.shutdown()
+        logger.info("station \(station.config.stationId) stopped")
         await station.events.finish()
     }
-}
 
+    /// STATUS= lines while the state changes, and WATCHDOG=1 only while the engine answers.
+    private func heartbeat() async {
+        var last = ""
+        var lastPing = ContinuousClock.now
+        while !Task.isCancelled {
+            let s = await station.status()
+            let text = s.fixtures.map { f in
+                "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
+            }.joined(separator: "; ")
+            if text != last {
+                notifier.notify("STATUS=\(text)")
+                last = text
+            }
+            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
+                notifier.notify("WATCHDOG=1")
+                lastPing = .now
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}

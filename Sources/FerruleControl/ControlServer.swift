@@ -1,0 +1,335 @@
+import FerruleCore
+import FerruleStation
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The station's status socket: a Unix domain socket speaking newline-delimited JSON.
+///
+/// A bad client cannot hurt the station: every line is decoded on its own (a bad one gets an
+/// error reply), lines over 1 MiB close the client, each client has a bounded queue (a
+/// subscriber that falls behind is dropped with a last `bye` saying why), the number of
+/// clients is capped, and nothing a client does waits on the engine's measuring path.
+public final class ControlServer: Sendable {
+    public struct Options: Sendable {
+        public var path: String
+        /// Group that may use the socket (mode 0660); nil keeps the daemon's group.
+        public var group: String?
+        public var maxClients = 512
+        /// Messages queued for one client before it counts as too slow and is dropped.
+        public var queueDepth = 1024
+
+        public init(path: String, group: String? = nil) {
+            self.path = path
+            self.group = group
+        }
+    }
+
+    public let station: Station
+    public let options: Options
+    let logger: Logger
+    let hub = Hub()
+
+    public init(station: Station, options: Options, logger: Logger = Logger(label: "ferrule.control")) {
+        self.station = station
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Binds the socket, then calls `ready` and serves until the task is cancelled.
+    public func run(ready: @Sendable () async -> Void = {}) async throws {
+        try FileManager.default.createDirectory(atPath: (options.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let maxLine = ControlProtocol.maxLineBytes
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
+            .bind(unixDomainSocketPath: options.path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: maxLine)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        try secureSocketFile()
+        logger.info("status socket listening", metadata: ["path": "\(options.path)"])
+
+        let events = await station.events.subscribe(buffer: 1 << 16)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [hub] in
+                for await event in events {
+                    guard let line = try? Self.line(ControlMessage(type: .event, event: event.wireValue())) else { continue }
+                    await hub.broadcast(line)
+                }
+            }
+            await ready()
+            do {
+                try await withTaskCancellationHandler {
+                    try await server.executeThenClose { inbound in
+                        try await withThrowingDiscardingTaskGroup { clients in
+                            for try await conn in inbound {
+                                clients.addTask { await self.serve(conn) }
+                            }
+                        }
+                    }
+                } onCancel: {
+                    server.channel.close(promise: nil)
+                }
+            } catch where Task.isCancelled {
+                // Closing the listener on cancellation ends the loop with a channel error: expected.
+            }
+            group.cancelAll()
+        }
+        try? FileManager.default.removeItem(atPath: options.path)
+    }
+
+    private func secureSocketFile() throws {
+        guard chmod(options.path, 0o660) == 0 else {
+            throw ControlError(.internalError, "chmod 0660 \(options.path): \(String(cString: strerror(errno)))")
+        }
+        if let name = options.group {
+            guard let gr = getgrnam(name) else {
+                throw ControlError(.internalError, "group '\(name)' for \(options.path) does not exist", fix: "create it or change control.group")
+            }
+            guard chown(options.path, uid_t.max, gr.pointee.gr_gid) == 0 else {
+                throw ControlError(.internalError, "chown \(options.path) to group \(name): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static func line(_ message: ControlMessage) throws -> ByteBuffer {
+        var data = try ControlProtocol.encoder().encode(message)
+        data.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: data)
+    }
+
+    // MARK: One client
+
+    private func serve(_ conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let (queue, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(options.queueDepth))
+        let client = Hub.Client(continuation: continuation, channel: conn.channel)
+        guard await hub.add(client, max: options.maxClients) else {
+            if let bye = try? Self.line(ControlMessage(type: .error, error: ControlError(.tooManyClients, "the station serves at most \(options.maxClients) clients")))  {
+                try? await conn.channel.writeAndFlush(bye)
+            }
+            try? await conn.channel.close()
+            return
+        }
+        defer { Task { [hub] in await hub.remove(client.id) } }
+        try? await conn.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await buffer in queue { try await outbound.write(buffer) }
+                }
+                do {
+                    for try await line in inbound {
+                        let reply = await self.handle(line, client: client)
+                        if let reply, !(await self.hub.send(reply, to: client)) { break }
+                    }
+                } catch is LineTooLong {
+                    let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
+                                         fix: "send one JSON object per line")
+                    if let l = try? Self.line(ControlMessage(type: .error, error: e)) { _ = await self.hub.send(l, to: client) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish()
+                }
+                // The client closed its side: a subscriber keeps receiving events, others are done.
+                if !(await self.hub.isSubscribed(client.id)) { continuation.finish() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    func handle(_ line: ByteBuffer, client: Hub.Client) async -> ByteBuffer? {
+        let bytes = Data(line.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }  // blank lines are ignored
+        let request: ControlRequest
+        do {
+            request = try JSONDecoder().decode(ControlRequest.self, from: bytes)
+        } catch {
+            return try? Self.line(ControlMessage(type: .error, error: ControlError(.badJSON, "the line is not a JSON request object (\(Self.decodingProblem(error)))",
+                                                                                   fix: "send {\"v\":1,\"id\":1,\"type\":\"status\"} style objects, one per line")))
+        }
+        let id = request.id
+        do {
+            let result = try await dispatch(request, client: client)
+            return try Self.line(ControlMessage(type: .result, id: id, result: result))
+        } catch let e as ControlError {
+            return try? Self.line(ControlMessage(type: .error, id: id, error: e))
+        } catch let e as UnitRefused {
+            return try? Self.line(ControlMessage(type: .error, id: id, error: ControlError(.refused, e.message, fix: e.fix)))
+        } catch {
+            return try? Self.line(ControlMessage(type: .error, id: id, error: ControlError(.refused, "\(error)")))
+        }
+    }
+
+    private static func decodingProblem(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            let field = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return field.isEmpty ? "not an object" : "field '\(field)' has the wrong type"
+        case DecodingError.dataCorrupted: return "malformed JSON"
+        default: return "malformed JSON"
+        }
+    }
+
+    private func require<T>(_ value: T?, _ field: String, _ type: String, example: String) throws -> T {
+        guard let value else {
+            throw ControlError(.badRequest, "'\(field)' is missing", fix: "add \"\(field)\": \(example) to the '\(type)' request")
+        }
+        return value
+    }
+
+    func dispatch(_ r: ControlRequest, client: Hub.Client) async throws -> JSONValue {
+        if let v = r.v, v != ControlProtocol.version {
+            throw ControlError(.unsupportedVersion, "protocol version \(v) is not supported", fix: "send \"v\": \(ControlProtocol.version)")
+        }
+        let typeName = try require(r.type, "type", "any", example: "\"status\"")
+        guard let kind = ControlRequest.Kind(rawValue: typeName) else {
+            throw ControlError(.unknownType, "unknown request type '\(typeName)'",
+                               fix: "use one of: \(ControlRequest.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        switch kind {
+        case .status:
+            return try JSONValue.from(await station.status())
+        case .subscribe:
+            await hub.subscribe(client.id)
+            return .object(["subscribed": .bool(true)])
+        case .unsubscribe:
+            await hub.unsubscribe(client.id)
+            return .object(["subscribed": .bool(false)])
+        case .test:
+            let serial = try require(r.serial, "serial", "test", example: "\"SN123\"")
+            let part = try require(r.partNumber, "partNumber", "test", example: "\"FT-MTP12-SMAPC-B-LL\"")
+            var fixture = r.fixture ?? 0
+            if r.fixture == nil { fixture = try await firstIdleFixture(for: part) }
+            let req = UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown")
+            try await station.start(req)
+            return .object(["accepted": .bool(true), "serial": .string(serial), "fixture": .number(Double(fixture))])
+        case .abort:
+            let fixture = try require(r.fixture, "fixture", "abort", example: "1")
+            try await station.abort(fixture: fixture)
+            return .object(["aborting": .number(Double(fixture))])
+        case .reference:
+            let fixture = try require(r.fixture, "fixture", "reference", example: "1")
+            let ref = try await station.takeReference(fixture: fixture, operatorId: r.operator)
+            return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from([ref.takenAt]).array![0],
+                            "values": .number(Double(ref.values.count))])
+        case .recipes:
+            let cfg = await station.currentConfig
+            return .array(try cfg.recipeOrder.map { pn in
+                let rc = cfg.recipes[pn]!
+                return try JSONValue.from(RecipeSummary(rc))
+            })
+        case .history:
+            return try JSONValue.from(History(data: station.data).query(serial: r.serial, partNumber: r.partNumber,
+                                                                        verdict: r.verdict, limit: r.limit ?? 50))
+        case .prompts:
+            return try JSONValue.from(await station.prompts.pending)
+        case .answer:
+            let id = try require(r.prompt, "prompt", "answer", example: "\"p1\"")
+            let text = try require(r.answer, "answer", "answer", example: "\"ok\"")
+            do { try await station.prompts.answer(id, text) } catch {
+                throw ControlError(.notFound, error.description)
+            }
+            return .object(["answered": .string(id)])
+        }
+    }
+
+    private func firstIdleFixture(for part: String) async throws -> Int {
+        let status = await station.status()
+        let cfg = await station.currentConfig
+        guard let recipe = cfg.recipes[part] else {
+            throw ControlError(.refused, "no recipe for part number '\(part)'", fix: "use one of: \(cfg.recipeOrder.joined(separator: ", "))")
+        }
+        let able = cfg.fixtures.filter { $0.cannotTest(recipe.assembly) == nil }.map(\.id)
+        guard let f = status.fixtures.first(where: { $0.state == "idle" && able.contains($0.id) }) else {
+            throw ControlError(.refused, "no idle fixture can test \(part)", fix: "wait for a fixture, or name one with \"fixture\"")
+        }
+        return f.id
+    }
+}
+
+/// What `recipes` lists for each part number.
+struct RecipeSummary: Encodable {
+    var partNumber, description, kind, fiberType, polarity: String
+    var fibers: Int
+    var wavelengthsNm: [Int]
+    var ilMaxDb: [String: Double]
+    var meanIlMaxDb: Double?
+    var rlMinDb: Double?
+    var referenceValiditySeconds: Double
+
+    init(_ r: Recipe) {
+        partNumber = r.partNumber
+        description = r.description
+        kind = r.assembly.kind.rawValue
+        fiberType = r.assembly.fiberType.rawValue
+        polarity = r.assembly.polarity.standardType?.rawValue ?? "explicit"
+        fibers = r.assembly.fiberCount
+        wavelengthsNm = r.wavelengthsNm
+        ilMaxDb = Dictionary(uniqueKeysWithValues: r.limits.ilMaxDb.map { (String($0.key), $0.value) })
+        meanIlMaxDb = r.limits.meanIlMaxDb
+        rlMinDb = r.limits.rlMinDb
+        referenceValiditySeconds = r.reference.validitySeconds
+    }
+}
+
+/// The connected clients and who subscribed to events.
+actor Hub {
+    final class Client: Sendable {
+        let id = ObjectIdentifier(UUID() as AnyObject)
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+        let channel: any Channel
+        init(continuation: AsyncStream<ByteBuffer>.Continuation, channel: any Channel) {
+            self.continuation = continuation
+            self.channel = channel
+        }
+    }
+    private var clients: [ObjectIdentifier: Client] = [:]
+    private var subscribers: Set<ObjectIdentifier> = []
+    private(set) var dropped = 0
+
+    func add(_ c: Client, max: Int) -> Bool {
+        guard clients.count < max else { return false }
+        clients[c.id] = c
+        return true
+    }
+    func remove(_ id: ObjectIdentifier) {
+        clients[id] = nil
+        subscribers.remove(id)
+    }
+    var count: Int { clients.count }
+    func subscribe(_ id: ObjectIdentifier) { subscribers.insert(id) }
+    func unsubscribe(_ id: ObjectIdentifier) { subscribers.remove(id) }
+    func isSubscribed(_ id: ObjectIdentifier) -> Bool { subscribers.contains(id) }
+
+    /// Queues a line for one client; a full queue drops the client. Returns false if dropped.
+    func send(_ line: ByteBuffer, to c: Client) -> Bool {
+        if case .dropped = c.continuation.yield(line) {
+            drop(c, reason: "too slow: more than \(ControlServer.Options(path: "").queueDepth) messages waiting")
+            return false
+        }
+        return true
+    }
+
+    func broadcast(_ line: ByteBuffer) {
+        for id in subscribers { if let c = clients[id] { _ = send(line, to: c) } }
+    }
+
+    /// Ends a client that fell behind: a last `bye` line straight to the socket, then close.
+    private func drop(_ c: Client, reason: String) {
+        dropped += 1
+        clients[c.id] = nil
+        subscribers.remove(c.id)
+        c.continuation.finish()
+        let channel = c.channel
+        if let bye = try? ControlServer.line(ControlMessage(type: .bye, reason: reason)) {
+            channel.writeAndFlush(bye).whenComplete { _ in channel.close(promise: nil) }
+        }
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+    }
+}

@@ -1,0 +1,186 @@
+import FerruleCore
+import FerruleStation
+import Foundation
+
+/// The status-socket protocol: one JSON object per line, both ways. See docs/control-protocol.md.
+public enum ControlProtocol {
+    public static let version = 1
+    /// A request line longer than this is refused and the client closed.
+    public static let maxLineBytes = 1 << 20
+
+    public static func encoder() -> JSONEncoder {
+        let e = UnitReport.encoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // one line
+        return e
+    }
+}
+
+/// A request id: whatever JSON string or number the client sent, echoed back unchanged.
+public enum RequestID: Codable, Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case number(Double)
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { self = .string(s); return }
+        self = .number(try c.decode(Double.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let n):
+            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .string(let s): return s
+        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        }
+    }
+}
+
+/// Every request type, with its parameters (all optional at decode time; each handler names a
+/// missing one in its error).
+public struct ControlRequest: Codable, Sendable {
+    public var v: Int?
+    public var id: RequestID?
+    public var type: String?
+    // test
+    public var serial: String?
+    public var partNumber: String?
+    public var fixture: Int?
+    public var `operator`: String?
+    // history
+    public var verdict: String?
+    public var limit: Int?
+    // answer
+    public var prompt: String?
+    public var answer: String?
+
+    public init(id: RequestID?, type: String) {
+        self.v = ControlProtocol.version
+        self.id = id
+        self.type = type
+    }
+
+    public enum Kind: String, CaseIterable, Sendable {
+        case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer
+    }
+}
+
+public enum ControlErrorCode: String, Codable, Sendable {
+    /// The line is not a JSON object.
+    case badJSON = "bad_json"
+    /// A field is missing or has the wrong value; the message names it.
+    case badRequest = "bad_request"
+    case unknownType = "unknown_type"
+    case unsupportedVersion = "unsupported_version"
+    case lineTooLong = "line_too_long"
+    /// The station will not do it now (no reference, fixture busy, ...); `fix` says what to do.
+    case refused
+    case notFound = "not_found"
+    case tooManyClients = "too_many_clients"
+    case internalError = "internal"
+}
+
+public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
+    public var code: ControlErrorCode
+    public var message: String
+    public var fix: String?
+
+    public init(_ code: ControlErrorCode, _ message: String, fix: String? = nil) {
+        self.code = code
+        self.message = message
+        self.fix = fix
+    }
+
+    public var description: String { "\(code.rawValue): \(message)\(fix.map { ". Fix: \($0)" } ?? "")" }
+}
+
+/// A line from the server: a result or an error for a request, an event, or a last word.
+public struct ControlMessage: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable { case result, error, event, bye }
+    public var v: Int
+    public var type: Kind
+    public var id: RequestID?
+    public var result: JSONValue?
+    public var error: ControlError?
+    public var event: JSONValue?
+    public var reason: String?
+
+    public init(type: Kind, id: RequestID? = nil, result: JSONValue? = nil, error: ControlError? = nil,
+                event: JSONValue? = nil, reason: String? = nil) {
+        self.v = ControlProtocol.version
+        self.type = type
+        self.id = id
+        self.result = result
+        self.error = error
+        self.event = event
+        self.reason = reason
+    }
+}
+
+/// Any JSON value, for results and events carried inside a message.
+public enum JSONValue: Codable, Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n):
+            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// Any Encodable as a JSONValue (through its JSON form).
+    public static func from<T: Encodable>(_ value: T) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: ControlProtocol.encoder().encode(value))
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var number: Double? { if case .number(let n) = self { return n }; return nil }
+    public var int: Int? { number.map { Int($0) } }
+    public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+}
+
+extension StationEvent {
+    /// The event's wire form: `{"kind": "<case>", ...its fields}`.
+    public func wireValue() throws -> JSONValue {
+        guard case .object(let outer) = try JSONValue.from(self), let (kind, inner) = outer.first else {
+            throw ControlError(.internalError, "event did not encode as an object")
+        }
+        var fields: [String: JSONValue] = ["kind": .string(kind)]
+        if case .object(let o) = inner {
+            for (k, v) in o { fields[k == "_0" ? "prompt" : k] = v }
+        }
+        return .object(fields)
+    }
+}
