@@ -1,52 +1,219 @@
 import ArgumentParser
+import FerruleControl
 import FerruleCore
 import Foundation
 
 @main
-struct Ferrulectl: ParsableCommand {
+struct Ferrulectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferrulectl",
         abstract: "Operator and engineer client for a Ferrule station.",
-        discussion: "The status-socket commands (status, watch, test, abort, reference) arrive with the daemon's socket; today ferrulectl reads reports.",
-        subcommands: [ShowReport.self])
+        discussion: "Talks to ferruled over its status socket. Exit codes: 0 ok (or pass), 1 fail, 2 error, aborted or refused, 3 station unreachable.",
+        subcommands: [Status.self, Watch.self, Test.self, Abort.self, Reference.self, Recipes.self, HistoryCommand.self,
+                      Prompts.self, Answer.self, ShowReport.self])
 }
 
-struct ShowReport: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show-report", abstract: "Summarise one or more report files.")
+struct Connection: ParsableArguments {
+    @Option(help: "Status socket of the station (default: $FERRULE_SOCKET, /run/ferrule/ferruled.sock, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, ~/.local/state/ferrule/ferruled.sock).")
+    var socket: String?
 
-    @Argument(help: "Report JSON files.")
-    var files: [String]
-
-    @Flag(help: "Print one JSON object per report instead of text.")
+    @Flag(help: "Print the station's JSON replies (one object per line) instead of text.")
     var json = false
 
-    func run() throws {
-        var failed = false
-        for path in files {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                FileHandle.standardError.write(Data("ferrulectl: cannot read \(path)\n".utf8))
-                failed = true
-                continue
-            }
-            let r: UnitReport
-            do { r = try UnitReport.decoder().decode(UnitReport.self, from: data) } catch {
-                FileHandle.standardError.write(Data("ferrulectl: \(path) is not a Ferrule report: \(error)\n".utf8))
-                failed = true
-                continue
-            }
-            if json {
-                struct Line: Encodable { var serial, partNumber, verdict: String; var fixture: Int; var worstIlDb: Double?; var diagnoses: [String] }
-                let line = Line(serial: r.unit.serial, partNumber: r.unit.partNumber, verdict: r.verdict.rawValue, fixture: r.fixture,
-                                worstIlDb: r.summary.worstIlDb, diagnoses: r.diagnoses.map(\.code.rawValue))
-                print(String(decoding: try JSONEncoder().encode(line), as: UTF8.self))
-                continue
-            }
-            print("\(r.unit.serial.debugDescription) \(r.unit.partNumber) fixture \(r.fixture): \(r.verdict.rawValue.uppercased())")
-            print("  \(r.assembly.fiberCount) fibers, \(r.assembly.kind.rawValue), \(r.assembly.fiberType.rawValue), Type \(r.assembly.polarity); operator \(r.operator); \(r.measurements.count) measurements")
-            if let w = r.summary.worstIlDb { print(String(format: "  worst IL %.3f dB (fiber %d)", w, r.summary.worstIlFiber ?? 0)) }
-            for reason in r.reasons { print("  reason: \(reason)") }
-            for d in r.diagnoses { print("  \(d.code.rawValue): \(d.message) -> \(d.action)") }
+    var path: String { socket ?? SocketPath.clientDefault() }
+
+    /// Runs a session; connection and protocol problems become a message and exit code 3 / 2.
+    func session<T: Sendable>(_ body: (inout ControlSession) async throws -> T) async throws -> T {
+        do {
+            return try await ControlSession.with(path: path, body)
+        } catch let e as ConnectError {
+            stderr(e.description)
+            throw ExitCode(3)
         }
-        if failed { throw ExitCode(2) }
+    }
+
+    /// Sends one request; prints the error and exits 2 if the station refuses.
+    func call(_ s: inout ControlSession, _ r: ControlRequest, onEvent: (JSONValue) -> Void = { _ in }) async throws -> JSONValue {
+        let m = try await s.call(r, onEvent: onEvent)
+        if let e = m.error {
+            if json { printJSON(m) } else { stderr("ferrulectl: \(e.message)\(e.fix.map { "\nfix: \($0)" } ?? "")") }
+            throw ExitCode(2)
+        }
+        return m.result ?? .null
+    }
+}
+
+func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+func printJSON<T: Encodable>(_ v: T) {
+    if let d = try? ControlProtocol.encoder().encode(v) { print(String(decoding: d, as: UTF8.self)) }
+}
+
+func request(_ type: ControlRequest.Kind, _ fill: (inout ControlRequest) -> Void = { _ in }) -> ControlRequest {
+    var r = ControlRequest(id: nil, type: type.rawValue)
+    fill(&r)
+    return r
+}
+
+func fmt(_ v: JSONValue?, _ digits: Int = 3) -> String {
+    guard let n = v?.number else { return "-" }
+    return String(format: "%.\(digits)f", n)
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Fixtures, instruments, references and the units in progress.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let result = try await connection.session { s in try await connection.call(&s, request(.status)) }
+        if connection.json { printJSON(result); return }
+        print("station \(result["stationId"]?.string ?? "?") (ferrule \(result["softwareVersion"]?.string ?? "?")), config \(result["configPath"]?.string ?? "?")")
+        for f in result["fixtures"]?.array ?? [] {
+            let ref = f["reference"]
+            var line = "fixture \(f["id"]?.int ?? 0): \(f["state"]?.string ?? "?")"
+            if let u = f["unit"] {
+                line += " \(u["serial"]?.string ?? "") \(u["partNumber"]?.string ?? "") \(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
+            }
+            line += "; reference \(ref?["state"]?.string ?? "?")"
+            if let until = ref?["validUntil"]?.string { line += " until \(until)" }
+            print(line)
+        }
+        for i in result["instruments"]?.array ?? [] {
+            let id = i["identity"]
+            print("instrument \(i["name"]?.string ?? ""): \(i["state"]?.string ?? "") \(id?["model"]?.string ?? "") \(id?["serial"]?.string ?? "")\(i["lastError"]?.string.map { " last error: \($0)" } ?? "")")
+        }
+    }
+}
+
+struct Test: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a unit. With --wait: follow it and exit 0 pass, 1 fail, 2 error or aborted.")
+    @OptionGroup var connection: Connection
+    @Option(help: "The unit's serial number.") var serial: String
+    @Option(help: "Part number (selects the recipe).") var part: String
+    @Option(help: "Fixture (default: the first idle one that fits).") var fixture: Int?
+    @Option(name: .customLong("operator"), help: "Operator id, recorded in the report.") var operatorId: String?
+    @Flag(help: "Wait for the verdict.") var wait = false
+
+    func run() async throws {
+        let code: Int32 = try await connection.session { s in
+            if wait { _ = try await connection.call(&s, request(.subscribe)) }
+            let accepted = try await connection.call(&s, request(.test) {
+                $0.serial = serial; $0.partNumber = part; $0.fixture = fixture; $0.operator = operatorId
+            })
+            let fx = accepted["fixture"]?.int ?? 0
+            if !connection.json { print("\(serial) started on fixture \(fx)") } else { printJSON(accepted) }
+            guard wait else { return 0 }
+            while let m = try await s.next() {
+                guard m.type == .event, let e = m.event else {
+                    if m.type == .bye { stderr("ferrulectl: station dropped the connection: \(m.reason ?? "")"); return 2 }
+                    continue
+                }
+                if connection.json { printJSON(e) }
+                let mine = e["fixture"]?.int == fx && e["serial"]?.string == serial
+                switch e["kind"]?.string {
+                case "prompt"?:
+                    let p = e["prompt"]
+                    if !connection.json { print("PROMPT \(p?["id"]?.string ?? ""): \(p?["text"]?.string ?? "")  (ferrulectl answer \(p?["id"]?.string ?? "") ok)") }
+                case "unitFinished"? where mine:
+                    let verdict = e["verdict"]?.string ?? "error"
+                    if !connection.json { print("\(serial): \(verdict.uppercased())  report \(e["reportPath"]?.string ?? "")") }
+                    return verdict == "pass" ? 0 : (verdict == "fail" ? 1 : 2)
+                case "unitNotStarted"? where mine:
+                    if !connection.json { print("\(serial): not started: \(e["reason"]?.string ?? "")") }
+                    return 2
+                default: break
+                }
+            }
+            stderr("ferrulectl: the station closed the connection before \(serial) finished")
+            return 2
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Abort: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Abort the unit on a fixture (source off, switches parked, report 'aborted').")
+    @OptionGroup var connection: Connection
+    @Option(help: "Fixture.") var fixture: Int
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.abort) { $0.fixture = fixture }) }
+        if connection.json { printJSON(r) } else { print("aborting fixture \(fixture)") }
+    }
+}
+
+struct Reference: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Take a reference on a fixture (the station asks for the reference cord).")
+    @OptionGroup var connection: Connection
+    @Option(help: "Fixture.") var fixture: Int
+    @Option(name: .customLong("operator"), help: "Operator id.") var operatorId: String?
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.reference) { $0.fixture = fixture; $0.operator = operatorId }) { e in
+                if e["kind"]?.string == "prompt", let p = e["prompt"], !connection.json {
+                    print("PROMPT \(p["id"]?.string ?? ""): \(p["text"]?.string ?? "")  (ferrulectl answer \(p["id"]?.string ?? "") ok)")
+                }
+            }
+        }
+        if connection.json { printJSON(r) } else { print("fixture \(fixture): reference taken at \(r["takenAt"]?.string ?? "?") (\(r["values"]?.int ?? 0) values)") }
+    }
+}
+
+struct Recipes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The part numbers this station tests.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.recipes)) }
+        if connection.json { printJSON(r); return }
+        for x in r.array ?? [] {
+            print("\(x["partNumber"]?.string ?? "")  \(x["fibers"]?.int ?? 0)F \(x["kind"]?.string ?? "") \(x["fiberType"]?.string ?? "") Type \(x["polarity"]?.string ?? "")  \(x["description"]?.string ?? "")")
+        }
+    }
+}
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Past units, newest first.")
+    @OptionGroup var connection: Connection
+    @Option(help: "Only this serial.") var serial: String?
+    @Option(help: "Only this part number.") var part: String?
+    @Option(help: "Only this verdict (pass, fail, error, aborted).") var verdict: String?
+    @Option(help: "At most this many.") var limit = 50
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.history) { $0.serial = serial; $0.partNumber = part; $0.verdict = verdict; $0.limit = limit })
+        }
+        if connection.json { printJSON(r); return }
+        for x in r.array ?? [] {
+            let diag = (x["diagnoses"]?.array ?? []).compactMap(\.string).joined(separator: ",")
+            print("\(x["finishedAt"]?.string ?? "")  \(x["serial"]?.string ?? "")  \(x["partNumber"]?.string ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.string ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(diag)")
+        }
+    }
+}
+
+struct Prompts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Questions the station is waiting on.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.prompts)) }
+        if connection.json { printJSON(r); return }
+        for p in r.array ?? [] {
+            print("\(p["id"]?.string ?? ""): \(p["text"]?.string ?? "")  [\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
+        }
+    }
+}
+
+struct Answer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Answer a prompt, e.g. 'ferrulectl answer p3 ok'.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "Prompt id.") var prompt: String
+    @Argument(help: "Answer (one of the prompt's choices).") var answer: String
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.answer) { $0.prompt = prompt; $0.answer = answer }) }
+        if connection.json { printJSON(r) } else { print("answered \(prompt): \(answer)") }
     }
 }

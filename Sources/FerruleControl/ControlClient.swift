@@ -1,0 +1,66 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+public struct ConnectError: Error, CustomStringConvertible {
+    public var path: String
+    public var underlying: String
+    public var description: String {
+        "cannot connect to the station at \(path) (\(underlying)); is ferruled running? Use --socket PATH or $FERRULE_SOCKET"
+    }
+}
+
+/// One connection to a station's status socket.
+public struct ControlSession: ~Copyable {
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private var nextId = 0
+
+    /// Connects, runs `body`, closes.
+    public static func with<T: Sendable>(path: String, _ body: (inout ControlSession) async throws -> T) async throws -> T {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: path) { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 64 << 20)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch)
+                    }
+                }
+        } catch {
+            throw ConnectError(path: path, underlying: "\(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            var session = ControlSession(iterator: inbound.makeAsyncIterator(), writer: outbound)
+            return try await body(&session)
+        }
+    }
+
+    private init(iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, writer: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.iterator = iterator
+        self.writer = writer
+    }
+
+    /// The next line from the station, or nil when it closed the connection.
+    public mutating func next() async throws -> ControlMessage? {
+        guard let line = try await iterator.next() else { return nil }
+        return try JSONDecoder().decode(ControlMessage.self, from: Data(line.readableBytesView))
+    }
+
+    /// Sends a request and returns its reply; events that arrive meanwhile go to `onEvent`.
+    public mutating func call(_ request: ControlRequest, onEvent: (JSONValue) -> Void = { _ in }) async throws -> ControlMessage {
+        nextId += 1
+        var r = request
+        let id = r.id ?? .number(Double(nextId))
+        r.id = id
+        var data = try JSONEncoder().encode(r)
+        data.append(UInt8(ascii: "\n"))
+        try await writer.write(ByteBuffer(bytes: data))
+        while let m = try await next() {
+            if m.type == .event, let e = m.event { onEvent(e); continue }
+            if m.type == .bye { throw ControlError(.internalError, "the station closed the connection: \(m.reason ?? "")") }
+            if m.id == id || m.id == nil { return m }
+        }
+        throw ControlError(.internalError, "the station closed the connection")
+    }
+}
