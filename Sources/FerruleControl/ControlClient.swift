@@ -15,6 +15,8 @@ public struct ControlSession: ~Copyable {
     private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     private let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private var nextId = 0
+    /// Events that arrived while waiting for a reply, handed out by `next()` first.
+    private var pending: [ControlMessage] = []
 
     /// Connects, runs `body`, closes.
     public static func with<T: Sendable>(path: String, _ body: (inout ControlSession) async throws -> T) async throws -> T {
@@ -43,11 +45,17 @@ public struct ControlSession: ~Copyable {
 
     /// The next line from the station, or nil when it closed the connection.
     public mutating func next() async throws -> ControlMessage? {
+        if !pending.isEmpty { return pending.removeFirst() }
+        return try await read()
+    }
+
+    private mutating func read() async throws -> ControlMessage? {
         guard let line = try await iterator.next() else { return nil }
         return try JSONDecoder().decode(ControlMessage.self, from: Data(line.readableBytesView))
     }
 
-    /// Sends a request and returns its reply; events that arrive meanwhile go to `onEvent`.
+    /// Sends a request and returns its reply; events that arrive meanwhile go to `onEvent` and
+    /// are kept for `next()`.
     public mutating func call(_ request: ControlRequest, onEvent: (JSONValue) -> Void = { _ in }) async throws -> ControlMessage {
         nextId += 1
         var r = request
@@ -56,8 +64,8 @@ public struct ControlSession: ~Copyable {
         var data = try JSONEncoder().encode(r)
         data.append(UInt8(ascii: "\n"))
         try await writer.write(ByteBuffer(bytes: data))
-        while let m = try await next() {
-            if m.type == .event, let e = m.event { onEvent(e); continue }
+        while let m = try await read() {
+            if m.type == .event, let e = m.event { onEvent(e); pending.append(m); continue }
             if m.type == .bye { throw ControlError(.internalError, "the station closed the connection: \(m.reason ?? "")") }
             if m.id == id || m.id == nil { return m }
         }

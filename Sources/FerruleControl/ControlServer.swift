@@ -30,6 +30,19 @@ public final class ControlServer: Sendable {
     public let options: Options
     let logger: Logger
     let hub = Hub()
+    let stop = StopSignal()
+
+    /// A one-shot signal from `shutdown()` to the running server.
+    final class StopSignal: @unchecked Sendable {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        private let lock = NSLock()
+        private var _requested = false
+        var requested: Bool { lock.withLock { _requested } }
+        func fire() {
+            lock.withLock { _requested = true }
+            continuation.yield()
+        }
+    }
 
     public init(station: Station, options: Options, logger: Logger = Logger(label: "ferrule.control")) {
         self.station = station
@@ -54,12 +67,23 @@ public final class ControlServer: Sendable {
         logger.info("status socket listening", metadata: ["path": "\(options.path)"])
 
         let events = await station.events.subscribe(buffer: 1 << 16)
+        let hub = hub
+        // Encode each event once and fan it out. Ends when the station's event bus finishes.
+        let pump = Task {
+            for await event in events {
+                guard let line = try? Self.line(ControlMessage(type: .event, event: event.wireValue())) else { continue }
+                await hub.broadcast(line)
+            }
+        }
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { [hub] in
-                for await event in events {
-                    guard let line = try? Self.line(ControlMessage(type: .event, event: event.wireValue())) else { continue }
-                    await hub.broadcast(line)
-                }
+            group.addTask { [stop] in
+                // Graceful stop: let the last events through, drain every client, then close.
+                for await _ in stop.stream { break }
+                if Task.isCancelled { return }
+                await Self.within(.seconds(3)) { await pump.value }
+                await hub.finishAll()
+                await Self.within(.seconds(3)) { while await hub.count > 0 { try? await Task.sleep(for: .milliseconds(10)) } }
+                server.channel.close(promise: nil)
             }
             await ready()
             do {
@@ -74,12 +98,27 @@ public final class ControlServer: Sendable {
                 } onCancel: {
                     server.channel.close(promise: nil)
                 }
-            } catch where Task.isCancelled {
-                // Closing the listener on cancellation ends the loop with a channel error: expected.
+            } catch where Task.isCancelled || stop.requested {
+                // Closing the listener ends the loop with a channel error: expected.
             }
-            group.cancelAll()
+            stop.continuation.finish()
+            pump.cancel()
         }
         try? FileManager.default.removeItem(atPath: options.path)
+    }
+
+    /// Graceful stop: no new clients; every client gets what is queued for it (the last unit's
+    /// `unitFinished` included), then the socket closes and `run` returns.
+    public func shutdown() { stop.fire() }
+
+    /// Runs `body` for at most `limit`.
+    static func within(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async {
+        await withTaskGroup(of: Void.self) { g in
+            g.addTask { await body() }
+            g.addTask { try? await Task.sleep(for: limit) }
+            await g.next()
+            g.cancelAll()
+        }
     }
 
     private func secureSocketFile() throws {
@@ -116,29 +155,35 @@ public final class ControlServer: Sendable {
         }
         defer { Task { [hub] in await hub.remove(client.id) } }
         try? await conn.executeThenClose { inbound, outbound in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await buffer in queue { try await outbound.write(buffer) }
-                }
-                do {
-                    for try await line in inbound {
-                        let reply = await self.handle(line, client: client)
-                        if let reply, !(await self.hub.send(reply, to: client)) { break }
-                    }
-                } catch is LineTooLong {
-                    let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
-                                         fix: "send one JSON object per line")
-                    if let l = try? Self.line(ControlMessage(type: .error, error: e)) { _ = await self.hub.send(l, to: client) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish()
-                }
-                // The client closed its side: a subscriber keeps receiving events, others are done.
-                if !(await self.hub.isSubscribed(client.id)) { continuation.finish() }
-                try await group.next()
-                group.cancelAll()
+            async let reading: Void = self.readRequests(inbound, client: client)
+            // The writer: ends when the queue is finished (client done, dropped, or shutdown) and drained.
+            do {
+                for await buffer in queue { try await outbound.write(buffer) }
+            } catch {
+                continuation.finish()
             }
+            conn.channel.close(promise: nil)  // ends the reader if it still waits for input
+            await reading
         }
+    }
+
+    private func readRequests(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, client: Hub.Client) async {
+        do {
+            for try await line in inbound {
+                if let reply = await handle(line, client: client), !(await hub.send(reply, to: client)) { return }
+            }
+        } catch is LineTooLong {
+            let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
+                                 fix: "send one JSON object per line")
+            if let l = try? Self.line(ControlMessage(type: .error, error: e)) { _ = await hub.send(l, to: client) }
+            client.continuation.finish()
+            return
+        } catch {
+            client.continuation.finish()
+            return
+        }
+        // The client closed its side: a subscriber keeps receiving events, others are done.
+        if !(await hub.isSubscribed(client.id)) { client.continuation.finish() }
     }
 
     // MARK: Requests
@@ -314,6 +359,11 @@ actor Hub {
             return false
         }
         return true
+    }
+
+    /// Server shutdown: every client's queue ends; writers drain what is queued, then close.
+    func finishAll() {
+        for c in clients.values { c.continuation.finish() }
     }
 
     func broadcast(_ line: ByteBuffer) {

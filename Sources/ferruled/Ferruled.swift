@@ -138,12 +138,11 @@ struct ControlService: Service {
     let readiness: Readiness
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await server.run { await readiness.mark("socket") }
-            }
-        } catch is CancellationError {
-            // Graceful shutdown cancels the listener: the normal way out.
+        // Runs until the station service has stopped (it shuts down first), then drains clients.
+        try await withGracefulShutdownHandler {
+            try await server.run { await readiness.mark("socket") }
+        } onGracefulShutdown: {
+            server.shutdown()
         }
     }
 }

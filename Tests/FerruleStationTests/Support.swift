@@ -56,9 +56,7 @@ func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, r
 
 /// The default simulated bench with instruments that take time (switch settle, meter read).
 func slowBenchConfig(switchMs: Double = 2, readMs: Double = 1) throws -> StationConfig {
-    let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-        .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n")
-    return try StationConfig.parse(text, file: "slow.yaml")
+    try StationConfig.parse(try slowConfigText(switchMs: switchMs, readMs: readMs), file: "slow.yaml")
 }
 
 /// Mounts a simulated unit and tests it.

@@ -1,0 +1,102 @@
+import FerruleControl
+import Foundation
+import Testing
+
+/// The real `ferruled` process on a simulated bench, driven only through its socket.
+final class Daemon: @unchecked Sendable {
+    let process = Process()
+    let dir: String
+    let socket: String
+    let configPath: String
+    let log: String
+    var pid: Int32 { process.processIdentifier }
+
+    static var executable: String { Repo.root + "/.build/debug/ferruled" }
+
+    /// Writes `config` (default: the simulated bench) and starts ferruled; returns once the socket answers.
+    init(config: String? = nil, name: String = #function) async throws {
+        dir = temporaryDirectory(name)
+        socket = dir + "/ferruled.sock"
+        configPath = dir + "/station.yaml"
+        log = dir + "/ferruled.log"
+        try (config ?? String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)).write(toFile: configPath, atomically: true, encoding: .utf8)
+        guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
+            throw DaemonError(description: "build ferruled first (swift build): \(Self.executable) is missing")
+        }
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--config", configPath, "--data-dir", dir + "/data", "--socket", socket]
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: socket),
+               (try? await ControlSession.with(path: socket, { s in try await s.call(.init(id: nil, type: "status")).type })) == .result {
+                return
+            }
+            guard process.isRunning else { throw DaemonError(description: "ferruled exited early: \(logText)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw DaemonError(description: "ferruled did not answer on \(socket) within 30 s: \(logText)")
+    }
+
+    var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    var reportsDir: String { dir + "/data/reports" }
+
+    func signal(_ sig: Int32) { kill(pid, sig) }
+
+    /// Waits for exit (bounded); returns the exit status, or nil if it did not exit in time.
+    func waitForExit(seconds: Double = 30) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func stop() async {
+        if process.isRunning { signal(SIGTERM) }
+        if await waitForExit(seconds: 10) == nil { signal(SIGKILL) }
+    }
+
+    /// Resident memory (kB) and open file descriptors of the daemon, from /proc.
+    func resources() -> (rssKB: Int, fds: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? 0
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        return (rss, fds)
+    }
+}
+
+struct DaemonError: Error, CustomStringConvertible { var description: String }
+
+extension ControlSession {
+    /// A request that must succeed.
+    mutating func ok(_ type: String, _ fill: (inout ControlRequest) -> Void = { _ in }) async throws -> JSONValue {
+        var r = ControlRequest(id: nil, type: type)
+        fill(&r)
+        let m = try await call(r)
+        guard m.type == .result, let result = m.result else {
+            throw DaemonError(description: "\(type) failed: \(m.error?.description ?? "no result")")
+        }
+        return result
+    }
+
+    /// Reads events until `stop` says so (bounded by `limit` messages).
+    mutating func events(limit: Int = 100_000, until stop: (JSONValue) -> Bool) async throws -> [JSONValue] {
+        var out: [JSONValue] = []
+        while out.count < limit, let m = try await next() {
+            guard m.type == .event, let e = m.event else { continue }
+            out.append(e)
+            if stop(e) { break }
+        }
+        return out
+    }
+}
+
+/// The default simulated bench with instruments that take time, so a unit lasts long enough to signal.
+func slowConfigText(switchMs: Double = 5, readMs: Double = 5) throws -> String {
+    try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+        .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n")
+}

@@ -1,0 +1,140 @@
+import FerruleControl
+import FerruleCore
+import FerruleStation
+import Foundation
+import Testing
+
+/// The real ferruled process, driven only through its status socket. Serialized: each test
+/// runs a daemon and the machine has two cores.
+@Suite(.serialized) struct DaemonTests {
+    @Test func unitsOnBothFixturesAtOnceThroughTheSocket() async throws {
+        let d = try await Daemon(config: try slowConfigText(switchMs: 1, readMs: 1))
+        defer { Task { await d.stop() } }
+        try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("reference") { $0.fixture = 2 }
+            _ = try await s.ok("subscribe")
+            _ = try await s.ok("test") { $0.serial = "FRL-D003"; $0.partNumber = "FT-MTP8-SMAPC-B"; $0.fixture = 1; $0.operator = "op-1" }
+            _ = try await s.ok("test") { $0.serial = "FRL-D004"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 2; $0.operator = "op-2" }
+            var finished = 0
+            let events = try await s.events { e in
+                if e["kind"]?.string == "unitFinished" { finished += 1 }
+                return finished == 2
+            }
+            // Per fixture: started, then every fiber and wavelength in order, then finished.
+            for (fixture, serial, fibers) in [(1, "FRL-D003", [1, 2, 3, 4, 9, 10, 11, 12]), (2, "FRL-D004", Array(1...12))] {
+                let mine = events.filter { $0["fixture"]?.int == fixture && $0["serial"]?.string == serial }
+                let kinds = mine.compactMap { $0["kind"]?.string }
+                #expect(kinds.first == "unitStarted")
+                #expect(kinds.last == "unitFinished")
+                #expect(kinds.dropFirst().dropLast().allSatisfy { $0 == "step" })
+                let steps = mine.filter { $0["kind"]?.string == "step" }
+                #expect(steps.compactMap { $0["fiber"]?.int } == fibers.flatMap { [$0, $0] })
+                #expect(steps.compactMap { $0["wavelengthNm"]?.int } == fibers.flatMap { _ in [1310, 1550] })
+            }
+            // The two units overlapped: fixture 2 measured before fixture 1 had finished.
+            let idx = events.indices
+            let firstStep2 = idx.first { events[$0]["kind"]?.string == "step" && events[$0]["fixture"]?.int == 2 }!
+            let finish1 = idx.first { events[$0]["kind"]?.string == "unitFinished" && events[$0]["fixture"]?.int == 1 }!
+            #expect(firstStep2 < finish1)
+
+            let verdicts = Dictionary(uniqueKeysWithValues: events.filter { $0["kind"]?.string == "unitFinished" }
+                .map { ($0["serial"]!.string!, $0["verdict"]!.string!) })
+            #expect(verdicts == ["FRL-D003": "fail", "FRL-D004": "fail"])
+            let paths = events.filter { $0["kind"]?.string == "unitFinished" }.compactMap { $0["reportPath"]?.string }
+            for p in paths {
+                let r = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: p)))
+                #expect(r.diagnoses.map(\.code) == (r.unit.serial == "FRL-D003" ? [.highLossFiber] : [.wrongPolarityType]))
+                #expect(r.operator == (r.unit.serial == "FRL-D003" ? "op-1" : "op-2"))
+            }
+            let (status, out) = try validateReports(paths)
+            #expect(status == 0, "\(out)")
+
+            let history = try await s.ok("history") { $0.limit = 10 }
+            #expect(Set(history.array?.compactMap { $0["serial"]?.string } ?? []) == ["FRL-D003", "FRL-D004"])
+            let st = try await s.ok("status")
+            #expect(st["fixtures"]?.array?.allSatisfy { $0["state"]?.string == "idle" } == true)
+        }
+        await d.stop()
+        #expect(await d.waitForExit() == 0)
+    }
+
+    @Test func sigtermMidUnitWritesAbortedReportAndExitsZero() async throws {
+        let d = try await Daemon(config: try slowConfigText(switchMs: 10, readMs: 10))
+        try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("subscribe")
+            _ = try await s.ok("test") { $0.serial = "TERM-1"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1 }
+            var steps = 0
+            _ = try await s.events { e in
+                if e["kind"]?.string == "step" { steps += 1 }
+                return steps == 6
+            }
+            d.signal(SIGTERM)
+            let rest = try await s.events { $0["kind"]?.string == "unitFinished" }
+            #expect(rest.last?["verdict"]?.string == "aborted")
+        }
+        #expect(await d.waitForExit() == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: d.reportsDir)
+        #expect(files.filter { $0.hasPrefix(".tmp") }.isEmpty)  // nothing half-written
+        let reports = files.filter { $0.hasPrefix("TERM-1_") }
+        #expect(reports.count == 1)
+        let path = d.reportsDir + "/" + reports[0]
+        let r = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(r.verdict == .aborted)
+        #expect(r.measurements.count >= 6 && r.measurements.count < 48)
+        #expect(try validateReports([path]).0 == 0)
+        #expect(!FileManager.default.fileExists(atPath: d.socket))
+    }
+
+    @Test func sighupWithBrokenConfigKeepsTheOldOneAndSaysWhy() async throws {
+        let d = try await Daemon()
+        defer { Task { await d.stop() } }
+        let good = try String(contentsOfFile: d.configPath, encoding: .utf8)
+        try await ControlSession.with(path: d.socket) { s in
+            let before = try await s.ok("status")["configHash"]?.string
+            _ = try await s.ok("subscribe")
+            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: lots").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            d.signal(SIGHUP)
+            let rejected = try await s.events { $0["kind"]?.string == "configRejected" }.last!
+            let reason = rejected["reason"]?.string ?? ""
+            #expect(reason.contains("station.yaml:"))
+            #expect(reason.contains("recipes[2].limits.ilMaxDb"))
+            #expect(try await s.ok("status")["configHash"]?.string == before)  // old config kept
+            let limits = try await s.ok("recipes").array!.first { $0["partNumber"]?.string == "FT-MTP8-SMAPC-B" }!
+            #expect(limits["ilMaxDb"]?["1310"]?.number == 0.6)
+
+            // A good change is taken.
+            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.50").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            d.signal(SIGHUP)
+            _ = try await s.events { $0["kind"]?.string == "configReloaded" }
+            let after = try await s.ok("recipes").array!.first { $0["partNumber"]?.string == "FT-MTP8-SMAPC-B" }!
+            #expect(after["ilMaxDb"]?["1310"]?.number == 0.5)
+        }
+        #expect(d.logText.contains("config reload refused"))
+    }
+
+    @Test func promptsAreAnsweredByAnyClient() async throws {
+        let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+            .replacingOccurrences(of: "simulation:\n  seed:", with: "simulation:\n  operatorPrompts: true\n  seed:")
+        let d = try await Daemon(config: text)
+        defer { Task { await d.stop() } }
+        // One client asks for a reference and waits; another answers the prompt.
+        async let reference: JSONValue = ControlSession.with(path: d.socket) { s in try await s.ok("reference") { $0.fixture = 2 } }
+        var prompt: JSONValue?
+        for _ in 0..<200 where prompt == nil {
+            prompt = try await ControlSession.with(path: d.socket) { s in try await s.ok("prompts") }.array?.first
+            if prompt == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let p = try #require(prompt)
+        #expect(p["text"]?.string?.contains("reference cord") == true && p["fixture"]?.int == 2)
+        let bad = try await ControlSession.with(path: d.socket) { s in
+            try await s.call(ControlRequest(id: nil, type: "answer")) // missing fields
+        }
+        #expect(bad.error?.code == .badRequest && bad.error?.message.contains("'prompt'") == true)
+        _ = try await ControlSession.with(path: d.socket) { s in
+            try await s.ok("answer") { $0.prompt = p["id"]?.string; $0.answer = "ok" }
+        }
+        #expect(try await reference["fixture"]?.int == 2)
+    }
+}
