@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The station's status socket: a Unix domain socket speaking newline-delimited JSON.
 ///
@@ -57,6 +58,7 @@ public final class ControlServer: Sendable {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
+            .childChannelOption(.allowRemoteHalfClosure, value: true)  // a client may send, shut its side, and still read
             .bind(unixDomainSocketPath: options.path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: maxLine)))
@@ -326,7 +328,9 @@ struct RecipeSummary: Encodable {
 /// The connected clients and who subscribed to events.
 actor Hub {
     final class Client: Sendable {
-        let id = ObjectIdentifier(UUID() as AnyObject)
+        private static let counter = Atomic<UInt64>(0)
+        /// Unique for the life of the process (an object's address is not: it is reused).
+        let id: UInt64 = Client.counter.add(1, ordering: .relaxed).newValue
         let continuation: AsyncStream<ByteBuffer>.Continuation
         let channel: any Channel
         init(continuation: AsyncStream<ByteBuffer>.Continuation, channel: any Channel) {
@@ -334,8 +338,8 @@ actor Hub {
             self.channel = channel
         }
     }
-    private var clients: [ObjectIdentifier: Client] = [:]
-    private var subscribers: Set<ObjectIdentifier> = []
+    private var clients: [UInt64: Client] = [:]
+    private var subscribers: Set<UInt64> = []
     private(set) var dropped = 0
 
     func add(_ c: Client, max: Int) -> Bool {
@@ -343,14 +347,14 @@ actor Hub {
         clients[c.id] = c
         return true
     }
-    func remove(_ id: ObjectIdentifier) {
+    func remove(_ id: UInt64) {
         clients[id] = nil
         subscribers.remove(id)
     }
     var count: Int { clients.count }
-    func subscribe(_ id: ObjectIdentifier) { subscribers.insert(id) }
-    func unsubscribe(_ id: ObjectIdentifier) { subscribers.remove(id) }
-    func isSubscribed(_ id: ObjectIdentifier) -> Bool { subscribers.contains(id) }
+    func subscribe(_ id: UInt64) { subscribers.insert(id) }
+    func unsubscribe(_ id: UInt64) { subscribers.remove(id) }
+    func isSubscribed(_ id: UInt64) -> Bool { subscribers.contains(id) }
 
     /// Queues a line for one client; a full queue drops the client. Returns false if dropped.
     func send(_ line: ByteBuffer, to c: Client) -> Bool {

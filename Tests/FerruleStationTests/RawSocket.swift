@@ -7,6 +7,8 @@ import Glibc
 /// writing (half-open) or never read, and reads with a timeout.
 final class RawSocket {
     let fd: Int32
+    /// True once the peer closed the connection (as opposed to a read timing out).
+    private(set) var sawEOF = false
 
     init(path: String, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -45,6 +47,7 @@ final class RawSocket {
         var byte: UInt8 = 0
         while true {
             let n = recv(fd, &byte, 1, 0)
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { sawEOF = true }
             if n <= 0 { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
             line.append(byte)
