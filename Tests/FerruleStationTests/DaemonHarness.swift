@@ -14,7 +14,7 @@ final class Daemon: @unchecked Sendable {
     static var executable: String { Repo.root + "/.build/debug/ferruled" }
 
     /// Writes `config` (default: the simulated bench) and starts ferruled; returns once the socket answers.
-    init(config: String? = nil, name: String = #function) async throws {
+    init(config: String? = nil, environment: [String: String] = [:], name: String = #function) async throws {
         dir = temporaryDirectory(name)
         socket = dir + "/ferruled.sock"
         configPath = dir + "/station.yaml"
@@ -25,6 +25,7 @@ final class Daemon: @unchecked Sendable {
         }
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--config", configPath, "--data-dir", dir + "/data", "--socket", socket]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct SystemdTests {
+    @Test func unitFileVerifiesAndCarriesTheHardening() throws {
+        let unit = try String(contentsOfFile: Repo.root + "/systemd/ferruled.service", encoding: .utf8)
+        for directive in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "User=ferrule", "StateDirectory=ferrule",
+                          "RuntimeDirectory=ferrule", "ConfigurationDirectory=ferrule", "NoNewPrivileges=yes",
+                          "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "DevicePolicy=closed",
+                          "DeviceAllow=char-ttyUSB rw", "ExecReload=/bin/kill -HUP $MAINPID"] {
+            #expect(unit.contains(directive), "missing \(directive)")
+        }
+        // systemd-analyze checks the binary exists: point ExecStart at the one just built.
+        let dir = temporaryDirectory()
+        let copy = dir + "/ferruled.service"
+        try unit.replacingOccurrences(of: "/usr/local/bin/ferruled", with: Daemon.executable).write(toFile: copy, atomically: true, encoding: .utf8)
+        let (status, out) = try runProgram("/usr/bin/env", ["systemd-analyze", "verify", copy])
+        #expect(status == 0, "systemd-analyze verify: \(out)")
+    }
+
+    @Test func notifiesReadyStatusWatchdogAndStopping() async throws {
+        let dir = temporaryDirectory()
+        let path = dir + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in let b = Array(path.utf8); raw.copyBytes(from: b); raw[b.count] = 0 }
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        func receive() -> String? {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buf, buf.count, 0)
+            return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
+        }
+
+        let d = try await Daemon(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"])
+        var seen: [String] = []
+        while !(seen.contains { $0.contains("READY=1") } && seen.contains { $0.contains("WATCHDOG=1") }) {
+            guard let m = receive() else { break }
+            seen.append(m)
+        }
+        #expect(seen.contains { $0.contains("READY=1") })
+        #expect(seen.contains { $0.hasPrefix("STATUS=fixture 1: idle") })
+        #expect(seen.contains { $0.contains("WATCHDOG=1") })
+        d.signal(SIGTERM)
+        while !seen.contains(where: { $0.contains("STOPPING=1") }), let m = receive() { seen.append(m) }
+        #expect(seen.contains { $0.contains("STOPPING=1") })
+        #expect(await d.waitForExit() == 0)
+    }
+}
