@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "ferruled", targets: ["ferruled"]),
         .executable(name: "ferrulectl", targets: ["ferrulectl"]),
         .executable(name: "ferrule-sim", targets: ["ferrule-sim"]),
+        .executable(name: "ferrule-bench", targets: ["ferrule-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,11 @@ let package = Package(
         .executableTarget(name: "ferrule-sim", dependencies: [
             "FerruleCore", "FerruleSimulator", "FerruleStation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
+        .executableTarget(name: "ferrule-bench", dependencies: [
+            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleControl",
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),

@@ -114,6 +114,13 @@ import Testing
         #expect(d.logText.contains("config reload refused"))
     }
 
+    /// The README's end-to-end script: ferruled driven only by ferrulectl, verdicts by exit code.
+    @Test func lineDemoScriptPasses() throws {
+        let (status, out) = try runProgram("/bin/bash", [Repo.root + "/scripts/line-demo.sh", Repo.root + "/.build/debug"])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("line demo: OK"))
+    }
+
     @Test func promptsAreAnsweredByAnyClient() async throws {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "simulation:\n  seed:", with: "simulation:\n  operatorPrompts: true\n  seed:")

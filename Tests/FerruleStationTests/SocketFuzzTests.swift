@@ -38,6 +38,20 @@ import Testing
         #expect(m.type == .result && m.id == .string("after"))
     }
 
+    @Test func slowWriterIsServedAndSocketIsGroupOnly() async throws {
+        let d = try await Daemon()
+        defer { Task { await d.stop() } }
+        var st = stat()
+        #expect(stat(d.socket, &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o660)
+        let c = try RawSocket(path: d.socket)
+        for b in Array("{\"v\":1,\"id\":\"slow\",\"type\":\"status\"}\n".utf8) {
+            c.send([b])
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(decode(c.readLine())?.id == .string("slow"))
+    }
+
     @Test func overlongLineClosesOnlyThatClient() async throws {
         let d = try await Daemon()
         defer { Task { await d.stop() } }

@@ -1,0 +1,113 @@
+import FerruleControl
+import FerruleCore
+import FerruleSimulator
+import FerruleStation
+import Foundation
+import Logging
+
+/// Prints figures; asserts nothing. Machines here are shared and noisy: compare runs on one machine.
+///
+///     swift run -c release ferrule-bench [--config Config/simulated.yaml] [--units 20] [--subscribers 200]
+@main
+struct FerruleBench {
+    static func main() async throws {
+        var args = CommandLine.arguments.dropFirst()
+        var configPath = "Config/simulated.yaml", units = 20, subscribers = 200
+        while let a = args.popFirst() {
+            switch a {
+            case "--config": configPath = args.popFirst() ?? configPath
+            case "--units": units = Int(args.popFirst() ?? "") ?? units
+            case "--subscribers": subscribers = Int(args.popFirst() ?? "") ?? subscribers
+            default: print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]"); return
+            }
+        }
+        try await run(configPath: configPath, units: units, subscribers: subscribers)
+    }
+
+    static func run(configPath: String, units: Int, subscribers: Int) async throws {
+        let config = try StationConfig.load(path: configPath)
+        let dir = NSTemporaryDirectory() + "ferrule-bench-\(getpid())"
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let station = try Station(config: config, data: DataDirectory(root: dir + "/data"), logger: logger)
+        let bench = station.instruments.simulatedBench!
+        await station.probe()
+        await bench.mount(.referenceCord, fixture: 1)
+        _ = try await station.takeReference(fixture: 1)
+        let part = "FT-MTP24-OM4-A"
+        let recipe = config.recipes[part]!
+        let stepsPerUnit = recipe.assembly.layout.usedPositions.count * recipe.wavelengthsNm.count
+
+        let server = ControlServer(station: station, options: .init(path: dir + "/bench.sock"), logger: logger)
+        let serverTask = Task { try await server.run() }
+        while !FileManager.default.fileExists(atPath: dir + "/bench.sock") { try await Task.sleep(for: .milliseconds(10)) }
+
+        func cycle(_ label: String) async throws -> [Double] {
+            var times: [Double] = []
+            for i in 0..<units {
+                await bench.mount(.assembly(SimulatedAssembly(serial: "\(label)-\(i)", recipe: recipe)), fixture: 1)
+                let t0 = ContinuousClock.now
+                _ = try await station.test(UnitRequest(serial: "\(label)-\(i)", partNumber: part, fixture: 1, operatorId: "bench"))
+                times.append((ContinuousClock.now - t0).seconds)
+            }
+            return times
+        }
+
+        print("ferrule-bench: \(units) units of \(part) (\(stepsPerUnit) steps each) on the simulated bench, instruments taking no time")
+        let quiet = try await cycle("Q")
+        report("cycle time, 0 subscribers", quiet, stepsPerUnit)
+
+        // N subscribers, each counting events until it has seen every unit finish.
+        let ready = Counter()
+        let listeners = Task {
+            try await withThrowingTaskGroup(of: Int.self) { g in
+                for _ in 0..<subscribers {
+                    g.addTask {
+                        try await ControlSession.with(path: dir + "/bench.sock") { s in
+                            _ = try await s.call(ControlRequest(id: nil, type: "subscribe"))
+                            await ready.add()
+                            var n = 0, finished = 0
+                            while finished < units, let m = try await s.next() {
+                                guard m.type == .event else { continue }
+                                n += 1
+                                if m.event?["kind"]?.string == "unitFinished" { finished += 1 }
+                            }
+                            return n
+                        }
+                    }
+                }
+                var total = 0
+                for try await n in g { total += n }
+                return total
+            }
+        }
+        while await ready.value < subscribers { try await Task.sleep(for: .milliseconds(5)) }
+        let t0 = ContinuousClock.now
+        let loud = try await cycle("L")
+        let delivered = try await listeners.value
+        let elapsed = (ContinuousClock.now - t0).seconds
+        report("cycle time, \(subscribers) subscribers", loud, stepsPerUnit)
+        print(String(format: "events delivered to %d subscribers: %d in %.2f s = %.0f events/s", subscribers, delivered, elapsed, Double(delivered) / elapsed))
+        print(String(format: "for scale: a real switch settles in ~300 ms and a meter reads in 0.1-1 s per step, so a %d-step unit takes minutes on real instruments",
+                     stepsPerUnit))
+        server.shutdown()
+        await station.events.finish()
+        _ = try? await serverTask.value
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    static func report(_ label: String, _ times: [Double], _ steps: Int) {
+        let s = times.sorted()
+        let median = s[s.count / 2], p90 = s[min(s.count - 1, Int(Double(s.count) * 0.9))]
+        print(String(format: "%@: median %.1f ms, p90 %.1f ms, %.3f ms of software per step", label, median * 1000, p90 * 1000, median * 1000 / Double(steps)))
+    }
+}
+
+actor Counter {
+    var value = 0
+    func add() { value += 1 }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
