@@ -252,8 +252,14 @@ public actor Station {
     /// aborted). Cancelling the calling task aborts the unit safely.
     public func test(_ req: UnitRequest) async throws -> UnitOutcome {
         let prepared = try prepare(req)
-        defer { release(req.fixture) }
-        return try await run(prepared)
+        do {
+            let outcome = try await run(prepared)
+            await finish(req, outcome: outcome, notStarted: nil)
+            return outcome
+        } catch {
+            release(req.fixture)
+            throw error
+        }
     }
 
     /// Starts a unit in the background (loading it through the bench's hands first) and returns
@@ -264,21 +270,34 @@ public actor Station {
         progress[req.fixture] = UnitProgress(serial: req.serial, partNumber: req.partNumber, state: "loading", startedAt: now(),
                                              fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
         let task = Task<UnitOutcome?, Never> {
-            defer { Task { await self.release(req.fixture) } }
+            var outcome: UnitOutcome?
+            var failure: String?
             do {
                 if let hands = await self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
                 await self.setState(req.fixture, "testing")
-                let outcome = try await self.run(prepared)
-                if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
-                return outcome
+                outcome = try await self.run(prepared)
             } catch {
                 self.logger.error("unit \(req.serial) on fixture \(req.fixture) did not complete: \(error)")
-                await self.events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: "\(error)"))
-                return nil
+                failure = "\(error)"
             }
+            if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
+            await self.finish(req, outcome: outcome, notStarted: failure)
+            return outcome
         }
         running[req.fixture] = task
         return task
+    }
+
+    /// The fixture is free before anyone hears the verdict: a client that starts the next unit
+    /// the moment it sees `unitFinished` is not refused as busy.
+    private func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
+        release(req.fixture)
+        if let o = outcome {
+            await events.publish(.unitFinished(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                                               verdict: o.report.verdict, reportPath: o.reportPath))
+        } else {
+            await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
+        }
     }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
@@ -345,7 +364,6 @@ public actor Station {
             judgement: judgement)
         let path = try data.write(report)
         logger.info("unit finished", metadata: ["serial": "\(req.serial)", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
-        await events.publish(.unitFinished(fixture: w.id, serial: req.serial, reportId: report.reportId, verdict: report.verdict, reportPath: path))
         return UnitOutcome(report: report, reportPath: path)
     }
 

@@ -8,13 +8,15 @@ import Testing
 /// runs a daemon and the machine has two cores.
 @Suite(.serialized) struct DaemonTests {
     @Test func unitsOnBothFixturesAtOnceThroughTheSocket() async throws {
-        let d = try await Daemon(config: try slowConfigText(switchMs: 1, readMs: 1))
+        // Instruments that take time (5 ms here, ~300 ms on a real bench): fixture 1's 24-fiber
+        // unit lasts long enough for fixture 2's to start beside it.
+        let d = try await Daemon(config: try slowConfigText(switchMs: 5, readMs: 5))
         defer { Task { await d.stop() } }
         try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1 }
             _ = try await s.ok("reference") { $0.fixture = 2 }
             _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") { $0.serial = "FRL-D003"; $0.partNumber = "FT-MTP8-SMAPC-B"; $0.fixture = 1; $0.operator = "op-1" }
+            _ = try await s.ok("test") { $0.serial = "FRL-D006"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1; $0.operator = "op-1" }
             _ = try await s.ok("test") { $0.serial = "FRL-D004"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 2; $0.operator = "op-2" }
             var finished = 0
             let events = try await s.events { e in
@@ -22,7 +24,7 @@ import Testing
                 return finished == 2
             }
             // Per fixture: started, then every fiber and wavelength in order, then finished.
-            for (fixture, serial, fibers) in [(1, "FRL-D003", [1, 2, 3, 4, 9, 10, 11, 12]), (2, "FRL-D004", Array(1...12))] {
+            for (fixture, serial, fibers) in [(1, "FRL-D006", Array(1...24)), (2, "FRL-D004", Array(1...12))] {
                 let mine = events.filter { $0["fixture"]?.int == fixture && $0["serial"]?.string == serial }
                 let kinds = mine.compactMap { $0["kind"]?.string }
                 #expect(kinds.first == "unitStarted")
@@ -30,7 +32,8 @@ import Testing
                 #expect(kinds.dropFirst().dropLast().allSatisfy { $0 == "step" })
                 let steps = mine.filter { $0["kind"]?.string == "step" }
                 #expect(steps.compactMap { $0["fiber"]?.int } == fibers.flatMap { [$0, $0] })
-                #expect(steps.compactMap { $0["wavelengthNm"]?.int } == fibers.flatMap { _ in [1310, 1550] })
+                let wls = fixture == 1 ? [850, 1300] : [1310, 1550]
+                #expect(steps.compactMap { $0["wavelengthNm"]?.int } == fibers.flatMap { _ in wls })
             }
             // The two units overlapped: fixture 2 measured before fixture 1 had finished.
             let idx = events.indices
@@ -40,18 +43,18 @@ import Testing
 
             let verdicts = Dictionary(uniqueKeysWithValues: events.filter { $0["kind"]?.string == "unitFinished" }
                 .map { ($0["serial"]!.string!, $0["verdict"]!.string!) })
-            #expect(verdicts == ["FRL-D003": "fail", "FRL-D004": "fail"])
+            #expect(verdicts == ["FRL-D006": "fail", "FRL-D004": "fail"])
             let paths = events.filter { $0["kind"]?.string == "unitFinished" }.compactMap { $0["reportPath"]?.string }
             for p in paths {
                 let r = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: p)))
-                #expect(r.diagnoses.map(\.code) == (r.unit.serial == "FRL-D003" ? [.highLossFiber] : [.wrongPolarityType]))
-                #expect(r.operator == (r.unit.serial == "FRL-D003" ? "op-1" : "op-2"))
+                #expect(r.diagnoses.map(\.code) == (r.unit.serial == "FRL-D006" ? [.contaminatedEndFace] : [.wrongPolarityType]))
+                #expect(r.operator == (r.unit.serial == "FRL-D006" ? "op-1" : "op-2"))
             }
             let (status, out) = try validateReports(paths)
             #expect(status == 0, "\(out)")
 
             let history = try await s.ok("history") { $0.limit = 10 }
-            #expect(Set(history.array?.compactMap { $0["serial"]?.string } ?? []) == ["FRL-D003", "FRL-D004"])
+            #expect(Set(history.array?.compactMap { $0["serial"]?.string } ?? []) == ["FRL-D006", "FRL-D004"])
             let st = try await s.ok("status")
             #expect(st["fixtures"]?.array?.allSatisfy { $0["state"]?.string == "idle" } == true)
         }
