@@ -25,9 +25,18 @@ let package = Package(
         // Pure MPO domain: geometry, polarity, dB math, recipes, verdicts, report model. No I/O.
         .target(name: "FerruleCore"),
         // Instrument protocols the engine speaks to; transports and drivers live here.
-        .target(name: "FerruleDevices", dependencies: ["FerruleCore", "CUdev", "CModbus"]),
-        // Optical model of a bench and simulated instruments.
-        .target(name: "FerruleSimulator", dependencies: ["FerruleCore", "FerruleDevices"]),
+        .target(name: "FerruleDevices", dependencies: [
+            "FerruleCore", "CUdev", "CModbus",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // Optical model of a bench and simulated instruments, in-process and on the real wire.
+        .target(name: "FerruleSimulator", dependencies: [
+            "FerruleCore", "FerruleDevices",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The engine: config, fixtures, sequencing, references, reports.
         .target(name: "FerruleStation", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator",
@@ -36,7 +45,7 @@ let package = Package(
         ]),
         // The status socket: newline-delimited JSON protocol, server and client.
         .target(name: "FerruleControl", dependencies: [
-            "FerruleCore", "FerruleStation",
+            "FerruleCore", "FerruleStation", "FerruleDevices",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import FerruleDevices
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleDevices
 import FerruleStation
 import Foundation
 import Logging

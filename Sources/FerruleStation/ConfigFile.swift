@@ -27,10 +27,27 @@ struct StationSection: Codable {
 struct InstrumentEntry: Codable {
     var name: String
     var driver: String
+    /// `tcp://host:port` or a serial device path.
     var address: String?
+    /// `tcp` or `pty`: ferruled serves this instrument from the simulated bench on that transport
+    /// and connects the real driver to it (instead of `address`).
+    var simulate: String?
+    /// With `simulate`: a fault the simulated instrument starts with.
+    var fault: String?
+    var serial: SerialEntry?
+    /// Reply timeout, e.g. `2s`.
+    var timeout: String?
     var channels: Int?
     var wavelengthsNm: [Int]?
     var calibrationDue: String?
+}
+
+struct SerialEntry: Codable {
+    var baud: Int?
+    var dataBits: Int?
+    var parity: String?
+    var stopBits: Int?
+    var rtsCts: Bool?
 }
 
 struct PortEntry: Codable {

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleDevices
 import FerruleSimulator
+import Foundation
 
 /// The station's instruments by name, each reachable through the protocols it implements.
 public struct InstrumentSet: Sendable {
@@ -10,27 +11,72 @@ public struct InstrumentSet: Sendable {
     public var sources: [String: any LightSource] = [:]
     public var powerMeters: [String: any PowerMeter] = [:]
     public var rlMeters: [String: any ReturnLossMeter] = [:]
-    /// The simulated bench behind the simulated drivers, when any are configured.
+    /// The simulated bench behind simulated instruments (in-process or on the wire), if any.
     public var simulatedBench: SimulatedBench?
+    /// The wire-level simulators started for instruments with `simulate: tcp|pty`.
+    public var wireBench: WireBench?
 
-    public init(config: StationConfig) {
-        specs = Dictionary(uniqueKeysWithValues: config.instruments.map { ($0.name, $0) })
-        if config.instruments.contains(where: { $0.driver.isSimulated }) {
-            simulatedBench = SimulatedBench(wiring: config.fixtures, settings: config.simulation?.bench ?? BenchSettings())
+    /// Builds every configured driver. Instruments with `simulate:` are first served from the
+    /// simulated bench on their transport (pty links under `runtimeDirectory`), and their real
+    /// driver is pointed at that endpoint, so the real drivers, parsers and timeouts run.
+    public static func make(config: StationConfig, runtimeDirectory: String) async throws -> InstrumentSet {
+        var set = InstrumentSet(specs: Dictionary(uniqueKeysWithValues: config.instruments.map { ($0.name, $0) }))
+        if config.instruments.contains(where: { $0.driver.isSimulated || $0.simulate != nil }) {
+            set.simulatedBench = SimulatedBench(wiring: config.fixtures, settings: config.simulation?.bench ?? BenchSettings())
         }
-        for spec in config.instruments {
-            switch spec.driver {
-            case .simSwitch:
-                let s = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
-                all[spec.name] = s
-                switches[spec.name] = s
-            case .simILRL:
-                let m = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
-                all[spec.name] = m
-                sources[spec.name] = m
-                powerMeters[spec.name] = m
-                rlMeters[spec.name] = m
-            }
+        let wire = config.instruments.compactMap { s -> WireInstrument? in
+            guard let t = s.simulate, let m = s.driver.wireModel else { return nil }
+            return WireInstrument(name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm, fault: s.fault)
+        }
+        if !wire.isEmpty, let bench = set.simulatedBench {
+            let settle = Duration.milliseconds(Int64(config.simulation?.bench.switchSettleMs ?? 0))
+            let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: runtimeDirectory + "/sim", switchSettle: settle)
+            set.wireBench = wb
+            for e in wb.endpoints { set.specs[e.name]?.address = e.address }
+        }
+        for spec in set.specs.values.sorted(by: { $0.name < $1.name }) {
+            set.add(spec)
+        }
+        return set
+    }
+
+    private init(specs: [String: InstrumentSpec]) { self.specs = specs }
+
+    private mutating func add(_ spec: InstrumentSpec) {
+        let timeout = spec.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
+        func address() -> InstrumentAddress {
+            // Validated at config load; an in-process simulator's address was assigned above.
+            InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1)
+        }
+        switch spec.driver {
+        case .simSwitch:
+            let s = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
+            all[spec.name] = s
+            switches[spec.name] = s
+        case .simILRL:
+            let m = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
+            all[spec.name] = m
+            sources[spec.name] = m
+            powerMeters[spec.name] = m
+            rlMeters[spec.name] = m
+        case .santecRL1:
+            let m = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, timeout: timeout ?? .seconds(6))
+            all[spec.name] = m
+            sources[spec.name] = m
+            powerMeters[spec.name] = m
+            rlMeters[spec.name] = m
+        case .santecOSX:
+            let s = SantecOSX(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
+            all[spec.name] = s
+            switches[spec.name] = s
+        case .keysight816x:
+            let m = Keysight816x(name: spec.name, address: address(), timeout: timeout ?? .seconds(3))
+            all[spec.name] = m
+            powerMeters[spec.name] = m
+        case .diconMEMS:
+            let s = DiConSwitch(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
+            all[spec.name] = s
+            switches[spec.name] = s
         }
     }
 }

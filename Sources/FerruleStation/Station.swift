@@ -69,17 +69,25 @@ public actor Station {
     private var instrumentErrors: [String: String] = [:]
     private var accepting = true
 
-    public init(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
-                now: @escaping @Sendable () -> Date = Date.init) throws {
+    /// Starts a station: prepares the data directory, starts any wire-level simulators the config
+    /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
+    public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
+                            now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
+        try data.prepare()
+        let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
+        return Station(config: config, data: data, instruments: instruments, logger: logger, now: now)
+    }
+
+    private init(config: StationConfig, data: DataDirectory, instruments: InstrumentSet, logger: Logger,
+                 now: @escaping @Sendable () -> Date) {
         self.config = config
         self.active = config
         self.data = data
-        self.instruments = InstrumentSet(config: config)
+        self.instruments = instruments
         self.logger = logger
         self.now = now
         self.startedAt = now()
         self.prompts = PromptCenter(events: events)
-        try data.prepare()
         for f in config.fixtures {
             if let r = data.loadReference(fixture: f.id) { references[f.id] = r }
         }
@@ -314,6 +322,7 @@ public actor Station {
         let tasks = Array(running.values)
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.value }
+        instruments.wireBench?.close()
     }
 
     private func release(_ fixture: Int) {

@@ -1,26 +1,43 @@
 import FerruleCore
+import FerruleDevices
 import FerruleSimulator
 import Foundation
 import Yams
 
 /// Drivers this build knows, by the name used in `instruments[].driver`.
 public enum DriverKind: String, Sendable, CaseIterable {
-    /// In-process simulated 1xN switch on the simulated bench.
+    /// Santec RL1/RLM IL-RL meter (SCPI): source, power meter and RL meter.
+    case santecRL1 = "santec-rl1"
+    /// Santec OSX optical switch (SCPI over TCP 5025).
+    case santecOSX = "santec-osx"
+    /// Keysight 816x power meter (SCPI).
+    case keysight816x = "keysight-816x"
+    /// DiCon MEMS 1xN switch (serial line protocol).
+    case diconMEMS = "dicon-mems"
+    /// In-process simulated 1xN switch on the simulated bench (no wire; fastest for engine tests).
     case simSwitch = "sim-switch"
-    /// In-process simulated IL/RL meter (source + power meter + RL meter).
+    /// In-process simulated IL/RL meter (no wire).
     case simILRL = "sim-ilrl"
 
-    var isSwitch: Bool { self == .simSwitch }
-    var isSource: Bool { self == .simILRL }
-    var isPowerMeter: Bool { self == .simILRL }
-    var isRLMeter: Bool { self == .simILRL }
-    var isSimulated: Bool { true }
+    var isSwitch: Bool { [.simSwitch, .santecOSX, .diconMEMS].contains(self) }
+    var isSource: Bool { [.simILRL, .santecRL1].contains(self) }
+    var isPowerMeter: Bool { [.simILRL, .santecRL1, .keysight816x].contains(self) }
+    var isRLMeter: Bool { [.simILRL, .santecRL1].contains(self) }
+    /// In-process simulated: no wire, no address.
+    var isSimulated: Bool { self == .simSwitch || self == .simILRL }
+    /// The wire-level simulator model for this driver.
+    var wireModel: WireModel? { WireModel(rawValue: rawValue) }
 }
 
 public struct InstrumentSpec: Sendable, Hashable {
     public var name: String
     public var driver: DriverKind
+    /// For a real driver: where it is. For `simulate`, assigned when the simulator starts.
     public var address: String
+    public var simulate: WireTransport?
+    public var fault: WireFault = .none
+    public var serial = SerialSettings()
+    public var timeoutSeconds: Double?
     public var channels: Int?
     public var wavelengthsNm: [Int]
     public var calibrationDue: String?
@@ -281,8 +298,48 @@ extension StationConfig {
             if driver.isSource && wls.isEmpty {
                 throw ConfigIssue(path: p.key("wavelengthsNm"), message: "a source needs its wavelengths", fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
             }
-            instruments.append(InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
-                                              channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue))
+            var spec = InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
+                                      channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
+            if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+            if driver.isSimulated {
+                if e.simulate != nil {
+                    throw ConfigIssue(path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
+                                      fix: "use a real driver (\(DriverKind.allCases.filter { !$0.isSimulated }.map(\.rawValue).joined(separator: ", "))) with 'simulate: tcp' or 'pty'")
+                }
+            } else if let sim = e.simulate {
+                spec.simulate = try oneOf(sim, WireTransport.self, p.key("simulate"), what: "simulator transport")
+                if let f = e.fault { spec.fault = try oneOf(f, WireFault.self, p.key("fault"), what: "simulated fault") }
+            } else {
+                guard let a = e.address else {
+                    throw ConfigIssue(path: p, message: "instrument '\(e.name)' has no address",
+                                      fix: "add 'address: tcp://HOST:PORT' or a serial device path such as /dev/ferrule/\(e.name), or 'simulate: tcp'")
+                }
+                guard InstrumentAddress.parse(a) != nil else {
+                    throw ConfigIssue(path: p.key("address"), message: "'\(a)' is not an instrument address",
+                                      fix: "write tcp://HOST:PORT (e.g. tcp://192.168.1.20:5025) or a device path such as /dev/ttyUSB0")
+                }
+                if e.fault != nil {
+                    throw ConfigIssue(path: p.key("fault"), message: "faults are for simulated instruments", fix: "remove 'fault' or add 'simulate: tcp'")
+                }
+            }
+            if let se = e.serial {
+                let sp = p.key("serial")
+                if let b = se.baud { spec.serial.baud = b }
+                if let d = se.dataBits {
+                    guard (5...8).contains(d) else { throw ConfigIssue(path: sp.key("dataBits"), message: "\(d) data bits", fix: "use 5, 6, 7 or 8") }
+                    spec.serial.dataBits = d
+                }
+                if let par = se.parity { spec.serial.parity = try oneOf(par, SerialSettings.Parity.self, sp.key("parity"), what: "parity") }
+                if let st = se.stopBits {
+                    guard st == 1 || st == 2 else { throw ConfigIssue(path: sp.key("stopBits"), message: "\(st) stop bits", fix: "use 1 or 2") }
+                    spec.serial.stopBits = st
+                }
+                if let r = se.rtsCts { spec.serial.rtsCts = r }
+                guard [9600, 19200, 38400, 57600, 115_200, 230_400].contains(spec.serial.baud) else {
+                    throw ConfigIssue(path: sp.key("baud"), message: "baud \(spec.serial.baud) is not supported", fix: "use 9600, 19200, 38400, 57600, 115200 or 230400")
+                }
+            }
+            instruments.append(spec)
         }
         func instrument(_ name: String, _ p: ConfigPath, role: String, _ ok: (DriverKind) -> Bool) throws -> InstrumentSpec {
             guard let ins = instruments.first(where: { $0.name == name }) else {
@@ -412,7 +469,7 @@ extension StationConfig {
             }
             simulation = SimulationSpec(bench: bench, demoLot: lot, operatorPrompts: s.operatorPrompts ?? false)
         }
-        if instruments.contains(where: { $0.driver.isSimulated }) && simulation == nil {
+        if instruments.contains(where: { $0.driver.isSimulated || $0.simulate != nil }) && simulation == nil {
             simulation = SimulationSpec(bench: BenchSettings(), demoLot: [])
         }
         var control = ControlSpec()

@@ -29,7 +29,7 @@ struct FerruleBench {
         let dir = NSTemporaryDirectory() + "ferrule-bench-\(getpid())"
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let station = try Station(config: config, data: DataDirectory(root: dir + "/data"), logger: logger)
+        let station = try await Station.make(config: config, data: DataDirectory(root: dir + "/data"), logger: logger)
         let bench = station.instruments.simulatedBench!
         await station.probe()
         await bench.mount(.referenceCord, fixture: 1)

@@ -53,7 +53,7 @@ struct Run: AsyncParsableCommand {
         }
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
         let station: Station
-        do { station = try Station(config: cfg, data: data, logger: logger) } catch {
+        do { station = try await Station.make(config: cfg, data: data, logger: logger) } catch {
             FileHandle.standardError.write(Data("ferruled: data directory \(data.root): \(error)\n".utf8))
             throw ExitCode(2)
         }

@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func slowSubscriberIsDroppedAndUnitsGoOn() async throws {
-        let d = try await Daemon()
+        let d = try await Daemon(config: try inProcessConfigText())  // 80 units: the socket is under test, not the wire
         defer { Task { await d.stop() } }
         let slow = try RawSocket(path: d.socket, receiveBufferBytes: 4096)
         slow.send("{\"v\":1,\"id\":1,\"type\":\"subscribe\"}\n")

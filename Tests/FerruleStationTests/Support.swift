@@ -30,17 +30,29 @@ final class TestClock: @unchecked Sendable {
     func advance(_ s: TimeInterval) { lock.withLock { t += s } }
 }
 
-/// A station on the default simulated bench with references taken on every fixture.
+/// The default bench with in-process simulated instruments (no wire): for engine tests that
+/// inject faults through the bench model. The wire-level bench is tested on its own.
+func inProcessConfigText() throws -> String {
+    var text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+    for (name, old, new) in [("launch-switch", "santec-osx", "sim-switch"), ("receive-switch", "santec-osx", "sim-switch"),
+                             ("ilrl", "santec-rl1", "sim-ilrl")] {
+        let from = text.range(of: "  - name: \(name)\n    driver: \(old)")!
+        text.replaceSubrange(from, with: "  - name: \(name)\n    driver: \(new)")
+    }
+    return text.components(separatedBy: "\n").filter { !$0.contains("    simulate: ") }.joined(separator: "\n")
+}
+
+/// A station on the default simulated bench (in-process instruments) with references taken on every fixture.
 func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
                  config: StationConfig? = nil) async throws -> (Station, SimulatedBench) {
-    let cfg = try config ?? StationConfig.load(path: Repo.simulatedConfig)
+    let cfg = try config ?? StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .error
     let station: Station
     if let clock {
-        station = try Station(config: cfg, data: DataDirectory(root: data), logger: logger, now: { clock.now() })
+        station = try await Station.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: { clock.now() })
     } else {
-        station = try Station(config: cfg, data: DataDirectory(root: data), logger: logger)
+        station = try await Station.make(config: cfg, data: DataDirectory(root: data), logger: logger)
     }
     let bench = station.instruments.simulatedBench!
     await station.probe()
@@ -56,7 +68,8 @@ func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, r
 
 /// The default simulated bench with instruments that take time (switch settle, meter read).
 func slowBenchConfig(switchMs: Double = 2, readMs: Double = 1) throws -> StationConfig {
-    try StationConfig.parse(try slowConfigText(switchMs: switchMs, readMs: readMs), file: "slow.yaml")
+    try StationConfig.parse(try inProcessConfigText().replacingOccurrences(of: "    noiseDb: 0.003\n",
+        with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n"), file: "slow.yaml")
 }
 
 /// Mounts a simulated unit and tests it.

@@ -1,0 +1,130 @@
+import FerruleCore
+import Foundation
+
+/// SCPI conversation rules (IEEE 488.2) shared by the SCPI drivers.
+public enum SCPI {
+    /// `*IDN?` answer: maker, model, serial, firmware (comma separated, surrounding spaces ignored).
+    public static func parseIdentity(_ reply: String) -> InstrumentIdentity? {
+        let parts = reply.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count >= 4, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return InstrumentIdentity(manufacturer: parts[0], model: parts[1], serial: parts[2], firmware: parts[3...].joined(separator: ","))
+    }
+
+    /// `SYST:ERR?` answer: `<code>,"<text>"`; code 0 is "no error".
+    public static func parseError(_ reply: String) -> (code: Int, text: String)? {
+        guard let comma = reply.firstIndex(of: ","), let code = Int(reply[..<comma].trimmingCharacters(in: .whitespaces)) else { return nil }
+        let text = reply[reply.index(after: comma)...].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        return (code, text)
+    }
+
+    /// A number as instruments write it (`+1.33555600E-006`, `-12.5`, `12.5dBm`).
+    /// IEEE 488.2 / SCPI sentinels (9.9E37 "not a number", 9.91E37 NaN) come back as nil.
+    public static func parseNumber(_ text: String) -> Double? {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        while let last = t.last, last.isLetter { t.removeLast() }
+        guard let v = Double(t), v.isFinite, abs(v) < 9.0e37 else { return nil }
+        return v
+    }
+}
+
+/// A SCPI instrument's session: connects on demand (`*CLS` first), asks, drains the error
+/// queue after every command, and turns every failure into an `InstrumentError` that names
+/// the instrument, the command and the instrument's own words.
+public final class SCPISession: @unchecked Sendable {
+    // Used only from its owning driver actor, one exchange at a time.
+    public let name: String
+    public let address: InstrumentAddress
+    public var timeout: Duration
+    /// Commands sent after `*CLS` on every (re)connect, e.g. `sens1:pow:unit 1`.
+    public var setup: [String] = []
+    /// False for instruments without an IEEE 488.2 error queue (DiCon).
+    public var hasErrorQueue = true
+    private var link: LineLink?
+
+    public init(name: String, address: InstrumentAddress, timeout: Duration = .seconds(2)) {
+        self.name = name
+        self.address = address
+        self.timeout = timeout
+    }
+
+    public func disconnect() {
+        link?.close()
+        link = nil
+    }
+
+    private func connected(_ operation: String) async throws -> LineLink {
+        if let link, link.isOpen { return link }
+        link = nil
+        do {
+            let l = try await LineLink.open(address, connectTimeout: timeout)
+            link = l
+            if hasErrorQueue { try await l.send("*CLS") }
+            for cmd in setup { try await command(cmd) }
+            return l
+        } catch let e as LinkError {
+            throw InstrumentError(instrument: name, operation: operation, detail: e.detail)
+        }
+    }
+
+    /// Sends a command, then reads the error queue until it is empty.
+    public func command(_ cmd: String) async throws {
+        let l = try await connected(cmd)
+        do { try await l.send(cmd) } catch let e as LinkError {
+            disconnect()
+            throw InstrumentError(instrument: name, operation: cmd, detail: e.detail)
+        }
+        try await checkErrors(after: cmd)
+    }
+
+    /// Sends a query and returns its reply, then reads the error queue until it is empty.
+    public func query(_ q: String, timeout: Duration? = nil) async throws -> String {
+        let l = try await connected(q)
+        let reply: String
+        do {
+            reply = try await l.query(q, timeout: timeout ?? self.timeout)
+        } catch let e as LinkError {
+            disconnect()
+            throw InstrumentError(instrument: name, operation: q, detail: e.kind == .timeout ? "no reply within \(timeout ?? self.timeout)" : e.detail)
+        }
+        try await checkErrors(after: q)
+        return reply.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A query whose reply must be a number.
+    public func number(_ q: String) async throws -> Double {
+        let reply = try await query(q)
+        guard let v = SCPI.parseNumber(reply) else {
+            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not a number")
+        }
+        return v
+    }
+
+    public func identify() async throws -> InstrumentIdentity {
+        let reply = try await query("*IDN?")
+        guard let id = SCPI.parseIdentity(reply) else {
+            throw InstrumentError(instrument: name, operation: "*IDN?", detail: "reply \"\(reply.prefix(80))\" is not maker,model,serial,firmware")
+        }
+        return id
+    }
+
+    private func checkErrors(after cmd: String) async throws {
+        guard hasErrorQueue, let l = link else { return }
+        var errors: [String] = []
+        for _ in 0..<32 {  // the queue is about 30 deep; a queue that never empties is a fault too
+            let reply: String
+            do { reply = try await l.query("SYST:ERR?", timeout: timeout) } catch let e as LinkError {
+                disconnect()
+                throw InstrumentError(instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
+            }
+            guard let (code, text) = SCPI.parseError(reply) else {
+                disconnect()
+                throw InstrumentError(instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: "reply \"\(reply.prefix(60))\" is not code,\"text\"")
+            }
+            if code == 0 { break }
+            errors.append("\(code),\"\(text)\"")
+        }
+        if !errors.isEmpty {
+            throw InstrumentError(instrument: name, operation: cmd, detail: "instrument error \(errors.joined(separator: "; "))")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import FerruleCore
+import FerruleDevices
+import Foundation
+
+/// The instrument models the wire-level simulator speaks, by driver name.
+public enum WireModel: String, Sendable, Codable, CaseIterable {
+    case santecRL1 = "santec-rl1"
+    case santecOSX = "santec-osx"
+    case keysight816x = "keysight-816x"
+    case diconMEMS = "dicon-mems"
+}
+
+public struct WireInstrument: Sendable, Hashable {
+    public var name: String
+    public var model: WireModel
+    public var transport: WireTransport
+    public var channels: Int
+    public var wavelengthsNm: [Int]
+    public var fault: WireFault
+
+    public init(name: String, model: WireModel, transport: WireTransport, channels: Int = 0, wavelengthsNm: [Int] = [], fault: WireFault = .none) {
+        self.name = name
+        self.model = model
+        self.transport = transport
+        self.channels = channels
+        self.wavelengthsNm = wavelengthsNm
+        self.fault = fault
+    }
+}
+
+/// A whole simulated bench on the wire: one optical model, each instrument served on its own
+/// endpoint (TCP port or pty), faults injectable per instrument at run time.
+public final class WireBench: Sendable {
+    public let bench: SimulatedBench
+    public let servers: [String: WireServer]
+
+    public var endpoints: [Endpoint] { servers.values.map(\.endpoint).sorted { $0.name < $1.name } }
+
+    private init(bench: SimulatedBench, servers: [String: WireServer]) {
+        self.bench = bench
+        self.servers = servers
+    }
+
+    /// Starts every instrument. `ptyDirectory` holds the stable symlinks of pty instruments.
+    public static func start(_ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
+                             switchSettle: Duration = .zero) async throws -> WireBench {
+        var servers: [String: WireServer] = [:]
+        do {
+            for i in instruments {
+                let model: any SCPIModel
+                switch i.model {
+                case .santecRL1: model = RL1Model(name: i.name, wavelengths: i.wavelengthsNm, bench: bench)
+                case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
+                case .keysight816x: model = KeysightModel(name: i.name, bench: bench)
+                case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
+                }
+                let device = SCPIDevice(name: i.name, model: model, bench: bench)
+                await device.configure(fault: i.fault, switchSettle: switchSettle)
+                switch i.transport {
+                case .tcp: servers[i.name] = try await WireServer.serveTCP(device: device, name: i.name)
+                case .pty: servers[i.name] = try await WireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
+                }
+            }
+        } catch {
+            for s in servers.values { s.close() }
+            throw error
+        }
+        return WireBench(bench: bench, servers: servers)
+    }
+
+    public func server(_ name: String) -> WireServer? { servers[name] }
+
+    /// Writes the endpoints file: JSON, one entry per instrument (name, protocol, transport, address).
+    public func writeEndpoints(to path: String) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try e.encode(endpoints).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    public func close() { for s in servers.values { s.close() } }
+}
+
+extension SCPIDevice {
+    func configure(fault: WireFault, switchSettle: Duration) {
+        self.fault = fault
+        self.switchSettle = switchSettle
+    }
+}

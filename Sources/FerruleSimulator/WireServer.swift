@@ -1,0 +1,135 @@
+import FerruleCore
+import FerruleDevices
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a simulated instrument is reached.
+public enum WireTransport: String, Sendable, Codable, CaseIterable {
+    case tcp, pty
+}
+
+/// One endpoint of the simulated bench, as written to the endpoints file.
+public struct Endpoint: Sendable, Codable, Hashable {
+    public var name: String
+    /// `scpi` (also for DiCon's line protocol) or `modbus`.
+    public var `protocol`: String
+    public var transport: WireTransport
+    /// `tcp://127.0.0.1:PORT` or the pty's stable symlink path.
+    public var address: String
+}
+
+/// Serves simulated instruments on real transports: SCPI lines over TCP and over a pty.
+public final class WireServer: Sendable {
+    let device: SCPIDevice
+    public let endpoint: Endpoint
+    private let closer: @Sendable () -> Void
+    private let connections: NIOLockedValueBox<[any Channel]>
+
+    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, closer: @escaping @Sendable () -> Void) {
+        self.device = device
+        self.endpoint = endpoint
+        self.connections = connections
+        self.closer = closer
+    }
+
+    public func inject(_ fault: WireFault) async { await device.inject(fault) }
+    public func queuedErrors() async -> Int { await device.queuedErrors }
+
+    /// Drops every open connection (a cable pulled): the driver sees a disconnect.
+    public func dropConnections() {
+        for c in connections.withLockedValue({ $0 }) { c.close(promise: nil) }
+    }
+
+    public func close() {
+        dropConnections()
+        closer()
+    }
+
+    static func pipeline(_ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>) -> EventLoopFuture<Void> {
+        ch.eventLoop.makeCompletedFuture {
+            try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 64 * 1024)))
+            try ch.pipeline.syncOperations.addHandler(LineServerHandler(device: device))
+            connections.withLockedValue { $0.append(ch) }
+        }
+    }
+
+    static func serveTCP(device: SCPIDevice, name: String, host: String = "127.0.0.1", port: Int = 0) async throws -> WireServer {
+        let connections = NIOLockedValueBox<[any Channel]>([])
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { ch in pipeline(ch, device: device, connections: connections) }
+            .bind(host: host, port: port).get()
+        let p = server.localAddress?.port ?? port
+        return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .tcp, address: "tcp://\(host):\(p)"),
+                          connections: connections, closer: { server.close(promise: nil) })
+    }
+
+    /// A pty pair: the instrument side is served here; the driver opens `link` (a stable symlink
+    /// to the pty's slave device) exactly as it would open a USB-serial port.
+    static func servePTY(device: SCPIDevice, name: String, link: String) async throws -> WireServer {
+        var master: Int32 = -1, slave: Int32 = -1
+        var nameBuffer = [CChar](repeating: 0, count: 256)
+        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
+        for fd in [master, slave] {
+            var t = termios()
+            tcgetattr(fd, &t)
+            cfmakeraw(&t)
+            tcsetattr(fd, TCSANOW, &t)
+        }
+        let slavePath = String(cString: nameBuffer)
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+        _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
+        let connections = NIOLockedValueBox<[any Channel]>([])
+        let ch = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { ch in pipeline(ch, device: device, connections: connections) }
+            .takingOwnershipOfDescriptor(inputOutput: master).get()
+        // The slave stays open here so that the pty survives the driver closing and reopening it.
+        let keep = slave
+        return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .pty, address: link),
+                          connections: connections, closer: {
+                              ch.close(promise: nil)
+                              Glibc.close(keep)
+                              try? FileManager.default.removeItem(atPath: link)
+                          })
+    }
+}
+
+/// Reads command lines, answers through the simulated device, one line at a time in order.
+final class LineServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let device: SCPIDevice
+    private var tail: EventLoopFuture<Void>?
+
+    init(device: SCPIDevice) { self.device = device }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = String(buffer: unwrapInboundIn(data))
+        let loop = context.eventLoop
+        let channel = context.channel
+        let device = device
+        // Keep replies in command order: each line waits for the previous one.
+        let previous = tail ?? loop.makeSucceededVoidFuture()
+        let next = previous.flatMap {
+            let p = loop.makePromise(of: Void.self)
+            p.completeWithTask {
+                let (reply, close) = await device.handle(line)
+                if close {
+                    try? await channel.close()
+                    return
+                }
+                if let reply { try? await channel.writeAndFlush(ByteBuffer(string: reply + "\n")) }
+            }
+            return p.futureResult
+        }
+        tail = next
+    }
+}
