@@ -14,6 +14,7 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
     let session: SCPISession
+    let conversation = Conversation()
     /// IL readings beyond this mean no light reached the detector.
     public var noLightIlDb: Double = 70
 
@@ -25,18 +26,22 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
         session.setup = wavelengthsNm.map { "REF:IL:det1 \($0),0" } + ["RL:SENS \(rlSensitivity)", "DUT:LENGTH \(dutLengthM)"]
     }
 
-    public func identify() async throws -> InstrumentIdentity { try await session.identify() }
+    public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
+    private func locked_identify() async throws -> InstrumentIdentity { try await session.identify() }
 
-    public func enable(wavelengthNm: Int) async throws {
+    public func enable(wavelengthNm: Int) async throws { try await conversation.run { try await self.locked_enable(wavelengthNm: wavelengthNm) } }
+    private func locked_enable(wavelengthNm: Int) async throws {
         guard wavelengthsNm.contains(wavelengthNm) else {
             throw InstrumentError(instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
         }
         try await session.command("LAS:ENAB \(wavelengthNm)")
     }
 
-    public func disable() async throws { try await session.command("LAS:DISAB") }
+    public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
+    private func locked_disable() async throws { try await session.command("LAS:DISAB") }
 
-    public func readPower(wavelengthNm: Int) async throws -> PowerReading {
+    public func readPower(wavelengthNm: Int) async throws -> PowerReading { try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) } }
+    private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
         let reply = try await session.query("READ:IL:det1? \(wavelengthNm)")
         guard let il = SCPI.parseNumber(reply) else {
             // Sentinel or under range: nothing arrived.
@@ -48,7 +53,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
         return .dBm(-il)
     }
 
-    public func readReturnLoss(wavelengthNm: Int) async throws -> Double? {
+    public func readReturnLoss(wavelengthNm: Int) async throws -> Double? { try await conversation.run { try await self.locked_readReturnLoss(wavelengthNm: wavelengthNm) } }
+    private func locked_readReturnLoss(wavelengthNm: Int) async throws -> Double? {
         let q = "READ:RL? \(wavelengthNm)"
         let reply = try await session.query(q, timeout: .seconds(8))  // standard sensitivity takes up to 5 s
         let parts = reply.split(separator: ",").map { String($0) }
@@ -66,6 +72,7 @@ public actor SantecOSX: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
     let session: SCPISession
+    let conversation = Conversation()
     public var pollInterval: Duration = .milliseconds(10)
     public var maxPolls = 300
     private var current: Int?
@@ -76,7 +83,8 @@ public actor SantecOSX: OpticalSwitch {
         session = SCPISession(name: name, address: address, timeout: timeout)
     }
 
-    public func identify() async throws -> InstrumentIdentity {
+    public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
+    private func locked_identify() async throws -> InstrumentIdentity {
         let id = try await session.identify()
         // "SX 1Ax24": the module must have at least the configured channels.
         let cat = try await session.query("MODule:CATalog?")
@@ -86,7 +94,8 @@ public actor SantecOSX: OpticalSwitch {
         return id
     }
 
-    public func select(channel: Int) async throws {
+    public func select(channel: Int) async throws { try await conversation.run { try await self.locked_select(channel: channel) } }
+    private func locked_select(channel: Int) async throws {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "CLOSe \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
@@ -111,13 +120,15 @@ public actor SantecOSX: OpticalSwitch {
     }
 
     /// The OSX has no park position; the station's safe state is the source being off.
-    public func park() async throws { current = nil }
+    public func park() async throws { try await conversation.run { try await self.locked_park() } }
+    private func locked_park() async throws { current = nil }
 }
 
 /// Keysight 816x power meter, read in watts (`read1:pow?` -> `+1.33555600E-006`).
 public actor Keysight816x: PowerMeter {
     public nonisolated let name: String
     let session: SCPISession
+    let conversation = Conversation()
     private var wavelength: Int?
 
     public init(name: String, address: InstrumentAddress, averagingTime: String = "100ms", timeout: Duration = .seconds(3)) {
@@ -126,9 +137,11 @@ public actor Keysight816x: PowerMeter {
         session.setup = ["sens1:pow:unit 1", "sens1:pow:atim \(averagingTime)"]
     }
 
-    public func identify() async throws -> InstrumentIdentity { try await session.identify() }
+    public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
+    private func locked_identify() async throws -> InstrumentIdentity { try await session.identify() }
 
-    public func readPower(wavelengthNm: Int) async throws -> PowerReading {
+    public func readPower(wavelengthNm: Int) async throws -> PowerReading { try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) } }
+    private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
         if wavelength != wavelengthNm {
             try await session.command("sens1:pow:wav \(wavelengthNm)nm")
             wavelength = wavelengthNm
@@ -148,6 +161,7 @@ public actor DiConSwitch: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
     let session: SCPISession
+    let conversation = Conversation()
     private var current: Int?
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(1)) {
@@ -157,13 +171,15 @@ public actor DiConSwitch: OpticalSwitch {
         session.hasErrorQueue = false
     }
 
-    public func identify() async throws -> InstrumentIdentity {
+    public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
+    private func locked_identify() async throws -> InstrumentIdentity {
         let reply = try await session.query("ID?")
         // e.g. "DiCon,MEMS 1x24,SN12345,FW2.1"; a bare model string is accepted too.
         return SCPI.parseIdentity(reply) ?? InstrumentIdentity(manufacturer: "DiCon", model: reply, serial: "", firmware: "")
     }
 
-    public func select(channel: Int) async throws {
+    public func select(channel: Int) async throws { try await conversation.run { try await self.locked_select(channel: channel) } }
+    private func locked_select(channel: Int) async throws {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "I1 \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
@@ -177,7 +193,8 @@ public actor DiConSwitch: OpticalSwitch {
         current = channel
     }
 
-    public func park() async throws {
+    public func park() async throws { try await conversation.run { try await self.locked_park() } }
+    private func locked_park() async throws {
         try await session.command("PK")
         current = nil
     }
