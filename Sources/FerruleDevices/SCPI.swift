@@ -66,14 +66,29 @@ public final class SCPISession: @unchecked Sendable {
         }
     }
 
-    /// Sends a command, then reads the error queue until it is empty.
+    /// Sends a command synchronously (`<cmd>;*OPC?`, which must answer 1), then reads the error
+    /// queue until it is empty. A command lost on the line is thus a timeout, never a silent
+    /// no-op (a laser that never came on would read as dark fibers: a false `fail`).
     public func command(_ cmd: String) async throws {
-        let l = try await connected(cmd)
-        do { try await l.send(cmd) } catch let e as LinkError {
-            disconnect()
-            throw InstrumentError(instrument: name, operation: cmd, detail: e.detail)
+        guard hasErrorQueue else {
+            let l = try await connected(cmd)
+            do { try await l.send(cmd) } catch let e as LinkError {
+                disconnect()
+                throw InstrumentError(instrument: name, operation: cmd, detail: e.detail)
+            }
+            return
         }
-        try await checkErrors(after: cmd)
+        let done: String
+        do {
+            done = try await query("\(cmd);*OPC?")
+        } catch var e as InstrumentError {
+            e.operation = cmd  // name the command as the driver wrote it
+            throw e
+        }
+        guard done == "1" else {
+            disconnect()
+            throw InstrumentError(instrument: name, operation: cmd, detail: "*OPC? answered \"\(done.prefix(40))\" instead of 1")
+        }
     }
 
     /// Sends a query and returns its reply, then reads the error queue until it is empty.

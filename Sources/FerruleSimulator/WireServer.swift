@@ -50,10 +50,11 @@ public final class WireServer: Sendable {
         closer()
     }
 
-    static func pipeline(_ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>) -> EventLoopFuture<Void> {
+    static func pipeline(_ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>,
+                         canClose: Bool = true) -> EventLoopFuture<Void> {
         ch.eventLoop.makeCompletedFuture {
             try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 64 * 1024)))
-            try ch.pipeline.syncOperations.addHandler(LineServerHandler(device: device))
+            try ch.pipeline.syncOperations.addHandler(LineServerHandler(device: device, canClose: canClose))
             connections.withLockedValue { $0.append(ch) }
         }
     }
@@ -89,7 +90,9 @@ public final class WireServer: Sendable {
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         let connections = NIOLockedValueBox<[any Channel]>([])
         let ch = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { ch in pipeline(ch, device: device, connections: connections) }
+            // A pty cannot be "disconnected" without destroying it: a disconnect drops the exchange
+            // mid-conversation instead, as a pulled serial cable does.
+            .channelInitializer { ch in pipeline(ch, device: device, connections: connections, canClose: false) }
             .takingOwnershipOfDescriptor(inputOutput: master).get()
         // The slave stays open here so that the pty survives the driver closing and reopening it.
         let keep = slave
@@ -107,15 +110,20 @@ final class LineServerHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let device: SCPIDevice
+    let canClose: Bool
     private var tail: EventLoopFuture<Void>?
 
-    init(device: SCPIDevice) { self.device = device }
+    init(device: SCPIDevice, canClose: Bool) {
+        self.device = device
+        self.canClose = canClose
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = String(buffer: unwrapInboundIn(data))
         let loop = context.eventLoop
         let channel = context.channel
         let device = device
+        let canClose = canClose
         // Keep replies in command order: each line waits for the previous one.
         let previous = tail ?? loop.makeSucceededVoidFuture()
         let next = previous.flatMap {
@@ -123,7 +131,7 @@ final class LineServerHandler: ChannelInboundHandler, @unchecked Sendable {
             p.completeWithTask {
                 let (reply, close) = await device.handle(line)
                 if close {
-                    try? await channel.close()
+                    if canClose { try? await channel.close() }
                     return
                 }
                 if let reply { try? await channel.writeAndFlush(ByteBuffer(string: reply + "\n")) }

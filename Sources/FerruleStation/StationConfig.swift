@@ -249,13 +249,14 @@ extension StationConfig {
                           fix: "use one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 
-    /// "8h", "30m", "90s", "1d" or a number of seconds.
+    /// "8h", "30m", "90s", "1d", "300ms" or a number of seconds.
     static func duration(_ text: String, _ path: ConfigPath) throws -> Double {
         let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("ms"), let n = Double(t.dropLast(2)), n > 0 { return n / 1000 }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         if let last = t.last, let mult = units[last], let n = Double(t.dropLast()), n > 0 { return n * mult }
         if let n = Double(t), n > 0 { return n }
-        throw ConfigIssue(path: path, message: "'\(text)' is not a duration", fix: "write a positive duration such as 8h, 30m or 90s")
+        throw ConfigIssue(path: path, message: "'\(text)' is not a duration", fix: "write a positive duration such as 8h, 30m, 90s or 300ms")
     }
 
     static func channels(_ list: ChannelList, _ path: ConfigPath) throws -> [Int] {
