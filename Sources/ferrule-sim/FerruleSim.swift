@@ -5,16 +5,60 @@ import FerruleStation
 import Foundation
 
 @main
-struct FerruleSim: ParsableCommand {
+struct FerruleSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferrule-sim",
         abstract: "The simulated bench: what it holds and what a correct station must conclude.",
-        discussion: "Serving the instruments on real wire protocols (SCPI over pty/TCP, Modbus) is the next step; today ferrule-sim describes the bench that ferruled runs in-process.",
-        subcommands: [Describe.self],
-        defaultSubcommand: Describe.self)
+        discussion: "serve: the config's instruments on their real wire protocols (SCPI over TCP or a pty), backed by one optical model; point a station's config at the endpoints it writes.",
+        subcommands: [Serve.self, Describe.self],
+        defaultSubcommand: Serve.self)
 }
 
-struct Describe: ParsableCommand {
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the simulated bench's instruments until SIGINT/SIGTERM.")
+
+    @Option(help: "Station configuration (YAML): its instruments with real drivers are served.") var config: String
+    @Option(help: "Write the endpoints here (JSON: name, protocol, transport, address).") var endpointsFile: String?
+    @Option(help: "Folder for the pty links.") var ptyDir = "/tmp/ferrule-sim"
+    @Option(help: "Transport for instruments without 'simulate:' (tcp or pty).") var transport = "tcp"
+
+    func run() async throws {
+        let c: StationConfig
+        do { c = try StationConfig.load(path: config) } catch {
+            FileHandle.standardError.write(Data("ferrule-sim: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let fallback = WireTransport(rawValue: transport) ?? .tcp
+        let wire = c.instruments.compactMap { s -> WireInstrument? in
+            guard let m = WireModel(rawValue: s.driver.rawValue) else { return nil }
+            return WireInstrument(name: s.name, model: m, transport: s.simulate ?? fallback, channels: s.channels ?? 0,
+                                  wavelengthsNm: s.wavelengthsNm, fault: s.fault)
+        }
+        guard !wire.isEmpty else {
+            FileHandle.standardError.write(Data("ferrule-sim: \(config) has no instruments with a real driver to serve\n".utf8))
+            throw ExitCode(2)
+        }
+        let bench = SimulatedBench(wiring: c.fixtures, settings: c.simulation?.bench ?? BenchSettings())
+        let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: ptyDir)
+        for e in wb.endpoints { FileHandle.standardOutput.write(Data("\(e.name)  \(e.protocol)  \(e.transport.rawValue)  \(e.address)\n".utf8)) }
+        if let f = endpointsFile { try wb.writeEndpoints(to: f) }
+        // Serve until asked to stop.
+        let (stop, cont) = AsyncStream<Void>.makeStream()
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig)
+            src.setEventHandler { cont.yield() }
+            src.resume()
+            Self.sources.append(src)
+        }
+        for await _ in stop { break }
+        wb.close()
+    }
+
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+}
+
+struct Describe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Print the bench wiring and the demo lot with its simulated truth.")
 
     @Option(help: "Station configuration (YAML).")

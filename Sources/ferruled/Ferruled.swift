@@ -14,7 +14,7 @@ struct Ferruled: AsyncParsableCommand {
         commandName: "ferruled",
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
-        subcommands: [Run.self, CheckConfig.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self],
         defaultSubcommand: Run.self)
 }
 
@@ -109,6 +109,37 @@ struct CheckConfig: AsyncParsableCommand {
             print("\(path): OK: station \(c.stationId), \(c.instruments.count) instruments, \(c.fixtures.count) fixtures, \(c.recipes.count) recipes")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Station self-test: connect to every instrument, print who it is, exit non-zero naming each failure.
+struct Probe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "probe", abstract: "Connect to every configured instrument and print its identity.")
+
+    @Option(help: "Station configuration (YAML).") var config: String
+    @Option(help: "Data directory (for simulated instruments' pty links).") var dataDir: String?
+
+    func run() async throws {
+        let cfg: StationConfig
+        do { cfg = try StationConfig.load(path: config) } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let station = try await Station.make(config: cfg, data: DataDirectory.resolve(cli: dataDir, config: cfg))
+        let failures = await station.probe()
+        for spec in cfg.instruments {
+            let address = station.instruments.specs[spec.name]?.address ?? spec.address
+            if let why = failures[spec.name] {
+                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  FAILED: \(why)")
+            } else if let id = await station.identity(of: spec.name) {
+                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) firmware \(id.firmware)")
+            }
+        }
+        await station.shutdown()
+        if !failures.isEmpty {
+            FileHandle.standardError.write(Data("probe: \(failures.count) instrument(s) failed: \(failures.keys.sorted().joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -1,0 +1,43 @@
+import FerruleDevices
+import FerruleSimulator
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ToolTests {
+    @Test func probeNamesEveryInstrumentThatFailed() throws {
+        let dir = temporaryDirectory()
+        let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+            .replacingOccurrences(of: "    simulate: pty ", with: "    address: tcp://127.0.0.1:1\n    timeout: 1s\n    #")
+        try text.write(toFile: dir + "/bench.yaml", atomically: true, encoding: .utf8)
+        let (status, out) = try runProgram(Daemon.executable, ["probe", "--config", dir + "/bench.yaml", "--data-dir", dir + "/data"])
+        #expect(status == 1, "\(out)")
+        #expect(out.contains("launch-switch") && out.contains("ok: SANTEC OSX-100"))
+        #expect(out.contains("ilrl  santec-rl1  tcp://127.0.0.1:1  FAILED"))
+        #expect(out.contains("1 instrument(s) failed: ilrl"))
+    }
+
+    @Test func realDriverAgainstAFerruleSimProcess() async throws {
+        let dir = temporaryDirectory()
+        let sim = Process()
+        sim.executableURL = URL(fileURLWithPath: Repo.root + "/.build/debug/ferrule-sim")
+        sim.arguments = ["serve", "--config", Repo.simulatedConfig, "--endpoints-file", dir + "/endpoints.json", "--pty-dir", dir + "/pty"]
+        sim.standardOutput = FileHandle.nullDevice
+        try sim.run()
+        defer { sim.interrupt() }
+        var endpoints: [Endpoint] = []
+        for _ in 0..<200 where endpoints.isEmpty {
+            endpoints = (try? JSONDecoder().decode([Endpoint].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json")))) ?? []
+            if endpoints.isEmpty { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(Set(endpoints.map(\.name)) == ["launch-switch", "receive-switch", "ilrl"])
+        let meter = try #require(endpoints.first { $0.name == "ilrl" })
+        #expect(meter.transport == .pty && meter.protocol == "scpi")
+        let rl1 = SantecRL1(name: "ilrl", address: InstrumentAddress.parse(meter.address)!, wavelengthsNm: [1310, 1550])
+        #expect(try await rl1.identify().model == "RL1")
+        try await rl1.enable(wavelengthNm: 1550)
+        #expect(try await rl1.readPower(wavelengthNm: 1550) == .noLight)  // nothing mounted in the fixture
+        let sw = try #require(endpoints.first { $0.name == "launch-switch" })
+        let osx = SantecOSX(name: "launch-switch", address: InstrumentAddress.parse(sw.address)!, channelCount: 48)
+        try await osx.select(channel: 30)
+    }
+}
