@@ -68,7 +68,7 @@ let package = Package(
         ]),
         // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
         .executableTarget(name: "ferrule-bench", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleControl",
+            "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

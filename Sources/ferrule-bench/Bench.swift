@@ -1,5 +1,6 @@
 import FerruleControl
 import FerruleCore
+import FerruleDevices
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -21,7 +22,33 @@ struct FerruleBench {
             default: print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]"); return
             }
         }
+        try await scpiRoundTrips(configPath: configPath)
         try await run(configPath: configPath, units: units, subscribers: subscribers)
+    }
+
+    /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over TCP.
+    static func scpiRoundTrips(configPath: String, count: Int = 2000) async throws {
+        let config = try StationConfig.load(path: configPath)
+        let dir = NSTemporaryDirectory() + "ferrule-bench-rtt-\(getpid())"
+        let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation?.bench ?? BenchSettings())
+        let wb = try await WireBench.start([
+            WireInstrument(name: "pty-meter", model: .santecRL1, transport: .pty, wavelengthsNm: [1310]),
+            WireInstrument(name: "tcp-switch", model: .santecOSX, transport: .tcp, channels: 48),
+        ], bench: bench, ptyDirectory: dir)
+        defer { wb.close() }
+        for name in ["pty-meter", "tcp-switch"] {
+            let link = try await LineLink.open(InstrumentAddress.parse(wb.server(name)!.endpoint.address)!)
+            var t: [Double] = []
+            for _ in 0..<count {
+                let t0 = ContinuousClock.now
+                _ = try await link.query("*IDN?", timeout: .seconds(2))
+                t.append((ContinuousClock.now - t0).seconds)
+            }
+            link.close()
+            t.sort()
+            print(String(format: "SCPI *IDN? round trip over %@: median %.3f ms, p99 %.3f ms (%d queries)",
+                         name.hasPrefix("pty") ? "a pty" : "TCP", t[t.count / 2] * 1000, t[Int(Double(t.count) * 0.99)] * 1000, count))
+        }
     }
 
     static func run(configPath: String, units: Int, subscribers: Int) async throws {
