@@ -31,7 +31,7 @@ public final class ControlServer: Sendable {
     public let station: Station
     public let options: Options
     let logger: Logger
-    let hub = Hub()
+    let hub: Hub
     let stop = StopSignal()
 
     /// A one-shot signal from `shutdown()` to the running server.
@@ -50,6 +50,7 @@ public final class ControlServer: Sendable {
         self.station = station
         self.options = options
         self.logger = logger
+        self.hub = Hub(queueDepth: options.queueDepth)
     }
 
     /// Binds the socket, then calls `ready` and serves until the task is cancelled.
@@ -341,7 +342,9 @@ actor Hub {
     }
     private var clients: [UInt64: Client] = [:]
     private var subscribers: Set<UInt64> = []
-    private(set) var dropped = 0
+    let queueDepth: Int
+
+    init(queueDepth: Int) { self.queueDepth = queueDepth }
 
     func add(_ c: Client, max: Int) -> Bool {
         guard clients.count < max else { return false }
@@ -360,7 +363,7 @@ actor Hub {
     /// Queues a line for one client; a full queue drops the client. Returns false if dropped.
     func send(_ line: ByteBuffer, to c: Client) -> Bool {
         if case .dropped = c.continuation.yield(line) {
-            drop(c, reason: "too slow: more than \(ControlServer.Options(path: "").queueDepth) messages waiting")
+            drop(c, reason: "too slow: more than \(queueDepth) messages waiting")
             return false
         }
         return true
@@ -377,7 +380,6 @@ actor Hub {
 
     /// Ends a client that fell behind: a last `bye` line straight to the socket, then close.
     private func drop(_ c: Client, reason: String) {
-        dropped += 1
         clients[c.id] = nil
         subscribers.remove(c.id)
         c.continuation.finish()

@@ -54,11 +54,18 @@ public enum AtomicFile {
         guard fsync(dfd) == 0 else { throw FileWriteError(path: dir, operation: "fsync folder", errno: errno) }
     }
 
+    /// `mkdir -p` that reports the real errno ("Not a directory", "Read-only file system").
     public static func makeDirectory(_ path: String) throws(FileWriteError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw FileWriteError(path: path, operation: "create folder", errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
+                throw FileWriteError(path: prefix, operation: "create folder", errno: errno)
+            }
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            throw FileWriteError(path: path, operation: "create folder", errno: ENOTDIR)
         }
     }
 }

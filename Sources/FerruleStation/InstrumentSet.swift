@@ -48,35 +48,23 @@ public struct InstrumentSet: Sendable {
             // Validated at config load; an in-process simulator's address was assigned above.
             InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1)
         }
+        let instrument: any Instrument
         switch spec.driver {
-        case .simSwitch:
-            let s = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
-            all[spec.name] = s
-            switches[spec.name] = s
-        case .simILRL:
-            let m = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
-            all[spec.name] = m
-            sources[spec.name] = m
-            powerMeters[spec.name] = m
-            rlMeters[spec.name] = m
+        case .simSwitch: instrument = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
+        case .simILRL: instrument = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
         case .santecRL1:
-            let m = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, timeout: timeout ?? .seconds(6))
-            all[spec.name] = m
-            sources[spec.name] = m
-            powerMeters[spec.name] = m
-            rlMeters[spec.name] = m
+            instrument = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, timeout: timeout ?? .seconds(6))
         case .santecOSX:
-            let s = SantecOSX(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
-            all[spec.name] = s
-            switches[spec.name] = s
-        case .keysight816x:
-            let m = Keysight816x(name: spec.name, address: address(), timeout: timeout ?? .seconds(3))
-            all[spec.name] = m
-            powerMeters[spec.name] = m
+            instrument = SantecOSX(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
+        case .keysight816x: instrument = Keysight816x(name: spec.name, address: address(), timeout: timeout ?? .seconds(3))
         case .diconMEMS:
-            let s = DiConSwitch(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
-            all[spec.name] = s
-            switches[spec.name] = s
+            instrument = DiConSwitch(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
         }
+        // Every role the driver implements, from its protocols.
+        all[spec.name] = instrument
+        if let s = instrument as? any OpticalSwitch { switches[spec.name] = s }
+        if let s = instrument as? any LightSource { sources[spec.name] = s }
+        if let m = instrument as? any PowerMeter { powerMeters[spec.name] = m }
+        if let m = instrument as? any ReturnLossMeter { rlMeters[spec.name] = m }
     }
 }
