@@ -32,7 +32,7 @@ let package = Package(
         ]),
         // Optical model of a bench and simulated instruments, in-process and on the real wire.
         .target(name: "FerruleSimulator", dependencies: [
-            "FerruleCore", "FerruleDevices",
+            "FerruleCore", "FerruleDevices", "CModbus",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,9 +12,11 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
     public var source: String
     public var powerMeter: String
     public var rlMeter: String?
+    /// The fixture's I/O module (lid interlock, part sensor, start button, stack light), if any.
+    public var io: String?
 
     public init(id: Int, launchSwitch: String, launchChannels: [Int: Int], receiveSwitch: String,
-                receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?) {
+                receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?, io: String? = nil) {
         self.id = id
         self.launchSwitch = launchSwitch
         self.launchChannels = launchChannels
@@ -23,6 +25,7 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
         self.source = source
         self.powerMeter = powerMeter
         self.rlMeter = rlMeter
+        self.io = io
     }
 
     /// The largest launch position the fixture is cabled for.

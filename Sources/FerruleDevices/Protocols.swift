@@ -56,6 +56,8 @@ public protocol ReturnLossMeter: Instrument {
 
 /// The inputs and outputs of a fixture: start button, interlock, part sensor, stack light.
 public protocol FixtureIO: Instrument {
+    /// Whether the module has a start button the station should wait for.
+    nonisolated var hasStartButton: Bool { get }
     func lidClosed() async throws -> Bool
     func partPresent() async throws -> Bool
     func startPressed() async throws -> Bool

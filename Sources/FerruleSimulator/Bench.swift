@@ -56,6 +56,14 @@ public actor SimulatedBench {
     private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
     private var unplugged: Set<String> = []
     public private(set) var readings = 0
+    private var fixtureInputs: [Int: FixtureInputs] = [:]
+    private var lidOpenedAt: [Int: ContinuousClock.Instant] = [:]
+    public private(set) var stackLights: [Int: [StackLight]] = [:]
+    /// Every time the station put light into a fixture whose lid had been open for longer than
+    /// the interlock's reaction time (`interlockGrace`). Must stay empty.
+    public private(set) var interlockViolations: [String] = []
+    /// How long a software interlock may take to see the lid open (one I/O poll and one command).
+    public var interlockGrace: Duration = .milliseconds(250)
 
     public init(wiring: [FixtureWiring], settings: BenchSettings = BenchSettings()) {
         self.wiring = wiring
@@ -74,8 +82,45 @@ public actor SimulatedBench {
 
     // MARK: What the operator (or a test) does to the bench
 
-    public func mount(_ item: Mounted, fixture: Int) { mounted[fixture] = item }
+    /// Puts something in a fixture as an operator does: mated, the lid closed and the start
+    /// button pressed; `.empty` takes it out with the lid open. Tests change single inputs
+    /// (a lid opened mid-unit) with `setInputs`.
+    public func mount(_ item: Mounted, fixture: Int) {
+        mounted[fixture] = item
+        let loaded: Bool
+        if case .empty = item { loaded = false } else { loaded = true }
+        setInputs(fixture: fixture) { $0.partPresent = loaded; $0.startPressed = loaded; $0.lidClosed = loaded }
+    }
     public func mounted(fixture: Int) -> Mounted { mounted[fixture] ?? .empty }
+
+    /// The operator's side of a fixture's I/O module.
+    public func setInputs(fixture: Int, _ change: (inout FixtureInputs) -> Void) {
+        var i = fixtureInputs[fixture] ?? FixtureInputs()
+        let wasClosed = i.lidClosed
+        change(&i)
+        fixtureInputs[fixture] = i
+        if wasClosed && !i.lidClosed { lidOpenedAt[fixture] = .now }
+        if i.lidClosed { lidOpenedAt[fixture] = nil }
+    }
+    public func inputs(fixture: Int) -> FixtureInputs { fixtureInputs[fixture] ?? FixtureInputs() }
+    func setStackLight(fixture: Int, _ lit: [StackLight]) { stackLights[fixture] = lit }
+
+    /// Whether light from a source currently enters a fixture (its source on and its launch
+    /// switch on one of its channels).
+    public func lightInFixture(_ id: Int) -> Bool {
+        guard let w = wiring.first(where: { $0.id == id }), sourceWavelength[w.source] != nil,
+              let ch = switchPosition[w.launchSwitch] else { return false }
+        return w.launchChannels.values.contains(ch)
+    }
+
+    private func checkInterlock(_ action: String) {
+        for w in wiring where w.io != nil && lightInFixture(w.id) {
+            guard let opened = lidOpenedAt[w.id] ?? ((fixtureInputs[w.id]?.lidClosed ?? false) ? nil : .now - .seconds(3600)) else { continue }
+            if ContinuousClock.now - opened > interlockGrace {
+                interlockViolations.append("\(action): light into fixture \(w.id) with its lid open")
+            }
+        }
+    }
 
     /// A step change of the source power since the reference (drift, a cleaned cord...).
     public func shiftSource(byDb delta: Double) { sourceOffsetDb += delta }
@@ -99,12 +144,18 @@ public actor SimulatedBench {
 
     // MARK: What the instruments do
 
-    func setSwitch(_ name: String, channel: Int) { switchPosition[name] = channel }
+    func setSwitch(_ name: String, channel: Int) {
+        switchPosition[name] = channel
+        checkInterlock("\(name) to channel \(channel)")
+    }
     enum Delay: Sendable { case switchSettle, meterRead }
     func delayMs(_ d: Delay) -> Double { d == .switchSettle ? settings.switchSettleMs : settings.meterReadMs }
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
-    func switchChannel(_ name: String) -> Int? { switchPosition[name] }
-    func setSource(_ name: String, wavelengthNm: Int?) { sourceWavelength[name] = wavelengthNm }
+    public func switchChannel(_ name: String) -> Int? { switchPosition[name] }
+    func setSource(_ name: String, wavelengthNm: Int?) {
+        sourceWavelength[name] = wavelengthNm
+        if let wl = wavelengthNm { checkInterlock("\(name) on at \(wl) nm") }
+    }
 
     /// Power at `meter`: follows the light from the lit source, through the launch switch, the
     /// fixture's DUT (or reference cord) and the receive switch.
@@ -152,4 +203,12 @@ public actor SimulatedBench {
         }
         return nil
     }
+}
+
+/// The inputs of a fixture's I/O module as the operator sets them. A fixture starts open and empty.
+public struct FixtureInputs: Sendable, Hashable, Codable {
+    public var lidClosed = false
+    public var partPresent = false
+    public var startPressed = false
+    public init() {}
 }

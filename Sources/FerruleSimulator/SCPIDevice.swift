@@ -15,6 +15,9 @@ public enum WireFault: String, Sendable, Codable, CaseIterable {
     case disconnect
     /// The switch takes 2 s to settle.
     case slowSwitch
+    /// The instrument vanishes: connections drop, new ones are refused, a pty's device link is
+    /// removed. Injecting `none` plugs it back in.
+    case unplug
 }
 
 /// What one instrument model does with a command. Headers arrive upper-cased, without a leading ':'.
@@ -61,6 +64,7 @@ public actor SCPIDevice {
     func handle(_ line: String) async -> (reply: String?, close: Bool) {
         switch fault {
         case .disconnect: fault = .none; return (nil, true)
+        case .unplug: return (nil, true)
         case .garbage: return ("#\u{7}?ERR\u{1}", false)
         default: break
         }

@@ -8,6 +8,10 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     case santecOSX = "santec-osx"
     case keysight816x = "keysight-816x"
     case diconMEMS = "dicon-mems"
+    case modbusSwitch = "modbus-switch"
+    case modbusIO = "modbus-io"
+
+    public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
 
 public struct WireInstrument: Sendable, Hashable {
@@ -17,9 +21,15 @@ public struct WireInstrument: Sendable, Hashable {
     public var channels: Int
     public var wavelengthsNm: [Int]
     public var fault: WireFault
+    /// For Modbus models: the unit id and register map served.
+    public var modbus: ModbusSimKind?
+    public var unitId: Int
 
-    public init(name: String, model: WireModel, transport: WireTransport, channels: Int = 0, wavelengthsNm: [Int] = [], fault: WireFault = .none) {
+    public init(name: String, model: WireModel, transport: WireTransport, channels: Int = 0, wavelengthsNm: [Int] = [], fault: WireFault = .none,
+                modbus: ModbusSimKind? = nil, unitId: Int = 1) {
         self.name = name
+        self.modbus = modbus
+        self.unitId = unitId
         self.model = model
         self.transport = transport
         self.channels = channels
@@ -33,26 +43,54 @@ public struct WireInstrument: Sendable, Hashable {
 public final class WireBench: Sendable {
     public let bench: SimulatedBench
     public let servers: [String: WireServer]
+    public let modbusServers: [String: ModbusWireServer]
 
-    public var endpoints: [Endpoint] { servers.values.map(\.endpoint).sorted { $0.name < $1.name } }
+    public var endpoints: [Endpoint] {
+        (servers.values.map(\.endpoint) + modbusServers.values.map(\.endpoint)).sorted { $0.name < $1.name }
+    }
 
-    private init(bench: SimulatedBench, servers: [String: WireServer]) {
+    private init(bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer]) {
         self.bench = bench
         self.servers = servers
+        self.modbusServers = modbusServers
+    }
+
+    public var instrumentNames: [String] { (Array(servers.keys) + Array(modbusServers.keys)).sorted() }
+
+    /// Injects a fault into a simulated instrument at run time (`none` clears it and plugs an
+    /// unplugged one back in). False when no simulated instrument has that name.
+    @discardableResult
+    public func inject(_ fault: WireFault, into name: String) async -> Bool {
+        if let s = servers[name] { await s.inject(fault); return true }
+        if let m = modbusServers[name] { m.inject(fault); return true }
+        return false
     }
 
     /// Starts every instrument. `ptyDirectory` holds the stable symlinks of pty instruments.
     public static func start(_ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
                              switchSettle: Duration = .zero) async throws -> WireBench {
         var servers: [String: WireServer] = [:]
+        var modbus: [String: ModbusWireServer] = [:]
         do {
             for i in instruments {
+                if let kind = i.modbus {
+                    let device = ModbusSimDevice(name: i.name, unitId: i.unitId, kind: kind, bench: bench)
+                    device.switchSettle = switchSettle
+                    device.inject(i.fault)
+                    switch i.transport {
+                    case .tcp: modbus[i.name] = try ModbusWireServer.serveTCP(device: device, name: i.name)
+                    case .pty: modbus[i.name] = try ModbusWireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
+                    }
+                    continue
+                }
                 let model: any SCPIModel
                 switch i.model {
                 case .santecRL1: model = RL1Model(name: i.name, wavelengths: i.wavelengthsNm, bench: bench)
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
                 case .keysight816x: model = KeysightModel(name: i.name, bench: bench)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
+                case .modbusSwitch, .modbusIO:
+                    throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
                 await device.configure(fault: i.fault, switchSettle: switchSettle)
@@ -63,9 +101,10 @@ public final class WireBench: Sendable {
             }
         } catch {
             for s in servers.values { s.close() }
+            for s in modbus.values { s.close() }
             throw error
         }
-        return WireBench(bench: bench, servers: servers)
+        return WireBench(bench: bench, servers: servers, modbusServers: modbus)
     }
 
     public func server(_ name: String) -> WireServer? { servers[name] }
@@ -77,7 +116,10 @@ public final class WireBench: Sendable {
         try e.encode(endpoints).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    public func close() { for s in servers.values { s.close() } }
+    public func close() {
+        for s in servers.values { s.close() }
+        for s in modbusServers.values { s.close() }
+    }
 }
 
 extension SCPIDevice {

@@ -29,15 +29,29 @@ public final class WireServer: Sendable {
     public let endpoint: Endpoint
     private let closer: @Sendable () -> Void
     private let connections: NIOLockedValueBox<[any Channel]>
+    /// For a pty: the slave device the stable link points at (removed while unplugged).
+    private let ptyTarget: String?
 
-    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, closer: @escaping @Sendable () -> Void) {
+    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, ptyTarget: String? = nil,
+                 closer: @escaping @Sendable () -> Void) {
         self.device = device
+        self.ptyTarget = ptyTarget
         self.endpoint = endpoint
         self.connections = connections
         self.closer = closer
     }
 
-    public func inject(_ fault: WireFault) async { await device.inject(fault) }
+    public func inject(_ fault: WireFault) async {
+        let was = await device.fault
+        await device.inject(fault)
+        guard fault == .unplug || was == .unplug else { return }
+        if fault == .unplug && endpoint.transport == .tcp { dropConnections() }
+        // A pty instrument unplugged vanishes from /dev; plugged back, it is there again.
+        if let target = ptyTarget, endpoint.transport == .pty {
+            if fault == .unplug { try? FileManager.default.removeItem(atPath: endpoint.address) }
+            else { try? FileManager.default.createSymbolicLink(atPath: endpoint.address, withDestinationPath: target) }
+        }
+    }
     public func queuedErrors() async -> Int { await device.queuedErrors }
 
     /// Drops every open connection (a cable pulled): the driver sees a disconnect.
@@ -97,7 +111,7 @@ public final class WireServer: Sendable {
         // The slave stays open here so that the pty survives the driver closing and reopening it.
         let keep = slave
         return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .pty, address: link),
-                          connections: connections, closer: {
+                          connections: connections, ptyTarget: slavePath, closer: {
                               ch.close(promise: nil)
                               Glibc.close(keep)
                               try? FileManager.default.removeItem(atPath: link)

@@ -40,6 +40,33 @@ struct InstrumentEntry: Codable {
     var channels: Int?
     var wavelengthsNm: [Int]?
     var calibrationDue: String?
+    /// Modbus: the slave (unit) id, 1...247.
+    var unitId: Int?
+    /// Modbus: extra tries after a timeout or a corrupt reply.
+    var retries: Int?
+    /// `modbus-switch`: where the switch keeps its channel.
+    var registers: SwitchRegistersEntry?
+    /// `modbus-io`: the fixture's signals.
+    var io: IOPointsEntry?
+    /// Instead of `address`: udev properties that pick the instrument's port, e.g.
+    /// `{ ID_VENDOR_ID: "0403", ID_MODEL_ID: "6001", ID_SERIAL_SHORT: "FT12AB" }`.
+    var match: [String: String]?
+}
+
+/// Points are written `TABLE:ADDRESS[.BIT]`, `!` in front for active low (see ModbusPoint).
+struct SwitchRegistersEntry: Codable {
+    var channel: String
+    var position: String?
+    var busy: String?
+}
+
+struct IOPointsEntry: Codable {
+    var lidClosed: String
+    var partPresent: String?
+    var startButton: String?
+    var red: String?
+    var amber: String?
+    var green: String?
 }
 
 struct SerialEntry: Codable {
@@ -82,6 +109,8 @@ struct FixtureEntry: Codable {
     var source: String
     var powerMeter: String
     var rlMeter: String?
+    /// A `modbus-io` instrument: the fixture's lid interlock, part sensor, start button and stack light.
+    var io: String?
 }
 
 struct EndEntry: Codable {

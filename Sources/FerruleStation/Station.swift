@@ -152,6 +152,11 @@ public actor Station {
         busy[id] = "(reference)"
         defer { busy[id] = nil }
         if let hands { try await hands.connectReferenceCord(fixture: id) }
+        let interlock = Interlock(fixture: id, io: w.io.flatMap { instruments.fixtureIO[$0] })
+        do { try await interlock.check() } catch let e as InterlockOpen {
+            if let hands { await hands.disconnectReferenceCord(fixture: id) }
+            throw UnitRefused(message: "\(e.description): no reference was taken", fix: "close the lid of fixture \(id) and take the reference again")
+        }
         let wls = referenceWavelengths(fixture: w)
         let positions = w.launchChannels.keys.sorted().filter { w.receiveChannels[$0] != nil }
         let ins = instruments
@@ -160,10 +165,12 @@ public actor Station {
             for p in positions {
                 let v: [Reference.Value] = try await arbiter.withLease(w.instruments) {
                     let lch = w.launchChannels[p]!, rch = w.receiveChannels[p]!
+                    try await interlock.check()
                     try await ins.switches[w.launchSwitch]!.select(channel: lch)
                     try await ins.switches[w.receiveSwitch]!.select(channel: rch)
                     var out: [Reference.Value] = []
                     for wl in wls {
+                        try await interlock.check()
                         try await ins.sources[w.source]!.enable(wavelengthNm: wl)
                         let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
                         guard case .dBm(let dbm) = r else {
@@ -228,6 +235,8 @@ public actor Station {
         var wiring: FixtureWiring
         var reference: Reference
         var rules: DiagnosisRules
+        /// Units started from the socket wait for the fixture's start button, when it has one.
+        var waitForStart = false
     }
 
     /// All checks before a unit may start; marks the fixture busy. Nothing is measured.
@@ -274,7 +283,8 @@ public actor Station {
     /// at once. Refusals are thrown here; the outcome arrives as a `unitFinished` event.
     @discardableResult
     public func start(_ req: UnitRequest) throws(UnitRefused) -> Task<UnitOutcome?, Never> {
-        let prepared = try prepare(req)
+        var prepared = try prepare(req)
+        prepared.waitForStart = true
         progress[req.fixture] = UnitProgress(serial: req.serial, partNumber: req.partNumber, state: "loading", startedAt: now(),
                                              fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
         let task = Task<UnitOutcome?, Never> {
@@ -340,10 +350,13 @@ public actor Station {
 
     private func run(_ p: Prepared) async throws -> UnitOutcome {
         let req = p.request, recipe = p.recipe, w = p.wiring, ref = p.reference
+        let io = w.io.flatMap { instruments.fixtureIO[$0] }
+        if let io { try await fixtureReady(io, p) }
+        await setStackLight(io, .amber)
         let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: p.rules,
-                          instruments: instruments, arbiter: arbiter, events: events, now: now,
+                          instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
                           onFiber: { [weak self] il in await self?.fiberDone(w.id, worstIl: il) })
-        let result = await run.measure()
+        let result = await measureWatchingLid(run, io: io, fixture: w.id)
         await safeState(w)
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(
@@ -372,14 +385,94 @@ public actor Station {
                              values: ref.values.filter { v in recipe.wavelengthsNm.contains(v.wavelengthNm) && recipe.assembly.layout.usedPositions.contains(v.position) }),
             judgement: judgement)
         let path = try data.write(report)
+        if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
+            await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
+        }
         logger.info("unit finished", metadata: ["serial": "\(req.serial)", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
         return UnitOutcome(report: report, reportPath: path)
+    }
+
+    /// Before anything is measured: a part in the fixture, the start button (for units started
+    /// from the socket) and the lid closed. Throws `UnitRefused` (or the module's fault).
+    private func fixtureReady(_ io: any FixtureIO, _ p: Prepared) async throws {
+        let id = p.wiring.id
+        guard try await io.partPresent() else {
+            throw UnitRefused(message: "the part sensor of fixture \(id) sees no unit", fix: "load \(p.request.serial) into fixture \(id) and start again")
+        }
+        if p.waitForStart && io.hasStartButton {
+            setState(id, "waitingStart")
+            let deadline = ContinuousClock.now + .milliseconds(Int64(active.control.promptTimeoutSeconds * 1000))
+            while try await !io.startPressed() {
+                guard ContinuousClock.now < deadline else {
+                    throw UnitRefused(message: "the start button of fixture \(id) was not pressed within \(Int(active.control.promptTimeoutSeconds)) s",
+                                      fix: "start the unit again and press the fixture's start button")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            setState(id, "testing")
+        }
+        guard try await io.lidClosed() else {
+            throw UnitRefused(message: "the lid of fixture \(id) is open", fix: "close the lid and start the unit again")
+        }
+    }
+
+    /// Measures while watching the lid: if it opens, the unit stops (aborted, source off); if the
+    /// I/O module stops answering, the unit ends `error` naming it.
+    private func measureWatchingLid(_ run: UnitRun, io: (any FixtureIO)?, fixture: Int) async -> UnitRun.Result {
+        enum Child: Sendable { case measured(UnitRun.Result), lidOpened, ioFault(InstrumentError), stopped }
+        let (measured, trip) = await withTaskGroup(of: Child.self) { g -> (UnitRun.Result?, Child?) in
+            g.addTask { .measured(await run.measure()) }
+            if let io {
+                g.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            if try await !io.lidClosed() { return .lidOpened }
+                        } catch let e as InstrumentError {
+                            return .ioFault(e)
+                        } catch { return .stopped }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    return .stopped
+                }
+            }
+            var measured: UnitRun.Result?, trip: Child?
+            while let c = await g.next() {
+                switch c {
+                case .measured(let r): measured = r
+                case .lidOpened, .ioFault: if measured == nil && trip == nil { trip = c }
+                case .stopped: break
+                }
+                g.cancelAll()
+            }
+            return (measured, trip)
+        }
+        var result = measured!
+        switch trip {
+        case .lidOpened where result.fault == nil:
+            result.aborted = true
+            result.stopReason = "the lid of fixture \(fixture) was opened during the unit; the light source was switched off"
+            logger.warning("lid of fixture \(fixture) opened during a unit: stopped safely")
+        case .ioFault(let e) where result.fault == nil:
+            result.aborted = false
+            result.fault = e.description
+            result.faultInstrument = e.instrument
+            result.stopReason = "the fixture's I/O module failed"
+        default: break
+        }
+        return result
+    }
+
+    /// Best effort: a stack light that does not answer must not change a verdict.
+    private func setStackLight(_ io: (any FixtureIO)?, _ light: StackLight) async {
+        guard let io else { return }
+        do { try await io.setStackLight(light) } catch { logger.warning("stack light: \(error)") }
     }
 
     private func instrumentRecords(_ w: FixtureWiring) -> [UnitReport.Instrument] {
         var roles: [(String, String)] = [("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
                                          ("source", w.source), ("powerMeter", w.powerMeter)]
         if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
+        if let io = w.io { roles.append(("fixtureIO", io)) }
         return roles.map { role, name in
             let spec = instruments.specs[name]
             return UnitReport.Instrument(role: role, name: name, driver: spec?.driver.rawValue ?? "?", address: spec?.address ?? "?",
@@ -451,7 +544,7 @@ public struct StationStatus: Sendable, Codable {
     }
     public struct Fixture: Sendable, Codable {
         public var id: Int
-        /// `idle`, `loading`, `testing` or `referencing`.
+        /// `idle`, `loading`, `waitingStart` (for the fixture's start button), `testing` or `referencing`.
         public var state: String
         public var unit: UnitProgress?
         public var reference: ReferenceState

@@ -14,12 +14,18 @@ public enum DriverKind: String, Sendable, CaseIterable {
     case keysight816x = "keysight-816x"
     /// DiCon MEMS 1xN switch (serial line protocol).
     case diconMEMS = "dicon-mems"
+    /// A 1xN optical switch over Modbus RTU/TCP, register map from the config.
+    case modbusSwitch = "modbus-switch"
+    /// A fixture I/O module over Modbus RTU/TCP (lid interlock, part sensor, start, stack light).
+    case modbusIO = "modbus-io"
     /// In-process simulated 1xN switch on the simulated bench (no wire; fastest for engine tests).
     case simSwitch = "sim-switch"
     /// In-process simulated IL/RL meter (no wire).
     case simILRL = "sim-ilrl"
 
-    var isSwitch: Bool { [.simSwitch, .santecOSX, .diconMEMS].contains(self) }
+    var isSwitch: Bool { [.simSwitch, .santecOSX, .diconMEMS, .modbusSwitch].contains(self) }
+    var isFixtureIO: Bool { self == .modbusIO }
+    var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
     var isSource: Bool { [.simILRL, .santecRL1].contains(self) }
     var isPowerMeter: Bool { [.simILRL, .santecRL1, .keysight816x].contains(self) }
     var isRLMeter: Bool { [.simILRL, .santecRL1].contains(self) }
@@ -41,6 +47,12 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var channels: Int?
     public var wavelengthsNm: [Int]
     public var calibrationDue: String?
+    public var unitId = 1
+    public var retries = 2
+    public var switchMap: ModbusSwitchMap?
+    public var ioMap: ModbusIOMap?
+    /// udev properties that find the instrument's port (resolved at start, followed on hot-plug).
+    public var match: [String: String]?
 }
 
 public struct DemoUnit: Sendable {
@@ -274,6 +286,83 @@ extension StationConfig {
         }
     }
 
+    static func point(_ text: String?, _ path: ConfigPath, output: Bool = false, word: Bool = false) throws -> ModbusPoint? {
+        guard let text else { return nil }
+        switch ModbusPoint.parse(text) {
+        case .failure(let e):
+            throw ConfigIssue(path: path, message: "'\(text)' is not a Modbus point: \(e.reason)",
+                              fix: "write TABLE:ADDRESS[.BIT] with TABLE coil, di, hr or ir, e.g. di:0, coil:2, ir:5.3, !di:1 (active low)")
+        case .success(let p):
+            if output && !p.table.writable {
+                throw ConfigIssue(path: path, message: "'\(text)' is a \(p.table.title), which is read-only", fix: "map an output to a coil or a holding register")
+            }
+            if word && p.isSignal {
+                throw ConfigIssue(path: path, message: "'\(text)' names a bit, a whole register is needed here", fix: "write hr:N or ir:N")
+            }
+            if word && output && p.table != .hr {
+                throw ConfigIssue(path: path, message: "'\(text)' is not a holding register", fix: "the channel is written to a holding register: hr:N")
+            }
+            return p
+        }
+    }
+
+    /// Unit id, retries and the register map of a Modbus instrument; refuses them on others.
+    static func modbusSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+        guard driver.isModbus else {
+            for (key, present) in [("unitId", e.unitId != nil), ("retries", e.retries != nil), ("registers", e.registers != nil), ("io", e.io != nil)] where present {
+                throw ConfigIssue(path: p.key(key), message: "'\(key)' is for Modbus instruments, not \(driver.rawValue)", fix: "remove it")
+            }
+            return
+        }
+        if let id = e.unitId {
+            guard (1...247).contains(id) else {
+                throw ConfigIssue(path: p.key("unitId"), message: "unit id \(id) is outside 1...247", fix: "give the module's Modbus address (1...247)")
+            }
+            spec.unitId = id
+        }
+        if let r = e.retries {
+            guard (0...10).contains(r) else { throw ConfigIssue(path: p.key("retries"), message: "\(r) retries is not in 0...10", fix: "use 0...10 (2 is usual)") }
+            spec.retries = r
+        }
+        let simulated = e.simulate != nil
+        switch driver {
+        case .modbusSwitch:
+            if e.io != nil { throw ConfigIssue(path: p.key("io"), message: "'io' is for modbus-io", fix: "a switch's map goes under 'registers'") }
+            if let r = e.registers {
+                let rp = p.key("registers")
+                spec.switchMap = ModbusSwitchMap(channel: try point(r.channel, rp.key("channel"), output: true, word: true)!,
+                                                 position: try point(r.position, rp.key("position"), word: true),
+                                                 busy: try point(r.busy, rp.key("busy")))
+            } else if simulated {
+                spec.switchMap = ModbusSwitchMap()
+            } else {
+                throw ConfigIssue(path: p, message: "Modbus switch '\(e.name)' has no register map",
+                                  fix: "add 'registers: {channel: hr:N, position: ir:N, busy: ir:N.B}' from the switch's manual")
+            }
+        case .modbusIO:
+            if e.registers != nil { throw ConfigIssue(path: p.key("registers"), message: "'registers' is for modbus-switch", fix: "an I/O module's map goes under 'io'") }
+            if let m = e.io {
+                let ip = p.key("io")
+                spec.ioMap = ModbusIOMap(lidClosed: try point(m.lidClosed, ip.key("lidClosed"))!,
+                                         partPresent: try point(m.partPresent, ip.key("partPresent")),
+                                         startButton: try point(m.startButton, ip.key("startButton")),
+                                         red: try point(m.red, ip.key("red"), output: true), amber: try point(m.amber, ip.key("amber"), output: true),
+                                         green: try point(m.green, ip.key("green"), output: true))
+                if let bad = [("lidClosed", spec.ioMap!.lidClosed), ("partPresent", spec.ioMap!.partPresent), ("startButton", spec.ioMap!.startButton)]
+                    .first(where: { $0.1.map { !$0.isSignal } ?? false }) {
+                    throw ConfigIssue(path: ip.key(bad.0), message: "'\(bad.1!)' is a whole register, an input signal is a bit",
+                                      fix: "write di:N, coil:N or REGISTER:N.BIT")
+                }
+            } else if simulated {
+                spec.ioMap = ModbusIOMap()
+            } else {
+                throw ConfigIssue(path: p, message: "I/O module '\(e.name)' has no signal map",
+                                  fix: "add 'io: {lidClosed: di:N, partPresent: di:N, startButton: di:N, red: coil:N, amber: coil:N, green: coil:N}'")
+            }
+        default: break
+        }
+    }
+
     static func validate(_ f: ConfigFile, file: String) throws -> StationConfig {
         let root = ConfigPath()
         guard !f.station.id.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -302,18 +391,36 @@ extension StationConfig {
             var spec = InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
                                       channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
             if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+            try modbusSettings(e, driver: driver, into: &spec, p)
             if driver.isSimulated {
                 if e.simulate != nil {
                     throw ConfigIssue(path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
                                       fix: "use a real driver (\(DriverKind.allCases.filter { !$0.isSimulated }.map(\.rawValue).joined(separator: ", "))) with 'simulate: tcp' or 'pty'")
                 }
             } else if let sim = e.simulate {
+                if e.match != nil || e.address != nil {
+                    throw ConfigIssue(path: p.key("simulate"), message: "'simulate' serves the instrument itself; 'address' or 'match' is given too",
+                                      fix: "remove 'simulate' to use the real instrument, or remove 'address'/'match'")
+                }
                 spec.simulate = try oneOf(sim, WireTransport.self, p.key("simulate"), what: "simulator transport")
                 if let f = e.fault { spec.fault = try oneOf(f, WireFault.self, p.key("fault"), what: "simulated fault") }
+            } else if let m = e.match {
+                if e.address != nil {
+                    throw ConfigIssue(path: p.key("match"), message: "both 'address' and 'match' are given", fix: "keep one: 'match' finds the port by its udev properties")
+                }
+                guard !m.isEmpty else {
+                    throw ConfigIssue(path: p.key("match"), message: "the match is empty", fix: "name udev properties such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT (see `ferruled devices`)")
+                }
+                if let bad = m.keys.sorted().first(where: { k in k.isEmpty || !k.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" } }) {
+                    throw ConfigIssue(path: p.key("match").key(bad), message: "'\(bad)' is not a udev property name",
+                                      fix: "use udev property names such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT, ID_PATH")
+                }
+                spec.match = m
+                spec.address = "udev:" + m.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             } else {
                 guard let a = e.address else {
                     throw ConfigIssue(path: p, message: "instrument '\(e.name)' has no address",
-                                      fix: "add 'address: tcp://HOST:PORT' or a serial device path such as /dev/ferrule/\(e.name), or 'simulate: tcp'")
+                                      fix: "add 'address: tcp://HOST:PORT', a serial device path such as /dev/ferrule/\(e.name), 'match: {ID_SERIAL_SHORT: ...}' (see `ferruled devices`) or 'simulate: tcp'")
                 }
                 guard InstrumentAddress.parse(a) != nil else {
                     throw ConfigIssue(path: p.key("address"), message: "'\(a)' is not an instrument address",
@@ -388,9 +495,15 @@ extension StationConfig {
             _ = try instrument(e.source, p.key("source"), role: "light source") { $0.isSource }
             _ = try instrument(e.powerMeter, p.key("powerMeter"), role: "power meter") { $0.isPowerMeter }
             if let rl = e.rlMeter { _ = try instrument(rl, p.key("rlMeter"), role: "RL meter") { $0.isRLMeter } }
+            if let io = e.io {
+                _ = try instrument(io, p.key("io"), role: "fixture I/O module") { $0.isFixtureIO }
+                if let other = fixtures.first(where: { $0.io == io }) {
+                    throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)", fix: "give each fixture its own I/O module")
+                }
+            }
             fixtures.append(FixtureWiring(id: e.id, launchSwitch: e.launch.switch, launchChannels: maps[0],
                                           receiveSwitch: e.receive.switch, receiveChannels: maps[1],
-                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter))
+                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io))
         }
 
         // Recipes.

@@ -22,6 +22,8 @@ struct UnitRun: Sendable {
     let reference: Reference
     let rules: DiagnosisRules
     let instruments: InstrumentSet
+    /// The fixture's interlock: checked before light can enter the fixture.
+    let interlock: Interlock
     let arbiter: InstrumentArbiter
     let events: EventBus
     let now: @Sendable () -> Date
@@ -51,6 +53,10 @@ struct UnitRun: Sendable {
                                                verdict: limitOK && arrival == expected[fiber] ? .pass : .fail))
                 }
                 await onFiber(steps.compactMap { s in s.power?.dBmValue.map { s.referenceDbm - $0 } }.max())
+            } catch let e as InterlockOpen {
+                result.aborted = true
+                result.stopReason = "\(e.description) at fiber \(fiber); the light source was switched off"
+                break
             } catch let e as InstrumentError {
                 result.fault = e.description
                 result.faultInstrument = e.instrument
@@ -78,6 +84,7 @@ struct UnitRun: Sendable {
             let launch = ins.switches[w.launchSwitch]!, receive = ins.switches[w.receiveSwitch]!
             let source = ins.sources[w.source]!, meter = ins.powerMeters[w.powerMeter]!
             let rlMeter = w.rlMeter.flatMap { ins.rlMeters[$0] }
+            try await interlock.check()  // the source may still be on from the last fiber
             try await launch.select(channel: w.launchChannels[fiber]!)
             var steps: [RawStep] = []
             var arrival: Int?? = .none  // unknown until the first wavelength has been looked for
@@ -88,6 +95,7 @@ struct UnitRun: Sendable {
                     if case .dBm(let p) = r { return ref - p < rules.lightThresholdIlDb }
                     return r == .overRange
                 }
+                try await interlock.check()
                 try await source.enable(wavelengthNm: wl)
                 let at = (arrival ?? nil) ?? expectedReceive
                 try await receive.select(channel: w.receiveChannels[at]!)
@@ -136,5 +144,22 @@ struct UnitRun: Sendable {
             order.append(q)
         }
         return order
+    }
+}
+
+/// The lid of a fixture was found open where light would enter it.
+public struct InterlockOpen: Error, Sendable, CustomStringConvertible {
+    public var fixture: Int
+    public var description: String { "the lid of fixture \(fixture) is open" }
+}
+
+/// A fixture's lid interlock, read from its I/O module. Without one it always passes.
+struct Interlock: Sendable {
+    let fixture: Int
+    let io: (any FixtureIO)?
+
+    func check() async throws {
+        guard let io else { return }
+        if try await !io.lidClosed() { throw InterlockOpen(fixture: fixture) }
     }
 }

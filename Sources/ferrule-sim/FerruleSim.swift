@@ -29,11 +29,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let fallback = WireTransport(rawValue: transport) ?? .tcp
-        let wire = c.instruments.compactMap { s -> WireInstrument? in
-            guard let m = WireModel(rawValue: s.driver.rawValue) else { return nil }
-            return WireInstrument(name: s.name, model: m, transport: s.simulate ?? fallback, channels: s.channels ?? 0,
-                                  wavelengthsNm: s.wavelengthsNm, fault: s.fault)
-        }
+        let wire = c.wireInstruments(fallback: fallback)
         guard !wire.isEmpty else {
             FileHandle.standardError.write(Data("ferrule-sim: \(config) has no instruments with a real driver to serve\n".utf8))
             throw ExitCode(2)

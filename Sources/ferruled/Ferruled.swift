@@ -14,7 +14,7 @@ struct Ferruled: AsyncParsableCommand {
         commandName: "ferruled",
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
-        subcommands: [Run.self, CheckConfig.self, Probe.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self],
         defaultSubcommand: Run.self)
 }
 
@@ -141,6 +141,33 @@ struct Probe: AsyncParsableCommand {
         if !failures.isEmpty {
             FileHandle.standardError.write(Data("probe: \(failures.count) instrument(s) failed: \(failures.keys.sorted().joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List the serial and USB ports instruments can be on, with the match line to paste into a config.")
+
+    @Flag(help: "Print JSON (one object per port).") var json = false
+
+    func run() throws {
+        let found = Udev.candidates()
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try e.encode(found), as: UTF8.self))
+            return
+        }
+        if found.isEmpty {
+            print("no USB serial or USB-TMC ports found (is the instrument plugged in and powered?)")
+            return
+        }
+        for c in found {
+            print(c.summary)
+            if let v = c.properties["ID_VENDOR"] ?? c.properties["ID_MODEL"] { print("    \(v) \(c.properties["ID_MODEL"] ?? "")") }
+            print("    \(c.matchLine)")
         }
     }
 }

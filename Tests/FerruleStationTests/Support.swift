@@ -39,7 +39,16 @@ func inProcessConfigText() throws -> String {
         let from = text.range(of: "  - name: \(name)\n    driver: \(old)")!
         text.replaceSubrange(from, with: "  - name: \(name)\n    driver: \(new)")
     }
-    return text.components(separatedBy: "\n").filter { !$0.contains("    simulate: ") }.joined(separator: "\n")
+    // The fixture I/O modules are Modbus on the wire only: the in-process bench has no lids.
+    var lines: [String] = []
+    var inIOModule = false
+    for line in text.components(separatedBy: "\n") {
+        if line.hasPrefix("  - name: ") { inIOModule = line.hasSuffix("-io") }
+        if line.hasPrefix("fixtures:") { inIOModule = false }
+        if inIOModule || line.contains("    simulate: ") || line.hasPrefix("    io: fixture") { continue }
+        lines.append(line)
+    }
+    return lines.joined(separator: "\n")
 }
 
 /// A station on the default simulated bench (in-process instruments) with references taken on every fixture.
@@ -97,4 +106,20 @@ func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String)
 /// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
 func validateReports(_ paths: [String]) throws -> (Int32, String) {
     try runProgram("/usr/bin/env", ["python3", Repo.validator, Repo.schema] + paths)
+}
+
+struct WaitedTooLong: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls until `condition` holds; throws after `timeout` so that a broken feature fails the test
+/// instead of hanging the suite.
+func waitUntil(_ what: String = "the condition", timeout: Duration = .seconds(20),
+               _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw WaitedTooLong(what: what) }
+        try await Task.sleep(for: .milliseconds(5))
+    }
 }

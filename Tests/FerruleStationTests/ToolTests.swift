@@ -7,7 +7,8 @@ import Testing
     @Test func probeNamesEveryInstrumentThatFailed() throws {
         let dir = temporaryDirectory()
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: pty ", with: "    address: tcp://127.0.0.1:1\n    timeout: 1s\n    #")
+            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl",
+                                  with: "    address: tcp://127.0.0.1:1\n    timeout: 1s\n    #")
         try text.write(toFile: dir + "/bench.yaml", atomically: true, encoding: .utf8)
         let (status, out) = try runProgram(Daemon.executable, ["probe", "--config", dir + "/bench.yaml", "--data-dir", dir + "/data"])
         #expect(status == 1, "\(out)")
@@ -29,7 +30,8 @@ import Testing
             endpoints = (try? JSONDecoder().decode([Endpoint].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json")))) ?? []
             if endpoints.isEmpty { try await Task.sleep(for: .milliseconds(25)) }
         }
-        #expect(Set(endpoints.map(\.name)) == ["launch-switch", "receive-switch", "ilrl"])
+        #expect(Set(endpoints.map(\.name)) == ["launch-switch", "receive-switch", "ilrl", "fixture1-io", "fixture2-io"])
+        #expect(endpoints.first { $0.name == "fixture2-io" }.map { $0.protocol == "modbus" && $0.transport == .pty } == true)
         let meter = try #require(endpoints.first { $0.name == "ilrl" })
         #expect(meter.transport == .pty && meter.protocol == "scpi")
         let rl1 = SantecRL1(name: "ilrl", address: InstrumentAddress.parse(meter.address)!, wavelengthsNm: [1310, 1550])

@@ -1,0 +1,180 @@
+import CUdev
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A device node an instrument may be on (a USB-serial tty or a USB-TMC node), with the
+/// properties a config can match on.
+public struct UdevCandidate: Sendable, Hashable, Codable {
+    public var devnode: String
+    public var syspath: String
+    public var subsystem: String
+    /// ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT, ID_PATH and friends, from udev's database or,
+    /// when udevd has none, from the parent USB device's attributes.
+    public var properties: [String: String]
+
+    /// The line to paste under an instrument in the config.
+    public var matchLine: String {
+        let keys = ["ID_VENDOR_ID", "ID_MODEL_ID", "ID_SERIAL_SHORT"].filter { properties[$0] != nil }
+        let chosen = keys.count == 3 ? keys : keys + (properties["ID_PATH"] != nil ? ["ID_PATH"] : [])
+        return "match: { " + chosen.map { "\($0): \"\(properties[$0]!)\"" }.joined(separator: ", ") + " }"
+    }
+
+    public var summary: String {
+        let keys = ["ID_VENDOR_ID", "ID_MODEL_ID", "ID_SERIAL_SHORT", "ID_PATH"].filter { properties[$0] != nil }
+        return "\(devnode) (" + keys.map { "\($0)=\(properties[$0]!)" }.joined(separator: " ") + ")"
+    }
+
+    /// Whether every property of `match` has this value; vendor and model ids (hex) compare
+    /// case-insensitively.
+    public func matches(_ match: [String: String]) -> Bool {
+        match.allSatisfy { key, want in
+            guard let have = properties[key] else { return false }
+            return Udev.hexKeys.contains(key) ? have.lowercased() == want.lowercased() : have == want
+        }
+    }
+}
+
+public struct UdevMatchError: Error, Sendable, CustomStringConvertible {
+    public var instrument: String
+    public var match: [String: String]
+    public var found: [UdevCandidate]
+    public var candidates: [UdevCandidate]
+
+    public var description: String {
+        let m = match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let list = candidates.isEmpty ? "none (is it plugged in? `ferruled devices` lists what is there)"
+                                      : candidates.map(\.summary).joined(separator: "; ")
+        if found.isEmpty {
+            return "\(instrument): no device matches \(m). Candidates: \(list)"
+        }
+        return "\(instrument): \(found.count) devices match \(m): \(found.map(\.summary).joined(separator: "; ")). Add ID_SERIAL_SHORT or ID_PATH to the match to pick one"
+    }
+}
+
+/// udev lookups through libudev. Without udevd (containers, CI) the database is empty, so USB
+/// identity falls back to the parent USB device's sysfs attributes.
+public enum Udev {
+    /// The subsystems instruments appear in: USB-serial adapters and USB-TMC.
+    public static let subsystems = ["tty", "usbmisc"]
+    static let hexKeys: Set<String> = ["ID_VENDOR_ID", "ID_MODEL_ID"]
+    static let keys = ["ID_VENDOR_ID", "ID_MODEL_ID", "ID_SERIAL_SHORT", "ID_SERIAL", "ID_PATH", "ID_VENDOR", "ID_MODEL",
+                       "ID_USB_INTERFACE_NUM", "ID_BUS"]
+
+    /// Every device node in the instrument subsystems that belongs to real hardware (a tty with
+    /// a parent device: not the virtual consoles).
+    public static func candidates() -> [UdevCandidate] {
+        guard let udev = udev_new() else { return [] }
+        defer { udev_unref(udev) }
+        guard let e = udev_enumerate_new(udev) else { return [] }
+        defer { udev_enumerate_unref(e) }
+        for s in subsystems { udev_enumerate_add_match_subsystem(e, s) }
+        udev_enumerate_scan_devices(e)
+        var out: [UdevCandidate] = []
+        var entry = udev_enumerate_get_list_entry(e)
+        while let en = entry {
+            if let path = udev_list_entry_get_name(en), let dev = udev_device_new_from_syspath(udev, path) {
+                if let c = candidate(dev) { out.append(c) }
+                udev_device_unref(dev)
+            }
+            entry = udev_list_entry_get_next(en)
+        }
+        return out.sorted { $0.devnode < $1.devnode }
+    }
+
+    static func candidate(_ dev: OpaquePointer) -> UdevCandidate? {
+        guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }),
+              udev_device_get_parent(dev) != nil else { return nil }
+        var props: [String: String] = [:]
+        for k in keys {
+            if let v = udev_device_get_property_value(dev, k) { props[k] = String(cString: v) }
+        }
+        // No udev database: read the USB identity from the parent USB device's attributes.
+        if let usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device") {
+            for (key, attr) in [("ID_VENDOR_ID", "idVendor"), ("ID_MODEL_ID", "idProduct"), ("ID_SERIAL_SHORT", "serial"),
+                                ("ID_VENDOR", "manufacturer"), ("ID_MODEL", "product")] where props[key] == nil {
+                if let v = udev_device_get_sysattr_value(usb, attr) {
+                    props[key] = String(cString: v).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            }
+        }
+        guard props["ID_VENDOR_ID"] != nil || props["ID_PATH"] != nil else { return nil }  // not a USB or platform instrument port
+        let subsystem = udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?"
+        return UdevCandidate(devnode: node, syspath: String(cString: udev_device_get_syspath(dev)), subsystem: subsystem, properties: props)
+    }
+
+    /// The one device that matches, or an error listing what matched or what is there.
+    public static func resolve(_ match: [String: String], instrument: String, among candidates: [UdevCandidate]? = nil) throws(UdevMatchError) -> UdevCandidate {
+        let all = candidates ?? Self.candidates()
+        let found = all.filter { $0.matches(match) }
+        guard found.count == 1 else { throw UdevMatchError(instrument: instrument, match: match, found: found, candidates: all) }
+        return found[0]
+    }
+}
+
+/// Watches udev for instrument ports coming and going (a netlink monitor on its own thread).
+public final class UdevMonitor: @unchecked Sendable {
+    public enum Action: String, Sendable { case add, remove }
+    public typealias Handler = @Sendable (Action, UdevCandidate) -> Void
+
+    private let lock = NSLock()
+    private var stopped = false
+    private var running = false
+
+    public init() {}
+
+    /// Starts watching; `handler` is called on the monitor's thread. False when no monitor can be
+    /// made here (no netlink), in which case hot-plug is not seen.
+    public func start(_ handler: @escaping Handler) -> Bool {
+        guard let udev = udev_new() else { return false }
+        guard let mon = udev_monitor_new_from_netlink(udev, "udev") else { udev_unref(udev); return false }
+        for s in Udev.subsystems { udev_monitor_filter_add_match_subsystem_devtype(mon, s, nil) }
+        guard udev_monitor_enable_receiving(mon) == 0 else {
+            udev_monitor_unref(mon)
+            udev_unref(udev)
+            return false
+        }
+        let fd = udev_monitor_get_fd(mon)
+        let box = MonitorBox(udev: udev, mon: mon)
+        lock.withLock { running = true }
+        let t = Thread { [self] in
+            defer {
+                udev_monitor_unref(box.mon)
+                udev_unref(box.udev)
+                lock.withLock { running = false }
+            }
+            while !lock.withLock({ stopped }) {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                guard let dev = udev_monitor_receive_device(box.mon) else { continue }
+                defer { udev_device_unref(dev) }
+                let action = udev_device_get_action(dev).map { String(cString: $0) } ?? ""
+                guard let a = Action(rawValue: action) else { continue }
+                // A removed device's attributes are gone: use what the event carries.
+                if let c = Udev.candidate(dev) ?? Self.bare(dev) { handler(a, c) }
+            }
+        }
+        t.name = "udev-monitor"
+        t.start()
+        return true
+    }
+
+    static func bare(_ dev: OpaquePointer) -> UdevCandidate? {
+        guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }) else { return nil }
+        var props: [String: String] = [:]
+        for k in Udev.keys { if let v = udev_device_get_property_value(dev, k) { props[k] = String(cString: v) } }
+        return UdevCandidate(devnode: node, syspath: String(cString: udev_device_get_syspath(dev)),
+                             subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?", properties: props)
+    }
+
+    public func stop() {
+        lock.withLock { stopped = true }
+        for _ in 0..<50 where lock.withLock({ running }) { usleep(5_000) }
+    }
+}
+
+private struct MonitorBox: @unchecked Sendable {
+    let udev: OpaquePointer
+    let mon: OpaquePointer
+}

@@ -1,0 +1,372 @@
+import CModbus
+import FerruleCore
+import FerruleDevices
+import Foundation
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a simulated Modbus device is.
+public enum ModbusSimKind: Sendable, Hashable {
+    /// A 1xN optical switch with the given register map.
+    case opticalSwitch(ModbusSwitchMap, channels: Int)
+    /// The I/O module of a fixture: its inputs come from the bench, its stack light goes to it.
+    case fixtureIO(ModbusIOMap, fixture: Int)
+}
+
+/// A simulated Modbus slave: a libmodbus register mapping backed by the simulated bench.
+/// libmodbus's own server code parses every request and builds every reply (`modbus_receive`,
+/// `modbus_reply`), on its own threads, so the wire is the real protocol in both directions.
+public final class ModbusSimDevice: @unchecked Sendable {
+    public let name: String
+    public let unitId: Int
+    public let kind: ModbusSimKind
+    let bench: SimulatedBench
+    private let lock = NIOLock()
+    private let mapping: UnsafeMutablePointer<modbus_mapping_t>
+    private var fault: WireFault = .none
+    private var target: Int?
+    private var movingUntil = ContinuousClock.now
+    var switchSettle: Duration = .zero
+    /// Requests answered, for tests and the benchmark.
+    public private(set) var requests = 0
+
+    init(name: String, unitId: Int, kind: ModbusSimKind, bench: SimulatedBench) {
+        self.name = name
+        self.unitId = unitId
+        self.kind = kind
+        self.bench = bench
+        var points: [ModbusPoint] = []
+        switch kind {
+        case .opticalSwitch(let m, _): points = [m.channel, m.position, m.busy].compactMap { $0 }
+        case .fixtureIO(let m, _): points = [m.lidClosed, m.partPresent, m.startButton, m.red, m.amber, m.green].compactMap { $0 }
+        }
+        func size(_ t: ModbusPoint.Table) -> Int32 { Int32(max(16, (points.filter { $0.table == t }.map(\.address).max() ?? 0) + 1)) }
+        mapping = modbus_mapping_new(size(.coil), size(.di), size(.hr), size(.ir))
+    }
+
+    deinit { modbus_mapping_free(mapping) }
+
+    public func inject(_ f: WireFault) { lock.withLock { fault = f } }
+    public var currentFault: WireFault { lock.withLock { fault } }
+
+    enum Action { case replied, dropped, close }
+
+    /// Answers one request (already received by libmodbus) on `fd`. The bench is an actor
+    /// reached with `blocking`, so it is never called while `lock` is held: a test task on the
+    /// cooperative pool may be waiting for that lock.
+    func handle(ctx: OpaquePointer, request: UnsafePointer<UInt8>, length: Int32, fd: Int32) -> Action {
+        let early: Action? = lock.withLock {
+            switch fault {
+            case .noReply: return .dropped
+            case .garbage:
+                let junk: [UInt8] = [0x07, 0xFF, 0x3F, 0x00, 0x45]
+                _ = junk.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+                return .dropped
+            case .disconnect:
+                fault = .none
+                return .close
+            case .unplug: return .close
+            case .queueError:
+                // Modbus has no error queue: the device's own failure report is exception 4.
+                modbus_reply_exception(ctx, request, UInt32(MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE))
+                requests += 1
+                return .replied
+            case .none, .slowSwitch: return nil
+            }
+        }
+        if let early { return early }
+        syncFromBench()
+        // A write acts on the bench before the reply leaves: the master may look at once.
+        let header = Int(modbus_get_header_length(ctx))
+        let effect: (@Sendable () async -> Void)? = lock.withLock {
+            guard preApplyWrite(UnsafeBufferPointer(start: request + header, count: Int(length) - header)) else { return nil }
+            return applyWrite(function: request[header], address: Int(request[header + 1]) << 8 | Int(request[header + 2]))
+        }
+        if let effect { blocking(effect) }
+        return lock.withLock {
+            guard modbus_reply(ctx, request, length, mapping) >= 0 else { return .close }
+            requests += 1
+            return .replied
+        }
+    }
+
+    // MARK: Model
+
+    /// Brings the registers up to date with the bench: a switch that has settled lands on the
+    /// bench; a fixture's inputs are read from it.
+    private func syncFromBench() {
+        switch kind {
+        case .opticalSwitch(let m, _):
+            let settled: Int? = lock.withLock {
+                guard let t = target, ContinuousClock.now >= movingUntil else { return nil }
+                target = nil
+                return t
+            }
+            guard let t = settled else { return }
+            blocking { [bench, name] in
+                if t == 0 { await bench.parkSwitch(name) } else { await bench.setSwitch(name, channel: t) }
+            }
+            lock.withLock {
+                if let p = m.position { set(p, word: UInt16(t)) }
+                if let b = m.busy { set(b, false) }
+            }
+        case .fixtureIO(let m, let fixture):
+            let inputs = blocking { [bench] in await bench.inputs(fixture: fixture) }
+            lock.withLock {
+                set(m.lidClosed, inputs.lidClosed)
+                if let p = m.partPresent { set(p, inputs.partPresent) }
+                if let p = m.startButton { set(p, inputs.startPressed) }
+            }
+        }
+    }
+
+    /// Stores the values of a write request (function 5, 6, 15 or 16) in the mapping, as
+    /// `modbus_reply` will; false for other functions or addresses out of the mapping (those get
+    /// libmodbus's own exception reply).
+    private func preApplyWrite(_ pdu: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard pdu.count >= 5 else { return false }
+        func word(_ i: Int) -> Int { Int(pdu[i]) << 8 | Int(pdu[i + 1]) }
+        let m = mapping.pointee
+        let address = word(1)
+        switch pdu[0] {
+        case 5:
+            guard address < m.nb_bits else { return false }
+            m.tab_bits[address] = word(3) == 0xFF00 ? 1 : 0
+        case 6:
+            guard address < m.nb_registers else { return false }
+            m.tab_registers[address] = UInt16(word(3))
+        case 15:
+            let n = word(3)
+            guard address + n <= m.nb_bits, pdu.count >= 6 + (n + 7) / 8 else { return false }
+            for i in 0..<n { m.tab_bits[address + i] = (pdu[6 + i / 8] >> UInt8(i % 8)) & 1 }
+        case 16:
+            let n = word(3)
+            guard address + n <= m.nb_registers, pdu.count >= 6 + 2 * n else { return false }
+            for i in 0..<n { m.tab_registers[address + i] = UInt16(word(6 + 2 * i)) }
+        default: return false
+        }
+        return true
+    }
+
+    /// What a write does (under `lock`); the bench part is returned to run outside it.
+    private func applyWrite(function: UInt8, address: Int) -> (@Sendable () async -> Void)? {
+        guard [5, 6, 15, 16].contains(function) else { return nil }
+        switch kind {
+        case .opticalSwitch(let m, let channels):
+            guard function == 6 || function == 16, address == m.channel.address else { return nil }
+            let ch = Int(mapping.pointee.tab_registers[address])
+            guard ch <= channels else { return nil }
+            target = ch
+            movingUntil = ContinuousClock.now + (fault == .slowSwitch ? .seconds(2) : switchSettle)
+            if let p = m.position { set(p, word: 0) }
+            if let b = m.busy { set(b, true) }
+            return nil
+        case .fixtureIO(let m, let fixture):
+            let lamps: [(StackLight, ModbusPoint?)] = [(.red, m.red), (.amber, m.amber), (.green, m.green)]
+            let lit = lamps.filter { $0.1.map(get) ?? false }.map(\.0)
+            return { [bench] in await bench.setStackLight(fixture: fixture, lit) }
+        }
+    }
+
+    private func set(_ p: ModbusPoint, _ on: Bool) {
+        let level = on != p.inverted
+        switch p.table {
+        case .coil: mapping.pointee.tab_bits[p.address] = level ? 1 : 0
+        case .di: mapping.pointee.tab_input_bits[p.address] = level ? 1 : 0
+        case .hr, .ir:
+            let regs = p.table == .hr ? mapping.pointee.tab_registers! : mapping.pointee.tab_input_registers!
+            if let bit = p.bit {
+                regs[p.address] = level ? regs[p.address] | (1 << UInt16(bit)) : regs[p.address] & ~(1 << UInt16(bit))
+            } else {
+                regs[p.address] = level ? 1 : 0
+            }
+        }
+    }
+
+    private func set(_ p: ModbusPoint, word: UInt16) {
+        (p.table == .hr ? mapping.pointee.tab_registers! : mapping.pointee.tab_input_registers!)[p.address] = word
+    }
+
+    private func get(_ p: ModbusPoint) -> Bool {
+        let raw: Bool
+        switch p.table {
+        case .coil: raw = mapping.pointee.tab_bits[p.address] != 0
+        case .di: raw = mapping.pointee.tab_input_bits[p.address] != 0
+        case .hr, .ir:
+            let v = (p.table == .hr ? mapping.pointee.tab_registers! : mapping.pointee.tab_input_registers!)[p.address]
+            raw = p.bit.map { v & (1 << UInt16($0)) != 0 } ?? (v != 0)
+        }
+        return raw != p.inverted
+    }
+}
+
+/// Hands a libmodbus context to the one thread that will use it.
+struct ContextBox: @unchecked Sendable {
+    let ctx: OpaquePointer
+    init(_ ctx: OpaquePointer) { self.ctx = ctx }
+}
+
+/// Runs an async call to completion from a plain (non-pool) thread.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = NIOLockedValueBox<T?>(nil)
+    Task {
+        let v = await body()
+        box.withLockedValue { $0 = v }
+        done.signal()
+    }
+    done.wait()
+    return box.withLockedValue { $0! }
+}
+
+/// Serves a simulated Modbus device: TCP through libmodbus's listener, or RTU on a pty.
+public final class ModbusWireServer: @unchecked Sendable {
+    public let device: ModbusSimDevice
+    public let endpoint: Endpoint
+    private let lock = NIOLock()
+    private var stopped = false
+    private var clients: Set<Int32> = []
+    private var listenFD: Int32 = -1
+    private var ptyLink: String?
+    private var ptySlavePath: String?
+    private var threads = 0
+
+    private init(device: ModbusSimDevice, endpoint: Endpoint) {
+        self.device = device
+        self.endpoint = endpoint
+    }
+
+    /// Modbus TCP on 127.0.0.1 at an ephemeral port.
+    static func serveTCP(device: ModbusSimDevice, name: String) throws -> ModbusWireServer {
+        guard let ctx = modbus_new_tcp("127.0.0.1", 0) else { throw LinkError(kind: .connect, detail: "modbus_new_tcp failed") }
+        let fd = modbus_tcp_listen(ctx, 8)
+        modbus_free(ctx)
+        guard fd >= 0 else { throw LinkError(kind: .connect, detail: "modbus_tcp_listen: \(String(cString: modbus_strerror(errno)))") }
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let server = ModbusWireServer(device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .tcp, address: "tcp://127.0.0.1:\(port)"))
+        server.listenFD = fd
+        server.spawn { server.acceptLoop() }
+        return server
+    }
+
+    /// Modbus RTU on a pty; the driver opens `link`, a stable symlink to the pty's slave side.
+    static func servePTY(device: ModbusSimDevice, name: String, link: String) throws -> ModbusWireServer {
+        var master: Int32 = -1, slave: Int32 = -1
+        var nameBuffer = [CChar](repeating: 0, count: 256)
+        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
+        for fd in [master, slave] {
+            var t = termios()
+            tcgetattr(fd, &t)
+            cfmakeraw(&t)
+            tcsetattr(fd, TCSANOW, &t)
+        }
+        let slavePath = String(cString: nameBuffer)
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+        let server = ModbusWireServer(device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .pty, address: link))
+        server.ptyLink = link
+        server.ptySlavePath = slavePath
+        // The RTU framing, CRC and slave-id filtering are libmodbus's; only the fd is ours.
+        guard let ctx = modbus_new_rtu(slavePath, 115_200, 78, 8, 1) else { throw LinkError(kind: .connect, detail: "modbus_new_rtu failed") }
+        modbus_set_slave(ctx, Int32(device.unitId))
+        modbus_set_socket(ctx, master)
+        let keep = slave  // held open so that the pty survives the driver closing and reopening it
+        let fd = master, box = ContextBox(ctx)  // the context is used by the serving thread only
+        server.spawn {
+            server.serve(ctx: box.ctx, fd: fd, rtu: true)
+            modbus_free(box.ctx)
+            Glibc.close(fd)
+            Glibc.close(keep)
+        }
+        return server
+    }
+
+    public func inject(_ fault: WireFault) {
+        let was = device.currentFault
+        device.inject(fault)
+        if fault == .unplug { dropConnections() }
+        // A pty instrument unplugged vanishes from /dev; plugged back, it is there again.
+        if let link = ptyLink, let target = ptySlavePath {
+            if fault == .unplug { try? FileManager.default.removeItem(atPath: link) }
+            else if was == .unplug { try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target) }
+        }
+    }
+
+    public var requests: Int { device.requests }
+
+    public func dropConnections() {
+        lock.withLock { for fd in clients { shutdown(fd, Int32(SHUT_RDWR)) } }
+    }
+
+    public func close() {
+        lock.withLock { stopped = true }
+        dropConnections()
+        if let link = ptyLink { try? FileManager.default.removeItem(atPath: link) }
+        // Threads notice within one poll interval and release their descriptors.
+        for _ in 0..<100 where lock.withLock({ threads > 0 }) { usleep(5_000) }
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    private func spawn(_ body: @escaping @Sendable () -> Void) {
+        lock.withLock { threads += 1 }
+        let t = Thread { [self] in
+            body()
+            lock.withLock { threads -= 1 }
+        }
+        t.name = "modbus-sim-\(endpoint.name)"
+        t.start()
+    }
+
+    private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
+        while !isStopped {
+            var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            let fd = accept(listenFD, nil, nil)
+            guard fd >= 0 else { continue }
+            if device.currentFault == .unplug { Glibc.close(fd); continue }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            lock.withLock { _ = clients.insert(fd) }
+            spawn { [self] in
+                guard let ctx = modbus_new_tcp("127.0.0.1", 0) else { Glibc.close(fd); return }
+                modbus_set_socket(ctx, fd)
+                serve(ctx: ctx, fd: fd, rtu: false)
+                modbus_free(ctx)
+                lock.withLock { _ = clients.remove(fd) }
+                Glibc.close(fd)
+            }
+        }
+    }
+
+    private func serve(ctx: OpaquePointer, fd: Int32, rtu: Bool) {
+        var buf = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
+        while !isStopped {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, 100)
+            if ready == 0 { continue }
+            if ready < 0 || p.revents & Int16(POLLNVAL | POLLERR) != 0 { return }
+            if !rtu && p.revents & Int16(POLLHUP) != 0 && p.revents & Int16(POLLIN) == 0 { return }
+            let n = buf.withUnsafeMutableBufferPointer { modbus_receive(ctx, $0.baseAddress) }
+            if n < 0 {
+                if rtu { modbus_flush(ctx); continue }  // a torn or corrupt frame on the line
+                return  // the TCP peer went away
+            }
+            if n == 0 { continue }  // RTU: a frame for another unit id
+            let action = buf.withUnsafeBufferPointer { device.handle(ctx: ctx, request: $0.baseAddress!, length: n, fd: fd) }
+            switch action {
+            case .replied, .dropped: continue
+            case .close:
+                if rtu { continue }  // a pty cannot be disconnected: the request is swallowed
+                return
+            }
+        }
+    }
+}
