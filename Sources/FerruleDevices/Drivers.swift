@@ -13,8 +13,8 @@ import Foundation
 public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
-    let session: SCPISession
-    let conversation = Conversation()
+    public nonisolated let session: SCPISession
+    public nonisolated let conversation = Conversation()
     /// IL readings beyond this mean no light reached the detector.
     public var noLightIlDb: Double = 70
 
@@ -71,8 +71,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
 public actor SantecOSX: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
-    let session: SCPISession
-    let conversation = Conversation()
+    public nonisolated let session: SCPISession
+    public nonisolated let conversation = Conversation()
     public var pollInterval: Duration = .milliseconds(10)
     public var maxPolls = 300
     private var current: Int?
@@ -127,8 +127,8 @@ public actor SantecOSX: OpticalSwitch {
 /// Keysight 816x power meter, read in watts (`read1:pow?` -> `+1.33555600E-006`).
 public actor Keysight816x: PowerMeter {
     public nonisolated let name: String
-    let session: SCPISession
-    let conversation = Conversation()
+    public nonisolated let session: SCPISession
+    public nonisolated let conversation = Conversation()
     private var wavelength: Int?
 
     public init(name: String, address: InstrumentAddress, averagingTime: String = "100ms", timeout: Duration = .seconds(3)) {
@@ -160,8 +160,8 @@ public actor Keysight816x: PowerMeter {
 public actor DiConSwitch: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
-    let session: SCPISession
-    let conversation = Conversation()
+    public nonisolated let session: SCPISession
+    public nonisolated let conversation = Conversation()
     private var current: Int?
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(1)) {
@@ -199,3 +199,19 @@ public actor DiConSwitch: OpticalSwitch {
         current = nil
     }
 }
+
+/// A driver whose every exchange goes through one SCPI session.
+public protocol SCPIBacked: Instrument {
+    nonisolated var session: SCPISession { get }
+    nonisolated var conversation: Conversation { get }
+}
+
+// Every SCPI driver follows its port through unplug and re-plug, one conversation at a time.
+extension SCPIBacked {
+    public func unplugged() async { _ = try? await conversation.run { self.session.disconnect() } }
+    public func replugged(at address: InstrumentAddress) async { _ = try? await conversation.run { self.session.relocate(to: address) } }
+}
+extension SantecRL1: SCPIBacked, Replugging {}
+extension SantecOSX: SCPIBacked, Replugging {}
+extension Keysight816x: SCPIBacked, Replugging {}
+extension DiConSwitch: SCPIBacked, Replugging {}

@@ -144,12 +144,15 @@ public final class LineLink: Sendable {
         }
     }
 
-    /// Opens a serial device raw, exclusive, with the given line settings.
+    /// Opens a serial device raw, exclusive, with the given line settings. A node that is not a
+    /// tty (a USB-TMC device, `ENOTTY` to every terminal ioctl) is used as it is: line settings
+    /// do not apply to it.
     static func openSerial(_ path: String, _ s: SerialSettings) throws -> Int32 {
         let fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw LinkError(kind: .connect, detail: "cannot open \(path): \(String(cString: strerror(errno)))") }
         if ioctl(fd, UInt(TIOCEXCL)) != 0 {
             let e = errno
+            if e == ENOTTY { return fd }
             Glibc.close(fd)
             throw LinkError(kind: .connect, detail: "cannot get exclusive use of \(path): \(String(cString: strerror(e)))")
         }

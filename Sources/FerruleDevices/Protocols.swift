@@ -67,3 +67,10 @@ public protocol FixtureIO: Instrument {
 public enum StackLight: String, Sendable, Codable {
     case off, green, amber, red
 }
+
+/// An instrument on a port that can come and go (USB): the station drops the connection when
+/// the device is unplugged and points the driver at the port it comes back on.
+public protocol Replugging: Instrument {
+    func unplugged() async
+    func replugged(at address: InstrumentAddress) async
+}

@@ -33,7 +33,7 @@ public enum SCPI {
 public final class SCPISession: @unchecked Sendable {
     // Used only from its owning driver actor, one exchange at a time.
     public let name: String
-    public let address: InstrumentAddress
+    public private(set) var address: InstrumentAddress
     public var timeout: Duration
     /// Commands sent after `*CLS` on every (re)connect, e.g. `sens1:pow:unit 1`.
     public var setup: [String] = []
@@ -50,6 +50,12 @@ public final class SCPISession: @unchecked Sendable {
     public func disconnect() {
         link?.close()
         link = nil
+    }
+
+    /// The port moved (re-plugged as another tty): the next exchange connects there.
+    public func relocate(to address: InstrumentAddress) {
+        disconnect()
+        self.address = address
     }
 
     private func connected(_ operation: String) async throws -> LineLink {

@@ -17,6 +17,8 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case referenceTaken(fixture: Int, takenAt: Date)
     case referenceNeeded(fixture: Int, reason: String)
     case instrumentFault(instrument: String, detail: String)
+    /// An unplugged instrument's port is back (hot-plug) and the driver follows it there.
+    case instrumentReconnected(instrument: String, address: String)
 }
 
 /// Fans events out to every subscriber. A subscriber that falls behind loses its oldest events,

@@ -68,6 +68,13 @@ public actor Station {
     private var identities: [String: InstrumentIdentity] = [:]
     private var instrumentErrors: [String: String] = [:]
     private var accepting = true
+    /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
+    private var missing: [String: String] = [:]
+    /// Where each udev-matched instrument's port currently is.
+    private var devnodes: [String: String] = [:]
+    /// A fixture whose unit lost an instrument to an unplug: (instrument, reason).
+    private var unpluggedDuringUnit: [Int: (String, String)] = [:]
+    private var deviceMonitor: UdevMonitor?
 
     /// Starts a station: prepares the data directory, starts any wire-level simulators the config
     /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
@@ -88,6 +95,9 @@ public actor Station {
         self.now = now
         self.startedAt = now()
         self.prompts = PromptCenter(events: events)
+        for spec in config.instruments where spec.match != nil {
+            devnodes[spec.name] = instruments.specs[spec.name]?.address
+        }
         for f in config.fixtures {
             if let r = data.loadReference(fixture: f.id) { references[f.id] = r }
         }
@@ -115,6 +125,58 @@ public actor Station {
     }
 
     public func identity(of name: String) -> InstrumentIdentity? { identities[name] }
+
+    // MARK: Hot-plug
+
+    /// Follows udev for instruments found by `match:`. False when no monitor can run here.
+    @discardableResult
+    public func watchDevices() -> Bool {
+        guard deviceMonitor == nil, !devnodes.isEmpty else { return deviceMonitor != nil }
+        let monitor = UdevMonitor()
+        let ok = monitor.start { [weak self] action, device in
+            guard let self else { return }
+            Task { await self.deviceEvent(action, device) }
+        }
+        if ok { deviceMonitor = monitor }
+        logger.info("udev monitor \(ok ? "watching" : "not available"): \(devnodes.keys.sorted().joined(separator: ", "))")
+        return ok
+    }
+
+    /// An instrument's port went away or came back.
+    public func deviceEvent(_ action: UdevMonitor.Action, _ device: UdevCandidate) async {
+        switch action {
+        case .remove:
+            for (name, node) in devnodes where node == device.devnode && missing[name] == nil {
+                let why = "\(name) was unplugged (\(device.devnode) removed)"
+                missing[name] = why
+                instrumentErrors[name] = why
+                logger.error("\(why)")
+                await (instruments.all[name] as? any Replugging)?.unplugged()
+                await events.publish(.instrumentFault(instrument: name, detail: why))
+                for w in config.fixtures where w.instruments.contains(name) || w.io == name {
+                    guard let serial = busy[w.id], serial != "(reference)" else { continue }
+                    unpluggedDuringUnit[w.id] = (name, "\(why) during the unit")
+                    running[w.id]?.cancel()
+                }
+            }
+        case .add:
+            for spec in config.instruments where missing[spec.name] != nil {
+                guard let match = spec.match, device.matches(match) else { continue }
+                devnodes[spec.name] = device.devnode
+                let address = InstrumentAddress.parse(device.devnode, serial: spec.serial) ?? .serial(path: device.devnode, spec.serial)
+                await (instruments.all[spec.name] as? any Replugging)?.replugged(at: address)
+                missing[spec.name] = nil
+                do {
+                    identities[spec.name] = try await instruments.all[spec.name]!.identify()
+                    instrumentErrors[spec.name] = nil
+                } catch {
+                    instrumentErrors[spec.name] = "\(error)"
+                }
+                logger.info("\(spec.name) is back on \(device.devnode)")
+                await events.publish(.instrumentReconnected(instrument: spec.name, address: device.devnode))
+            }
+        }
+    }
 
     // MARK: Configuration
 
@@ -259,8 +321,12 @@ public actor Station {
         if let other = busy[w.id] {
             throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
         }
+        if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
+            throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
+        }
         if let problem = referenceProblem(w, recipe: recipe) { throw problem }
         busy[w.id] = req.serial
+        unpluggedDuringUnit[w.id] = nil
         return Prepared(request: req, recipe: recipe, wiring: w, reference: references[w.id]!, rules: active.rules)
     }
 
@@ -333,6 +399,7 @@ public actor Station {
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.value }
         instruments.wireBench?.close()
+        deviceMonitor?.stop()
     }
 
     private func release(_ fixture: Int) {
@@ -356,7 +423,13 @@ public actor Station {
         let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: p.rules,
                           instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
                           onFiber: { [weak self] il in await self?.fiberDone(w.id, worstIl: il) })
-        let result = await measureWatchingLid(run, io: io, fixture: w.id)
+        var result = await measureWatchingLid(run, io: io, fixture: w.id)
+        if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
+            result.aborted = false
+            result.fault = why
+            result.faultInstrument = name
+            result.stopReason = "instrument unplugged"
+        }
         await safeState(w)
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(
@@ -513,8 +586,9 @@ public actor Station {
             return .init(id: w.id, state: state, unit: progress[w.id], reference: refStatus)
         }
         let instrumentsStatus = config.instruments.map { spec in
-            StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: spec.address,
-                                     state: instrumentErrors[spec.name] != nil ? "fault" : (identities[spec.name] != nil ? "ok" : "unknown"),
+            StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,
+                                     state: missing[spec.name] != nil ? "missing"
+                                         : instrumentErrors[spec.name] != nil ? "fault" : (identities[spec.name] != nil ? "ok" : "unknown"),
                                      identity: identities[spec.name], lastError: instrumentErrors[spec.name])
         }
         return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
@@ -553,7 +627,7 @@ public struct StationStatus: Sendable, Codable {
         public var name: String
         public var driver: String
         public var address: String
-        /// `ok`, `fault` or `unknown` (not asked yet).
+        /// `ok`, `fault`, `missing` (unplugged) or `unknown` (not asked yet).
         public var state: String
         public var identity: InstrumentIdentity?
         public var lastError: String?

@@ -53,10 +53,14 @@ struct Run: AsyncParsableCommand {
         }
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
         let station: Station
-        do { station = try await Station.make(config: cfg, data: data, logger: logger) } catch {
+        do { station = try await Station.make(config: cfg, data: data, logger: logger) } catch let e as UdevMatchError {
+            FileHandle.standardError.write(Data("ferruled: \(config): \(e)\n".utf8))
+            throw ExitCode(2)
+        } catch {
             FileHandle.standardError.write(Data("ferruled: data directory \(data.root): \(error)\n".utf8))
             throw ExitCode(2)
         }
+        await station.watchDevices()
 
         if demo {
             let rows: [DemoRow]

@@ -14,7 +14,9 @@ final class Daemon: @unchecked Sendable {
     static var executable: String { Repo.root + "/.build/debug/ferruled" }
 
     /// Writes `config` (default: the simulated bench) and starts ferruled; returns once the socket answers.
-    init(config: String? = nil, environment: [String: String] = [:], name: String = #function) async throws {
+    /// `wrapper` runs the daemon through another program (e.g. `umockdev-wrapper`, which execs it).
+    init(config: String? = nil, environment: [String: String] = [:], wrapper: [String] = [], prepare: (String) throws -> Void = { _ in },
+         name: String = #function) async throws {
         dir = temporaryDirectory(name)
         socket = dir + "/ferruled.sock"
         configPath = dir + "/station.yaml"
@@ -23,8 +25,15 @@ final class Daemon: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw DaemonError(description: "build ferruled first (swift build): \(Self.executable) is missing")
         }
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["--config", configPath, "--data-dir", dir + "/data", "--socket", socket]
+        try prepare(dir + "/data")
+        let args = ["--config", configPath, "--data-dir", dir + "/data", "--socket", socket]
+        if let w = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: w)
+            process.arguments = Array(wrapper.dropFirst()) + [Self.executable] + args
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = args
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
