@@ -67,14 +67,14 @@ import Testing
         let io = "io: { lidClosed: \"di:0\", partPresent: \"di:1\", startButton: \"di:2\", red: \"coil:0\", amber: \"coil:1\", green: \"coil:2\" }"
         var e = try error(replacing: io, with: io.replacingOccurrences(of: "\"di:0\"", with: "\"dx:0\""))
         #expect(e.path.description == "instruments[3].io.lidClosed" && e.message.contains("'dx:0' is not a Modbus point"))
-        #expect(e.fix.contains("TABLE:ADDRESS[.BIT]") && e.line == line(of: "name: fixture1-io", in: good) + 4)
+        #expect(e.fix.contains("TABLE:ADDRESS[.BIT]") && e.line == line(of: "name: fixture1-io", in: good) + 5)
         e = try error(replacing: io, with: io.replacingOccurrences(of: "\"coil:0\"", with: "\"di:9\""))
         #expect(e.path.description == "instruments[3].io.red" && e.message.contains("read-only"))
         e = try error(replacing: "    unitId: 2\n", with: "    unitId: 300\n")
         #expect(e.path.description == "instruments[4].unitId" && e.message.contains("300") && e.fix.contains("1...247"))
         e = try error(replacing: "    io: fixture2-io", with: "    io: ilrl")
         #expect(e.path.description == "fixtures[1].io" && e.message.contains("cannot act as fixture I/O module"))
-        e = try error(replacing: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.31:502\n    unitId: 1\n    \(io)",
+        e = try error(replacing: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.31:502\n    unitId: 1\n    timeout: 1s\n    \(io)",
                       with: "    address: tcp://192.168.10.31:502\n    unitId: 1")
         #expect(e.path.description == "instruments[3]" && e.message.contains("no signal map"))
         e = try error(replacing: "    unitId: 2\n", with: "    unitId: 2\n    registers: { channel: \"hr:0\" }\n")

@@ -27,7 +27,7 @@ import Testing
         return (wb, sb)
     }
 
-    func link(_ wb: WireBench, _ name: String, unitId: Int = 7, timeout: Duration = .milliseconds(300), retries: Int = 1) -> ModbusLink {
+    func link(_ wb: WireBench, _ name: String, unitId: Int = 7, timeout: Duration = .seconds(2), retries: Int = 1) -> ModbusLink {
         ModbusLink(name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: unitId,
                    timeout: timeout, retries: retries)
     }
