@@ -83,13 +83,19 @@ public enum Udev {
         return out.sorted { $0.devnode < $1.devnode }
     }
 
-    static func candidate(_ dev: OpaquePointer) -> UdevCandidate? {
-        guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }),
-              udev_device_get_parent(dev) != nil else { return nil }
+    /// The udev properties a config can match on, as the device (or its event) carries them.
+    static func properties(_ dev: OpaquePointer) -> [String: String] {
         var props: [String: String] = [:]
         for k in keys {
             if let v = udev_device_get_property_value(dev, k) { props[k] = String(cString: v) }
         }
+        return props
+    }
+
+    static func candidate(_ dev: OpaquePointer) -> UdevCandidate? {
+        guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }),
+              udev_device_get_parent(dev) != nil else { return nil }
+        var props = properties(dev)
         // No udev database: read the USB identity from the parent USB device's attributes.
         if let usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device") {
             for (key, attr) in [("ID_VENDOR_ID", "idVendor"), ("ID_MODEL_ID", "idProduct"), ("ID_SERIAL_SHORT", "serial"),
@@ -162,10 +168,8 @@ public final class UdevMonitor: @unchecked Sendable {
 
     static func bare(_ dev: OpaquePointer) -> UdevCandidate? {
         guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }) else { return nil }
-        var props: [String: String] = [:]
-        for k in Udev.keys { if let v = udev_device_get_property_value(dev, k) { props[k] = String(cString: v) } }
         return UdevCandidate(devnode: node, syspath: String(cString: udev_device_get_syspath(dev)),
-                             subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?", properties: props)
+                             subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?", properties: Udev.properties(dev))
     }
 
     public func stop() {

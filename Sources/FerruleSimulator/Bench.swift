@@ -114,9 +114,9 @@ public actor SimulatedBench {
     }
 
     private func checkInterlock(_ action: String) {
-        for w in wiring where w.io != nil && lightInFixture(w.id) {
-            guard let opened = lidOpenedAt[w.id] ?? ((fixtureInputs[w.id]?.lidClosed ?? false) ? nil : .now - .seconds(3600)) else { continue }
-            if ContinuousClock.now - opened > interlockGrace {
+        for w in wiring where w.io != nil && lightInFixture(w.id) && !inputs(fixture: w.id).lidClosed {
+            // A lid that was never closed has been open for as long as anyone can tell.
+            if lidOpenedAt[w.id].map({ ContinuousClock.now - $0 > interlockGrace }) ?? true {
                 interlockViolations.append("\(action): light into fixture \(w.id) with its lid open")
             }
         }

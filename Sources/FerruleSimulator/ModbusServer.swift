@@ -29,8 +29,6 @@ public final class ModbusSimDevice: @unchecked Sendable {
     private var target: Int?
     private var movingUntil = ContinuousClock.now
     var switchSettle: Duration = .zero
-    /// Requests answered, for tests and the benchmark.
-    public private(set) var requests = 0
 
     init(name: String, unitId: Int, kind: ModbusSimKind, bench: SimulatedBench) {
         self.name = name
@@ -71,7 +69,6 @@ public final class ModbusSimDevice: @unchecked Sendable {
             case .queueError:
                 // Modbus has no error queue: the device's own failure report is exception 4.
                 modbus_reply_exception(ctx, request, UInt32(MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE))
-                requests += 1
                 return .replied
             case .none, .slowSwitch: return nil
             }
@@ -87,7 +84,6 @@ public final class ModbusSimDevice: @unchecked Sendable {
         if let effect { blocking(effect) }
         return lock.withLock {
             guard modbus_reply(ctx, request, length, mapping) >= 0 else { return .close }
-            requests += 1
             return .replied
         }
     }
@@ -229,8 +225,7 @@ public final class ModbusWireServer: @unchecked Sendable {
     private var stopped = false
     private var clients: Set<Int32> = []
     private var listenFD: Int32 = -1
-    private var ptyLink: String?
-    private var ptySlavePath: String?
+    private var pty: LinkedPTY?
     private var threads = 0
 
     private init(device: ModbusSimDevice, endpoint: Endpoint) {
@@ -256,33 +251,19 @@ public final class ModbusWireServer: @unchecked Sendable {
 
     /// Modbus RTU on a pty; the driver opens `link`, a stable symlink to the pty's slave side.
     static func servePTY(device: ModbusSimDevice, name: String, link: String) throws -> ModbusWireServer {
-        var master: Int32 = -1, slave: Int32 = -1
-        var nameBuffer = [CChar](repeating: 0, count: 256)
-        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
-        for fd in [master, slave] {
-            var t = termios()
-            tcgetattr(fd, &t)
-            cfmakeraw(&t)
-            tcsetattr(fd, TCSANOW, &t)
-        }
-        let slavePath = String(cString: nameBuffer)
-        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(atPath: link)
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+        let pty = try LinkedPTY(link: link)
         let server = ModbusWireServer(device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .pty, address: link))
-        server.ptyLink = link
-        server.ptySlavePath = slavePath
+        server.pty = pty
         // The RTU framing, CRC and slave-id filtering are libmodbus's; only the fd is ours.
-        guard let ctx = modbus_new_rtu(slavePath, 115_200, 78, 8, 1) else { throw LinkError(kind: .connect, detail: "modbus_new_rtu failed") }
+        guard let ctx = modbus_new_rtu(pty.slavePath, 115_200, 78, 8, 1) else { throw LinkError(kind: .connect, detail: "modbus_new_rtu failed") }
         modbus_set_slave(ctx, Int32(device.unitId))
-        modbus_set_socket(ctx, master)
-        let keep = slave  // held open so that the pty survives the driver closing and reopening it
-        let fd = master, box = ContextBox(ctx)  // the context is used by the serving thread only
+        modbus_set_socket(ctx, pty.master)
+        let box = ContextBox(ctx)  // the context is used by the serving thread only
         server.spawn {
-            server.serve(ctx: box.ctx, fd: fd, rtu: true)
+            server.serve(ctx: box.ctx, fd: pty.master, rtu: true)
             modbus_free(box.ctx)
-            Glibc.close(fd)
-            Glibc.close(keep)
+            Glibc.close(pty.master)
+            Glibc.close(pty.slave)  // held open until now so that the pty survives the driver reopening it
         }
         return server
     }
@@ -292,13 +273,8 @@ public final class ModbusWireServer: @unchecked Sendable {
         device.inject(fault)
         if fault == .unplug { dropConnections() }
         // A pty instrument unplugged vanishes from /dev; plugged back, it is there again.
-        if let link = ptyLink, let target = ptySlavePath {
-            if fault == .unplug { try? FileManager.default.removeItem(atPath: link) }
-            else if was == .unplug { try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target) }
-        }
+        pty?.follow(fault, was: was)
     }
-
-    public var requests: Int { device.requests }
 
     public func dropConnections() {
         lock.withLock { for fd in clients { shutdown(fd, Int32(SHUT_RDWR)) } }
@@ -307,7 +283,7 @@ public final class ModbusWireServer: @unchecked Sendable {
     public func close() {
         lock.withLock { stopped = true }
         dropConnections()
-        if let link = ptyLink { try? FileManager.default.removeItem(atPath: link) }
+        pty?.unlink()
         // Threads notice within one poll interval and release their descriptors.
         for _ in 0..<100 where lock.withLock({ threads > 0 }) { usleep(5_000) }
     }

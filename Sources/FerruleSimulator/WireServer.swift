@@ -23,19 +23,54 @@ public struct Endpoint: Sendable, Codable, Hashable {
     public var address: String
 }
 
+/// A raw pty pair whose slave side is reached through a stable symlink, as a USB-serial port is
+/// through /dev/ferrule/NAME. Unplugging removes the link; plugging back restores it.
+struct LinkedPTY: Sendable {
+    let master: Int32
+    let slave: Int32
+    let slavePath: String
+    let link: String
+
+    init(link: String) throws {
+        var master: Int32 = -1, slave: Int32 = -1
+        var nameBuffer = [CChar](repeating: 0, count: 256)
+        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
+        for fd in [master, slave] {
+            var t = termios()
+            tcgetattr(fd, &t)
+            cfmakeraw(&t)
+            tcsetattr(fd, TCSANOW, &t)
+        }
+        self.master = master
+        self.slave = slave
+        self.slavePath = String(cString: nameBuffer)
+        self.link = link
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+    }
+
+    /// Follows an injected fault: the link vanishes on `unplug` and comes back after it.
+    func follow(_ fault: WireFault, was: WireFault) {
+        if fault == .unplug { unlink() }
+        else if was == .unplug { try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath) }
+    }
+
+    func unlink() { try? FileManager.default.removeItem(atPath: link) }
+}
+
 /// Serves simulated instruments on real transports: SCPI lines over TCP and over a pty.
 public final class WireServer: Sendable {
     let device: SCPIDevice
     public let endpoint: Endpoint
     private let closer: @Sendable () -> Void
     private let connections: NIOLockedValueBox<[any Channel]>
-    /// For a pty: the slave device the stable link points at (removed while unplugged).
-    private let ptyTarget: String?
+    private let pty: LinkedPTY?
 
-    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, ptyTarget: String? = nil,
+    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, pty: LinkedPTY? = nil,
                  closer: @escaping @Sendable () -> Void) {
         self.device = device
-        self.ptyTarget = ptyTarget
+        self.pty = pty
         self.endpoint = endpoint
         self.connections = connections
         self.closer = closer
@@ -44,13 +79,8 @@ public final class WireServer: Sendable {
     public func inject(_ fault: WireFault) async {
         let was = await device.fault
         await device.inject(fault)
-        guard fault == .unplug || was == .unplug else { return }
-        if fault == .unplug && endpoint.transport == .tcp { dropConnections() }
-        // A pty instrument unplugged vanishes from /dev; plugged back, it is there again.
-        if let target = ptyTarget, endpoint.transport == .pty {
-            if fault == .unplug { try? FileManager.default.removeItem(atPath: endpoint.address) }
-            else { try? FileManager.default.createSymbolicLink(atPath: endpoint.address, withDestinationPath: target) }
-        }
+        // A pty instrument unplugged vanishes from /dev (a pty cannot drop its one connection).
+        if let pty { pty.follow(fault, was: was) } else if fault == .unplug { dropConnections() }
     }
     public func queuedErrors() async -> Int { await device.queuedErrors }
 
@@ -88,19 +118,8 @@ public final class WireServer: Sendable {
     /// A pty pair: the instrument side is served here; the driver opens `link` (a stable symlink
     /// to the pty's slave device) exactly as it would open a USB-serial port.
     static func servePTY(device: SCPIDevice, name: String, link: String) async throws -> WireServer {
-        var master: Int32 = -1, slave: Int32 = -1
-        var nameBuffer = [CChar](repeating: 0, count: 256)
-        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
-        for fd in [master, slave] {
-            var t = termios()
-            tcgetattr(fd, &t)
-            cfmakeraw(&t)
-            tcsetattr(fd, TCSANOW, &t)
-        }
-        let slavePath = String(cString: nameBuffer)
-        try? FileManager.default.removeItem(atPath: link)
-        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+        let pty = try LinkedPTY(link: link)
+        let master = pty.master
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         let connections = NIOLockedValueBox<[any Channel]>([])
         let ch = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -109,12 +128,11 @@ public final class WireServer: Sendable {
             .channelInitializer { ch in pipeline(ch, device: device, connections: connections, canClose: false) }
             .takingOwnershipOfDescriptor(inputOutput: master).get()
         // The slave stays open here so that the pty survives the driver closing and reopening it.
-        let keep = slave
         return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .pty, address: link),
-                          connections: connections, ptyTarget: slavePath, closer: {
+                          connections: connections, pty: pty, closer: {
                               ch.close(promise: nil)
-                              Glibc.close(keep)
-                              try? FileManager.default.removeItem(atPath: link)
+                              Glibc.close(pty.slave)
+                              pty.unlink()
                           })
     }
 }

@@ -163,8 +163,7 @@ public actor Station {
             for spec in config.instruments where missing[spec.name] != nil {
                 guard let match = spec.match, device.matches(match) else { continue }
                 devnodes[spec.name] = device.devnode
-                let address = InstrumentAddress.parse(device.devnode, serial: spec.serial) ?? .serial(path: device.devnode, spec.serial)
-                await (instruments.all[spec.name] as? any Replugging)?.replugged(at: address)
+                await (instruments.all[spec.name] as? any Replugging)?.replugged(at: .serial(path: device.devnode, spec.serial))
                 missing[spec.name] = nil
                 do {
                     identities[spec.name] = try await instruments.all[spec.name]!.identify()

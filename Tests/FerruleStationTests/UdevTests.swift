@@ -80,6 +80,7 @@ final class Testbed: @unchecked Sendable {
         let tb = try #require(Testbed(), "umockdev is not installed (.ci/run installs it)")
         tb.add(Testbed.adapter(port: 1, serial: "FT12AB", udevData: false))  // parent USB attributes only
         tb.add(Testbed.adapter(port: 2, serial: "FT99ZZ", vendor: "0403", udevData: true))
+        tb.add(Testbed.adapter(port: 4, serial: "LPC1", vendor: "1fc9", product: "0083", udevData: true))
         let env = ["UMOCKDEV_DIR": tb.root]
         func ferruled(_ args: [String]) throws -> (Int32, String) {
             try runProgram("/usr/bin/env", env.map { "\($0.key)=\($0.value)" } + [Testbed.wrapper, Daemon.executable] + args)
@@ -91,14 +92,14 @@ final class Testbed: @unchecked Sendable {
         #expect(list.contains("match: { ID_VENDOR_ID: \"0403\", ID_MODEL_ID: \"6001\", ID_SERIAL_SHORT: \"FT99ZZ\" }"), "\(list)")
 
         let dir = temporaryDirectory()
-        // By serial number; the vendor id in upper case still matches (hex).
+        // By serial number, through the parent USB device's attributes.
         try config(match: "{ ID_VENDOR_ID: \"0403\", ID_SERIAL_SHORT: \"FT12AB\" }").write(toFile: dir + "/one.yaml", atomically: true, encoding: .utf8)
         let (_, one) = try ferruled(["probe", "--config", dir + "/one.yaml", "--data-dir", dir + "/d1"])
         #expect(one.contains("ilrl  santec-rl1  /dev/ttyUSB1"), "\(one)")
-        try config(match: "{ ID_VENDOR_ID: \"0403\", ID_MODEL_ID: \"6001\", ID_SERIAL_SHORT: \"FT99ZZ\" }").replacingOccurrences(of: "0403", with: "0403")
-            .write(toFile: dir + "/hex.yaml", atomically: true, encoding: .utf8)
+        // The vendor id written in upper case still matches udev's lower-case hex.
+        try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_MODEL_ID: \"0083\" }").write(toFile: dir + "/hex.yaml", atomically: true, encoding: .utf8)
         let (_, hex) = try ferruled(["probe", "--config", dir + "/hex.yaml", "--data-dir", dir + "/d2"])
-        #expect(hex.contains("ilrl  santec-rl1  /dev/ttyUSB2"), "\(hex)")
+        #expect(hex.contains("ilrl  santec-rl1  /dev/ttyUSB4"), "\(hex)")
 
         // Nothing matches: refused at start, the candidates listed.
         try config(match: "{ ID_SERIAL_SHORT: \"NOPE\" }").write(toFile: dir + "/none.yaml", atomically: true, encoding: .utf8)
