@@ -126,7 +126,6 @@ public final class UdevMonitor: @unchecked Sendable {
 
     private let lock = NSLock()
     private var stopped = false
-    private var running = false
 
     public init() {}
 
@@ -143,12 +142,10 @@ public final class UdevMonitor: @unchecked Sendable {
         }
         let fd = udev_monitor_get_fd(mon)
         let box = MonitorBox(udev: udev, mon: mon)
-        lock.withLock { running = true }
         let t = Thread { [self] in
             defer {
                 udev_monitor_unref(box.mon)
                 udev_unref(box.udev)
-                lock.withLock { running = false }
             }
             while !lock.withLock({ stopped }) {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -173,8 +170,9 @@ public final class UdevMonitor: @unchecked Sendable {
     }
 
     public func stop() {
+        // The thread sees this within one poll interval and frees the monitor itself; not waited
+        // for, so that stopping never blocks the caller's (cooperative) thread.
         lock.withLock { stopped = true }
-        for _ in 0..<50 where lock.withLock({ running }) { usleep(5_000) }
     }
 }
 

@@ -226,7 +226,6 @@ public final class ModbusWireServer: @unchecked Sendable {
     private var clients: Set<Int32> = []
     private var listenFD: Int32 = -1
     private var pty: LinkedPTY?
-    private var threads = 0
 
     private init(device: ModbusSimDevice, endpoint: Endpoint) {
         self.device = device
@@ -284,18 +283,15 @@ public final class ModbusWireServer: @unchecked Sendable {
         lock.withLock { stopped = true }
         dropConnections()
         pty?.unlink()
-        // Threads notice within one poll interval and release their descriptors.
-        for _ in 0..<100 where lock.withLock({ threads > 0 }) { usleep(5_000) }
+        // The threads notice within one poll interval and release their descriptors themselves.
+        // Not waited for: close() is called from async code, and a serving thread may itself be
+        // waiting for the cooperative pool (`blocking`).
     }
 
     private var isStopped: Bool { lock.withLock { stopped } }
 
     private func spawn(_ body: @escaping @Sendable () -> Void) {
-        lock.withLock { threads += 1 }
-        let t = Thread { [self] in
-            body()
-            lock.withLock { threads -= 1 }
-        }
+        let t = Thread { body() }
         t.name = "modbus-sim-\(endpoint.name)"
         t.start()
     }
