@@ -165,11 +165,18 @@ public actor Station {
                 devnodes[spec.name] = device.devnode
                 await (instruments.all[spec.name] as? any Replugging)?.replugged(at: .serial(path: device.devnode, spec.serial))
                 missing[spec.name] = nil
-                do {
-                    identities[spec.name] = try await instruments.all[spec.name]!.identify()
-                    instrumentErrors[spec.name] = nil
-                } catch {
-                    instrumentErrors[spec.name] = "\(error)"
+                // The event can come before the node is usable (udev rules still setting its
+                // owner, a USB-serial driver still binding): try for up to 2 s before calling it
+                // a fault.
+                for attempt in 1...10 {
+                    do {
+                        identities[spec.name] = try await instruments.all[spec.name]!.identify()
+                        instrumentErrors[spec.name] = nil
+                        break
+                    } catch {
+                        instrumentErrors[spec.name] = "\(error)"
+                        if attempt < 10 { try? await Task.sleep(for: .milliseconds(200)) }
+                    }
                 }
                 logger.info("\(spec.name) is back on \(device.devnode)")
                 await events.publish(.instrumentReconnected(instrument: spec.name, address: device.devnode))

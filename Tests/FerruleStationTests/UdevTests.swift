@@ -5,33 +5,65 @@ import FerruleStation
 import Foundation
 import Testing
 
-/// A umockdev testbed, driven through libumockdev (loaded at run time, so that building the
-/// package does not need it). The programs under test run under `umockdev-wrapper`, which
-/// preloads umockdev so that their libudev sees the testbed's sysfs and uevents.
+/// A umockdev testbed, kept by `scripts/umockdev-testbed.py` in a process of its own run under
+/// `umockdev-wrapper`: libumockdev sends uevents by looking the device up through libudev, which
+/// sees the testbed only when umockdev is preloaded into the same process, and this test process
+/// cannot be. The programs under test also run under `umockdev-wrapper` with UMOCKDEV_DIR set to
+/// `root`, so that their libudev sees the testbed's sysfs and uevents.
 final class Testbed: @unchecked Sendable {
-    private typealias New = @convention(c) () -> OpaquePointer?
-    private typealias AddFromString = @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
-    private typealias RootDir = @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
-    private typealias Uevent = @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafePointer<CChar>) -> Void
-    private typealias Remove = @convention(c) (OpaquePointer?, UnsafePointer<CChar>) -> Void
-    private let tb: OpaquePointer?
-    private let addFn: AddFromString
-    private let ueventFn: Uevent
-    private let removeFn: Remove
-    let root: String
+    private let helper = Process()
+    private let commands = Pipe()
+    private let replies = Pipe()
+    private var pending = Data()
+    private(set) var root = ""
+    private var stderrPath = ""
     static let wrapper = "/usr/bin/umockdev-wrapper"
 
     /// Nil when umockdev is not installed (.ci/run installs it).
-    init?() {
-        guard FileManager.default.isExecutableFile(atPath: Self.wrapper), let lib = dlopen("libumockdev.so.0", RTLD_NOW),
-              let n = dlsym(lib, "umockdev_testbed_new"), let a = dlsym(lib, "umockdev_testbed_add_from_string"),
-              let r = dlsym(lib, "umockdev_testbed_get_root_dir"), let u = dlsym(lib, "umockdev_testbed_uevent"),
-              let d = dlsym(lib, "umockdev_testbed_remove_device") else { return nil }
-        tb = unsafeBitCast(n, to: New.self)()  // also sets $UMOCKDEV_DIR, which the wrapped programs inherit
-        addFn = unsafeBitCast(a, to: AddFromString.self)
-        ueventFn = unsafeBitCast(u, to: Uevent.self)
-        removeFn = unsafeBitCast(d, to: Remove.self)
-        root = String(cString: unsafeBitCast(r, to: RootDir.self)(tb)!)
+    init?() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.wrapper), dlopen("libumockdev.so.0", RTLD_NOW) != nil else { return nil }
+        helper.executableURL = URL(fileURLWithPath: Self.wrapper)
+        helper.arguments = ["/usr/bin/python3", Repo.root + "/scripts/umockdev-testbed.py"]
+        helper.standardInput = commands
+        helper.standardOutput = replies
+        let log = temporaryDirectory("testbed") + "/stderr"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        helper.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        stderrPath = log
+        try helper.run()
+        let first = try readLine()
+        guard first.hasPrefix("ROOT ") else { throw DaemonError(description: "umockdev-testbed.py: \(first)") }
+        root = String(first.dropFirst(5))
+    }
+
+    deinit {
+        try? commands.fileHandleForWriting.close()  // the helper removes the testbed and exits
+    }
+
+    /// One line from the helper, waiting at most 20 s.
+    private func readLine() throws -> String {
+        let fd = replies.fileHandleForReading.fileDescriptor
+        let deadline = Date().addingTimeInterval(20)
+        while true {
+            if let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<nl], as: UTF8.self)
+                pending.removeSubrange(...nl)
+                return line
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard Date() < deadline else { throw DaemonError(description: "umockdev-testbed.py did not answer within 20 s") }
+            guard poll(&p, 1, 100) > 0 else { continue }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &buf, buf.count)
+            guard n > 0 else { throw DaemonError(description: "umockdev-testbed.py exited: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")") }
+            pending.append(contentsOf: buf[..<n])
+        }
+    }
+
+    private func send(_ command: [String: String]) throws {
+        commands.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: command) + Data("\n".utf8))
+        let reply = try readLine()
+        guard reply == "ok" else { throw DaemonError(description: "umockdev-testbed.py \(command["op"] ?? ""): \(reply)") }
     }
 
     /// A USB-serial adapter: the USB device with its attributes and its tty. With `udevData`
@@ -56,11 +88,12 @@ final class Testbed: @unchecked Sendable {
         return s
     }
 
+    static func usbSyspath(_ port: Int) -> String { "/sys/devices/pci0000:00/usb1/1-\(port)" }
     static func ttySyspath(_ port: Int) -> String { "/sys/devices/pci0000:00/usb1/1-\(port)/1-\(port):1.0/ttyUSB\(port)/tty/ttyUSB\(port)" }
 
-    func add(_ description: String) { _ = addFn(tb, description, nil) }
-    func uevent(_ syspath: String, _ action: String) { ueventFn(tb, syspath, action) }
-    func remove(_ syspath: String) { removeFn(tb, syspath) }
+    func add(_ description: String) throws { try send(["op": "add", "text": description]) }
+    func uevent(_ syspath: String, _ action: String) throws { try send(["op": "uevent", "path": syspath, "action": action]) }
+    func remove(_ syspath: String) throws { try send(["op": "remove", "path": syspath]) }
 
     /// Makes `/dev/ttyUSB<port>` (as the wrapped programs see it) lead to `target`.
     func node(_ port: Int, to target: String) throws {
@@ -77,10 +110,10 @@ final class Testbed: @unchecked Sendable {
     }
 
     @Test func matchBySerialNoMatchAndAmbiguous() throws {
-        let tb = try #require(Testbed(), "umockdev is not installed (.ci/run installs it)")
-        tb.add(Testbed.adapter(port: 1, serial: "FT12AB", udevData: false))  // parent USB attributes only
-        tb.add(Testbed.adapter(port: 2, serial: "FT99ZZ", vendor: "0403", udevData: true))
-        tb.add(Testbed.adapter(port: 4, serial: "LPC1", vendor: "1fc9", product: "0083", udevData: true))
+        let tb = try #require(try Testbed(), "umockdev is not installed (.ci/run installs it)")
+        try tb.add(Testbed.adapter(port: 1, serial: "FT12AB", udevData: false))  // parent USB attributes only
+        try tb.add(Testbed.adapter(port: 2, serial: "FT99ZZ", vendor: "0403", udevData: true))
+        try tb.add(Testbed.adapter(port: 4, serial: "LPC1", vendor: "1fc9", product: "0083", udevData: true))
         let env = ["UMOCKDEV_DIR": tb.root]
         func ferruled(_ args: [String]) throws -> (Int32, String) {
             try runProgram("/usr/bin/env", env.map { "\($0.key)=\($0.value)" } + [Testbed.wrapper, Daemon.executable] + args)
@@ -115,16 +148,13 @@ final class Testbed: @unchecked Sendable {
         #expect(two.contains("2 devices match") && two.contains("/dev/ttyUSB1") && two.contains("/dev/ttyUSB2") && two.contains("ID_SERIAL_SHORT"), "\(two)")
     }
 
-    // NOT YET PASSING, so disabled (not counted as done): the remove uevent sent through
-    // umockdev_testbed_uevent does not reach the daemon's udev monitor (no event socket appears
-    // in the testbed), so the unit ends on the meter's timeout instead of the unplug.
-    @Test(.disabled("umockdev uevents do not reach ferruled's udev monitor yet; see the closing note of issue 3"))
+    @Test
     func unplugDuringAUnitThenPlugBackIn() async throws {
-        let tb = try #require(Testbed(), "umockdev is not installed (.ci/run installs it)")
+        let tb = try #require(try Testbed(), "umockdev is not installed (.ci/run installs it)")
         // The meter is a real RL1 driver on "/dev/ttyUSB3": a ferrule-sim pty behind the testbed's node.
         let dir = temporaryDirectory()
         let simConfig = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    meterReadMs: 20\n")
+            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    meterReadMs: 60\n")  // a unit lasts over a second
         try simConfig.write(toFile: dir + "/sim.yaml", atomically: true, encoding: .utf8)
         let sim = Process()
         sim.executableURL = URL(fileURLWithPath: Repo.root + "/.build/debug/ferrule-sim")
@@ -133,18 +163,28 @@ final class Testbed: @unchecked Sendable {
         try sim.run()
         defer { sim.interrupt() }
         try await waitUntil("ferrule-sim") { FileManager.default.fileExists(atPath: dir + "/endpoints.json") }
-        tb.add(Testbed.adapter(port: 3, serial: "RL1-0042", vendor: "1fc9", product: "0083", udevData: true))
+        try tb.add(Testbed.adapter(port: 3, serial: "RL1-0042", vendor: "1fc9", product: "0083", udevData: true))
         try tb.node(3, to: dir + "/pty/ilrl")  // after adding: umockdev makes a node of its own
 
-        // The daemon's own bench has no light from that meter: give fixture 1 a reference so that
-        // units run (they read dark, which is a `fail`, never an `error`).
+        // The daemon's own bench has no light from that meter, and the meter reads return loss
+        // only where the launch switch points: the daemon uses ferrule-sim's launch switch too,
+        // and fixture 1 gets a reference so that units run. They read dark and an open end,
+        // which is a `fail`, never an `error`.
+        let endpoints = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json"))) as! [[String: String]]
+        let launch = try #require(endpoints.first { $0["name"] == "launch-switch" }?["address"])
         let reference = Reference(fixture: 1, method: .oneCord, takenAt: Date(), operatorId: "test", pairs: "test",
                                   values: (1...24).flatMap { p in [850, 1300, 1310, 1550].map { wl in
                                       Reference.Value(position: p, launchChannel: p, receiveChannel: p, wavelengthNm: wl, powerDbm: -4.6) } })
-        let daemon = try await Daemon(config: config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_SERIAL_SHORT: \"RL1-0042\" }"),
+        let stationConfig = try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_SERIAL_SHORT: \"RL1-0042\" }")
+            .replacingOccurrences(of: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.21:5025", with: "    address: \(launch)")
+        try #require(stationConfig.contains("address: \(launch)") && stationConfig.contains("match: {"))
+        let daemon = try await Daemon(config: stationConfig,
                                       environment: ["UMOCKDEV_DIR": tb.root], wrapper: [Testbed.wrapper],
                                       prepare: { data in let d = DataDirectory(root: data); try d.prepare(); try d.save(reference) })
         defer { Task { await daemon.stop() } }
+        // Event waits below end when the connection closes: never wait more than 3 minutes.
+        let watchdog = Task { try await Task.sleep(for: .seconds(180)); await daemon.stop() }
+        defer { watchdog.cancel() }
         let ptyPath = dir + "/pty/ilrl"
         try await ControlSession.with(path: daemon.socket) { c in try await plugScenario(&c, tb, ptyPath: ptyPath) }
     }
@@ -154,8 +194,9 @@ final class Testbed: @unchecked Sendable {
         _ = try await c.ok("subscribe")
         _ = try await c.ok("test") { $0.serial = "PLUG-1"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
         _ = try await c.events(limit: 200) { $0["kind"]?.string == "step" || $0["kind"]?.string == "unitFinished" }
-        tb.uevent(Testbed.ttySyspath(3), "remove")
-        tb.remove(Testbed.ttySyspath(3))
+        try tb.uevent(Testbed.ttySyspath(3), "remove")
+        try tb.remove(Testbed.ttySyspath(3))  // the whole adapter: the tty (and its class link), then the USB device
+        try tb.remove(Testbed.usbSyspath(3))
         let finished = try #require(try await c.events(limit: 2000) { $0["kind"]?.string == "unitFinished" }.last)
         #expect(finished["verdict"]?.string == "error", "\(finished)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: finished["reportPath"]!.string!))) as! [String: Any]
@@ -169,11 +210,13 @@ final class Testbed: @unchecked Sendable {
         #expect(r.type == .error && (r.error?.message ?? "").contains("ilrl was unplugged"), "\(String(describing: r.error))")
 
         // Plugged back in: found again by its properties, reconnected without a restart.
-        tb.add(Testbed.adapter(port: 3, serial: "RL1-0042", vendor: "1fc9", product: "0083", udevData: true))
-        tb.uevent(Testbed.ttySyspath(3), "add")
+        // umockdev sends the add uevents itself, before the node leads to the meter: the daemon
+        // must wait for the node rather than give up at once.
+        try tb.add(Testbed.adapter(port: 3, serial: "RL1-0042", vendor: "1fc9", product: "0083", udevData: true))
+        try tb.node(3, to: ptyPath)
         _ = try await c.events(limit: 200) { $0["kind"]?.string == "instrumentReconnected" }
         let after = try await c.ok("status")
-        #expect(after["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string == "ok")
+        #expect(after["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string == "ok", "\(after)")
         _ = try await c.ok("test") { $0.serial = "PLUG-3"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
         let again = try #require(try await c.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
         #expect(again["verdict"]?.string == "fail", "\(again)")  // dark on this split bench, measured without fault
