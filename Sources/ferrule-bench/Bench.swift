@@ -22,32 +22,47 @@ struct FerruleBench {
             default: print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]"); return
             }
         }
-        try await scpiRoundTrips(configPath: configPath)
+        try await roundTrips(configPath: configPath)
         try await run(configPath: configPath, units: units, subscribers: subscribers)
     }
 
-    /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over TCP.
-    static func scpiRoundTrips(configPath: String, count: Int = 2000) async throws {
+    /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
+    /// TCP, and of one Modbus read (the three inputs of a fixture I/O module, function 02) through
+    /// libmodbus over TCP and over RTU on a pty.
+    static func roundTrips(configPath: String, count: Int = 2000) async throws {
         let config = try StationConfig.load(path: configPath)
         let dir = NSTemporaryDirectory() + "ferrule-bench-rtt-\(getpid())"
         let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation?.bench ?? BenchSettings())
         let wb = try await WireBench.start([
             WireInstrument(name: "pty-meter", model: .santecRL1, transport: .pty, wavelengthsNm: [1310]),
             WireInstrument(name: "tcp-switch", model: .santecOSX, transport: .tcp, channels: 48),
+            WireInstrument(name: "tcp-io", model: .modbusIO, transport: .tcp, modbus: .fixtureIO(ModbusIOMap(), fixture: 1)),
+            WireInstrument(name: "pty-io", model: .modbusIO, transport: .pty, modbus: .fixtureIO(ModbusIOMap(), fixture: 1)),
         ], bench: bench, ptyDirectory: dir)
         defer { wb.close() }
-        for name in ["pty-meter", "tcp-switch"] {
-            let link = try await LineLink.open(InstrumentAddress.parse(wb.server(name)!.endpoint.address)!)
+        func measure(_ what: String, _ once: () async throws -> Void) async throws {
             var t: [Double] = []
             for _ in 0..<count {
                 let t0 = ContinuousClock.now
-                _ = try await link.query("*IDN?", timeout: .seconds(2))
+                try await once()
                 t.append((ContinuousClock.now - t0).seconds)
             }
-            link.close()
             t.sort()
-            print(String(format: "SCPI *IDN? round trip over %@: median %.3f ms, p99 %.3f ms (%d queries)",
-                         name.hasPrefix("pty") ? "a pty" : "TCP", t[t.count / 2] * 1000, t[Int(Double(t.count) * 0.99)] * 1000, count))
+            print(String(format: "%@: median %.3f ms, p99 %.3f ms (%d)", what, t[t.count / 2] * 1000, t[Int(Double(t.count) * 0.99)] * 1000, count))
+        }
+        for name in ["pty-meter", "tcp-switch"] {
+            let link = try await LineLink.open(InstrumentAddress.parse(wb.server(name)!.endpoint.address)!)
+            try await measure("SCPI *IDN? round trip over \(name.hasPrefix("pty") ? "a pty" : "TCP")") {
+                _ = try await link.query("*IDN?", timeout: .seconds(2))
+            }
+            link.close()
+        }
+        for name in ["tcp-io", "pty-io"] {
+            let link = ModbusLink(name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: 1, timeout: .seconds(2))
+            try await measure("Modbus read of 3 inputs over \(name.hasPrefix("pty") ? "RTU on a pty" : "TCP")") {
+                _ = try await link.readBits(.di, address: 0, count: 3)
+            }
+            await link.close()
         }
     }
 
