@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleDevices
+import FerruleSimulator
 import FerruleStation
 import Foundation
 import Logging
@@ -55,7 +56,7 @@ public final class ControlServer: Sendable {
 
     /// Binds the socket, then calls `ready` and serves until the task is cancelled.
     public func run(ready: @Sendable () async -> Void = {}) async throws {
-        try FileManager.default.createDirectory(atPath: (options.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: parentDirectory(of: options.path), withIntermediateDirectories: true)
         let maxLine = ControlProtocol.maxLineBytes
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -285,6 +286,15 @@ public final class ControlServer: Sendable {
                 throw ControlError(.notFound, error.description)
             }
             return .object(["answered": .string(id)])
+        case .fault:
+            let name = try require(r.instrument, "instrument", "fault", example: "\"ilrl\"")
+            let text = try require(r.fault, "fault", "fault", example: "\"noReply\"")
+            guard let fault = WireFault(rawValue: text) else {
+                throw ControlError(.badRequest, "'fault' is '\(text)', not a simulated fault",
+                                   fix: "use one of: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            try await station.injectFault(fault, into: name)
+            return .object(["instrument": .string(name), "fault": .string(fault.rawValue)])
         }
     }
 

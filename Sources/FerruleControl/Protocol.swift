@@ -60,6 +60,9 @@ public struct ControlRequest: Codable, Sendable {
     // answer
     public var prompt: String?
     public var answer: String?
+    // fault
+    public var instrument: String?
+    public var fault: String?
 
     public init(id: RequestID?, type: String) {
         self.v = ControlProtocol.version
@@ -68,7 +71,7 @@ public struct ControlRequest: Codable, Sendable {
     }
 
     public enum Kind: String, CaseIterable, Sendable {
-        case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer
+        case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault
     }
 }
 

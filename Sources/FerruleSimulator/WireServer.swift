@@ -45,7 +45,7 @@ struct LinkedPTY: Sendable {
         self.slave = slave
         self.slavePath = String(cString: nameBuffer)
         self.link = link
-        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: parentDirectory(of: link), withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
     }

@@ -1,3 +1,4 @@
+import FerruleDevices
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 /// and a power loss after `write` returns cannot lose the file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws(FileWriteError) {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = parentDirectory(of: path)
         let tmp = (dir as NSString).appendingPathComponent(".tmp-\(UUID().uuidString)")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileWriteError(path: tmp, operation: "create", errno: errno) }

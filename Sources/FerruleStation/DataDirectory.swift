@@ -1,3 +1,4 @@
+import FerruleDevices
 import FerruleCore
 import Foundation
 
@@ -14,7 +15,7 @@ public struct DataDirectory: Sendable {
     public static func resolve(cli: String?, config: StationConfig?, environment: [String: String] = ProcessInfo.processInfo.environment) -> DataDirectory {
         if let cli { return DataDirectory(root: absolute(cli, base: FileManager.default.currentDirectoryPath)) }
         if let c = config, let d = c.dataDir {
-            return DataDirectory(root: absolute(d, base: (absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath) as NSString).deletingLastPathComponent))
+            return DataDirectory(root: absolute(d, base: parentDirectory(of: absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath))))
         }
         if let s = environment["STATE_DIRECTORY"], !s.isEmpty { return DataDirectory(root: String(s.split(separator: ":")[0])) }
         if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return DataDirectory(root: (x as NSString).appendingPathComponent("ferrule")) }

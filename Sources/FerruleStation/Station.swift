@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleDevices
+import FerruleSimulator
 import Foundation
 import Logging
 
@@ -388,6 +389,22 @@ public actor Station {
         } else {
             await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
         }
+    }
+
+    /// Injects a fault into one of the instruments ferruled simulates on the wire (`simulate:` in
+    /// the config), as an engineer rehearsing the line would: the real driver then meets it on
+    /// the wire. `none` clears it (and plugs an unplugged instrument back in).
+    public func injectFault(_ fault: WireFault, into name: String) async throws(UnitRefused) {
+        guard let spec = instruments.specs[name] else {
+            throw UnitRefused(message: "no instrument named '\(name)'", fix: "use one of: \(instruments.specs.keys.sorted().joined(separator: ", "))")
+        }
+        guard let wire = instruments.wireBench, wire.instrumentNames.contains(name) else {
+            let simulated = instruments.wireBench?.instrumentNames ?? []
+            throw UnitRefused(message: "\(name) is not simulated on the wire (\(spec.address)); faults go only into 'simulate: tcp|pty' instruments",
+                              fix: simulated.isEmpty ? "run a config with 'simulate:' instruments, e.g. Config/simulated.yaml" : "use one of: \(simulated.joined(separator: ", "))")
+        }
+        await wire.inject(fault, into: name)
+        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)", "fault": "\(fault.rawValue)"])
     }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.

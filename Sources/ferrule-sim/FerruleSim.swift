@@ -38,6 +38,7 @@ struct Serve: AsyncParsableCommand {
         let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: ptyDir)
         for e in wb.endpoints { FileHandle.standardOutput.write(Data("\(e.name)  \(e.protocol)  \(e.transport.rawValue)  \(e.address)\n".utf8)) }
         if let f = endpointsFile { try wb.writeEndpoints(to: f) }
+        Self.readFaults(into: wb)
         // Serve until asked to stop.
         let (stop, cont) = AsyncStream<Void>.makeStream()
         for sig in [SIGINT, SIGTERM] {
@@ -52,6 +53,31 @@ struct Serve: AsyncParsableCommand {
     }
 
     nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+
+    /// Run-time faults typed (or piped) on stdin, one per line: `NAME FAULT`, e.g. `ilrl unplug`,
+    /// `ilrl none`. Read on a thread of its own: a blocked read must not hold a cooperative thread.
+    static func readFaults(into wb: WireBench) {
+        let t = Thread {
+            while let line = readLine() {
+                let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                guard !words.isEmpty else { continue }
+                guard words.count == 2, wb.instrumentNames.contains(words[0]), let fault = WireFault(rawValue: words[1]) else {
+                    FileHandle.standardError.write(Data("""
+                        ferrule-sim: '\(line)' is not 'INSTRUMENT FAULT'; instruments: \(wb.instrumentNames.joined(separator: ", ")); \
+                        faults: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))
+
+                        """.utf8))
+                    continue
+                }
+                let done = DispatchSemaphore(value: 0)
+                Task { await wb.inject(fault, into: words[0]); done.signal() }
+                done.wait()
+                FileHandle.standardOutput.write(Data("\(words[0]): \(fault == .none ? "fault cleared" : fault.rawValue)\n".utf8))
+            }
+        }
+        t.name = "fault-input"
+        t.start()
+    }
 }
 
 struct Describe: AsyncParsableCommand {

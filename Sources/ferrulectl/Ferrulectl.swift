@@ -10,7 +10,7 @@ struct Ferrulectl: AsyncParsableCommand {
         abstract: "Operator and engineer client for a Ferrule station.",
         discussion: "Talks to ferruled over its status socket. Exit codes: 0 ok (or pass), 1 fail, 2 error, aborted or refused, 3 station unreachable.",
         subcommands: [Status.self, Watch.self, Test.self, Abort.self, Reference.self, Recipes.self, HistoryCommand.self,
-                      Prompts.self, Answer.self, ShowReport.self])
+                      Prompts.self, Answer.self, ShowReport.self, Fault.self])
 }
 
 struct Connection: ParsableArguments {
@@ -139,6 +139,22 @@ struct Abort: AsyncParsableCommand {
     func run() async throws {
         let r = try await connection.session { s in try await connection.call(&s, request(.abort) { $0.fixture = fixture }) }
         if connection.json { printJSON(r) } else { print("aborting fixture \(fixture)") }
+    }
+}
+
+struct Fault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inject a fault into a simulated instrument (rehearsing the line; 'none' clears it).",
+        discussion: "Faults: noReply, garbage, queueError, disconnect, slowSwitch, unplug, none. Only instruments the station simulates on the wire ('simulate:' in its config) take faults.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "Instrument name, as in the station's config.") var instrument: String
+    @Argument(help: "The fault.") var fault: String
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.fault) { $0.instrument = instrument; $0.fault = fault })
+        }
+        if connection.json { printJSON(r) } else { print("\(instrument): \(fault == "none" ? "fault cleared" : "now \(fault)")") }
     }
 }
 

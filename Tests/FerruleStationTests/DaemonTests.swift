@@ -62,6 +62,41 @@ import Testing
         #expect(await d.waitForExit() == 0)
     }
 
+    @Test func faultsInjectedThroughTheSocketEndUnitsAsErrorAndClear() async throws {
+        let d = try await Daemon()
+        defer { Task { await d.stop() } }
+        try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("subscribe")
+            // Bad requests name the field, the value and the fix.
+            var bad = ControlRequest(id: nil, type: "fault")
+            bad.instrument = "ilrl"
+            bad.fault = "melted"
+            let r1 = try await s.call(bad)
+            #expect(r1.error?.code == .badRequest && r1.error?.message.contains("'melted'") == true && r1.error?.fix?.contains("noReply, garbage") == true,
+                    "\(String(describing: r1.error))")
+            bad.instrument = "nope"
+            bad.fault = "noReply"
+            let r2 = try await s.call(bad)
+            #expect(r2.error?.code == .refused && r2.error?.message.contains("no instrument named 'nope'") == true && r2.error?.fix?.contains("ilrl") == true,
+                    "\(String(describing: r2.error))")
+
+            // The meter's error queue fills: the real driver reads it and the unit is an error naming the meter.
+            _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "queueError" }
+            _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+            let faulted = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
+            #expect(faulted["verdict"]?.string == "error", "\(faulted)")
+            let report = try String(contentsOfFile: try #require(faulted["reportPath"]?.string), encoding: .utf8)
+            #expect(report.contains("ilrl") && report.contains("Data out of range"), "\(report.prefix(2000))")
+
+            // Cleared: the same unit passes.
+            _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "none" }
+            _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+            let clean = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
+            #expect(clean["verdict"]?.string == "pass", "\(clean)")
+        }
+    }
+
     @Test func sigtermMidUnitWritesAbortedReportAndExitsZero() async throws {
         let d = try await Daemon(config: try slowConfigText(switchMs: 10, readMs: 10))
         try await ControlSession.with(path: d.socket) { s in

@@ -123,3 +123,28 @@ func waitUntil(_ what: String = "the condition", timeout: Duration = .seconds(20
         try await Task.sleep(for: .milliseconds(5))
     }
 }
+
+/// Reads lines from a pipe, waiting at most `seconds` for each.
+final class LineReader {
+    private let fd: Int32
+    private var pending = Data()
+    init(_ fd: Int32) { self.fd = fd }
+
+    func line(seconds: Double = 20) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<nl], as: UTF8.self)
+                pending.removeSubrange(...nl)
+                return line
+            }
+            guard Date() < deadline else { throw WaitedTooLong(what: "a line (\(seconds) s)") }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &buf, buf.count)
+            guard n > 0 else { throw DaemonError(description: "the program closed its output") }
+            pending.append(contentsOf: buf[..<n])
+        }
+    }
+}

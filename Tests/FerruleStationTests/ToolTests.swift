@@ -17,12 +17,33 @@ import Testing
         #expect(out.contains("1 instrument(s) failed: ilrl"))
     }
 
+    /// `ferruled --socket s --data-dir d` from the operator's own directory: relative paths are
+    /// taken from there (it used to trap inside Foundation on a one-component socket path).
+    @Test func relativeSocketAndDataPaths() async throws {
+        let dir = temporaryDirectory()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Daemon.executable)
+        p.arguments = ["--config", Repo.simulatedConfig, "--data-dir", "d", "--socket", "s"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        try await waitUntil("ferruled's socket") { FileManager.default.fileExists(atPath: dir + "/s") || !p.isRunning }
+        #expect(p.isRunning, "ferruled exited with status \(p.terminationStatus)")
+        let (status, out) = try runProgram(Repo.root + "/.build/debug/ferrulectl", ["status", "--socket", dir + "/s"])
+        #expect(status == 0 && out.contains("station SIM-01"), "\(out)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/d"))
+    }
+
     @Test func realDriverAgainstAFerruleSimProcess() async throws {
         let dir = temporaryDirectory()
         let sim = Process()
         sim.executableURL = URL(fileURLWithPath: Repo.root + "/.build/debug/ferrule-sim")
         sim.arguments = ["serve", "--config", Repo.simulatedConfig, "--endpoints-file", dir + "/endpoints.json", "--pty-dir", dir + "/pty"]
-        sim.standardOutput = FileHandle.nullDevice
+        let input = Pipe(), output = Pipe()
+        sim.standardInput = input
+        sim.standardOutput = output
         try sim.run()
         defer { sim.interrupt() }
         var endpoints: [Endpoint] = []
@@ -41,5 +62,19 @@ import Testing
         let sw = try #require(endpoints.first { $0.name == "launch-switch" })
         let osx = SantecOSX(name: "launch-switch", address: InstrumentAddress.parse(sw.address)!, channelCount: 48)
         try await osx.select(channel: 30)
+
+        // Faults at run time, typed on ferrule-sim's stdin: the real driver meets them on the wire.
+        let out = LineReader(output.fileHandleForReading.fileDescriptor)
+        func say(_ line: String) throws -> String {
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            while true {
+                let l = try out.line()
+                if l.hasPrefix("ilrl: ") { return l }  // the endpoint lines come first
+            }
+        }
+        #expect(try say("ilrl garbage") == "ilrl: garbage")
+        await #expect(throws: InstrumentError.self) { _ = try await rl1.identify() }
+        #expect(try say("ilrl none") == "ilrl: fault cleared")
+        #expect(try await rl1.identify().model == "RL1")
     }
 }

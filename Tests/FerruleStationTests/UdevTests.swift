@@ -14,7 +14,7 @@ final class Testbed: @unchecked Sendable {
     private let helper = Process()
     private let commands = Pipe()
     private let replies = Pipe()
-    private var pending = Data()
+    private lazy var reader = LineReader(replies.fileHandleForReading.fileDescriptor)
     private(set) var root = ""
     private var stderrPath = ""
     static let wrapper = "/usr/bin/umockdev-wrapper"
@@ -40,23 +40,9 @@ final class Testbed: @unchecked Sendable {
         try? commands.fileHandleForWriting.close()  // the helper removes the testbed and exits
     }
 
-    /// One line from the helper, waiting at most 20 s.
     private func readLine() throws -> String {
-        let fd = replies.fileHandleForReading.fileDescriptor
-        let deadline = Date().addingTimeInterval(20)
-        while true {
-            if let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[..<nl], as: UTF8.self)
-                pending.removeSubrange(...nl)
-                return line
-            }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard Date() < deadline else { throw DaemonError(description: "umockdev-testbed.py did not answer within 20 s") }
-            guard poll(&p, 1, 100) > 0 else { continue }
-            var buf = [UInt8](repeating: 0, count: 4096)
-            let n = read(fd, &buf, buf.count)
-            guard n > 0 else { throw DaemonError(description: "umockdev-testbed.py exited: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")") }
-            pending.append(contentsOf: buf[..<n])
+        do { return try reader.line() } catch {
+            throw DaemonError(description: "umockdev-testbed.py: \(error) \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
         }
     }
 
