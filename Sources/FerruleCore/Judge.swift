@@ -2,6 +2,8 @@ import Foundation
 
 public enum Verdict: String, Codable, Sendable, CaseIterable {
     case pass, fail, error, aborted
+    /// The station stopped (crash, power loss) during the unit; recorded at the next start with what had been measured.
+    case interrupted
 }
 
 public enum MeasurementVerdict: String, Codable, Sendable {

@@ -1,4 +1,3 @@
-import FerruleDevices
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,9 +15,11 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 /// the folder. A reader (or the MES) sees the old file or the complete new one, never a part,
 /// and a power loss after `write` returns cannot lose the file.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws(FileWriteError) {
-        let dir = parentDirectory(of: path)
-        let tmp = (dir as NSString).appendingPathComponent(".tmp-\(UUID().uuidString)")
+    /// Temporary files are named `.tmp-<tag>-<uuid>`, so that a writer can clear the ones a
+    /// crash left behind without touching another station's in a shared folder.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644, tag: String = "ferrule") throws(FileWriteError) {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let tmp = (dir as NSString).appendingPathComponent(".tmp-\(tag)-\(UUID().uuidString)")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileWriteError(path: tmp, operation: "create", errno: errno) }
         var failure: FileWriteError?
@@ -53,6 +54,13 @@ public enum AtomicFile {
         guard dfd >= 0 else { throw FileWriteError(path: dir, operation: "open folder", errno: errno) }
         defer { close(dfd) }
         guard fsync(dfd) == 0 else { throw FileWriteError(path: dir, operation: "fsync folder", errno: errno) }
+    }
+
+    /// Removes the temporary files a crash left in `dir` (only those with this `tag`).
+    public static func removeLeftovers(in dir: String, tag: String = "ferrule") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".tmp-\(tag)-") {
+            unlink((dir as NSString).appendingPathComponent(name))
+        }
     }
 
     /// `mkdir -p` that reports the real errno ("Not a directory", "Read-only file system").

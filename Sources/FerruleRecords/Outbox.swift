@@ -1,0 +1,232 @@
+import FerruleCore
+import Foundation
+import GRDB
+import Logging
+
+/// What one delivery attempt came to.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case delivered
+    /// Try again later (network down, share unmounted, 5xx, timeout).
+    case retry(String)
+    /// The receiver refused this record for good (4xx): set aside with the reason, shown to the
+    /// operator, and the queue moves on.
+    case park(String)
+}
+
+/// Somewhere results go. Deliveries are at least once: `deliver` must be idempotent by the
+/// report id (a crash between delivering and recording it repeats the delivery).
+public protocol Sink: Sendable {
+    var name: String { get }
+    var kind: String { get }
+    func deliver(_ report: UnitReport) async -> DeliveryOutcome
+    func shutdown() async
+}
+
+extension Sink {
+    public func shutdown() async {}
+}
+
+/// A sink's place in the outbox and how it is doing, for the status socket.
+public struct SinkStatus: Sendable, Codable, Hashable {
+    public var name: String
+    public var kind: String
+    /// Records not yet delivered (the one being retried included).
+    public var pending: Int
+    public var parked: Int
+    /// Set while the sink is retrying: what went wrong last, and since when.
+    public var failing: String?
+    public var failingSince: Date?
+    public var attempts: Int
+    public var lastDeliveredAt: Date?
+}
+
+public struct ParkedDelivery: Sendable, Codable, Hashable {
+    public var sink: String
+    public var reportId: UUID
+    public var serial: String
+    public var reason: String
+    public var at: Date
+}
+
+extension Store {
+    /// The first outbox entry past the sink's cursor.
+    func next(for sink: String) async throws(StoreError) -> (seq: Int64, reportId: UUID)? {
+        try await readOnly("read the outbox") { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT seq, reportId FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0) ORDER BY seq LIMIT 1
+                """, arguments: [sink])
+            return row.map { (seq: $0["seq"] as Int64, reportId: UUID(uuidString: $0["reportId"])!) }
+        }
+    }
+
+    /// Records a delivery (or a parked record) and moves the sink's cursor past it, together.
+    func settle(sink: String, seq: Int64, reportId: UUID, parked: String?, attempts: Int, at: Date) async throws(StoreError) {
+        try await transaction("record a delivery") { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO delivery (sink, reportId, state, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [sink, reportId.uuidString.lowercased(), parked == nil ? "delivered" : "parked", attempts, parked, at.timeIntervalSince1970])
+            try db.execute(sql: """
+                INSERT INTO sinkCursor (sink, seq) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq
+                """, arguments: [sink, seq])
+        }
+    }
+
+    public func pending(for sink: String) async throws(StoreError) -> Int {
+        try await readOnly("count the outbox") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)",
+                             arguments: [sink]) ?? 0
+        }
+    }
+
+    public func parked(sink: String? = nil) async throws(StoreError) -> [ParkedDelivery] {
+        try await readOnly("list parked deliveries") { db in
+            var sql = "SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = 'parked'"
+            var args: [any DatabaseValueConvertible] = []
+            if let sink { sql += " AND d.sink = ?"; args.append(sink) }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY d.at", arguments: StatementArguments(args)).map {
+                ParkedDelivery(sink: $0["sink"], reportId: UUID(uuidString: $0["reportId"])!, serial: $0["serial"], reason: $0["detail"] ?? "",
+                               at: Date(timeIntervalSince1970: $0["at"]))
+            }
+        }
+    }
+
+    /// Which sinks have the report, for `ferrulectl report`.
+    public func deliveries(of reportId: UUID) async throws(StoreError) -> [(sink: String, state: String, detail: String?)] {
+        try await readOnly("read deliveries") { db in
+            try Row.fetchAll(db, sql: "SELECT sink, state, detail FROM delivery WHERE reportId = ? ORDER BY sink", arguments: [reportId.uuidString.lowercased()])
+                .map { (sink: $0["sink"] as String, state: $0["state"] as String, detail: $0["detail"] as String?) }
+        }
+    }
+}
+
+/// Follows the outbox for one sink: delivers in order, retries with exponential backoff
+/// (base doubling up to `maxBackoff`), parks what the receiver refuses, and keeps its cursor
+/// in the store, so that a restart resumes where it stopped and nothing is skipped.
+public actor SinkRunner {
+    public let sink: any Sink
+    let store: Store
+    let logger: Logger
+    let baseBackoff: Duration
+    let maxBackoff: Duration
+    let onChange: @Sendable (SinkStatus) async -> Void
+    private var status: SinkStatus
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var woken = false
+
+    public init(sink: any Sink, store: Store, logger: Logger, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(60),
+                onChange: @escaping @Sendable (SinkStatus) async -> Void = { _ in }) {
+        self.sink = sink
+        self.store = store
+        self.logger = logger
+        self.baseBackoff = baseBackoff
+        self.maxBackoff = maxBackoff
+        self.onChange = onChange
+        status = SinkStatus(name: sink.name, kind: sink.kind, pending: 0, parked: 0, attempts: 0)
+    }
+
+    /// A new record is in the outbox.
+    public nonisolated func wake() { Task { await self.signal() } }
+
+    private func signal() {
+        if let w = waiter {
+            waiter = nil
+            w.resume()
+        } else {
+            woken = true
+        }
+    }
+
+    /// Waits for `wake()`, cancellation or `limit`, whichever comes first.
+    private func idle(_ limit: Duration) async {
+        if woken || Task.isCancelled { woken = false; return }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.signal()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter = $0 }
+        } onCancel: {
+            Task { await self.signal() }
+        }
+        timer.cancel()
+        woken = false
+    }
+
+    public func currentStatus() -> SinkStatus { status }
+
+    /// Delivers until the task is cancelled.
+    public func run() async {
+        status.parked = (try? await store.parked(sink: sink.name).count) ?? 0
+        while !Task.isCancelled {
+            let next: (seq: Int64, reportId: UUID)?
+            do { next = try await store.next(for: sink.name) } catch {
+                await fail("the results store: \(error)")
+                try? await Task.sleep(for: backoff())
+                continue
+            }
+            status.pending = (try? await store.pending(for: sink.name)) ?? status.pending
+            guard let next else {
+                status.attempts = 0
+                await onChange(status)
+                await idle(.seconds(5))  // until a new record (or a periodic look)
+                continue
+            }
+            await deliver(next.seq, next.reportId)
+        }
+    }
+
+    private func deliver(_ seq: Int64, _ id: UUID) async {
+        let report: UnitReport?
+        do { report = try await store.report(id) } catch {
+            await fail("cannot read report \(id): \(error)")
+            try? await Task.sleep(for: backoff())
+            return
+        }
+        guard let report else {
+            // Cannot happen (the outbox refers to committed units); never block the queue on it.
+            try? await store.settle(sink: sink.name, seq: seq, reportId: id, parked: "the stored record is missing", attempts: 0, at: Date())
+            return
+        }
+        status.attempts += 1
+        switch await sink.deliver(report) {
+        case .delivered:
+            do {
+                try await store.settle(sink: sink.name, seq: seq, reportId: id, parked: nil, attempts: status.attempts, at: Date())
+            } catch {
+                // Delivered but not recorded: it will be delivered again (idempotent by report id).
+                await fail("delivered \(report.unit.serial) but could not record it: \(error)")
+                try? await Task.sleep(for: backoff())
+                return
+            }
+            if status.failing != nil { logger.notice("\(sink.name): delivering again", metadata: ["sink": "\(sink.name)"]) }
+            status.failing = nil
+            status.failingSince = nil
+            status.attempts = 0
+            status.lastDeliveredAt = Date()
+        case .park(let why):
+            logger.error("\(sink.name) refused \(report.unit.serial) (report \(id)): \(why); parked", metadata: ["sink": "\(sink.name)"])
+            try? await store.settle(sink: sink.name, seq: seq, reportId: id, parked: why, attempts: status.attempts, at: Date())
+            status.parked += 1
+            status.attempts = 0
+        case .retry(let why):
+            await fail("\(report.unit.serial): \(why)")
+            try? await Task.sleep(for: backoff())
+        }
+        await onChange(status)
+    }
+
+    private func fail(_ why: String) async {
+        if status.failing == nil {
+            status.failingSince = Date()
+            logger.warning("\(sink.name) cannot deliver: \(why); retrying", metadata: ["sink": "\(sink.name)"])
+        }
+        status.failing = why
+        await onChange(status)
+    }
+
+    private func backoff() -> Duration {
+        let n = min(max(status.attempts - 1, 0), 20)
+        let d = baseBackoff * (1 << n)
+        return d < maxBackoff ? d : maxBackoff
+    }
+}

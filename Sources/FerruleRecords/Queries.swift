@@ -1,0 +1,134 @@
+import FerruleCore
+import Foundation
+import GRDB
+
+/// One unit as history lists it. `attempt` counts the tests of the serial (1 = first pass);
+/// `previousReportId` links a retest to the test before it.
+public struct HistoryEntry: Sendable, Codable, Hashable {
+    public var reportId: UUID
+    public var serial: String
+    public var partNumber: String
+    public var fixture: Int
+    public var `operator`: String
+    /// `running`, `done` or `interrupted`.
+    public var state: String
+    public var verdict: Verdict?
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var worstIlDb: Double?
+    public var attempt: Int
+    public var previousReportId: UUID?
+    public var failureCodes: [String]
+}
+
+public struct HistoryFilter: Sendable {
+    public var serial: String?
+    public var partNumber: String?
+    public var verdict: Verdict?
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int
+
+    public init(serial: String? = nil, partNumber: String? = nil, verdict: Verdict? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 50) {
+        self.serial = serial
+        self.partNumber = partNumber
+        self.verdict = verdict
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// First-pass yield of one part number: of the serials first tested in the window, how many
+/// passed at their first test, and how many pass at their latest.
+public struct YieldRow: Sendable, Codable, Hashable {
+    public var partNumber: String
+    public var units: Int
+    public var serials: Int
+    public var firstPass: Int
+    public var firstPassYield: Double?
+    public var passedAtLast: Int
+    public var finalYield: Double?
+    public var retests: Int
+}
+
+public struct ParetoRow: Sendable, Codable, Hashable {
+    public var code: String
+    public var units: Int
+    public var share: Double
+    public var cumulative: Double
+}
+
+extension Store {
+    public func history(_ f: HistoryFilter) async throws(StoreError) -> [HistoryEntry] {
+        try await readOnly("read the history") { db in
+            var sql = "SELECT u.*, (SELECT group_concat(code, ',') FROM failureReason r WHERE r.reportId = u.reportId) AS codes FROM unit u WHERE 1"
+            var args: [any DatabaseValueConvertible] = []
+            if let s = f.serial { sql += " AND serial = ?"; args.append(s) }
+            if let p = f.partNumber { sql += " AND partNumber = ?"; args.append(p) }
+            if let v = f.verdict { sql += " AND verdict = ?"; args.append(v.rawValue) }
+            if let s = f.since { sql += " AND startedAt >= ?"; args.append(s.timeIntervalSince1970) }
+            if let u = f.until { sql += " AND startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            sql += " ORDER BY startedAt DESC LIMIT ?"
+            args.append(max(0, f.limit))
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+                HistoryEntry(reportId: UUID(uuidString: row["reportId"])!, serial: row["serial"], partNumber: row["partNumber"],
+                             fixture: row["fixture"], operator: row["operator"], state: row["state"],
+                             verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
+                             startedAt: Date(timeIntervalSince1970: row["startedAt"]),
+                             finishedAt: (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                             worstIlDb: row["worstIlDb"], attempt: row["attempt"],
+                             previousReportId: (row["previousReportId"] as String?).flatMap(UUID.init(uuidString:)),
+                             failureCodes: ((row["codes"] as String?) ?? "").split(separator: ",").map(String.init))
+            }
+        }
+    }
+
+    public func yield(since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [YieldRow] {
+        try await readOnly("compute the yield") { db in
+            var window = ""
+            var args: [any DatabaseValueConvertible] = []
+            if let s = since { window += " AND f.startedAt >= ?"; args.append(s.timeIntervalSince1970) }
+            if let u = until { window += " AND f.startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            // f: each serial's first test in the window; l: its latest finished test.
+            let sql = """
+                SELECT f.partNumber AS partNumber,
+                       COUNT(*) AS serials,
+                       SUM(f.verdict = 'pass') AS firstPass,
+                       SUM((SELECT l.verdict FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
+                            ORDER BY l.startedAt DESC LIMIT 1) = 'pass') AS passedAtLast,
+                       (SELECT COUNT(*) FROM unit a WHERE a.partNumber = f.partNumber AND a.state != 'running'
+                            AND a.serial IN (SELECT serial FROM unit x WHERE x.attempt = 1 AND x.partNumber = f.partNumber)) AS units,
+                       (SELECT COUNT(*) FROM unit a WHERE a.partNumber = f.partNumber AND a.attempt > 1 AND a.state != 'running') AS retests
+                FROM unit f
+                WHERE f.attempt = 1 AND f.state != 'running'\(window)
+                GROUP BY f.partNumber ORDER BY f.partNumber
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+                let serials: Int = row["serials"], first: Int = row["firstPass"], last: Int = row["passedAtLast"]
+                return YieldRow(partNumber: row["partNumber"], units: row["units"], serials: serials, firstPass: first,
+                                firstPassYield: serials > 0 ? Double(first) / Double(serials) : nil, passedAtLast: last,
+                                finalYield: serials > 0 ? Double(last) / Double(serials) : nil, retests: row["retests"])
+            }
+        }
+    }
+
+    /// Failure reasons by how many units they stopped, most first, with the cumulative share.
+    public func pareto(partNumber: String? = nil, since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [ParetoRow] {
+        try await readOnly("compute the Pareto") { db in
+            var sql = "SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId WHERE 1"
+            var args: [any DatabaseValueConvertible] = []
+            if let p = partNumber { sql += " AND u.partNumber = ?"; args.append(p) }
+            if let s = since { sql += " AND u.startedAt >= ?"; args.append(s.timeIntervalSince1970) }
+            if let u = until { sql += " AND u.startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            sql += " GROUP BY r.code ORDER BY n DESC, r.code"
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { ($0["code"] as String, $0["n"] as Int) }
+            let total = Double(rows.reduce(0) { $0 + $1.1 })
+            var cumulative = 0.0
+            return rows.map { code, n in
+                cumulative += Double(n)
+                return ParetoRow(code: code, units: n, share: Double(n) / total, cumulative: cumulative / total)
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+import FerruleCore
+import Foundation
+import GRDB
+
+/// What the store keeps about a unit from its first step, so that a unit cut short by a crash or
+/// a power loss can still be reported with what was measured.
+public struct UnitStart: Sendable, Codable {
+    public var reportId: UUID
+    public var serial: String
+    public var partNumber: String
+    public var fixture: Int
+    public var operatorId: String
+    public var startedAt: Date
+    public var station: UnitReport.Station
+    public var recipe: Recipe
+    public var rules: DiagnosisRules
+    public var instruments: [UnitReport.Instrument]
+    public var reference: UnitReport.ReferenceUsed?
+
+    public init(reportId: UUID, serial: String, partNumber: String, fixture: Int, operatorId: String, startedAt: Date,
+                station: UnitReport.Station, recipe: Recipe, rules: DiagnosisRules, instruments: [UnitReport.Instrument],
+                reference: UnitReport.ReferenceUsed?) {
+        self.reportId = reportId
+        self.serial = serial
+        self.partNumber = partNumber
+        self.fixture = fixture
+        self.operatorId = operatorId
+        self.startedAt = startedAt
+        self.station = station
+        self.recipe = recipe
+        self.rules = rules
+        self.instruments = instruments
+        self.reference = reference
+    }
+}
+
+/// A unit that was in progress when the process died: what it was and what had been measured.
+public struct UnfinishedUnit: Sendable {
+    public var start: UnitStart
+    public var steps: [RawStep]
+    public var observed: [Int: Int?]
+}
+
+/// Why the store could not take a record, in words for the operator.
+public struct StoreError: Error, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var underlying: String
+    public var description: String { "cannot \(operation) in \(path): \(underlying)" }
+}
+
+/// The station's durable record: SQLite through GRDB, in the data directory.
+///
+/// Units, their measurements (written fiber by fiber as they are measured), references,
+/// instrument identities, and an outbox that the sinks follow with cursors of their own.
+///
+/// Durability: WAL journal with `synchronous = FULL`. In WAL mode NORMAL is safe against a
+/// crash of the process but a power loss can roll back the last transactions; FULL syncs the
+/// WAL at every commit, so a unit reported as done survives the station losing power. It costs
+/// one fsync per fiber and per unit (a few ms) against the seconds an instrument takes per step.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        config.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)  // WAL mode
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(operation: "open the results store", path: path, underlying: Self.words(error))
+        }
+    }
+
+    static func words(_ error: any Error) -> String {
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_FULL: return "the disk is full (\(e.message ?? ""))"
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN: return "the data directory is read-only or not accessible (\(e.message ?? ""))"
+            case .SQLITE_IOERR: return "disk I/O error (\(e.message ?? ""))"
+            default: return e.message ?? "\(e)"
+            }
+        }
+        return "\(error)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE unit (
+                    reportId TEXT PRIMARY KEY,
+                    serial TEXT NOT NULL,
+                    partNumber TEXT NOT NULL,
+                    fixture INTEGER NOT NULL,
+                    operator TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('running', 'done', 'interrupted')),
+                    verdict TEXT,
+                    startedAt REAL NOT NULL,
+                    finishedAt REAL,
+                    worstIlDb REAL,
+                    attempt INTEGER NOT NULL,
+                    previousReportId TEXT,
+                    start TEXT NOT NULL,
+                    report TEXT,
+                    filesWritten INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX unit_serial ON unit(serial, startedAt);
+                CREATE INDEX unit_part ON unit(partNumber, startedAt);
+                CREATE INDEX unit_state ON unit(state);
+                CREATE TABLE measurement (
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    seq INTEGER NOT NULL,
+                    fiber INTEGER NOT NULL,
+                    wavelengthNm INTEGER NOT NULL,
+                    expectedReceivePosition INTEGER NOT NULL,
+                    receivePosition INTEGER NOT NULL,
+                    arrival INTEGER,
+                    referenceDbm REAL NOT NULL,
+                    referencedPair INTEGER NOT NULL,
+                    powerStatus TEXT,
+                    powerDbm REAL,
+                    rlDb REAL,
+                    fault TEXT,
+                    PRIMARY KEY (reportId, seq)
+                );
+                CREATE TABLE failureReason (
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    code TEXT NOT NULL
+                );
+                CREATE INDEX failureReason_code ON failureReason(code);
+                CREATE TABLE reference (
+                    fixture INTEGER NOT NULL,
+                    takenAt REAL NOT NULL,
+                    data TEXT NOT NULL,
+                    PRIMARY KEY (fixture, takenAt)
+                );
+                CREATE TABLE instrument (
+                    name TEXT NOT NULL,
+                    manufacturer TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    serial TEXT NOT NULL,
+                    firmware TEXT NOT NULL,
+                    firstSeen REAL NOT NULL,
+                    lastSeen REAL NOT NULL,
+                    PRIMARY KEY (name, manufacturer, model, serial, firmware)
+                );
+                CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    reportId TEXT NOT NULL UNIQUE REFERENCES unit(reportId)
+                );
+                CREATE TABLE sinkCursor (
+                    sink TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL
+                );
+                CREATE TABLE delivery (
+                    sink TEXT NOT NULL,
+                    reportId TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('delivered', 'parked')),
+                    attempts INTEGER NOT NULL,
+                    detail TEXT,
+                    at REAL NOT NULL,
+                    PRIMARY KEY (sink, reportId)
+                );
+                """)
+        }
+        return m
+    }
+
+    static let json: JSONEncoder = {
+        let e = UnitReport.encoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw StoreError(operation: operation, path: path, underlying: Self.words(error))
+        }
+    }
+
+    func readOnly<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError(operation: operation, path: path, underlying: Self.words(error))
+        }
+    }
+
+    // MARK: Units
+
+    /// Records that a unit starts; its retest number and the unit it retests are found by serial.
+    public func begin(_ start: UnitStart) async throws(StoreError) {
+        let data = try? String(decoding: Self.json.encode(start), as: UTF8.self)
+        guard let data else { throw StoreError(operation: "record the unit start", path: path, underlying: "the recipe cannot be encoded") }
+        try await transaction("record the start of \(start.serial)") { db in
+            let previous = try Row.fetchOne(db, sql: "SELECT reportId, attempt FROM unit WHERE serial = ? ORDER BY startedAt DESC LIMIT 1",
+                                            arguments: [start.serial])
+            try db.execute(sql: """
+                INSERT INTO unit (reportId, serial, partNumber, fixture, operator, state, startedAt, attempt, previousReportId, start)
+                VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+                """, arguments: [start.reportId.uuidString.lowercased(), start.serial, start.partNumber, start.fixture, start.operatorId,
+                                 start.startedAt.timeIntervalSince1970, ((previous?["attempt"] as Int?) ?? 0) + 1,
+                                 previous?["reportId"] as String?, data])
+        }
+    }
+
+    /// Records one fiber's steps as soon as they are measured (one transaction per fiber).
+    public func record(reportId: UUID, fiber: Int, arrival: Int?, steps: [RawStep]) async throws(StoreError) {
+        try await transaction("record fiber \(fiber)") { db in
+            let id = reportId.uuidString.lowercased()
+            var seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM measurement WHERE reportId = ?", arguments: [id]) ?? 0
+            for s in steps {
+                seq += 1
+                let (status, dbm): (String?, Double?) = switch s.power {
+                case .dBm(let p)?: ("dBm", p)
+                case .noLight?: ("noLight", nil)
+                case .overRange?: ("overRange", nil)
+                case nil: (nil, nil)
+                }
+                try db.execute(sql: """
+                    INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
+                                             referenceDbm, referencedPair, powerStatus, powerDbm, rlDb, fault)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
+                                     s.referenceDbm, s.referencedPair, status, dbm, s.rlDb, s.fault])
+            }
+        }
+    }
+
+    /// The unit is done: its record, its failure reasons and its outbox entry in one transaction.
+    /// Only after this returns does the unit count as finished.
+    public func commit(_ report: UnitReport, interrupted: Bool = false) async throws(StoreError) {
+        let data: String
+        do { data = String(decoding: try Self.json.encode(report), as: UTF8.self) } catch {
+            throw StoreError(operation: "record the report of \(report.unit.serial)", path: path, underlying: "the report cannot be encoded: \(error)")
+        }
+        try await transaction("record the report of \(report.unit.serial)") { db in
+            let id = report.reportId.uuidString.lowercased()
+            try db.execute(sql: """
+                UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0 WHERE reportId = ?
+                """, arguments: [interrupted ? "interrupted" : "done", report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
+                                 report.summary.worstIlDb, data, id])
+            guard db.changesCount == 1 else { throw StoreError(operation: "record", path: "", underlying: "no unit \(id) was started") }
+            try db.execute(sql: "DELETE FROM failureReason WHERE reportId = ?", arguments: [id])
+            for code in Self.failureCodes(report) {
+                try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO outbox (reportId) VALUES (?)", arguments: [id])
+        }
+    }
+
+    /// What a unit failed on, for the Pareto: its diagnoses, else the kind of its first reason.
+    static func failureCodes(_ r: UnitReport) -> [String] {
+        guard r.verdict != .pass else { return [] }
+        if !r.diagnoses.isEmpty { return Array(Set(r.diagnoses.map(\.code.rawValue))).sorted() }
+        switch r.verdict {
+        case .error: return [r.reasons.first.map { $0.hasPrefix("instrument fault") ? "instrumentFault" : "error" } ?? "error"]
+        case .aborted: return ["aborted"]
+        case .interrupted: return ["interrupted"]
+        default:
+            if r.fibers.contains(where: { $0.reasons.contains { $0.hasPrefix("light arrives") } }) { return ["polarity"] }
+            if r.measurements.contains(where: { m in m.verdict == .fail && (m.ilMarginDb ?? -1) >= 0 && (m.rlMarginDb ?? 0) < 0 }) {
+                return ["returnLoss"]
+            }
+            return ["insertionLoss"]
+        }
+    }
+
+    /// Units that were running when the process stopped, with what they had measured.
+    public func unfinished() async throws(StoreError) -> [UnfinishedUnit] {
+        try await readOnly("read unfinished units") { db in
+            let decoder = UnitReport.decoder()
+            return try Row.fetchAll(db, sql: "SELECT reportId, start FROM unit WHERE state = 'running' ORDER BY startedAt").map { row in
+                let start = try decoder.decode(UnitStart.self, from: Data((row["start"] as String).utf8))
+                var steps: [RawStep] = []
+                var observed: [Int: Int?] = [:]
+                for m in try Row.fetchAll(db, sql: "SELECT * FROM measurement WHERE reportId = ? ORDER BY seq", arguments: [row["reportId"] as String]) {
+                    let power: PowerReading? = switch m["powerStatus"] as String? {
+                    case "dBm": .dBm(m["powerDbm"])
+                    case "noLight": .noLight
+                    case "overRange": .overRange
+                    default: nil
+                    }
+                    steps.append(RawStep(fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],
+                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"], referencedPair: m["referencedPair"],
+                                         power: power, rlDb: m["rlDb"], fault: m["fault"]))
+                    observed[m["fiber"]] = .some(m["arrival"] as Int?)
+                }
+                return UnfinishedUnit(start: start, steps: steps, observed: observed)
+            }
+        }
+    }
+
+    /// The stored record of a unit.
+    public func report(_ reportId: UUID) async throws(StoreError) -> UnitReport? {
+        let text = try await readOnly("read a report") { db in
+            try String.fetchOne(db, sql: "SELECT report FROM unit WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
+        }
+        return text.flatMap { try? UnitReport.decoder().decode(UnitReport.self, from: Data($0.utf8)) }
+    }
+
+    /// Units whose files (report, certificate) are not yet written in the data directory.
+    public func unitsWithoutFiles() async throws(StoreError) -> [UUID] {
+        try await readOnly("list reports to write") { db in
+            try String.fetchAll(db, sql: "SELECT reportId FROM unit WHERE report IS NOT NULL AND filesWritten = 0").compactMap { UUID(uuidString: $0) }
+        }
+    }
+
+    public func markFilesWritten(_ reportId: UUID) async throws(StoreError) {
+        try await transaction("mark the files written") { db in
+            try db.execute(sql: "UPDATE unit SET filesWritten = 1 WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
+        }
+    }
+
+    // MARK: References and instruments
+
+    public func save(_ reference: Reference) async throws(StoreError) {
+        let data = (try? Self.json.encode(reference)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try await transaction("record the reference of fixture \(reference.fixture)") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO reference (fixture, takenAt, data) VALUES (?, ?, ?)",
+                           arguments: [reference.fixture, reference.takenAt.timeIntervalSince1970, data])
+        }
+    }
+
+    public func saw(_ name: String, _ id: InstrumentIdentity, at date: Date) async throws(StoreError) {
+        try await transaction("record the identity of \(name)") { db in
+            try db.execute(sql: """
+                INSERT INTO instrument (name, manufacturer, model, serial, firmware, firstSeen, lastSeen) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET lastSeen = excluded.lastSeen
+                """, arguments: [name, id.manufacturer, id.model, id.serial, id.firmware, date.timeIntervalSince1970, date.timeIntervalSince1970])
+        }
+    }
+
+    /// Every identity an instrument has shown (a swapped meter or new firmware is a new row).
+    public func identities(of name: String) async throws(StoreError) -> [InstrumentIdentity] {
+        try await readOnly("read identities") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM instrument WHERE name = ? ORDER BY firstSeen", arguments: [name]).map {
+                InstrumentIdentity(manufacturer: $0["manufacturer"], model: $0["model"], serial: $0["serial"], firmware: $0["firmware"])
+            }
+        }
+    }
+
+    /// Bytes on disk (database and WAL).
+    public func sizeOnDisk() -> Int {
+        [path, path + "-wal", path + "-shm"].reduce(0) { sum, p in
+            sum + (((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0)
+        }
+    }
+
+    /// Moves the WAL into the database file (for size figures and before backups).
+    public func checkpoint() async {
+        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+}
