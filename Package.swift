@@ -57,7 +57,7 @@ let package = Package(
         ]),
         // The status socket: newline-delimited JSON protocol, server and client.
         .target(name: "FerruleControl", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleDevices", "FerruleSimulator",
+            "FerruleCore", "FerruleStation", "FerruleDevices", "FerruleSimulator", "FerruleRecords",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

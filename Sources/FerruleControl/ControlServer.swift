@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleDevices
+import FerruleRecords
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -275,8 +276,38 @@ public final class ControlServer: Sendable {
                 return try JSONValue.from(RecipeSummary(rc))
             })
         case .history:
-            return try JSONValue.from(History(data: station.data).query(serial: r.serial, partNumber: r.partNumber,
-                                                                        verdict: r.verdict, limit: r.limit ?? 50))
+            var verdict: Verdict?
+            if let v = r.verdict {
+                guard let x = Verdict(rawValue: v) else {
+                    throw ControlError(.badRequest, "'verdict' is '\(v)'", fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                verdict = x
+            }
+            let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try time(r.since, "since"),
+                                       until: try time(r.until, "until"), limit: r.limit ?? 50)
+            return try JSONValue.from(await station.history(filter))
+        case .yield:
+            return try JSONValue.from(await station.store.yield(since: try time(r.since, "since"), until: try time(r.until, "until")))
+        case .pareto:
+            return try JSONValue.from(await station.store.pareto(partNumber: r.partNumber, since: try time(r.since, "since"), until: try time(r.until, "until")))
+        case .report:
+            let serial = try require(r.serial, "serial", "report", example: "\"SN123\"")
+            let rows = try await station.history(HistoryFilter(serial: serial, limit: 1000))
+            guard !rows.isEmpty else {
+                throw ControlError(.notFound, "no unit with serial '\(serial)' was tested on this station", fix: "check the serial; 'history' lists what was tested")
+            }
+            var out: [JSONValue] = []
+            for row in rows {
+                var o = try JSONValue.from(row)
+                let deliveries = try await station.store.deliveries(of: row.entry.reportId)
+                if case .object(var d) = o {
+                    d["filesExist"] = .bool(row.reportPath.map { FileManager.default.fileExists(atPath: $0) } ?? false)
+                    d["deliveries"] = .array(deliveries.map { .object(["sink": .string($0.sink), "state": .string($0.state), "detail": $0.detail.map(JSONValue.string) ?? .null]) })
+                    o = .object(d)
+                }
+                out.append(o)
+            }
+            return .array(out)
         case .prompts:
             return try JSONValue.from(await station.prompts.pending)
         case .answer:
@@ -296,6 +327,15 @@ public final class ControlServer: Sendable {
             try await station.injectFault(fault, into: name)
             return .object(["instrument": .string(name), "fault": .string(fault.rawValue)])
         }
+    }
+
+    /// An ISO 8601 time from a request field, or a clear error naming it.
+    private func time(_ text: String?, _ field: String) throws -> Date? {
+        guard let text else { return nil }
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
+        if let d = try? Date.ISO8601FormatStyle().year().month().day().parse(text) { return d }
+        throw ControlError(.badRequest, "'\(field)' is '\(text)', not an ISO 8601 time", fix: "use e.g. \"2026-11-21T06:00:00Z\" or \"2026-11-21\"")
     }
 
     private func firstIdleFixture(for part: String) async throws -> Int {

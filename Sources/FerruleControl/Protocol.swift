@@ -54,9 +54,11 @@ public struct ControlRequest: Codable, Sendable {
     public var partNumber: String?
     public var fixture: Int?
     public var `operator`: String?
-    // history
+    // history, yield, pareto (times in ISO 8601)
     public var verdict: String?
     public var limit: Int?
+    public var since: String?
+    public var until: String?
     // answer
     public var prompt: String?
     public var answer: String?
@@ -71,7 +73,7 @@ public struct ControlRequest: Codable, Sendable {
     }
 
     public enum Kind: String, CaseIterable, Sendable {
-        case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault
+        case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault, yield, pareto, report
     }
 }
 

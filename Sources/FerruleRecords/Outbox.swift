@@ -38,6 +38,18 @@ public struct SinkStatus: Sendable, Codable, Hashable {
     public var failingSince: Date?
     public var attempts: Int
     public var lastDeliveredAt: Date?
+
+    public init(name: String, kind: String, pending: Int, parked: Int, failing: String? = nil, failingSince: Date? = nil,
+                attempts: Int, lastDeliveredAt: Date? = nil) {
+        self.name = name
+        self.kind = kind
+        self.pending = pending
+        self.parked = parked
+        self.failing = failing
+        self.failingSince = failingSince
+        self.attempts = attempts
+        self.lastDeliveredAt = lastDeliveredAt
+    }
 }
 
 public struct ParkedDelivery: Sendable, Codable, Hashable {

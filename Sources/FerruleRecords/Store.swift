@@ -158,6 +158,10 @@ public final class Store: Sendable {
                     sink TEXT PRIMARY KEY,
                     seq INTEGER NOT NULL
                 );
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                );
                 CREATE TABLE delivery (
                     sink TEXT NOT NULL,
                     reportId TEXT NOT NULL,
@@ -178,9 +182,12 @@ public final class Store: Sendable {
         return e
     }()
 
+    /// A write transaction that runs to its end even if the calling task is cancelled: an
+    /// aborted unit (its task cancelled) must still be recorded.
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.write(body)
+            let pool = pool
+            return try await Task.detached { try await pool.write(body) }.value
         } catch {
             throw StoreError(operation: operation, path: path, underlying: Self.words(error))
         }
@@ -317,6 +324,13 @@ public final class Store: Sendable {
     public func markFilesWritten(_ reportId: UUID) async throws(StoreError) {
         try await transaction("mark the files written") { db in
             try db.execute(sql: "UPDATE unit SET filesWritten = 1 WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
+        }
+    }
+
+    /// A small write that tells whether the store takes writes again (after a full disk).
+    public func touch(_ date: Date) async throws(StoreError) {
+        try await transaction("write to the store") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('lastWrite', ?)", arguments: [iso(date)])
         }
     }
 

@@ -10,7 +10,21 @@ struct ConfigFile: Codable {
     var recipes: [RecipeEntry]
     var diagnosis: DiagnosisEntry?
     var control: ControlEntry?
+    var sinks: [SinkEntry]?
     var simulation: SimulationEntry?
+}
+
+/// Where results go besides the station's own store (see `SinkSpec`).
+struct SinkEntry: Codable {
+    var name: String
+    var kind: String
+    var path: String?
+    var formats: [String]?
+    var url: String?
+    var format: String?
+    var tokenFile: String?
+    var timeout: String?
+    var maxBackoff: String?
 }
 
 struct ControlEntry: Codable {

@@ -1,5 +1,6 @@
 import FerruleDevices
 import FerruleCore
+import FerruleRecords
 import Foundation
 
 /// Where a station keeps its references and reports.
@@ -35,26 +36,25 @@ public struct DataDirectory: Sendable {
         try AtomicFile.makeDirectory(references)
     }
 
+    /// The results store (SQLite, WAL).
+    public var storePath: String { (root as NSString).appendingPathComponent("ferrule.sqlite") }
+
     /// A file name for a unit's report that never leaves `reports/` whatever the serial holds:
     /// only letters, digits, '.', '-' and '_' survive (others become '_'), no leading dot,
     /// at most 64 characters; the time and the report id keep names unique. The serial
     /// itself is kept verbatim inside the JSON.
     public static func reportFileName(serial: String, finishedAt: Date, reportId: UUID) -> String {
-        var safe = String(serial.unicodeScalars.map { s -> Character in
-            let ok = (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == "."))
-            return ok ? Character(s) : "_"
-        })
-        while safe.hasPrefix(".") { safe.removeFirst() }
-        if safe.count > 64 { safe = String(safe.prefix(64)) }
-        if safe.isEmpty { safe = "unit" }
-        let stamp = finishedAt.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
-            .time(includingFractionalSeconds: false).timeSeparator(.omitted).dateSeparator(.omitted))
-        return "\(safe)_\(stamp)_\(reportId.uuidString.lowercased()).json"
+        reportFileStem(serial: serial, finishedAt: finishedAt, reportId: reportId) + ".json"
     }
 
     public func reportPath(for report: UnitReport) -> String {
         (reports as NSString).appendingPathComponent(
             Self.reportFileName(serial: report.unit.serial, finishedAt: report.finishedAt, reportId: report.reportId))
+    }
+
+    /// The certificate that ships with the unit, beside its report.
+    public func certificatePath(for report: UnitReport) -> String {
+        String(reportPath(for: report).dropLast(5)) + ".html"
     }
 
     public func referencePath(fixture: Int) -> String {
@@ -70,9 +70,12 @@ public struct DataDirectory: Sendable {
         try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture))
     }
 
-    public func write(_ report: UnitReport) throws -> String {
+    /// Writes the unit's report (JSON) and certificate (HTML), both rendered from the stored
+    /// record; returns the report's path.
+    public func writeFiles(_ report: UnitReport) throws -> String {
         let path = reportPath(for: report)
-        try AtomicFile.write(try UnitReport.encoder().encode(report), to: path)
+        try AtomicFile.write(try ReportFormat.json.render(report), to: path)
+        try AtomicFile.write(try ReportFormat.html.render(report), to: certificatePath(for: report))
         return path
     }
 }

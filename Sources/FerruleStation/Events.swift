@@ -19,6 +19,12 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case instrumentFault(instrument: String, detail: String)
     /// An unplugged instrument's port is back (hot-plug) and the driver follows it there.
     case instrumentReconnected(instrument: String, address: String)
+    /// Results cannot be stored (disk full, read-only); `detail` nil: they can again.
+    case storageProblem(detail: String?)
+    /// A unit kept in memory while the store failed is now stored.
+    case unitStored(serial: String, reportId: UUID)
+    /// A sink started or stopped failing, or parked a report the receiver refused.
+    case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }
 
 /// Fans events out to every subscriber. A subscriber that falls behind loses its oldest events,

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleDevices
 import FerruleSimulator
+import FerruleRecords
 import Foundation
 import Logging
 
@@ -58,9 +59,9 @@ public actor Station {
     public nonisolated let prompts: PromptCenter
     public nonisolated let startedAt: Date
     private let arbiter = InstrumentArbiter()
-    private let logger: Logger
-    private let now: @Sendable () -> Date
-    private var active: StationConfig
+    let logger: Logger
+    let now: @Sendable () -> Date
+    var active: StationConfig
     private var hands: (any BenchHands)?
     private var references: [Int: Reference] = [:]
     private var busy: [Int: String] = [:]
@@ -76,18 +77,32 @@ public actor Station {
     /// A fixture whose unit lost an instrument to an unplug: (instrument, reason).
     private var unpluggedDuringUnit: [Int: (String, String)] = [:]
     private var deviceMonitor: UdevMonitor?
+    /// The durable record of every unit (see `Store`).
+    public nonisolated let store: Store
+    var sinkRunners: [String: SinkRunner] = [:]
+    var sinkTasks: [Task<Void, Never>] = []
+    var sinkStatus: [String: SinkStatus] = [:]
+    /// Why results cannot be stored right now (disk full, read-only); nil when they can.
+    var storageProblem: String?
+    /// Measured units whose record could not be committed yet, retried until it can.
+    var unstored: [UnitReport] = []
+    var storageRetry: Task<Void, Never>?
 
     /// Starts a station: prepares the data directory, starts any wire-level simulators the config
     /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
     public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
                             now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
         try data.prepare()
+        let store = try Store(path: data.storePath)
         let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
-        return Station(config: config, data: data, instruments: instruments, logger: logger, now: now)
+        let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
+        await station.recover()
+        return station
     }
 
-    private init(config: StationConfig, data: DataDirectory, instruments: InstrumentSet, logger: Logger,
+    private init(config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
                  now: @escaping @Sendable () -> Date) {
+        self.store = store
         self.config = config
         self.active = config
         self.data = data
@@ -116,6 +131,7 @@ public actor Station {
         for (name, ins) in instruments.all.sorted(by: { $0.key < $1.key }) {
             do {
                 identities[name] = try await ins.identify()
+                try? await store.saw(name, identities[name]!, at: now())
                 instrumentErrors[name] = nil
             } catch {
                 failures[name] = "\(error)"
@@ -172,6 +188,7 @@ public actor Station {
                 for attempt in 1...10 {
                     do {
                         identities[spec.name] = try await instruments.all[spec.name]!.identify()
+                        try? await store.saw(spec.name, identities[spec.name]!, at: now())
                         instrumentErrors[spec.name] = nil
                         break
                     } catch {
@@ -262,6 +279,7 @@ public actor Station {
                             pairs: "straight reference cord: (launch k, receive k) for k = \(Judge.list(positions)); a fiber read at another receive position m uses the reference of k, so its IL also holds the difference between receive paths m and k (measurements[].referencedPair = false)",
                             values: values)
         try data.save(ref)
+        try? await store.save(ref)  // the history of references; the file above is the one in use
         references[id] = ref
         logger.info("reference taken", metadata: ["fixture": "\(id)", "values": "\(values.count)"])
         await events.publish(.referenceTaken(fixture: id, takenAt: ref.takenAt))
@@ -332,6 +350,7 @@ public actor Station {
             throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
         }
         if let problem = referenceProblem(w, recipe: recipe) { throw problem }
+        if let problem = storageRefusal() { throw problem }
         busy[w.id] = req.serial
         unpluggedDuringUnit[w.id] = nil
         return Prepared(request: req, recipe: recipe, wiring: w, reference: references[w.id]!, rules: active.rules)
@@ -421,6 +440,10 @@ public actor Station {
         let tasks = Array(running.values)
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.value }
+        storageRetry?.cancel()
+        if !unstored.isEmpty { _ = await flushUnstored() }
+        if !unstored.isEmpty { logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")") }
+        await stopSinks()
         instruments.wireBench?.close()
         deviceMonitor?.stop()
     }
@@ -442,10 +465,23 @@ public actor Station {
         let req = p.request, recipe = p.recipe, w = p.wiring, ref = p.reference
         let io = w.io.flatMap { instruments.fixtureIO[$0] }
         if let io { try await fixtureReady(io, p) }
+        let reportId = UUID(), startedAt = now()
+        let referenceUsed = UnitReport.ReferenceUsed(
+            method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt.addingTimeInterval(recipe.reference.validitySeconds), pairs: ref.pairs,
+            values: ref.values.filter { v in recipe.wavelengthsNm.contains(v.wavelengthNm) && recipe.assembly.layout.usedPositions.contains(v.position) })
+        let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
+        // Stored before the first light: a crash from here on leaves an `interrupted` record.
+        try await beginRecord(UnitStart(reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
+                                        startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
+                                        instruments: instrumentRecords(w), reference: referenceUsed))
         await setStackLight(io, .amber)
         let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: p.rules,
                           instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
-                          onFiber: { [weak self] il in await self?.fiberDone(w.id, worstIl: il) })
+                          reportId: reportId, startedAt: startedAt,
+                          onFiber: { [weak self] fiber, arrival, steps in
+                              await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
+                              await self?.fiberDone(w.id, worstIl: steps.compactMap { s in s.power?.dBmValue.map { s.referenceDbm - $0 } }.max())
+                          })
         var result = await measureWatchingLid(run, io: io, fixture: w.id)
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
             result.aborted = false
@@ -472,15 +508,12 @@ public actor Station {
             reportId: result.reportId,
             unit: .init(serial: req.serial, partNumber: req.partNumber, description: recipe.description),
             recipe: recipe,
-            station: .init(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash),
+            station: station,
             fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
             instruments: instrumentRecords(w),
-            reference: .init(method: ref.method, takenAt: ref.takenAt,
-                             validUntil: ref.takenAt.addingTimeInterval(recipe.reference.validitySeconds),
-                             pairs: ref.pairs,
-                             values: ref.values.filter { v in recipe.wavelengthsNm.contains(v.wavelengthNm) && recipe.assembly.layout.usedPositions.contains(v.position) }),
+            reference: referenceUsed,
             judgement: judgement)
-        let path = try data.write(report)
+        let path = await keep(report)
         if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
@@ -616,7 +649,10 @@ public actor Station {
         }
         return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
                              configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
-                             fixtures: fixtures, instruments: instrumentsStatus)
+                             fixtures: fixtures, instruments: instrumentsStatus,
+                             storage: .init(path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root),
+                                            problem: storageProblem, unstoredUnits: unstored.count),
+                             sinks: sinkStatus.values.sorted { $0.name < $1.name })
     }
 }
 
@@ -664,6 +700,19 @@ public struct StationStatus: Sendable, Codable {
     public var accepting: Bool
     public var fixtures: [Fixture]
     public var instruments: [Instrument]
+    public var storage: Storage
+    /// Each sink's backlog and health.
+    public var sinks: [SinkStatus]
+
+    public struct Storage: Sendable, Codable {
+        public var path: String
+        public var sizeBytes: Int
+        public var freeBytes: Int64?
+        /// Why results cannot be stored right now; nil when they can.
+        public var problem: String?
+        /// Measured units waiting in memory for the store to take them.
+        public var unstoredUnits: Int
+    }
 }
 
 /// Runs `body` even when the surrounding task is cancelled (for bringing a bench to a safe state).

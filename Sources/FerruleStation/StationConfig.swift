@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleDevices
+import FerruleRecords
 import FerruleSimulator
 import Foundation
 import Yams
@@ -75,6 +76,23 @@ public struct ControlSpec: Sendable, Hashable {
     public var promptTimeoutSeconds: Double = 600
 }
 
+/// A sink: somewhere every report goes, at least once, with its own place in the outbox.
+public struct SinkSpec: Sendable, Hashable {
+    public enum Kind: String, Sendable, CaseIterable { case directory, http }
+    public var name: String
+    public var kind: Kind
+    /// directory: the folder (absolute, or relative to the config file's folder).
+    public var path: String?
+    /// directory: the files written per unit.
+    public var formats: [ReportFormat] = [.json, .html]
+    /// http: the endpoint and the body's format.
+    public var url: String?
+    public var format: ReportFormat = .json
+    public var tokenFile: String?
+    public var timeoutSeconds: Double = 10
+    public var maxBackoffSeconds: Double = 60
+}
+
 /// A validated station configuration.
 public struct StationConfig: Sendable {
     public var sourcePath: String
@@ -86,6 +104,7 @@ public struct StationConfig: Sendable {
     public var recipeOrder: [String]
     public var rules: DiagnosisRules
     public var control: ControlSpec
+    public var sinks: [SinkSpec]
     public var simulation: SimulationSpec?
     /// FNV-1a 64 of the file's bytes: identifies the config a report was made with (not a security hash).
     public var hash: String
@@ -593,9 +612,48 @@ extension StationConfig {
             if let t = c.promptTimeout { control.promptTimeoutSeconds = try duration(t, root.key("control").key("promptTimeout")) }
         }
 
+        var sinks: [SinkSpec] = []
+        for (i, e) in (f.sinks ?? []).enumerated() {
+            let p = root.key("sinks").index(i)
+            guard !e.name.trimmingCharacters(in: .whitespaces).isEmpty, !e.name.contains("/") else {
+                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is empty or has a '/'", fix: "name the sink, e.g. 'mes-share'")
+            }
+            guard !sinks.contains(where: { $0.name == e.name }) else {
+                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is used twice", fix: "give every sink its own name: it keys its place in the outbox")
+            }
+            var spec = SinkSpec(name: e.name, kind: try oneOf(e.kind, SinkSpec.Kind.self, p.key("kind"), what: "sink kind"))
+            if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+            if let t = e.maxBackoff { spec.maxBackoffSeconds = try duration(t, p.key("maxBackoff")) }
+            switch spec.kind {
+            case .directory:
+                guard let path = e.path, !path.isEmpty else {
+                    throw ConfigIssue(path: p.key("path"), message: "a directory sink needs its folder", fix: "add 'path: /mnt/mes/inbox' (the folder the MES watches)")
+                }
+                for (key, v) in [("url", e.url), ("format", e.format), ("tokenFile", e.tokenFile)] where v != nil {
+                    throw ConfigIssue(path: p.key(key), message: "'\(key)' is for http sinks", fix: "remove it, or use 'kind: http'")
+                }
+                spec.path = path.hasPrefix("/") ? path : parentDirectory(of: file) + "/" + path
+                if let fs = e.formats {
+                    guard !fs.isEmpty else { throw ConfigIssue(path: p.key("formats"), message: "no formats", fix: "list some of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
+                    spec.formats = try fs.enumerated().map { j, x in try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format") }
+                }
+            case .http:
+                guard let url = e.url, let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+                    throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL", fix: "give the MES endpoint, e.g. 'url: https://mes.example/api/results'")
+                }
+                for (key, set) in [("path", e.path != nil), ("formats", e.formats != nil)] where set {
+                    throw ConfigIssue(path: p.key(key), message: "'\(key)' is for directory sinks", fix: "remove it; an http sink sends one 'format'")
+                }
+                spec.url = url
+                if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }
+                if let t = e.tokenFile { spec.tokenFile = t.hasPrefix("/") ? t : parentDirectory(of: file) + "/" + t }
+            }
+            sinks.append(spec)
+        }
+
         return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
                              fixtures: fixtures, recipes: recipes, recipeOrder: order, rules: rules, control: control,
-                             simulation: simulation, hash: "")
+                             sinks: sinks, simulation: simulation, hash: "")
     }
 
     static func validateRecipe(_ e: RecipeEntry, _ p: ConfigPath) throws -> Recipe {

@@ -27,11 +27,14 @@ struct UnitRun: Sendable {
     let arbiter: InstrumentArbiter
     let events: EventBus
     let now: @Sendable () -> Date
-    /// Called after each fiber with its worst IL, for progress.
-    let onFiber: @Sendable (Double?) async -> Void
+    let reportId: UUID
+    let startedAt: Date
+    /// Called after each fiber with where its light arrived and its steps (to store them at
+    /// once, and for progress).
+    let onFiber: @Sendable (_ fiber: Int, _ arrival: Int?, _ steps: [RawStep]) async -> Void
 
     func measure() async -> Result {
-        var result = Result(reportId: UUID(), startedAt: now())
+        var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(.unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
         let spec = recipe.assembly
         let expected = spec.expectedMap()
@@ -52,7 +55,7 @@ struct UnitRun: Sendable {
                                                receivePosition: arrival, ilDb: il, rlDb: s.rlDb,
                                                verdict: limitOK && arrival == expected[fiber] ? .pass : .fail))
                 }
-                await onFiber(steps.compactMap { s in s.power?.dBmValue.map { s.referenceDbm - $0 } }.max())
+                await onFiber(fiber, arrival, steps)
             } catch let e as InterlockOpen {
                 result.aborted = true
                 result.stopReason = "\(e.description) at fiber \(fiber); the light source was switched off"

@@ -10,7 +10,7 @@ struct Ferrulectl: AsyncParsableCommand {
         abstract: "Operator and engineer client for a Ferrule station.",
         discussion: "Talks to ferruled over its status socket. Exit codes: 0 ok (or pass), 1 fail, 2 error, aborted or refused, 3 station unreachable.",
         subcommands: [Status.self, Watch.self, Test.self, Abort.self, Reference.self, Recipes.self, HistoryCommand.self,
-                      Prompts.self, Answer.self, ShowReport.self, Fault.self])
+                      Prompts.self, Answer.self, ShowReport.self, Fault.self, Yield.self, ReportCommand.self])
 }
 
 struct Connection: ParsableArguments {
@@ -81,6 +81,17 @@ struct Status: AsyncParsableCommand {
         for i in result["instruments"]?.array ?? [] {
             let id = i["identity"]
             print("instrument \(i["name"]?.string ?? ""): \(i["state"]?.string ?? "") \(id?["model"]?.string ?? "") \(id?["serial"]?.string ?? "")\(i["lastError"]?.string.map { " last error: \($0)" } ?? "")")
+        }
+        if let st = result["storage"] {
+            let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576, free = (st["freeBytes"]?.number).map { String(format: "%.0f MB free", $0 / 1_048_576) } ?? "free space unknown"
+            var line = String(format: "store %@: %.1f MB, %@", st["path"]?.string ?? "?", size, free)
+            if let p = st["problem"]?.string { line += "; CANNOT STORE: \(p) (\(st["unstoredUnits"]?.int ?? 0) unit(s) waiting in memory)" }
+            print(line)
+        }
+        for k in result["sinks"]?.array ?? [] {
+            var line = "sink \(k["name"]?.string ?? "") (\(k["kind"]?.string ?? "")): \(k["pending"]?.int ?? 0) pending, \(k["parked"]?.int ?? 0) parked"
+            if let f = k["failing"]?.string { line += "; FAILING since \(k["failingSince"]?.string ?? "?"): \(f)" }
+            print(line)
         }
     }
 }
@@ -190,21 +201,75 @@ struct Recipes: AsyncParsableCommand {
 }
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Past units, newest first.")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Past units, newest first; retests of a serial show their attempt number.")
     @OptionGroup var connection: Connection
     @Option(help: "Only this serial.") var serial: String?
     @Option(help: "Only this part number.") var part: String?
-    @Option(help: "Only this verdict (pass, fail, error, aborted).") var verdict: String?
+    @Option(help: "Only this verdict (pass, fail, error, aborted, interrupted).") var verdict: String?
+    @Option(help: "Started at or after (ISO 8601, e.g. 2026-11-21 or 2026-11-21T06:00:00Z).") var since: String?
+    @Option(help: "Started before (ISO 8601).") var until: String?
     @Option(help: "At most this many.") var limit = 50
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.history) { $0.serial = serial; $0.partNumber = part; $0.verdict = verdict; $0.limit = limit })
+            try await connection.call(&s, request(.history) {
+                $0.serial = serial; $0.partNumber = part; $0.verdict = verdict; $0.limit = limit; $0.since = since; $0.until = until
+            })
         }
         if connection.json { printJSON(r); return }
         for x in r.array ?? [] {
-            let diag = (x["diagnoses"]?.array ?? []).compactMap(\.string).joined(separator: ",")
-            print("\(x["finishedAt"]?.string ?? "")  \(x["serial"]?.string ?? "")  \(x["partNumber"]?.string ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.string ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(diag)")
+            let codes = (x["failureCodes"]?.array ?? []).compactMap(\.string).joined(separator: ",")
+            let attempt = x["attempt"]?.int ?? 1
+            print("\(x["startedAt"]?.string ?? "")  \(x["serial"]?.string ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  \(x["partNumber"]?.string ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.string ?? x["state"]?.string ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(codes)")
+        }
+    }
+}
+
+struct Yield: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "First-pass yield per part number, and the Pareto of failure reasons.")
+    @OptionGroup var connection: Connection
+    @Option(help: "From (ISO 8601).") var since: String?
+    @Option(help: "Until (ISO 8601).") var until: String?
+    @Option(help: "Pareto for this part number only.") var part: String?
+
+    func run() async throws {
+        let (y, p) = try await connection.session { s in
+            (try await connection.call(&s, request(.yield) { $0.since = since; $0.until = until }),
+             try await connection.call(&s, request(.pareto) { $0.since = since; $0.until = until; $0.partNumber = part }))
+        }
+        if connection.json { printJSON(JSONValue.object(["yield": y, "pareto": p])); return }
+        print("part number            serials  first pass  FPY      final   retests")
+        for x in y.array ?? [] {
+            let fpy = x["firstPassYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
+            let fin = x["finalYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
+            print("\((x["partNumber"]?.string ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  \(fin)  \(x["retests"]?.int ?? 0)")
+        }
+        print("\nfailure reasons (Pareto)\(part.map { " for \($0)" } ?? ""):")
+        for x in p.array ?? [] {
+            let share = (x["share"]?.number ?? 0) * 100, cum = (x["cumulative"]?.number ?? 0) * 100
+            print("  \((x["code"]?.string ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
+        }
+    }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Where a unit's reports and certificates are, and which sinks have them.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "Serial number.") var serial: String
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.report) { $0.serial = serial }) }
+        if connection.json { printJSON(r); return }
+        for x in r.array ?? [] {
+            let attempt = x["attempt"]?.int ?? 1
+            print("\(serial) test \(attempt)\(attempt > 1 ? " (retest)" : ""): \(x["verdict"]?.string ?? x["state"]?.string ?? "")  started \(x["startedAt"]?.string ?? "")  report \(x["reportId"]?.string ?? "")")
+            if let p = x["reportPath"]?.string {
+                print("  report       \(p)\(x["filesExist"] == .bool(false) ? "  (not written yet)" : "")")
+                print("  certificate  \(x["certificatePath"]?.string ?? "")")
+            }
+            for d in x["deliveries"]?.array ?? [] {
+                print("  sink \(d["sink"]?.string ?? ""): \(d["state"]?.string ?? "")\(d["detail"]?.string.map { " (\($0))" } ?? "")")
+            }
         }
     }
 }

@@ -61,6 +61,7 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         await station.watchDevices()
+        await station.startSinks()
 
         if demo {
             let rows: [DemoRow]

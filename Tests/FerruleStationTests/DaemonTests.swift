@@ -115,8 +115,9 @@ import Testing
         #expect(await d.waitForExit() == 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: d.reportsDir)
         #expect(files.filter { $0.hasPrefix(".tmp") }.isEmpty)  // nothing half-written
-        let reports = files.filter { $0.hasPrefix("TERM-1_") }
+        let reports = files.filter { $0.hasPrefix("TERM-1_") && $0.hasSuffix(".json") }
         #expect(reports.count == 1)
+        #expect(files.contains { $0.hasPrefix("TERM-1_") && $0.hasSuffix(".html") })  // its certificate
         let path = d.reportsDir + "/" + reports[0]
         let r = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(r.verdict == .aborted)

@@ -1,0 +1,233 @@
+import FerruleCore
+import FerruleRecords
+import Foundation
+import Logging
+
+/// Free space below which the station stops starting units: a unit's record must always fit.
+let minimumFreeBytes: Int64 = 64 << 20
+
+extension Station {
+    // MARK: Recovery
+
+    /// At start: units that were running when the process died are recorded as `interrupted`
+    /// with what they had measured, and report files missing after a crash are written.
+    func recover() async {
+        do {
+            for u in try await store.unfinished() {
+                let s = u.start
+                let measured = Set(u.steps.map(\.fiber)).count
+                let total = s.recipe.assembly.layout.usedPositions.count
+                let why = "interrupted: ferruled stopped during the unit (crash or power loss); \(measured) of \(total) fibers had been measured"
+                var judgement = Judge(recipe: s.recipe, rules: s.rules).judge(steps: u.steps, observed: u.observed, stopReason: why)
+                judgement.verdict = .interrupted
+                let report = UnitReport(reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
+                                        recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,
+                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments, reference: s.reference,
+                                        judgement: judgement)
+                try await store.commit(report, interrupted: true)
+                logger.warning("unit \(s.serial) (report \(s.reportId)) was interrupted by a stop; recorded with \(measured) of \(total) fibers")
+            }
+            for id in try await store.unitsWithoutFiles() {
+                if let r = try await store.report(id) { await writeFiles(r) }
+            }
+        } catch {
+            storageFailed(error)
+        }
+        AtomicFile.removeLeftovers(in: data.reports)
+    }
+
+    // MARK: Keeping a unit
+
+    /// Before a unit may start: its results must be storable.
+    func storageRefusal() -> UnitRefused? {
+        if let p = storageProblem {
+            return UnitRefused(message: "results cannot be stored: \(p)\(unstored.isEmpty ? "" : "; \(unstored.count) measured unit(s) kept in memory until they can")",
+                               fix: "free disk space or make \(data.root) writable; the station stores the waiting results by itself")
+        }
+        if let free = freeBytes(data.root), free < minimumFreeBytes {
+            return UnitRefused(message: "the disk holding \(data.root) is nearly full (\(free >> 20) MB free)",
+                               fix: "free disk space (old logs, reports already delivered)")
+        }
+        return nil
+    }
+
+    func freeBytes(_ path: String) -> Int64? {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return nil }
+        return Int64(s.f_bavail) * Int64(s.f_frsize)
+    }
+
+    /// Records the start of a unit; refuses it if that cannot be stored.
+    func beginRecord(_ start: UnitStart) async throws(UnitRefused) {
+        do {
+            try await store.begin(start)
+        } catch {
+            storageFailed(error)
+            throw storageRefusal()!
+        }
+    }
+
+    func recordFiber(_ id: UUID, fiber: Int, arrival: Int?, steps: [RawStep]) async {
+        do { try await store.record(reportId: id, fiber: fiber, arrival: arrival, steps: steps) } catch {
+            storageFailed(error)  // the steps are still in memory and go into the final record
+        }
+    }
+
+    /// The unit is done once this has committed its record; then its files are written and the
+    /// sinks are told. A record that cannot be committed is kept and retried, never dropped.
+    /// Returns the report's path.
+    func keep(_ report: UnitReport) async -> String {
+        do {
+            try await store.commit(report)
+        } catch {
+            storageFailed(error)
+            unstored.append(report)
+            retryStorage()
+            return data.reportPath(for: report)
+        }
+        await writeFiles(report)
+        for r in sinkRunners.values { r.wake() }
+        return data.reportPath(for: report)
+    }
+
+    func writeFiles(_ report: UnitReport) async {
+        do {
+            _ = try data.writeFiles(report)
+            try await store.markFilesWritten(report.reportId)
+        } catch {
+            // The record is committed; the files are written again at the next start.
+            logger.error("cannot write the files of \(report.unit.serial): \(error); they are written again at the next start")
+        }
+    }
+
+    func storageFailed(_ error: any Error) {
+        let text = "\(error)"
+        if storageProblem != text {
+            logger.critical("results store: \(text)")
+            storageProblem = text
+            Task { await events.publish(.storageProblem(detail: text)) }
+        }
+    }
+
+    func storageRecovered() {
+        guard storageProblem != nil else { return }
+        logger.notice("results store writable again")
+        storageProblem = nil
+        Task { await events.publish(.storageProblem(detail: nil)) }
+    }
+
+    /// Every 5 s, tries to commit the units kept in memory; also clears the problem once the
+    /// store takes writes again.
+    func retryStorage() {
+        guard storageRetry == nil else { return }
+        storageRetry = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                guard let self, await self.flushUnstored() else { continue }
+                await self.clearRetry()
+                return
+            }
+        }
+    }
+
+    private func clearRetry() { storageRetry = nil }
+
+    /// True when nothing is left to store.
+    func flushUnstored() async -> Bool {
+        while let r = unstored.first {
+            do { try await store.commit(r) } catch {
+                storageFailed(error)
+                return false
+            }
+            unstored.removeFirst()
+            await writeFiles(r)
+            await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
+        }
+        do { try await store.touch(now()) } catch {
+            storageFailed(error)
+            return false
+        }
+        storageRecovered()
+        for r in sinkRunners.values { r.wake() }
+        return true
+    }
+
+    // MARK: Sinks
+
+    /// Starts one delivery loop per configured sink.
+    public func startSinks(_ sinks: [any Sink]? = nil, baseBackoff: Duration = .seconds(1)) {
+        let list = sinks ?? config.sinks.map(makeSink)
+        for sink in list {
+            let spec = config.sinks.first { $0.name == sink.name }
+            let runner = SinkRunner(sink: sink, store: store, logger: logger, baseBackoff: baseBackoff,
+                                    maxBackoff: .milliseconds(Int64((spec?.maxBackoffSeconds ?? 60) * 1000))) { [weak self] st in
+                await self?.sinkChanged(st)
+            }
+            sinkRunners[sink.name] = runner
+            sinkStatus[sink.name] = SinkStatus(name: sink.name, kind: sink.kind, pending: 0, parked: 0, attempts: 0)
+            sinkTasks.append(Task { await runner.run() })
+        }
+    }
+
+    nonisolated func makeSink(_ s: SinkSpec) -> any Sink {
+        switch s.kind {
+        case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId)
+        case .http: return HTTPSink(name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
+                                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+        }
+    }
+
+    func sinkChanged(_ st: SinkStatus) async {
+        let before = sinkStatus[st.name]
+        sinkStatus[st.name] = st
+        if before?.failing != st.failing || (before?.parked ?? 0) != st.parked {
+            await events.publish(.delivery(sink: st.name, pending: st.pending, parked: st.parked, failing: st.failing))
+        }
+    }
+
+    func stopSinks() async {
+        for t in sinkTasks { t.cancel() }
+        for t in sinkTasks { await t.value }
+        for r in sinkRunners.values { await r.sink.shutdown() }
+        sinkTasks = []
+    }
+
+    // MARK: History
+
+    public func history(_ filter: HistoryFilter) async throws -> [HistoryRow] {
+        try await store.history(filter).map { e in
+            let stem = e.finishedAt.map { reportFileStem(serial: e.serial, finishedAt: $0, reportId: e.reportId) }
+            return HistoryRow(entry: e, reportPath: stem.map { data.reports + "/" + $0 + ".json" },
+                              certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
+        }
+    }
+}
+
+/// A history entry with where its files are.
+public struct HistoryRow: Sendable, Codable, Hashable {
+    public var entry: HistoryEntry
+    public var reportPath: String?
+    public var certificatePath: String?
+
+    public func encode(to encoder: any Encoder) throws {
+        try entry.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(reportPath, forKey: .reportPath)
+        try c.encodeIfPresent(certificatePath, forKey: .certificatePath)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        entry = try HistoryEntry(from: decoder)
+        let c = try decoder.container(keyedBy: Keys.self)
+        reportPath = try c.decodeIfPresent(String.self, forKey: .reportPath)
+        certificatePath = try c.decodeIfPresent(String.self, forKey: .certificatePath)
+    }
+
+    init(entry: HistoryEntry, reportPath: String?, certificatePath: String?) {
+        self.entry = entry
+        self.reportPath = reportPath
+        self.certificatePath = certificatePath
+    }
+
+    enum Keys: String, CodingKey { case reportPath, certificatePath }
+}
