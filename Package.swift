@@ -86,7 +86,7 @@ let package = Package(
 
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl",
+            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

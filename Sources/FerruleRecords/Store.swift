@@ -344,6 +344,14 @@ public final class Store: Sendable {
         }
     }
 
+    /// Every reference a fixture has had, oldest first.
+    public func references(fixture: Int) async throws(StoreError) -> [Reference] {
+        try await readOnly("read references") { db in
+            try String.fetchAll(db, sql: "SELECT data FROM reference WHERE fixture = ? ORDER BY takenAt", arguments: [fixture])
+                .compactMap { try? UnitReport.decoder().decode(Reference.self, from: Data($0.utf8)) }
+        }
+    }
+
     public func saw(_ name: String, _ id: InstrumentIdentity, at date: Date) async throws(StoreError) {
         try await transaction("record the identity of \(name)") { db in
             try db.execute(sql: """

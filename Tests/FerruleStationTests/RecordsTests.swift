@@ -1,0 +1,156 @@
+import FerruleCore
+import FerruleRecords
+import FerruleSimulator
+@testable import FerruleStation
+import Foundation
+import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+@Suite struct StoreTests {
+    /// A unit cut short by a crash: the store has its start and two fibers; the next station on
+    /// that data directory records it as `interrupted` with those fibers, and writes its files.
+    @Test func aUnitRunningWhenTheProcessDiedIsRecordedInterrupted() async throws {
+        let dir = temporaryDirectory()
+        let (first, _) = try await makeStation(data: dir)
+        let recipe = first.config.recipes["FT-MTP12-SMAPC-B-LL"]!
+        let ref = await first.reference(fixture: 1)!
+        let id = UUID()
+        try await first.store.begin(UnitStart(reportId: id, serial: "CRASH-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "op-9",
+                                              startedAt: Date(), station: .init(id: "SIM-01", softwareVersion: "t", configHash: "h"),
+                                              recipe: recipe, rules: DiagnosisRules(), instruments: [],
+                                              reference: .init(method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt + 3600, pairs: ref.pairs, values: [])))
+        for fiber in [1, 2] {
+            let steps = recipe.wavelengthsNm.map { wl in
+                RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: 13 - fiber, receivePosition: 13 - fiber, referenceDbm: -4.6,
+                        referencedPair: false, power: .dBm(-4.75), rlDb: 62, fault: nil)
+            }
+            try await first.store.record(reportId: id, fiber: fiber, arrival: 13 - fiber, steps: steps)
+        }
+        await first.shutdown()
+
+        let (second, _) = try await makeStation(data: dir, reference: false)
+        let rows = try await second.history(HistoryFilter(serial: "CRASH-1"))
+        let row = try #require(rows.first)
+        #expect(row.entry.state == "interrupted" && row.entry.verdict == .interrupted)
+        let report = try #require(try await second.store.report(id))
+        #expect(report.measurements.count == 4 && Set(report.measurements.map(\.fiber)) == [1, 2])
+        #expect(report.measurements.allSatisfy { $0.ilDb == 0.15 })
+        #expect(report.reasons.first?.contains("2 of 12 fibers had been measured") == true, "\(report.reasons)")
+        let path = try #require(row.reportPath)
+        #expect(FileManager.default.fileExists(atPath: path) && FileManager.default.fileExists(atPath: row.certificatePath!))
+        let (status, out) = try validateReports([path])
+        #expect(status == 0, "\(out)")
+        // It is in the outbox like any other unit.
+        #expect(try await second.store.pending(for: "anything") >= 1)
+    }
+
+    @Test func historyYieldParetoAndRetestsComeFromTheStore() async throws {
+        let (station, bench) = try await makeStation()
+        let part = "FT-MTP12-SMAPC-B-LL"
+        _ = try await testUnit(station, bench, serial: "Y-1", part: part)                                          // pass first time
+        _ = try await testUnit(station, bench, serial: "Y-2", part: part, faults: [.highLoss(fiber: 4, extraDb: 0.8)])  // fail...
+        _ = try await testUnit(station, bench, serial: "Y-2", part: part)                                          // ...then pass on retest
+        _ = try await testUnit(station, bench, serial: "Y-3", part: part, faults: [.wrongPolarity(.a)])              // fail
+        _ = try await testUnit(station, bench, serial: "Y-4", part: part, faults: [.highLoss(fiber: 7, extraDb: 0.9)])  // fail
+
+        let y2 = try await station.history(HistoryFilter(serial: "Y-2"))
+        #expect(y2.map(\.entry.attempt) == [2, 1])  // newest first
+        #expect(y2[0].entry.previousReportId == y2[1].entry.reportId)
+        #expect(y2.map(\.entry.verdict) == [.pass, .fail])
+        let fails = try await station.history(HistoryFilter(partNumber: part, verdict: .fail))
+        #expect(Set(fails.map(\.entry.serial)) == ["Y-2", "Y-3", "Y-4"])
+        #expect(try await station.history(HistoryFilter(since: Date().addingTimeInterval(3600))).isEmpty)
+
+        let y = try #require(try await station.store.yield().first { $0.partNumber == part })
+        #expect(y.serials == 4 && y.firstPass == 1 && y.passedAtLast == 2 && y.retests == 1 && y.units == 5)
+        #expect(y.firstPassYield == 0.25 && y.finalYield == 0.5)
+
+        let pareto = try await station.store.pareto(partNumber: part)
+        #expect(pareto.first?.code == "highLossFiber" && pareto.first?.units == 2, "\(pareto)")
+        #expect(pareto.contains { $0.code == "wrongPolarityType" && $0.units == 1 })
+        #expect(pareto.last?.cumulative == 1)
+    }
+
+    @Test func instrumentIdentitiesAndReferencesAreKept() async throws {
+        let (station, _) = try await makeStation()
+        let ids = try await station.store.identities(of: "ilrl")
+        let live = await station.identity(of: "ilrl")
+        #expect(ids.count == 1 && ids[0] == live)
+        let refs = try await station.store.references(fixture: 1)
+        let current = try #require(await station.reference(fixture: 1))
+        #expect(refs.count == 1 && refs[0].values == current.values && abs(refs[0].takenAt.timeIntervalSince(current.takenAt)) < 0.001)
+    }
+}
+
+@Suite struct FormatTests {
+    func unit24() async throws -> UnitReport {
+        let (station, bench) = try await makeStation()
+        return try await testUnit(station, bench, serial: "CERT-24 <&\"x\">", part: "FT-MTP24-OM4-A", faults: [.highLoss(fiber: 9, extraDb: 0.9)]).report
+    }
+
+    /// The certificate of a 24-fiber unit: one table per end and wavelength with a row per
+    /// fiber, the chart with a bar per fiber and wavelength, the traceability, escaped text.
+    @Test func certificateForA24FiberUnit() async throws {
+        let r = try await unit24()
+        let html = String(decoding: try ReportFormat.html.render(r), as: UTF8.self)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("@page"))
+        #expect(html.contains("CERT-24 &lt;&amp;&quot;x&quot;&gt;") && !html.contains("CERT-24 <&"))
+        #expect(html.contains(">FAIL<"))
+        for wl in r.wavelengthsNm { #expect(html.contains("End A launch, \(wl) nm")) }
+        #expect(html.components(separatedBy: "<tr><td class=\"n\">").count - 1 == 24 * r.wavelengthsNm.count)
+        #expect(html.components(separatedBy: "<rect x=").count - 1 >= 24 * r.wavelengthsNm.count)
+        #expect(html.contains("stroke=\"#d00\""))  // fiber 9's failed bars are outlined
+        #expect(html.contains("fiber 9, 850 nm"))
+        for i in r.instruments { #expect(html.contains(escapeForTest(i.identity!.serial))) }
+        #expect(html.contains(r.station.configHash) && html.contains("Reference"))
+        // Well-formed enough for an XML parser once the doctype is dropped (balanced tags).
+        let xml = html.replacingOccurrences(of: "<!DOCTYPE html>", with: "").replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "")
+        #expect(XMLParser(data: Data(xml.utf8)).parse(), "the certificate's markup is not balanced")
+        // For people to look at (scripts/certificate-png.sh turns it into a PNG).
+        try Data(html.utf8).write(to: URL(fileURLWithPath: temporaryDirectory() + "/certificate-24.html"))
+    }
+
+    func escapeForTest(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;") }
+
+    @Test func csvHasOneRowPerFiberWavelengthAndEnd() async throws {
+        let r = try await unit24()
+        let csv = String(decoding: try ReportFormat.csv.render(r), as: UTF8.self)
+        let lines = csv.split(separator: "\r\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1 + r.measurements.count && r.measurements.count == 48)
+        #expect(lines[0].hasPrefix("reportId,serial,partNumber"))
+        #expect(lines[1].contains("\"CERT-24 <&\"\"x\"\">\""))  // quoted, quotes doubled
+        let fiber9 = lines.filter { $0.contains(",9,850,A,") }
+        #expect(fiber9.count == 1 && fiber9[0].contains(",fail,"))
+    }
+
+    @Test func cfxAndAtmlCarryEveryMeasurement() async throws {
+        let r = try await unit24()
+        let cfx = try JSONSerialization.jsonObject(with: try ReportFormat.cfx.render(r)) as! [String: Any]
+        #expect(cfx["MessageName"] as? String == "CFX.Production.TestAndInspection.UnitsTested")
+        #expect(cfx["UniqueID"] as? String == r.reportId.uuidString.lowercased())
+        let body = cfx["MessageBody"] as! [String: Any]
+        let unit = (body["TestedUnits"] as! [[String: Any]])[0]
+        #expect(unit["UnitIdentifier"] as? String == r.unit.serial && unit["OverallResult"] as? String == "Failed")
+        let tests = unit["Tests"] as! [[String: Any]]
+        #expect(tests.count == 48 + 1)
+        let il = (tests[0]["Measurements"] as! [[String: Any]])[0]["MeasuredValue"] as! [String: Any]
+        #expect(il["ValueUnits"] as? String == "dB" && il["MaximumAcceptableValue"] as? Double == 0.75)
+
+        let atml = try ReportFormat.atml.render(r)
+        final class Counter: NSObject, XMLParserDelegate {
+            var tests = 0, outcomes: [String] = []
+            func parser(_ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName q: String?, attributes a: [String: String] = [:]) {
+                if e == "tr:Test" { tests += 1 }
+                if e == "tr:Outcome", let v = a["value"] { outcomes.append(v) }
+            }
+        }
+        let parser = XMLParser(data: atml)
+        let counter = Counter()
+        parser.delegate = counter
+        #expect(parser.parse(), "ATML is not well-formed: \(String(describing: parser.parserError))")
+        #expect(counter.tests == 48 + 1)
+        #expect(counter.outcomes.first == "Failed")
+    }
+}
