@@ -231,10 +231,20 @@ public struct UnitReport: Sendable, Codable {
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
-            try c.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)))
+            try c.encode(isoMilliseconds(date))
         }
         e.nonConformingFloatEncodingStrategy = .throw
         return e
+    }
+
+    /// ISO 8601 UTC with milliseconds, rounded to the nearest millisecond, so that a time read
+    /// back from a report is written again as the same text (the formatter truncates, and a
+    /// parsed .301 is 0.30099... s: a report re-rendered from the store would differ by 1 ms).
+    public static func isoMilliseconds(_ date: Date) -> String {
+        let ms = (date.timeIntervalSince1970 * 1000).rounded()
+        let whole = (ms / 1000).rounded(.down)
+        let text = Date(timeIntervalSince1970: whole).formatted(Date.ISO8601FormatStyle(timeZone: .gmt))  // ...T03:47:20Z
+        return String(text.dropLast()) + String(format: ".%03dZ", Int(ms - whole * 1000))
     }
 
     public static func decoder() -> JSONDecoder {

@@ -50,7 +50,7 @@ func num(_ v: Double?, _ digits: Int = 3) -> String {
     return String(format: "%.\(digits)f", v)
 }
 
-func iso(_ d: Date) -> String { d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)) }
+func iso(_ d: Date) -> String { UnitReport.isoMilliseconds(d) }
 
 enum CSVReport {
     static let header = ["reportId", "serial", "partNumber", "stationId", "fixture", "operator", "finishedAt", "unitVerdict",

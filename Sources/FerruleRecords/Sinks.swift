@@ -77,7 +77,7 @@ public final class HTTPSink: Sink {
         self.tokenFile = tokenFile
         self.timeout = timeout
         var config = HTTPClient.Configuration()
-        config.timeout = .init(connect: .seconds(5), read: .seconds(timeout.components.seconds))
+        config.timeout = .init(connect: .seconds(5))  // the whole exchange is bounded by `timeout` (a deadline per request)
         config.redirectConfiguration = .disallow
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
@@ -100,7 +100,8 @@ public final class HTTPSink: Sink {
             return .park("cannot render \(format.rawValue): \(error)")
         }
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+            let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+            let response = try await client.execute(request, deadline: .now() + .milliseconds(ms))
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
             let code = response.status.code
             let said = body.isEmpty ? "" : ": \(body.prefix(300))"

@@ -85,7 +85,8 @@ extension Station {
             retryStorage()
             return data.reportPath(for: report)
         }
-        await writeFiles(report)
+        // The files are rendered from the record as stored, like every sink's output.
+        await writeFiles((try? await store.report(report.reportId)) ?? report)
         for r in sinkRunners.values { r.wake() }
         return data.reportPath(for: report)
     }

@@ -39,7 +39,7 @@ import Testing
 
     @Test func ourDriversAgainstAPymodbusServer() async throws {
         let (server, port) = try await startPeerServer(unit: 5)
-        defer { server.terminate() }
+        defer { kill(server.processIdentifier, SIGKILL) }  // pymodbus keeps serving through SIGTERM
         let link = ModbusLink(name: "peer", address: .tcp(host: "127.0.0.1", port: port), unitId: 5, timeout: .seconds(1), retries: 1)
 
         // The switch map without position feedback (a plain register store): the channel lands in hr:3.

@@ -154,3 +154,87 @@ import FoundationXML
         #expect(counter.outcomes.first == "Failed")
     }
 }
+
+@Suite(.serialized) struct SinkTests {
+    /// Waits (bounded) until the sink has no backlog and is not failing.
+    func drained(_ station: Station, _ sink: String) async throws {
+        try await waitUntil("\(sink) to deliver everything") {
+            try await station.store.pending(for: sink) == 0
+        }
+    }
+
+    @Test func directorySinkWaitsForAVanishedFolderAndLosesNothing() async throws {
+        let (station, bench) = try await makeStation()
+        let share = temporaryDirectory() + "/share"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: false)
+        await station.startSinks([DirectorySink(name: "mes-share", path: share, formats: [.json, .html, .csv], stationId: "SIM-01")],
+                                 baseBackoff: .milliseconds(20))
+        let a = try await testUnit(station, bench, serial: "DIR-1", part: "FT-MTP12-SMAPC-B-LL")
+        try await drained(station, "mes-share")
+        let stem = reportFileStem(serial: "DIR-1", finishedAt: a.report.finishedAt, reportId: a.report.reportId)
+        for suffix in [".json", ".html", ".csv"] { #expect(FileManager.default.fileExists(atPath: share + "/" + stem + suffix)) }
+        // The stored record and the delivered file are the same bytes.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: share + "/" + stem + ".json")) == Data(contentsOf: URL(fileURLWithPath: a.reportPath)))
+
+        // The share goes away (unmounted): the next unit waits, nothing is written in its place.
+        try FileManager.default.removeItem(atPath: share)
+        let b = try await testUnit(station, bench, serial: "DIR-2", part: "FT-MTP12-SMAPC-B-LL")
+        try await waitUntil("the sink to report the missing folder") {
+            await station.status().sinks.first?.failing?.contains("is missing (share not mounted?)") == true
+        }
+        #expect(!FileManager.default.fileExists(atPath: share))
+        #expect(await station.status().sinks.first?.pending == 1)
+        // It comes back: DIR-2 arrives, DIR-1 is not delivered again.
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: false)
+        try await drained(station, "mes-share")
+        let files = try FileManager.default.contentsOfDirectory(atPath: share)
+        #expect(files.filter { $0.hasPrefix("DIR-2_") }.count == 3 && files.filter { $0.hasPrefix("DIR-1_") }.isEmpty, "\(files)")
+        #expect(!files.contains { $0.hasPrefix(".") }, "\(files)")  // no temporary file left
+        let deliveries = try await station.store.deliveries(of: b.report.reportId)
+        #expect(deliveries.map(\.state) == ["delivered"])
+        await station.shutdown()
+    }
+
+    /// The HTTP sink against a stand-in MES (scripts/mes-peer.py) that answers 500, stalls past
+    /// the timeout (so it receives the same report twice), refuses one unit with 422, and
+    /// accepts the rest.
+    @Test func httpSinkRetriesParksAndDeliversAtLeastOnceWithTheReportIdAsKey() async throws {
+        let dir = temporaryDirectory()
+        let log = dir + "/mes.log"
+        let peer = Process()
+        peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        peer.arguments = ["python3", Repo.root + "/scripts/mes-peer.py", "--log", log, "--plan", "HTTP-A=500,stall,200;HTTP-B=422", "--stall-seconds", "2"]
+        let out = Pipe()
+        peer.standardOutput = out
+        peer.standardError = FileHandle.nullDevice  // never hold the test runner's output open
+        try peer.run()
+        defer { kill(peer.processIdentifier, SIGKILL) }
+        let first = try LineReader(out.fileHandleForReading.fileDescriptor).line()
+        let port = try #require(Int(first.replacingOccurrences(of: "PORT ", with: "")))
+        try "s3cret-token\n".write(toFile: dir + "/token", atomically: true, encoding: .utf8)
+
+        let (station, bench) = try await makeStation()
+        await station.startSinks([HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/results", tokenFile: dir + "/token", timeout: .milliseconds(700))],
+                                 baseBackoff: .milliseconds(20))
+        let a = try await testUnit(station, bench, serial: "HTTP-A", part: "FT-MTP12-SMAPC-B-LL")
+        let b = try await testUnit(station, bench, serial: "HTTP-B", part: "FT-MTP12-SMAPC-B-LL")
+        let c = try await testUnit(station, bench, serial: "HTTP-C", part: "FT-MTP12-SMAPC-B-LL")
+        try await drained(station, "mes")
+
+        struct Hit: Decodable { var serial: String; var key: String?; var authorization: String?; var sha256: String; var answer: String }
+        let hits = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Hit.self, from: Data($0.utf8)) }
+        let forA = hits.filter { $0.serial == "HTTP-A" }
+        #expect(forA.map(\.answer) == ["500", "stall", "200"], "\(hits)")
+        // The same report each time, keyed by its id: the MES can see the stalled one was a repeat.
+        #expect(Set(forA.map(\.key)) == [a.report.reportId.uuidString.lowercased()] && Set(forA.map(\.sha256)).count == 1)
+        #expect(hits.allSatisfy { $0.authorization == "Bearer s3cret-token" })
+        // 422 is parked with the MES's reason, shown in the status; the queue went on to C.
+        #expect(hits.filter { $0.serial == "HTTP-B" }.count == 1)
+        let parked = try await station.store.parked(sink: "mes")
+        #expect(parked.map(\.reportId) == [b.report.reportId] && parked[0].reason.contains("HTTP 422") && parked[0].reason.contains("rejected by the MES"))
+        #expect(await station.status().sinks.first?.parked == 1)
+        #expect(try await station.store.deliveries(of: c.report.reportId).map(\.state) == ["delivered"])
+        #expect(hits.last?.serial == "HTTP-C")
+        await station.shutdown()
+    }
+}
