@@ -370,6 +370,18 @@ public final class Store: Sendable {
         }
     }
 
+    /// Caps the database at `pages` pages (nil: SQLite's own limit). A write that would grow it
+    /// past the cap fails as if the disk were full: how the tests fill the disk.
+    public func limitSize(pages: Int?) async {
+        let n = pages ?? 1_073_741_823
+        _ = try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(n)") }
+        // Every pooled reader/writer connection shares the one writer; readers never grow the file.
+    }
+
+    public func pageCount() async throws(StoreError) -> Int {
+        try await readOnly("count pages") { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+    }
+
     /// Bytes on disk (database and WAL).
     public func sizeOnDisk() -> Int {
         [path, path + "-wal", path + "-shm"].reduce(0) { sum, p in

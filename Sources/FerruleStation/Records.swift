@@ -103,11 +103,11 @@ extension Station {
 
     func storageFailed(_ error: any Error) {
         let text = "\(error)"
-        if storageProblem != text {
-            logger.critical("results store: \(text)")
-            storageProblem = text
-            Task { await events.publish(.storageProblem(detail: text)) }
-        }
+        guard storageProblem != text else { return }
+        logger.critical("results store: \(text)")
+        let wasFine = storageProblem == nil
+        storageProblem = text
+        if wasFine { Task { await events.publish(.storageProblem(detail: text)) } }  // once per episode
     }
 
     func storageRecovered() {

@@ -238,3 +238,51 @@ import FoundationXML
         await station.shutdown()
     }
 }
+
+@Suite struct StorageTroubleTests {
+    /// The store fills up mid-shift: the unit that was measured is kept (in memory, said on the
+    /// status socket and in events), new units are refused naming the problem, and once there is
+    /// room again the kept unit is stored by itself and units are accepted.
+    @Test func aFullStoreKeepsTheMeasuredUnitAndRefusesNewOnesUntilThereIsRoom() async throws {
+        let (station, bench) = try await makeStation()
+        let events = await station.events.subscribe()
+        _ = try await testUnit(station, bench, serial: "FULL-0", part: "FT-MTP12-SMAPC-B-LL")
+        let pages = try await station.store.pageCount()
+        await station.store.limitSize(pages: pages)  // no room to grow
+
+        let kept = try await testUnit(station, bench, serial: "FULL-1", part: "FT-MTP12-SMAPC-B-LL")
+        #expect(kept.report.verdict == .pass)
+        let status = await station.status()
+        #expect(status.storage.problem?.contains("full") == true, "\(String(describing: status.storage.problem))")
+        #expect(status.storage.unstoredUnits == 1)
+        await #expect(throws: UnitRefused.self) {
+            _ = try await testUnit(station, bench, serial: "FULL-2", part: "FT-MTP12-SMAPC-B-LL")
+        }
+        do {
+            _ = try await testUnit(station, bench, serial: "FULL-2", part: "FT-MTP12-SMAPC-B-LL")
+        } catch let e as UnitRefused {
+            #expect(e.message.contains("results cannot be stored") && e.message.contains("1 measured unit(s) kept in memory"), "\(e)")
+        }
+
+        await station.store.limitSize(pages: nil)  // room again
+        try await waitUntil("the kept unit to be stored", timeout: .seconds(30)) {
+            await station.status().storage.problem == nil
+        }
+        #expect(await station.status().storage.unstoredUnits == 0)
+        let stored = try #require(try await station.store.report(kept.report.reportId))
+        #expect(stored.unit.serial == "FULL-1" && stored.measurements.count == kept.report.measurements.count)
+        #expect(FileManager.default.fileExists(atPath: kept.reportPath))
+        _ = try await testUnit(station, bench, serial: "FULL-3", part: "FT-MTP12-SMAPC-B-LL")
+
+        var kinds: [String] = []
+        for await e in events {
+            switch e {
+            case .storageProblem(let d): kinds.append(d == nil ? "ok" : "problem")
+            case .unitStored(let serial, _): kinds.append("stored \(serial)")
+            default: break
+            }
+            if kinds.contains("ok") { break }
+        }
+        #expect(kinds == ["problem", "stored FULL-1", "ok"], "\(kinds)")
+    }
+}
