@@ -103,7 +103,7 @@ enum Certificate {
         <table class="kv keep"><tbody>
         <tr><td>Expected</td><td>Type \(e(p.expectedType))</td></tr>
         <tr><td>Observed</td><td>\(p.observedType.map { "Type \($0.rawValue)" } ?? "not a standard type") \
-        (\(e(p.observedMap.map { "\($0.fiber)&rarr;\($0.receivePosition.map(String.init) ?? "none")" }.joined(separator: " "))))</td></tr>
+        (\(e(p.observedMap.map { "\($0.fiber)\u{2192}\($0.receivePosition.map(String.init) ?? "none")" }.joined(separator: " "))))</td></tr>
         <tr><td>Result</td><td><span class="mark \(p.verdict == .pass ? "pass" : "fail")">\(p.verdict.rawValue)</span>\
         \(p.mismatches.isEmpty ? "" : ": " + e(p.mismatches.map { "fiber \($0.fiber) at \($0.observed.map(String.init) ?? "none"), expected \($0.expected)" }.joined(separator: "; ")))</td></tr>
         </tbody></table>

@@ -103,6 +103,7 @@ import FoundationXML
         #expect(html.components(separatedBy: "<rect x=").count - 1 >= 24 * r.wavelengthsNm.count)
         #expect(html.contains("stroke=\"#d00\""))  // fiber 9's failed bars are outlined
         #expect(html.contains("fiber 9, 850 nm"))
+        #expect(html.contains("1\u{2192}1 2\u{2192}2") && !html.contains("&amp;rarr;"))  // the observed polarity map
         for i in r.instruments { #expect(html.contains(escapeForTest(i.identity!.serial))) }
         #expect(html.contains(r.station.configHash) && html.contains("Reference"))
         // Well-formed enough for an XML parser once the doctype is dropped (balanced tags).
