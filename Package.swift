@@ -80,6 +80,7 @@ let package = Package(
         ]),
         // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
         .executableTarget(name: "ferrule-bench", dependencies: [
+            "FerruleRecords",
             "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,6 +1,7 @@
 import FerruleControl
 import FerruleCore
 import FerruleDevices
+import FerruleRecords
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -24,6 +25,7 @@ struct FerruleBench {
         }
         try await roundTrips(configPath: configPath)
         try await run(configPath: configPath, units: units, subscribers: subscribers)
+        try await records(configPath: configPath)
     }
 
     /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
@@ -64,6 +66,77 @@ struct FerruleBench {
             }
             await link.close()
         }
+    }
+
+    /// Reports per second through the store (begin, 24 fibers one transaction each, commit) and
+    /// through each sink, and the store's size per unit. The HTTP sink posts to the MES
+    /// stand-in (scripts/mes-peer.py, Python's http.server) on loopback.
+    static func records(configPath: String, count: Int = 300) async throws {
+        let config = try StationConfig.load(path: configPath)
+        let dir = NSTemporaryDirectory() + "ferrule-bench-records-\(getpid())"
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let station = try await Station.make(config: config, data: DataDirectory(root: dir + "/sample"), logger: logger)
+        let bench = station.instruments.simulatedBench!
+        await bench.mount(.referenceCord, fixture: 1)
+        _ = try await station.takeReference(fixture: 1)
+        let part = "FT-MTP24-OM4-A", recipe = config.recipes[part]!
+        await bench.mount(.assembly(SimulatedAssembly(serial: "R-0", recipe: recipe)), fixture: 1)
+        let sample = try await station.test(UnitRequest(serial: "R-0", partNumber: part, fixture: 1, operatorId: "bench")).report
+        await station.shutdown()
+
+        let store = try Store(path: dir + "/bench.sqlite")
+        var reports: [UnitReport] = []
+        let t0 = ContinuousClock.now
+        for i in 0..<count {
+            var r = sample
+            r.reportId = UUID()
+            r.unit.serial = "R-\(i)"
+            try await store.begin(UnitStart(reportId: r.reportId, serial: r.unit.serial, partNumber: part, fixture: 1, operatorId: "bench",
+                                            startedAt: r.startedAt, station: r.station, recipe: recipe, rules: DiagnosisRules(),
+                                            instruments: r.instruments, reference: r.reference))
+            for fiber in recipe.assembly.layout.usedPositions {
+                let steps = r.measurements.filter { $0.fiber == fiber }.map {
+                    RawStep(fiber: fiber, wavelengthNm: $0.wavelengthNm, expectedReceivePosition: $0.expectedReceivePosition,
+                            receivePosition: $0.receivePosition ?? $0.expectedReceivePosition, referenceDbm: $0.referenceDbm,
+                            referencedPair: $0.referencedPair, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb, fault: nil)
+                }
+                try await store.record(reportId: r.reportId, fiber: fiber, arrival: fiber, steps: steps)
+            }
+            try await store.commit(r)
+            reports.append(r)
+        }
+        let storeTime = (ContinuousClock.now - t0).seconds
+        await store.checkpoint()
+        print(String(format: "store: %d units of %@ (24 fibers, 48 measurements) in %.2f s = %.0f units/s (%.1f ms per unit, 26 fsynced transactions); %.1f kB per unit on disk",
+                     count, part, storeTime, Double(count) / storeTime, storeTime / Double(count) * 1000, Double(store.sizeOnDisk()) / Double(count) / 1024))
+
+        func through(_ sink: any Sink, _ label: String) async {
+            let t0 = ContinuousClock.now
+            var failed = 0
+            for r in reports where await sink.deliver(r) != .delivered { failed += 1 }
+            let t = (ContinuousClock.now - t0).seconds
+            print(String(format: "sink %@: %.0f reports/s (%.2f ms each)%@", label, Double(count) / t, t / Double(count) * 1000,
+                         failed > 0 ? " (\(failed) not delivered)" : ""))
+            await sink.shutdown()
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/drop", withIntermediateDirectories: true)
+        await through(DirectorySink(name: "drop", path: dir + "/drop", formats: [.json, .html], stationId: "bench"), "directory (json + html, fsync each)")
+
+        let peer = Process()
+        peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        peer.arguments = ["python3", "scripts/mes-peer.py", "--log", dir + "/mes.log"]
+        let out = Pipe()
+        peer.standardOutput = out
+        peer.standardError = FileHandle.nullDevice
+        if (try? peer.run()) != nil, let line = String(data: out.fileHandleForReading.availableData, encoding: .utf8),
+           let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "PORT ", with: "")) {
+            await through(HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/r", tokenFile: nil), "http (json, loopback Python MES stand-in)")
+            kill(peer.processIdentifier, SIGKILL)
+        } else {
+            print("sink http: skipped (python3 scripts/mes-peer.py did not start; run from the repository root)")
+        }
+        try? FileManager.default.removeItem(atPath: dir)
     }
 
     static func run(configPath: String, units: Int, subscribers: Int) async throws {
