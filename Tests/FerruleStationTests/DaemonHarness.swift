@@ -15,9 +15,10 @@ final class Daemon: @unchecked Sendable {
 
     /// Writes `config` (default: the simulated bench) and starts ferruled; returns once the socket answers.
     /// `wrapper` runs the daemon through another program (e.g. `umockdev-wrapper`, which execs it).
+    /// `dir` reuses a daemon's folder (config, data, socket): a restart after a crash.
     init(config: String? = nil, environment: [String: String] = [:], wrapper: [String] = [], prepare: (String) throws -> Void = { _ in },
-         name: String = #function) async throws {
-        dir = temporaryDirectory(name)
+         name: String = #function, dir existing: String? = nil) async throws {
+        dir = existing ?? temporaryDirectory(name)
         socket = dir + "/ferruled.sock"
         configPath = dir + "/station.yaml"
         log = dir + "/ferruled.log"

@@ -126,6 +126,46 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: d.socket))
     }
 
+    /// SIGKILL in the middle of a unit (a power loss, as far as ferruled can tell): after a
+    /// restart the unit is recorded `interrupted` with the fibers it had measured, its report
+    /// and certificate are written whole, and the directory sink delivers them.
+    @Test func sigkillMidUnitIsRecordedInterruptedAndDeliveredAfterRestart() async throws {
+        let share = temporaryDirectory() + "/share"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        let text = try slowConfigText(switchMs: 10, readMs: 10)
+            + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n    formats: [json, html]\n"
+        let first = try await Daemon(config: text)
+        try await ControlSession.with(path: first.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("subscribe")
+            _ = try await s.ok("test") { $0.serial = "KILL-1"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1 }
+            var steps = 0
+            _ = try await s.events(limit: 5000) { e in
+                if e["kind"]?.string == "step" { steps += 1 }
+                return steps == 8
+            }
+            first.signal(SIGKILL)
+        }
+        #expect(await first.waitForExit() != nil)
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: first.reportsDir))?.filter { $0.hasPrefix("KILL-1") }.isEmpty == true)
+
+        let second = try await Daemon(config: text, dir: first.dir)
+        defer { Task { await second.stop() } }
+        let rows = try await ControlSession.with(path: second.socket) { s in try await s.ok("history") { $0.serial = "KILL-1" } }
+        let row = try #require(rows.array?.first)
+        #expect(row["state"]?.string == "interrupted" && row["verdict"]?.string == "interrupted", "\(row)")
+        let path = try #require(row["reportPath"]?.string)
+        let report = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(report.measurements.count >= 8 && report.measurements.count < 48, "\(report.measurements.count)")
+        #expect(try validateReports([path]).0 == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: first.reportsDir)
+        #expect(!files.contains { $0.hasPrefix(".") }, "\(files)")  // nothing half-written
+        try await waitUntil("the share to receive KILL-1") {
+            let got = (try? FileManager.default.contentsOfDirectory(atPath: share)) ?? []
+            return got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".json") } && got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".html") }
+        }
+    }
+
     @Test func sighupWithBrokenConfigKeepsTheOldOneAndSaysWhy() async throws {
         let d = try await Daemon()
         defer { Task { await d.stop() } }
