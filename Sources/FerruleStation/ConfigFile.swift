@@ -23,6 +23,8 @@ struct SinkEntry: Codable {
     var url: String?
     var format: String?
     var tokenFile: String?
+    var passwordFile: String?
+    var tls: String?
     var timeout: String?
     var maxBackoff: String?
 }

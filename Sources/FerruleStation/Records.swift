@@ -175,6 +175,20 @@ extension Station {
         case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId)
         case .http: return HTTPSink(name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
                                     timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+        case .postgres:
+            var password: String?
+            if let f = s.passwordFile {
+                guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
+                    return UnavailableSink(name: s.name, kind: "postgres", why: "cannot read the password file \(f)")
+                }
+                password = p.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            do {
+                return try PostgresSink(name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
+                                        timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
+            } catch {
+                return UnavailableSink(name: s.name, kind: "postgres", why: "\(error)")
+            }
         }
     }
 
@@ -202,6 +216,15 @@ extension Station {
                               certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
         }
     }
+}
+
+/// A configured sink that cannot run (its secret is unreadable): it keeps failing with the
+/// reason, visibly, and its reports stay in the outbox until it is fixed and ferruled restarted.
+struct UnavailableSink: Sink {
+    let name: String
+    let kind: String
+    let why: String
+    func deliver(_ report: UnitReport) async -> DeliveryOutcome { .retry(why) }
 }
 
 /// A history entry with where its files are.

@@ -78,7 +78,7 @@ public struct ControlSpec: Sendable, Hashable {
 
 /// A sink: somewhere every report goes, at least once, with its own place in the outbox.
 public struct SinkSpec: Sendable, Hashable {
-    public enum Kind: String, Sendable, CaseIterable { case directory, http }
+    public enum Kind: String, Sendable, CaseIterable { case directory, http, postgres }
     public var name: String
     public var kind: Kind
     /// directory: the folder (absolute, or relative to the config file's folder).
@@ -89,9 +89,14 @@ public struct SinkSpec: Sendable, Hashable {
     public var url: String?
     public var format: ReportFormat = .json
     public var tokenFile: String?
+    /// postgres: the password's file (the URL may carry one too) and whether TLS is required.
+    public var passwordFile: String?
+    public var requireTLS = false
     public var timeoutSeconds: Double = 10
     public var maxBackoffSeconds: Double = 60
 }
+
+enum TLSMode: String, CaseIterable { case disable, require }
 
 /// A validated station configuration.
 public struct StationConfig: Sendable {
@@ -637,6 +642,18 @@ extension StationConfig {
                     guard !fs.isEmpty else { throw ConfigIssue(path: p.key("formats"), message: "no formats", fix: "list some of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
                     spec.formats = try fs.enumerated().map { j, x in try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format") }
                 }
+            case .postgres:
+                guard let url = e.url, let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""),
+                      u.host != nil, u.user != nil, !u.path.dropFirst().isEmpty else {
+                    throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not a postgres URL",
+                                      fix: "give the line database, e.g. 'url: postgres://ferrule@db.line3:5432/results' and its 'passwordFile'")
+                }
+                for (key, set) in [("path", e.path != nil), ("formats", e.formats != nil), ("format", e.format != nil), ("tokenFile", e.tokenFile != nil)] where set {
+                    throw ConfigIssue(path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
+                }
+                spec.url = url
+                if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : parentDirectory(of: file) + "/" + t }
+                if let t = e.tls { spec.requireTLS = try oneOf(t, TLSMode.self, p.key("tls"), what: "TLS mode") == .require }
             case .http:
                 guard let url = e.url, let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
                     throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL", fix: "give the MES endpoint, e.g. 'url: https://mes.example/api/results'")

@@ -81,6 +81,31 @@ import Testing
         #expect(e.path.description == "instruments[4].registers" && e.message.contains("'registers' is for modbus-switch"))
     }
 
+    @Test func sinksAreCheckedWithTheFix() throws {
+        func sinks(_ yaml: String) throws -> ConfigError { try error(replacing: "diagnosis:\n", with: "sinks:\n\(yaml)diagnosis:\n") }
+        var e = try sinks("  - { name: share, kind: ftp }\n")
+        #expect(e.path.description == "sinks[0].kind" && e.fix.contains("directory, http, postgres"))
+        e = try sinks("  - { name: share, kind: directory }\n")
+        #expect(e.path.description == "sinks[0].path" && e.fix.contains("path: /mnt/mes/inbox"))
+        e = try sinks("  - { name: share, kind: directory, path: /x, formats: [json, pdf] }\n")
+        #expect(e.path.description == "sinks[0].formats[1]" && e.message.contains("pdf") && e.fix.contains("cfx"))
+        e = try sinks("  - { name: mes, kind: http, url: \"ftp://mes\" }\n")
+        #expect(e.path.description == "sinks[0].url" && e.message.contains("not an http(s) URL"))
+        e = try sinks("  - { name: db, kind: postgres, url: \"postgres://db.line/results\" }\n")
+        #expect(e.path.description == "sinks[0].url" && e.fix.contains("postgres://ferrule@"))
+        e = try sinks("  - { name: a, kind: directory, path: /x }\n  - { name: a, kind: directory, path: /y }\n")
+        #expect(e.path.description == "sinks[1].name" && e.message.contains("used twice"))
+        let ok = try StationConfig.parse(good.replacingOccurrences(of: "diagnosis:\n", with: """
+            sinks:
+              - { name: share, kind: directory, path: out, formats: [json, csv] }
+              - { name: db, kind: postgres, url: "postgres://ferrule@db:5432/results", passwordFile: db.pw, tls: require }
+            diagnosis:
+
+            """), file: "/etc/ferrule/station.yaml")
+        #expect(ok.sinks.map(\.name) == ["share", "db"] && ok.sinks[0].path == "/etc/ferrule/out" && ok.sinks[0].formats == [.json, .csv])
+        #expect(ok.sinks[1].passwordFile == "/etc/ferrule/db.pw" && ok.sinks[1].requireTLS)
+    }
+
     @Test func yamlSyntaxErrorHasALine() throws {
         let e = try error(replacing: "  id: SIM-01", with: "  id: [SIM-01")
         #expect(e.line != nil)

@@ -3,6 +3,7 @@ import FerruleRecords
 import FerruleSimulator
 @testable import FerruleStation
 import Foundation
+import Logging
 import Testing
 #if canImport(FoundationXML)
 import FoundationXML
@@ -285,5 +286,58 @@ import FoundationXML
             if kinds.contains("ok") { break }
         }
         #expect(kinds == ["problem", "stored FULL-1", "ok"], "\(kinds)")
+    }
+}
+
+/// The line database: a real PostgreSQL server (`.ci/run` installs and starts one with a
+/// `ferrule` role and database; `FERRULE_TEST_PG` points elsewhere).
+@Suite(.serialized) struct PostgresSinkTests {
+    static let url = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
+
+    /// One value from the database, through psql (a client no one here wrote).
+    func psql(_ sql: String) throws -> String {
+        let u = URLComponents(string: Self.url)!
+        let (status, out) = try runProgram("/usr/bin/env", ["PGPASSWORD=\(u.password ?? "")", "PGCONNECT_TIMEOUT=5", "psql", "-h", u.host!, "-p", "\(u.port ?? 5432)",
+                                                            "-U", u.user!, "-d", String(u.path.dropFirst()), "-tAc", sql])
+        guard status == 0 else { throw DaemonError(description: "psql: \(out) (is PostgreSQL running? .ci/run starts it)") }
+        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func reportsLandExactlyOnceWithTheirMeasurementsFromSeveralStations() async throws {
+        let (station, bench) = try await makeStation()
+        let a = try await testUnit(station, bench, serial: "PG-1", part: "FT-MTP12-SMAPC-B-LL").report
+        var b = try await testUnit(station, bench, serial: "PG-2", part: "FT-MTP12-SMAPC-B-LL", faults: [.darkFiber(fiber: 3)]).report
+        b.station.id = "SIM-02"  // as if another station on the line had tested it
+        let logger = Logger(label: "test")
+        let one = try PostgresSink(name: "line-db", url: Self.url, logger: logger)
+        let two = try PostgresSink(name: "line-db", url: Self.url, logger: logger)
+        // Both stations at once, each report twice (at least once): still one row per report.
+        async let r1 = one.deliver(a), r2 = two.deliver(b), r3 = one.deliver(b), r4 = two.deliver(a)
+        let results = await [r1, r2, r3, r4]
+        #expect(results.allSatisfy { $0 == .delivered }, "\(results)")
+        for r in [a, b] {
+            let id = r.reportId.uuidString.lowercased()
+            #expect(try psql("SELECT count(*) FROM ferrule_unit WHERE report_id = '\(id)'") == "1")
+            #expect(try psql("SELECT count(*) FROM ferrule_measurement WHERE report_id = '\(id)'") == "\(r.measurements.count)")
+            #expect(try psql("SELECT verdict || ' ' || serial || ' ' || station_id FROM ferrule_unit WHERE report_id = '\(id)'")
+                    == "\(r.verdict.rawValue) \(r.unit.serial) \(r.station.id)")
+            #expect(try psql("SELECT lower(report->>'reportId') FROM ferrule_unit WHERE report_id = '\(id)'") == id)
+        }
+        // Dark fiber 3: its IL is NULL, not a number.
+        let bid = b.reportId.uuidString.lowercased()
+        #expect(try psql("SELECT count(*) FROM ferrule_measurement WHERE report_id = '\(bid)' AND fiber = 3 AND il_db IS NULL") == "2")
+        #expect(try psql("SELECT count(*) FROM ferrule_station WHERE id IN ('SIM-01', 'SIM-02')") == "2")
+        await one.shutdown()
+        await two.shutdown()
+    }
+
+    @Test func aDatabaseThatIsDownIsRetriedNamingIt() async throws {
+        let (station, bench) = try await makeStation()
+        let a = try await testUnit(station, bench, serial: "PG-DOWN", part: "FT-MTP12-SMAPC-B-LL").report
+        let sink = try PostgresSink(name: "line-db", url: "postgres://ferrule@127.0.0.1:1/ferrule", timeout: .seconds(3), logger: Logger(label: "test"))
+        guard case .retry(let why) = await sink.deliver(a) else { Issue.record("a dead database must be retried"); return }
+        #expect(why.contains("PostgreSQL"), "\(why)")
+        await sink.shutdown()
+        #expect(throws: StoreError.self) { try PostgresSink(name: "x", url: "mysql://nope", logger: Logger(label: "test")) }
     }
 }
