@@ -215,13 +215,6 @@ struct FerruleBench {
         server.shutdown()
         await station.events.finish()
         _ = try? await serverTask.value
-        let pg = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
-        if let sink = try? PostgresSink(name: "line-db", url: pg, timeout: .seconds(5), logger: logger),
-           await sink.deliver(reports[0]) == .delivered {
-            await through(sink, "postgres (unit + 48 measurements per transaction, local server)")
-        } else {
-            print("sink postgres: skipped (no database at \(pg); set FERRULE_TEST_PG)")
-        }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
