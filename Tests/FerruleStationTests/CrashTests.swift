@@ -1,0 +1,102 @@
+import FerruleControl
+import FerruleCore
+import FerruleRecords
+import Foundation
+import Testing
+
+/// ferruled killed with SIGKILL at 50 random moments while units run on both fixtures and three
+/// sinks deliver (a share, an MES over HTTP, the line's PostgreSQL), restarted each time.
+@Suite(.serialized) struct CrashTests {
+    @Test func fiftySigkillsLoseNothingAndHalfWriteNothing() async throws {
+        let base = temporaryDirectory()
+        let share = base + "/share"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        let peer = Process()
+        peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        peer.arguments = ["python3", Repo.root + "/scripts/mes-peer.py", "--log", base + "/mes.log"]
+        let out = Pipe()
+        peer.standardOutput = out
+        peer.standardError = FileHandle.nullDevice
+        try peer.run()
+        defer { kill(peer.processIdentifier, SIGKILL) }
+        let port = try #require(Int(try LineReader(out.fileHandleForReading.fileDescriptor).line().replacingOccurrences(of: "PORT ", with: "")))
+        let config = try slowConfigText(switchMs: 3, readMs: 3) + """
+
+            sinks:
+              - { name: share, kind: directory, path: \(share), formats: [json, html] }
+              - { name: mes, kind: http, url: "http://127.0.0.1:\(port)/results", timeout: 2s, maxBackoff: 1s }
+              - { name: line-db, kind: postgres, url: "\(PostgresSinkTests.url)", maxBackoff: 1s }
+
+            """
+
+        var rng = SystemRandomNumberGenerator()
+        var daemon = try await Daemon(config: config)
+        let dir = daemon.dir
+        try await ControlSession.with(path: daemon.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("reference") { $0.fixture = 2 }
+        }
+        var started = 0
+        for round in 0..<50 {
+            if round > 0 { daemon = try await Daemon(config: config, dir: dir) }
+            // Keep both fixtures busy: start a unit wherever one is idle, until the kill.
+            let killAt = ContinuousClock.now + .milliseconds(Int.random(in: 30...900, using: &rng))
+            try await ControlSession.with(path: daemon.socket) { s in
+                while ContinuousClock.now < killAt {
+                    for fixture in [1, 2] {
+                        var r = ControlRequest(id: nil, type: "test")
+                        r.serial = "CR-\(round)-\(started)"
+                        r.partNumber = "FT-MTP12-SMAPC-B-LL"
+                        r.fixture = fixture
+                        if try await s.call(r).type == .result { started += 1 }
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            daemon.signal(SIGKILL)
+            _ = await daemon.waitForExit()
+        }
+
+        // A last, clean run delivers what is left; then the whole record is checked.
+        daemon = try await Daemon(config: config, dir: dir)
+        let store = try Store(path: dir + "/data/ferrule.sqlite")
+        try await waitUntil("every sink to catch up", timeout: .seconds(120)) {
+            for sink in ["share", "mes", "line-db"] where try await store.pending(for: sink) > 0 { return false }
+            return true
+        }
+        await daemon.stop()
+
+        let units = try await store.history(HistoryFilter(limit: 100_000))
+        #expect(started >= 50 && units.count >= 50, "started \(started), stored \(units.count)")
+        #expect(units.allSatisfy { $0.state == "done" || $0.state == "interrupted" }, "\(units.filter { $0.state == "running" })")
+        #expect(units.contains { $0.state == "interrupted" })
+        let ids = Set(units.map { $0.reportId.uuidString.lowercased() })
+        print("crash test: \(started) units started over 50 kills, \(units.count) stored, \(units.filter { $0.state == "interrupted" }.count) interrupted")
+
+        // No half-written file anywhere: no temporary leftovers, every report parses, every
+        // certificate is complete.
+        for folder in [dir + "/data/reports", share] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(!files.contains { $0.hasPrefix(".") }, "\(folder): \(files.filter { $0.hasPrefix(".") })")
+            for f in files where f.hasSuffix(".json") {
+                let r = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/" + f)))
+                #expect(ids.contains(r.reportId.uuidString.lowercased()))
+            }
+            for f in files where f.hasSuffix(".html") {
+                #expect(try String(contentsOfFile: folder + "/" + f, encoding: .utf8).hasSuffix("</html>\n"), "\(f)")
+            }
+            // Every unit has its report and certificate here.
+            let stems = Set(files.map { String($0.split(separator: "_").last ?? "").replacingOccurrences(of: ".json", with: "").replacingOccurrences(of: ".html", with: "") })
+            #expect(ids.isSubset(of: stems), "\(folder) misses \(ids.subtracting(stems).count) unit(s)")
+        }
+        // Every report reached the MES at least once, keyed by its id.
+        let keys = Set(try String(contentsOfFile: base + "/mes.log", encoding: .utf8).split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["key"] as? String
+        })
+        #expect(ids.isSubset(of: keys), "the MES misses \(ids.subtracting(keys).count) report(s)")
+        // The line database holds each report id exactly once.
+        let list = ids.map { "'\($0)'" }.joined(separator: ",")
+        let counts = try PostgresSinkTests().psql("SELECT count(*) || ' ' || count(DISTINCT report_id) FROM ferrule_unit WHERE report_id IN (\(list))")
+        #expect(counts == "\(ids.count) \(ids.count)", "\(counts)")
+    }
+}
