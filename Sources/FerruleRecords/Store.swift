@@ -378,6 +378,12 @@ public final class Store: Sendable {
         // Every pooled reader/writer connection shares the one writer; readers never grow the file.
     }
 
+    /// Makes the store refuse writes as a read-only file system would (SQLITE_READONLY), or
+    /// takes them again: how the tests make the data directory read-only (root ignores chmod).
+    public func refuseWrites(_ refuse: Bool) async {
+        _ = try? await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = \(refuse ? 1 : 0)") }
+    }
+
     public func pageCount() async throws(StoreError) -> Int {
         try await readOnly("count pages") { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
     }

@@ -245,17 +245,25 @@ import FoundationXML
     /// The store fills up mid-shift: the unit that was measured is kept (in memory, said on the
     /// status socket and in events), new units are refused naming the problem, and once there is
     /// room again the kept unit is stored by itself and units are accepted.
-    @Test func aFullStoreKeepsTheMeasuredUnitAndRefusesNewOnesUntilThereIsRoom() async throws {
-        let (station, bench) = try await makeStation()
-        let events = await station.events.subscribe()
-        _ = try await testUnit(station, bench, serial: "FULL-0", part: "FT-MTP12-SMAPC-B-LL")
-        let pages = try await station.store.pageCount()
-        await station.store.limitSize(pages: pages)  // no room to grow
+    enum Trouble: String, CaseIterable { case full, readOnly }
 
-        let kept = try await testUnit(station, bench, serial: "FULL-1", part: "FT-MTP12-SMAPC-B-LL")
-        #expect(kept.report.verdict == .pass)
+    @Test(arguments: Trouble.allCases)
+    func aStoreInTroubleKeepsTheMeasuredUnitAndRefusesNewOnesUntilItRecovers(_ trouble: Trouble) async throws {
+        let (station, bench) = try await makeStation(config: try slowBenchConfig(switchMs: 3, readMs: 2))
+        let events = await station.events.subscribe()
+        let steps = await station.events.subscribe()
+        _ = try await testUnit(station, bench, serial: "FULL-0", part: "FT-MTP12-SMAPC-B-LL")
+        // The trouble starts in the middle of FULL-1, after its first fiber.
+        let unit = Task { try await testUnit(station, bench, serial: "FULL-1", part: "FT-MTP12-SMAPC-B-LL") }
+        for await e in steps { if case .step(_, "FULL-1", _, _, _, _, _, _) = e { break } }
+        switch trouble {
+        case .full: await station.store.limitSize(pages: try await station.store.pageCount())  // no room to grow
+        case .readOnly: await station.store.refuseWrites(true)
+        }
+        let kept = try await unit.value
+        #expect(kept.report.verdict == .pass && kept.report.measurements.count == 24)
         let status = await station.status()
-        #expect(status.storage.problem?.contains("full") == true, "\(String(describing: status.storage.problem))")
+        #expect(status.storage.problem?.contains(trouble == .full ? "the disk is full" : "read-only") == true, "\(String(describing: status.storage.problem))")
         #expect(status.storage.unstoredUnits == 1)
         await #expect(throws: UnitRefused.self) {
             _ = try await testUnit(station, bench, serial: "FULL-2", part: "FT-MTP12-SMAPC-B-LL")
@@ -266,7 +274,10 @@ import FoundationXML
             #expect(e.message.contains("results cannot be stored") && e.message.contains("1 measured unit(s) kept in memory"), "\(e)")
         }
 
-        await station.store.limitSize(pages: nil)  // room again
+        switch trouble {  // room again / writable again
+        case .full: await station.store.limitSize(pages: nil)
+        case .readOnly: await station.store.refuseWrites(false)
+        }
         try await waitUntil("the kept unit to be stored", timeout: .seconds(30)) {
             await station.status().storage.problem == nil
         }
