@@ -163,7 +163,10 @@ final class Testbed: @unchecked Sendable {
                                       Reference.Value(position: p, launchChannel: p, receiveChannel: p, wavelengthNm: wl, powerDbm: -4.6) } })
         let stationConfig = try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_SERIAL_SHORT: \"RL1-0042\" }")
             .replacingOccurrences(of: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.21:5025", with: "    address: \(launch)")
-        try #require(stationConfig.contains("address: \(launch)") && stationConfig.contains("match: {"))
+            // The daemon's own (receive) switch settles in 40 ms: a dark unit lasts seconds (each fiber is
+            // looked for at every receive position), so the unplug lands in its middle.
+            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: 40\n")
+        try #require(stationConfig.contains("address: \(launch)") && stationConfig.contains("match: {") && stationConfig.contains("switchSettleMs: 40"))
         let daemon = try await Daemon(config: stationConfig,
                                       environment: ["UMOCKDEV_DIR": tb.root], wrapper: [Testbed.wrapper],
                                       prepare: { data in let d = DataDirectory(root: data); try d.prepare(); try d.save(reference) })
