@@ -23,12 +23,16 @@ public func reportFileStem(serial: String, finishedAt: Date, reportId: UUID) -> 
 /// temporary name, fsynced, renamed into place. The folder is never created: a missing folder
 /// is a share that is not mounted, and writing under the mount point would hide the files
 /// from the MES. Delivery waits for it to come back.
-public struct DirectorySink: Sink {
+public final class DirectorySink: Sink, @unchecked Sendable {
     public let name: String
     public let path: String
     public let formats: [ReportFormat]
     public let tag: String
     public var kind: String { "directory" }
+    /// Temporary files can only be left by a crash or by a write that failed (the share went
+    /// away mid-write): the folder is swept then, not at every delivery.
+    private let lock = NSLock()
+    private var needsSweep = true
 
     public init(name: String, path: String, formats: [ReportFormat], stationId: String) {
         self.name = name
@@ -40,9 +44,13 @@ public struct DirectorySink: Sink {
     public func deliver(_ report: UnitReport) async -> DeliveryOutcome {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            lock.withLock { needsSweep = true }
             return .retry("folder \(path) is missing (share not mounted?)")
         }
-        AtomicFile.removeLeftovers(in: path, tag: tag)
+        if lock.withLock({ needsSweep }) {
+            AtomicFile.removeLeftovers(in: path, tag: tag)
+            lock.withLock { needsSweep = false }
+        }
         let stem = reportFileStem(serial: report.unit.serial, finishedAt: report.finishedAt, reportId: report.reportId)
         for f in formats {
             let data: Data
@@ -50,6 +58,7 @@ public struct DirectorySink: Sink {
             do {
                 try AtomicFile.write(data, to: (path as NSString).appendingPathComponent(stem + f.fileSuffix), tag: tag)
             } catch {
+                lock.withLock { needsSweep = true }
                 return .retry("\(error)")
             }
         }

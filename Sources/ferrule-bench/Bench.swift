@@ -68,18 +68,25 @@ struct FerruleBench {
         }
     }
 
+    /// The config's simulated station, its instruments identified and fixture 1 referenced.
+    static func referencedStation(_ configPath: String, data: String) async throws -> (StationConfig, Station, SimulatedBench, Logger) {
+        let config = try StationConfig.load(path: configPath)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let station = try await Station.make(config: config, data: DataDirectory(root: data), logger: logger)
+        let bench = station.instruments.simulatedBench!
+        await station.probe()
+        await bench.mount(.referenceCord, fixture: 1)
+        _ = try await station.takeReference(fixture: 1)
+        return (config, station, bench, logger)
+    }
+
     /// Reports per second through the store (begin, 24 fibers one transaction each, commit) and
     /// through each sink, and the store's size per unit. The HTTP sink posts to the MES
     /// stand-in (scripts/mes-peer.py, Python's http.server) on loopback.
     static func records(configPath: String, count: Int = 300) async throws {
-        let config = try StationConfig.load(path: configPath)
         let dir = NSTemporaryDirectory() + "ferrule-bench-records-\(getpid())"
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let station = try await Station.make(config: config, data: DataDirectory(root: dir + "/sample"), logger: logger)
-        let bench = station.instruments.simulatedBench!
-        await bench.mount(.referenceCord, fixture: 1)
-        _ = try await station.takeReference(fixture: 1)
+        let (config, station, bench, logger) = try await referencedStation(configPath, data: dir + "/sample")
         let part = "FT-MTP24-OM4-A", recipe = config.recipes[part]!
         await bench.mount(.assembly(SimulatedAssembly(serial: "R-0", recipe: recipe)), fixture: 1)
         let sample = try await station.test(UnitRequest(serial: "R-0", partNumber: part, fixture: 1, operatorId: "bench")).report
@@ -147,15 +154,8 @@ struct FerruleBench {
     }
 
     static func run(configPath: String, units: Int, subscribers: Int) async throws {
-        let config = try StationConfig.load(path: configPath)
         let dir = NSTemporaryDirectory() + "ferrule-bench-\(getpid())"
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let station = try await Station.make(config: config, data: DataDirectory(root: dir + "/data"), logger: logger)
-        let bench = station.instruments.simulatedBench!
-        await station.probe()
-        await bench.mount(.referenceCord, fixture: 1)
-        _ = try await station.takeReference(fixture: 1)
+        let (config, station, bench, logger) = try await referencedStation(configPath, data: dir + "/data")
         let part = "FT-MTP24-OM4-A"
         let recipe = config.recipes[part]!
         let stepsPerUnit = recipe.assembly.layout.usedPositions.count * recipe.wavelengthsNm.count

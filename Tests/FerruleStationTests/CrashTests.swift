@@ -11,15 +11,8 @@ import Testing
         let base = temporaryDirectory()
         let share = base + "/share"
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
-        let peer = Process()
-        peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        peer.arguments = ["python3", Repo.root + "/scripts/mes-peer.py", "--log", base + "/mes.log"]
-        let out = Pipe()
-        peer.standardOutput = out
-        peer.standardError = FileHandle.nullDevice
-        try peer.run()
+        let (peer, port) = try startPeer("mes-peer.py", ["--log", base + "/mes.log"])
         defer { kill(peer.processIdentifier, SIGKILL) }
-        let port = try #require(Int(try LineReader(out.fileHandleForReading.fileDescriptor).line().replacingOccurrences(of: "PORT ", with: "")))
         let config = try slowConfigText(switchMs: 3, readMs: 3) + """
 
             sinks:

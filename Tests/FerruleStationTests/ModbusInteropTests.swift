@@ -12,24 +12,7 @@ import Testing
 
     /// Starts the pymodbus server; returns the process and its port.
     func startPeerServer(unit: Int) async throws -> (Process, Int) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Self.peer, "server", "--unit", "\(unit)", "--lid-closed"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var text = ""
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !text.contains("\n"), ContinuousClock.now < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let port = text.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            p.terminate()
-            throw WaitedTooLong(what: "the pymodbus server's port (got '\(text)')")
-        }
+        let (p, port) = try startPeer("modbus-peer.py", ["server", "--unit", "\(unit)", "--lid-closed"])
         // Listening shortly after it prints: wait until a connection is accepted.
         let probe = ModbusLink(name: "probe", address: .tcp(host: "127.0.0.1", port: port), unitId: unit, timeout: .milliseconds(300), retries: 0)
         try await waitUntil("the pymodbus server") { (try? await probe.readBits(.di, address: 0, count: 1)) != nil }

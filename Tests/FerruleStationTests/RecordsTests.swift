@@ -203,16 +203,8 @@ import FoundationXML
     @Test func httpSinkRetriesParksAndDeliversAtLeastOnceWithTheReportIdAsKey() async throws {
         let dir = temporaryDirectory()
         let log = dir + "/mes.log"
-        let peer = Process()
-        peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        peer.arguments = ["python3", Repo.root + "/scripts/mes-peer.py", "--log", log, "--plan", "HTTP-A=500,stall,200;HTTP-B=422", "--stall-seconds", "2"]
-        let out = Pipe()
-        peer.standardOutput = out
-        peer.standardError = FileHandle.nullDevice  // never hold the test runner's output open
-        try peer.run()
+        let (peer, port) = try startPeer("mes-peer.py", ["--log", log, "--plan", "HTTP-A=500,stall,200;HTTP-B=422", "--stall-seconds", "2"])
         defer { kill(peer.processIdentifier, SIGKILL) }
-        let first = try LineReader(out.fileHandleForReading.fileDescriptor).line()
-        let port = try #require(Int(first.replacingOccurrences(of: "PORT ", with: "")))
         try "s3cret-token\n".write(toFile: dir + "/token", atomically: true, encoding: .utf8)
 
         let (station, bench) = try await makeStation()

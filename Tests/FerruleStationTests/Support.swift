@@ -148,3 +148,22 @@ final class LineReader {
         }
     }
 }
+
+/// A Python helper from scripts/ that prints "PORT <n>" once listening (the MES stand-in, the
+/// pymodbus server). Its stderr goes nowhere, so it never holds the test runner's output open;
+/// stop it with SIGKILL (both keep serving through SIGTERM).
+func startPeer(_ script: String, _ arguments: [String]) throws -> (Process, port: Int) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", Repo.root + "/scripts/" + script] + arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let line = try LineReader(out.fileHandleForReading.fileDescriptor).line()
+    guard let port = Int(line.replacingOccurrences(of: "PORT ", with: "").trimmingCharacters(in: .whitespaces)) else {
+        kill(p.processIdentifier, SIGKILL)
+        throw WaitedTooLong(what: "the port of \(script) (got '\(line)')")
+    }
+    return (p, port)
+}
