@@ -14,9 +14,12 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
     public var rlMeter: String?
     /// The fixture's I/O module (lid interlock, part sensor, start button, stack light), if any.
     public var io: String?
+    /// The launch and receive test cords that mate with every unit, if they are tracked.
+    public var testCords: TestCords
 
     public init(id: Int, launchSwitch: String, launchChannels: [Int: Int], receiveSwitch: String,
-                receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?, io: String? = nil) {
+                receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?, io: String? = nil,
+                testCords: TestCords = TestCords()) {
         self.id = id
         self.launchSwitch = launchSwitch
         self.launchChannels = launchChannels
@@ -26,6 +29,7 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
         self.powerMeter = powerMeter
         self.rlMeter = rlMeter
         self.io = io
+        self.testCords = testCords
     }
 
     /// The largest launch position the fixture is cabled for.
@@ -37,6 +41,11 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
         var s: Set<String> = [launchSwitch, receiveSwitch, source, powerMeter]
         if let rlMeter { s.insert(rlMeter) }
         return s
+    }
+
+    /// The (launch, receive) pairs of `map` this fixture is cabled for.
+    public func cabled(_ map: PolarityMap) -> [Int: Int] {
+        map.pairs.filter { launchChannels[$0.key] != nil && receiveChannels[$0.value] != nil }
     }
 
     /// Whether this fixture can test the recipe's assembly; the reason if not.

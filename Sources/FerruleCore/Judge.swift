@@ -18,58 +18,6 @@ public enum FiberVerdict: String, Codable, Sendable {
     case notTested
 }
 
-/// One step as the engine took it: a fiber launched at one wavelength and read at one receive position.
-public struct RawStep: Sendable, Hashable {
-    public var fiber: Int
-    public var wavelengthNm: Int
-    public var expectedReceivePosition: Int
-    /// Where the power was read (where the light was found, or the expected position if nowhere).
-    public var receivePosition: Int
-    public var referenceDbm: Double
-    /// Whether the reference covered this exact (launch, receive) pair.
-    public var referencedPair: Bool
-    public var power: PowerReading?
-    public var rlDb: Double?
-    /// An instrument fault during this step: the step has no valid result.
-    public var fault: String?
-
-    public init(fiber: Int, wavelengthNm: Int, expectedReceivePosition: Int, receivePosition: Int,
-                referenceDbm: Double, referencedPair: Bool, power: PowerReading?, rlDb: Double?, fault: String?) {
-        self.fiber = fiber
-        self.wavelengthNm = wavelengthNm
-        self.expectedReceivePosition = expectedReceivePosition
-        self.receivePosition = receivePosition
-        self.referenceDbm = referenceDbm
-        self.referencedPair = referencedPair
-        self.power = power
-        self.rlDb = rlDb
-        self.fault = fault
-    }
-}
-
-public struct Measurement: Sendable, Hashable, Codable {
-    public var fiber: Int
-    public var wavelengthNm: Int
-    /// The end the RL was measured at (the launch end).
-    public var end: End
-    public var expectedReceivePosition: Int
-    /// Where the light was read; nil when the fiber is dark at every receive position.
-    public var receivePosition: Int?
-    public var referenceDbm: Double
-    public var referencedPair: Bool
-    public var powerDbm: Double?
-    /// `ok`, `noLight`, `overRange` or `notMeasured`.
-    public var powerStatus: String
-    public var ilDb: Double?
-    public var ilMaxDb: Double
-    public var ilMarginDb: Double?
-    public var rlDb: Double?
-    public var rlMinDb: Double?
-    public var rlMarginDb: Double?
-    public var verdict: MeasurementVerdict
-    public var reasons: [String]
-}
-
 public struct FiberResult: Sendable, Hashable, Codable {
     public var fiber: Int
     public var expectedReceivePosition: Int?
@@ -100,28 +48,6 @@ public struct PolarityResult: Sendable, Hashable, Codable {
     public var verdict: MeasurementVerdict
 }
 
-public enum DiagnosisCode: String, Codable, Sendable, CaseIterable {
-    case highLossFiber, darkFiber, allDark, wrongPolarityType, crossedFibers
-    case contaminatedEndFace, lowReturnLoss, meanIlHigh, referenceSuspect, instrumentFault
-}
-
-public struct Diagnosis: Sendable, Hashable, Codable {
-    public var code: DiagnosisCode
-    public var fibers: [Int]
-    public var end: End?
-    public var message: String
-    /// What the operator should do next.
-    public var action: String
-
-    public init(code: DiagnosisCode, fibers: [Int], end: End? = nil, message: String, action: String) {
-        self.code = code
-        self.fibers = fibers
-        self.end = end
-        self.message = message
-        self.action = action
-    }
-}
-
 public struct Judgement: Sendable, Hashable {
     public var measurements: [Measurement]
     public var fibers: [FiberResult]
@@ -133,7 +59,8 @@ public struct Judgement: Sendable, Hashable {
     public var referenceSuspect: Bool
 }
 
-/// Turns the raw steps of one unit into verdicts and diagnoses. Pure.
+/// Turns the raw steps of one unit into verdicts and diagnoses: each reading validated on its
+/// own, then polarity, then the diagnosers, then the roll-up. Pure.
 public struct Judge: Sendable {
     public var recipe: Recipe
     public var rules: DiagnosisRules
@@ -147,263 +74,185 @@ public struct Judge: Sendable {
     ///   - steps: every step taken, in order.
     ///   - observed: for every fiber whose polarity was checked, where its light arrived (nil = nowhere).
     ///   - stopReason: set when the unit stopped early; `aborted` decides between aborted and error.
+    ///   - fault: the instrument fault that stopped the unit, naming the instrument, the command and the fiber.
     public func judge(steps: [RawStep], observed: [Int: Int?], stopReason: String? = nil, aborted: Bool = false,
                       fault: String? = nil) -> Judgement {
-        let spec = recipe.assembly
-        let expected = spec.expectedMap()
+        let measurements = steps.map(measure)
         let tol = recipe.reference.negativeIlToleranceDb
-        var referenceSuspect = false
+        let referenceSuspect = measurements.contains { ($0.ilDb ?? 0) < -tol }
+        let polarity = polarityResult(observed)
         var reasons: [String] = []
-
-        // Per measurement.
-        var measurements: [Measurement] = []
-        for var s in steps {
-            // Judge what is reported: powers to 0.001 dB (meter resolution), RL to 0.01 dB.
-            if case .dBm(let p)? = s.power { s.power = .dBm(Self.round(p, 3)) }
-            s.referenceDbm = Self.round(s.referenceDbm, 3)
-            s.rlDb = s.rlDb.map { Self.round($0, 2) }
-            let ilMax = recipe.limits.ilMaxDb[s.wavelengthNm] ?? .infinity
-            var m = Measurement(
-                fiber: s.fiber, wavelengthNm: s.wavelengthNm, end: .a,
-                expectedReceivePosition: s.expectedReceivePosition, receivePosition: s.receivePosition,
-                referenceDbm: s.referenceDbm, referencedPair: s.referencedPair,
-                powerDbm: s.power?.dBmValue, powerStatus: "notMeasured", ilDb: nil, ilMaxDb: ilMax,
-                ilMarginDb: nil, rlDb: s.rlDb, rlMinDb: recipe.limits.rlMinDb, rlMarginDb: nil,
-                verdict: .pass, reasons: [])
-            if let fault = s.fault {
-                m.verdict = .error
-                m.reasons.append("instrument fault: \(fault)")
-            }
-            switch s.power {
-            case .none:
-                break
-            case .noLight?:
-                m.powerStatus = "noLight"
-                m.receivePosition = nil
-                if m.verdict != .error {
-                    m.verdict = .fail
-                    m.reasons.append("no light at receive position \(s.expectedReceivePosition) or any other")
-                }
-            case .overRange?:
-                m.powerStatus = "overRange"
-                m.verdict = .error
-                m.reasons.append("power meter over range: no loss can be computed")
-            case .dBm(let p)?:
-                m.powerStatus = "ok"
-                let il = Self.round(s.referenceDbm - p, 3)
-                m.ilDb = il
-                m.ilMarginDb = Self.round(ilMax - il, 3)
-                if il < -tol {
-                    referenceSuspect = true
-                    m.verdict = .error
-                    m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il, tol))
-                } else if il > ilMax {
-                    if m.verdict == .pass { m.verdict = .fail }
-                    m.reasons.append(String(format: "IL %.3f dB exceeds %.3f dB", il, ilMax))
-                }
-            }
-            if let rlMin = recipe.limits.rlMinDb, let rl = s.rlDb {
-                m.rlMarginDb = Self.round(rl - rlMin, 2)
-                if rl < rlMin {
-                    if m.verdict == .pass { m.verdict = .fail }
-                    m.reasons.append(String(format: "RL %.1f dB is below %.1f dB", rl, rlMin))
-                }
-            }
-            measurements.append(m)
+        let context = DiagnosisContext(recipe: recipe, rules: rules, measurements: measurements, polarity: polarity)
+        var diagnoses = Diagnosers.all.flatMap { $0(context) }
+        for d in diagnoses where d.code == .meanIlHigh { reasons.append(d.message) }
+        if let fault {
+            diagnoses.append(Diagnosis(code: .instrumentFault, fibers: fiberOfFault(steps).map { [$0] } ?? [], message: fault,
+                                       action: "check the instrument named above, then retest the unit"))
         }
+        let fibers = fiberResults(measurements, polarity: polarity, observed: observed, faultFiber: fault == nil ? nil : fiberOfFault(steps))
+        let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stopReason: stopReason, aborted: aborted,
+                             fault: fault, referenceSuspect: referenceSuspect)
+        return Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
+                         verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
+    }
 
-        // Polarity.
-        let layout = spec.layout
+    private func fiberOfFault(_ steps: [RawStep]) -> Int? { steps.last { $0.fault != nil }?.fiber }
+
+    /// One reading on its own: light, IL against the exact path's reference, limits, RL at both ends.
+    public func measure(_ s: RawStep) -> Measurement {
+        let ilMax = recipe.limits.ilMaxDb[s.wavelengthNm] ?? .infinity
+        let ref = s.referenceDbm.map { MeasurementRule.round($0, 3) }
+        var m = Measurement(
+            fiber: s.fiber, wavelengthNm: s.wavelengthNm, end: .a, expectedReceivePosition: s.expectedReceivePosition,
+            receivePosition: s.receivePosition, referenceDbm: ref, referencedPair: ref != nil, referenceCord: s.referenceCord,
+            powerDbm: nil, powerStatus: "notMeasured", ilDb: nil, ilMaxDb: ilMax, ilMarginDb: nil,
+            rlDb: s.rlDb.map { MeasurementRule.round($0, 2) }, rlMinDb: recipe.limits.rlMinDb, rlMarginDb: nil,
+            rlBDb: s.rlBDb.map { MeasurementRule.round($0, 2) }, rlBMinDb: recipe.limits.rlMinDbB, rlBMarginDb: nil,
+            verdict: .pass, reasons: [])
+        if let fault = s.fault { m.verdict = .error; m.reasons.append("instrument fault: \(fault)") }
+        func fail(_ why: String) {
+            if m.verdict == .pass { m.verdict = .fail }
+            m.reasons.append(why)
+        }
+        guard let power = s.power else { return m }
+        switch MeasurementRule.classify(power, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb) {
+        case .dark:
+            m.powerStatus = "noLight"
+            m.receivePosition = nil
+            fail("no light at \(s.wavelengthNm) nm at receive position \(s.receivePosition)")
+        case .overRange:
+            m.powerStatus = "overRange"
+            m.verdict = .error
+            m.reasons.append("power meter over range at receive position \(s.receivePosition): no loss can be computed; "
+                             + "check the source power and the detector's range")
+        case .lit(let p):
+            m.powerStatus = "ok"
+            m.powerDbm = MeasurementRule.round(p, 3)
+            guard let ref else {
+                fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is unreferenced and not judged")
+                break
+            }
+            let il = MeasurementRule.insertionLoss(referenceDbm: ref, powerDbm: p)
+            m.ilDb = il
+            m.ilMarginDb = MeasurementRule.round(ilMax - il, 3)
+            let tol = recipe.reference.negativeIlToleranceDb
+            if il < -tol {
+                m.verdict = .error
+                m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il, tol))
+            } else if il > ilMax {
+                fail(String(format: "IL %.3f dB exceeds %.3f dB", il, ilMax))
+            }
+        }
+        judgeReturnLoss(&m, hadFault: s.fault != nil)
+        return m
+    }
+
+    /// RL at each end against that end's limit. A limit with no value is an error: the meter did not say.
+    private func judgeReturnLoss(_ m: inout Measurement, hadFault: Bool) {
+        for end in [End.a, .b] {
+            let (value, limit) = end == .a ? (m.rlDb, m.rlMinDb) : (m.rlBDb, m.rlBMinDb)
+            guard let limit else { continue }
+            guard let value else {
+                if !hadFault && m.powerStatus == "ok" {
+                    m.verdict = .error
+                    m.reasons.append("no RL at end \(end.rawValue) was reported, the recipe requires \(String(format: "%.1f", limit)) dB")
+                }
+                continue
+            }
+            let margin = MeasurementRule.round(value - limit, 2)
+            if end == .a { m.rlMarginDb = margin } else { m.rlBMarginDb = margin }
+            if value < limit {
+                if m.verdict == .pass { m.verdict = .fail }
+                m.reasons.append(String(format: "RL %.1f dB at end %@ is below %.1f dB", value, end.rawValue, limit))
+            }
+        }
+    }
+
+    private func polarityResult(_ observed: [Int: Int?]) -> PolarityResult {
+        let spec = recipe.assembly, layout = spec.layout, expected = spec.expectedMap()
         var mismatches: [PolarityResult.Mismatch] = []
         var entries: [PolarityResult.Entry] = []
         for fiber in layout.usedPositions {
-            guard let obs = observed[fiber] else { continue }
+            guard let obs = observed[fiber], let exp = expected[fiber] else { continue }
             entries.append(.init(fiber: fiber, receivePosition: obs))
-            let exp = expected[fiber]!
             if let o = obs, o != exp { mismatches.append(.init(fiber: fiber, expected: exp, observed: o)) }
         }
         let complete = entries.count == layout.usedPositions.count && entries.allSatisfy { $0.receivePosition != nil }
         let observedMap = PolarityMap(Dictionary(uniqueKeysWithValues: entries.compactMap { e in e.receivePosition.map { (e.fiber, $0) } }))
-        let observedType = complete ? observedMap.standardType(layout: layout, kind: spec.kind) : nil
-        let expectedTypeName = spec.polarity.standardType?.rawValue ?? "explicit"
-        let polarity = PolarityResult(
-            expectedType: expectedTypeName, expectedMap: expected, observedMap: entries,
-            observedType: observedType, mismatches: mismatches, verdict: mismatches.isEmpty ? .pass : .fail)
+        return PolarityResult(
+            expectedType: spec.polarity.standardType?.rawValue ?? "explicit", expectedMap: expected, observedMap: entries,
+            observedType: complete ? observedMap.standardType(layout: layout, kind: spec.kind) : nil,
+            mismatches: mismatches, verdict: mismatches.isEmpty ? .pass : .fail)
+    }
 
-        // Diagnoses.
-        var diagnoses: [Diagnosis] = []
-        let dark = entries.filter { $0.receivePosition == nil }.map(\.fiber)
-        let allDark = !entries.isEmpty && entries.count == layout.usedPositions.count && dark.count == entries.count
-        if allDark {
-            diagnoses.append(Diagnosis(
-                code: .allDark, fibers: dark,
-                message: "no light on any fiber at any receive position",
-                action: "check that both ends are mated and that the genders fit (pinned to unpinned); if the reference cord also reads dark, check the source"))
-        } else {
-            if !dark.isEmpty {
-                diagnoses.append(Diagnosis(
-                    code: .darkFiber, fibers: dark,
-                    message: "no light arrives anywhere from fiber\(dark.count == 1 ? "" : "s") \(Self.list(dark))",
-                    action: "inspect the fiber for a break; re-terminate or scrap"))
-            }
-            if !mismatches.isEmpty {
-                if let t = observedType, t != spec.polarity.standardType {
-                    diagnoses.append(Diagnosis(
-                        code: .wrongPolarityType, fibers: mismatches.map(\.fiber),
-                        message: "built as Type \(t.rawValue), recipe requires \(expectedTypeName == "explicit" ? "an explicit map" : "Type \(expectedTypeName)")",
-                        action: "check the polarity of the build (key orientation at end B); relabel or rework"))
-                } else {
-                    let text = mismatches.map { "\($0.fiber)->\($0.observed.map(String.init) ?? "-") (expected \($0.expected))" }
-                    diagnoses.append(Diagnosis(
-                        code: .crossedFibers, fibers: mismatches.map(\.fiber),
-                        message: "crossed fibers: \(text.joined(separator: ", "))",
-                        action: "rework the fiber order in the ferrule"))
-                }
-            }
-        }
-
-        // High IL: adjacent clusters point at a contaminated end face, the rest are high-loss fibers.
-        let highIL = Set(measurements.filter { m in m.ilDb.map { $0 > m.ilMaxDb } ?? false }.map(\.fiber)).sorted()
-        var clustered: Set<Int> = []
-        for cluster in Self.clusters(highIL, layout: layout) where cluster.count >= rules.contaminationClusterMin {
-            clustered.formUnion(cluster)
-            let end = contaminatedEnd(cluster: cluster, measurements: measurements)
-            let endText = end.map { "end \($0.rawValue)" } ?? "one end"
-            diagnoses.append(Diagnosis(
-                code: .contaminatedEndFace, fibers: cluster, end: end,
-                message: "adjacent fibers \(Self.list(cluster)) all have high IL: a contaminated end face at \(endText)",
-                action: "inspect and clean \(end.map { "end \($0.rawValue)" } ?? "both ends"), then retest"))
-        }
-        let lonely = highIL.filter { !clustered.contains($0) }
-        if !lonely.isEmpty {
-            diagnoses.append(Diagnosis(
-                code: .highLossFiber, fibers: lonely,
-                message: "IL above the limit on fiber\(lonely.count == 1 ? "" : "s") \(Self.list(lonely))",
-                action: "inspect the end faces of those fibers; clean and retest once, then rework"))
-        }
-        let lowRL = Set(measurements.filter { m in
-            guard let rl = m.rlDb, let min = m.rlMinDb else { return false }
-            return rl < min
-        }.map(\.fiber)).subtracting(clustered).sorted()
-        if !lowRL.isEmpty {
-            diagnoses.append(Diagnosis(
-                code: .lowReturnLoss, fibers: lowRL, end: .a,
-                message: "RL below the limit at end A on fiber\(lowRL.count == 1 ? "" : "s") \(Self.list(lowRL))",
-                action: "inspect end A for scratches, pits or contamination; clean or repolish"))
-        }
-        if let meanMax = recipe.limits.meanIlMaxDb {
-            for wl in recipe.wavelengthsNm {
-                let ils = measurements.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb)
-                guard ils.count == layout.usedPositions.count else { continue }
-                let mean = ils.reduce(0, +) / Double(ils.count)
-                if mean > meanMax {
-                    reasons.append(String(format: "mean IL %.3f dB at %d nm exceeds %.3f dB", mean, wl, meanMax))
-                    diagnoses.append(Diagnosis(
-                        code: .meanIlHigh, fibers: [],
-                        message: String(format: "mean IL %.3f dB at %d nm exceeds %.3f dB", mean, wl, meanMax),
-                        action: "clean both ends and retest"))
-                }
-            }
-        }
-        if referenceSuspect {
-            diagnoses.append(Diagnosis(
-                code: .referenceSuspect, fibers: measurements.filter { ($0.ilDb ?? 0) < -tol }.map(\.fiber),
-                message: "negative IL beyond the meter's uncertainty: the reference no longer matches the bench",
-                action: "clean the test cords and take a new reference, then retest this unit"))
-        }
-        if let fault {
-            diagnoses.append(Diagnosis(code: .instrumentFault, fibers: [], message: fault,
-                                       action: "check the instrument named above, then retest the unit"))
-        }
-
-        // Per fiber.
-        let mByFiber = Dictionary(grouping: measurements, by: \.fiber)
-        var fibers: [FiberResult] = []
-        for p in layout.allPositions {
+    private func fiberResults(_ measurements: [Measurement], polarity: PolarityResult, observed: [Int: Int?],
+                              faultFiber: Int?) -> [FiberResult] {
+        let layout = recipe.assembly.layout, expected = recipe.assembly.expectedMap()
+        let byFiber = Dictionary(grouping: measurements, by: \.fiber)
+        return layout.allPositions.map { p in
             guard layout.usedPositions.contains(p) else {
-                fibers.append(FiberResult(fiber: p, expectedReceivePosition: nil, observedReceivePosition: nil,
-                                          verdict: .unused, reasons: []))
-                continue
+                return FiberResult(fiber: p, expectedReceivePosition: nil, observedReceivePosition: nil, verdict: .unused, reasons: [])
             }
-            let ms = mByFiber[p] ?? []
-            let obs: Int?? = observed[p]
-            var r = FiberResult(fiber: p, expectedReceivePosition: expected[p], observedReceivePosition: obs ?? nil,
+            let ms = byFiber[p] ?? []
+            var r = FiberResult(fiber: p, expectedReceivePosition: expected[p], observedReceivePosition: observed[p] ?? nil,
                                 verdict: .pass, reasons: ms.flatMap { m in m.reasons.map { "\(m.wavelengthNm) nm: \($0)" } })
-            if ms.isEmpty {
+            if p == faultFiber {
+                r.verdict = .error
+                r.reasons.append("the instrument fault struck while this fiber was measured; what was read before it is kept")
+            } else if ms.isEmpty {
                 r.verdict = .notTested
             } else if ms.contains(where: { $0.verdict == .error }) {
                 r.verdict = .error
             } else if ms.contains(where: { $0.verdict == .fail }) {
                 r.verdict = .fail
             }
-            if let mm = mismatches.first(where: { $0.fiber == p }) {
+            if let mm = polarity.mismatches.first(where: { $0.fiber == p }) {
                 if r.verdict == .pass { r.verdict = .fail }
                 r.reasons.append("light arrives at \(mm.observed.map(String.init) ?? "-"), expected \(mm.expected)")
             }
-            fibers.append(r)
+            return r
         }
+    }
 
-        // Unit verdict: an instrument fault or a suspect reference is an error, never a fail.
-        let verdict: Verdict
+    /// The unit's verdict: an instrument fault, an over-range reading or a suspect reference is an
+    /// error, never a fail.
+    private func rollUp(_ measurements: [Measurement], fibers: [FiberResult], reasons: inout [String], stopReason: String?,
+                        aborted: Bool, fault: String?, referenceSuspect: Bool) -> Verdict {
         if aborted {
-            verdict = .aborted
             reasons.insert("aborted: \(stopReason ?? "by request")", at: 0)
-        } else if fault != nil || referenceSuspect || measurements.contains(where: { $0.verdict == .error }) {
-            verdict = .error
+            return .aborted
+        }
+        let overRange = measurements.filter { $0.powerStatus == "overRange" }.map(\.fiber)
+        if fault != nil || referenceSuspect || measurements.contains(where: { $0.verdict == .error }) {
             if let fault { reasons.insert("instrument fault: \(fault)", at: 0) }
+            if !overRange.isEmpty {
+                reasons.append("power meter over range on fiber\(overRange.count == 1 ? "" : "s") \(Self.list(overRange)): "
+                               + "check the source power and the detector's range, then retest")
+            }
             if referenceSuspect { reasons.append("reference suspect: re-reference the fixture and retest") }
-        } else if let stopReason {
-            verdict = .error
+            if fault == nil, !referenceSuspect, overRange.isEmpty {
+                let bad = fibers.filter { $0.verdict == .error }.map(\.fiber)
+                reasons.append("fiber\(bad.count == 1 ? "" : "s") \(Self.list(bad)) could not be judged: see their reasons")
+            }
+            return .error
+        }
+        if let stopReason {
             reasons.insert(stopReason, at: 0)
-        } else if fibers.contains(where: { $0.verdict == .fail }) || !reasons.isEmpty {
-            verdict = .fail
+            return .error
+        }
+        if fibers.contains(where: { $0.verdict == .fail }) || !reasons.isEmpty {
             let failed = fibers.filter { $0.verdict == .fail }.map(\.fiber)
             if !failed.isEmpty { reasons.insert("fiber\(failed.count == 1 ? "" : "s") \(Self.list(failed)) failed", at: 0) }
-        } else {
-            verdict = .pass
+            return .fail
         }
-
-        return Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
-                         verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
+        return .pass
     }
 
-    /// A cluster at end A lowers the RL measured there; a cluster with normal RL at A is at end B.
-    /// A fan-out has single-fiber legs at B, so a cluster there can only be end A.
-    /// Without RL measurements the end cannot be told.
-    private func contaminatedEnd(cluster: [Int], measurements: [Measurement]) -> End? {
-        if recipe.assembly.kind == .fanout { return .a }
-        let rls = measurements.compactMap(\.rlDb)
-        guard !rls.isEmpty else { return nil }
-        let median = rls.sorted()[rls.count / 2]
-        let limit = recipe.limits.rlMinDb ?? -.infinity
-        let degraded = Set(measurements.filter { m in
-            guard cluster.contains(m.fiber), let rl = m.rlDb else { return false }
-            return rl < limit || rl < median - rules.rlDegradedDb
-        }.map(\.fiber))
-        return degraded.count * 2 >= cluster.count ? .a : .b
-    }
+    public static func round(_ v: Double, _ digits: Int) -> Double { MeasurementRule.round(v, digits) }
 
-    /// Runs of physically adjacent positions among `fibers` (sorted).
-    static func clusters(_ fibers: [Int], layout: MPOLayout) -> [[Int]] {
-        var out: [[Int]] = []
-        for f in fibers {
-            if let last = out.last?.last, layout.areAdjacent(last, f) {
-                out[out.count - 1].append(f)
-            } else {
-                out.append([f])
-            }
-        }
-        return out
-    }
-
-    public static func round(_ v: Double, _ digits: Int) -> Double {
-        let f = pow(10, Double(digits))
-        return (v * f).rounded() / f
-    }
-
-    /// "3", "3, 4", "5-8" style list.
+    /// "3", "3, 4", "5-8" style list; each fiber once.
     public static func list(_ fibers: [Int]) -> String {
-        let sorted = fibers.sorted()
+        let sorted = Array(Set(fibers)).sorted()
         var parts: [String] = []
         var i = 0
         while i < sorted.count {

@@ -28,28 +28,7 @@ public enum PowerReading: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
-/// The outcome of an insertion-loss calculation.
-public enum LossResult: Sendable, Hashable {
-    case db(Double)
-    case noLight
-    case overRange
-
-    public var value: Double? {
-        if case .db(let v) = self { return v }
-        return nil
-    }
-}
-
 public enum Optics {
-    /// IL (dB) = P_ref (dBm) - P_dut (dBm). A sentinel reading stays a sentinel.
-    public static func insertionLoss(referenceDbm: Double, measured: PowerReading) -> LossResult {
-        switch measured {
-        case .dBm(let p): return .db(referenceDbm - p)
-        case .noLight: return .noLight
-        case .overRange: return .overRange
-        }
-    }
-
     /// RL (dB) = 10*log10(P_incident / P_reflected), positive. Nil when either power is not positive.
     public static func returnLoss(incidentWatts: Double, reflectedWatts: Double) -> Double? {
         guard incidentWatts > 0, reflectedWatts > 0, incidentWatts.isFinite, reflectedWatts.isFinite else { return nil }

@@ -10,14 +10,20 @@ public struct Limits: Sendable, Hashable, Codable {
     public var ilMaxDb: [Int: Double]
     /// Optional limit on the mean IL of all fibers at one wavelength.
     public var meanIlMaxDb: Double?
-    /// RL min (dB) at end A; nil when the recipe does not test RL.
+    /// RL min (dB) at end A (the launch end); nil when RL is not judged there.
     public var rlMinDb: Double?
+    /// RL min (dB) at end B; nil when RL is not judged there. A fan-out's LC UPC legs differ from its MPO APC end.
+    public var rlMinDbB: Double?
 
-    public init(ilMaxDb: [Int: Double], meanIlMaxDb: Double? = nil, rlMinDb: Double? = nil) {
+    public init(ilMaxDb: [Int: Double], meanIlMaxDb: Double? = nil, rlMinDb: Double? = nil, rlMinDbB: Double? = nil) {
         self.ilMaxDb = ilMaxDb
         self.meanIlMaxDb = meanIlMaxDb
         self.rlMinDb = rlMinDb
+        self.rlMinDbB = rlMinDbB
     }
+
+    /// Whether the recipe judges RL at either end (and so needs an RL meter).
+    public var judgesReturnLoss: Bool { rlMinDb != nil || rlMinDbB != nil }
 }
 
 public struct ReferencePolicy: Sendable, Hashable, Codable {

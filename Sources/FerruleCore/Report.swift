@@ -15,51 +15,6 @@ public struct InstrumentIdentity: Sendable, Hashable, Codable {
     }
 }
 
-/// A fixture's reference: P_ref per launch position and wavelength, with how and when it was taken.
-public struct Reference: Sendable, Hashable, Codable {
-    public struct Value: Sendable, Hashable, Codable {
-        /// End-A position the launch channel feeds.
-        public var position: Int
-        public var launchChannel: Int
-        public var receiveChannel: Int
-        public var wavelengthNm: Int
-        public var powerDbm: Double
-
-        public init(position: Int, launchChannel: Int, receiveChannel: Int, wavelengthNm: Int, powerDbm: Double) {
-            self.position = position
-            self.launchChannel = launchChannel
-            self.receiveChannel = receiveChannel
-            self.wavelengthNm = wavelengthNm
-            self.powerDbm = powerDbm
-        }
-    }
-
-    public var fixture: Int
-    public var method: ReferenceMethod
-    public var takenAt: Date
-    public var operatorId: String?
-    /// What was referenced: which (launch, receive) pairs and with what cord.
-    public var pairs: String
-    public var values: [Value]
-    /// Set when a unit showed a negative IL beyond the tolerance; a suspect reference is not used again.
-    public var suspect: String?
-
-    public init(fixture: Int, method: ReferenceMethod, takenAt: Date, operatorId: String?, pairs: String,
-                values: [Value], suspect: String? = nil) {
-        self.fixture = fixture
-        self.method = method
-        self.takenAt = takenAt
-        self.operatorId = operatorId
-        self.pairs = pairs
-        self.values = values
-        self.suspect = suspect
-    }
-
-    public func value(position: Int, wavelengthNm: Int) -> Value? {
-        values.first { $0.position == position && $0.wavelengthNm == wavelengthNm }
-    }
-}
-
 /// The per-unit test report: what ships with the product and what the MES collects.
 /// Its JSON form is described by `docs/report.schema.json`.
 public struct UnitReport: Sendable, Codable {
@@ -132,19 +87,41 @@ public struct UnitReport: Sendable, Codable {
             self.calibrationDue = calibrationDue
         }
     }
+    /// A reference a unit's IL was computed against: the cord it was taken with and the values used.
     public struct ReferenceUsed: Sendable, Codable {
+        public var cord: Reference.Cord
         public var method: ReferenceMethod
         public var takenAt: Date
         public var validUntil: Date
         public var pairs: String
         public var values: [Reference.Value]
 
-        public init(method: ReferenceMethod, takenAt: Date, validUntil: Date, pairs: String, values: [Reference.Value]) {
+        public init(cord: Reference.Cord, method: ReferenceMethod, takenAt: Date, validUntil: Date, pairs: String,
+                    values: [Reference.Value]) {
+            self.cord = cord
             self.method = method
             self.takenAt = takenAt
             self.validUntil = validUntil
             self.pairs = pairs
             self.values = values
+        }
+    }
+    /// A cord in the light path and how many matings it had when the unit was tested.
+    public struct CordUse: Sendable, Codable, Hashable {
+        /// `launch` or `receive` (test cords), `reference` (a reference cord).
+        public var role: String
+        public var id: String
+        public var matings: Int
+        public var maxMatings: Int
+        /// `ok`, `warning` (past the warning count) or `limit` (at the rated count).
+        public var state: String
+
+        public init(role: String, id: String, matings: Int, maxMatings: Int, state: String) {
+            self.role = role
+            self.id = id
+            self.matings = matings
+            self.maxMatings = maxMatings
+            self.state = state
         }
     }
     public struct Limits: Sendable, Codable {
@@ -154,7 +131,9 @@ public struct UnitReport: Sendable, Codable {
         }
         public var il: [PerWavelength]
         public var meanIlMaxDb: Double?
+        /// RL min at end A and at end B.
         public var rlMinDb: Double?
+        public var rlMinDbB: Double?
     }
     public struct Summary: Sendable, Codable {
         public struct PerWavelength: Sendable, Codable {
@@ -162,6 +141,7 @@ public struct UnitReport: Sendable, Codable {
             public var maxIlDb: Double?
             public var meanIlDb: Double?
             public var minRlDb: Double?
+            public var minRlBDb: Double?
         }
         public var worstIlDb: Double?
         public var worstIlFiber: Int?
@@ -180,7 +160,10 @@ public struct UnitReport: Sendable, Codable {
     public var wavelengthsNm: [Int]
     public var limits: Limits
     public var instruments: [Instrument]
-    public var reference: ReferenceUsed?
+    /// Every reference the unit's IL was computed against (one per cord used).
+    public var references: [ReferenceUsed]
+    /// The cords in the light path, with their matings.
+    public var cords: [CordUse]
     public var measurements: [Measurement]
     public var fibers: [FiberResult]
     public var polarity: PolarityResult
@@ -190,8 +173,8 @@ public struct UnitReport: Sendable, Codable {
     public var summary: Summary
 
     public init(reportId: UUID, unit: Unit, recipe: Recipe, station: Station, fixture: Int, operatorId: String,
-                startedAt: Date, finishedAt: Date, instruments: [Instrument], reference: ReferenceUsed?,
-                judgement: Judgement) {
+                startedAt: Date, finishedAt: Date, instruments: [Instrument], references: [ReferenceUsed],
+                cords: [CordUse], judgement: Judgement) {
         self.reportId = reportId
         self.unit = unit
         self.assembly = Assembly(recipe.assembly)
@@ -203,9 +186,11 @@ public struct UnitReport: Sendable, Codable {
         self.wavelengthsNm = recipe.wavelengthsNm
         self.limits = Limits(
             il: recipe.wavelengthsNm.map { .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity) },
-            meanIlMaxDb: recipe.limits.meanIlMaxDb, rlMinDb: recipe.limits.rlMinDb)
+            meanIlMaxDb: recipe.limits.meanIlMaxDb, rlMinDb: recipe.limits.rlMinDb,
+            rlMinDbB: recipe.limits.rlMinDbB)
         self.instruments = instruments
-        self.reference = reference
+        self.references = references
+        self.cords = cords
         self.measurements = judgement.measurements
         self.fibers = judgement.fibers
         self.polarity = judgement.polarity
@@ -220,8 +205,10 @@ public struct UnitReport: Sendable, Codable {
             perWavelength: recipe.wavelengthsNm.map { wl in
                 let ils = ms.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb)
                 let rls = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlDb)
+                let rlbs = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlBDb)
                 return .init(wavelengthNm: wl, maxIlDb: ils.max(),
-                             meanIlDb: ils.isEmpty ? nil : Judge.round(ils.reduce(0, +) / Double(ils.count), 3), minRlDb: rls.min())
+                             meanIlDb: ils.isEmpty ? nil : Judge.round(ils.reduce(0, +) / Double(ils.count), 3),
+                             minRlDb: rls.min(), minRlBDb: rlbs.min())
             })
     }
 

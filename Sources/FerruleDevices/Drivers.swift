@@ -7,21 +7,31 @@ import Foundation
 /// Santec RL1 / RLM IL-RL meter: laser source, IL detector and RL meter in one box.
 ///
 /// The RL1 reports IL against a reference it holds (`REF:IL:det1 <nm>,<dBm>`). The station keeps
-/// its own references (per fixture, channel and wavelength), so at connect the driver sets the
+/// its own references (per fixture, path and wavelength), so at connect the driver sets the
 /// meter's reference to 0 dBm at every wavelength; `READ:IL:det1?` then answers -P, the power at
-/// the detector. RL comes from `READ:RL?` as `RLA,RLB,RLTOTAL,length`; the station uses RL at A.
+/// the detector. RL comes from `READ:RL?` as `RLA,RLB,RLTOTAL,length`: both ends are kept.
+///
+/// Sentinels (SCPI-99 special values, as the RL1 answers an IL it cannot give): +9.9E37 is an
+/// infinite loss (nothing reached the detector: no light); -9.9E37 a loss below any the detector
+/// can show (the power is above its range: over range, never dark); 9.91E37 an invalid reading,
+/// which is an error naming the reply. An RL of +9.9E37 is a reflection below what the meter can
+/// see: it is reported as the meter's range limit (75 dB fast, 85 dB standard), a lower bound.
 public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
-    /// IL readings beyond this mean no light reached the detector.
-    public var noLightIlDb: Double = 70
+    /// IL readings at or beyond this mean no light reached the detector (the RL1's IL range is
+    /// 0-70 dB against a 0 dBm reference); configurable as `noLightFloorDbm: -70`.
+    public let noLightIlDb: Double
+    private let rlRangeDb: Double
 
     public init(name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
-                dutLengthM: Int = 100, timeout: Duration = .seconds(6)) {
+                dutLengthM: Int = 100, noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(6)) {
         self.name = name
         self.wavelengthsNm = wavelengthsNm
+        self.noLightIlDb = -(noLightFloorDbm ?? -70)
+        self.rlRangeDb = rlSensitivity.lowercased() == "standard" ? 85 : 75
         session = SCPISession(name: name, address: address, timeout: timeout)
         session.setup = wavelengthsNm.map { "REF:IL:det1 \($0),0" } + ["RL:SENS \(rlSensitivity)", "DUT:LENGTH \(dutLengthM)"]
     }
@@ -40,28 +50,47 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
     private func locked_disable() async throws { try await session.command("LAS:DISAB") }
 
-    public func readPower(wavelengthNm: Int) async throws -> PowerReading { try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) } }
+    public func readPower(wavelengthNm: Int) async throws -> PowerReading {
+        try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) }
+    }
     private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
-        let reply = try await session.query("READ:IL:det1? \(wavelengthNm)")
+        let q = "READ:IL:det1? \(wavelengthNm)"
+        let reply = try await session.query(q)
+        switch SCPI.sentinel(reply) {
+        case .positiveInfinity?: return .noLight
+        case .negativeInfinity?: return .overRange
+        case .notANumber?: throw InstrumentError(instrument: name, operation: q, detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
+        case nil: break
+        }
         guard let il = SCPI.parseNumber(reply) else {
-            // Sentinel or under range: nothing arrived.
-            if reply.uppercased().contains("E+37") || reply.uppercased().contains("E37") { return .noLight }
-            throw InstrumentError(instrument: name, operation: "READ:IL:det1? \(wavelengthNm)", detail: "reply \"\(reply.prefix(60))\" is not a number")
+            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not a number")
         }
         if il >= noLightIlDb { return .noLight }
-        if il < -20 { return .overRange }  // more than +20 dBm at the detector is not a measurement
         return .dBm(-il)
     }
 
-    public func readReturnLoss(wavelengthNm: Int) async throws -> Double? { try await conversation.run { try await self.locked_readReturnLoss(wavelengthNm: wavelengthNm) } }
-    private func locked_readReturnLoss(wavelengthNm: Int) async throws -> Double? {
+    public func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
+        try await conversation.run { try await self.locked_readReturnLoss(wavelengthNm: wavelengthNm) }
+    }
+    private func locked_readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
         let q = "READ:RL? \(wavelengthNm)"
         let reply = try await session.query(q, timeout: .seconds(8))  // standard sensitivity takes up to 5 s
         let parts = reply.split(separator: ",").map { String($0) }
         guard parts.count >= 3 else {
             throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not RLA,RLB,RLTOTAL,length")
         }
-        return SCPI.parseNumber(parts[0])
+        func end(_ text: String) throws -> Double? {
+            switch SCPI.sentinel(text) {
+            case .positiveInfinity?: return rlRangeDb
+            case .negativeInfinity?, .notANumber?: return nil
+            case nil:
+                guard let v = SCPI.parseNumber(text) else {
+                    throw InstrumentError(instrument: name, operation: q, detail: "RL \"\(text.prefix(30))\" in reply \"\(reply.prefix(60))\" is not a number")
+                }
+                return v
+            }
+        }
+        return ReturnLossReading(endA: try end(parts[0]), endB: try end(parts[1]))
     }
 }
 
@@ -124,34 +153,100 @@ public actor SantecOSX: OpticalSwitch {
     private func locked_park() async throws { current = nil }
 }
 
-/// Keysight 816x power meter, read in watts (`read1:pow?` -> `+1.33555600E-006`).
-public actor Keysight816x: PowerMeter {
+/// Keysight 8163B/8164B/8166B mainframe (and N77xx): a laser module as the source and a power
+/// meter module, each addressed by slot (and channel), in one instrument that fixtures share.
+///
+/// Commands (Keysight 8163A/B, 8164A/B & 8166A/B Mainframes Programming Guide):
+/// `:SOURce<n>:WAVelength <nm>NM`, `:SOURce<n>:POWer:STATe 0|1`, `:SENSe<n>:CHANnel<m>:POWer:WAVelength`,
+/// `...:POWer:UNIT 1` (watts), `...:POWer:ATIMe <s>`, `:READ<n>:CHANnel<m>:POWer?`.
+///
+/// Readings: watts. A dark detector reads its noise (a tiny, varying power, not 0 W): below
+/// `noLightFloorDbm` (default -80 dBm: the N7744C/81634B sensors' noise at 100 ms averaging is
+/// tens of fW to pW, well under it; the data sheets give -80 to -110 dBm as the lowest power) a
+/// reading is no light. Sentinels: the mainframe answers a reading it cannot make (the display's
+/// "+1.--- dBm", power above the range's upper limit) with SCPI's "not a number" +9.91E37, and
+/// +9.9E37 likewise: over range, never dark. -9.9E37 (under range) is no light.
+public actor Keysight816x: LightSource, PowerMeter {
+    public struct Slots: Sendable, Hashable {
+        public var sourceSlot: Int?
+        public var meterSlot: Int
+        public var meterChannel: Int
+        /// Averaging time in seconds.
+        public var averagingTime: Double
+
+        public init(sourceSlot: Int? = nil, meterSlot: Int = 1, meterChannel: Int = 1, averagingTime: Double = 0.1) {
+            self.sourceSlot = sourceSlot
+            self.meterSlot = meterSlot
+            self.meterChannel = meterChannel
+            self.averagingTime = averagingTime
+        }
+    }
     public nonisolated let name: String
+    public nonisolated let wavelengthsNm: [Int]
+    public nonisolated let slots: Slots
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
+    public let noLightFloorDbm: Double
     private var wavelength: Int?
+    private var sourceWavelength: Int?
 
-    public init(name: String, address: InstrumentAddress, averagingTime: String = "100ms", timeout: Duration = .seconds(3)) {
+    public init(name: String, address: InstrumentAddress, slots: Slots = Slots(), wavelengthsNm: [Int] = [],
+                noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(3)) {
         self.name = name
+        self.slots = slots
+        self.wavelengthsNm = wavelengthsNm
+        self.noLightFloorDbm = noLightFloorDbm ?? -80
         session = SCPISession(name: name, address: address, timeout: timeout)
-        session.setup = ["sens1:pow:unit 1", "sens1:pow:atim \(averagingTime)"]
+        let sense = ":SENS\(slots.meterSlot):CHAN\(slots.meterChannel):POW"
+        session.setup = ["\(sense):UNIT 1", "\(sense):ATIM \(slots.averagingTime)S"]
     }
 
     public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
     private func locked_identify() async throws -> InstrumentIdentity { try await session.identify() }
 
-    public func readPower(wavelengthNm: Int) async throws -> PowerReading { try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) } }
+    public func enable(wavelengthNm: Int) async throws { try await conversation.run { try await self.locked_enable(wavelengthNm) } }
+    private func locked_enable(_ wl: Int) async throws {
+        guard let slot = slots.sourceSlot else {
+            throw InstrumentError(instrument: name, operation: "enable the source", detail: "no laser module configured (add 'source: { slot: N }')")
+        }
+        guard wavelengthsNm.contains(wl) else {
+            throw InstrumentError(instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM", detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
+        }
+        if sourceWavelength != wl {
+            try await session.command(":SOUR\(slot):WAV \(wl)NM")
+            sourceWavelength = wl
+        }
+        try await session.command(":SOUR\(slot):POW:STAT 1")
+    }
+
+    public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
+    private func locked_disable() async throws {
+        guard let slot = slots.sourceSlot else { return }
+        try await session.command(":SOUR\(slot):POW:STAT 0")
+    }
+
+    public func readPower(wavelengthNm: Int) async throws -> PowerReading {
+        try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) }
+    }
     private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
+        let n = slots.meterSlot, m = slots.meterChannel
         if wavelength != wavelengthNm {
-            try await session.command("sens1:pow:wav \(wavelengthNm)nm")
+            try await session.command(":SENS\(n):CHAN\(m):POW:WAV \(wavelengthNm)NM")
             wavelength = wavelengthNm
         }
-        let reply = try await session.query("read1:pow?")
-        guard let w = SCPI.parseNumber(reply) else {
-            if reply.uppercased().contains("E+37") || reply.uppercased().contains("E+38") { return .overRange }
-            throw InstrumentError(instrument: name, operation: "read1:pow?", detail: "reply \"\(reply.prefix(60))\" is not a number")
+        let q = ":READ\(n):CHAN\(m):POW?"
+        let reply = try await session.query(q)
+        switch SCPI.sentinel(reply) {
+        case .positiveInfinity?, .notANumber?: return .overRange
+        case .negativeInfinity?: return .noLight
+        case nil: break
         }
-        return .watts(w)
+        guard let w = SCPI.parseNumber(reply) else {
+            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not a number")
+        }
+        let reading = PowerReading.watts(w)
+        if let dbm = reading.dBmValue, dbm < noLightFloorDbm { return .noLight }
+        return reading
     }
 }
 

@@ -48,10 +48,21 @@ public protocol PowerMeter: Instrument {
     func readPower(wavelengthNm: Int) async throws -> PowerReading
 }
 
-/// A return-loss meter measuring at the launch end (the DUT's end A).
+/// RL at both ends of the DUT, as a length-gated RL meter reports them (dB, positive). An end is
+/// nil when the meter reports no valid value for it.
+public struct ReturnLossReading: Sendable, Hashable {
+    public var endA: Double?
+    public var endB: Double?
+
+    public init(endA: Double?, endB: Double?) {
+        self.endA = endA
+        self.endB = endB
+    }
+}
+
+/// A return-loss meter on the launch end (the DUT's end A), gating the reflections of each end.
 public protocol ReturnLossMeter: Instrument {
-    /// RL in dB, positive. Nil when the meter reports no valid reflection measurement.
-    func readReturnLoss(wavelengthNm: Int) async throws -> Double?
+    func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading
 }
 
 /// The inputs and outputs of a fixture: start button, interlock, part sensor, stack light.

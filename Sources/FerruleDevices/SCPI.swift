@@ -17,6 +17,21 @@ public enum SCPI {
         return (code, text)
     }
 
+    /// The SCPI-99 special values (SCPI-99 vol. 1, 7.2.1.5; written in any exponent form, e.g.
+    /// `+9.91000000E+037`): 9.9E37 is +infinity, -9.9E37 -infinity, 9.91E37 "not a number".
+    /// What each means (over range, under range, invalid) is per instrument: see its driver.
+    public enum Sentinel: Sendable, Equatable {
+        case positiveInfinity, negativeInfinity, notANumber
+    }
+
+    public static func sentinel(_ text: String) -> Sentinel? {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        while let last = t.last, last.isLetter { t.removeLast() }
+        guard let v = Double(t), abs(v) >= 9.0e37 else { return nil }
+        if abs(v - 9.91e37) < 0.005e37 { return .notANumber }
+        return v > 0 ? .positiveInfinity : .negativeInfinity
+    }
+
     /// A number as instruments write it (`+1.33555600E-006`, `-12.5`, `12.5dBm`).
     /// IEEE 488.2 / SCPI sentinels (9.9E37 "not a number", 9.91E37 NaN) come back as nil.
     public static func parseNumber(_ text: String) -> Double? {

@@ -82,7 +82,7 @@ enum Certificate {
                 <h2>End \(end.rawValue) launch, \(wl) nm</h2>
                 <table>
                 <thead><tr><th class="n">Fiber</th><th class="n">Arrives at</th><th class="n">IL dB</th><th class="n">IL max</th><th class="n">Margin</th>\
-                <th class="n">RL dB</th><th class="n">RL min</th><th>Result</th></tr></thead>
+                <th class="n">RL A dB</th><th class="n">RL B dB</th><th class="n">RL min A/B</th><th>Result</th></tr></thead>
                 <tbody>
 
                 """
@@ -91,7 +91,8 @@ enum Certificate {
                     let why = m.reasons.isEmpty ? "" : " <span class=\"small\">\(e(m.reasons.joined(separator: "; ")))</span>"
                     h += "<tr><td class=\"n\">\(m.fiber)</td><td class=\"n\">\(m.receivePosition.map(String.init) ?? "none")</td>"
                         + "<td class=\"n\">\(dash(m.ilDb, 3))</td><td class=\"n\">\(dash(m.ilMaxDb, 2))</td><td class=\"n\">\(dash(m.ilMarginDb, 3))</td>"
-                        + "<td class=\"n\">\(dash(m.rlDb, 1))</td><td class=\"n\">\(dash(m.rlMinDb, 1))</td><td>\(mark)\(why)</td></tr>\n"
+                        + "<td class=\"n\">\(dash(m.rlDb, 1))</td><td class=\"n\">\(dash(m.rlBDb, 1))</td>"
+                        + "<td class=\"n\">\(dash(m.rlMinDb, 0))/\(dash(m.rlBMinDb, 0))</td><td>\(mark)\(why)</td></tr>\n"
                 }
                 h += "</tbody>\n</table>\n"
             }
@@ -119,8 +120,12 @@ enum Certificate {
             h += "<tr><td>\(e(i.role))</td><td>\(e(i.name)) (\(e(i.driver)), \(e(i.address)))</td><td>\(e(id))</td><td>\(e(i.calibrationDue ?? "-"))</td></tr>\n"
         }
         h += "</tbody>\n</table>\n<table class=\"kv keep\"><tbody>\n"
-        if let ref = r.reference {
-            h += "<tr><td>Reference</td><td>\(e(ref.method.rawValue)), taken \(e(iso(ref.takenAt))), valid until \(e(iso(ref.validUntil))); \(ref.values.count) values (\(e(ref.pairs)))</td></tr>\n"
+        for ref in r.references {
+            h += "<tr><td>Reference</td><td>cord \(e(ref.cord.id)) (Type \(e(ref.cord.polarity))), \(e(ref.method.rawValue)), taken \(e(iso(ref.takenAt))), "
+                + "valid until \(e(iso(ref.validUntil))); \(ref.values.count) path values (\(e(ref.pairs)))</td></tr>\n"
+        }
+        for c in r.cords {
+            h += "<tr><td>Cord</td><td>\(e(c.role)) \(e(c.id)): \(c.matings) of \(c.maxMatings) rated matings (\(e(c.state)))</td></tr>\n"
         }
         h += """
         <tr><td>Software</td><td>ferrule \(e(r.station.softwareVersion)), config \(e(r.station.configHash))</td></tr>
@@ -142,7 +147,8 @@ enum Certificate {
     static func limitsText(_ r: UnitReport) -> String {
         var parts = r.limits.il.map { "IL \u{2264} \(num($0.ilMaxDb, 2)) dB at \($0.wavelengthNm) nm" }
         if let m = r.limits.meanIlMaxDb { parts.append("mean IL \u{2264} \(num(m, 2)) dB") }
-        if let rl = r.limits.rlMinDb { parts.append("RL \u{2265} \(num(rl, 0)) dB") }
+        if let rl = r.limits.rlMinDb { parts.append("RL at A \u{2265} \(num(rl, 0)) dB") }
+        if let rl = r.limits.rlMinDbB { parts.append("RL at B \u{2265} \(num(rl, 0)) dB") }
         return parts.joined(separator: "; ")
     }
 

@@ -15,11 +15,12 @@ public struct UnitStart: Sendable, Codable {
     public var recipe: Recipe
     public var rules: DiagnosisRules
     public var instruments: [UnitReport.Instrument]
-    public var reference: UnitReport.ReferenceUsed?
+    public var references: [UnitReport.ReferenceUsed]
+    public var cords: [UnitReport.CordUse]
 
     public init(reportId: UUID, serial: String, partNumber: String, fixture: Int, operatorId: String, startedAt: Date,
                 station: UnitReport.Station, recipe: Recipe, rules: DiagnosisRules, instruments: [UnitReport.Instrument],
-                reference: UnitReport.ReferenceUsed?) {
+                references: [UnitReport.ReferenceUsed], cords: [UnitReport.CordUse]) {
         self.reportId = reportId
         self.serial = serial
         self.partNumber = partNumber
@@ -30,7 +31,8 @@ public struct UnitStart: Sendable, Codable {
         self.recipe = recipe
         self.rules = rules
         self.instruments = instruments
-        self.reference = reference
+        self.references = references
+        self.cords = cords
     }
 }
 
@@ -87,93 +89,6 @@ public final class Store: Sendable {
             }
         }
         return "\(error)"
-    }
-
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE unit (
-                    reportId TEXT PRIMARY KEY,
-                    serial TEXT NOT NULL,
-                    partNumber TEXT NOT NULL,
-                    fixture INTEGER NOT NULL,
-                    operator TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('running', 'done', 'interrupted')),
-                    verdict TEXT,
-                    startedAt REAL NOT NULL,
-                    finishedAt REAL,
-                    worstIlDb REAL,
-                    attempt INTEGER NOT NULL,
-                    previousReportId TEXT,
-                    start TEXT NOT NULL,
-                    report TEXT,
-                    filesWritten INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX unit_serial ON unit(serial, startedAt);
-                CREATE INDEX unit_part ON unit(partNumber, startedAt);
-                CREATE INDEX unit_state ON unit(state);
-                CREATE TABLE measurement (
-                    reportId TEXT NOT NULL REFERENCES unit(reportId),
-                    seq INTEGER NOT NULL,
-                    fiber INTEGER NOT NULL,
-                    wavelengthNm INTEGER NOT NULL,
-                    expectedReceivePosition INTEGER NOT NULL,
-                    receivePosition INTEGER NOT NULL,
-                    arrival INTEGER,
-                    referenceDbm REAL NOT NULL,
-                    referencedPair INTEGER NOT NULL,
-                    powerStatus TEXT,
-                    powerDbm REAL,
-                    rlDb REAL,
-                    fault TEXT,
-                    PRIMARY KEY (reportId, seq)
-                );
-                CREATE TABLE failureReason (
-                    reportId TEXT NOT NULL REFERENCES unit(reportId),
-                    code TEXT NOT NULL
-                );
-                CREATE INDEX failureReason_code ON failureReason(code);
-                CREATE TABLE reference (
-                    fixture INTEGER NOT NULL,
-                    takenAt REAL NOT NULL,
-                    data TEXT NOT NULL,
-                    PRIMARY KEY (fixture, takenAt)
-                );
-                CREATE TABLE instrument (
-                    name TEXT NOT NULL,
-                    manufacturer TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    serial TEXT NOT NULL,
-                    firmware TEXT NOT NULL,
-                    firstSeen REAL NOT NULL,
-                    lastSeen REAL NOT NULL,
-                    PRIMARY KEY (name, manufacturer, model, serial, firmware)
-                );
-                CREATE TABLE outbox (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    reportId TEXT NOT NULL UNIQUE REFERENCES unit(reportId)
-                );
-                CREATE TABLE sinkCursor (
-                    sink TEXT PRIMARY KEY,
-                    seq INTEGER NOT NULL
-                );
-                CREATE TABLE meta (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL
-                );
-                CREATE TABLE delivery (
-                    sink TEXT NOT NULL,
-                    reportId TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('delivered', 'parked')),
-                    attempts INTEGER NOT NULL,
-                    detail TEXT,
-                    at REAL NOT NULL,
-                    PRIMARY KEY (sink, reportId)
-                );
-                """)
-        }
-        return m
     }
 
     static let json: JSONEncoder = {
@@ -234,10 +149,10 @@ public final class Store: Sendable {
                 }
                 try db.execute(sql: """
                     INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
-                                             referenceDbm, referencedPair, powerStatus, powerDbm, rlDb, fault)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             referenceDbm, referenceCord, powerStatus, powerDbm, rlDb, rlBDb, fault)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
-                                     s.referenceDbm, s.referencedPair, status, dbm, s.rlDb, s.fault])
+                                     s.referenceDbm, s.referenceCord, status, dbm, s.rlDb, s.rlBDb, s.fault])
             }
         }
     }
@@ -297,8 +212,8 @@ public final class Store: Sendable {
                     default: nil
                     }
                     steps.append(RawStep(fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],
-                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"], referencedPair: m["referencedPair"],
-                                         power: power, rlDb: m["rlDb"], fault: m["fault"]))
+                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"], referenceCord: m["referenceCord"],
+                                         power: power, rlDb: m["rlDb"], rlBDb: m["rlBDb"], fault: m["fault"]))
                     observed[m["fiber"]] = .some(m["arrival"] as Int?)
                 }
                 return UnfinishedUnit(start: start, steps: steps, observed: observed)
@@ -332,6 +247,37 @@ public final class Store: Sendable {
         try await transaction("write to the store") { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('lastWrite', ?)", arguments: [iso(date)])
         }
+    }
+
+    // MARK: Cords
+
+    /// Counts one mating of each cord (a unit loaded, a reference cord mated) and returns every
+    /// cord's count after it, in one transaction.
+    public func mate(_ ids: [String], at date: Date) async throws(StoreError) -> [String: Int] {
+        try await transaction("count cord matings") { db in
+            for id in ids {
+                try db.execute(sql: """
+                    INSERT INTO cord (id, matings, since) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET matings = matings + 1
+                    """, arguments: [id, date.timeIntervalSince1970])
+            }
+            return try Self.cordCounts(db)
+        }
+    }
+
+    /// A cord replaced or cleaned: its count starts again from zero.
+    public func resetCord(_ id: String, at date: Date) async throws(StoreError) {
+        try await transaction("reset the matings of \(id)") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)", arguments: [id, date.timeIntervalSince1970])
+        }
+    }
+
+    public func cordMatings() async throws(StoreError) -> [String: Int] {
+        try await readOnly("read cord matings") { db in try Self.cordCounts(db) }
+    }
+
+    static func cordCounts(_ db: Database) throws -> [String: Int] {
+        Dictionary(try Row.fetchAll(db, sql: "SELECT id, matings FROM cord").map { ($0["id"] as String, $0["matings"] as Int) },
+                   uniquingKeysWith: { a, _ in a })
     }
 
     // MARK: References and instruments

@@ -15,11 +15,13 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
     case dirtyEndFace(end: End, fibers: [Int], extraDb: Double)
     /// A gender mismatch (pinned to pinned): nothing mates, every fiber dark.
     case genderMismatch
+    /// A macrobend: the fiber is lit at the shorter wavelengths and dark at this one.
+    case darkAtWavelength(fiber: Int, wavelengthNm: Int)
 
     private enum Kind: String, Codable {
-        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch
+        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch, darkAtWavelength
     }
-    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end }
+    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end, wavelengthNm }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -42,6 +44,9 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
                                  extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
         case .genderMismatch:
             self = .genderMismatch
+        case .darkAtWavelength:
+            self = .darkAtWavelength(fiber: try c.decode(Int.self, forKey: .fiber),
+                                     wavelengthNm: try c.decodeIfPresent(Int.self, forKey: .wavelengthNm) ?? 1550)
         }
     }
 
@@ -56,6 +61,8 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
             try c.encode(Kind.dirtyEndFace, forKey: .kind); try c.encode(e, forKey: .end)
             try c.encode(f, forKey: .fibers); try c.encode(x, forKey: .extraDb)
         case .genderMismatch: try c.encode(Kind.genderMismatch, forKey: .kind)
+        case .darkAtWavelength(let f, let wl):
+            try c.encode(Kind.darkAtWavelength, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(wl, forKey: .wavelengthNm)
         }
     }
 }
@@ -95,8 +102,11 @@ public struct SimulatedAssembly: Sendable {
     public let arrival: [Int: Int]
     /// End-A position -> wavelength -> IL (dB).
     public let loss: [Int: [Int: Double]]
-    /// End-A position -> RL at end A (dB).
+    /// End-A position -> RL at end A and at end B (dB).
     public let returnLoss: [Int: Double]
+    public let returnLossB: [Int: Double]
+    /// End-A position -> wavelengths at which its light does not arrive (a macrobend).
+    public let darkAt: [Int: Set<Int>]
     public let mates: Bool
 
     public init(serial: String, recipe: Recipe, faults: [AssemblyFault] = [], seed: UInt64 = 1) {
@@ -107,8 +117,9 @@ public struct SimulatedAssembly: Sendable {
         let spec = recipe.assembly
         var map = spec.expectedMap().pairs
         var loss: [Int: [Int: Double]] = [:]
-        var rl: [Int: Double] = [:]
-        let rlMin = recipe.limits.rlMinDb ?? (spec.fiberType.isSingleMode ? (spec.endA.polish == .apc ? 60 : 45) : 20)
+        var rl: [Int: Double] = [:], rlB: [Int: Double] = [:], darkAt: [Int: Set<Int>] = [:]
+        func typicalMin(_ end: ConnectorEnd) -> Double { spec.fiberType.isSingleMode ? (end.polish == .apc ? 60 : 45) : 20 }
+        let rlMin = recipe.limits.rlMinDb ?? typicalMin(spec.endA), rlMinB = recipe.limits.rlMinDbB ?? typicalMin(spec.endB)
         for p in spec.layout.usedPositions {
             // A good fiber sits near 30% of its limit (typical values in vendors' data sheets).
             let q = max(-2, min(2, rng.gaussian()))
@@ -119,6 +130,7 @@ public struct SimulatedAssembly: Sendable {
             }
             loss[p] = perWl
             rl[p] = Swift.max(rlMin + 4, rlMin + 8 + 1.5 * rng.gaussian())
+            rlB[p] = Swift.max(rlMinB + 4, rlMinB + 8 + 1.5 * rng.gaussian())
         }
         var mates = true
         for fault in faults {
@@ -136,15 +148,19 @@ public struct SimulatedAssembly: Sendable {
             case .dirtyEndFace(let end, let fibers, let extra):
                 for f in fibers {
                     loss[f] = loss[f]?.mapValues { $0 + extra }
-                    if end == .a { rl[f] = rlMin - 12 + rng.gaussian() }
+                    if end == .a { rl[f] = rlMin - 12 + rng.gaussian() } else { rlB[f] = rlMinB - 12 + rng.gaussian() }
                 }
             case .genderMismatch:
                 mates = false
+            case .darkAtWavelength(let f, let wl):
+                darkAt[f, default: []].insert(wl)
             }
         }
         self.arrival = mates ? map : [:]
         self.loss = loss
         self.returnLoss = rl
+        self.returnLossB = rlB
+        self.darkAt = darkAt
         self.mates = mates
     }
 
@@ -169,10 +185,12 @@ public struct SimulatedAssembly: Sendable {
                 } else {
                     d[.highLossFiber, default: []] += fibers
                 }
-                if end == .a && fibers.count < DiagnosisRules().contaminationClusterMin && recipe.limits.rlMinDb != nil {
+                let limit = end == .a ? recipe.limits.rlMinDb : recipe.limits.rlMinDbB
+                if fibers.count < DiagnosisRules().contaminationClusterMin && limit != nil {
                     d[.lowReturnLoss, default: []] += fibers
                 }
             case .genderMismatch: d = [.allDark: layout.usedPositions]
+            case .darkAtWavelength(let f, _): d[.darkAtWavelength, default: []].append(f)
             }
         }
         for k in d.keys { d[k] = Array(Set(d[k]!)).sorted() }

@@ -5,9 +5,12 @@ import Foundation
 /// What sits in a fixture.
 public enum Mounted: Sendable {
     case empty
-    /// The straight reference cord: position p lands on receive position p, no DUT loss.
-    case referenceCord
+    /// A reference cord: launch position p lands on receive position `map[p]`, no DUT loss.
+    case cord(PolarityMap)
     case assembly(SimulatedAssembly)
+
+    /// A straight (Type A) reference cord as wide as any fixture: p lands on p.
+    public static var referenceCord: Mounted { .cord(PolarityMap(Dictionary(uniqueKeysWithValues: (1...96).map { ($0, $0) }))) }
 }
 
 /// An instrument fault to inject: after `afterCalls` more calls the instrument fails this way.
@@ -29,11 +32,13 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var noiseDb: Double = 0.003
     /// Source drift added per power reading (dB); a drifting source makes the reference go stale.
     public var driftDbPerReading: Double = 0
-    /// Loss of a switch channel: nominal plus a fixed per-channel spread (repeatability).
-    public var switchLossDb: Double = 0.8
-    public var switchSpreadDb: Double = 0.01
-    /// Detector range: below is no light, above is over range.
-    public var meterFloorDbm: Double = -65
+    /// Every launch and receive path (switch channel plus its harness) has its own loss per
+    /// wavelength, fixed per seed, drawn from this range: a real harness is never equal.
+    public var pathLossMinDb: Double = 0.3
+    public var pathLossMaxDb: Double = 0.9
+    /// A dark detector reads its noise: a small power that varies around zero (watts, one sigma).
+    public var darkNoiseWatts: Double = 2e-12
+    /// Above this a detector is over range.
     public var meterCeilingDbm: Double = 10
     /// How long a switch takes to settle and a meter to read (real: ~300 ms and 0.1-1 s; 0 in CI).
     public var switchSettleMs: Double = 0
@@ -46,13 +51,12 @@ public struct BenchSettings: Sendable, Codable, Hashable {
 /// fixture. Simulated instruments (in-process or on the wire) all act on one bench.
 public actor SimulatedBench {
     public let wiring: [FixtureWiring]
-    public private(set) var settings: BenchSettings
+    public nonisolated let settings: BenchSettings
     private var rng: SplitMix64
     private var switchPosition: [String: Int] = [:]
     private var sourceWavelength: [String: Int] = [:]  // enabled sources only
     private var mounted: [Int: Mounted] = [:]
     private var sourceOffsetDb = 0.0
-    private var channelLoss: [String: [Int: Double]] = [:]
     private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
     private var unplugged: Set<String> = []
     public private(set) var readings = 0
@@ -69,15 +73,14 @@ public actor SimulatedBench {
         self.wiring = wiring
         self.settings = settings
         self.rng = SplitMix64(seed: settings.seed)
-        var rng = SplitMix64(seed: settings.seed ^ 0x5157)
-        for w in wiring {
-            for (sw, chans) in [(w.launchSwitch, w.launchChannels.values), (w.receiveSwitch, w.receiveChannels.values)] {
-                for ch in chans.sorted() where channelLoss[sw]?[ch] == nil {
-                    channelLoss[sw, default: [:]][ch] = settings.switchLossDb
-                        + settings.switchSpreadDb * (2 * Double.random(in: 0..<1, using: &rng) - 1)
-                }
-            }
-        }
+    }
+
+    /// The loss of one switch channel and its harness at one wavelength: fixed for a seed, and
+    /// different for every channel and wavelength (so an IL read on one path but computed
+    /// against another path's reference is wrong by up to 0.6 dB).
+    public nonisolated func pathLoss(switch name: String, channel: Int, wavelengthNm: Int) -> Double {
+        var r = SplitMix64(seed: SplitMix64.seed("\(name)#\(channel)@\(wavelengthNm)", settings.seed))
+        return settings.pathLossMinDb + (settings.pathLossMaxDb - settings.pathLossMinDb) * Double.random(in: 0..<1, using: &r)
     }
 
     // MARK: What the operator (or a test) does to the bench
@@ -157,9 +160,10 @@ public actor SimulatedBench {
         if let wl = wavelengthNm { checkInterlock("\(name) on at \(wl) nm") }
     }
 
-    /// Power at `meter`: follows the light from the lit source, through the launch switch, the
-    /// fixture's DUT (or reference cord) and the receive switch.
-    func readPower(meter: String, wavelengthNm: Int) -> PowerReading {
+    /// What the detector of `meter` sees: the light from the lit source through the launch path,
+    /// the fixture's DUT (or reference cord) and the receive path, or its own noise when no light
+    /// arrives (a small power around zero, negative as often as not: never exactly 0 W).
+    func readPower(meter: String, wavelengthNm: Int) -> DetectorReading {
         readings += 1
         sourceOffsetDb += settings.driftDbPerReading
         for w in wiring where w.powerMeter == meter {
@@ -171,37 +175,62 @@ public actor SimulatedBench {
             switch mounted[w.id] ?? .empty {
             case .empty:
                 continue
-            case .referenceCord:
-                guard p == q else { continue }
+            case .cord(let map):
+                guard map[p] == q else { continue }
                 dut = 0
             case .assembly(let a):
-                guard a.arrival[p] == q, let il = a.loss[p]?[wl] else { continue }
+                guard a.arrival[p] == q, !(a.darkAt[p]?.contains(wl) ?? false), let il = a.loss[p]?[wl] else { continue }
                 dut = il
             }
-            let lossL = channelLoss[w.launchSwitch]?[lch] ?? settings.switchLossDb
-            let lossR = channelLoss[w.receiveSwitch]?[rch] ?? settings.switchLossDb
-            let power = settings.sourcePowerDbm + sourceOffsetDb - lossL - lossR - dut + settings.noiseDb * rng.gaussian()
-            if power < settings.meterFloorDbm { return .noLight }
+            let paths = pathLoss(switch: w.launchSwitch, channel: lch, wavelengthNm: wl)
+                + pathLoss(switch: w.receiveSwitch, channel: rch, wavelengthNm: wl)
+            let power = settings.sourcePowerDbm + sourceOffsetDb - paths - dut + settings.noiseDb * rng.gaussian()
             if power > settings.meterCeilingDbm { return .overRange }
-            return .dBm(power)
+            return .watts(Optics.dBmToWatts(power) + settings.darkNoiseWatts * rng.gaussian())
         }
-        return .noLight
+        return .watts(settings.darkNoiseWatts * rng.gaussian())
     }
 
-    /// RL at the launch end of the fixture whose launch switch currently routes `meter`'s light.
-    func readReturnLoss(meter: String, wavelengthNm: Int) -> Double? {
+    /// The launch position lit on the fixture `instrument` serves (for faults scoped to a fiber).
+    public func litFiber(instrument: String) -> Int? {
+        for w in wiring where [w.source, w.powerMeter, w.rlMeter, w.launchSwitch, w.receiveSwitch].contains(instrument) {
+            if let ch = switchPosition[w.launchSwitch], let p = w.launchChannels.first(where: { $0.value == ch })?.key { return p }
+        }
+        return nil
+    }
+
+    /// RL at both ends of what is mounted on the fixture whose launch switch routes `meter`'s light.
+    func readReturnLoss(meter: String, wavelengthNm: Int) -> (a: Double, b: Double)? {
         for w in wiring where w.rlMeter == meter {
             guard let lch = switchPosition[w.launchSwitch],
                   let p = w.launchChannels.first(where: { $0.value == lch })?.key else { continue }
             switch mounted[w.id] ?? .empty {
-            case .empty: return 14.7 + 0.2 * rng.gaussian()  // open PC end: Fresnel reflection
-            case .referenceCord: return 55 + 0.3 * rng.gaussian()
+            case .empty: return (14.7 + 0.2 * rng.gaussian(), 14.7 + 0.2 * rng.gaussian())  // open PC end: Fresnel reflection
+            case .cord: return (55 + 0.3 * rng.gaussian(), 55 + 0.3 * rng.gaussian())
             case .assembly(let a):
-                guard let rl = a.returnLoss[p] else { return 14.7 }
-                return rl + 0.3 * rng.gaussian()
+                guard let rla = a.returnLoss[p], let rlb = a.returnLossB[p] else { return (14.7, 14.7) }
+                return (rla + 0.3 * rng.gaussian(), rlb + 0.3 * rng.gaussian())
             }
         }
         return nil
+    }
+}
+
+/// What a simulated detector answers: a power in watts (noise included, so possibly negative
+/// when dark) or over range.
+public enum DetectorReading: Sendable, Hashable {
+    case watts(Double)
+    case overRange
+
+    /// As a meter with a no-light floor reports it.
+    public func reading(floorDbm: Double) -> PowerReading {
+        switch self {
+        case .overRange: return .overRange
+        case .watts(let w):
+            let r = PowerReading.watts(w)
+            if let dbm = r.dBmValue, dbm < floorDbm { return .noLight }
+            return r
+        }
     }
 }
 

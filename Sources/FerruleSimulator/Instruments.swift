@@ -87,14 +87,17 @@ public actor SimulatedILRLMeter: LightSource, PowerMeter, ReturnLossMeter {
         try await fault(bench, name, "disable laser")
     }
 
+    /// Like a real meter with a no-light floor at -70 dBm: the noise of a dark detector below it
+    /// is no light, what is above it is a (noisy) power the station must judge itself.
     public func readPower(wavelengthNm: Int) async throws -> PowerReading {
         try await fault(bench, name, "read power \(wavelengthNm) nm")
         try await settle(bench, .meterRead)
-        return await bench.readPower(meter: name, wavelengthNm: wavelengthNm)
+        return await bench.readPower(meter: name, wavelengthNm: wavelengthNm).reading(floorDbm: -70)
     }
 
-    public func readReturnLoss(wavelengthNm: Int) async throws -> Double? {
+    public func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
         try await fault(bench, name, "read RL \(wavelengthNm) nm")
-        return await bench.readReturnLoss(meter: name, wavelengthNm: wavelengthNm)
+        let rl = await bench.readReturnLoss(meter: name, wavelengthNm: wavelengthNm)
+        return ReturnLossReading(endA: rl?.a, endB: rl?.b)
     }
 }

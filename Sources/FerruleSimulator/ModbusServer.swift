@@ -70,7 +70,7 @@ public final class ModbusSimDevice: @unchecked Sendable {
                 // Modbus has no error queue: the device's own failure report is exception 4.
                 modbus_reply_exception(ctx, request, UInt32(MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE))
                 return .replied
-            case .none, .slowSwitch: return nil
+            case .none, .slowSwitch, .overRange: return nil
             }
         }
         if let early { return early }
@@ -326,12 +326,22 @@ public final class ModbusWireServer: @unchecked Sendable {
             if ready == 0 { continue }
             if ready < 0 || p.revents & Int16(POLLNVAL | POLLERR) != 0 { return }
             if !rtu && p.revents & Int16(POLLHUP) != 0 && p.revents & Int16(POLLIN) == 0 { return }
-            let n = buf.withUnsafeMutableBufferPointer { modbus_receive(ctx, $0.baseAddress) }
-            if n < 0 {
-                if rtu { modbus_flush(ctx); continue }  // a torn or corrupt frame on the line
-                return  // the TCP peer went away
+            let n: Int32
+            if rtu {
+                n = buf.withUnsafeMutableBufferPointer { modbus_receive(ctx, $0.baseAddress) }
+                if n < 0 { modbus_flush(ctx); continue }  // a torn or corrupt frame on the line
+                if n == 0 { continue }  // a frame for another unit id
+            } else {
+                guard let frame = readTCPFrame(fd, into: &buf) else { return }  // the peer went away
+                n = frame
+                // A device answers its own unit id only; a request for another is not its to answer.
+                guard Int(buf[6]) == device.unitId else { continue }
+                // libmodbus frames only the functions it knows; any other gets exception 01 at once.
+                guard Self.supportedFunctions.contains(buf[7]) else {
+                    buf.withUnsafeBufferPointer { _ = modbus_reply_exception(ctx, $0.baseAddress, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION)) }
+                    continue
+                }
             }
-            if n == 0 { continue }  // RTU: a frame for another unit id
             let action = buf.withUnsafeBufferPointer { device.handle(ctx: ctx, request: $0.baseAddress!, length: n, fd: fd) }
             switch action {
             case .replied, .dropped: continue
@@ -340,5 +350,33 @@ public final class ModbusWireServer: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// Read coils, discrete inputs, holding and input registers; write single and multiple coils
+    /// and registers; mask write; read/write multiple registers.
+    static let supportedFunctions: Set<UInt8> = [1, 2, 3, 4, 5, 6, 15, 16, 22, 23]
+
+    /// One Modbus TCP frame (MBAP header, then as many bytes as its length field says), read
+    /// here rather than by libmodbus, which cannot frame a function it does not know.
+    private func readTCPFrame(_ fd: Int32, into buf: inout [UInt8]) -> Int32? {
+        guard readExactly(fd, &buf, from: 0, count: 7) else { return nil }
+        let length = Int(buf[4]) << 8 | Int(buf[5])
+        guard (2...254).contains(length), readExactly(fd, &buf, from: 7, count: length - 1) else { return nil }
+        return Int32(6 + length)
+    }
+
+    private func readExactly(_ fd: Int32, _ buf: inout [UInt8], from start: Int, count: Int) -> Bool {
+        var got = 0
+        while got < count {
+            if isStopped { return false }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, 100)
+            if ready == 0 { continue }
+            if ready < 0 { return false }
+            let n = buf.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress! + start + got, count - got) }
+            if n <= 0 { return false }
+            got += n
+        }
+        return true
     }
 }

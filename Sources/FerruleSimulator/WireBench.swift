@@ -21,6 +21,9 @@ public struct WireInstrument: Sendable, Hashable {
     public var channels: Int
     public var wavelengthsNm: [Int]
     public var fault: WireFault
+    public var faultScope = FaultScope()
+    /// For the Keysight model: where its laser and power meter modules sit.
+    public var keysight = KeysightSimSlots()
     /// For Modbus models: the unit id and register map served.
     public var modbus: ModbusSimKind?
     public var unitId: Int
@@ -60,8 +63,8 @@ public final class WireBench: Sendable {
     /// Injects a fault into a simulated instrument at run time (`none` clears it and plugs an
     /// unplugged one back in). False when no simulated instrument has that name.
     @discardableResult
-    public func inject(_ fault: WireFault, into name: String) async -> Bool {
-        if let s = servers[name] { await s.inject(fault); return true }
+    public func inject(_ fault: WireFault, into name: String, scope: FaultScope = FaultScope()) async -> Bool {
+        if let s = servers[name] { await s.inject(fault, scope: scope); return true }
         if let m = modbusServers[name] { m.inject(fault); return true }
         return false
     }
@@ -87,13 +90,13 @@ public final class WireBench: Sendable {
                 switch i.model {
                 case .santecRL1: model = RL1Model(name: i.name, wavelengths: i.wavelengthsNm, bench: bench)
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
-                case .keysight816x: model = KeysightModel(name: i.name, bench: bench)
+                case .keysight816x: model = KeysightModel(name: i.name, bench: bench, slots: i.keysight, wavelengths: i.wavelengthsNm)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
                 case .modbusSwitch, .modbusIO:
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
-                await device.configure(fault: i.fault, switchSettle: switchSettle)
+                await device.configure(fault: i.fault, scope: i.faultScope, switchSettle: switchSettle)
                 switch i.transport {
                 case .tcp: servers[i.name] = try await WireServer.serveTCP(device: device, name: i.name)
                 case .pty: servers[i.name] = try await WireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
@@ -123,8 +126,9 @@ public final class WireBench: Sendable {
 }
 
 extension SCPIDevice {
-    func configure(fault: WireFault, switchSettle: Duration) {
+    func configure(fault: WireFault, scope: FaultScope, switchSettle: Duration) {
         self.fault = fault
+        self.scope = scope
         self.switchSettle = switchSettle
     }
 }

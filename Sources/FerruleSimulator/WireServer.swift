@@ -76,9 +76,9 @@ public final class WireServer: Sendable {
         self.closer = closer
     }
 
-    public func inject(_ fault: WireFault) async {
+    public func inject(_ fault: WireFault, scope: FaultScope = FaultScope()) async {
         let was = await device.fault
-        await device.inject(fault)
+        await device.inject(fault, scope: scope)
         // A pty instrument unplugged vanishes from /dev (a pty cannot drop its one connection).
         if let pty { pty.follow(fault, was: was) } else if fault == .unplug { dropConnections() }
     }

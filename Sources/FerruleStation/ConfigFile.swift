@@ -8,6 +8,8 @@ struct ConfigFile: Codable {
     var instruments: [InstrumentEntry]
     var fixtures: [FixtureEntry]
     var recipes: [RecipeEntry]
+    /// The jumpers used only to take references, each of a known polarity.
+    var referenceCords: [ReferenceCordEntry]?
     var diagnosis: DiagnosisEntry?
     var control: ControlEntry?
     var sinks: [SinkEntry]?
@@ -48,8 +50,15 @@ struct InstrumentEntry: Codable {
     /// `tcp` or `pty`: ferruled serves this instrument from the simulated bench on that transport
     /// and connects the real driver to it (instead of `address`).
     var simulate: String?
-    /// With `simulate`: a fault the simulated instrument starts with.
-    var fault: String?
+    /// With `simulate`: a fault the simulated instrument starts with, e.g. `noReply`, or scoped as
+    /// `{ kind: noReply, command: "READ:RL?", fiber: 9 }`.
+    var fault: FaultEntry?
+    /// Readings below this power are no light (default per driver: see its documentation).
+    var noLightFloorDbm: Double?
+    /// Keysight 816x: the laser module's slot (makes the instrument a light source).
+    var source: SourceSlotEntry?
+    /// Keysight 816x: the power meter module's slot, channel and averaging time.
+    var powerMeter: MeterSlotEntry?
     var serial: SerialEntry?
     /// Reply timeout, e.g. `2s`.
     var timeout: String?
@@ -118,6 +127,62 @@ enum ChannelList: Codable {
     }
 }
 
+struct SourceSlotEntry: Codable {
+    var slot: Int
+}
+
+struct MeterSlotEntry: Codable {
+    var slot: Int?
+    var channel: Int?
+    var averagingTime: String?
+}
+
+/// A simulated fault: its kind alone, or a mapping that scopes it to a command and a fiber.
+enum FaultEntry: Codable {
+    case kind(String)
+    case scoped(ScopedFaultEntry)
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let k = try? c.decode(String.self) { self = .kind(k); return }
+        self = .scoped(try c.decode(ScopedFaultEntry.self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .kind(let k): try c.encode(k)
+        case .scoped(let f): try c.encode(f)
+        }
+    }
+}
+
+struct ScopedFaultEntry: Codable {
+    var kind: String
+    var command: String?
+    var fiber: Int?
+}
+
+struct ReferenceCordEntry: Codable {
+    var id: String
+    var polarity: String?
+    var polarityMap: [String: Int]?
+    var fibers: Int
+    var maxMatings: Int?
+    var warnMatings: Int?
+}
+
+struct TestCordEntry: Codable {
+    var id: String
+    var maxMatings: Int?
+    var warnMatings: Int?
+}
+
+struct TestCordsEntry: Codable {
+    var launch: TestCordEntry?
+    var receive: TestCordEntry?
+}
+
 struct FixtureEntry: Codable {
     var id: Int
     var launch: PortEntry
@@ -127,6 +192,8 @@ struct FixtureEntry: Codable {
     var rlMeter: String?
     /// A `modbus-io` instrument: the fixture's lid interlock, part sensor, start button and stack light.
     var io: String?
+    /// The launch and receive test cords, counted for matings.
+    var testCords: TestCordsEntry?
 }
 
 struct EndEntry: Codable {
@@ -167,10 +234,30 @@ enum PerWavelengthLimit: Codable {
     }
 }
 
+/// `rlMinDb: 60` at both ends, or `rlMinDb: { A: 60, B: 45 }` per end (either may be left out).
+enum PerEndLimit: Codable {
+    case both(Double)
+    case each([String: Double])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Double.self) { self = .both(v); return }
+        self = .each(try c.decode([String: Double].self))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .both(let v): try c.encode(v)
+        case .each(let m): try c.encode(m)
+        }
+    }
+}
+
 struct LimitsEntry: Codable {
     var ilMaxDb: PerWavelengthLimit
     var meanIlMaxDb: Double?
-    var rlMinDb: Double?
+    var rlMinDb: PerEndLimit?
 }
 
 struct ReferenceEntry: Codable {
@@ -198,7 +285,11 @@ struct BenchEntry: Codable {
     var sourcePowerDbm: Double?
     var noiseDb: Double?
     var driftDbPerReading: Double?
-    var switchLossDb: Double?
+    /// Each launch and receive path's loss is drawn per channel and wavelength from this range.
+    var pathLossMinDb: Double?
+    var pathLossMaxDb: Double?
+    /// One sigma of a dark detector's noise, in watts.
+    var darkNoiseWatts: Double?
     var switchSettleMs: Double?
     var meterReadMs: Double?
 }

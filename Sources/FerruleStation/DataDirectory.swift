@@ -57,17 +57,39 @@ public struct DataDirectory: Sendable {
         String(reportPath(for: report).dropLast(5)) + ".html"
     }
 
-    public func referencePath(fixture: Int) -> String {
-        (references as NSString).appendingPathComponent("fixture-\(fixture).json")
+    /// One file per fixture and reference cord: `references/fixture-1-RC-B-004.json` (cord ids are
+    /// letters, digits, '-', '_' and '.', checked at config load).
+    public func referencePath(fixture: Int, cord: String) -> String {
+        (references as NSString).appendingPathComponent("fixture-\(fixture)-\(cord).json")
     }
 
-    public func loadReference(fixture: Int) -> Reference? {
-        guard let data = FileManager.default.contents(atPath: referencePath(fixture: fixture)) else { return nil }
-        return try? UnitReport.decoder().decode(Reference.self, from: data)
+    /// Every reference of a fixture that can be read. A file that cannot be decoded (damaged, or
+    /// written by a version before references by cord) is skipped: that cord needs a new reference.
+    public func loadReferences(fixture: Int) -> (references: [Reference], unreadable: [String]) {
+        let prefix = "fixture-\(fixture)-"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: references)) ?? [])
+            .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }.sorted()
+        var out: [Reference] = [], bad: [String] = []
+        for name in names {
+            let path = (references as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path),
+                  let r = try? UnitReport.decoder().decode(Reference.self, from: data), r.fixture == fixture else {
+                bad.append(path)
+                continue
+            }
+            out.append(r)
+        }
+        let legacy = (references as NSString).appendingPathComponent("fixture-\(fixture).json")
+        if FileManager.default.fileExists(atPath: legacy) { bad.append(legacy) }
+        return (out, bad)
     }
 
     public func save(_ reference: Reference) throws {
-        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture))
+        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture, cord: reference.cord.id))
+    }
+
+    public func removeReference(fixture: Int, cord: String) {
+        try? FileManager.default.removeItem(atPath: referencePath(fixture: fixture, cord: cord))
     }
 
     /// Writes the unit's report (JSON) and certificate (HTML), both rendered from the stored

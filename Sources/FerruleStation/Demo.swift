@@ -42,10 +42,13 @@ public struct DemoRunner: Sendable {
         if !failures.isEmpty {
             throw DemoError(description: "instruments failed to answer: " + failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))
         }
+        // A reference with every reference cord that fits each fixture (a Type A and a Type B cord...).
         for w in config.fixtures {
-            await bench.mount(.referenceCord, fixture: w.id)
-            _ = try await station.takeReference(fixture: w.id, operatorId: "demo")
-            await bench.mount(.empty, fixture: w.id)
+            for cord in config.referenceCords where !w.cabled(cord.map).isEmpty {
+                await bench.mount(.cord(cord.map), fixture: w.id)
+                _ = try await station.takeReference(fixture: w.id, cord: cord.id, operatorId: "demo")
+                await bench.mount(.empty, fixture: w.id)
+            }
         }
 
         // Assign units to fixtures: as configured, else round robin over fixtures that can test them.

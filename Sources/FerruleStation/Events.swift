@@ -6,7 +6,7 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case unitStarted(fixture: Int, serial: String, partNumber: String, reportId: UUID)
     /// One fiber at one wavelength, as soon as it is measured.
     case step(fixture: Int, serial: String, fiber: Int, wavelengthNm: Int, receivePosition: Int?, ilDb: Double?,
-              rlDb: Double?, verdict: MeasurementVerdict)
+              rlDb: Double?, rlBDb: Double?, verdict: MeasurementVerdict)
     case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String)
     /// A unit that was accepted but never measured (not loaded, prompt unanswered).
     case unitNotStarted(fixture: Int, serial: String, reason: String)
@@ -16,6 +16,8 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case configRejected(path: String, reason: String)
     case referenceTaken(fixture: Int, takenAt: Date)
     case referenceNeeded(fixture: Int, reason: String)
+    /// A cord reached its warning count or its rated matings (`state` `warning` or `limit`).
+    case cordWear(cord: String, matings: Int, maxMatings: Int, state: String)
     case instrumentFault(instrument: String, detail: String)
     /// An unplugged instrument's port is back (hot-plug) and the driver follows it there.
     case instrumentReconnected(instrument: String, address: String)

@@ -60,10 +60,13 @@ public struct InstrumentSet: Sendable {
         case .simSwitch: instrument = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
         case .simILRL: instrument = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
         case .santecRL1:
-            instrument = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, timeout: timeout ?? .seconds(6))
+            instrument = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, noLightFloorDbm: spec.noLightFloorDbm,
+                                   timeout: timeout ?? .seconds(6))
         case .santecOSX:
             instrument = SantecOSX(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
-        case .keysight816x: instrument = Keysight816x(name: spec.name, address: address(), timeout: timeout ?? .seconds(3))
+        case .keysight816x:
+            instrument = Keysight816x(name: spec.name, address: address(), slots: spec.keysight ?? .init(), wavelengthsNm: spec.wavelengthsNm,
+                                      noLightFloorDbm: spec.noLightFloorDbm, timeout: timeout ?? .seconds(3))
         case .diconMEMS:
             instrument = DiConSwitch(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
         case .modbusSwitch, .modbusIO:
@@ -77,7 +80,7 @@ public struct InstrumentSet: Sendable {
         // Every role the driver implements, from its protocols.
         all[spec.name] = instrument
         if let s = instrument as? any OpticalSwitch { switches[spec.name] = s }
-        if let s = instrument as? any LightSource { sources[spec.name] = s }
+        if let s = instrument as? any LightSource, spec.canBeSource { sources[spec.name] = s }
         if let m = instrument as? any PowerMeter { powerMeters[spec.name] = m }
         if let m = instrument as? any ReturnLossMeter { rlMeters[spec.name] = m }
         if let io = instrument as? any FixtureIO { fixtureIO[spec.name] = io }
@@ -93,8 +96,11 @@ extension StationConfig {
             var modbus: ModbusSimKind?
             if let map = s.switchMap { modbus = .opticalSwitch(map, channels: s.channels ?? 1) }
             if let map = s.ioMap { modbus = .fixtureIO(map, fixture: fixtures.first { $0.io == s.name }?.id ?? 0) }
-            return WireInstrument(name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
-                                  fault: s.fault, modbus: modbus, unitId: s.unitId)
+            var w = WireInstrument(name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
+                                   fault: s.fault, modbus: modbus, unitId: s.unitId)
+            w.faultScope = s.faultScope
+            if let k = s.keysight { w.keysight = KeysightSimSlots(sourceSlot: k.sourceSlot, meterSlot: k.meterSlot, meterChannel: k.meterChannel) }
+            return w
         }
     }
 }

@@ -22,7 +22,7 @@ extension Station {
                 judgement.verdict = .interrupted
                 let report = UnitReport(reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
                                         recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,
-                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments, reference: s.reference,
+                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments, references: s.references, cords: s.cords,
                                         judgement: judgement)
                 try await store.commit(report, interrupted: true)
                 logger.warning("unit \(s.serial) (report \(s.reportId)) was interrupted by a stop; recorded with \(measured) of \(total) fibers")

@@ -33,9 +33,9 @@ public struct SimulatedHands: BenchHands {
 
     public func unloadUnit(fixture: Int) async { await bench.mount(.empty, fixture: fixture) }
 
-    public func connectReferenceCord(fixture: Int) async throws {
-        try await ask("Connect the clean reference cord to fixture \(fixture)", fixture: fixture)
-        await bench.mount(.referenceCord, fixture: fixture)
+    public func connectReferenceCord(fixture: Int, cord: ReferenceCord) async throws {
+        try await ask("Connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(fixture), clean", fixture: fixture)
+        await bench.mount(.cord(cord.map), fixture: fixture)
     }
 
     public func disconnectReferenceCord(fixture: Int) async { await bench.mount(.empty, fixture: fixture) }

@@ -44,7 +44,7 @@ public struct UnitOutcome: Sendable {
 public protocol BenchHands: Sendable {
     func loadUnit(_ request: UnitRequest, recipe: Recipe) async throws
     func unloadUnit(fixture: Int) async
-    func connectReferenceCord(fixture: Int) async throws
+    func connectReferenceCord(fixture: Int, cord: ReferenceCord) async throws
     func disconnectReferenceCord(fixture: Int) async
 }
 
@@ -58,13 +58,16 @@ public actor Station {
     public nonisolated let events = EventBus()
     public nonisolated let prompts: PromptCenter
     public nonisolated let startedAt: Date
-    private let arbiter = InstrumentArbiter()
+    let arbiter = InstrumentArbiter()
     let logger: Logger
     let now: @Sendable () -> Date
     var active: StationConfig
-    private var hands: (any BenchHands)?
-    private var references: [Int: Reference] = [:]
-    private var busy: [Int: String] = [:]
+    var hands: (any BenchHands)?
+    /// Each fixture's references by reference cord id.
+    var references: [Int: [String: Reference]] = [:]
+    /// Every counted cord's matings (mirrors the store).
+    var cordMatings: [String: Int] = [:]
+    var busy: [Int: String] = [:]
     private var progress: [Int: UnitProgress] = [:]
     private var running: [Int: Task<UnitOutcome?, Never>] = [:]
     private var identities: [String: InstrumentIdentity] = [:]
@@ -97,6 +100,7 @@ public actor Station {
         let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
         let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
         await station.recover()
+        await station.loadCordMatings()
         return station
     }
 
@@ -115,7 +119,9 @@ public actor Station {
             devnodes[spec.name] = instruments.specs[spec.name]?.address
         }
         for f in config.fixtures {
-            if let r = data.loadReference(fixture: f.id) { references[f.id] = r }
+            let (loaded, unreadable) = data.loadReferences(fixture: f.id)
+            references[f.id] = Dictionary(loaded.map { ($0.cord.id, $0) }, uniquingKeysWith: { a, b in a.takenAt > b.takenAt ? a : b })
+            for path in unreadable { logger.warning("reference file \(path) cannot be read (damaged or from an older version): take a new reference") }
         }
     }
 
@@ -216,111 +222,13 @@ public actor Station {
         logger.info("config reloaded", metadata: ["hash": "\(new.hash)", "recipes": "\(new.recipes.count)"])
     }
 
-    // MARK: References
-
-    public func reference(fixture: Int) -> Reference? { references[fixture] }
-
-    /// Wavelengths a fixture's reference must cover: every recipe wavelength its source has.
-    public func referenceWavelengths(fixture: FixtureWiring) -> [Int] {
-        let available = Set(instruments.specs[fixture.source]?.wavelengthsNm ?? [])
-        return Set(active.recipes.values.flatMap(\.wavelengthsNm)).intersection(available).sorted()
-    }
-
-    /// Takes a 1-cord reference with the straight reference cord mounted on the fixture:
-    /// every launch position k read at receive position k, at every wavelength.
-    public func takeReference(fixture id: Int, operatorId: String? = nil, method: ReferenceMethod = .oneCord) async throws -> Reference {
-        guard let w = config.fixtures.first(where: { $0.id == id }) else {
-            throw UnitRefused(message: "no fixture \(id)", fix: "use one of \(config.fixtures.map(\.id))")
-        }
-        if let serial = busy[id] {
-            throw UnitRefused(message: "fixture \(id) is busy with \(serial)", fix: "wait for the unit to finish or abort it")
-        }
-        busy[id] = "(reference)"
-        defer { busy[id] = nil }
-        if let hands { try await hands.connectReferenceCord(fixture: id) }
-        let interlock = Interlock(fixture: id, io: w.io.flatMap { instruments.fixtureIO[$0] })
-        do { try await interlock.check() } catch let e as InterlockOpen {
-            if let hands { await hands.disconnectReferenceCord(fixture: id) }
-            throw UnitRefused(message: "\(e.description): no reference was taken", fix: "close the lid of fixture \(id) and take the reference again")
-        }
-        let wls = referenceWavelengths(fixture: w)
-        let positions = w.launchChannels.keys.sorted().filter { w.receiveChannels[$0] != nil }
-        let ins = instruments
-        var values: [Reference.Value] = []
-        do {
-            for p in positions {
-                let v: [Reference.Value] = try await arbiter.withLease(w.instruments) {
-                    let lch = w.launchChannels[p]!, rch = w.receiveChannels[p]!
-                    try await interlock.check()
-                    try await ins.switches[w.launchSwitch]!.select(channel: lch)
-                    try await ins.switches[w.receiveSwitch]!.select(channel: rch)
-                    var out: [Reference.Value] = []
-                    for wl in wls {
-                        try await interlock.check()
-                        try await ins.sources[w.source]!.enable(wavelengthNm: wl)
-                        let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
-                        guard case .dBm(let dbm) = r else {
-                            throw ReferenceFailed(message: "reference of fixture \(id): \(r) at position \(p), \(wl) nm; connect the straight reference cord to fixture \(id), clean it and retry")
-                        }
-                        out.append(.init(position: p, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl, powerDbm: Judge.round(dbm, 3)))
-                    }
-                    return out
-                }
-                values += v
-            }
-        } catch {
-            await safeState(w)
-            if let hands { await hands.disconnectReferenceCord(fixture: id) }
-            throw error
-        }
-        await safeState(w)
-        if let hands { await hands.disconnectReferenceCord(fixture: id) }
-        let ref = Reference(fixture: id, method: method, takenAt: now(), operatorId: operatorId,
-                            pairs: "straight reference cord: (launch k, receive k) for k = \(Judge.list(positions)); a fiber read at another receive position m uses the reference of k, so its IL also holds the difference between receive paths m and k (measurements[].referencedPair = false)",
-                            values: values)
-        try data.save(ref)
-        try? await store.save(ref)  // the history of references; the file above is the one in use
-        references[id] = ref
-        logger.info("reference taken", metadata: ["fixture": "\(id)", "values": "\(values.count)"])
-        await events.publish(.referenceTaken(fixture: id, takenAt: ref.takenAt))
-        return ref
-    }
-
-    /// Why a fixture's reference cannot be used for a recipe, or nil when it can.
-    private func referenceProblem(_ fixture: FixtureWiring, recipe: Recipe) -> UnitRefused? {
-        let id = fixture.id
-        guard let ref = references[id] else {
-            return UnitRefused(message: "fixture \(id) has no reference", fix: "connect the reference cord and take a reference (ferrulectl reference --fixture \(id))")
-        }
-        if let why = ref.suspect {
-            return UnitRefused(message: "the reference of fixture \(id) is suspect: \(why)", fix: "clean the test cords and take a new reference for fixture \(id)")
-        }
-        let age = now().timeIntervalSince(ref.takenAt)
-        if age > recipe.reference.validitySeconds {
-            return UnitRefused(message: "the reference of fixture \(id) expired: taken \(Self.hours(age)) ago, \(recipe.partNumber) allows \(Self.hours(recipe.reference.validitySeconds))",
-                               fix: "take a new reference for fixture \(id)")
-        }
-        if age < -60 {
-            return UnitRefused(message: "the reference of fixture \(id) is dated in the future (\(ref.takenAt))", fix: "check the station clock, then take a new reference")
-        }
-        for p in recipe.assembly.layout.usedPositions {
-            for wl in recipe.wavelengthsNm where ref.value(position: p, wavelengthNm: wl) == nil {
-                return UnitRefused(message: "the reference of fixture \(id) has no value for position \(p) at \(wl) nm",
-                                   fix: "take a new reference for fixture \(id) covering \(wl) nm")
-            }
-        }
-        return nil
-    }
-
-    private static func hours(_ s: Double) -> String { String(format: "%.1f h", s / 3600) }
-
     // MARK: Units
 
     private struct Prepared {
         var request: UnitRequest
         var recipe: Recipe
         var wiring: FixtureWiring
-        var reference: Reference
+        var references: ReferenceBook
         var rules: DiagnosisRules
         /// Units started from the socket wait for the fixture's start button, when it has one.
         var waitForStart = false
@@ -349,11 +257,16 @@ public actor Station {
         if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
             throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
         }
-        if let problem = referenceProblem(w, recipe: recipe) { throw problem }
+        if let problem = cordRefusal(w) { throw problem }
+        let book: ReferenceBook
+        switch referenceBook(w, recipe: recipe) {
+        case .success(let b): book = b
+        case .failure(let problem): throw problem
+        }
         if let problem = storageRefusal() { throw problem }
         busy[w.id] = req.serial
         unpluggedDuringUnit[w.id] = nil
-        return Prepared(request: req, recipe: recipe, wiring: w, reference: references[w.id]!, rules: active.rules)
+        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules)
     }
 
     /// Tests one unit on its fixture (already loaded). Throws `UnitRefused` before measuring
@@ -387,7 +300,7 @@ public actor Station {
                 await self.setState(req.fixture, "testing")
                 outcome = try await self.run(prepared)
             } catch {
-                self.logger.error("unit \(req.serial) on fixture \(req.fixture) did not complete: \(error)")
+                self.logger.error("unit \(Escaped.text(req.serial)) on fixture \(req.fixture) did not complete: \(Escaped.text("\(error)"))")
                 failure = "\(error)"
             }
             if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
@@ -413,7 +326,7 @@ public actor Station {
     /// Injects a fault into one of the instruments ferruled simulates on the wire (`simulate:` in
     /// the config), as an engineer rehearsing the line would: the real driver then meets it on
     /// the wire. `none` clears it (and plugs an unplugged instrument back in).
-    public func injectFault(_ fault: WireFault, into name: String) async throws(UnitRefused) {
+    public func injectFault(_ fault: WireFault, into name: String, scope: FaultScope = FaultScope()) async throws(UnitRefused) {
         guard let spec = instruments.specs[name] else {
             throw UnitRefused(message: "no instrument named '\(name)'", fix: "use one of: \(instruments.specs.keys.sorted().joined(separator: ", "))")
         }
@@ -422,8 +335,8 @@ public actor Station {
             throw UnitRefused(message: "\(name) is not simulated on the wire (\(spec.address)); faults go only into 'simulate: tcp|pty' instruments",
                               fix: simulated.isEmpty ? "run a config with 'simulate:' instruments, e.g. Config/simulated.yaml" : "use one of: \(simulated.joined(separator: ", "))")
         }
-        await wire.inject(fault, into: name)
-        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)", "fault": "\(fault.rawValue)"])
+        await wire.inject(fault, into: name, scope: scope)
+        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)", "fault": "\(fault.rawValue) \(Escaped.text(scope.description))"])
     }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
@@ -462,25 +375,25 @@ public actor Station {
     }
 
     private func run(_ p: Prepared) async throws -> UnitOutcome {
-        let req = p.request, recipe = p.recipe, w = p.wiring, ref = p.reference
+        let req = p.request, recipe = p.recipe, w = p.wiring
         let io = w.io.flatMap { instruments.fixtureIO[$0] }
         if let io { try await fixtureReady(io, p) }
         let reportId = UUID(), startedAt = now()
-        let referenceUsed = UnitReport.ReferenceUsed(
-            method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt.addingTimeInterval(recipe.reference.validitySeconds), pairs: ref.pairs,
-            values: ref.values.filter { v in recipe.wavelengthsNm.contains(v.wavelengthNm) && recipe.assembly.layout.usedPositions.contains(v.position) })
+        let referencesUsed = Self.referencesUsed(p.references, recipe: recipe)
+        await mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
+        let cords = cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.
         try await beginRecord(UnitStart(reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
                                         startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
-                                        instruments: instrumentRecords(w), reference: referenceUsed))
+                                        instruments: instrumentRecords(w), references: referencesUsed, cords: cords))
         await setStackLight(io, .amber)
-        let run = UnitRun(request: req, recipe: recipe, wiring: w, reference: ref, rules: p.rules,
+        let run = UnitRun(request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
                           instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
                           reportId: reportId, startedAt: startedAt,
                           onFiber: { [weak self] fiber, arrival, steps in
                               await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
-                              await self?.fiberDone(w.id, worstIl: steps.compactMap { s in s.power?.dBmValue.map { s.referenceDbm - $0 } }.max())
+                              await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
                           })
         var result = await measureWatchingLid(run, io: io, fixture: w.id)
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
@@ -493,13 +406,7 @@ public actor Station {
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(
             steps: result.steps, observed: result.observed, stopReason: result.stopReason, aborted: result.aborted, fault: result.fault)
-        if judgement.referenceSuspect {
-            var r = ref
-            r.suspect = "negative IL beyond \(recipe.reference.negativeIlToleranceDb) dB on unit \(req.serial)"
-            references[w.id] = r
-            try? data.save(r)
-            await events.publish(.referenceNeeded(fixture: w.id, reason: r.suspect!))
-        }
+        if judgement.referenceSuspect { await markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
         if let f = result.fault, let name = result.faultInstrument {
             instrumentErrors[name] = f
             await events.publish(.instrumentFault(instrument: name, detail: f))
@@ -511,13 +418,13 @@ public actor Station {
             station: station,
             fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
             instruments: instrumentRecords(w),
-            reference: referenceUsed,
+            references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         let path = await keep(report)
         if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
-        logger.info("unit finished", metadata: ["serial": "\(req.serial)", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
+        logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
         return UnitOutcome(report: report, reportPath: path)
     }
 
@@ -610,7 +517,7 @@ public actor Station {
     }
 
     /// Source off and the fixture's switches parked, best effort (a fault here is logged, not thrown).
-    private func safeState(_ w: FixtureWiring) async {
+    func safeState(_ w: FixtureWiring) async {
         let ins = instruments, arbiter = arbiter
         do {
             try await withTaskCancellationShield {
@@ -632,14 +539,14 @@ public actor Station {
         let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
             let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
             let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
-            var refStatus = StationStatus.ReferenceState(state: "missing", takenAt: nil, validUntil: nil, suspect: nil)
-            if let r = references[w.id] {
+            let refs = references(fixture: w.id).map { r -> StationStatus.ReferenceState in
                 let until = r.takenAt.addingTimeInterval(validity)
-                refStatus = .init(state: r.suspect != nil ? "suspect" : (until < t ? "expired" : "valid"),
-                                  takenAt: r.takenAt, validUntil: until, suspect: r.suspect)
+                return .init(state: r.suspect != nil ? "suspect" : (until < t ? "expired" : "valid"), takenAt: r.takenAt, validUntil: until,
+                             suspect: r.suspect, cord: r.cord.id, polarity: r.cord.polarity)
             }
+            let missing = StationStatus.ReferenceState(state: "missing", takenAt: nil, validUntil: nil, suspect: nil, cord: nil, polarity: nil)
             let state = progress[w.id]?.state ?? (busy[w.id] == "(reference)" ? "referencing" : "idle")
-            return .init(id: w.id, state: state, unit: progress[w.id], reference: refStatus)
+            return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs, cords: cordUses(w))
         }
         let instrumentsStatus = config.instruments.map { spec in
             StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,
@@ -674,13 +581,20 @@ public struct StationStatus: Sendable, Codable {
         public var takenAt: Date?
         public var validUntil: Date?
         public var suspect: String?
+        /// The reference cord it was taken with, and the cord's polarity.
+        public var cord: String?
+        public var polarity: String?
     }
     public struct Fixture: Sendable, Codable {
         public var id: Int
         /// `idle`, `loading`, `waitingStart` (for the fixture's start button), `testing` or `referencing`.
         public var state: String
         public var unit: UnitProgress?
+        /// The newest reference (`missing` when there is none); every reference by cord below.
         public var reference: ReferenceState
+        public var references: [ReferenceState]
+        /// The fixture's test cords and the reference cords that fit it, with their matings.
+        public var cords: [UnitReport.CordUse]
     }
     public struct Instrument: Sendable, Codable {
         public var name: String

@@ -43,6 +43,11 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var address: String
     public var simulate: WireTransport?
     public var fault: WireFault = .none
+    public var faultScope = FaultScope()
+    /// Readings below this are no light; nil: the driver's default for its model.
+    public var noLightFloorDbm: Double?
+    /// Keysight 816x: where its laser and power-meter modules sit.
+    public var keysight: Keysight816x.Slots?
     public var serial = SerialSettings()
     public var timeoutSeconds: Double?
     public var channels: Int?
@@ -54,6 +59,11 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var ioMap: ModbusIOMap?
     /// udev properties that find the instrument's port (resolved at start, followed on hot-plug).
     public var match: [String: String]?
+
+    /// The roles this instrument can take, from its driver and (for a Keysight mainframe) its modules.
+    public var canBeSource: Bool { driver.isSource || (driver == .keysight816x && keysight?.sourceSlot != nil) }
+    public var canBePowerMeter: Bool { driver.isPowerMeter }
+    public var canBeRLMeter: Bool { driver.isRLMeter }
 }
 
 public struct DemoUnit: Sendable {
@@ -107,6 +117,8 @@ public struct StationConfig: Sendable {
     public var fixtures: [FixtureWiring]
     public var recipes: [String: Recipe]
     public var recipeOrder: [String]
+    /// The reference cords; a config without any has one straight cord, `straight-A` (see README).
+    public var referenceCords: [ReferenceCord]
     public var rules: DiagnosisRules
     public var control: ControlSpec
     public var sinks: [SinkSpec]
@@ -131,12 +143,12 @@ public struct StationConfig: Sendable {
             ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message, fix: fix)
         }
         // 1. YAML syntax.
-        let root: Node
+        let composed: Node
         do {
             guard let n = try Yams.compose(yaml: text) else {
                 throw fail(nil, ConfigPath(), "the file is empty", "start from Config/simulated.yaml")
             }
-            root = n
+            composed = n
         } catch let e as ConfigError {
             throw e
         } catch let e as YamlError {
@@ -152,7 +164,8 @@ public struct StationConfig: Sendable {
             throw fail(nil, ConfigPath(), "YAML error: \(error)", "correct the YAML")
         }
 
-        // 2. Shape and types.
+        // 2. Shape and types. Quoted keys ('1': 2, as PyYAML writes a map) read like plain ones.
+        let root = plainScalarKeys(composed)
         let decoded: ConfigFile
         do {
             decoded = try YAMLDecoder().decode(ConfigFile.self, from: root)
@@ -409,13 +422,14 @@ extension StationConfig {
                 _ = n
             }
             let wls = e.wavelengthsNm ?? []
-            if driver.isSource && wls.isEmpty {
+            if (driver.isSource || e.source != nil) && wls.isEmpty {
                 throw ConfigIssue(path: p.key("wavelengthsNm"), message: "a source needs its wavelengths", fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
             }
             var spec = InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
                                       channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
             if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
             try modbusSettings(e, driver: driver, into: &spec, p)
+            try meterSettings(e, driver: driver, into: &spec, p)
             if driver.isSimulated {
                 if e.simulate != nil {
                     throw ConfigIssue(path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
@@ -427,7 +441,7 @@ extension StationConfig {
                                       fix: "remove 'simulate' to use the real instrument, or remove 'address'/'match'")
                 }
                 spec.simulate = try oneOf(sim, WireTransport.self, p.key("simulate"), what: "simulator transport")
-                if let f = e.fault { spec.fault = try oneOf(f, WireFault.self, p.key("fault"), what: "simulated fault") }
+                if let f = e.fault { (spec.fault, spec.faultScope) = try simulatedFault(f, p.key("fault")) }
             } else if let m = e.match {
                 if e.address != nil {
                     throw ConfigIssue(path: p.key("match"), message: "both 'address' and 'match' are given", fix: "keep one: 'match' finds the port by its udev properties")
@@ -473,12 +487,12 @@ extension StationConfig {
             }
             instruments.append(spec)
         }
-        func instrument(_ name: String, _ p: ConfigPath, role: String, _ ok: (DriverKind) -> Bool) throws -> InstrumentSpec {
+        func instrument(_ name: String, _ p: ConfigPath, role: String, _ ok: (InstrumentSpec) -> Bool) throws -> InstrumentSpec {
             guard let ins = instruments.first(where: { $0.name == name }) else {
                 throw ConfigIssue(path: p, message: "no instrument named '\(name)'",
                                   fix: "use one of: \(instruments.map(\.name).joined(separator: ", "))")
             }
-            guard ok(ins.driver) else {
+            guard ok(ins) else {
                 throw ConfigIssue(path: p, message: "instrument '\(name)' (driver \(ins.driver.rawValue)) cannot act as \(role)",
                                   fix: "name an instrument whose driver is a \(role)")
             }
@@ -499,7 +513,7 @@ extension StationConfig {
             }
             var maps: [[Int: Int]] = []
             for (side, port) in [("launch", e.launch), ("receive", e.receive)] {
-                let sw = try instrument(port.switch, p.key(side).key("switch"), role: "switch") { $0.isSwitch }
+                let sw = try instrument(port.switch, p.key(side).key("switch"), role: "switch") { $0.driver.isSwitch }
                 let chans = try channels(port.channels, p.key(side).key("channels"))
                 var map: [Int: Int] = [:]
                 for (k, ch) in chans.enumerated() {
@@ -516,18 +530,19 @@ extension StationConfig {
                 }
                 maps.append(map)
             }
-            _ = try instrument(e.source, p.key("source"), role: "light source") { $0.isSource }
-            _ = try instrument(e.powerMeter, p.key("powerMeter"), role: "power meter") { $0.isPowerMeter }
-            if let rl = e.rlMeter { _ = try instrument(rl, p.key("rlMeter"), role: "RL meter") { $0.isRLMeter } }
+            _ = try instrument(e.source, p.key("source"), role: "light source") { $0.canBeSource }
+            _ = try instrument(e.powerMeter, p.key("powerMeter"), role: "power meter") { $0.canBePowerMeter }
+            if let rl = e.rlMeter { _ = try instrument(rl, p.key("rlMeter"), role: "RL meter") { $0.canBeRLMeter } }
             if let io = e.io {
-                _ = try instrument(io, p.key("io"), role: "fixture I/O module") { $0.isFixtureIO }
+                _ = try instrument(io, p.key("io"), role: "fixture I/O module") { $0.driver.isFixtureIO }
                 if let other = fixtures.first(where: { $0.io == io }) {
                     throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)", fix: "give each fixture its own I/O module")
                 }
             }
             fixtures.append(FixtureWiring(id: e.id, launchSwitch: e.launch.switch, launchChannels: maps[0],
                                           receiveSwitch: e.receive.switch, receiveChannels: maps[1],
-                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io))
+                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io,
+                                          testCords: try testCords(e.testCords, p.key("testCords"))))
         }
 
         // Recipes.
@@ -549,6 +564,7 @@ extension StationConfig {
                 throw ConfigIssue(path: p.key("assembly"), message: "no fixture is cabled for this assembly (\(fixtures.compactMap { $0.cannotTest(recipe.assembly) }.first!))",
                                   fix: "cable a fixture with enough launch and receive channels")
             }
+            try checkReturnLossMeters(recipe, fixtures: fixtures, p)
             recipes[recipe.partNumber] = recipe
             order.append(recipe.partNumber)
         }
@@ -572,7 +588,14 @@ extension StationConfig {
                 if let v = b.sourcePowerDbm { bench.sourcePowerDbm = v }
                 if let v = b.noiseDb { bench.noiseDb = v }
                 if let v = b.driftDbPerReading { bench.driftDbPerReading = v }
-                if let v = b.switchLossDb { bench.switchLossDb = v }
+                if let v = b.pathLossMinDb { bench.pathLossMinDb = v }
+                if let v = b.pathLossMaxDb { bench.pathLossMaxDb = v }
+                guard bench.pathLossMinDb >= 0, bench.pathLossMaxDb >= bench.pathLossMinDb else {
+                    throw ConfigIssue(path: root.key("simulation").key("bench").key("pathLossMaxDb"),
+                                      message: "path loss range \(bench.pathLossMinDb)...\(bench.pathLossMaxDb) dB is empty or negative",
+                                      fix: "give 0 <= pathLossMinDb <= pathLossMaxDb, e.g. 0.3 and 0.9")
+                }
+                if let v = b.darkNoiseWatts { bench.darkNoiseWatts = max(0, v) }
                 if let v = b.switchSettleMs { bench.switchSettleMs = max(0, v) }
                 if let v = b.meterReadMs { bench.meterReadMs = max(0, v) }
             }
@@ -597,6 +620,7 @@ extension StationConfig {
                     case .swappedPair(let a, let b): named = [a, b]
                     case .dirtyEndFace(_, let fbs, _): named = fbs
                     case .wrongPolarity, .genderMismatch: named = []
+                    case .darkAtWavelength(let fb, _): named = [fb]
                     }
                     if let bad = named.first(where: { !used.contains($0) }) {
                         throw ConfigIssue(path: p.key("faults").index(j), message: "fiber \(bad) is not a used position of \(u.partNumber)",
@@ -668,8 +692,10 @@ extension StationConfig {
             sinks.append(spec)
         }
 
+        let cords = try referenceCords(f.referenceCords, fixtures: fixtures, root.key("referenceCords"))
+        try checkCoverage(recipes: order.map { recipes[$0]! }, cords: cords, fixtures: fixtures, root.key("recipes"))
         return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
-                             fixtures: fixtures, recipes: recipes, recipeOrder: order, rules: rules, control: control,
+                             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules, control: control,
                              sinks: sinks, simulation: simulation, hash: "")
     }
 
@@ -694,19 +720,8 @@ extension StationConfig {
         case (let t?, nil):
             polarity = .standard(try oneOf(t, PolarityType.self, ap.key("polarity"), what: "polarity type"))
         case (nil, let m?):
-            var pairs: [Int: Int] = [:]
-            for (k, v) in m {
-                guard let from = Int(k) else {
-                    throw ConfigIssue(path: ap.key("polarityMap").key(k), message: "'\(k)' is not a position number", fix: "key the map by end-A position numbers")
-                }
-                pairs[from] = v
-            }
-            let map = PolarityMap(pairs)
             let receive = kind == .trunk ? layout.allPositions : Array(1...layout.fiberCount)
-            do { try map.validate(layout: layout, receivePositions: receive) } catch {
-                throw ConfigIssue(path: ap.key("polarityMap"), message: error.message, fix: error.fix ?? "")
-            }
-            polarity = .explicit(map)
+            polarity = .explicit(try polarityMap(m, layout: layout, receivePositions: receive, ap.key("polarityMap")))
         case (nil, nil):
             throw ConfigIssue(path: ap, message: "no polarity given", fix: "add 'polarity: A', 'B' or 'C', or an explicit 'polarityMap'")
         case (_?, _?):
@@ -744,9 +759,7 @@ extension StationConfig {
         if let v = e.limits.meanIlMaxDb, v <= 0 {
             throw ConfigIssue(path: p.key("limits").key("meanIlMaxDb"), message: "mean IL max \(v) dB is not positive", fix: "give a positive dB value or remove it")
         }
-        if let v = e.limits.rlMinDb, v <= 0 || v > 90 {
-            throw ConfigIssue(path: p.key("limits").key("rlMinDb"), message: "RL min \(v) dB is not in (0, 90]", fix: "give the RL limit in dB, e.g. 60 for SM APC")
-        }
+        let (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
         let r = e.reference
         let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity")) } ?? 8 * 3600
         let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
@@ -755,7 +768,7 @@ extension StationConfig {
         }
         let method = try r?.method.map { try oneOf($0, ReferenceMethod.self, p.key("reference").key("method"), what: "reference method") } ?? .oneCord
         return Recipe(partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
-                      limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: e.limits.rlMinDb),
+                      limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB),
                       reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method))
     }
 }

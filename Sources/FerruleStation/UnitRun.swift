@@ -19,7 +19,8 @@ struct UnitRun: Sendable {
     let request: UnitRequest
     let recipe: Recipe
     let wiring: FixtureWiring
-    let reference: Reference
+    /// The valid references of the fixture: each IL only against its own path's value.
+    let references: ReferenceBook
     let rules: DiagnosisRules
     let instruments: InstrumentSet
     /// The fixture's interlock: checked before light can enter the fixture.
@@ -33,104 +34,133 @@ struct UnitRun: Sendable {
     /// once, and for progress).
     let onFiber: @Sendable (_ fiber: Int, _ arrival: Int?, _ steps: [RawStep]) async -> Void
 
+    /// IL of a step by the one measurement rule (nil: dark, over range or on an unreferenced path).
+    static func insertionLoss(_ s: RawStep) -> Double? {
+        guard case .dBm(let p)? = s.power, let ref = s.referenceDbm else { return nil }
+        return MeasurementRule.insertionLoss(referenceDbm: ref, powerDbm: p)
+    }
+
+    /// What one fiber gave: its steps (kept even when an error cut it short) and where its light arrived.
+    struct Fiber: Sendable {
+        var steps: [RawStep] = []
+        var arrival: Int?? = .none  // unknown until the first wavelength has been looked for
+        var failure: (any Error)?
+    }
+
     func measure() async -> Result {
         var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(.unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
-        let spec = recipe.assembly
-        let expected = spec.expectedMap()
-        for fiber in spec.layout.usedPositions {
+        let expected = recipe.assembly.expectedMap()
+        let judge = Judge(recipe: recipe, rules: rules)
+        for fiber in recipe.assembly.layout.usedPositions {
             if Task.isCancelled {
                 result.aborted = true
                 result.stopReason = "stopped before fiber \(fiber)"
                 break
             }
-            do {
-                let (steps, arrival) = try await measureFiber(fiber, expectedReceive: expected[fiber]!)
-                result.steps += steps
-                result.observed[fiber] = arrival
-                for s in steps {
-                    let il = s.power?.dBmValue.map { s.referenceDbm - $0 }
-                    let limitOK = il.map { $0 <= (recipe.limits.ilMaxDb[s.wavelengthNm] ?? .infinity) } ?? false
-                    await events.publish(.step(fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
-                                               receivePosition: arrival, ilDb: il, rlDb: s.rlDb,
-                                               verdict: limitOK && arrival == expected[fiber] ? .pass : .fail))
-                }
-                await onFiber(fiber, arrival, steps)
-            } catch let e as InterlockOpen {
+            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!)
+            result.steps += f.steps
+            if let arrival = f.arrival { result.observed[fiber] = .some(arrival) }
+            for s in f.steps {
+                let m = judge.measure(s)
+                let onPath = (f.arrival ?? nil) == expected[fiber]
+                await events.publish(.step(fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
+                                           receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
+                                           verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
+            }
+            if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
+            guard let error = f.failure else { continue }
+            switch error {
+            case let e as InterlockOpen:
                 result.aborted = true
                 result.stopReason = "\(e.description) at fiber \(fiber); the light source was switched off"
-                break
-            } catch let e as InstrumentError {
-                result.fault = e.description
+            case let e as InstrumentError:
+                result.fault = "\(e.description), on fiber \(fiber)"
                 result.faultInstrument = e.instrument
                 result.stopReason = "instrument fault on fiber \(fiber)"
-                break
-            } catch is CancellationError {
+            case is CancellationError:
                 result.aborted = true
                 result.stopReason = "stopped during fiber \(fiber)"
-                break
-            } catch {
-                result.fault = "\(error)"
+            default:
+                result.fault = "\(error), on fiber \(fiber)"
                 result.stopReason = "unexpected error on fiber \(fiber)"
-                break
             }
+            break
         }
         return result
     }
 
-    /// Measures one fiber at every wavelength while holding the fixture's instruments.
-    /// The switches are always set inside the lease: nothing relies on a setting made before it.
-    private func measureFiber(_ fiber: Int, expectedReceive: Int) async throws -> ([RawStep], Int?) {
-        let w = wiring, ins = instruments, recipe = recipe, rules = rules, reference = reference
-        let candidates = scanOrder(fiber: fiber, expected: expectedReceive)
-        return try await arbiter.withLease(w.instruments) {
-            let launch = ins.switches[w.launchSwitch]!, receive = ins.switches[w.receiveSwitch]!
-            let source = ins.sources[w.source]!, meter = ins.powerMeters[w.powerMeter]!
-            let rlMeter = w.rlMeter.flatMap { ins.rlMeters[$0] }
+    /// Measures one fiber at every wavelength while holding the fixture's instruments. The first
+    /// wavelength finds where the light arrives; every wavelength is then judged on its own reading
+    /// (a fiber lit at 1310 nm can be dark at 1550 nm). The switches are always set inside the lease.
+    private func measureFiber(_ fiber: Int, expectedReceive: Int) async -> Fiber {
+        let w = wiring
+        do {
+            return try await arbiter.withLease(w.instruments) { await measureHeld(fiber, expectedReceive: expectedReceive) }
+        } catch {
+            return Fiber(failure: error)  // cancelled while waiting for the instruments
+        }
+    }
+
+    private func measureHeld(_ fiber: Int, expectedReceive: Int) async -> Fiber {
+        let w = wiring, ins = instruments
+        let launch = ins.switches[w.launchSwitch]!, receive = ins.switches[w.receiveSwitch]!
+        let source = ins.sources[w.source]!, meter = ins.powerMeters[w.powerMeter]!
+        let rlMeter = w.rlMeter.flatMap { ins.rlMeters[$0] }
+        var f = Fiber()
+        do {
             try await interlock.check()  // the source may still be on from the last fiber
             try await launch.select(channel: w.launchChannels[fiber]!)
-            var steps: [RawStep] = []
-            var arrival: Int?? = .none  // unknown until the first wavelength has been looked for
             for wl in recipe.wavelengthsNm {
                 try Task.checkCancellation()
-                let ref = reference.value(position: fiber, wavelengthNm: wl)!.powerDbm
-                func lit(_ r: PowerReading) -> Bool {
-                    if case .dBm(let p) = r { return ref - p < rules.lightThresholdIlDb }
-                    return r == .overRange
-                }
                 try await interlock.check()
                 try await source.enable(wavelengthNm: wl)
-                let at = (arrival ?? nil) ?? expectedReceive
-                try await receive.select(channel: w.receiveChannels[at]!)
-                var reading = try await meter.readPower(wavelengthNm: wl)
-                var position = at
-                if arrival == nil {
-                    // Polarity: find where this fiber's light really arrives.
-                    if lit(reading) {
-                        arrival = .some(at)
-                    } else {
-                        arrival = .some(nil)
-                        for q in candidates {
-                            try Task.checkCancellation()
-                            try await receive.select(channel: w.receiveChannels[q]!)
-                            let r = try await meter.readPower(wavelengthNm: wl)
-                            if lit(r) {
-                                arrival = .some(q)
-                                reading = r
-                                position = q
-                                break
-                            }
-                        }
-                        if arrival! == nil { reading = .noLight; position = expectedReceive }
+                var step = RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
+                                   receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil, power: nil, rlDb: nil, fault: nil)
+                do {
+                    let (q, light) = try await locate(fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive, meter: meter)
+                    if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
+                    let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
+                    step.receivePosition = q
+                    step.referenceDbm = covered?.value.powerDbm
+                    step.referenceCord = covered?.cord
+                    switch light {
+                    case .lit(let p): step.power = .dBm(p)
+                    case .dark: step.power = .noLight
+                    case .overRange: step.power = .overRange
                     }
+                    if let rl = try await rlMeter?.readReturnLoss(wavelengthNm: wl) {
+                        step.rlDb = rl.endA
+                        step.rlBDb = rl.endB
+                    }
+                } catch let e as InstrumentError {
+                    step.fault = e.description  // what was read before the fault stays with the step
+                    f.steps.append(step)
+                    throw e
                 }
-                let rl = try await rlMeter?.readReturnLoss(wavelengthNm: wl)
-                steps.append(RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
-                                     receivePosition: position, referenceDbm: ref, referencedPair: position == fiber,
-                                     power: reading, rlDb: rl, fault: nil))
+                f.steps.append(step)
             }
-            return (steps, arrival ?? nil)
+        } catch {
+            f.failure = error
         }
+        return f
+    }
+
+    /// Reads the fiber's light at one wavelength: at the position it arrived at, or, at the first
+    /// wavelength, looking for it (expected position first, then where other polarities put it).
+    private func locate(_ fiber: Int, _ wl: Int, expected: Int, arrival: Int??, receive: any OpticalSwitch,
+                        meter: any PowerMeter) async throws -> (Int, Light) {
+        let candidates = arrival.map { [$0 ?? expected] } ?? [expected] + scanOrder(fiber: fiber, expected: expected)
+        for q in candidates {
+            try Task.checkCancellation()
+            try await receive.select(channel: wiring.receiveChannels[q]!)
+            let reading = try await meter.readPower(wavelengthNm: wl)
+            let ref = references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
+                ?? references.anyValue(launch: fiber, wavelengthNm: wl)
+            let light = MeasurementRule.classify(reading, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb)
+            if light != .dark { return (q, light) }
+        }
+        return (arrival.map { $0 ?? expected } ?? expected, .dark)
     }
 
     /// Where to look when a fiber's light is not at its expected position: first where the other

@@ -101,12 +101,12 @@ struct FerruleBench {
             r.unit.serial = "R-\(i)"
             try await store.begin(UnitStart(reportId: r.reportId, serial: r.unit.serial, partNumber: part, fixture: 1, operatorId: "bench",
                                             startedAt: r.startedAt, station: r.station, recipe: recipe, rules: DiagnosisRules(),
-                                            instruments: r.instruments, reference: r.reference))
+                                            instruments: r.instruments, references: r.references, cords: r.cords))
             for fiber in recipe.assembly.layout.usedPositions {
                 let steps = r.measurements.filter { $0.fiber == fiber }.map {
                     RawStep(fiber: fiber, wavelengthNm: $0.wavelengthNm, expectedReceivePosition: $0.expectedReceivePosition,
                             receivePosition: $0.receivePosition ?? $0.expectedReceivePosition, referenceDbm: $0.referenceDbm,
-                            referencedPair: $0.referencedPair, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb, fault: nil)
+                            referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb, rlBDb: $0.rlBDb, fault: nil)
                 }
                 try await store.record(reportId: r.reportId, fiber: fiber, arrival: fiber, steps: steps)
             }

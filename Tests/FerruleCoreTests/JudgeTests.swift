@@ -27,7 +27,7 @@ struct Bench {
             observed[p] = a
             for wl in recipe.wavelengthsNm {
                 steps.append(RawStep(fiber: p, wavelengthNm: wl, expectedReceivePosition: expected[p]!,
-                                     receivePosition: a ?? expected[p]!, referenceDbm: ref, referencedPair: a == p,
+                                     receivePosition: a ?? expected[p]!, referenceDbm: ref, referenceCord: "RC-1",
                                      power: a == nil ? .noLight : .dBm(ref - (il[p] ?? 0.1)), rlDb: rl[p] ?? 65, fault: nil))
             }
         }

@@ -133,10 +133,12 @@ import Testing
 
 @Suite struct OpticsTests {
     @Test func insertionLossFromReference() {
-        #expect(Optics.insertionLoss(referenceDbm: -3.0, measured: .dBm(-3.25)) == .db(0.25))
-        #expect(Optics.insertionLoss(referenceDbm: -3.0, measured: .noLight) == .noLight)
-        #expect(Optics.insertionLoss(referenceDbm: -3.0, measured: .overRange) == .overRange)
-        #expect(Optics.insertionLoss(referenceDbm: -3.0, measured: .noLight).value == nil)
+        #expect(MeasurementRule.insertionLoss(referenceDbm: -3.0, powerDbm: -3.25) == 0.25)
+        // A sentinel never becomes a number; noise far below the reference is darkness.
+        #expect(MeasurementRule.classify(.noLight, referenceDbm: -3, lightThresholdIlDb: 20) == .dark)
+        #expect(MeasurementRule.classify(.overRange, referenceDbm: -3, lightThresholdIlDb: 20) == .overRange)
+        #expect(MeasurementRule.classify(.dBm(-92), referenceDbm: -3, lightThresholdIlDb: 20) == .dark)
+        #expect(MeasurementRule.classify(.dBm(-3.4), referenceDbm: -3, lightThresholdIlDb: 20) == .lit(dBm: -3.4))
     }
 
     @Test func wattsConversionKeepsSentinels() {

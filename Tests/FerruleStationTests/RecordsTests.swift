@@ -21,11 +21,12 @@ import FoundationXML
         try await first.store.begin(UnitStart(reportId: id, serial: "CRASH-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "op-9",
                                               startedAt: Date(), station: .init(id: "SIM-01", softwareVersion: "t", configHash: "h"),
                                               recipe: recipe, rules: DiagnosisRules(), instruments: [],
-                                              reference: .init(method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt + 3600, pairs: ref.pairs, values: [])))
+                                              references: [.init(cord: ref.cord, method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt + 3600,
+                                                                 pairs: ref.pairs, values: [])], cords: []))
         for fiber in [1, 2] {
             let steps = recipe.wavelengthsNm.map { wl in
                 RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: 13 - fiber, receivePosition: 13 - fiber, referenceDbm: -4.6,
-                        referencedPair: false, power: .dBm(-4.75), rlDb: 62, fault: nil)
+                        power: .dBm(-4.75), rlDb: 62, fault: nil)
             }
             try await first.store.record(reportId: id, fiber: fiber, arrival: 13 - fiber, steps: steps)
         }
@@ -247,7 +248,7 @@ import FoundationXML
         _ = try await testUnit(station, bench, serial: "FULL-0", part: "FT-MTP12-SMAPC-B-LL")
         // The trouble starts in the middle of FULL-1, after its first fiber.
         let unit = Task { try await testUnit(station, bench, serial: "FULL-1", part: "FT-MTP12-SMAPC-B-LL") }
-        for await e in steps { if case .step(_, "FULL-1", _, _, _, _, _, _) = e { break } }
+        for await e in steps { if case .step(_, "FULL-1", _, _, _, _, _, _, _) = e { break } }
         switch trouble {
         case .full: await station.store.limitSize(pages: try await station.store.pageCount())  // no room to grow
         case .readOnly: await station.store.refuseWrites(true)

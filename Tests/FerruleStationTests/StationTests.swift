@@ -55,7 +55,9 @@ import Testing
         let r = o.report
         #expect(r.unit.serial == "TRACE-1" && r.operator == "op-7" && r.fixture == 2)
         #expect(r.station.id == "SIM-01" && r.station.configHash.hasPrefix("fnv1a64:"))
-        #expect(r.reference?.method == .oneCord && r.reference?.values.count == 16)  // 8 fibers x 2 wavelengths
+        // The Type B paths, 8 fibers x 2 wavelengths, from Type B reference cords only.
+        #expect(r.references.flatMap(\.values).count == 16 && r.references.allSatisfy { $0.method == .oneCord && $0.cord.polarity == "B" })
+        #expect(r.references.flatMap(\.values).allSatisfy { $0.receivePosition == 13 - $0.position })
         #expect(Set(r.instruments.map(\.role)) == ["launchSwitch", "receiveSwitch", "source", "powerMeter", "rlMeter"])
         #expect(r.instruments.allSatisfy { $0.identity != nil })
         #expect(r.finishedAt >= r.startedAt)
@@ -120,7 +122,7 @@ import Testing
         }
         // The source brightens with every reading until IL goes negative beyond 0.05 dB.
         #expect(verdicts.last == .error)
-        #expect(station.data.loadReference(fixture: 1)?.suspect != nil)
+        #expect(station.data.loadReferences(fixture: 1).references.contains { $0.suspect != nil })
     }
 }
 
@@ -192,7 +194,7 @@ import Testing
         } catch let e as UnitRefused {
             #expect(e.message.contains("suspect"))
         }
-        #expect(station.data.loadReference(fixture: 1)?.suspect != nil)  // persisted
+        #expect(station.data.loadReferences(fixture: 1).references.contains { $0.suspect != nil })  // persisted
     }
 }
 
@@ -255,7 +257,7 @@ import Testing
         let task = Task { try await station.test(UnitRequest(serial: "AB-1", partNumber: "FT-MTP24-OM4-A", fixture: 1, operatorId: "op")) }
         // Cancel once the third fiber has been measured.
         for await e in events {
-            if case .step(_, _, let fiber, _, _, _, _, _) = e, fiber == 3 { task.cancel(); break }
+            if case .step(_, _, let fiber, _, _, _, _, _, _) = e, fiber == 3 { task.cancel(); break }
         }
         let o = try await task.value
         #expect(o.report.verdict == .aborted)
@@ -297,7 +299,7 @@ import Testing
         #expect(rb.report.verdict == .fail && rb.report.diagnoses.first?.fibers == [20])
         await station.events.finish()
         var order: [Int] = []
-        for await e in events { if case .step(let f, _, _, _, _, _, _, _) = e { order.append(f) } }
+        for await e in events { if case .step(let f, _, _, _, _, _, _, _, _) = e { order.append(f) } }
         #expect(order.count == 96)
         // Neither unit waited for the other to finish: fixture 2 measured before fixture 1 was done.
         let lastOf1 = order.lastIndex(of: 1)!, firstOf2 = order.firstIndex(of: 2)!

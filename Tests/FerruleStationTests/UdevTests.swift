@@ -158,9 +158,10 @@ final class Testbed: @unchecked Sendable {
         // which is a `fail`, never an `error`.
         let endpoints = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json"))) as! [[String: String]]
         let launch = try #require(endpoints.first { $0["name"] == "launch-switch" }?["address"])
-        let reference = Reference(fixture: 1, method: .oneCord, takenAt: Date(), operatorId: "test", pairs: "test",
-                                  values: (1...24).flatMap { p in [850, 1300, 1310, 1550].map { wl in
-                                      Reference.Value(position: p, launchChannel: p, receiveChannel: p, wavelengthNm: wl, powerDbm: -4.6) } })
+        let reference = Reference(fixture: 1, cord: .init(id: "RC-B-012", polarity: "B"), method: .oneCord, takenAt: Date(), operatorId: "test",
+                                  pairs: "test", values: (1...12).flatMap { p in [850, 1300, 1310, 1550].map { wl in
+                                      Reference.Value(position: p, receivePosition: 13 - p, launchChannel: p, receiveChannel: 13 - p,
+                                                      wavelengthNm: wl, powerDbm: -4.6) } })
         let stationConfig = try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_SERIAL_SHORT: \"RL1-0042\" }")
             .replacingOccurrences(of: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.21:5025", with: "    address: \(launch)")
             // The daemon's own (receive) switch settles in 40 ms: a dark unit lasts seconds (each fiber is

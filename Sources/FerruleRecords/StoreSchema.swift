@@ -1,0 +1,127 @@
+import FerruleCore
+import Foundation
+import GRDB
+
+/// The store's tables, one migration per schema change (never edited once released).
+extension Store {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE unit (
+                    reportId TEXT PRIMARY KEY,
+                    serial TEXT NOT NULL,
+                    partNumber TEXT NOT NULL,
+                    fixture INTEGER NOT NULL,
+                    operator TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('running', 'done', 'interrupted')),
+                    verdict TEXT,
+                    startedAt REAL NOT NULL,
+                    finishedAt REAL,
+                    worstIlDb REAL,
+                    attempt INTEGER NOT NULL,
+                    previousReportId TEXT,
+                    start TEXT NOT NULL,
+                    report TEXT,
+                    filesWritten INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX unit_serial ON unit(serial, startedAt);
+                CREATE INDEX unit_part ON unit(partNumber, startedAt);
+                CREATE INDEX unit_state ON unit(state);
+                CREATE TABLE measurement (
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    seq INTEGER NOT NULL,
+                    fiber INTEGER NOT NULL,
+                    wavelengthNm INTEGER NOT NULL,
+                    expectedReceivePosition INTEGER NOT NULL,
+                    receivePosition INTEGER NOT NULL,
+                    arrival INTEGER,
+                    referenceDbm REAL NOT NULL,
+                    referencedPair INTEGER NOT NULL,
+                    powerStatus TEXT,
+                    powerDbm REAL,
+                    rlDb REAL,
+                    fault TEXT,
+                    PRIMARY KEY (reportId, seq)
+                );
+                CREATE TABLE failureReason (
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    code TEXT NOT NULL
+                );
+                CREATE INDEX failureReason_code ON failureReason(code);
+                CREATE TABLE reference (
+                    fixture INTEGER NOT NULL,
+                    takenAt REAL NOT NULL,
+                    data TEXT NOT NULL,
+                    PRIMARY KEY (fixture, takenAt)
+                );
+                CREATE TABLE instrument (
+                    name TEXT NOT NULL,
+                    manufacturer TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    serial TEXT NOT NULL,
+                    firmware TEXT NOT NULL,
+                    firstSeen REAL NOT NULL,
+                    lastSeen REAL NOT NULL,
+                    PRIMARY KEY (name, manufacturer, model, serial, firmware)
+                );
+                CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    reportId TEXT NOT NULL UNIQUE REFERENCES unit(reportId)
+                );
+                CREATE TABLE sinkCursor (
+                    sink TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL
+                );
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                );
+                CREATE TABLE delivery (
+                    sink TEXT NOT NULL,
+                    reportId TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('delivered', 'parked')),
+                    attempts INTEGER NOT NULL,
+                    detail TEXT,
+                    at REAL NOT NULL,
+                    PRIMARY KEY (sink, reportId)
+                );
+                """)
+        }
+        // References by path and cord: P_ref may be missing (a path no reference covers), RL is
+        // kept at both ends, and every cord's matings are counted.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE measurement2 (
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    seq INTEGER NOT NULL,
+                    fiber INTEGER NOT NULL,
+                    wavelengthNm INTEGER NOT NULL,
+                    expectedReceivePosition INTEGER NOT NULL,
+                    receivePosition INTEGER NOT NULL,
+                    arrival INTEGER,
+                    referenceDbm REAL,
+                    referenceCord TEXT,
+                    powerStatus TEXT,
+                    powerDbm REAL,
+                    rlDb REAL,
+                    rlBDb REAL,
+                    fault TEXT,
+                    PRIMARY KEY (reportId, seq)
+                );
+                INSERT INTO measurement2 (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
+                                          referenceDbm, powerStatus, powerDbm, rlDb, fault)
+                    SELECT reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
+                           CASE WHEN referencedPair THEN referenceDbm END, powerStatus, powerDbm, rlDb, fault FROM measurement;
+                DROP TABLE measurement;
+                ALTER TABLE measurement2 RENAME TO measurement;
+                CREATE TABLE cord (
+                    id TEXT PRIMARY KEY,
+                    matings INTEGER NOT NULL,
+                    since REAL NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+}
