@@ -266,9 +266,18 @@ public final class ControlServer: Sendable {
             return .object(["aborting": .number(Double(fixture))])
         case .reference:
             let fixture = try require(r.fixture, "fixture", "reference", example: "1")
-            let ref = try await station.takeReference(fixture: fixture, operatorId: r.operator)
-            return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from([ref.takenAt]).array![0],
-                            "values": .number(Double(ref.values.count))])
+            // No cord named: every reference cord that fits the fixture, one after the other.
+            let refs = r.cord == nil ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
+                : [try await station.takeReference(fixture: fixture, cord: r.cord, operatorId: r.operator)]
+            guard let last = refs.last else { throw ControlError(.refused, "no reference cord fits fixture \(fixture)", fix: "declare one under 'referenceCords'") }
+            return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from([last.takenAt]).array![0],
+                            "values": .number(Double(refs.map(\.values.count).reduce(0, +))),
+                            "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),
+                            "polarity": .string(refs.map(\.cord.polarity).joined(separator: ", "))])
+        case .cordReset:
+            let cord = try require(r.cord, "cord", "cordReset", example: "\"TC-L-1\"")
+            try await station.resetCord(cord, operatorId: r.operator)
+            return .object(["cord": .string(cord), "matings": .number(0)])
         case .recipes:
             let cfg = await station.currentConfig
             return .array(try cfg.recipeOrder.map { pn in
@@ -321,11 +330,12 @@ public final class ControlServer: Sendable {
             let name = try require(r.instrument, "instrument", "fault", example: "\"ilrl\"")
             let text = try require(r.fault, "fault", "fault", example: "\"noReply\"")
             guard let fault = WireFault(rawValue: text) else {
-                throw ControlError(.badRequest, "'fault' is '\(text)', not a simulated fault",
+                throw ControlError(.badRequest, "'fault' is '\(Escaped.text(text))', not a simulated fault",
                                    fix: "use one of: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            try await station.injectFault(fault, into: name)
-            return .object(["instrument": .string(name), "fault": .string(fault.rawValue)])
+            let scope = FaultScope(command: r.command, fiber: r.fiber)
+            try await station.injectFault(fault, into: name, scope: scope)
+            return .object(["instrument": .string(name), "fault": .string(fault.rawValue), "scope": .string(scope.description)])
         }
     }
 

@@ -62,9 +62,13 @@ public struct ControlRequest: Codable, Sendable {
     // answer
     public var prompt: String?
     public var answer: String?
-    // fault
+    // fault (scoped to a command and a fiber when given)
     public var instrument: String?
     public var fault: String?
+    public var command: String?
+    public var fiber: Int?
+    // reference, cordReset
+    public var cord: String?
 
     public init(id: RequestID?, type: String) {
         self.v = ControlProtocol.version
@@ -74,6 +78,7 @@ public struct ControlRequest: Codable, Sendable {
 
     public enum Kind: String, CaseIterable, Sendable {
         case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault, yield, pareto, report
+        case cordReset
     }
 }
 

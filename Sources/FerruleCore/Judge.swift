@@ -222,7 +222,7 @@ public struct Judge: Sendable {
             reasons.insert("aborted: \(stopReason ?? "by request")", at: 0)
             return .aborted
         }
-        let overRange = measurements.filter { $0.powerStatus == "overRange" }.map(\.fiber)
+        let overRange = Array(Set(measurements.filter { $0.powerStatus == "overRange" }.map(\.fiber))).sorted()
         if fault != nil || referenceSuspect || measurements.contains(where: { $0.verdict == .error }) {
             if let fault { reasons.insert("instrument fault: \(fault)", at: 0) }
             if !overRange.isEmpty {

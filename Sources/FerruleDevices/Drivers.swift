@@ -25,6 +25,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     /// 0-70 dB against a 0 dBm reference); configurable as `noLightFloorDbm: -70`.
     public let noLightIlDb: Double
     private let rlRangeDb: Double
+    /// RL takes under 1.5 s in fast mode and under 5 s in standard mode (domain notes, section 5).
+    private let rlTimeout: Duration
 
     public init(name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
                 dutLengthM: Int = 100, noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(6)) {
@@ -32,6 +34,7 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
         self.wavelengthsNm = wavelengthsNm
         self.noLightIlDb = -(noLightFloorDbm ?? -70)
         self.rlRangeDb = rlSensitivity.lowercased() == "standard" ? 85 : 75
+        self.rlTimeout = max(timeout, rlSensitivity.lowercased() == "standard" ? .seconds(8) : .seconds(3))
         session = SCPISession(name: name, address: address, timeout: timeout)
         session.setup = wavelengthsNm.map { "REF:IL:det1 \($0),0" } + ["RL:SENS \(rlSensitivity)", "DUT:LENGTH \(dutLengthM)"]
     }
@@ -74,7 +77,7 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     }
     private func locked_readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
         let q = "READ:RL? \(wavelengthNm)"
-        let reply = try await session.query(q, timeout: .seconds(8))  // standard sensitivity takes up to 5 s
+        let reply = try await session.query(q, timeout: rlTimeout)
         let parts = reply.split(separator: ",").map { String($0) }
         guard parts.count >= 3 else {
             throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not RLA,RLB,RLTOTAL,length")

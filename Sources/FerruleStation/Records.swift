@@ -25,7 +25,7 @@ extension Station {
                                         startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments, references: s.references, cords: s.cords,
                                         judgement: judgement)
                 try await store.commit(report, interrupted: true)
-                logger.warning("unit \(s.serial) (report \(s.reportId)) was interrupted by a stop; recorded with \(measured) of \(total) fibers")
+                logger.warning("unit \(Escaped.text(s.serial)) (report \(s.reportId)) was interrupted by a stop; recorded with \(measured) of \(total) fibers")
             }
             for id in try await store.unitsWithoutFiles() {
                 if let r = try await store.report(id) { await writeFiles(r) }
@@ -97,7 +97,7 @@ extension Station {
             try await store.markFilesWritten(report.reportId)
         } catch {
             // The record is committed; the files are written again at the next start.
-            logger.error("cannot write the files of \(report.unit.serial): \(error); they are written again at the next start")
+            logger.error("cannot write the files of \(Escaped.text(report.unit.serial)): \(error); they are written again at the next start")
         }
     }
 

@@ -44,6 +44,19 @@ extension Station {
         return fitting[0]
     }
 
+    /// Start of a shift: a reference with every reference cord that fits the fixture, one cord
+    /// after the other (the bench's hands ask for each).
+    public func takeReferences(fixture id: Int, operatorId: String? = nil) async throws -> [Reference] {
+        guard let w = config.fixtures.first(where: { $0.id == id }) else {
+            throw UnitRefused(message: "no fixture \(id)", fix: "use one of \(config.fixtures.map(\.id))")
+        }
+        var out: [Reference] = []
+        for cord in active.referenceCords where !w.cabled(cord.map).isEmpty {
+            out.append(try await takeReference(fixture: id, cord: cord.id, operatorId: operatorId))
+        }
+        return out
+    }
+
     /// Takes a 1-cord reference with a reference cord mated to the fixture's test cords: every
     /// launch position k the cord connects, read at the receive position the cord lands it on, at
     /// every wavelength. Counts a mating of the reference cord and of both test cords.
@@ -168,18 +181,18 @@ extension Station {
         }
     }
 
-    /// After a unit showed a negative IL beyond the tolerance: the references of the cords its
-    /// suspect readings used are not used again.
+    /// After a unit showed a negative IL beyond the tolerance the bench no longer matches its
+    /// references (the source drifted, a test cord was disturbed): none of the fixture's references
+    /// is used again until they are taken anew.
     func markSuspect(_ judgement: Judgement, fixture: Int, recipe: Recipe, serial: String) async {
         let tol = recipe.reference.negativeIlToleranceDb
-        let cords = Set(judgement.measurements.filter { ($0.ilDb ?? 0) < -tol }.compactMap(\.referenceCord))
-        for c in cords.sorted() {
-            guard var r = references[fixture]?[c] else { continue }
-            r.suspect = "negative IL beyond \(tol) dB on unit \(Escaped.text(serial))"
-            references[fixture]?[c] = r
+        let why = "negative IL beyond \(tol) dB on unit \(Escaped.text(serial))"
+        for (cord, var r) in references[fixture] ?? [:] where r.suspect == nil {
+            r.suspect = why
+            references[fixture]?[cord] = r
             try? data.save(r)
-            await events.publish(.referenceNeeded(fixture: fixture, reason: "reference cord \(c): \(r.suspect!)"))
         }
+        await events.publish(.referenceNeeded(fixture: fixture, reason: "\(why): take new references on fixture \(fixture)"))
     }
 
     // MARK: Cords

@@ -9,7 +9,7 @@ struct Ferrulectl: AsyncParsableCommand {
         commandName: "ferrulectl",
         abstract: "Operator and engineer client for a Ferrule station.",
         discussion: "Talks to ferruled over its status socket. Exit codes: 0 ok (or pass), 1 fail, 2 error, aborted or refused, 3 station unreachable.",
-        subcommands: [Status.self, Watch.self, Test.self, Abort.self, Reference.self, Recipes.self, HistoryCommand.self,
+        subcommands: [Status.self, Watch.self, Test.self, Abort.self, Reference.self, Cord.self, Recipes.self, HistoryCommand.self,
                       Prompts.self, Answer.self, ShowReport.self, Fault.self, Yield.self, ReportCommand.self])
 }
 
@@ -36,14 +36,22 @@ struct Connection: ParsableArguments {
     func call(_ s: inout ControlSession, _ r: ControlRequest, onEvent: (JSONValue) -> Void = { _ in }) async throws -> JSONValue {
         let m = try await s.call(r, onEvent: onEvent)
         if let e = m.error {
-            if json { printJSON(m) } else { stderr("ferrulectl: \(e.message)\(e.fix.map { "\nfix: \($0)" } ?? "")") }
+            if json { printJSON(m) } else { stderr("ferrulectl: \(e.message)"); if let fix = e.fix { stderr("fix: \(fix)") } }
             throw ExitCode(2)
         }
         return m.result ?? .null
     }
 }
 
-func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+/// Everything printed for the operator comes from the station and may hold what a client typed:
+/// it is escaped (`Escaped.text`) so a serial with a newline, ESC or U+202E cannot forge a line
+/// or drive the terminal.
+func stderr(_ s: String) { FileHandle.standardError.write(Data((Escaped.text(s) + "\n").utf8)) }
+
+extension JSONValue {
+    /// A string value, escaped for the terminal.
+    var text: String? { string.map(Escaped.text) }
+}
 
 func printJSON<T: Encodable>(_ v: T) {
     if let d = try? ControlProtocol.encoder().encode(v) { print(String(decoding: d, as: UTF8.self)) }
@@ -67,12 +75,12 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let result = try await connection.session { s in try await connection.call(&s, request(.status)) }
         if connection.json { printJSON(result); return }
-        print("station \(result["stationId"]?.string ?? "?") (ferrule \(result["softwareVersion"]?.string ?? "?")), config \(result["configPath"]?.string ?? "?")")
+        print("station \(result["stationId"]?.text ?? "?") (ferrule \(result["softwareVersion"]?.text ?? "?")), config \(result["configPath"]?.text ?? "?")")
         for f in result["fixtures"]?.array ?? [] {
             let ref = f["reference"]
             var line = "fixture \(f["id"]?.int ?? 0): \(f["state"]?.string ?? "?")"
             if let u = f["unit"] {
-                line += " \(u["serial"]?.string ?? "") \(u["partNumber"]?.string ?? "") \(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
+                line += " \(u["serial"]?.text ?? "") \(u["partNumber"]?.text ?? "") \(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
             }
             line += "; reference \(ref?["state"]?.string ?? "?")"
             if let until = ref?["validUntil"]?.string { line += " until \(until)" }
@@ -80,7 +88,7 @@ struct Status: AsyncParsableCommand {
         }
         for i in result["instruments"]?.array ?? [] {
             let id = i["identity"]
-            print("instrument \(i["name"]?.string ?? ""): \(i["state"]?.string ?? "") \(id?["model"]?.string ?? "") \(id?["serial"]?.string ?? "")\(i["lastError"]?.string.map { " last error: \($0)" } ?? "")")
+            print("instrument \(i["name"]?.text ?? ""): \(i["state"]?.text ?? "") \(id?["model"]?.text ?? "") \(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")")
         }
         if let st = result["storage"] {
             let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576, free = (st["freeBytes"]?.number).map { String(format: "%.0f MB free", $0 / 1_048_576) } ?? "free space unknown"
@@ -112,7 +120,7 @@ struct Test: AsyncParsableCommand {
                 $0.serial = serial; $0.partNumber = part; $0.fixture = fixture; $0.operator = operatorId
             })
             let fx = accepted["fixture"]?.int ?? 0
-            if !connection.json { print("\(serial) started on fixture \(fx)") } else { printJSON(accepted) }
+            if !connection.json { print("\(Escaped.text(serial)) started on fixture \(fx)") } else { printJSON(accepted) }
             guard wait else { return 0 }
             while let m = try await s.next() {
                 guard m.type == .event, let e = m.event else {
@@ -124,13 +132,13 @@ struct Test: AsyncParsableCommand {
                 switch e["kind"]?.string {
                 case "prompt"?:
                     let p = e["prompt"]
-                    if !connection.json { print("PROMPT \(p?["id"]?.string ?? ""): \(p?["text"]?.string ?? "")  (ferrulectl answer \(p?["id"]?.string ?? "") ok)") }
+                    if !connection.json { print("PROMPT \(p?["id"]?.text ?? ""): \(p?["text"]?.text ?? "")  (ferrulectl answer \(p?["id"]?.text ?? "") ok)") }
                 case "unitFinished"? where mine:
                     let verdict = e["verdict"]?.string ?? "error"
-                    if !connection.json { print("\(serial): \(verdict.uppercased())  report \(e["reportPath"]?.string ?? "")") }
+                    if !connection.json { print("\(Escaped.text(serial)): \(verdict.uppercased())  report \(e["reportPath"]?.text ?? "")") }
                     return verdict == "pass" ? 0 : (verdict == "fail" ? 1 : 2)
                 case "unitNotStarted"? where mine:
-                    if !connection.json { print("\(serial): not started: \(e["reason"]?.string ?? "")") }
+                    if !connection.json { print("\(Escaped.text(serial)): not started: \(e["reason"]?.text ?? "")") }
                     return 2
                 default: break
                 }
@@ -160,12 +168,14 @@ struct Fault: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument(help: "Instrument name, as in the station's config.") var instrument: String
     @Argument(help: "The fault.") var fault: String
+    @Option(help: "Only on lines with this command, e.g. READ:RL?") var command: String?
+    @Option(help: "Only while this launch position is lit.") var fiber: Int?
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.fault) { $0.instrument = instrument; $0.fault = fault })
+            try await connection.call(&s, request(.fault) { $0.instrument = instrument; $0.fault = fault; $0.command = command; $0.fiber = fiber })
         }
-        if connection.json { printJSON(r) } else { print("\(instrument): \(fault == "none" ? "fault cleared" : "now \(fault)")") }
+        if connection.json { printJSON(r) } else { print(Escaped.text("\(instrument): \(fault == "none" ? "fault cleared" : "now \(fault) \(r["scope"]?.string ?? "")")")) }
     }
 }
 
@@ -173,17 +183,20 @@ struct Reference: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Take a reference on a fixture (the station asks for the reference cord).")
     @OptionGroup var connection: Connection
     @Option(help: "Fixture.") var fixture: Int
+    @Option(help: "The reference cord: its id (RC-B-004) or its polarity (A, B, C: the fixture's one cord of that polarity).")
+    var cord: String?
     @Option(name: .customLong("operator"), help: "Operator id.") var operatorId: String?
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.reference) { $0.fixture = fixture; $0.operator = operatorId }) { e in
+            try await connection.call(&s, request(.reference) { $0.fixture = fixture; $0.cord = cord; $0.operator = operatorId }) { e in
                 if e["kind"]?.string == "prompt", let p = e["prompt"], !connection.json {
-                    print("PROMPT \(p["id"]?.string ?? ""): \(p["text"]?.string ?? "")  (ferrulectl answer \(p["id"]?.string ?? "") ok)")
+                    print("PROMPT \(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  (ferrulectl answer \(p["id"]?.text ?? "") ok)")
                 }
             }
         }
-        if connection.json { printJSON(r) } else { print("fixture \(fixture): reference taken at \(r["takenAt"]?.string ?? "?") (\(r["values"]?.int ?? 0) values)") }
+        if connection.json { printJSON(r) } else { print("fixture \(fixture): reference taken with cord \(r["cord"]?.text ?? "?") (Type \(r["polarity"]?.text ?? "?")) "
+                  + "at \(r["takenAt"]?.text ?? "?") (\(r["values"]?.int ?? 0) path values)") }
     }
 }
 
@@ -195,7 +208,7 @@ struct Recipes: AsyncParsableCommand {
         let r = try await connection.session { s in try await connection.call(&s, request(.recipes)) }
         if connection.json { printJSON(r); return }
         for x in r.array ?? [] {
-            print("\(x["partNumber"]?.string ?? "")  \(x["fibers"]?.int ?? 0)F \(x["kind"]?.string ?? "") \(x["fiberType"]?.string ?? "") Type \(x["polarity"]?.string ?? "")  \(x["description"]?.string ?? "")")
+            print("\(x["partNumber"]?.text ?? "")  \(x["fibers"]?.int ?? 0)F \(x["kind"]?.text ?? "") \(x["fiberType"]?.text ?? "") Type \(x["polarity"]?.text ?? "")  \(x["description"]?.text ?? "")")
         }
     }
 }
@@ -220,7 +233,7 @@ struct HistoryCommand: AsyncParsableCommand {
         for x in r.array ?? [] {
             let codes = (x["failureCodes"]?.array ?? []).compactMap(\.string).joined(separator: ",")
             let attempt = x["attempt"]?.int ?? 1
-            print("\(x["startedAt"]?.string ?? "")  \(x["serial"]?.string ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  \(x["partNumber"]?.string ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.string ?? x["state"]?.string ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(codes)")
+            print("\(x["startedAt"]?.text ?? "")  \(x["serial"]?.text ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  \(x["partNumber"]?.text ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.text ?? x["state"]?.text ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(codes)")
         }
     }
 }
@@ -242,12 +255,12 @@ struct Yield: AsyncParsableCommand {
         for x in y.array ?? [] {
             let fpy = x["firstPassYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
             let fin = x["finalYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
-            print("\((x["partNumber"]?.string ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  \(fin)  \(x["retests"]?.int ?? 0)")
+            print("\((x["partNumber"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  \(fin)  \(x["retests"]?.int ?? 0)")
         }
         print("\nfailure reasons (Pareto)\(part.map { " for \($0)" } ?? ""):")
         for x in p.array ?? [] {
             let share = (x["share"]?.number ?? 0) * 100, cum = (x["cumulative"]?.number ?? 0) * 100
-            print("  \((x["code"]?.string ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
+            print("  \((x["code"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
         }
     }
 }
@@ -262,13 +275,13 @@ struct ReportCommand: AsyncParsableCommand {
         if connection.json { printJSON(r); return }
         for x in r.array ?? [] {
             let attempt = x["attempt"]?.int ?? 1
-            print("\(serial) test \(attempt)\(attempt > 1 ? " (retest)" : ""): \(x["verdict"]?.string ?? x["state"]?.string ?? "")  started \(x["startedAt"]?.string ?? "")  report \(x["reportId"]?.string ?? "")")
+            print("\(Escaped.text(serial)) test \(attempt)\(attempt > 1 ? " (retest)" : ""): \(x["verdict"]?.text ?? x["state"]?.text ?? "")  started \(x["startedAt"]?.text ?? "")  report \(x["reportId"]?.text ?? "")")
             if let p = x["reportPath"]?.string {
                 print("  report       \(p)\(x["filesExist"] == .bool(false) ? "  (not written yet)" : "")")
-                print("  certificate  \(x["certificatePath"]?.string ?? "")")
+                print("  certificate  \(x["certificatePath"]?.text ?? "")")
             }
             for d in x["deliveries"]?.array ?? [] {
-                print("  sink \(d["sink"]?.string ?? ""): \(d["state"]?.string ?? "")\(d["detail"]?.string.map { " (\($0))" } ?? "")")
+                print("  sink \(d["sink"]?.text ?? ""): \(d["state"]?.text ?? "")\(d["detail"]?.text.map { " (\($0))" } ?? "")")
             }
         }
     }
@@ -282,7 +295,7 @@ struct Prompts: AsyncParsableCommand {
         let r = try await connection.session { s in try await connection.call(&s, request(.prompts)) }
         if connection.json { printJSON(r); return }
         for p in r.array ?? [] {
-            print("\(p["id"]?.string ?? ""): \(p["text"]?.string ?? "")  [\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
+            print("\(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  [\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
         }
     }
 }
@@ -296,5 +309,27 @@ struct Answer: AsyncParsableCommand {
     func run() async throws {
         let r = try await connection.session { s in try await connection.call(&s, request(.answer) { $0.prompt = prompt; $0.answer = answer }) }
         if connection.json { printJSON(r) } else { print("answered \(prompt): \(answer)") }
+    }
+}
+
+struct Cord: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cords and their matings.",
+        discussion: "'ferrulectl cord reset ID' after replacing or cleaning a cord: its count starts again; a test cord's fixture needs new references.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "reset") var action: String
+    @Argument(help: "The cord's id, e.g. TC-L-1.") var cord: String
+    @Option(name: .customLong("operator"), help: "Operator id.") var operatorId: String?
+
+    func run() async throws {
+        guard action == "reset" else {
+            stderr("ferrulectl: unknown cord action '\(action)'")
+            stderr("fix: use 'ferrulectl cord reset ID'")
+            throw ExitCode(2)
+        }
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.cordReset) { $0.cord = cord; $0.operator = operatorId })
+        }
+        if connection.json { printJSON(r) } else { print("cord \(Escaped.text(cord)): matings reset to 0") }
     }
 }

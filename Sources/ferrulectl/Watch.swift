@@ -29,7 +29,7 @@ struct Watch: AsyncParsableCommand {
             for f in status["fixtures"]?.array ?? [] {
                 var v = FixtureView()
                 v.state = f["state"]?.string ?? "idle"
-                if let u = f["unit"] { v.serial = u["serial"]?.string ?? ""; v.part = u["partNumber"]?.string ?? ""; v.total = u["fibersTotal"]?.int ?? 0 }
+                if let u = f["unit"] { v.serial = u["serial"]?.text ?? ""; v.part = u["partNumber"]?.text ?? ""; v.total = u["fibersTotal"]?.int ?? 0 }
                 views[f["id"]?.int ?? 0] = v
             }
             _ = try await connection.call(&s, request(.subscribe))
@@ -43,7 +43,7 @@ struct Watch: AsyncParsableCommand {
                 switch e["kind"]?.string {
                 case "unitStarted"?:
                     let part = e["partNumber"]?.string ?? ""
-                    views[fx] = FixtureView(serial: e["serial"]?.string ?? "", part: part, state: "testing", total: fiberCount[part] ?? 0)
+                    views[fx] = FixtureView(serial: e["serial"]?.text ?? "", part: part, state: "testing", total: fiberCount[part] ?? 0)
                 case "step"?:
                     let fiber = e["fiber"]?.int ?? 0
                     let pass = e["verdict"]?.string == "pass"
@@ -51,12 +51,12 @@ struct Watch: AsyncParsableCommand {
                     let old = views[fx]?.fibers[fiber]
                     views[fx]?.fibers[fiber] = ([il, old?.il].compactMap { $0 }.max(), pass && (old?.pass ?? true))
                     if !tty {
-                        print("fixture \(fx) \(e["serial"]?.string ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL \(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> \(e["receivePosition"]?.int.map(String.init) ?? "dark") \(e["verdict"]?.string ?? "")")
+                        print("fixture \(fx) \(e["serial"]?.text ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL \(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> \(e["receivePosition"]?.int.map(String.init) ?? "dark") \(e["verdict"]?.text ?? "")")
                     }
                 case "unitFinished"?:
                     views[fx]?.state = "done"
                     views[fx]?.verdict = e["verdict"]?.string
-                    if !tty { print("fixture \(fx) \(e["serial"]?.string ?? ""): \(e["verdict"]?.string?.uppercased() ?? "") report \(e["reportPath"]?.string ?? "")") }
+                    if !tty { print("fixture \(fx) \(e["serial"]?.text ?? ""): \(e["verdict"]?.text?.uppercased() ?? "") report \(e["reportPath"]?.text ?? "")") }
                 case let kind?:
                     if !tty { print("\(kind): \(e)") }
                 case nil: break

@@ -206,14 +206,16 @@ import Testing
         let d = try await Daemon(config: text)
         defer { Task { await d.stop() } }
         // One client asks for a reference and waits; another answers the prompt.
-        async let reference: JSONValue = ControlSession.with(path: d.socket) { s in try await s.ok("reference") { $0.fixture = 2 } }
+        async let reference: JSONValue = ControlSession.with(path: d.socket) { s in
+            try await s.ok("reference") { $0.fixture = 2; $0.cord = "RC-B-012" }
+        }
         var prompt: JSONValue?
         for _ in 0..<200 where prompt == nil {
             prompt = try await ControlSession.with(path: d.socket) { s in try await s.ok("prompts") }.array?.first
             if prompt == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
         let p = try #require(prompt)
-        #expect(p["text"]?.string?.contains("reference cord") == true && p["fixture"]?.int == 2)
+        #expect(p["text"]?.string?.contains("reference cord RC-B-012 (Type B)") == true && p["fixture"]?.int == 2)
         let bad = try await ControlSession.with(path: d.socket) { s in
             try await s.call(ControlRequest(id: nil, type: "answer")) // missing fields
         }

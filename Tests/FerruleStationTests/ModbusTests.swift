@@ -135,9 +135,7 @@ import Testing
         let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
         let sb = station.instruments.simulatedBench!
         #expect(await station.probe().isEmpty)
-        await sb.mount(.referenceCord, fixture: 1)
-        _ = try await station.takeReference(fixture: 1)
-        await sb.mount(.empty, fixture: 1)
+        try await referenceEveryCord(station, sb, fixtures: [1])
         return (station, sb)
     }
 

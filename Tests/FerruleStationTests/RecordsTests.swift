@@ -26,7 +26,7 @@ import FoundationXML
         for fiber in [1, 2] {
             let steps = recipe.wavelengthsNm.map { wl in
                 RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: 13 - fiber, receivePosition: 13 - fiber, referenceDbm: -4.6,
-                        power: .dBm(-4.75), rlDb: 62, fault: nil)
+                        power: .dBm(-4.75), rlDb: 62, rlBDb: 63, fault: nil)
             }
             try await first.store.record(reportId: id, fiber: fiber, arrival: 13 - fiber, steps: steps)
         }
@@ -80,9 +80,14 @@ import FoundationXML
         let ids = try await station.store.identities(of: "ilrl")
         let live = await station.identity(of: "ilrl")
         #expect(ids.count == 1 && ids[0] == live)
+        // One reference per reference cord that fits fixture 1 (RC-A-024, RC-B-012, RC-B-024), each kept.
         let refs = try await station.store.references(fixture: 1)
-        let current = try #require(await station.reference(fixture: 1))
-        #expect(refs.count == 1 && refs[0].values == current.values && abs(refs[0].takenAt.timeIntervalSince(current.takenAt)) < 0.001)
+        let current = await station.references(fixture: 1)
+        #expect(refs.count == 3 && Set(refs.map(\.cord.id)) == ["RC-A-024", "RC-B-012", "RC-B-024"])
+        for r in current {
+            let kept = try #require(refs.first { $0.cord.id == r.cord.id })
+            #expect(kept.values == r.values && abs(kept.takenAt.timeIntervalSince(r.takenAt)) < 0.001)
+        }
     }
 }
 

@@ -152,9 +152,8 @@ import Testing
             #expect(e.message.contains("expired"))
             #expect(e.message.contains("8.0 h"))
         }
-        // A new reference makes the fixture usable again.
-        await bench.mount(.referenceCord, fixture: 1)
-        _ = try await station.takeReference(fixture: 1)
+        // New references make the fixture usable again.
+        try await referenceEveryCord(station, bench, fixtures: [1])
         let o = try await testUnit(station, bench, serial: "E-2", part: "FT-MTP12-SMAPC-B-LL")
         #expect(o.report.verdict == .pass)
     }

@@ -65,14 +65,20 @@ func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, r
     }
     let bench = station.instruments.simulatedBench!
     await station.probe()
-    if reference {
-        for f in cfg.fixtures {
-            await bench.mount(.referenceCord, fixture: f.id)
-            _ = try await station.takeReference(fixture: f.id, operatorId: "test")
+    if reference { try await referenceEveryCord(station, bench) }
+    return (station, bench)
+}
+
+/// References on every fixture with every reference cord that fits it (Type A and Type B...),
+/// each cord mounted on the simulated bench as an operator would.
+func referenceEveryCord(_ station: Station, _ bench: SimulatedBench, fixtures: [Int]? = nil) async throws {
+    for f in station.config.fixtures where fixtures?.contains(f.id) ?? true {
+        for cord in station.config.referenceCords where !f.cabled(cord.map).isEmpty {
+            await bench.mount(.cord(cord.map), fixture: f.id)
+            _ = try await station.takeReference(fixture: f.id, cord: cord.id, operatorId: "test")
             await bench.mount(.empty, fixture: f.id)
         }
     }
-    return (station, bench)
 }
 
 /// The default simulated bench with instruments that take time (switch settle, meter read).
