@@ -35,6 +35,11 @@ enum CFXUnitsTested {
                 seq += 1
                 ms.append(value("RL", m.rlDb, unit: "dB", min: m.rlMinDb, max: nil, ok: m.rlMarginDb.map { $0 >= 0 } ?? (m.rlMinDb == nil), at: r.finishedAt, seq: seq))
             }
+            if m.rlBDb != nil || m.rlBMinDb != nil {
+                seq += 1
+                ms.append(value("RL end B", m.rlBDb, unit: "dB", min: m.rlBMinDb, max: nil, ok: m.rlBMarginDb.map { $0 >= 0 } ?? (m.rlBMinDb == nil),
+                                at: r.finishedAt, seq: seq))
+            }
             return ["TestName": "Fiber \(m.fiber) \(m.wavelengthNm) nm end \(m.end.rawValue)", "TestStartTime": iso(r.startedAt), "TestEndTime": iso(r.finishedAt),
                     "Result": m.verdict == .pass ? "Passed" : "Failed", "Measurements": ms]
         }
@@ -102,6 +107,9 @@ enum ATMLTestResults {
             x += result(id: tid + "-il", name: "IL", value: m.ilDb, comparator: "LE", limit: m.ilMaxDb, margin: m.ilMarginDb)
             if m.rlDb != nil || m.rlMinDb != nil {
                 x += result(id: tid + "-rl", name: "RL", value: m.rlDb, comparator: "GE", limit: m.rlMinDb, margin: m.rlMarginDb)
+            }
+            if m.rlBDb != nil || m.rlBMinDb != nil {
+                x += result(id: tid + "-rlb", name: "RL end B", value: m.rlBDb, comparator: "GE", limit: m.rlBMinDb, margin: m.rlBMarginDb)
             }
             x += "      </tr:Test>\n"
         }

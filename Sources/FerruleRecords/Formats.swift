@@ -55,7 +55,8 @@ func iso(_ d: Date) -> String { UnitReport.isoMilliseconds(d) }
 enum CSVReport {
     static let header = ["reportId", "serial", "partNumber", "stationId", "fixture", "operator", "finishedAt", "unitVerdict",
                          "fiber", "wavelengthNm", "end", "expectedReceivePosition", "receivePosition", "powerStatus", "powerDbm",
-                         "referenceDbm", "ilDb", "ilMaxDb", "ilMarginDb", "rlDb", "rlMinDb", "rlMarginDb", "verdict", "reasons"]
+                         "referenceDbm", "referenceCord", "ilDb", "ilMaxDb", "ilMarginDb", "rlDb", "rlMinDb", "rlMarginDb",
+                         "rlBDb", "rlBMinDb", "rlBMarginDb", "verdict", "reasons"]
 
     /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled. A field a
     /// spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe; numbers
@@ -75,8 +76,9 @@ enum CSVReport {
             let texts = [r.reportId.uuidString.lowercased(), r.unit.serial, r.unit.partNumber, r.station.id]
             let row = texts.map { field($0) } + [String(r.fixture), field(r.operator), iso(r.finishedAt), r.verdict.rawValue,
                 String(m.fiber), String(m.wavelengthNm), m.end.rawValue, String(m.expectedReceivePosition),
-                m.receivePosition.map(String.init) ?? "", m.powerStatus, num(m.powerDbm), num(m.referenceDbm),
+                m.receivePosition.map(String.init) ?? "", m.powerStatus, num(m.powerDbm), num(m.referenceDbm), field(m.referenceCord ?? ""),
                 num(m.ilDb), num(m.ilMaxDb), num(m.ilMarginDb), num(m.rlDb, 2), num(m.rlMinDb, 2), num(m.rlMarginDb, 2),
+                num(m.rlBDb, 2), num(m.rlBMinDb, 2), num(m.rlBMarginDb, 2),
                 m.verdict.rawValue, field(m.reasons.joined(separator: "; "))]
             lines.append(row.joined(separator: ","))
         }

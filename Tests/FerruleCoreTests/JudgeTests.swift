@@ -164,3 +164,95 @@ struct Bench {
         #expect(Judge.list([1, 2, 3, 9, 11]) == "1-3, 9, 11")
     }
 }
+
+@Suite struct MeasurementRuleTests {
+    /// A Type B unit's steps: fiber p read at 13-p against `ref`, with per-step changes.
+    func steps(_ bench: Bench, _ change: (inout RawStep) -> Void = { _ in }) -> ([RawStep], [Int: Int?]) {
+        var out: [RawStep] = [], observed: [Int: Int?] = [:]
+        for p in 1...12 {
+            observed[p] = 13 - p
+            for wl in [1310, 1550] {
+                var s = RawStep(fiber: p, wavelengthNm: wl, expectedReceivePosition: 13 - p, receivePosition: 13 - p, referenceDbm: bench.ref,
+                                referenceCord: "RC-B", power: .dBm(bench.ref - 0.1), rlDb: 65, rlBDb: 64, fault: nil)
+                change(&s)
+                out.append(s)
+            }
+        }
+        return (out, observed)
+    }
+
+    @Test func lightOnAPathNoReferenceCoversIsReportedButNotJudged() throws {
+        let b = try Bench()
+        var (s, observed) = steps(b) { s in
+            if s.fiber == 1 { s.receivePosition = 1; s.referenceDbm = nil; s.referenceCord = nil; s.power = .dBm(-3.2) }
+        }
+        observed[1] = 1
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
+        let m = try #require(j.measurements.first { $0.fiber == 1 })
+        #expect(m.ilDb == nil && m.powerDbm == -3.2 && m.receivePosition == 1 && !m.referencedPair)
+        #expect(m.reasons.contains { $0.contains("no valid reference covers") && $0.contains("unreferenced") })
+        #expect(j.verdict == .fail && j.diagnoses.map(\.code) == [.crossedFibers])
+    }
+
+    @Test func overRangeIsAnErrorAndNeverALoss() throws {
+        let b = try Bench()
+        let (s, observed) = steps(b) { s in if s.fiber == 6 { s.power = .overRange } }
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
+        #expect(j.verdict == .error)
+        #expect(j.measurements.filter { $0.fiber == 6 }.allSatisfy { $0.ilDb == nil && $0.powerStatus == "overRange" && $0.verdict == .error })
+        #expect(j.reasons.contains { $0.hasPrefix("power meter over range on fiber 6:") })
+        #expect(j.diagnoses.isEmpty)
+    }
+
+    @Test func noiseFarBelowTheReferenceIsDarkness() throws {
+        let b = try Bench()
+        // The meter's noise floor read as a power at 1550 nm: an 89 dB "loss" is no light.
+        let (s, observed) = steps(b) { s in if s.fiber == 2 && s.wavelengthNm == 1550 { s.power = .dBm(b.ref - 89) } }
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
+        let m = try #require(j.measurements.first { $0.fiber == 2 && $0.wavelengthNm == 1550 })
+        #expect(m.ilDb == nil && m.powerDbm == nil && m.powerStatus == "noLight")
+        #expect(j.diagnoses.map(\.code) == [.darkAtWavelength] && j.diagnoses[0].fibers == [2])
+        #expect(j.summary(worstOf: 1550) < 1)
+    }
+
+    @Test func suspectFibersAreListedOnceAcrossWavelengths() throws {
+        let j = try Bench().judge(il: [3: -0.3])
+        #expect(j.diagnoses.first { $0.code == .referenceSuspect }?.fibers == [3])
+    }
+
+    @Test func returnLossAtEndBHasItsOwnLimit() throws {
+        var b = try Bench()
+        b.recipe.limits.rlMinDbB = 50
+        let (s, observed) = steps(b) { s in if s.fiber == 7 { s.rlBDb = 44 } }
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
+        #expect(j.verdict == .fail)
+        #expect(j.diagnoses.map(\.code) == [.lowReturnLoss] && j.diagnoses[0].end == .b && j.diagnoses[0].fibers == [7])
+        #expect(j.measurements.filter { $0.fiber == 7 }.allSatisfy { $0.rlBMarginDb == -6 && $0.rlMarginDb == 5 })
+    }
+
+    @Test func aFaultIsRecordedOnItsFiberWithWhatWasRead() throws {
+        let b = try Bench()
+        var (s, observed) = steps(b)
+        s = s.filter { $0.fiber < 9 || ($0.fiber == 9 && $0.wavelengthNm == 1310) }
+        s[s.count - 1].rlDb = nil
+        s[s.count - 1].fault = "ilrl: READ:RL? 1310: no reply within 1 s"
+        observed = observed.filter { $0.key <= 9 }
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed, stopReason: "instrument fault on fiber 9",
+                                              fault: "ilrl: READ:RL? 1310: no reply within 1 s, on fiber 9")
+        #expect(j.verdict == .error && j.reasons.first?.contains("on fiber 9") == true)
+        #expect(j.fibers.first { $0.fiber == 9 }?.verdict == .error && j.measurements.last?.ilDb == 0.1)
+        #expect(j.fibers.filter { $0.fiber > 9 }.allSatisfy { $0.verdict == .notTested })
+        #expect(j.diagnoses.first { $0.code == .instrumentFault }?.fibers == [9])
+    }
+
+    @Test func clientTextIsEscapedAndDurationsRead() {
+        #expect(Escaped.text("SN\n1\u{1B}[2J\u{202E}x\\") == "SN\\u{A}1\\u{1B}[2J\\u{202E}x\\\\")
+        #expect(Escaped.text("Ünïcødé-序列") == "Ünïcødé-序列")
+        #expect(Durations.words(20) == "20 s" && Durations.words(600) == "10 min" && Durations.words(8 * 3600) == "8.0 h")
+    }
+}
+
+extension Judgement {
+    /// The largest IL reported at a wavelength (0 when none).
+    func summary(worstOf wl: Int) -> Double { measurements.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb).max() ?? 0 }
+}
