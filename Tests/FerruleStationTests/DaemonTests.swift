@@ -8,9 +8,9 @@ import Testing
 /// runs a daemon and the machine has two cores.
 @Suite(.serialized) struct DaemonTests {
     @Test func unitsOnBothFixturesAtOnceThroughTheSocket() async throws {
-        // Instruments that take time (5 ms here, ~300 ms on a real bench): fixture 1's 24-fiber
-        // unit lasts long enough for fixture 2's to start beside it.
-        let d = try await Daemon(config: try slowConfigText(switchMs: 5, readMs: 5))
+        // Instruments that take time (20 ms here, ~300 ms on a real bench): fixture 1's 24-fiber
+        // unit lasts long enough (seconds) for fixture 2's to start beside it on a loaded machine.
+        let d = try await Daemon(config: try slowConfigText(switchMs: 20, readMs: 20))
         defer { Task { await d.stop() } }
         try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1 }
