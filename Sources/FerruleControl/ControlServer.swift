@@ -269,7 +269,8 @@ public final class ControlServer: Sendable {
             // No cord named: every reference cord that fits the fixture, one after the other.
             let refs = r.cord == nil ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
                 : [try await station.takeReference(fixture: fixture, cord: r.cord, operatorId: r.operator)]
-            guard let last = refs.last else { throw ControlError(.refused, "no reference cord fits fixture \(fixture)", fix: "declare one under 'referenceCords'") }
+            guard let last = refs.last else { throw ControlError(.refused, "no reference cord fits fixture \(fixture)",
+                fix: "declare one under 'referenceCords'") }
             return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from([last.takenAt]).array![0],
                             "values": .number(Double(refs.map(\.values.count).reduce(0, +))),
                             "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),

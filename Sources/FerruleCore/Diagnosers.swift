@@ -49,7 +49,8 @@ public struct DiagnosisContext: Sendable {
 public enum Diagnosers {
     public typealias Diagnoser = @Sendable (DiagnosisContext) -> [Diagnosis]
 
-    public static let all: [Diagnoser] = [darkness, wavelengthDark, polarity, contamination, highLoss, lowReturnLoss, meanIL, suspectReference]
+    public static let all: [Diagnoser] = [darkness, wavelengthDark, polarity, contamination, highLoss, lowReturnLoss, meanIL,
+        suspectReference]
 
     static func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
 
@@ -60,7 +61,8 @@ public enum Diagnosers {
                                   + "if the reference cord also reads dark, check the source")]
         }
         guard !c.dark.isEmpty else { return [] }
-        return [Diagnosis(code: .darkFiber, fibers: c.dark, message: "no light arrives anywhere from fiber\(plural(c.dark.count)) \(Judge.list(c.dark))",
+        return [Diagnosis(code: .darkFiber, fibers: c.dark,
+            message: "no light arrives anywhere from fiber\(plural(c.dark.count)) \(Judge.list(c.dark))",
                           action: "inspect the fiber for a break; re-terminate or scrap")]
     }
 
@@ -71,7 +73,8 @@ public enum Diagnosers {
         let fibers = Array(Set(darkAt.map(\.fiber))).sorted()
         let wls = Array(Set(darkAt.map(\.wavelengthNm))).sorted().map { "\($0) nm" }.joined(separator: ", ")
         return [Diagnosis(code: .darkAtWavelength, fibers: fibers,
-                          message: "fiber\(plural(fibers.count)) \(Judge.list(fibers)) dark at \(wls) but lit at another wavelength: a macrobend or a stressed fiber",
+                          message: "fiber\(plural(fibers.count)) \(Judge.list(fibers)) dark at \(wls) but lit at another wavelength: "
+                              + "a macrobend or a stressed fiber",
                           action: "look for a tight bend, a crushed jacket or a pinched boot along the cable; re-route or rework")]
     }
 
@@ -81,7 +84,8 @@ public enum Diagnosers {
         let expected = c.polarity.expectedType
         if let t = c.polarity.observedType, t != c.recipe.assembly.polarity.standardType {
             return [Diagnosis(code: .wrongPolarityType, fibers: mismatches.map(\.fiber),
-                              message: "built as Type \(t.rawValue), recipe requires \(expected == "explicit" ? "an explicit map" : "Type \(expected)")",
+                              message: "built as Type \(t.rawValue), recipe requires "
+                                  + "\(expected == "explicit" ? "an explicit map" : "Type \(expected)")",
                               action: "check the polarity of the build (key orientation at end B); relabel or rework")]
         }
         let text = mismatches.map { "\($0.fiber)->\($0.observed.map(String.init) ?? "-") (expected \($0.expected))" }
@@ -94,7 +98,8 @@ public enum Diagnosers {
         c.contaminated.map { cluster in
             let end = contaminatedEnd(cluster, c)
             return Diagnosis(code: .contaminatedEndFace, fibers: cluster, end: end,
-                             message: "adjacent fibers \(Judge.list(cluster)) all have high IL: a contaminated end face at \(end.map { "end \($0.rawValue)" } ?? "one end")",
+                             message: "adjacent fibers \(Judge.list(cluster)) all have high IL: a contaminated end face at "
+                                 + "\(end.map { "end \($0.rawValue)" } ?? "one end")",
                              action: "inspect and clean \(end.map { "end \($0.rawValue)" } ?? "both ends"), then retest")
         }
     }
@@ -103,7 +108,8 @@ public enum Diagnosers {
         let clustered = Set(c.contaminated.joined())
         let lonely = c.highIL.filter { !clustered.contains($0) }
         guard !lonely.isEmpty else { return [] }
-        return [Diagnosis(code: .highLossFiber, fibers: lonely, message: "IL above the limit on fiber\(plural(lonely.count)) \(Judge.list(lonely))",
+        return [Diagnosis(code: .highLossFiber, fibers: lonely,
+            message: "IL above the limit on fiber\(plural(lonely.count)) \(Judge.list(lonely))",
                           action: "inspect the end faces of those fibers; clean and retest once, then rework")]
     }
 
@@ -129,7 +135,8 @@ public enum Diagnosers {
             guard ils.count == c.layout.usedPositions.count else { return nil }
             let mean = ils.reduce(0, +) / Double(ils.count)
             guard mean > meanMax else { return nil }
-            return Diagnosis(code: .meanIlHigh, fibers: [], message: String(format: "mean IL %.3f dB at %d nm exceeds %.3f dB", mean, wl, meanMax),
+            return Diagnosis(code: .meanIlHigh, fibers: [], message: String(format: "mean IL %.3f dB at %d nm exceeds %.3f dB", mean, wl,
+                meanMax),
                              action: "clean both ends and retest")
         }
     }

@@ -89,7 +89,8 @@ public struct Judge: Sendable {
             diagnoses.append(Diagnosis(code: .instrumentFault, fibers: fiberOfFault(steps).map { [$0] } ?? [], message: fault,
                                        action: "check the instrument named above, then retest the unit"))
         }
-        let fibers = fiberResults(measurements, polarity: polarity, observed: observed, faultFiber: fault == nil ? nil : fiberOfFault(steps))
+        let fibers = fiberResults(measurements, polarity: polarity, observed: observed,
+            faultFiber: fault == nil ? nil : fiberOfFault(steps))
         let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stopReason: stopReason, aborted: aborted,
                              fault: fault, referenceSuspect: referenceSuspect)
         return Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
@@ -129,7 +130,8 @@ public struct Judge: Sendable {
             m.powerStatus = "ok"
             m.powerDbm = MeasurementRule.round(p, 3)
             guard let ref else {
-                fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is unreferenced and not judged")
+                fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is "
+                    + "unreferenced and not judged")
                 break
             }
             let il = MeasurementRule.insertionLoss(referenceDbm: ref, powerDbm: p)
@@ -138,7 +140,8 @@ public struct Judge: Sendable {
             let tol = recipe.reference.negativeIlToleranceDb
             if il < -tol {
                 m.verdict = .error
-                m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il, tol))
+                m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il,
+                    tol))
             } else if il > ilMax {
                 fail(String(format: "IL %.3f dB exceeds %.3f dB", il, ilMax))
             }

@@ -62,7 +62,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
         switch SCPI.sentinel(reply) {
         case .positiveInfinity?: return .noLight
         case .negativeInfinity?: return .overRange
-        case .notANumber?: throw InstrumentError(instrument: name, operation: q, detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
+        case .notANumber?: throw InstrumentError(instrument: name, operation: q,
+            detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
         case nil: break
         }
         guard let il = SCPI.parseNumber(reply) else {
@@ -88,7 +89,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
             case .negativeInfinity?, .notANumber?: return nil
             case nil:
                 guard let v = SCPI.parseNumber(text) else {
-                    throw InstrumentError(instrument: name, operation: q, detail: "RL \"\(text.prefix(30))\" in reply \"\(reply.prefix(60))\" is not a number")
+                    throw InstrumentError(instrument: name, operation: q,
+                        detail: "RL \"\(text.prefix(30))\" in reply \"\(reply.prefix(60))\" is not a number")
                 }
                 return v
             }
@@ -210,10 +212,12 @@ public actor Keysight816x: LightSource, PowerMeter {
     public func enable(wavelengthNm: Int) async throws { try await conversation.run { try await self.locked_enable(wavelengthNm) } }
     private func locked_enable(_ wl: Int) async throws {
         guard let slot = slots.sourceSlot else {
-            throw InstrumentError(instrument: name, operation: "enable the source", detail: "no laser module configured (add 'source: { slot: N }')")
+            throw InstrumentError(instrument: name, operation: "enable the source",
+                detail: "no laser module configured (add 'source: { slot: N }')")
         }
         guard wavelengthsNm.contains(wl) else {
-            throw InstrumentError(instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM", detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
+            throw InstrumentError(instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM",
+                detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
         }
         if sourceWavelength != wl {
             try await session.command(":SOUR\(slot):WAV \(wl)NM")

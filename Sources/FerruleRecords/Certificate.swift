@@ -121,7 +121,8 @@ enum Certificate {
         }
         h += "</tbody>\n</table>\n<table class=\"kv keep\"><tbody>\n"
         for ref in r.references {
-            h += "<tr><td>Reference</td><td>cord \(e(ref.cord.id)) (Type \(e(ref.cord.polarity))), \(e(ref.method.rawValue)), taken \(e(iso(ref.takenAt))), "
+            h += "<tr><td>Reference</td><td>cord \(e(ref.cord.id)) (Type \(e(ref.cord.polarity))), \(e(ref.method.rawValue)), taken "
+                + "\(e(iso(ref.takenAt))), "
                 + "valid until \(e(iso(ref.validUntil))); \(ref.values.count) path values (\(e(ref.pairs)))</td></tr>\n"
         }
         for c in r.cords {

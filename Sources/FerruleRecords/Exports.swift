@@ -37,7 +37,8 @@ enum CFXUnitsTested {
             }
             if m.rlBDb != nil || m.rlBMinDb != nil {
                 seq += 1
-                ms.append(value("RL end B", m.rlBDb, unit: "dB", min: m.rlBMinDb, max: nil, ok: m.rlBMarginDb.map { $0 >= 0 } ?? (m.rlBMinDb == nil),
+                ms.append(value("RL end B", m.rlBDb, unit: "dB", min: m.rlBMinDb, max: nil,
+                    ok: m.rlBMarginDb.map { $0 >= 0 } ?? (m.rlBMinDb == nil),
                                 at: r.finishedAt, seq: seq))
             }
             return ["TestName": "Fiber \(m.fiber) \(m.wavelengthNm) nm end \(m.end.rawValue)", "TestStartTime": iso(r.startedAt), "TestEndTime": iso(r.finishedAt),

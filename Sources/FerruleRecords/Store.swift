@@ -212,7 +212,8 @@ public final class Store: Sendable {
                     default: nil
                     }
                     steps.append(RawStep(fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],
-                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"], referenceCord: m["referenceCord"],
+                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"],
+                                         referenceCord: m["referenceCord"],
                                          power: power, rlDb: m["rlDb"], rlBDb: m["rlBDb"], fault: m["fault"]))
                     observed[m["fiber"]] = .some(m["arrival"] as Int?)
                 }
@@ -267,7 +268,8 @@ public final class Store: Sendable {
     /// A cord replaced or cleaned: its count starts again from zero.
     public func resetCord(_ id: String, at date: Date) async throws(StoreError) {
         try await transaction("reset the matings of \(id)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)", arguments: [id, date.timeIntervalSince1970])
+            try db.execute(sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)", arguments: [id,
+                date.timeIntervalSince1970])
         }
     }
 

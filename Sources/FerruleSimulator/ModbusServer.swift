@@ -338,7 +338,8 @@ public final class ModbusWireServer: @unchecked Sendable {
                 guard Int(buf[6]) == device.unitId else { continue }
                 // libmodbus frames only the functions it knows; any other gets exception 01 at once.
                 guard Self.supportedFunctions.contains(buf[7]) else {
-                    buf.withUnsafeBufferPointer { _ = modbus_reply_exception(ctx, $0.baseAddress, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION)) }
+                    buf.withUnsafeBufferPointer { _ = modbus_reply_exception(ctx, $0.baseAddress,
+                        UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION)) }
                     continue
                 }
             }

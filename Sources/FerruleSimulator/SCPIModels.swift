@@ -56,7 +56,8 @@ struct RL1Model: SCPIModel {
         }
         if SCPIDevice.matches(h, "READ:RL?") {
             guard let w = wl() else { return .error(-109, "Missing parameter") }
-            guard let (rla, rlb) = await bench.readReturnLoss(meter: name, wavelengthNm: w) else { return .error(-230, "Data corrupt or stale") }
+            guard let (rla, rlb) = await bench.readReturnLoss(meter: name, wavelengthNm: w) else { return .error(-230,
+                "Data corrupt or stale") }
             let total = -10 * log10(pow(10, -rla / 10) + pow(10, -rlb / 10))
             return .reply(String(format: "%.2f,%.2f,%.2f,%.1f", rla, rlb, total, 3.0))
         }
@@ -140,7 +141,8 @@ struct KeysightModel: SCPIModel {
         guard slot == slots.sourceSlot else { return .error(-241, "Hardware missing") }
         switch rest {
         case "WAV", "WAVELENGTH":
-            guard let v = a.first, let n = Double(v.uppercased().replacingOccurrences(of: "NM", with: "")), wavelengths.contains(Int(n)) else {
+            guard let v = a.first, let n = Double(v.uppercased().replacingOccurrences(of: "NM",
+                with: "")), wavelengths.contains(Int(n)) else {
                 return .error(-222, "Data out of range")
             }
             state.sourceWavelength = Int(n)

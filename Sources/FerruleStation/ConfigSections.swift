@@ -45,7 +45,8 @@ extension StationConfig {
     /// `rlMinDb: 60` (both ends) or `{ A: 60, B: 45 }`.
     static func returnLossLimits(_ e: PerEndLimit?, _ p: ConfigPath) throws -> (Double?, Double?) {
         func check(_ v: Double, _ at: ConfigPath) throws -> Double {
-            guard v > 0, v <= 90 else { throw ConfigIssue(path: at, message: "RL min \(v) dB is not in (0, 90]", fix: "give the RL limit in dB, e.g. 60 for SM APC") }
+            guard v > 0, v <= 90 else { throw ConfigIssue(path: at, message: "RL min \(v) dB is not in (0, 90]",
+                fix: "give the RL limit in dB, e.g. 60 for SM APC") }
             return v
         }
         switch e {
@@ -75,7 +76,8 @@ extension StationConfig {
     static func meterSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         if let floor = e.noLightFloorDbm {
             guard driver.isPowerMeter else {
-                throw ConfigIssue(path: p.key("noLightFloorDbm"), message: "'noLightFloorDbm' is for power meters, not \(driver.rawValue)", fix: "remove it")
+                throw ConfigIssue(path: p.key("noLightFloorDbm"),
+                    message: "'noLightFloorDbm' is for power meters, not \(driver.rawValue)", fix: "remove it")
             }
             guard (-120 ... -30).contains(floor) else {
                 throw ConfigIssue(path: p.key("noLightFloorDbm"), message: "a no-light floor of \(floor) dBm is not in -120...-30 dBm",
@@ -85,31 +87,36 @@ extension StationConfig {
         }
         guard driver == .keysight816x else {
             for (key, present) in [("source", e.source != nil), ("powerMeter", e.powerMeter != nil)] where present {
-                throw ConfigIssue(path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.rawValue)", fix: "remove it")
+                throw ConfigIssue(path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.rawValue)",
+                    fix: "remove it")
             }
             return
         }
         var slots = Keysight816x.Slots()
         if let s = e.source {
             guard (0...17).contains(s.slot) else {
-                throw ConfigIssue(path: p.key("source").key("slot"), message: "slot \(s.slot) is not a mainframe slot", fix: "use 0 (the 8164B's built-in laser) to 17")
+                throw ConfigIssue(path: p.key("source").key("slot"), message: "slot \(s.slot) is not a mainframe slot",
+                    fix: "use 0 (the 8164B's built-in laser) to 17")
             }
             slots.sourceSlot = s.slot
         }
         if let m = e.powerMeter {
             let mp = p.key("powerMeter")
             if let n = m.slot {
-                guard (1...17).contains(n) else { throw ConfigIssue(path: mp.key("slot"), message: "slot \(n) is not a module slot", fix: "use 1 to 17") }
+                guard (1...17).contains(n) else { throw ConfigIssue(path: mp.key("slot"), message: "slot \(n) is not a module slot",
+                    fix: "use 1 to 17") }
                 slots.meterSlot = n
             }
             if let c = m.channel {
-                guard (1...4).contains(c) else { throw ConfigIssue(path: mp.key("channel"), message: "channel \(c) is not a sensor channel", fix: "use 1 or 2") }
+                guard (1...4).contains(c) else { throw ConfigIssue(path: mp.key("channel"),
+                    message: "channel \(c) is not a sensor channel", fix: "use 1 or 2") }
                 slots.meterChannel = c
             }
             if let t = m.averagingTime {
                 let s = try duration(t, mp.key("averagingTime"))
                 guard s >= 0.0001, s <= 10 else {
-                    throw ConfigIssue(path: mp.key("averagingTime"), message: "averaging time \(t) is not in 100us...10s", fix: "use e.g. 100ms")
+                    throw ConfigIssue(path: mp.key("averagingTime"), message: "averaging time \(t) is not in 100us...10s",
+                        fix: "use e.g. 100ms")
                 }
                 slots.averagingTime = s
             }
@@ -147,10 +154,12 @@ extension StationConfig {
     static func wear(max: Int?, warn: Int?, _ p: ConfigPath) throws -> CordWear {
         let w = CordWear(maxMatings: max ?? 1000, warnMatings: warn)
         guard (1...1_000_000).contains(w.maxMatings) else {
-            throw ConfigIssue(path: p.key("maxMatings"), message: "\(w.maxMatings) matings is not in 1...1000000", fix: "MTP connectors are rated about 1000")
+            throw ConfigIssue(path: p.key("maxMatings"), message: "\(w.maxMatings) matings is not in 1...1000000",
+                fix: "MTP connectors are rated about 1000")
         }
         guard (0...w.maxMatings).contains(w.warnMatings) else {
-            throw ConfigIssue(path: p.key("warnMatings"), message: "a warning at \(w.warnMatings) matings is not within 0...\(w.maxMatings)",
+            throw ConfigIssue(path: p.key("warnMatings"),
+                message: "a warning at \(w.warnMatings) matings is not within 0...\(w.maxMatings)",
                               fix: "warn before the limit, e.g. at 900 of 1000")
         }
         return w
@@ -187,11 +196,15 @@ extension StationConfig {
             let polarity: PolaritySpec
             switch (e.polarity, e.polarityMap) {
             case (let t?, nil): polarity = .standard(try oneOf(t, PolarityType.self, cp.key("polarity"), what: "polarity type"))
-            case (nil, let m?): polarity = .explicit(try polarityMap(m, layout: layout, receivePositions: layout.allPositions, cp.key("polarityMap")))
-            case (nil, nil): throw ConfigIssue(path: cp, message: "reference cord '\(e.id)' has no polarity", fix: "add 'polarity: A', 'B' or 'C', or a 'polarityMap'")
-            case (_?, _?): throw ConfigIssue(path: cp.key("polarityMap"), message: "both 'polarity' and 'polarityMap' are given", fix: "keep one of them")
+            case (nil, let m?): polarity = .explicit(try polarityMap(m, layout: layout, receivePositions: layout.allPositions,
+                cp.key("polarityMap")))
+            case (nil, nil): throw ConfigIssue(path: cp, message: "reference cord '\(e.id)' has no polarity",
+                fix: "add 'polarity: A', 'B' or 'C', or a 'polarityMap'")
+            case (_?, _?): throw ConfigIssue(path: cp.key("polarityMap"), message: "both 'polarity' and 'polarityMap' are given",
+                fix: "keep one of them")
             }
-            cords.append(ReferenceCord(id: e.id, polarity: polarity, fibers: e.fibers, wear: try wear(max: e.maxMatings, warn: e.warnMatings, cp)))
+            cords.append(ReferenceCord(id: e.id, polarity: polarity, fibers: e.fibers, wear: try wear(max: e.maxMatings,
+                warn: e.warnMatings, cp)))
         }
         return cords
     }
@@ -205,8 +218,10 @@ extension StationConfig {
                 if let (a, b) = needed.pairs.sorted(by: { $0.key < $1.key }).first(where: { !covered.contains("\($0.key)>\($0.value)") }) {
                     let kind = recipe.assembly.polarity.standardType.map { "polarity \($0.rawValue)" } ?? "polarityMap of the recipe"
                     throw ConfigIssue(path: p.index(i).key("assembly"),
-                                      message: "no reference cord covers the path \(a)->\(b) that \(recipe.partNumber) needs on fixture \(w.id)",
-                                      fix: "declare a reference cord with \(kind) and at least \(recipe.assembly.fiberCount) fibers under 'referenceCords'")
+                                      message: "no reference cord covers the path \(a)->\(b) that \(recipe.partNumber) needs on "
+                                          + "fixture \(w.id)",
+                                      fix: "declare a reference cord with \(kind) and at least \(recipe.assembly.fiberCount) fibers "
+                                          + "under 'referenceCords'")
                 }
             }
         }

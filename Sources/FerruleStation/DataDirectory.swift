@@ -85,7 +85,8 @@ public struct DataDirectory: Sendable {
     }
 
     public func save(_ reference: Reference) throws {
-        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture, cord: reference.cord.id))
+        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture,
+            cord: reference.cord.id))
     }
 
     public func removeReference(fixture: Int, cord: String) {

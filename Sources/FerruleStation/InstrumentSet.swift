@@ -60,12 +60,14 @@ public struct InstrumentSet: Sendable {
         case .simSwitch: instrument = SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: simulatedBench!)
         case .simILRL: instrument = SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: simulatedBench!)
         case .santecRL1:
-            instrument = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm, noLightFloorDbm: spec.noLightFloorDbm,
+            instrument = SantecRL1(name: spec.name, address: address(), wavelengthsNm: spec.wavelengthsNm,
+                noLightFloorDbm: spec.noLightFloorDbm,
                                    timeout: timeout ?? .seconds(6))
         case .santecOSX:
             instrument = SantecOSX(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
         case .keysight816x:
-            instrument = Keysight816x(name: spec.name, address: address(), slots: spec.keysight ?? .init(), wavelengthsNm: spec.wavelengthsNm,
+            instrument = Keysight816x(name: spec.name, address: address(), slots: spec.keysight ?? .init(),
+                wavelengthsNm: spec.wavelengthsNm,
                                       noLightFloorDbm: spec.noLightFloorDbm, timeout: timeout ?? .seconds(3))
         case .diconMEMS:
             instrument = DiConSwitch(name: spec.name, address: address(), channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
@@ -99,7 +101,8 @@ extension StationConfig {
             var w = WireInstrument(name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
                                    fault: s.fault, modbus: modbus, unitId: s.unitId)
             w.faultScope = s.faultScope
-            if let k = s.keysight { w.keysight = KeysightSimSlots(sourceSlot: k.sourceSlot, meterSlot: k.meterSlot, meterChannel: k.meterChannel) }
+            if let k = s.keysight { w.keysight = KeysightSimSlots(sourceSlot: k.sourceSlot, meterSlot: k.meterSlot,
+                meterChannel: k.meterChannel) }
             return w
         }
     }

@@ -22,10 +22,12 @@ extension Station {
                 judgement.verdict = .interrupted
                 let report = UnitReport(reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
                                         recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,
-                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments, references: s.references, cords: s.cords,
+                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments,
+                                        references: s.references, cords: s.cords,
                                         judgement: judgement)
                 try await store.commit(report, interrupted: true)
-                logger.warning("unit \(Escaped.text(s.serial)) (report \(s.reportId)) was interrupted by a stop; recorded with \(measured) of \(total) fibers")
+                let serial = Escaped.text(s.serial)
+                logger.warning("unit \(serial) (report \(s.reportId)) interrupted by a stop; recorded with \(measured) of \(total) fibers")
             }
             for id in try await store.unitsWithoutFiles() {
                 if let r = try await store.report(id) { await writeFiles(r) }
@@ -97,7 +99,8 @@ extension Station {
             try await store.markFilesWritten(report.reportId)
         } catch {
             // The record is committed; the files are written again at the next start.
-            logger.error("cannot write the files of \(Escaped.text(report.unit.serial)): \(error); they are written again at the next start")
+            let serial = Escaped.text(report.unit.serial)
+            logger.error("cannot write the files of \(serial): \(error); they are written again at the next start")
         }
     }
 

@@ -121,7 +121,9 @@ public actor Station {
         for f in config.fixtures {
             let (loaded, unreadable) = data.loadReferences(fixture: f.id)
             references[f.id] = Dictionary(loaded.map { ($0.cord.id, $0) }, uniquingKeysWith: { a, b in a.takenAt > b.takenAt ? a : b })
-            for path in unreadable { logger.warning("reference file \(path) cannot be read (damaged or from an older version): take a new reference") }
+            for path in unreadable {
+                logger.warning("reference file \(path) cannot be read (damaged, or from before references by cord): take a new reference")
+            }
         }
     }
 
@@ -300,7 +302,8 @@ public actor Station {
                 await self.setState(req.fixture, "testing")
                 outcome = try await self.run(prepared)
             } catch {
-                self.logger.error("unit \(Escaped.text(req.serial)) on fixture \(req.fixture) did not complete: \(Escaped.text("\(error)"))")
+                let why = Escaped.text("\(error)")
+                self.logger.error("unit \(Escaped.text(req.serial)) on fixture \(req.fixture) did not complete: \(why)")
                 failure = "\(error)"
             }
             if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
@@ -336,7 +339,8 @@ public actor Station {
                               fix: simulated.isEmpty ? "run a config with 'simulate:' instruments, e.g. Config/simulated.yaml" : "use one of: \(simulated.joined(separator: ", "))")
         }
         await wire.inject(fault, into: name, scope: scope)
-        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)", "fault": "\(fault.rawValue) \(Escaped.text(scope.description))"])
+        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)",
+            "fault": "\(fault.rawValue) \(Escaped.text(scope.description))"])
     }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
@@ -424,7 +428,8 @@ public actor Station {
         if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
-        logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)", "report": "\(path)"])
+        logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
+            "report": "\(path)"])
         return UnitOutcome(report: report, reportPath: path)
     }
 
@@ -544,9 +549,11 @@ public actor Station {
                 return .init(state: r.suspect != nil ? "suspect" : (until < t ? "expired" : "valid"), takenAt: r.takenAt, validUntil: until,
                              suspect: r.suspect, cord: r.cord.id, polarity: r.cord.polarity)
             }
-            let missing = StationStatus.ReferenceState(state: "missing", takenAt: nil, validUntil: nil, suspect: nil, cord: nil, polarity: nil)
+            let missing = StationStatus.ReferenceState(state: "missing", takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
+                polarity: nil)
             let state = progress[w.id]?.state ?? (busy[w.id] == "(reference)" ? "referencing" : "idle")
-            return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs, cords: cordUses(w))
+            return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs,
+                cords: cordUses(w))
         }
         let instrumentsStatus = config.instruments.map { spec in
             StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,

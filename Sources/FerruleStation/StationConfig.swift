@@ -695,7 +695,8 @@ extension StationConfig {
         let cords = try referenceCords(f.referenceCords, fixtures: fixtures, root.key("referenceCords"))
         try checkCoverage(recipes: order.map { recipes[$0]! }, cords: cords, fixtures: fixtures, root.key("recipes"))
         return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
-                             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules, control: control,
+                             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
+                             control: control,
                              sinks: sinks, simulation: simulation, hash: "")
     }
 

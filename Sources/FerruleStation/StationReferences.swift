@@ -26,14 +26,16 @@ extension Station {
         let cords = active.referenceCords
         if let name, let c = cords.first(where: { $0.id == name }) {
             guard !w.cabled(c.map).isEmpty else {
-                throw UnitRefused(message: "reference cord \(c.id) does not fit fixture \(w.id)", fix: "use a cord the fixture is cabled for")
+                throw UnitRefused(message: "reference cord \(c.id) does not fit fixture \(w.id)",
+                    fix: "use a cord the fixture is cabled for")
             }
             return c
         }
         let wanted = name?.uppercased() ?? "A"
         guard PolarityType(rawValue: wanted) != nil || wanted == "EXPLICIT" else {
             throw UnitRefused(message: "no reference cord '\(Escaped.text(name ?? ""))'",
-                              fix: "name a cord by id or polarity: \(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
+                              fix: "name a cord by id or polarity: "
+                                  + "\(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
         }
         let fitting = cords.filter { $0.polarityName.uppercased() == wanted && !w.cabled($0.map).isEmpty }
         guard fitting.count == 1 else {
@@ -84,7 +86,8 @@ extension Station {
             await safeState(w)
             if let hands { await hands.disconnectReferenceCord(fixture: id) }
             if let e = error as? InterlockOpen {
-                throw UnitRefused(message: "\(e.description): no reference was taken", fix: "close the lid of fixture \(id) and take the reference again")
+                throw UnitRefused(message: "\(e.description): no reference was taken",
+                    fix: "close the lid of fixture \(id) and take the reference again")
             }
             throw error
         }
@@ -94,8 +97,10 @@ extension Station {
         let launches = pairs.keys.sorted()
         let ref = Reference(fixture: id, cord: .init(id: cord.id, polarity: cord.polarityName), method: method, takenAt: now(),
                             operatorId: operatorId,
-                            pairs: "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the cord lands it on, "
-                                + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was read on",
+                            pairs: "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the "
+                                + "cord lands it on, "
+                                + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was "
+                                    + "read on",
                             values: values)
         try data.save(ref)
         try? await store.save(ref)  // the history of references; the file above is the one in use
@@ -122,8 +127,10 @@ extension Station {
                     try await ins.sources[w.source]!.enable(wavelengthNm: wl)
                     let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
                     guard case .dBm(let dbm) = r else {
-                        throw ReferenceFailed(message: "reference of fixture \(id) with cord \(cord.id): \(r) at position \(p) -> \(q), \(wl) nm; "
-                                                  + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(id), clean it and retry")
+                        throw ReferenceFailed(message: "reference of fixture \(id) with cord \(cord.id): \(r) at position \(p) -> "
+                            + "\(q), \(wl) nm; "
+                                                  + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(id), "
+                                                      + "clean it and retry")
                     }
                     out.append(.init(position: p, receivePosition: q, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl,
                                      powerDbm: Judge.round(dbm, 3)))
@@ -146,7 +153,8 @@ extension Station {
                            + "\(recipe.partNumber) allows \(Durations.words(recipe.reference.validitySeconds))")
                 continue
             }
-            if age < -60 { why.append("the reference with \(r.cord.id) is dated in the future (\(r.takenAt)): check the station clock"); continue }
+            if age < -60 { why.append("the reference with \(r.cord.id) is dated in the future (\(r.takenAt)): check the station "
+                + "clock"); continue }
             valid.append(r)
         }
         let book = ReferenceBook(valid)
@@ -161,9 +169,8 @@ extension Station {
             : "no valid reference of fixture \(id) covers the path \(first.launch) -> \(first.receive) at \(first.wavelengthNm) nm "
                 + "that \(recipe.partNumber) needs" + (why.isEmpty ? "" : " (\(why.joined(separator: "; ")))")
         let command = "ferrulectl reference --fixture \(id) --cord \(cord?.id ?? kind ?? "CORD")"
-        return .failure(UnitRefused(message: message,
-                                    fix: "connect \(cord.map { "reference cord \($0.id) (\(polarityText) cord)" } ?? "\(polarityText) reference cord") "
-                                        + "to fixture \(id) and take a reference (\(command))"))
+        let which = cord.map { "reference cord \($0.id) (\(polarityText) cord)" } ?? "\(polarityText) reference cord"
+        return .failure(UnitRefused(message: message, fix: "connect \(which) to fixture \(id) and take a reference (\(command))"))
     }
 
     /// The references a unit's IL is computed against, with the values its paths use.
@@ -177,7 +184,9 @@ extension Station {
         return book.references.filter { cords.contains($0.cord.id) }.map { r in
             UnitReport.ReferenceUsed(cord: r.cord, method: r.method, takenAt: r.takenAt,
                                      validUntil: r.takenAt.addingTimeInterval(recipe.reference.validitySeconds), pairs: r.pairs,
-                                     values: r.values.filter { v in wls.contains(v.wavelengthNm) && paths.contains("\(v.position)>\(v.receivePosition)") })
+                                     values: r.values.filter { v in
+                                         wls.contains(v.wavelengthNm) && paths.contains("\(v.position)>\(v.receivePosition)")
+                                     })
         }
     }
 
@@ -246,7 +255,8 @@ extension Station {
         guard let worn = cordUses(w).first(where: { $0.role != "reference" && $0.state == "limit" }) else { return nil }
         return UnitRefused(message: "the \(worn.role) test cord \(worn.id) of fixture \(w.id) has reached \(worn.matings) of its "
                                + "\(worn.maxMatings) rated matings",
-                           fix: "replace or clean \(worn.id), run 'ferrulectl cord reset \(worn.id)', then take new references on fixture \(w.id)")
+                           fix: "replace or clean \(worn.id), run 'ferrulectl cord reset \(worn.id)', then take new references on "
+                               + "fixture \(w.id)")
     }
 
     /// A cord replaced or cleaned: its count starts again; a test cord's fixture needs new references.

@@ -116,9 +116,11 @@ struct UnitRun: Sendable {
                 try await interlock.check()
                 try await source.enable(wavelengthNm: wl)
                 var step = RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
-                                   receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil, power: nil, rlDb: nil, fault: nil)
+                                   receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
+                                   power: nil, rlDb: nil, fault: nil)
                 do {
-                    let (q, light) = try await locate(fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive, meter: meter)
+                    let (q, light) = try await locate(fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive,
+                        meter: meter)
                     if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
                     step.receivePosition = q

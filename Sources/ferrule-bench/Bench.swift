@@ -106,7 +106,8 @@ struct FerruleBench {
                 let steps = r.measurements.filter { $0.fiber == fiber }.map {
                     RawStep(fiber: fiber, wavelengthNm: $0.wavelengthNm, expectedReceivePosition: $0.expectedReceivePosition,
                             receivePosition: $0.receivePosition ?? $0.expectedReceivePosition, referenceDbm: $0.referenceDbm,
-                            referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb, rlBDb: $0.rlBDb, fault: nil)
+                            referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb,
+                            rlBDb: $0.rlBDb, fault: nil)
                 }
                 try await store.record(reportId: r.reportId, fiber: fiber, arrival: fiber, steps: steps)
             }

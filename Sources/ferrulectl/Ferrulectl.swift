@@ -75,12 +75,14 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let result = try await connection.session { s in try await connection.call(&s, request(.status)) }
         if connection.json { printJSON(result); return }
-        print("station \(result["stationId"]?.text ?? "?") (ferrule \(result["softwareVersion"]?.text ?? "?")), config \(result["configPath"]?.text ?? "?")")
+        print("station \(result["stationId"]?.text ?? "?") (ferrule \(result["softwareVersion"]?.text ?? "?")), config "
+            + "\(result["configPath"]?.text ?? "?")")
         for f in result["fixtures"]?.array ?? [] {
             let ref = f["reference"]
             var line = "fixture \(f["id"]?.int ?? 0): \(f["state"]?.string ?? "?")"
             if let u = f["unit"] {
-                line += " \(u["serial"]?.text ?? "") \(u["partNumber"]?.text ?? "") \(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
+                line += " \(u["serial"]?.text ?? "") \(u["partNumber"]?.text ?? "") "
+                    + "\(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
             }
             line += "; reference \(ref?["state"]?.string ?? "?")"
             if let until = ref?["validUntil"]?.string { line += " until \(until)" }
@@ -88,7 +90,8 @@ struct Status: AsyncParsableCommand {
         }
         for i in result["instruments"]?.array ?? [] {
             let id = i["identity"]
-            print("instrument \(i["name"]?.text ?? ""): \(i["state"]?.text ?? "") \(id?["model"]?.text ?? "") \(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")")
+            print("instrument \(i["name"]?.text ?? ""): \(i["state"]?.text ?? "") \(id?["model"]?.text ?? "") "
+                + "\(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")")
         }
         if let st = result["storage"] {
             let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576, free = (st["freeBytes"]?.number).map { String(format: "%.0f MB free", $0 / 1_048_576) } ?? "free space unknown"
@@ -132,7 +135,8 @@ struct Test: AsyncParsableCommand {
                 switch e["kind"]?.string {
                 case "prompt"?:
                     let p = e["prompt"]
-                    if !connection.json { print("PROMPT \(p?["id"]?.text ?? ""): \(p?["text"]?.text ?? "")  (ferrulectl answer \(p?["id"]?.text ?? "") ok)") }
+                    if !connection.json { print("PROMPT \(p?["id"]?.text ?? ""): \(p?["text"]?.text ?? "")  (ferrulectl answer "
+                        + "\(p?["id"]?.text ?? "") ok)") }
                 case "unitFinished"? where mine:
                     let verdict = e["verdict"]?.string ?? "error"
                     if !connection.json { print("\(Escaped.text(serial)): \(verdict.uppercased())  report \(e["reportPath"]?.text ?? "")") }
@@ -173,9 +177,11 @@ struct Fault: AsyncParsableCommand {
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.fault) { $0.instrument = instrument; $0.fault = fault; $0.command = command; $0.fiber = fiber })
+            try await connection.call(&s,
+                request(.fault) { $0.instrument = instrument; $0.fault = fault; $0.command = command; $0.fiber = fiber })
         }
-        if connection.json { printJSON(r) } else { print(Escaped.text("\(instrument): \(fault == "none" ? "fault cleared" : "now \(fault) \(r["scope"]?.string ?? "")")")) }
+        if connection.json { printJSON(r) } else { print(Escaped.text("\(instrument): "
+            + "\(fault == "none" ? "fault cleared" : "now \(fault) \(r["scope"]?.string ?? "")")")) }
     }
 }
 
@@ -195,7 +201,8 @@ struct Reference: AsyncParsableCommand {
                 }
             }
         }
-        if connection.json { printJSON(r) } else { print("fixture \(fixture): reference taken with cord \(r["cord"]?.text ?? "?") (Type \(r["polarity"]?.text ?? "?")) "
+        if connection.json { printJSON(r) } else { print("fixture \(fixture): reference taken with cord \(r["cord"]?.text ?? "?") "
+            + "(Type \(r["polarity"]?.text ?? "?")) "
                   + "at \(r["takenAt"]?.text ?? "?") (\(r["values"]?.int ?? 0) path values)") }
     }
 }
@@ -208,7 +215,8 @@ struct Recipes: AsyncParsableCommand {
         let r = try await connection.session { s in try await connection.call(&s, request(.recipes)) }
         if connection.json { printJSON(r); return }
         for x in r.array ?? [] {
-            print("\(x["partNumber"]?.text ?? "")  \(x["fibers"]?.int ?? 0)F \(x["kind"]?.text ?? "") \(x["fiberType"]?.text ?? "") Type \(x["polarity"]?.text ?? "")  \(x["description"]?.text ?? "")")
+            print("\(x["partNumber"]?.text ?? "")  \(x["fibers"]?.int ?? 0)F \(x["kind"]?.text ?? "") \(x["fiberType"]?.text ?? "") "
+                + "Type \(x["polarity"]?.text ?? "")  \(x["description"]?.text ?? "")")
         }
     }
 }
@@ -233,7 +241,9 @@ struct HistoryCommand: AsyncParsableCommand {
         for x in r.array ?? [] {
             let codes = (x["failureCodes"]?.array ?? []).compactMap(\.string).joined(separator: ",")
             let attempt = x["attempt"]?.int ?? 1
-            print("\(x["startedAt"]?.text ?? "")  \(x["serial"]?.text ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  \(x["partNumber"]?.text ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.text ?? x["state"]?.text ?? "")  worst IL \(fmt(x["worstIlDb"]))  \(codes)")
+            print("\(x["startedAt"]?.text ?? "")  \(x["serial"]?.text ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  "
+                + "\(x["partNumber"]?.text ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.text ?? x["state"]?.text ?? "") "
+                    + " worst IL \(fmt(x["worstIlDb"]))  \(codes)")
         }
     }
 }
@@ -255,12 +265,15 @@ struct Yield: AsyncParsableCommand {
         for x in y.array ?? [] {
             let fpy = x["firstPassYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
             let fin = x["finalYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
-            print("\((x["partNumber"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  \(fin)  \(x["retests"]?.int ?? 0)")
+            print("\((x["partNumber"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) "
+                + "\(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  "
+                    + "\(fin)  \(x["retests"]?.int ?? 0)")
         }
         print("\nfailure reasons (Pareto)\(part.map { " for \($0)" } ?? ""):")
         for x in p.array ?? [] {
             let share = (x["share"]?.number ?? 0) * 100, cum = (x["cumulative"]?.number ?? 0) * 100
-            print("  \((x["code"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
+            print("  \((x["code"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) "
+                + "\(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
         }
     }
 }
@@ -275,7 +288,9 @@ struct ReportCommand: AsyncParsableCommand {
         if connection.json { printJSON(r); return }
         for x in r.array ?? [] {
             let attempt = x["attempt"]?.int ?? 1
-            print("\(Escaped.text(serial)) test \(attempt)\(attempt > 1 ? " (retest)" : ""): \(x["verdict"]?.text ?? x["state"]?.text ?? "")  started \(x["startedAt"]?.text ?? "")  report \(x["reportId"]?.text ?? "")")
+            print("\(Escaped.text(serial)) test \(attempt)\(attempt > 1 ? " (retest)" : ""): "
+                + "\(x["verdict"]?.text ?? x["state"]?.text ?? "")  started \(x["startedAt"]?.text ?? "")  report "
+                    + "\(x["reportId"]?.text ?? "")")
             if let p = x["reportPath"]?.string {
                 print("  report       \(p)\(x["filesExist"] == .bool(false) ? "  (not written yet)" : "")")
                 print("  certificate  \(x["certificatePath"]?.text ?? "")")
@@ -295,7 +310,8 @@ struct Prompts: AsyncParsableCommand {
         let r = try await connection.session { s in try await connection.call(&s, request(.prompts)) }
         if connection.json { printJSON(r); return }
         for p in r.array ?? [] {
-            print("\(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  [\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
+            print("\(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  "
+                + "[\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
         }
     }
 }
@@ -315,7 +331,8 @@ struct Answer: AsyncParsableCommand {
 struct Cord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cords and their matings.",
-        discussion: "'ferrulectl cord reset ID' after replacing or cleaning a cord: its count starts again; a test cord's fixture needs new references.")
+        discussion: "'ferrulectl cord reset ID' after replacing or cleaning a cord: its count starts again; a test cord's fixture "
+            + "needs new references.")
     @OptionGroup var connection: Connection
     @Argument(help: "reset") var action: String
     @Argument(help: "The cord's id, e.g. TC-L-1.") var cord: String

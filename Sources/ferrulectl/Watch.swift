@@ -51,12 +51,15 @@ struct Watch: AsyncParsableCommand {
                     let old = views[fx]?.fibers[fiber]
                     views[fx]?.fibers[fiber] = ([il, old?.il].compactMap { $0 }.max(), pass && (old?.pass ?? true))
                     if !tty {
-                        print("fixture \(fx) \(e["serial"]?.text ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL \(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> \(e["receivePosition"]?.int.map(String.init) ?? "dark") \(e["verdict"]?.text ?? "")")
+                        print("fixture \(fx) \(e["serial"]?.text ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL "
+                            + "\(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> "
+                                + "\(e["receivePosition"]?.int.map(String.init) ?? "dark") \(e["verdict"]?.text ?? "")")
                     }
                 case "unitFinished"?:
                     views[fx]?.state = "done"
                     views[fx]?.verdict = e["verdict"]?.string
-                    if !tty { print("fixture \(fx) \(e["serial"]?.text ?? ""): \(e["verdict"]?.text?.uppercased() ?? "") report \(e["reportPath"]?.text ?? "")") }
+                    if !tty { print("fixture \(fx) \(e["serial"]?.text ?? ""): \(e["verdict"]?.text?.uppercased() ?? "") report "
+                        + "\(e["reportPath"]?.text ?? "")") }
                 case let kind?:
                     if !tty { print("\(kind): \(e)") }
                 case nil: break

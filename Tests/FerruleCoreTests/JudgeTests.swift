@@ -172,7 +172,8 @@ struct Bench {
         for p in 1...12 {
             observed[p] = 13 - p
             for wl in [1310, 1550] {
-                var s = RawStep(fiber: p, wavelengthNm: wl, expectedReceivePosition: 13 - p, receivePosition: 13 - p, referenceDbm: bench.ref,
+                var s = RawStep(fiber: p, wavelengthNm: wl, expectedReceivePosition: 13 - p, receivePosition: 13 - p,
+                    referenceDbm: bench.ref,
                                 referenceCord: "RC-B", power: .dBm(bench.ref - 0.1), rlDb: 65, rlBDb: 64, fault: nil)
                 change(&s)
                 out.append(s)
@@ -199,7 +200,8 @@ struct Bench {
         let (s, observed) = steps(b) { s in if s.fiber == 6 { s.power = .overRange } }
         let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
         #expect(j.verdict == .error)
-        #expect(j.measurements.filter { $0.fiber == 6 }.allSatisfy { $0.ilDb == nil && $0.powerStatus == "overRange" && $0.verdict == .error })
+        let six = j.measurements.filter { $0.fiber == 6 }
+        #expect(six.allSatisfy { $0.ilDb == nil && $0.powerStatus == "overRange" && $0.verdict == .error })
         #expect(j.reasons.contains { $0.hasPrefix("power meter over range on fiber 6:") })
         #expect(j.diagnoses.isEmpty)
     }

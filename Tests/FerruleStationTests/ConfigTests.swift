@@ -139,12 +139,14 @@ import Testing
         // Keys quoted as PyYAML writes them, and plain: both are position numbers.
         let quoted = (1...24).map { "'\($0)': \(25 - $0)" }.joined(separator: ", ")
         let plain = (1...24).map { "\($0): \(25 - $0)" }.joined(separator: ", ")
-        let mapped = good.replacingOccurrences(of: "      polarity: A\n      lengthM: 10", with: "      polarityMap: { \(quoted) }\n      lengthM: 10")
+        let mapped = good.replacingOccurrences(of: "      polarity: A\n      lengthM: 10",
+            with: "      polarityMap: { \(quoted) }\n      lengthM: 10")
         // Its paths need a reference cord that covers them: without one the config says which.
         let uncovered = try #require(throws: ConfigError.self) { try StationConfig.parse(mapped, file: "x.yaml") }
         #expect(uncovered.message.contains("no reference cord covers the path 1->24 that FT-MTP24-OM4-A needs on fixture 1"))
         #expect(uncovered.fix.contains("referenceCords"))
-        let text = mapped.replacingOccurrences(of: "referenceCords:\n", with: "referenceCords:\n  - { id: RC-X-024, fibers: 24, polarityMap: { \(plain) } }\n")
+        let text = mapped.replacingOccurrences(of: "referenceCords:\n",
+            with: "referenceCords:\n  - { id: RC-X-024, fibers: 24, polarityMap: { \(plain) } }\n")
         let c = try StationConfig.parse(text, file: "x.yaml")
         #expect(c.recipes["FT-MTP24-OM4-A"]?.assembly.expectedMap()[1] == 24)
         #expect(c.referenceCords.first { $0.id == "RC-X-024" }?.map[24] == 1)

@@ -13,7 +13,8 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         for n in [8, 12, 16, 24, 32] {
             recipes += """
               - partNumber: T\(t)-\(n)
-                assembly: { fibers: \(n), fiberType: SM, polarity: \(t), endA: { connector: MTP, polish: APC }, endB: { connector: MTP, polish: APC } }
+                assembly: { fibers: \(n), fiberType: SM, polarity: \(t), endA: { connector: MTP, polish: APC }, endB: { connector: MTP,
+                    polish: APC } }
                 limits: { ilMaxDb: 0.75 }
 
             """
@@ -26,7 +27,8 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
           - { name: receive, driver: sim-switch, channels: 32 }
           - { name: meter, driver: sim-ilrl, wavelengthsNm: [1310, 1550] }
         fixtures:
-          - { id: 1, launch: { switch: launch, channels: "1-32" }, receive: { switch: receive, channels: "1-32" }, source: meter, powerMeter: meter }
+          - { id: 1, launch: { switch: launch, channels: "1-32" }, receive: { switch: receive, channels: "1-32" }, source: meter,
+              powerMeter: meter }
         referenceCords:
           - { id: RC-A-32, polarity: A, fibers: 32 }
           - { id: RC-B-24, polarity: B, fibers: 24 }
@@ -182,7 +184,8 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         #expect(fifth.report.cords.first { $0.id == "TC-L-1" }?.matings == 5)
         #expect(fifth.report.cords.first { $0.id == "TC-R-1" }?.matings == 5)
         _ = try await testUnit(second, bench, serial: "M-6", part: "FT-MTP12-SMAPC-B-LL")
-        let refused = try await #require(throws: UnitRefused.self) { try await testUnit(second, bench, serial: "M-7", part: "FT-MTP12-SMAPC-B-LL") }
+        let refused = try await #require(throws: UnitRefused.self) { try await testUnit(second, bench, serial: "M-7",
+            part: "FT-MTP12-SMAPC-B-LL") }
         #expect(refused.message.contains("launch test cord TC-L-1 of fixture 1 has reached 6 of its 6 rated matings"))
         #expect(refused.fix.contains("ferrulectl cord reset TC-L-1"))
 

@@ -21,7 +21,8 @@ import FoundationXML
         try await first.store.begin(UnitStart(reportId: id, serial: "CRASH-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "op-9",
                                               startedAt: Date(), station: .init(id: "SIM-01", softwareVersion: "t", configHash: "h"),
                                               recipe: recipe, rules: DiagnosisRules(), instruments: [],
-                                              references: [.init(cord: ref.cord, method: ref.method, takenAt: ref.takenAt, validUntil: ref.takenAt + 3600,
+                                              references: [.init(cord: ref.cord, method: ref.method, takenAt: ref.takenAt,
+                                                  validUntil: ref.takenAt + 3600,
                                                                  pairs: ref.pairs, values: [])], cords: []))
         for fiber in [1, 2] {
             let steps = recipe.wavelengthsNm.map { wl in

@@ -158,7 +158,8 @@ final class Testbed: @unchecked Sendable {
         // which is a `fail`, never an `error`.
         let endpoints = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json"))) as! [[String: String]]
         let launch = try #require(endpoints.first { $0["name"] == "launch-switch" }?["address"])
-        let reference = Reference(fixture: 1, cord: .init(id: "RC-B-012", polarity: "B"), method: .oneCord, takenAt: Date(), operatorId: "test",
+        let reference = Reference(fixture: 1, cord: .init(id: "RC-B-012", polarity: "B"), method: .oneCord, takenAt: Date(),
+            operatorId: "test",
                                   pairs: "test", values: (1...12).flatMap { p in [850, 1300, 1310, 1550].map { wl in
                                       Reference.Value(position: p, receivePosition: 13 - p, launchChannel: p, receiveChannel: 13 - p,
                                                       wavelengthNm: wl, powerDbm: -4.6) } })

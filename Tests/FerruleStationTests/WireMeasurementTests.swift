@@ -14,7 +14,8 @@ import Glibc
     /// The default bench with short reply timeouts, and the RL1 started with `fault`.
     func wireStation(ilrlFault: String) async throws -> (Station, SimulatedBench) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see systemd/99-ferrule-instruments.rules)",
+            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see "
+                + "systemd/99-ferrule-instruments.rules)",
                                   with: "    simulate: pty\n    timeout: 1s\n    fault: \(ilrlFault)")
         return try await makeStation(config: try StationConfig.parse(text, file: "wire-meter.yaml"))
     }
@@ -126,7 +127,8 @@ import Glibc
         let e = try await #require(throws: InstrumentError.self) { try await wrong.readPower(wavelengthNm: 1310) }
         #expect(e.detail.contains("-241") && e.detail.contains("Hardware missing"), "\(e)")
         await #expect(throws: InstrumentError.self) {
-            try await Keysight816x(name: "pm-only", address: address, slots: .init(meterSlot: 2, meterChannel: 2)).enable(wavelengthNm: 1310)
+            try await Keysight816x(name: "pm-only", address: address, slots: .init(meterSlot: 2,
+                meterChannel: 2)).enable(wavelengthNm: 1310)
         }
     }
 
@@ -197,7 +199,8 @@ final class TCPClient {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = UInt16(port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0,
+            socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard r == 0 else { Glibc.close(fd); throw DaemonError(description: "connect to port \(port): errno \(errno)") }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
