@@ -137,16 +137,21 @@ struct KeysightModel: SCPIModel {
         return .error(-113, "Undefined header")
     }
 
+    /// `1310NM`, `1310nm` or `1.31E-6` (metres, as the 816x also takes): whole nanometres.
+    static func nanometres(_ text: String?) -> Int? {
+        guard let t = text?.uppercased() else { return nil }
+        if t.hasSuffix("NM"), let n = Double(t.dropLast(2)) { return Int(n.rounded()) }
+        guard let v = Double(t) else { return nil }
+        return Int((v < 1 ? v * 1e9 : v).rounded())
+    }
+
     private func source(_ slot: Int, _ rest: String, _ a: [String]) async -> SCPIResult {
         guard slot == slots.sourceSlot else { return .error(-241, "Hardware missing") }
         switch rest {
         case "WAV", "WAVELENGTH":
-            guard let v = a.first, let n = Double(v.uppercased().replacingOccurrences(of: "NM",
-                with: "")), wavelengths.contains(Int(n)) else {
-                return .error(-222, "Data out of range")
-            }
-            state.sourceWavelength = Int(n)
-            if state.sourceOn { await bench.setSource(name, wavelengthNm: Int(n)) }
+            guard let n = Self.nanometres(a.first), wavelengths.contains(n) else { return .error(-222, "Data out of range") }
+            state.sourceWavelength = n
+            if state.sourceOn { await bench.setSource(name, wavelengthNm: n) }
             return .none
         case "POW:STAT", "POWER:STATE":
             guard let v = a.first?.uppercased(), ["0", "1", "ON", "OFF"].contains(v) else { return .error(-224, "Illegal parameter value") }
@@ -161,10 +166,8 @@ struct KeysightModel: SCPIModel {
     private func sense(_ rest: String, _ a: [String]) -> SCPIResult {
         switch rest {
         case "POW:WAV", "POWER:WAVELENGTH":
-            guard let v = a.first, let n = Double(v.uppercased().replacingOccurrences(of: "NM", with: "")), (600...1700).contains(n) else {
-                return .error(-222, "Data out of range")
-            }
-            state.wavelength = Int(n)
+            guard let n = Self.nanometres(a.first), (600...1700).contains(n) else { return .error(-222, "Data out of range") }
+            state.wavelength = n
             return .none
         case "POW:UNIT", "POWER:UNIT":
             guard let v = a.first, v == "0" || v == "1" else { return .error(-224, "Illegal parameter value") }

@@ -214,8 +214,9 @@ struct AssemblyEntry: Codable {
     var endB: EndEntry
 }
 
-/// `ilMaxDb: 0.35` for every wavelength, or `ilMaxDb: {1310: 0.35, 1550: 0.30}`.
-enum PerWavelengthLimit: Codable {
+/// One number for all, or a map: `ilMaxDb: 0.35` for every wavelength or `{1310: 0.35, 1550: 0.30}`;
+/// `rlMinDb: 60` at both ends or `{ A: 60, B: 45 }`.
+enum PerKeyLimit: Codable {
     case all(Double)
     case each([String: Double])
 
@@ -234,30 +235,10 @@ enum PerWavelengthLimit: Codable {
     }
 }
 
-/// `rlMinDb: 60` at both ends, or `rlMinDb: { A: 60, B: 45 }` per end (either may be left out).
-enum PerEndLimit: Codable {
-    case both(Double)
-    case each([String: Double])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Double.self) { self = .both(v); return }
-        self = .each(try c.decode([String: Double].self))
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .both(let v): try c.encode(v)
-        case .each(let m): try c.encode(m)
-        }
-    }
-}
-
 struct LimitsEntry: Codable {
-    var ilMaxDb: PerWavelengthLimit
+    var ilMaxDb: PerKeyLimit
     var meanIlMaxDb: Double?
-    var rlMinDb: PerEndLimit?
+    var rlMinDb: PerKeyLimit?
 }
 
 struct ReferenceEntry: Codable {

@@ -43,7 +43,7 @@ extension StationConfig {
     }
 
     /// `rlMinDb: 60` (both ends) or `{ A: 60, B: 45 }`.
-    static func returnLossLimits(_ e: PerEndLimit?, _ p: ConfigPath) throws -> (Double?, Double?) {
+    static func returnLossLimits(_ e: PerKeyLimit?, _ p: ConfigPath) throws -> (Double?, Double?) {
         func check(_ v: Double, _ at: ConfigPath) throws -> Double {
             guard v > 0, v <= 90 else { throw ConfigIssue(path: at, message: "RL min \(v) dB is not in (0, 90]",
                 fix: "give the RL limit in dB, e.g. 60 for SM APC") }
@@ -51,7 +51,7 @@ extension StationConfig {
         }
         switch e {
         case nil: return (nil, nil)
-        case .both(let v): let x = try check(v, p); return (x, x)
+        case .all(let v): let x = try check(v, p); return (x, x)
         case .each(let m):
             if let bad = m.keys.first(where: { !["A", "B"].contains($0.uppercased()) }) {
                 throw ConfigIssue(path: p.key(bad), message: "'\(bad)' is not an end", fix: "key the RL limits by end: { A: 60, B: 45 }")

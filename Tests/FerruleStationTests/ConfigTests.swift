@@ -155,6 +155,31 @@ import Testing
         #expect(e.path.description == "recipes[1].assembly.polarityMap")
     }
 
+    /// A recipe with an RL limit on a fixture that has no RL meter: the recipe, the fixture and the fix.
+    @Test func returnLossLimitNeedsAnRLMeter() throws {
+        let e = try error(replacing: "    rlMeter: ilrl\n    io: fixture2-io", with: "    io: fixture2-io")
+        #expect(e.message.contains("recipe FT-MTP12-SMAPC-B-LL judges RL, but fixture 2 (which can test it) has no RL meter"), "\(e)")
+        #expect(e.fix.contains("add 'rlMeter: NAME' to fixture 2, or remove rlMinDb from FT-MTP12-SMAPC-B-LL"))
+        #expect(e.path.description == "recipes[0].limits.rlMinDb" && e.line != nil)
+        let perEnd = try error(replacing: "rlMinDb: { A: 60, B: 45 }", with: "rlMinDb: { A: 60, C: 45 }")
+        #expect(perEnd.message.contains("'C' is not an end") && perEnd.fix.contains("{ A: 60, B: 45 }"))
+    }
+
+    @Test func cordsAndMeterSettingsAreChecked() throws {
+        let badId = try error(replacing: "{ id: RC-B-024, polarity: B, fibers: 24 }", with: "{ id: \"RC B/24\", polarity: B, fibers: 24 }")
+        #expect(badId.message.contains("cord id 'RC B/24'") && badId.path.description == "referenceCords[2].id")
+        let twice = try error(replacing: "{ id: RC-B-024, polarity: B, fibers: 24 }", with: "{ id: TC-L-1, polarity: B, fibers: 24 }")
+        #expect(twice.message.contains("cord id 'TC-L-1' is used twice"))
+        let wear = try error(replacing: "maxMatings: 1000, warnMatings: 900", with: "maxMatings: 1000, warnMatings: 1200")
+        #expect(wear.message.contains("a warning at 1200 matings is not within 0...1000"))
+        let floor = try error(replacing: "    calibrationDue: \"2027-06-30\"", with: "    noLightFloorDbm: -200")
+        #expect(floor.message.contains("-200.0 dBm is not in -120...-30 dBm"))
+        let slot = try error(replacing: "    calibrationDue: \"2027-06-30\"", with: "    source: { slot: 0 }")
+        #expect(slot.message.contains("'source' module slots are for keysight-816x, not santec-rl1"))
+        let fault = try error(replacing: "    calibrationDue: \"2027-06-30\"", with: "    fault: { kind: noReply, fiber: 99 }")
+        #expect(fault.message.contains("fiber 99 is not an MPO position") && fault.path.description == "instruments[2].fault.fiber")
+    }
+
     @Test func bothPolarityAndMapIsAnError() throws {
         let e = try error(replacing: "      polarity: A\n      lengthM: 10", with: "      polarity: A\n      polarityMap: { 1: 1 }\n      lengthM: 10")
         #expect(e.message.contains("both"))
