@@ -16,6 +16,8 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case configRejected(path: String, reason: String)
     case referenceTaken(fixture: Int, takenAt: Date)
     case referenceNeeded(fixture: Int, reason: String)
+    /// A fixture's light source did not confirm off (`detail` says why), or did again (`detail` nil).
+    case sourceMayBeOn(fixture: Int, detail: String?)
     /// A cord reached its warning count or its rated matings (`state` `warning` or `limit`).
     case cordWear(cord: String, matings: Int, maxMatings: Int, state: String)
     case instrumentFault(instrument: String, detail: String)

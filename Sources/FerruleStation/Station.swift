@@ -72,7 +72,10 @@ public actor Station {
     private var running: [Int: Task<UnitOutcome?, Never>] = [:]
     private var identities: [String: InstrumentIdentity] = [:]
     private var instrumentErrors: [String: String] = [:]
-    private var accepting = true
+    var accepting = true
+    /// Light sources that did not confirm off, with why; retried by `lightRetry` until they do.
+    var lightMayBeOn: [String: String] = [:]
+    var lightRetry: Task<Void, Never>?
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     private var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -259,6 +262,7 @@ public actor Station {
         if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
             throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
         }
+        if let problem = lightRefusal(w) { throw problem }
         if let problem = cordRefusal(w) { throw problem }
         let book: ReferenceBook
         switch referenceBook(w, recipe: recipe) {
@@ -357,6 +361,9 @@ public actor Station {
         let tasks = Array(running.values)
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.value }
+        await waitForReferences()
+        await lightOffBeforeExit()
+        lightRetry?.cancel()
         storageRetry?.cancel()
         if !unstored.isEmpty { _ = await flushUnstored() }
         if !unstored.isEmpty { logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")") }
@@ -521,22 +528,6 @@ public actor Station {
         }
     }
 
-    /// Source off and the fixture's switches parked, best effort (a fault here is logged, not thrown).
-    func safeState(_ w: FixtureWiring) async {
-        let ins = instruments, arbiter = arbiter
-        do {
-            try await withTaskCancellationShield {
-                try await arbiter.withLease(w.instruments) {
-                    try await ins.sources[w.source]?.disable()
-                    try await ins.switches[w.launchSwitch]?.park()
-                    try await ins.switches[w.receiveSwitch]?.park()
-                }
-            }
-        } catch {
-            logger.warning("could not bring fixture \(w.id) to a safe state: \(error)")
-        }
-    }
-
     // MARK: Status
 
     public func status() -> StationStatus {
@@ -553,7 +544,7 @@ public actor Station {
                 polarity: nil)
             let state = progress[w.id]?.state ?? (busy[w.id] == "(reference)" ? "referencing" : "idle")
             return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs,
-                cords: cordUses(w))
+                cords: cordUses(w), sourceMayBeOn: sourceWarning(w))
         }
         let instrumentsStatus = config.instruments.map { spec in
             StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,
@@ -602,6 +593,8 @@ public struct StationStatus: Sendable, Codable {
         public var references: [ReferenceState]
         /// The fixture's test cords and the reference cords that fit it, with their matings.
         public var cords: [UnitReport.CordUse]
+        /// Set when the fixture's light source did not confirm off: "source may be ON: why".
+        public var sourceMayBeOn: String?
     }
     public struct Instrument: Sendable, Codable {
         public var name: String

@@ -68,9 +68,13 @@ extension Station {
             throw UnitRefused(message: "no fixture \(id)", fix: "use one of \(config.fixtures.map(\.id))")
         }
         let cord = try referenceCord(cordName, for: w)
+        guard accepting else {
+            throw UnitRefused(message: "the station is shutting down", fix: "take the reference after ferruled is back")
+        }
         if let serial = busy[id] {
             throw UnitRefused(message: "fixture \(id) is busy with \(serial)", fix: "wait for the unit to finish or abort it")
         }
+        if let problem = lightRefusal(w) { throw problem }
         if let worn = cordState(cord.id, wear: cord.wear), worn.state == "limit" {
             throw UnitRefused(message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
                               fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
@@ -116,6 +120,7 @@ extension Station {
         let wls = referenceWavelengths(fixture: w), ins = instruments, id = w.id
         var values: [Reference.Value] = []
         for (p, q) in pairs.sorted(by: { $0.key < $1.key }) {
+            guard accepting else { throw ReferenceFailed(message: "reference of fixture \(id) stopped: the station is shutting down") }
             values += try await arbiter.withLease(w.instruments) {
                 let lch = w.launchChannels[p]!, rch = w.receiveChannels[q]!
                 try await interlock.check()

@@ -86,6 +86,7 @@ struct Status: AsyncParsableCommand {
             }
             line += "; reference \(ref?["state"]?.string ?? "?")"
             if let until = ref?["validUntil"]?.string { line += " until \(until)" }
+            if let light = f["sourceMayBeOn"]?.text { line += "; \(light.uppercased())" }
             print(line)
         }
         for i in result["instruments"]?.array ?? [] {

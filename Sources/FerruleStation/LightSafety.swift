@@ -1,0 +1,115 @@
+import FerruleCore
+import FerruleDevices
+import Foundation
+import Logging
+
+// Light off, always, and said. Every path that ends a unit or a reference (fault, abort,
+// interlock, SIGTERM, unplug) switches the fixture's source off and counts it off only when the
+// instrument confirmed the command. When it cannot confirm (no reply, garbage, unplugged), the
+// fixtures on that source say "source may be ON", refuse units and references, and the station
+// keeps trying to switch it off until the source confirms.
+extension Station {
+    /// Source off and the fixture's switches parked. The switches are best effort; the source's
+    /// answer decides whether light may still be on. Returns true when the source confirmed off.
+    @discardableResult
+    func safeState(_ w: FixtureWiring) async -> Bool {
+        let ins = instruments, arbiter = arbiter
+        var sourceOff = false
+        do {
+            sourceOff = try await withTaskCancellationShield {
+                try await arbiter.withLease(w.instruments) {
+                    try await ins.sources[w.source]?.disable()
+                    return true
+                }
+            }
+        } catch {
+            sourceMayBeOn(w.source, because: "\(w.source) did not confirm the source off: \(error)")
+        }
+        do {
+            try await withTaskCancellationShield {
+                try await arbiter.withLease(w.instruments) {
+                    try await ins.switches[w.launchSwitch]?.park()
+                    try await ins.switches[w.receiveSwitch]?.park()
+                }
+            }
+        } catch {
+            logger.warning("could not park the switches of fixture \(w.id): \(error)")
+        }
+        if sourceOff { await sourceConfirmedOff(w.source) }
+        return sourceOff
+    }
+
+    /// Why light may still be on at a fixture (its source did not confirm off), or nil.
+    func sourceWarning(_ w: FixtureWiring) -> String? {
+        lightMayBeOn[w.source].map { "source may be ON: \($0)" }
+    }
+
+    /// Refuses a unit or reference on a fixture whose source may be on.
+    func lightRefusal(_ w: FixtureWiring) -> UnitRefused? {
+        guard let why = lightMayBeOn[w.source] else { return nil }
+        return UnitRefused(message: "the light source of fixture \(w.id) may be ON (\(why))",
+                           fix: "check \(w.source) (power, cable, the front panel's laser lamp); the station keeps switching it off "
+                               + "and takes units again once \(w.source) confirms it is off")
+    }
+
+    private func sourceMayBeOn(_ source: String, because why: String) {
+        let first = lightMayBeOn[source] == nil
+        lightMayBeOn[source] = why
+        guard first else { return }
+        logger.critical("light source \(source) may be ON: \(why); retrying until it confirms off")
+        let fixtures = config.fixtures.filter { $0.source == source }.map(\.id)
+        Task { [events] in
+            for f in fixtures { await events.publish(.sourceMayBeOn(fixture: f, detail: why)) }
+        }
+        startLightRetry()
+    }
+
+    private func sourceConfirmedOff(_ source: String) async {
+        guard lightMayBeOn.removeValue(forKey: source) != nil else { return }
+        logger.notice("light source \(source) confirmed off")
+        for w in config.fixtures where w.source == source { await events.publish(.sourceMayBeOn(fixture: w.id, detail: nil)) }
+    }
+
+    /// Every second, asks each source that may be on to switch off, until all have confirmed.
+    private func startLightRetry() {
+        guard lightRetry == nil else { return }
+        lightRetry = Task { [weak self] in
+            while let self, !Task.isCancelled, await self.retrySourcesOff() {
+                try? await Task.sleep(for: .seconds(1))
+            }
+            await self?.lightRetryEnded()
+        }
+    }
+
+    private func lightRetryEnded() { lightRetry = nil }
+
+    /// One attempt per source that may be on; true while some still may be.
+    func retrySourcesOff() async -> Bool {
+        for source in lightMayBeOn.keys.sorted() {
+            guard let w = config.fixtures.first(where: { $0.source == source }) else { continue }
+            await safeState(w)
+        }
+        return !lightMayBeOn.isEmpty
+    }
+
+    /// At shutdown: every fixture's source off, retried for up to `limit` while one has not confirmed.
+    func lightOffBeforeExit(limit: Duration = .seconds(10)) async {
+        let deadline = ContinuousClock.now + limit
+        for w in config.fixtures { await safeState(w) }
+        while !lightMayBeOn.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(250))
+            _ = await retrySourcesOff()
+        }
+        for (source, why) in lightMayBeOn {
+            logger.critical("stopping with light source \(source) possibly ON: \(why)")
+        }
+    }
+
+    /// At shutdown: a reference in progress stops at its next path (it checks `accepting`); wait for it.
+    func waitForReferences(limit: Duration = .seconds(15)) async {
+        let deadline = ContinuousClock.now + limit
+        while busy.values.contains("(reference)"), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
