@@ -31,6 +31,15 @@ public struct DataDirectory: Sendable {
     public var reports: String { (root as NSString).appendingPathComponent("reports") }
     public var references: String { (root as NSString).appendingPathComponent("references") }
 
+    /// The lock file a running station holds (see `ExclusiveLock`).
+    public var lockPath: String { (root as NSString).appendingPathComponent("ferruled.lock") }
+
+    /// Claims the data directory for this process: one station per data directory.
+    public func claim() throws -> ExclusiveLock {
+        try AtomicFile.makeDirectory(root)
+        return try ExclusiveLock.acquire(lockPath, what: "data directory \(root)")
+    }
+
     public func prepare() throws(FileWriteError) {
         try AtomicFile.makeDirectory(reports)
         try AtomicFile.makeDirectory(references)

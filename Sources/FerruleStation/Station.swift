@@ -76,6 +76,8 @@ public actor Station {
     /// Light sources that did not confirm off, with why; retried by `lightRetry` until they do.
     var lightMayBeOn: [String: String] = [:]
     var lightRetry: Task<Void, Never>?
+    /// This station's claim on its data directory, released when it shuts down.
+    private var dataLock: ExclusiveLock?
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     private var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -98,10 +100,12 @@ public actor Station {
     /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
     public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
                             now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
+        let lock = try data.claim()  // before anything is written there: one station per data directory
         try data.prepare()
         let store = try Store(path: data.storePath)
         let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
         let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
+        await station.hold(lock)
         await station.recover()
         await station.loadCordMatings()
         return station
@@ -131,6 +135,7 @@ public actor Station {
     }
 
     public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }
+    private func hold(_ lock: ExclusiveLock) { dataLock = lock }
     public var currentConfig: StationConfig { active }
 
     // MARK: Instruments
@@ -370,6 +375,7 @@ public actor Station {
         await stopSinks()
         instruments.wireBench?.close()
         deviceMonitor?.stop()
+        dataLock = nil
     }
 
     private func release(_ fixture: Int) {

@@ -90,6 +90,17 @@ struct Run: AsyncParsableCommand {
         let notifier = SystemdNotifier()
         let readiness = Readiness(notifier: notifier, logger: logger)
         let socketPath = socket ?? cfg.control.socket ?? SocketPath.daemonDefault(dataDir: data.root)
+        // One daemon per socket path too: a second one must not take over a live station's socket.
+        let socketLock: ExclusiveLock
+        do {
+            try FileManager.default.createDirectory(atPath: parentDirectory(of: socketPath), withIntermediateDirectories: true)
+            socketLock = try ExclusiveLock.acquire(socketPath + ".lock", what: "socket \(socketPath)")
+        } catch {
+            FileHandle.standardError.write(Data("ferruled: \(error)\n".utf8))
+            await station.shutdown()
+            throw ExitCode(2)
+        }
+        defer { withExtendedLifetime(socketLock) {} }
         let server = ControlServer(station: station, options: .init(path: socketPath, group: cfg.control.group), logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: ControlService(server: server, readiness: readiness)),
@@ -132,17 +143,29 @@ struct Probe: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
-        let station = try await Station.make(config: cfg, data: DataDirectory.resolve(cli: dataDir, config: cfg))
-        let failures = await station.probe()
+        // A live station owns its instruments and its data directory: probing would disturb both.
+        let data = DataDirectory.resolve(cli: dataDir, config: cfg)
+        if let holder = ExclusiveLock.holder(data.lockPath) {
+            FileHandle.standardError.write(Data(("probe: ferruled\(holder.map { " (PID \($0))" } ?? "") is running on \(data.root) and holds "
+                + "its instruments; 'ferrulectl status' shows them, or stop it before probing\n").utf8))
+            throw ExitCode(2)
+        }
+        // Nothing is written to the data directory: simulated instruments get a private folder.
+        let runtime = NSTemporaryDirectory() + "ferrule-probe-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let instruments = try await InstrumentSet.make(config: cfg, runtimeDirectory: runtime)
+        defer { instruments.wireBench?.close() }
+        var failures: [String: String] = [:]
         for spec in cfg.instruments {
-            let address = station.instruments.specs[spec.name]?.address ?? spec.address
-            if let why = failures[spec.name] {
-                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  FAILED: \(why)")
-            } else if let id = await station.identity(of: spec.name) {
+            let address = instruments.specs[spec.name]?.address ?? spec.address
+            do {
+                let id = try await instruments.all[spec.name]!.identify()
                 print("\(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) firmware \(id.firmware)")
+            } catch {
+                failures[spec.name] = "\(error)"
+                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  FAILED: \(error)")
             }
         }
-        await station.shutdown()
         if !failures.isEmpty {
             FileHandle.standardError.write(Data("probe: \(failures.count) instrument(s) failed: \(failures.keys.sorted().joined(separator: ", "))\n".utf8))
             throw ExitCode(1)

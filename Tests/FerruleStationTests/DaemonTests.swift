@@ -248,4 +248,34 @@ import Testing
         #expect(out.contains(escaped), "\(out)")
         #expect(!out.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" } && !out.contains("\nforged line"))
     }
+
+    /// One daemon per data directory: a second ferruled exits naming the PID that holds it, and
+    /// `ferruled probe` of the live station's data directory changes nothing there.
+    @Test func aLiveDataDirectoryIsNeverShared() async throws {
+        let d = try await Daemon()
+        defer { Task { await d.stop() } }
+        try await ControlSession.with(path: d.socket) { s in _ = try await s.ok("reference") { $0.fixture = 1; $0.cord = "RC-B-012" } }
+        /// Every file and folder of the data directory with its size and modification time.
+        func snapshot() throws -> [String: String] {
+            var out: [String: String] = [:]
+            let root = d.dir + "/data"
+            for case let f as String in FileManager.default.enumerator(atPath: root)! {
+                let a = try FileManager.default.attributesOfItem(atPath: root + "/" + f)
+                out[f] = "\(a[.size] as? Int ?? -1) \((a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1)"
+            }
+            return out
+        }
+        let before = try snapshot()
+        let ferruled = Daemon.executable
+        let (second, secondOut) = try runProgram(ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data", "--socket", d.dir + "/other.sock"])
+        #expect(second == 2 && secondOut.contains("in use by ferruled (PID \(d.pid))"), "\(secondOut)")
+        let (sameSocket, sameOut) = try runProgram(ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data2", "--socket", d.socket])
+        #expect(sameSocket == 2 && sameOut.contains("socket \(d.socket) is in use by ferruled (PID \(d.pid))"), "\(sameOut)")
+        let (probe, probeOut) = try runProgram(ferruled, ["probe", "--config", d.configPath, "--data-dir", d.dir + "/data"])
+        #expect(probe == 2 && probeOut.contains("ferruled (PID \(d.pid)) is running on"), "\(probeOut)")
+        #expect(try snapshot() == before)
+        // The first daemon still answers on its socket and still has its simulated meter.
+        let status = try await ControlSession.with(path: d.socket) { s in try await s.ok("status") }
+        #expect(status["instruments"]?.array?.allSatisfy { $0["state"]?.string == "ok" } == true, "\(status)")
+    }
 }

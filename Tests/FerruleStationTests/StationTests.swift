@@ -162,6 +162,7 @@ import Testing
         let data = temporaryDirectory()
         let (first, _) = try await makeStation(data: data)
         let taken = await first.reference(fixture: 1)
+        await first.shutdown()  // one station per data directory: the next one starts after it
         let (second, _) = try await makeStation(data: data, reference: false)
         let loaded = await second.reference(fixture: 1)
         let a = try #require(taken), b = try #require(loaded)
