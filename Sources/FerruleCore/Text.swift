@@ -30,10 +30,11 @@ public enum Escaped {
     }
 }
 
-/// Durations in the unit that reads well: "45 s", "12 min", "8.0 h".
+/// Durations in the unit that reads well: "300 ms", "45 s", "12 min", "8.0 h".
 public enum Durations {
     public static func words(_ seconds: Double) -> String {
         let s = abs(seconds)
+        if s < 1 { return "\(Int((s * 1000).rounded())) ms" }
         if s < 120 { return "\(Int(s.rounded())) s" }
         if s < 120 * 60 { return "\(Int((s / 60).rounded())) min" }
         return String(format: "%.1f h", s / 3600)

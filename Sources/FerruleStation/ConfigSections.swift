@@ -7,6 +7,26 @@ import Yams
 // Validation of the config sections added for references by cord, both-end RL, meter floors,
 // Keysight modules and scoped simulator faults. Each throws a `ConfigIssue` naming the key and the fix.
 extension StationConfig {
+    static let maxConfigBytes = 1 << 20
+    static let maxConfigNodes = 200_000
+
+    /// How many nodes `node` expands to, counting shared (aliased) nodes every time they are
+    /// used; stops counting past `limit`.
+    static func expandedNodeCount(_ node: Node, limit: Int) -> Int {
+        var count = 0
+        var stack = [node]
+        while let n = stack.popLast() {
+            count += 1
+            if count > limit { return count }
+            switch n {
+            case .mapping(let m): for (k, v) in m { stack.append(k); stack.append(v) }
+            case .sequence(let s): stack.append(contentsOf: s)
+            default: break
+            }
+        }
+        return count
+    }
+
     /// Quoted mapping keys read like plain ones: `'1': 2` (what PyYAML writes) is the key 1.
     /// Yams looks keys up by value and tag, and a quoted '1' is a string where a plain 1 is not.
     static func plainScalarKeys(_ node: Node) -> Node {
@@ -142,6 +162,15 @@ extension StationConfig {
             }
             return (kind, FaultScope(command: f.command, fiber: f.fiber))
         }
+    }
+
+    /// A number within its range, or an error that gives the range.
+    static func within(_ v: Double, _ range: ClosedRange<Double>, _ p: ConfigPath, _ unit: String) throws -> Double {
+        guard v.isFinite, range.contains(v) else {
+            throw ConfigIssue(path: p, message: "\(v) \(unit) is outside \(range.lowerBound)...\(range.upperBound) \(unit)",
+                              fix: "give a value from \(range.lowerBound) to \(range.upperBound) \(unit)")
+        }
+        return v
     }
 
     static func cordId(_ id: String, _ p: ConfigPath) throws {

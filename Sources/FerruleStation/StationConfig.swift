@@ -142,6 +142,11 @@ public struct StationConfig: Sendable {
         func fail(_ node: Node?, _ path: ConfigPath, _ message: String, _ fix: String) -> ConfigError {
             ConfigError(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message, fix: fix)
         }
+        // 0. Size: a station's config is a few kB; anything near a megabyte is a wrong file.
+        guard text.utf8.count <= maxConfigBytes else {
+            throw fail(nil, ConfigPath(), "the file is \(text.utf8.count) bytes, more than a config can be (\(maxConfigBytes))",
+                       "check that this is the station's config file")
+        }
         // 1. YAML syntax.
         let composed: Node
         do {
@@ -165,6 +170,12 @@ public struct StationConfig: Sendable {
         }
 
         // 2. Shape and types. Quoted keys ('1': 2, as PyYAML writes a map) read like plain ones.
+        // Aliases are shared, not copied, until decoding: count the nodes they expand to first
+        // (a "billion laughs" file would otherwise take the daemon's memory).
+        guard expandedNodeCount(composed, limit: maxConfigNodes) <= maxConfigNodes else {
+            throw fail(composed, ConfigPath(), "the YAML expands to more than \(maxConfigNodes) nodes (aliases of aliases)",
+                       "write the config without nested aliases")
+        }
         let root = plainScalarKeys(composed)
         let decoded: ConfigFile
         do {
@@ -298,15 +309,29 @@ extension StationConfig {
                           fix: "use one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 
-    /// "8h", "30m", "90s", "1d", "300ms" or a number of seconds.
-    static func duration(_ text: String, _ path: ConfigPath) throws -> Double {
+    /// What a waiting duration (a timeout, a prompt, a back-off) may be: 1 ms to 24 h. Anything
+    /// outside is a typo, and a huge one would trap when turned into a `Duration`.
+    static let waiting: ClosedRange<Double> = 0.001...86_400
+
+    /// "8h", "30m", "90s", "1d", "300ms" or a number of seconds, within `range` (seconds).
+    static func duration(_ text: String, _ path: ConfigPath, within range: ClosedRange<Double> = waiting) throws -> Double {
         let t = text.trimmingCharacters(in: .whitespaces)
-        if t.hasSuffix("ms"), let n = Double(t.dropLast(2)), n > 0 { return n / 1000 }
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let last = t.last, let mult = units[last], let n = Double(t.dropLast()), n > 0 { return n * mult }
-        if let n = Double(t), n > 0 { return n }
-        throw ConfigIssue(path: path, message: "'\(text)' is not a duration", fix: "write a positive duration such as 8h, 30m, 90s or 300ms")
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        let (number, unit) = units.first { t.hasSuffix($0.0) && Double(t.dropLast($0.0.count)) != nil }
+            .map { (Double(t.dropLast($0.0.count)), $0.1) } ?? (Double(t), 1)
+        guard let n = number, n.isFinite, n > 0 else {
+            throw ConfigIssue(path: path, message: "'\(Escaped.text(text))' is not a duration", fix: "write a positive duration such as 8h, 30m, 90s or 300ms")
+        }
+        let seconds = n * unit
+        guard range.contains(seconds) else {
+            throw ConfigIssue(path: path, message: "'\(Escaped.text(text))' is outside \(Durations.words(range.lowerBound))...\(Durations.words(range.upperBound))",
+                              fix: "give a duration from \(Durations.words(range.lowerBound)) to \(Durations.words(range.upperBound))")
+        }
+        return seconds
     }
+
+    /// The largest switch and channel number this station takes (real 1xN switches stop well below).
+    static let maxChannels = 1024
 
     static func channels(_ list: ChannelList, _ path: ConfigPath) throws -> [Int] {
         switch list {
@@ -318,6 +343,10 @@ extension StationConfig {
             guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 1, hi >= lo else {
                 throw ConfigIssue(path: path, message: "'\(s)' is not a channel range",
                                   fix: "write a range such as \"1-24\" or a list such as [1, 2, 3]")
+            }
+            guard hi <= maxChannels else {
+                throw ConfigIssue(path: path, message: "channel range '\(s)' goes past channel \(maxChannels)",
+                                  fix: "check the range: a fixture has one channel per MPO position (up to 72)")
             }
             return Array(lo...hi)
         }
@@ -415,7 +444,7 @@ extension StationConfig {
             }
             let driver = try oneOf(e.driver, DriverKind.self, p.key("driver"), what: "driver")
             if driver.isSwitch {
-                guard let n = e.channels, n >= 1 else {
+                guard let n = e.channels, (1...maxChannels).contains(n) else {
                     throw ConfigIssue(path: p.key("channels"), message: "a switch needs its channel count",
                                       fix: "add 'channels: N' (the N of the 1xN switch)")
                 }
@@ -585,19 +614,20 @@ extension StationConfig {
             var bench = BenchSettings()
             if let v = s.seed { bench.seed = v }
             if let b = s.bench {
-                if let v = b.sourcePowerDbm { bench.sourcePowerDbm = v }
-                if let v = b.noiseDb { bench.noiseDb = v }
-                if let v = b.driftDbPerReading { bench.driftDbPerReading = v }
-                if let v = b.pathLossMinDb { bench.pathLossMinDb = v }
-                if let v = b.pathLossMaxDb { bench.pathLossMaxDb = v }
+                let bp = root.key("simulation").key("bench")
+                if let v = b.sourcePowerDbm { bench.sourcePowerDbm = try within(v, -40...20, bp.key("sourcePowerDbm"), "dBm") }
+                if let v = b.noiseDb { bench.noiseDb = try within(v, 0...1, bp.key("noiseDb"), "dB") }
+                if let v = b.driftDbPerReading { bench.driftDbPerReading = try within(v, -1...1, bp.key("driftDbPerReading"), "dB") }
+                if let v = b.pathLossMinDb { bench.pathLossMinDb = try within(v, 0...10, bp.key("pathLossMinDb"), "dB") }
+                if let v = b.pathLossMaxDb { bench.pathLossMaxDb = try within(v, 0...10, bp.key("pathLossMaxDb"), "dB") }
                 guard bench.pathLossMinDb >= 0, bench.pathLossMaxDb >= bench.pathLossMinDb else {
                     throw ConfigIssue(path: root.key("simulation").key("bench").key("pathLossMaxDb"),
                                       message: "path loss range \(bench.pathLossMinDb)...\(bench.pathLossMaxDb) dB is empty or negative",
                                       fix: "give 0 <= pathLossMinDb <= pathLossMaxDb, e.g. 0.3 and 0.9")
                 }
-                if let v = b.darkNoiseWatts { bench.darkNoiseWatts = max(0, v) }
-                if let v = b.switchSettleMs { bench.switchSettleMs = max(0, v) }
-                if let v = b.meterReadMs { bench.meterReadMs = max(0, v) }
+                if let v = b.darkNoiseWatts { bench.darkNoiseWatts = try within(v, 0...1e-6, bp.key("darkNoiseWatts"), "W") }
+                if let v = b.switchSettleMs { bench.switchSettleMs = try within(v, 0...60_000, bp.key("switchSettleMs"), "ms") }
+                if let v = b.meterReadMs { bench.meterReadMs = try within(v, 0...60_000, bp.key("meterReadMs"), "ms") }
             }
             var lot: [DemoUnit] = []
             for (i, u) in (s.demoLot ?? []).enumerated() {
@@ -762,7 +792,7 @@ extension StationConfig {
         }
         let (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
         let r = e.reference
-        let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity")) } ?? 8 * 3600
+        let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity"), within: 60...(31 * 86400)) } ?? 8 * 3600
         let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
         guard tol >= 0 else {
             throw ConfigIssue(path: p.key("reference").key("negativeIlToleranceDb"), message: "\(tol) is negative", fix: "give the tolerance as a positive dB value")

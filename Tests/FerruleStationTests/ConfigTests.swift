@@ -180,6 +180,40 @@ import Testing
         #expect(fault.message.contains("fiber 99 is not an MPO position") && fault.path.description == "instruments[2].fault.fiber")
     }
 
+    /// Values that once trapped the daemon at start (or at the next unit after a reload) are
+    /// config errors with their allowed range, found at once and without growing memory.
+    @Test(arguments: [
+        ("    channels: 48\n  - name: receive-switch", "    timeout: 1e10s\n    channels: 48\n  - name: receive-switch",
+         "instruments[0].timeout", "outside 1 ms...24.0 h"),
+        ("    channels: 48\n  - name: receive-switch", "    timeout: infs\n    channels: 48\n  - name: receive-switch",
+         "instruments[0].timeout", "is not a duration"),
+        ("    channels: 48\n  - name: receive-switch", "    timeout: 1e300s\n    channels: 48\n  - name: receive-switch",
+         "instruments[0].timeout", "outside 1 ms...24.0 h"),
+        ("diagnosis:\n", "control: { promptTimeout: 1e16s }\ndiagnosis:\n", "control.promptTimeout", "outside"),
+        ("    noiseDb: 0.003\n", "    noiseDb: 0.003\n    switchSettleMs: 1e300\n", "simulation.bench.switchSettleMs", "outside 0.0...60000.0 ms"),
+        ("diagnosis:\n", "sinks: [{ name: share, kind: directory, path: /tmp, maxBackoff: 1e300s }]\ndiagnosis:\n", "sinks[0].maxBackoff", "outside"),
+        ("channels: \"1-24\" }   # end-A", "channels: \"1-240000000\" }   # end-A", "fixtures[0].launch.channels", "goes past channel 1024"),
+        ("      validity: 8h\n      negativeIlToleranceDb: 0.05", "      validity: 1e300d\n      negativeIlToleranceDb: 0.05",
+         "recipes[0].reference.validity", "outside 60 s...744.0 h"),
+    ])
+    func valuesThatWouldTrapAreRefused(old: String, new: String, path: String, message: String) throws {
+        let t0 = ContinuousClock.now
+        let e = try error(replacing: old, with: new)
+        #expect(e.path.description == path && e.message.contains(message), "\(e)")
+        #expect(!e.fix.isEmpty)
+        #expect(ContinuousClock.now - t0 < .seconds(5))
+    }
+
+    @Test func oversizedAndAliasBombConfigsAreRefused() throws {
+        let big = String(repeating: "# padding\n", count: 120_000) + good
+        let e1 = try #require(throws: ConfigError.self) { try StationConfig.parse(big, file: "big.yaml") }
+        #expect(e1.message.contains("more than a config can be"))
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...7 { bomb += "\(Character(UnicodeScalar(97 + i)!)): &\(Character(UnicodeScalar(97 + i)!)) [" + Array(repeating: "*\(Character(UnicodeScalar(96 + i)!))", count: 10).joined(separator: ", ") + "]\n" }
+        let e2 = try #require(throws: ConfigError.self) { try StationConfig.parse(bomb, file: "bomb.yaml") }
+        #expect(e2.message.contains("expands to more than 200000 nodes"), "\(e2)")
+    }
+
     @Test func bothPolarityAndMapIsAnError() throws {
         let e = try error(replacing: "      polarity: A\n      lengthM: 10", with: "      polarity: A\n      polarityMap: { 1: 1 }\n      lengthM: 10")
         #expect(e.message.contains("both"))
