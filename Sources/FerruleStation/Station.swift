@@ -349,7 +349,7 @@ public actor Station {
         }
         await wire.inject(fault, into: name, scope: scope)
         logger.warning("simulated fault injected", metadata: ["instrument": "\(name)",
-            "fault": "\(fault.rawValue) \(Escaped.text(scope.description))"])
+            "fault": "\(([fault.rawValue] + (scope.isEverywhere ? [] : [Escaped.text(scope.description)])).joined(separator: " "))"])
     }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.

@@ -88,6 +88,15 @@ struct Status: AsyncParsableCommand {
             if let until = ref?["validUntil"]?.string { line += " until \(until)" }
             if let light = f["sourceMayBeOn"]?.text { line += "; \(light.uppercased())" }
             print(line)
+            let refs = (f["references"]?.array ?? []).map { r in
+                "\(r["cord"]?.text ?? "?") (Type \(r["polarity"]?.text ?? "?")) \(r["state"]?.text ?? "?")"
+            }
+            if !refs.isEmpty { print("  references: \(refs.joined(separator: ", "))") }
+            let cords = (f["cords"]?.array ?? []).map { c in
+                let state = c["state"]?.string == "ok" ? "" : " \(c["state"]?.text?.uppercased() ?? "")"
+                return "\(c["role"]?.text ?? "") \(c["id"]?.text ?? "") \(c["matings"]?.int ?? 0)/\(c["maxMatings"]?.int ?? 0)\(state)"
+            }
+            if !cords.isEmpty { print("  cords (matings/rated): \(cords.joined(separator: ", "))") }
         }
         for i in result["instruments"]?.array ?? [] {
             let id = i["identity"]
