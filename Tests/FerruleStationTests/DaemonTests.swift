@@ -84,13 +84,17 @@ import Testing
             // The meter's error queue fills: the real driver reads it and the unit is an error naming the meter.
             _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "queueError" }
             _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
-            let faulted = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
+            let during = try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }
+            let faulted = try #require(during.last)
             #expect(faulted["verdict"]?.string == "error", "\(faulted)")
+            // The meter answered LAS:DISAB with an error: the station cannot count the laser off and says so.
+            #expect(during.contains { $0["kind"]?.string == "sourceMayBeOn" && $0["fixture"]?.int == 1 && $0["detail"]?.string != nil })
             let report = try String(contentsOfFile: try #require(faulted["reportPath"]?.string), encoding: .utf8)
             #expect(report.contains("ilrl") && report.contains("Data out of range"), "\(report.prefix(2000))")
 
-            // Cleared: the same unit passes.
+            // Cleared: the station's retry switches the laser off and says so, then the same unit passes.
             _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "none" }
+            _ = try await s.events(limit: 5000) { $0["kind"]?.string == "sourceMayBeOn" && $0["detail"] == nil }
             _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
             let clean = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
             #expect(clean["verdict"]?.string == "pass", "\(clean)")

@@ -135,6 +135,8 @@ import Testing
             #expect(o.report.verdict == .error, "\(fault) on \(target)")
             #expect(o.report.diagnoses.contains { $0.code == .instrumentFault && $0.message.hasPrefix(target) }, "\(o.report.reasons)")
             await station.instruments.wireBench!.server(target)!.inject(.none)
+            // The station's own retry switches the source off (it may not have confirmed it off).
+            try await waitUntil("the source to confirm off") { await station.status().fixtures.allSatisfy { $0.sourceMayBeOn == nil } }
             // The driver reconnects by itself: the next unit is measured normally.
             let next = try await testUnit(station, bench, serial: "WF-after-\(fault)-\(target)", part: "FT-MTP8-SMAPC-B")
             #expect(next.report.verdict == .pass, "\(next.report.reasons)")
