@@ -213,6 +213,8 @@ public actor Station {
                     }
                 }
                 logger.info("\(spec.name) is back on \(device.devnode)")
+                // A source that could not be switched off while it was gone is switched off first.
+                if lightMayBeOn[spec.name] != nil { _ = await retrySourcesOff() }
                 await events.publish(.instrumentReconnected(instrument: spec.name, address: device.devnode))
             }
         }
