@@ -87,10 +87,13 @@ extension Station {
             retryStorage()
             return data.reportPath(for: report)
         }
-        // The files are rendered from the record as stored, like every sink's output.
-        await writeFiles((try? await store.report(report.reportId)) ?? report)
+        // The files are rendered from the record as stored, like every sink's output, and named
+        // from it: its finish time is rounded to the millisecond, which can carry into the next
+        // second of the file name (x.9996 s), so the in-memory report's name may not exist.
+        let stored = (try? await store.report(report.reportId)) ?? report
+        await writeFiles(stored)
         for r in sinkRunners.values { r.wake() }
-        return data.reportPath(for: report)
+        return data.reportPath(for: stored)
     }
 
     func writeFiles(_ report: UnitReport) async {

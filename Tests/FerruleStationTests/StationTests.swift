@@ -70,6 +70,15 @@ import Testing
         #expect(decoded.reportId == r.reportId && decoded.measurements.count == 16)
     }
 
+    /// The report's path names the file written from the stored record, even when the finish
+    /// time rounds (to the millisecond) into the next second of the file name.
+    @Test func reportPathExistsWhenTheFinishTimeRoundsIntoTheNextSecond() async throws {
+        let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000.9996))
+        let (station, bench) = try await makeStation(clock: clock)
+        let o = try await testUnit(station, bench, serial: "ROUND-1", part: "FT-MTP8-SMAPC-B")
+        #expect(FileManager.default.fileExists(atPath: o.reportPath), "\(o.reportPath)")
+    }
+
     @Test func genderMismatchIsAllDark() async throws {
         let (station, bench) = try await makeStation()
         let o = try await testUnit(station, bench, serial: "G-1", part: "FT-MTP12-SMAPC-B-LL", faults: [.genderMismatch])
