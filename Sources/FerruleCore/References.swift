@@ -118,9 +118,6 @@ public struct Reference: Sendable, Hashable, Codable {
         self.suspect = suspect
     }
 
-    public func value(position: Int, receivePosition: Int, wavelengthNm: Int) -> Value? {
-        values.first { $0.position == position && $0.receivePosition == receivePosition && $0.wavelengthNm == wavelengthNm }
-    }
 }
 
 /// The references a unit may use: every valid reference of its fixture, newest first. IL is only
@@ -128,6 +125,8 @@ public struct Reference: Sendable, Hashable, Codable {
 public struct ReferenceBook: Sendable {
     public let references: [Reference]
     private let index: [PathKey: (Reference.Value, cord: String)]
+    /// The strongest P_ref of each (launch, wavelength) on any path: read at every search step.
+    private let launchIndex: [PathKey: Double]
 
     struct PathKey: Hashable {
         var launch: Int, receive: Int, wavelengthNm: Int
@@ -143,6 +142,12 @@ public struct ReferenceBook: Sendable {
             }
         }
         self.index = index
+        var launchIndex: [PathKey: Double] = [:]
+        for (k, v) in index {
+            let lk = PathKey(launch: k.launch, receive: 0, wavelengthNm: k.wavelengthNm)
+            launchIndex[lk] = max(launchIndex[lk] ?? -.infinity, v.0.powerDbm)
+        }
+        self.launchIndex = launchIndex
     }
 
     /// P_ref of a path and the cord that covered it; nil when no valid reference covers it.
@@ -152,7 +157,7 @@ public struct ReferenceBook: Sendable {
 
     /// For telling light from noise on a path no reference covers: the launch's P_ref on any path.
     public func anyValue(launch: Int, wavelengthNm: Int) -> Double? {
-        index.filter { $0.key.launch == launch && $0.key.wavelengthNm == wavelengthNm }.map(\.value.0.powerDbm).max()
+        launchIndex[PathKey(launch: launch, receive: 0, wavelengthNm: wavelengthNm)]
     }
 
     /// The paths of `map` at `wavelengths` that no reference covers, as (launch, receive, wavelength).

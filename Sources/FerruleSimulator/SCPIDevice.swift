@@ -112,6 +112,7 @@ public actor SCPIDevice {
 
     /// Handles one line; returns the reply line, nil for none, or `.close` semantics via `closeConnection`.
     func handle(_ line: String) async -> (reply: String?, close: Bool) {
+        // An unplugged instrument is gone for every line, whatever the fault's scope.
         let active = await faultApplies(to: line) ? fault : (fault == .unplug ? .unplug : .none)
         switch active {
         case .disconnect: fault = .none; return (nil, true)

@@ -14,29 +14,30 @@ extension Station {
     @discardableResult
     func safeState(_ w: FixtureWiring) async -> Bool {
         let ins = instruments, arbiter = arbiter
-        var sourceOff = false
+        // One lease for both; each outcome kept apart (the source's decides, the switches' is logged).
+        let (off, parked): (String?, String?)
         do {
-            sourceOff = try await withTaskCancellationShield {
+            (off, parked) = try await withTaskCancellationShield {
                 try await arbiter.withLease(w.instruments) {
-                    try await ins.sources[w.source]?.disable()
-                    return true
+                    var off: String?, parked: String?
+                    do { try await ins.sources[w.source]?.disable() } catch { off = "\(error)" }
+                    do {
+                        try await ins.switches[w.launchSwitch]?.park()
+                        try await ins.switches[w.receiveSwitch]?.park()
+                    } catch { parked = "\(error)" }
+                    return (off, parked)
                 }
             }
         } catch {
-            sourceMayBeOn(w.source, because: "\(w.source) did not confirm the source off: \(error)")
+            (off, parked) = ("\(error)", nil)  // the lease itself was not granted
         }
-        do {
-            try await withTaskCancellationShield {
-                try await arbiter.withLease(w.instruments) {
-                    try await ins.switches[w.launchSwitch]?.park()
-                    try await ins.switches[w.receiveSwitch]?.park()
-                }
-            }
-        } catch {
-            logger.warning("could not park the switches of fixture \(w.id): \(error)")
+        if let parked { logger.warning("could not park the switches of fixture \(w.id): \(parked)") }
+        guard let off else {
+            await sourceConfirmedOff(w.source)
+            return true
         }
-        if sourceOff { await sourceConfirmedOff(w.source) }
-        return sourceOff
+        sourceMayBeOn(w.source, because: "\(w.source) did not confirm the source off: \(off)")
+        return false
     }
 
     /// Why light may still be on at a fixture (its source did not confirm off), or nil.

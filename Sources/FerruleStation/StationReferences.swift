@@ -75,7 +75,7 @@ extension Station {
             throw UnitRefused(message: "fixture \(id) is busy with \(serial)", fix: "wait for the unit to finish or abort it")
         }
         if let problem = lightRefusal(w) { throw problem }
-        if let worn = cordState(cord.id, wear: cord.wear), worn.state == "limit" {
+        if cordState(cord.id, wear: cord.wear).state == "limit" {
             throw UnitRefused(message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
                               fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
         }
@@ -233,7 +233,7 @@ extension Station {
         active.referenceCords.first { $0.id == id }?.wear ?? config.fixtures.flatMap(\.testCords.all).first { $0.id == id }?.wear
     }
 
-    func cordState(_ id: String, wear: CordWear) -> UnitReport.CordUse? {
+    func cordState(_ id: String, wear: CordWear) -> UnitReport.CordUse {
         let n = cordMatings[id] ?? 0
         let state = n >= wear.maxMatings ? "limit" : (n >= wear.warnMatings ? "warning" : "ok")
         return UnitReport.CordUse(role: "", id: id, matings: n, maxMatings: wear.maxMatings, state: state)
@@ -243,12 +243,13 @@ extension Station {
     func cordUses(_ w: FixtureWiring) -> [UnitReport.CordUse] {
         var out: [UnitReport.CordUse] = []
         for (role, c) in [("launch", w.testCords.launch), ("receive", w.testCords.receive)] {
-            guard let c, var u = cordState(c.id, wear: c.wear) else { continue }
+            guard let c else { continue }
+            var u = cordState(c.id, wear: c.wear)
             u.role = role
             out.append(u)
         }
         for c in active.referenceCords where !w.cabled(c.map).isEmpty {
-            guard var u = cordState(c.id, wear: c.wear) else { continue }
+            var u = cordState(c.id, wear: c.wear)
             u.role = "reference"
             out.append(u)
         }
