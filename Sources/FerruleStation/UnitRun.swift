@@ -61,6 +61,9 @@ struct UnitRun: Sendable {
             let f = await measureFiber(fiber, expectedReceive: expected[fiber]!)
             result.steps += f.steps
             if let arrival = f.arrival { result.observed[fiber] = .some(arrival) }
+            // Recorded before it is announced: a step event means the reading is on disk, so a
+            // power loss right after one can never lose what a watcher has seen.
+            if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
             for s in f.steps {
                 let m = judge.measure(s)
                 let onPath = (f.arrival ?? nil) == expected[fiber]
@@ -68,7 +71,6 @@ struct UnitRun: Sendable {
                                            receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
                                            verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
             }
-            if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
             guard let error = f.failure else { continue }
             switch error {
             case let e as InterlockOpen:

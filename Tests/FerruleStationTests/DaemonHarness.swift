@@ -78,6 +78,19 @@ final class Daemon: @unchecked Sendable {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
         return (rss, fds)
     }
+
+    /// How many clients ferruled has open on its status socket: its descriptors whose socket is
+    /// bound to the socket's path (accepted connections carry the listener's address).
+    func controlConnections() -> Int {
+        let table = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
+        let inodes = Set(table.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            return f.count >= 8 && f[7] == socket ? String(f[6]) : nil
+        })
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let links = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+        return links.filter { inodes.contains(String($0.dropFirst("socket:[".count).dropLast())) }.count - 1  // less the listener
+    }
 }
 
 struct DaemonError: Error, CustomStringConvertible { var description: String }

@@ -46,10 +46,11 @@ import Testing
         #expect(await sb.switchChannel("launch-switch") == 3)
         await #expect(throws: InstrumentError.self) { try await sw.select(channel: 49) }
         try await sw.park()
-        // The park lands once the switch has settled; any later request sees it.
-        try await Task.sleep(for: .milliseconds(30))
-        _ = try await sw.identify()
-        #expect(await sb.switchChannel("launch-switch") == nil)
+        // The park lands once the switch has settled; the simulator shows it to the next request.
+        try await waitUntil("the switch to park") {
+            _ = try await sw.identify()
+            return await sb.switchChannel("launch-switch") == nil
+        }
 
         let io = ModbusFixtureIO(name: "fixture1-io", link: link(wb, "fixture1-io"), map: Self.ioMap)
         #expect(try await io.lidClosed() == false)

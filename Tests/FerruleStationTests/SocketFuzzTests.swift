@@ -143,10 +143,11 @@ import Testing
             }
         }
         try burst(10, 100)  // warm up
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil("ferruled to close the warm-up connections") { d.controlConnections() == 0 }
         let before = d.resources()
         try burst(100, 100)  // 10,000 malformed messages over 100 connections
-        try await Task.sleep(for: .milliseconds(500))
+        // Closed connections are reaped by the event loop a moment after the client hangs up.
+        try await waitUntil("ferruled to close the fuzzers' connections") { d.controlConnections() == 0 }
         let after = d.resources()
         print("ferruled across 10,000 malformed messages: RSS \(before.rssKB) kB -> \(after.rssKB) kB, fds \(before.fds) -> \(after.fds)")
         #expect(after.fds <= before.fds + 2)
