@@ -7,7 +7,11 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// One fiber at one wavelength, as soon as it is measured.
     case step(fixture: Int, serial: String, fiber: Int, wavelengthNm: Int, receivePosition: Int?, ilDb: Double?,
               rlDb: Double?, rlBDb: Double?, verdict: MeasurementVerdict)
+    /// Sent once the unit's record is committed, never before.
     case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String)
+    /// Measured, but its record could not be committed (`reason`): kept in memory and retried;
+    /// `unitStored` and then `unitFinished` follow once it is stored.
+    case unitHeld(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reason: String)
     /// A unit that was accepted but never measured (not loaded, prompt unanswered).
     case unitNotStarted(fixture: Int, serial: String, reason: String)
     case prompt(Prompt)

@@ -77,15 +77,15 @@ extension Station {
 
     /// The unit is done once this has committed its record; then its files are written and the
     /// sinks are told. A record that cannot be committed is kept and retried, never dropped.
-    /// Returns the report's path.
-    func keep(_ report: UnitReport) async -> String {
+    /// Returns the report's path and whether the record is committed.
+    func keep(_ report: UnitReport) async -> (path: String, stored: Bool) {
         do {
             try await store.commit(report)
         } catch {
             storageFailed(error)
             unstored.append(report)
             retryStorage()
-            return data.reportPath(for: report)
+            return (data.reportPath(for: report), false)
         }
         // The files are rendered from the record as stored, like every sink's output, and named
         // from it: its finish time is rounded to the millisecond, which can carry into the next
@@ -93,7 +93,7 @@ extension Station {
         let stored = (try? await store.report(report.reportId)) ?? report
         await writeFiles(stored)
         for r in sinkRunners.values { r.wake() }
-        return data.reportPath(for: stored)
+        return (data.reportPath(for: stored), true)
     }
 
     func writeFiles(_ report: UnitReport) async {
@@ -147,8 +147,11 @@ extension Station {
                 return false
             }
             unstored.removeFirst()
-            await writeFiles(r)
+            let stored = (try? await store.report(r.reportId)) ?? r
+            await writeFiles(stored)
             await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
+            await events.publish(.unitFinished(fixture: r.fixture, serial: r.unit.serial, reportId: r.reportId,
+                                               verdict: r.verdict, reportPath: data.reportPath(for: stored)))
         }
         do { try await store.touch(now()) } catch {
             storageFailed(error)

@@ -37,7 +37,10 @@ public struct ReferenceFailed: Error, Sendable, CustomStringConvertible {
 
 public struct UnitOutcome: Sendable {
     public var report: UnitReport
+    /// Where the report is (or will be, once stored).
     public var reportPath: String
+    /// False while the record waits in memory for the store to take writes again.
+    public var stored = true
 }
 
 /// Who puts things into a fixture: the simulator does it itself, a real bench asks the operator.
@@ -329,9 +332,12 @@ public actor Station {
     /// the moment it sees `unitFinished` is not refused as busy.
     private func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
         release(req.fixture)
-        if let o = outcome {
+        if let o = outcome, o.stored {
             await events.publish(.unitFinished(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
                                                verdict: o.report.verdict, reportPath: o.reportPath))
+        } else if let o = outcome {
+            await events.publish(.unitHeld(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                                           verdict: o.report.verdict, reason: storageProblem ?? "the store refused the record"))
         } else {
             await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
         }
@@ -439,13 +445,13 @@ public actor Station {
             instruments: instrumentRecords(w),
             references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
-        let path = await keep(report)
+        let (path, stored) = await keep(report)
         if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
         logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
             "report": "\(path)"])
-        return UnitOutcome(report: report, reportPath: path)
+        return UnitOutcome(report: report, reportPath: path, stored: stored)
     }
 
     /// Before anything is measured: a part in the fixture, the start button (for units started

@@ -151,6 +151,14 @@ struct Test: AsyncParsableCommand {
                     let verdict = e["verdict"]?.string ?? "error"
                     if !connection.json { print("\(Escaped.text(serial)): \(verdict.uppercased())  report \(e["reportPath"]?.text ?? "")") }
                     return verdict == "pass" ? 0 : (verdict == "fail" ? 1 : 2)
+                case "unitHeld"? where mine:
+                    // Measured but not stored (disk full, read-only): the station keeps it and
+                    // stores it by itself; there is no report to ship yet, so not a verdict.
+                    if !connection.json {
+                        print("\(Escaped.text(serial)): measured \(e["verdict"]?.text?.uppercased() ?? ""), NOT STORED YET: "
+                            + "\(e["reason"]?.text ?? ""); the station keeps it and stores it when it can (watch for unitFinished)")
+                    }
+                    return 2
                 case "unitNotStarted"? where mine:
                     if !connection.json { print("\(Escaped.text(serial)): not started: \(e["reason"]?.text ?? "")") }
                     return 2

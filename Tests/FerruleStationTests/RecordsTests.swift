@@ -291,11 +291,21 @@ import FoundationXML
             switch e {
             case .storageProblem(let d): kinds.append(d == nil ? "ok" : "problem")
             case .unitStored(let serial, _): kinds.append("stored \(serial)")
+            case .unitHeld(_, let serial, _, let verdict, let reason):
+                kinds.append("held \(serial) \(verdict.rawValue)")
+                #expect(reason.contains(trouble == .full ? "the disk is full" : "read-only"), "\(reason)")
+            case .unitFinished(_, let serial, _, _, let path):
+                kinds.append("finished \(serial)")
+                // Said only once the record is committed, so its report file is there.
+                #expect(FileManager.default.fileExists(atPath: path), "\(path)")
             default: break
             }
             if kinds.contains("ok") { break }
         }
-        #expect(kinds == ["problem", "stored FULL-1", "ok"], "\(kinds)")
+        // FULL-1 is never said finished while it is only in memory; it is once it is stored.
+        #expect(kinds.filter { $0 != "problem" } == ["finished FULL-0", "held FULL-1 pass", "stored FULL-1", "finished FULL-1", "ok"],
+                "\(kinds)")
+        #expect(kinds.filter { $0 == "problem" }.count == 1)
     }
 }
 
