@@ -96,15 +96,48 @@ extension Station {
         return (data.reportPath(for: stored), true)
     }
 
+    /// Writes a stored unit's report and certificate. One that cannot be written (reports/
+    /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport) async {
         do {
+            try FileManager.default.createDirectory(atPath: data.reports, withIntermediateDirectories: true)
             _ = try data.writeFiles(report)
             try await store.markFilesWritten(report.reportId)
+            filesUnwritten.remove(report.reportId)
+            if filesUnwritten.isEmpty, filesProblem != nil {
+                filesProblem = nil
+                logger.notice("report files written again in \(Escaped.text(data.reports))")
+            }
         } catch {
-            // The record is committed; the files are written again at the next start.
-            let serial = Escaped.text(report.unit.serial)
-            logger.error("cannot write the files of \(serial): \(error); they are written again at the next start")
+            // The record is committed: nothing is lost, the files are only late.
+            filesUnwritten.insert(report.reportId)
+            let text = "cannot write the report files of \(Escaped.text(report.unit.serial)) in \(Escaped.text(data.reports)): \(error)"
+            if filesProblem == nil { logger.error("\(text); retrying every 5 s") }
+            filesProblem = text
+            retryFiles()
         }
+    }
+
+    private func retryFiles() {
+        guard filesRetry == nil else { return }
+        filesRetry = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                guard let self, await self.writeUnwrittenFiles() else { continue }
+                return
+            }
+        }
+    }
+
+    /// True when every stored unit has its files.
+    private func writeUnwrittenFiles() async -> Bool {
+        guard let ids = try? await store.unitsWithoutFiles() else { return false }
+        for id in ids {
+            if let r = try? await store.report(id) { await writeFiles(r) }
+        }
+        guard filesUnwritten.isEmpty else { return false }
+        filesRetry = nil
+        return true
     }
 
     func storageFailed(_ error: any Error) {

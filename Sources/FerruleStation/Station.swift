@@ -98,6 +98,10 @@ public actor Station {
     /// Measured units whose record could not be committed yet, retried until it can.
     var unstored: [UnitReport] = []
     var storageRetry: Task<Void, Never>?
+    /// Stored units whose report files could not be written yet, and why.
+    var filesUnwritten: Set<UUID> = []
+    var filesProblem: String?
+    var filesRetry: Task<Void, Never>?
 
     /// Starts a station: prepares the data directory, starts any wire-level simulators the config
     /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
@@ -312,7 +316,7 @@ public actor Station {
             var outcome: UnitOutcome?
             var failure: String?
             do {
-                if let hands = await self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
+                if let hands = self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
                 await self.setState(req.fixture, "testing")
                 outcome = try await self.run(prepared)
             } catch {
@@ -320,7 +324,7 @@ public actor Station {
                 self.logger.error("unit \(Escaped.text(req.serial)) on fixture \(req.fixture) did not complete: \(why)")
                 failure = "\(error)"
             }
-            if let hands = await self.hands { await hands.unloadUnit(fixture: req.fixture) }
+            if let hands = self.hands { await hands.unloadUnit(fixture: req.fixture) }
             await self.finish(req, outcome: outcome, notStarted: failure)
             return outcome
         }
@@ -378,6 +382,7 @@ public actor Station {
         await lightOffBeforeExit()
         lightRetry?.cancel()
         storageRetry?.cancel()
+        filesRetry?.cancel()
         if !unstored.isEmpty { _ = await flushUnstored() }
         if !unstored.isEmpty { logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")") }
         await stopSinks()
@@ -570,7 +575,8 @@ public actor Station {
                              configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
                              fixtures: fixtures, instruments: instrumentsStatus,
                              storage: .init(path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root),
-                                            problem: storageProblem, unstoredUnits: unstored.count),
+                                            problem: storageProblem, unstoredUnits: unstored.count,
+                                            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count),
                              sinks: sinkStatus.values.sorted { $0.name < $1.name })
     }
 }
@@ -640,6 +646,9 @@ public struct StationStatus: Sendable, Codable {
         public var problem: String?
         /// Measured units waiting in memory for the store to take them.
         public var unstoredUnits: Int
+        /// Why stored units' report files cannot be written right now (retried every 5 s).
+        public var reportFilesProblem: String?
+        public var reportFilesUnwritten: Int = 0
     }
 }
 

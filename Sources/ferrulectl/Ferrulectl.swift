@@ -106,7 +106,10 @@ struct Status: AsyncParsableCommand {
         if let st = result["storage"] {
             let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576, free = (st["freeBytes"]?.number).map { String(format: "%.0f MB free", $0 / 1_048_576) } ?? "free space unknown"
             var line = String(format: "store %@: %.1f MB, %@", st["path"]?.string ?? "?", size, free)
-            if let p = st["problem"]?.string { line += "; CANNOT STORE: \(p) (\(st["unstoredUnits"]?.int ?? 0) unit(s) waiting in memory)" }
+            if let p = st["problem"]?.text { line += "; CANNOT STORE: \(p) (\(st["unstoredUnits"]?.int ?? 0) unit(s) waiting in memory)" }
+            if let p = st["reportFilesProblem"]?.text {
+                line += "; REPORT FILES LATE: \(st["reportFilesUnwritten"]?.int ?? 0) unit(s): \(p)"
+            }
             print(line)
         }
         for k in result["sinks"]?.array ?? [] {

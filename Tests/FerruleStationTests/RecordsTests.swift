@@ -309,6 +309,35 @@ import FoundationXML
     }
 }
 
+extension StorageTroubleTests {
+    /// The record is committed but reports/ cannot be written (here: someone replaced it with a
+    /// file): status says the files are late and why, and they are written while ferruled runs,
+    /// not only at the next start.
+    @Test func reportFilesThatCannotBeWrittenAreWrittenWhileRunning() async throws {
+        let (station, bench) = try await makeStation()
+        let reports = station.data.reports
+        try FileManager.default.removeItem(atPath: reports)
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: reports))
+        let outcome = try await testUnit(station, bench, serial: "LATE-1", part: "FT-MTP8-SMAPC-B")
+        #expect(outcome.stored && outcome.report.verdict == .pass)
+        #expect(try await station.store.report(outcome.report.reportId) != nil)  // the record is safe
+        let late = await station.status().storage
+        #expect(late.reportFilesUnwritten == 1)
+        #expect(late.reportFilesProblem?.contains("LATE-1") == true && late.reportFilesProblem?.contains(reports) == true,
+                "\(String(describing: late.reportFilesProblem))")
+
+        try FileManager.default.removeItem(atPath: reports)
+        try await waitUntil("the late report files", timeout: .seconds(30)) {
+            FileManager.default.fileExists(atPath: outcome.reportPath)
+        }
+        try await waitUntil("status to say the files are written") { await station.status().storage.reportFilesProblem == nil }
+        #expect(await station.status().storage.reportFilesUnwritten == 0)
+        #expect(try await station.store.unitsWithoutFiles().isEmpty)
+        let html = outcome.reportPath.replacingOccurrences(of: ".json", with: ".html")
+        #expect(FileManager.default.fileExists(atPath: html))
+    }
+}
+
 /// The line database: a real PostgreSQL server (`.ci/run` installs and starts one with a
 /// `ferrule` role and database; `FERRULE_TEST_PG` points elsewhere).
 @Suite(.serialized) struct PostgresSinkTests {
