@@ -317,7 +317,7 @@ public actor Station {
             var failure: String?
             do {
                 if let hands = self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
-                await self.setState(req.fixture, "testing")
+                self.setState(req.fixture, "testing")
                 outcome = try await self.run(prepared)
             } catch {
                 let why = Escaped.text("\(error)")
