@@ -105,6 +105,8 @@ public struct Reference: Sendable, Hashable, Codable {
     public var values: [Value]
     /// Set when a unit showed a negative IL beyond the tolerance; a suspect reference is not used again.
     public var suspect: String?
+    /// The seal of the file it was read from (`sha256:` of its content without this field).
+    public var checksum: String?
 
     public init(fixture: Int, cord: Cord, method: ReferenceMethod, takenAt: Date, operatorId: String?, pairs: String,
                 values: [Value], suspect: String? = nil) {

@@ -17,7 +17,8 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 public enum AtomicFile {
     /// Temporary files are named `.tmp-<tag>-<uuid>`, so that a writer can clear the ones a
     /// crash left behind without touching another station's in a shared folder.
-    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644, tag: String = "ferrule") throws(FileWriteError) {
+    /// Files are 0640 unless asked otherwise: results are read by the station's group, not by all.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o640, tag: String = "ferrule") throws(FileWriteError) {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let tmp = (dir as NSString).appendingPathComponent(".tmp-\(tag)-\(UUID().uuidString)")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

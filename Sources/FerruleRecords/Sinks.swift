@@ -56,7 +56,8 @@ public final class DirectorySink: Sink, @unchecked Sendable {
             let data: Data
             do { data = try f.render(report) } catch { return .park("cannot render \(f.rawValue): \(error)") }
             do {
-                try AtomicFile.write(data, to: (path as NSString).appendingPathComponent(stem + f.fileSuffix), tag: tag)
+                // The share is there for other machines to read (the MES), unlike the data directory.
+                try AtomicFile.write(data, to: (path as NSString).appendingPathComponent(stem + f.fileSuffix), mode: 0o644, tag: tag)
             } catch {
                 lock.withLock { needsSweep = true }
                 return .retry("\(error)")

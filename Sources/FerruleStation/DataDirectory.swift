@@ -72,30 +72,30 @@ public struct DataDirectory: Sendable {
         (references as NSString).appendingPathComponent("fixture-\(fixture)-\(cord).json")
     }
 
-    /// Every reference of a fixture that can be read. A file that cannot be decoded (damaged, or
-    /// written by a version before references by cord) is skipped: that cord needs a new reference.
-    public func loadReferences(fixture: Int) -> (references: [Reference], unreadable: [String]) {
+    /// Every reference of a fixture that can be trusted. A file that cannot (damaged, edited,
+    /// from an older version) is moved aside as `<name>.refused-<time>` and reported with why:
+    /// that cord needs a new reference.
+    public func loadReferences(fixture: Int, at date: Date = Date()) -> (references: [Reference], refused: [String]) {
         let prefix = "fixture-\(fixture)-"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: references)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }.sorted()
-        var out: [Reference] = [], bad: [String] = []
+        var out: [Reference] = [], refused: [String] = []
         for name in names {
             let path = (references as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path),
-                  let r = try? UnitReport.decoder().decode(Reference.self, from: data), r.fixture == fixture else {
-                bad.append(path)
-                continue
+            switch ReferenceSeal.open(FileManager.default.contents(atPath: path) ?? Data(), fixture: fixture) {
+            case .success(let r): out.append(r)
+            case .failure(let e): refused.append("\(path): \(e.why); moved to \(setAside(path, at: date))")
             }
-            out.append(r)
         }
         let legacy = (references as NSString).appendingPathComponent("fixture-\(fixture).json")
-        if FileManager.default.fileExists(atPath: legacy) { bad.append(legacy) }
-        return (out, bad)
+        if FileManager.default.fileExists(atPath: legacy) {
+            refused.append("\(legacy): written before references by cord; moved to \(setAside(legacy, at: date))")
+        }
+        return (out, refused)
     }
 
     public func save(_ reference: Reference) throws {
-        try AtomicFile.write(try UnitReport.encoder().encode(reference), to: referencePath(fixture: reference.fixture,
-            cord: reference.cord.id))
+        try AtomicFile.write(try ReferenceSeal.sealed(reference), to: referencePath(fixture: reference.fixture, cord: reference.cord.id))
     }
 
     public func removeReference(fixture: Int, cord: String) {

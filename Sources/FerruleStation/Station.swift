@@ -109,7 +109,9 @@ public actor Station {
                             now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
         let lock = try data.claim()  // before anything is written there: one station per data directory
         try data.prepare()
+        try data.verifyStore()
         let store = try Store(path: data.storePath)
+        data.tightenModes()
         let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
         let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
         await station.hold(lock)
@@ -133,10 +135,10 @@ public actor Station {
             devnodes[spec.name] = instruments.specs[spec.name]?.address
         }
         for f in config.fixtures {
-            let (loaded, unreadable) = data.loadReferences(fixture: f.id)
+            let (loaded, refused) = data.loadReferences(fixture: f.id, at: now())
             references[f.id] = Dictionary(loaded.map { ($0.cord.id, $0) }, uniquingKeysWith: { a, b in a.takenAt > b.takenAt ? a : b })
-            for path in unreadable {
-                logger.warning("reference file \(path) cannot be read (damaged, or from before references by cord): take a new reference")
+            for why in refused {
+                logger.warning("reference file refused: \(why); take a new reference of fixture \(f.id)")
             }
         }
     }

@@ -14,7 +14,7 @@ struct Ferruled: AsyncParsableCommand {
         commandName: "ferruled",
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
-        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -39,6 +39,7 @@ struct Run: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        umask(0o027)  // results, references and the store are the station's group's, never world-readable
         let level: Logger.Level = verbose ? .debug : (demo ? .warning : .info)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
