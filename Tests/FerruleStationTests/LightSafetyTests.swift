@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized) struct LightSafetyTests {
     func wireStation() async throws -> (Station, SimulatedBench) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 1s\n")
+            .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see systemd/99-ferrule-instruments.rules)",
                                   with: "    simulate: pty\n    timeout: 1s")
         return try await makeStation(config: try StationConfig.parse(text, file: "light.yaml"))

@@ -123,7 +123,7 @@ import Testing
     func injectedFaultEndsTheUnitAsError(fault: WireFault) async throws {
         // Short reply timeouts so that a silent instrument is found out quickly.
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 1s\n")
+            .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl", with: "    timeout: 1s\n    simulate: pty   #")
         let config = try StationConfig.parse(text, file: "wire-faults.yaml")
         let (station, bench) = try await makeStation(config: config)
