@@ -60,7 +60,7 @@ public struct ControlSession: ~Copyable {
     public mutating func call(_ request: ControlRequest, onEvent: (JSONValue) -> Void = { _ in }) async throws -> ControlMessage {
         nextId += 1
         var r = request
-        let id = r.id ?? .number(Double(nextId))
+        let id = r.id ?? .integer(Int64(nextId))
         r.id = id
         var data = try JSONEncoder().encode(r)
         data.append(UInt8(ascii: "\n"))

@@ -21,8 +21,11 @@ public final class ControlServer: Sendable {
         /// Group that may use the socket (mode 0660); nil keeps the daemon's group.
         public var group: String?
         public var maxClients = 512
-        /// Messages queued for one client before it counts as too slow and is dropped.
+        /// Messages, and bytes, queued for one client before it counts as too slow and is dropped.
         public var queueDepth = 1024
+        public var queueBytes = 8 << 20
+        /// A client that is not subscribed and sends no complete line for this long is closed.
+        public var idleTimeout: Duration = .seconds(60)
 
         public init(path: String, group: String? = nil) {
             self.path = path
@@ -52,7 +55,8 @@ public final class ControlServer: Sendable {
         self.station = station
         self.options = options
         self.logger = logger
-        self.hub = Hub(queueDepth: options.queueDepth)
+        self.hub = Hub(limits: .init(maxClients: options.maxClients, queueDepth: options.queueDepth, queueBytes: options.queueBytes,
+                                     idleTimeout: options.idleTimeout), logger: logger)
     }
 
     /// Binds the socket, then calls `ready` and serves until the task is cancelled.
@@ -81,6 +85,14 @@ public final class ControlServer: Sendable {
                 await hub.broadcast(line)
             }
         }
+        // Idle clients are looked for every second.
+        let reaper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await hub.reapIdle()
+            }
+        }
+        defer { reaper.cancel() }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [stop] in
                 // Graceful stop: let the last events through, drain every client, then close.
@@ -152,19 +164,31 @@ public final class ControlServer: Sendable {
     private func serve(_ conn: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let (queue, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(options.queueDepth))
         let client = Hub.Client(continuation: continuation, channel: conn.channel)
-        guard await hub.add(client, max: options.maxClients) else {
-            if let bye = try? Self.line(ControlMessage(type: .error, error: ControlError(.tooManyClients, "the station serves at most \(options.maxClients) clients")))  {
+        guard await hub.add(client) else {
+            let e = ControlError(.tooManyClients, "the station serves at most \(options.maxClients) clients and none of them is idle",
+                                 fix: "close a client (ferrulectl watch, a screen) or try again")
+            if let bye = try? Self.line(ControlMessage(type: .error, error: e)) {
                 try? await conn.channel.writeAndFlush(bye)
             }
             try? await conn.channel.close()
             return
         }
         defer { Task { [hub] in await hub.remove(client.id) } }
-        try? await conn.executeThenClose { inbound, outbound in
+        try? await conn.executeThenClose { inbound, _ in
             async let reading: Void = self.readRequests(inbound, client: client)
             // The writer: ends when the queue is finished (client done, dropped, or shutdown) and drained.
+            // Each line is written straight to the channel and awaited until the socket took it,
+            // so closing afterwards never cuts off the last reply or the `bye`.
+            let channel = conn.channel
             do {
-                for await buffer in queue { try await outbound.write(buffer) }
+                for await buffer in queue {
+                    if client.dropReason != nil { break }  // what was waiting is dropped with the client
+                    try await channel.writeAndFlush(buffer).get()
+                    client.wrote(buffer.readableBytes)
+                }
+                if let why = client.dropReason, let bye = try? Self.line(ControlMessage(type: .bye, reason: why)) {
+                    try await channel.writeAndFlush(bye).get()
+                }
             } catch {
                 continuation.finish()
             }
@@ -176,7 +200,10 @@ public final class ControlServer: Sendable {
     private func readRequests(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, client: Hub.Client) async {
         do {
             for try await line in inbound {
-                if let reply = await handle(line, client: client), !(await hub.send(reply, to: client)) { return }
+                client.request(started: true)
+                let reply = await handle(line, client: client)
+                client.request(started: false)
+                if let reply, !(await hub.send(reply, to: client)) { return }
             }
         } catch is LineTooLong {
             let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
@@ -293,8 +320,14 @@ public final class ControlServer: Sendable {
                 }
                 verdict = x
             }
+            let limit = r.limit ?? 50, offset = r.offset ?? 0
+            guard (1...ControlProtocol.maxHistoryPage).contains(limit) else {
+                throw ControlError(.badRequest, "'limit' is \(limit)",
+                                   fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
+            }
+            guard offset >= 0 else { throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)") }
             let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try time(r.since, "since"),
-                                       until: try time(r.until, "until"), limit: r.limit ?? 50)
+                                       until: try time(r.until, "until"), limit: limit, offset: offset)
             return try JSONValue.from(await station.history(filter))
         case .yield:
             return try JSONValue.from(await station.store.yield(since: try time(r.since, "since"), until: try time(r.until, "until")))
@@ -385,69 +418,5 @@ struct RecipeSummary: Encodable {
         meanIlMaxDb = r.limits.meanIlMaxDb
         rlMinDb = r.limits.rlMinDb
         referenceValiditySeconds = r.reference.validitySeconds
-    }
-}
-
-/// The connected clients and who subscribed to events.
-actor Hub {
-    final class Client: Sendable {
-        private static let counter = Atomic<UInt64>(0)
-        /// Unique for the life of the process (an object's address is not: it is reused).
-        let id: UInt64 = Client.counter.add(1, ordering: .relaxed).newValue
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        let channel: any Channel
-        init(continuation: AsyncStream<ByteBuffer>.Continuation, channel: any Channel) {
-            self.continuation = continuation
-            self.channel = channel
-        }
-    }
-    private var clients: [UInt64: Client] = [:]
-    private var subscribers: Set<UInt64> = []
-    let queueDepth: Int
-
-    init(queueDepth: Int) { self.queueDepth = queueDepth }
-
-    func add(_ c: Client, max: Int) -> Bool {
-        guard clients.count < max else { return false }
-        clients[c.id] = c
-        return true
-    }
-    func remove(_ id: UInt64) {
-        clients[id] = nil
-        subscribers.remove(id)
-    }
-    var count: Int { clients.count }
-    func subscribe(_ id: UInt64) { subscribers.insert(id) }
-    func unsubscribe(_ id: UInt64) { subscribers.remove(id) }
-    func isSubscribed(_ id: UInt64) -> Bool { subscribers.contains(id) }
-
-    /// Queues a line for one client; a full queue drops the client. Returns false if dropped.
-    func send(_ line: ByteBuffer, to c: Client) -> Bool {
-        if case .dropped = c.continuation.yield(line) {
-            drop(c, reason: "too slow: more than \(queueDepth) messages waiting")
-            return false
-        }
-        return true
-    }
-
-    /// Server shutdown: every client's queue ends; writers drain what is queued, then close.
-    func finishAll() {
-        for c in clients.values { c.continuation.finish() }
-    }
-
-    func broadcast(_ line: ByteBuffer) {
-        for id in subscribers { if let c = clients[id] { _ = send(line, to: c) } }
-    }
-
-    /// Ends a client that fell behind: a last `bye` line straight to the socket, then close.
-    private func drop(_ c: Client, reason: String) {
-        clients[c.id] = nil
-        subscribers.remove(c.id)
-        c.continuation.finish()
-        let channel = c.channel
-        if let bye = try? ControlServer.line(ControlMessage(type: .bye, reason: reason)) {
-            channel.writeAndFlush(bye).whenComplete { _ in channel.close(promise: nil) }
-        }
-        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
     }
 }

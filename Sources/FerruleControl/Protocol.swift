@@ -7,6 +7,8 @@ public enum ControlProtocol {
     public static let version = 1
     /// A request line longer than this is refused and the client closed.
     public static let maxLineBytes = 1 << 20
+    /// Most units one `history` reply lists; further pages with `offset`.
+    public static let maxHistoryPage = 500
 
     public static func encoder() -> JSONEncoder {
         let e = UnitReport.encoder()
@@ -16,13 +18,18 @@ public enum ControlProtocol {
 }
 
 /// A request id: whatever JSON string or number the client sent, echoed back unchanged.
+/// Integers are kept exactly up to 64 bits (a Double would change ids above 2^53).
 public enum RequestID: Codable, Sendable, Hashable, CustomStringConvertible {
     case string(String)
+    case integer(Int64)
+    case unsigned(UInt64)
     case number(Double)
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let s = try? c.decode(String.self) { self = .string(s); return }
+        if let i = try? c.decode(Int64.self) { self = .integer(i); return }
+        if let u = try? c.decode(UInt64.self) { self = .unsigned(u); return }
         self = .number(try c.decode(Double.self))
     }
 
@@ -30,15 +37,18 @@ public enum RequestID: Codable, Sendable, Hashable, CustomStringConvertible {
         var c = encoder.singleValueContainer()
         switch self {
         case .string(let s): try c.encode(s)
-        case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .integer(let i): try c.encode(i)
+        case .unsigned(let u): try c.encode(u)
+        case .number(let n): try c.encode(n)
         }
     }
 
     public var description: String {
         switch self {
         case .string(let s): return s
-        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        case .integer(let i): return String(i)
+        case .unsigned(let u): return String(u)
+        case .number(let n): return String(n)
         }
     }
 }
@@ -57,6 +67,7 @@ public struct ControlRequest: Codable, Sendable {
     // history, yield, pareto (times in ISO 8601)
     public var verdict: String?
     public var limit: Int?
+    public var offset: Int?
     public var since: String?
     public var until: String?
     // answer

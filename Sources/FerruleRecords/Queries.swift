@@ -28,8 +28,12 @@ public struct HistoryFilter: Sendable {
     public var since: Date?
     public var until: Date?
     public var limit: Int
+    /// Rows to skip (newest first): the page after `offset` rows.
+    public var offset: Int = 0
 
-    public init(serial: String? = nil, partNumber: String? = nil, verdict: Verdict? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 50) {
+    public init(serial: String? = nil, partNumber: String? = nil, verdict: Verdict? = nil, since: Date? = nil, until: Date? = nil,
+                limit: Int = 50, offset: Int = 0) {
+        self.offset = offset
         self.serial = serial
         self.partNumber = partNumber
         self.verdict = verdict
@@ -69,8 +73,9 @@ extension Store {
             if let v = f.verdict { sql += " AND verdict = ?"; args.append(v.rawValue) }
             if let s = f.since { sql += " AND startedAt >= ?"; args.append(s.timeIntervalSince1970) }
             if let u = f.until { sql += " AND startedAt < ?"; args.append(u.timeIntervalSince1970) }
-            sql += " ORDER BY startedAt DESC LIMIT ?"
+            sql += " ORDER BY startedAt DESC, reportId LIMIT ? OFFSET ?"
             args.append(max(0, f.limit))
+            args.append(max(0, f.offset))
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
                 HistoryEntry(reportId: UUID(uuidString: row["reportId"])!, serial: row["serial"], partNumber: row["partNumber"],
                              fixture: row["fixture"], operator: row["operator"], state: row["state"],

@@ -35,6 +35,7 @@ struct ControlEntry: Codable {
     var socket: String?
     var group: String?
     var promptTimeout: String?
+    var idleTimeout: String?
 }
 
 struct StationSection: Codable {

@@ -84,6 +84,8 @@ public struct ControlSpec: Sendable, Hashable {
     public var socket: String?
     public var group: String?
     public var promptTimeoutSeconds: Double = 600
+    /// A socket client that is not subscribed and sends no complete request for this long is closed.
+    public var idleTimeoutSeconds: Double = 60
 }
 
 /// A sink: somewhere every report goes, at least once, with its own place in the outbox.
@@ -669,6 +671,7 @@ extension StationConfig {
             control.socket = c.socket
             control.group = c.group
             if let t = c.promptTimeout { control.promptTimeoutSeconds = try duration(t, root.key("control").key("promptTimeout")) }
+            if let t = c.idleTimeout { control.idleTimeoutSeconds = try duration(t, root.key("control").key("idleTimeout"), within: 1...86400) }
         }
 
         var sinks: [SinkSpec] = []

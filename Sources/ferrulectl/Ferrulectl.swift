@@ -250,12 +250,14 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Only this verdict (pass, fail, error, aborted, interrupted).") var verdict: String?
     @Option(help: "Started at or after (ISO 8601, e.g. 2026-11-21 or 2026-11-21T06:00:00Z).") var since: String?
     @Option(help: "Started before (ISO 8601).") var until: String?
-    @Option(help: "At most this many.") var limit = 50
+    @Option(help: "At most this many (a page, up to 500).") var limit = 50
+    @Option(help: "Skip this many, newest first (the next page).") var offset = 0
 
     func run() async throws {
         let r = try await connection.session { s in
             try await connection.call(&s, request(.history) {
-                $0.serial = serial; $0.partNumber = part; $0.verdict = verdict; $0.limit = limit; $0.since = since; $0.until = until
+                $0.serial = serial; $0.partNumber = part; $0.verdict = verdict; $0.limit = limit; $0.offset = offset
+                $0.since = since; $0.until = until
             })
         }
         if connection.json { printJSON(r); return }

@@ -102,7 +102,9 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         defer { withExtendedLifetime(socketLock) {} }
-        let server = ControlServer(station: station, options: .init(path: socketPath, group: cfg.control.group), logger: logger)
+        var options = ControlServer.Options(path: socketPath, group: cfg.control.group)
+        options.idleTimeout = .milliseconds(Int64(cfg.control.idleTimeoutSeconds * 1000))
+        let server = ControlServer(station: station, options: options, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: ControlService(server: server, readiness: readiness)),
                        .init(service: ReloadService(station: station, configPath: config, logger: logger)),

@@ -82,7 +82,9 @@ final class Daemon: @unchecked Sendable {
     /// How many clients ferruled has open on its status socket: its descriptors whose socket is
     /// bound to the socket's path (accepted connections carry the listener's address).
     func controlConnections() -> Int {
-        let table = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
+        // Read to the end: /proc files claim size 0, and this one grows past a page with many clients.
+        let table = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/unix")).readToEnd())
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
         let inodes = Set(table.split(separator: "\n").compactMap { line -> String? in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             return f.count >= 8 && f[7] == socket ? String(f[6]) : nil

@@ -230,27 +230,32 @@ import Testing
         #expect(try await reference["fixture"]?.int == 2)
     }
 
-    /// A serial with a newline, ESC and U+202E is one escaped line in the daemon's log and
-    /// escaped in ferrulectl's output: it can neither forge a log line nor drive the terminal.
+    /// A serial with a newline or ESC is refused without being echoed; one with U+202E (which
+    /// flips the text after it) and a fake escape is escaped in the daemon's log and in
+    /// ferrulectl's output: it can neither forge a log line nor drive the terminal.
     @Test func hostileSerialIsEscapedInTheLogAndInFerrulectl() async throws {
         let d = try await Daemon()
         defer { Task { await d.stop() } }
-        let serial = "EVIL-1\nforged line \u{1B}[31mred\u{202E}desrever"
+        let serial = "EVIL-1\u{202E}desrever\\u{A}forged"
         try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1; $0.cord = "RC-B-012" }
+            var bad = ControlRequest(id: nil, type: "test")
+            bad.serial = "EVIL-0\nforged line \u{1B}[31mred"
+            bad.partNumber = "FT-MTP12-SMAPC-B-LL"
+            let refused = try await s.call(bad)
+            #expect(refused.error?.message.contains("U+000A at position 7") == true, "\(String(describing: refused.error))")
             _ = try await s.ok("subscribe")
             _ = try await s.ok("test") { $0.serial = serial; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
             _ = try await s.events { $0["kind"]?.string == "unitFinished" }
         }
-        let escaped = "EVIL-1\\u{A}forged line \\u{1B}[31mred\\u{202E}desrever"
+        let escaped = "EVIL-1\\u{202E}desrever\\\\u{A}forged"
         let log = d.logText
         #expect(log.components(separatedBy: "\n").filter { $0.contains("unit finished") && $0.contains(escaped) }.count == 1, "\(log)")
-        #expect(!log.components(separatedBy: "\n").contains { $0.hasPrefix("forged line") })
-        #expect(!log.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
+        #expect(!log.contains("forged line") && !log.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
         let (status, out) = try runProgram(Repo.root + "/.build/debug/ferrulectl", ["history", "--socket", d.socket])
         #expect(status == 0, "\(out)")
         #expect(out.contains(escaped), "\(out)")
-        #expect(!out.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" } && !out.contains("\nforged line"))
+        #expect(!out.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
     }
 
     /// One daemon per data directory: a second ferruled exits naming the PID that holds it, and

@@ -60,4 +60,18 @@ final class RawSocket {
         while let l = readLine() { lines.append(l) }
         return lines
     }
+
+    /// Reads until EOF (or a 5 s silence) in large chunks; returns the complete lines and
+    /// whatever unfinished line the peer left.
+    func readAllLines() -> (lines: [String], unfinished: Int) {
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            data += chunk[..<n]
+        }
+        let parts = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        return (parts.dropLast().map { String(decoding: $0, as: UTF8.self) }, parts.last?.count ?? 0)
+    }
 }
