@@ -16,7 +16,8 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case unitNotStarted(fixture: Int, serial: String, reason: String)
     case prompt(Prompt)
     case promptClosed(id: String, answer: String?)
-    case configReloaded(path: String, hash: String)
+    /// `applied`: what changed, in words ("recipe FT-X changed", "control.promptTimeout").
+    case configReloaded(path: String, hash: String, applied: [String])
     case configRejected(path: String, reason: String)
     case referenceTaken(fixture: Int, takenAt: Date)
     case referenceNeeded(fixture: Int, reason: String)

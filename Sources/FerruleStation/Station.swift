@@ -248,20 +248,6 @@ public actor Station {
         }
     }
 
-    // MARK: Configuration
-
-    /// Takes new recipes and diagnosis rules. Units already running keep the recipe they
-    /// started with, so each fixture picks the new config up when it is next idle. Instrument
-    /// and fixture changes need a restart: such a config is rejected and the old one kept.
-    public func reload(_ new: StationConfig) throws(UnitRefused) {
-        guard new.instruments == config.instruments, new.fixtures == config.fixtures else {
-            throw UnitRefused(message: "\(new.sourcePath): instruments or fixtures changed; the running config is kept",
-                              fix: "restart ferruled to apply instrument or fixture changes")
-        }
-        active = new
-        logger.info("config reloaded", metadata: ["hash": "\(new.hash)", "recipes": "\(new.recipes.count)"])
-    }
-
     // MARK: Units
 
     private struct Prepared {

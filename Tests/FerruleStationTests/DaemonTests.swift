@@ -190,9 +190,20 @@ import Testing
             // A good change is taken.
             try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.50").write(toFile: d.configPath, atomically: true, encoding: .utf8)
             d.signal(SIGHUP)
-            _ = try await s.events { $0["kind"]?.string == "configReloaded" }
+            let reloaded = try await s.events { $0["kind"]?.string == "configReloaded" }.last!
+            #expect(reloaded["applied"] == .array([.string("recipe FT-MTP8-SMAPC-B changed")]), "\(reloaded)")
             let after = try await s.ok("recipes").array!.first { $0["partNumber"]?.string == "FT-MTP8-SMAPC-B" }!
             #expect(after["ilMaxDb"]?["1310"]?.number == 0.5)
+
+            // A change only a restart applies is refused whole, not said to be reloaded.
+            let share = temporaryDirectory()
+            try (good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.40")
+                + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            d.signal(SIGHUP)
+            let refused = try await s.events { $0["kind"]?.string == "configRejected" }.last!
+            #expect(refused["reason"]?.string?.contains("sinks changed, which only a restart applies") == true, "\(refused)")
+            let kept = try await s.ok("recipes").array!.first { $0["partNumber"]?.string == "FT-MTP8-SMAPC-B" }!
+            #expect(kept["ilMaxDb"]?["1310"]?.number == 0.5)  // nothing of it applied
         }
         #expect(d.logText.contains("config reload refused"))
     }
