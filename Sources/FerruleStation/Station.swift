@@ -450,6 +450,10 @@ public actor Station {
         if let f = result.fault, let name = result.faultInstrument {
             instrumentErrors[name] = f
             await events.publish(.instrumentFault(instrument: name, detail: f))
+        } else if result.fault == nil, !result.steps.isEmpty {
+            // Every instrument of the fixture just answered a whole unit: a fault shown from an
+            // earlier unit is history now (its report keeps it).
+            for name in w.instruments { instrumentErrors[name] = nil }
         }
         let report = UnitReport(
             reportId: result.reportId,

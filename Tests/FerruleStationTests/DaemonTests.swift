@@ -91,6 +91,8 @@ import Testing
             #expect(during.contains { $0["kind"]?.string == "sourceMayBeOn" && $0["fixture"]?.int == 1 && $0["detail"]?.string != nil })
             let report = try String(contentsOfFile: try #require(faulted["reportPath"]?.string), encoding: .utf8)
             #expect(report.contains("ilrl") && report.contains("Data out of range"), "\(report.prefix(2000))")
+            let meter = { (st: JSONValue) in st["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string }
+            #expect(meter(try await s.ok("status")) == "fault")
 
             // Cleared: the station's retry switches the laser off and says so, then the same unit passes.
             _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "none" }
@@ -98,6 +100,7 @@ import Testing
             _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
             let clean = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
             #expect(clean["verdict"]?.string == "pass", "\(clean)")
+            #expect(meter(try await s.ok("status")) == "ok")  // a whole unit answered: the fault is history
         }
     }
 
