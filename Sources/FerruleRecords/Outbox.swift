@@ -177,6 +177,7 @@ public actor SinkRunner {
                 continue
             }
             status.pending = (try? await store.pending(for: sink.name)) ?? status.pending
+            await onChange(status)  // current while a delivery is on its way, not only once idle
             guard let next else {
                 status.attempts = 0
                 await onChange(status)
@@ -200,6 +201,7 @@ public actor SinkRunner {
             return
         }
         status.attempts += 1
+        await onChange(status)
         switch await sink.deliver(report) {
         case .delivered:
             do {
@@ -214,6 +216,7 @@ public actor SinkRunner {
             status.failing = nil
             status.failingSince = nil
             status.attempts = 0
+            status.pending = max(0, status.pending - 1)
             status.lastDeliveredAt = Date()
         case .park(let why):
             logger.error("\(sink.name) refused \(report.unit.serial) (report \(id)): \(why); parked", metadata: ["sink": "\(sink.name)"])

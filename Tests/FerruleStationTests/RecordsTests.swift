@@ -390,3 +390,43 @@ extension StorageTroubleTests {
         #expect(throws: StoreError.self) { try PostgresSink(name: "x", url: "mysql://nope", logger: Logger(label: "test")) }
     }
 }
+
+/// A sink that holds each delivery until the test lets it go: what a slow MES looks like.
+actor GateSink: Sink {
+    nonisolated let name = "slow-mes"
+    nonisolated let kind = "test"
+    private var open = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func deliver(_ report: UnitReport) async -> DeliveryOutcome {
+        if !open { await withCheckedContinuation { waiting.append($0) } }
+        return .delivered
+    }
+
+    func release() {
+        open = true
+        for w in waiting { w.resume() }
+        waiting = []
+    }
+}
+
+@Suite struct SinkStatusTests {
+    /// Status is current during a delivery: a sink on its first attempt shows the unit pending
+    /// and the attempt, not "0 pending" until it is done.
+    @Test func aSinkOnItsFirstAttemptShowsItsBacklog() async throws {
+        let (station, bench) = try await makeStation()
+        let gate = GateSink()
+        await station.startSinks([gate])
+        _ = try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP8-SMAPC-B")
+        try await waitUntil("the first attempt to show") {
+            let s = await station.status().sinks.first
+            return s?.pending == 1 && s?.attempts == 1
+        }
+        await gate.release()
+        try await waitUntil("the delivery to show") {
+            let s = await station.status().sinks.first
+            return s?.pending == 0 && s?.lastDeliveredAt != nil
+        }
+        await station.stopSinks()
+    }
+}
