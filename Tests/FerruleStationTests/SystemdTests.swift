@@ -19,6 +19,13 @@ import Glibc
         try unit.replacingOccurrences(of: "/usr/local/bin/ferruled", with: Daemon.executable).write(toFile: copy, atomically: true, encoding: .utf8)
         let (status, out) = try runProgram("/usr/bin/env", ["systemd-analyze", "verify", copy])
         #expect(status == 0, "systemd-analyze verify: \(out)")
+        // systemd's own exposure score (0 = locked down, 10 = exposed); 3.3 before the syscall
+        // filter, W^X, RemoveIPC and ProcSubset.
+        let (_, security) = try runProgram("/usr/bin/env", ["systemd-analyze", "security", "--offline=true", copy])
+        let score = security.split(separator: "\n").first { $0.contains("Overall exposure level") }
+            .flatMap { line in line.split(separator: " ").compactMap { Double($0) }.first }
+        print("systemd-analyze security: exposure \(score.map { String($0) } ?? "?")")
+        #expect((score ?? 10) <= 2.5, "\(security.suffix(400))")
     }
 
     @Test func notifiesReadyStatusWatchdogAndStopping() async throws {
