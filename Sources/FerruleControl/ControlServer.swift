@@ -200,10 +200,13 @@ public final class ControlServer: Sendable {
     private func readRequests(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, client: Hub.Client) async {
         do {
             for try await line in inbound {
+                // A dropped client's requests are read and discarded, not answered: leaving this
+                // loop would close the channel before its writer has sent what is owed and `bye`.
+                if client.dropReason != nil { continue }
                 client.request(started: true)
                 let reply = await handle(line, client: client)
                 client.request(started: false)
-                if let reply, !(await hub.send(reply, to: client)) { return }
+                if let reply { _ = await hub.send(reply, to: client) }
             }
         } catch is LineTooLong {
             let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
@@ -325,7 +328,9 @@ public final class ControlServer: Sendable {
                 throw ControlError(.badRequest, "'limit' is \(limit)",
                                    fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
             }
-            guard offset >= 0 else { throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)") }
+            guard offset >= 0 else {
+                throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)")
+            }
             let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try time(r.since, "since"),
                                        until: try time(r.until, "until"), limit: limit, offset: offset)
             return try JSONValue.from(await station.history(filter))

@@ -42,7 +42,8 @@ extension DataDirectory {
     /// umask or an older version left.
     func tightenModes() {
         var files = [storePath, storePath + "-wal", storePath + "-shm"]
-        files += ((try? FileManager.default.contentsOfDirectory(atPath: references)) ?? []).map { (references as NSString).appendingPathComponent($0) }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: references)) ?? []
+        files += names.map { (references as NSString).appendingPathComponent($0) }
         for f in files where FileManager.default.fileExists(atPath: f) { _ = chmod(f, 0o640) }
     }
 

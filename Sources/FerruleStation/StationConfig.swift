@@ -671,7 +671,9 @@ extension StationConfig {
             control.socket = c.socket
             control.group = c.group
             if let t = c.promptTimeout { control.promptTimeoutSeconds = try duration(t, root.key("control").key("promptTimeout")) }
-            if let t = c.idleTimeout { control.idleTimeoutSeconds = try duration(t, root.key("control").key("idleTimeout"), within: 1...86400) }
+            if let t = c.idleTimeout {
+                control.idleTimeoutSeconds = try duration(t, root.key("control").key("idleTimeout"), within: 1...86400)
+            }
         }
 
         var sinks: [SinkSpec] = []

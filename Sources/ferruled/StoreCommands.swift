@@ -41,7 +41,8 @@ struct StoreLocation: ParsableArguments {
 
 struct StoreCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Run SQLite's quick_check on the store and compare it with the reports. Exit 1 if it must be recovered.")
+        commandName: "check",
+        abstract: "Run SQLite's quick_check on the store and compare it with the reports. Exit 1 if it must be recovered.")
     @OptionGroup var location: StoreLocation
 
     func run() async throws {

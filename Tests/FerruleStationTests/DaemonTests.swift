@@ -200,8 +200,9 @@ import Testing
 
             // A change only a restart applies is refused whole, not said to be reloaded.
             let share = temporaryDirectory()
-            try (good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.40")
-                + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            let withSink = good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.40")
+                + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n"
+            try withSink.write(toFile: d.configPath, atomically: true, encoding: .utf8)
             d.signal(SIGHUP)
             let refused = try await s.events { $0["kind"]?.string == "configRejected" }.last!
             #expect(refused["reason"]?.string?.contains("sinks changed, which only a restart applies") == true, "\(refused)")

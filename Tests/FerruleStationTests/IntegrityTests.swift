@@ -44,8 +44,8 @@ import Testing
         #expect(truncate(store, 0) == 0)
 
         let why = try #require(await startRefusal(dir))
-        #expect(why.contains("holds no units") && why.contains("3 unit report(s)") && why.contains("ferruled store recover --data-dir \(dir)"),
-                "\(why)")
+        #expect(why.contains("holds no units") && why.contains("3 unit report(s)"), "\(why)")
+        #expect(why.contains("ferruled store recover --data-dir \(dir)"), "\(why)")
         let (checked, checkOut) = try ferruled(["store", "check", "--data-dir", dir])
         #expect(checked == 1 && checkOut.contains("NOT USABLE"), "\(checkOut)")
 
