@@ -208,8 +208,8 @@ import Testing
 }
 
 @Suite struct HostileSerialTests {
-    @Test(arguments: ["../../etc/x", "a/b/c", "/etc/passwd", "ctl\u{07}\u{1B}[31m\nline", String(repeating: "S", count: 300),
-                      "..", ".hidden", "Ünïcødé-序列", "con", "x\u{0}y"])
+    @Test(arguments: ["../../etc/x", "a/b/c", "/etc/passwd", String(repeating: "S", count: 64),
+                      "..", ".hidden", "Ünïcødé-序列", "con", "x\u{202E}y"])
     func serialNeverEscapesReportsFolder(serial: String) async throws {
         let (station, bench) = try await makeStation()
         let o = try await testUnit(station, bench, serial: serial, part: "FT-MTP12-SMAPC-B-LL")
@@ -225,6 +225,17 @@ import Testing
         #expect(back.unit.serial == serial)  // verbatim inside the JSON
         let (status, out) = try validateReports([o.reportPath])
         #expect(status == 0, "\(out)")
+    }
+
+    /// Control characters (bell, escape, newline, NUL) and serials longer than a label holds are
+    /// refused before anything is measured, naming what is wrong.
+    @Test(arguments: [("ctl\u{07}\u{1B}[31m\nline", "U+0007 at position 4"), ("x\u{0}y", "U+0000 at position 2"),
+                      (String(repeating: "S", count: 300), "300 characters long; at most 64")])
+    func serialWithControlCharactersOrTooLongIsRefused(serial: String, says: String) async throws {
+        let (station, bench) = try await makeStation()
+        let e = await #expect(throws: UnitRefused.self) { try await testUnit(station, bench, serial: serial, part: "FT-MTP12-SMAPC-B-LL") }
+        #expect(e?.message.contains(says) == true, "\(String(describing: e))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: station.data.reports).isEmpty)
     }
 
     @Test func emptySerialIsRefused() async throws {
