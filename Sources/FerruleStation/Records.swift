@@ -87,20 +87,25 @@ extension Station {
             retryStorage()
             return (data.reportPath(for: report), false)
         }
-        // The files are rendered from the record as stored, like every sink's output, and named
-        // from it: its finish time is rounded to the millisecond, which can carry into the next
-        // second of the file name (x.9996 s), so the in-memory report's name may not exist.
+        let path = await writeStoredFiles(report)
+        for r in sinkRunners.values { r.wake() }
+        return (path, true)
+    }
+
+    /// Writes a committed unit's files and returns the report's path. The files are rendered
+    /// from the record as stored, like every sink's output, and named from it: its finish time
+    /// is rounded to the millisecond, which can carry into the next second of the file name
+    /// (x.9996 s), so the in-memory report's name may not exist.
+    private func writeStoredFiles(_ report: UnitReport) async -> String {
         let stored = (try? await store.report(report.reportId)) ?? report
         await writeFiles(stored)
-        for r in sinkRunners.values { r.wake() }
-        return (data.reportPath(for: stored), true)
+        return data.reportPath(for: stored)
     }
 
     /// Writes a stored unit's report and certificate. One that cannot be written (reports/
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport) async {
         do {
-            try FileManager.default.createDirectory(atPath: data.reports, withIntermediateDirectories: true)
             _ = try data.writeFiles(report)
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
@@ -131,6 +136,7 @@ extension Station {
 
     /// True when every stored unit has its files.
     private func writeUnwrittenFiles() async -> Bool {
+        try? data.prepare()  // reports/ may have been removed: made again (0750) only when retrying
         guard let ids = try? await store.unitsWithoutFiles() else { return false }
         for id in ids {
             if let r = try? await store.report(id) { await writeFiles(r) }
@@ -180,11 +186,10 @@ extension Station {
                 return false
             }
             unstored.removeFirst()
-            let stored = (try? await store.report(r.reportId)) ?? r
-            await writeFiles(stored)
+            let path = await writeStoredFiles(r)
             await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
             await events.publish(.unitFinished(fixture: r.fixture, serial: r.unit.serial, reportId: r.reportId,
-                                               verdict: r.verdict, reportPath: data.reportPath(for: stored)))
+                                               verdict: r.verdict, reportPath: path))
         }
         do { try await store.touch(now()) } catch {
             storageFailed(error)
