@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
@@ -29,18 +30,30 @@ let package = Package(
 
         // Pure MPO domain: geometry, polarity, dB math, recipes, verdicts, report model. No I/O.
         .target(name: "FerruleCore"),
-        // Instrument protocols the engine speaks to; transports and drivers live here.
+        // The status socket's language: messages, line framing, events and status, and the client.
+        // All ferrulectl needs: no instrument, store or simulator code.
+        .target(name: "FerruleProtocol", dependencies: [
+            "FerruleCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+        ]),
+        // Instrument capability protocols, transports, drivers and udev discovery.
         .target(name: "FerruleDevices", dependencies: [
             "FerruleCore", "CUdev", "CModbus",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
         ]),
+        // What a config may ask of the simulated bench, as plain values (faults, transports, settings).
+        .target(name: "FerruleSimSpec", dependencies: ["FerruleCore"]),
         // Optical model of a bench and simulated instruments, in-process and on the real wire.
         .target(name: "FerruleSimulator", dependencies: [
-            "FerruleCore", "FerruleDevices", "CModbus",
+            "FerruleCore", "FerruleDevices", "FerruleSimSpec", "CModbus",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
         ]),
         // Results that must not be lost: the SQLite store, the formats rendered from its records
         // (JSON, CSV, certificate, IPC-CFX, ATML) and the sinks that deliver them.
@@ -54,39 +67,49 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The engine: config, fixtures, sequencing, references, reports.
+        // The engine: config, fixtures, sequencing, references, records. Knows instruments only
+        // through the capability protocols; never the simulator.
         .target(name: "FerruleStation", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleRecords",
+            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The status socket: newline-delimited JSON protocol, server and client.
+        // The status socket's server: clients, subscriptions and the station's request handlers.
         .target(name: "FerruleControl", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleDevices", "FerruleSimulator", "FerruleRecords",
+            "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleRecords",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Builds a station from its config: drivers real or simulated, the engine around them, the
+        // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
+        .target(name: "FerruleSetup", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleProtocol",
+            "FerruleControl",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .executableTarget(name: "ferruled", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleSimulator", "FerruleDevices", "FerruleControl",
+            "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The operator's command line: speaks the status socket and nothing else.
         .executableTarget(name: "ferrulectl", dependencies: [
-            "FerruleCore", "FerruleControl", "FerruleStation",
+            "FerruleCore", "FerruleProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ferrule-sim", dependencies: [
-            "FerruleCore", "FerruleSimulator", "FerruleStation",
+            "FerruleCore", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleSetup",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
         .executableTarget(name: "ferrule-bench", dependencies: [
-            "FerruleRecords",
+            "FerruleRecords", "FerruleSetup", "FerruleProtocol", "FerruleSimSpec",
             "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl",
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,7 +117,10 @@ let package = Package(
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
+            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

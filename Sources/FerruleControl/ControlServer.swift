@@ -1,7 +1,5 @@
 import FerruleCore
-import FerruleDevices
-import FerruleRecords
-import FerruleSimulator
+import FerruleProtocol
 import FerruleStation
 import Foundation
 import Logging
@@ -33,26 +31,30 @@ public final class ControlServer: Sendable {
         }
     }
 
-    public let station: Station
+    public let routes: ControlRoutes
+    /// Where the events every subscriber gets come from (the station's event bus).
+    let events: @Sendable () async -> AsyncStream<StationEvent>
     public let options: Options
     let logger: Logger
     let hub: Hub
     let stop = StopSignal()
 
     /// A one-shot signal from `shutdown()` to the running server.
-    final class StopSignal: @unchecked Sendable {
+    final class StopSignal: Sendable {
         let (stream, continuation) = AsyncStream<Void>.makeStream()
-        private let lock = NSLock()
-        private var _requested = false
-        var requested: Bool { lock.withLock { _requested } }
+        private let fired = Atomic<Bool>(false)
+        var requested: Bool { fired.load(ordering: .acquiring) }
         func fire() {
-            lock.withLock { _requested = true }
+            fired.store(true, ordering: .releasing)
             continuation.yield()
         }
     }
 
-    public init(station: Station, options: Options, logger: Logger = Logger(label: "ferrule.control")) {
-        self.station = station
+    /// Serves `routes`; every subscriber gets the events of `events`.
+    public init(routes: ControlRoutes, events: @escaping @Sendable () async -> AsyncStream<StationEvent>, options: Options,
+                logger: Logger = Logger(label: "ferrule.control")) {
+        self.routes = routes
+        self.events = events
         self.options = options
         self.logger = logger
         self.hub = Hub(limits: .init(maxClients: options.maxClients, queueDepth: options.queueDepth, queueBytes: options.queueBytes,
@@ -69,14 +71,14 @@ public final class ControlServer: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)  // a client may send, shut its side, and still read
             .bind(unixDomainSocketPath: options.path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: maxLine)))
+                    try channel.pipeline.syncOperations.addLineFraming(maxLineBytes: maxLine)
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         try secureSocketFile()
         logger.info("status socket listening", metadata: ["path": "\(options.path)"])
 
-        let events = await station.events.subscribe(buffer: 1 << 16)
+        let events = await self.events()
         let hub = hub
         // Encode each event once and fan it out. Ends when the station's event bus finishes.
         let pump = Task {
@@ -208,7 +210,7 @@ public final class ControlServer: Sendable {
                 client.request(started: false)
                 if let reply { _ = await hub.send(reply, to: client) }
             }
-        } catch is LineTooLong {
+        } catch is ByteToMessageDecoderError.PayloadTooLargeError {
             let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
                                  fix: "send one JSON object per line")
             if let l = try? Self.line(ControlMessage(type: .error, error: e)) { _ = await hub.send(l, to: client) }
@@ -257,171 +259,27 @@ public final class ControlServer: Sendable {
         }
     }
 
-    private func require<T>(_ value: T?, _ field: String, _ type: String, example: String) throws -> T {
-        guard let value else {
-            throw ControlError(.badRequest, "'\(field)' is missing", fix: "add \"\(field)\": \(example) to the '\(type)' request")
-        }
-        return value
-    }
-
     func dispatch(_ r: ControlRequest, client: Hub.Client) async throws -> JSONValue {
         if let v = r.v, v != ControlProtocol.version {
             throw ControlError(.unsupportedVersion, "protocol version \(v) is not supported", fix: "send \"v\": \(ControlProtocol.version)")
         }
-        let typeName = try require(r.type, "type", "any", example: "\"status\"")
+        let typeName = try r.require(r.type, "type", example: "\"status\"")
         guard let kind = ControlRequest.Kind(rawValue: typeName) else {
-            throw ControlError(.unknownType, "unknown request type '\(typeName)'",
+            throw ControlError(.unknownType, "unknown request type '\(Escaped.text(typeName))'",
                                fix: "use one of: \(ControlRequest.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         switch kind {
-        case .status:
-            return try JSONValue.from(await station.status())
         case .subscribe:
             await hub.subscribe(client.id)
             return .object(["subscribed": .bool(true)])
         case .unsubscribe:
             await hub.unsubscribe(client.id)
             return .object(["subscribed": .bool(false)])
-        case .test:
-            let serial = try require(r.serial, "serial", "test", example: "\"SN123\"")
-            let part = try require(r.partNumber, "partNumber", "test", example: "\"FT-MTP12-SMAPC-B-LL\"")
-            var fixture = r.fixture ?? 0
-            if r.fixture == nil { fixture = try await firstIdleFixture(for: part) }
-            let req = UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown")
-            try await station.start(req)
-            return .object(["accepted": .bool(true), "serial": .string(serial), "fixture": .number(Double(fixture))])
-        case .abort:
-            let fixture = try require(r.fixture, "fixture", "abort", example: "1")
-            try await station.abort(fixture: fixture)
-            return .object(["aborting": .number(Double(fixture))])
-        case .reference:
-            let fixture = try require(r.fixture, "fixture", "reference", example: "1")
-            // No cord named: every reference cord that fits the fixture, one after the other.
-            let refs = r.cord == nil ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
-                : [try await station.takeReference(fixture: fixture, cord: r.cord, operatorId: r.operator)]
-            guard let last = refs.last else { throw ControlError(.refused, "no reference cord fits fixture \(fixture)",
-                fix: "declare one under 'referenceCords'") }
-            return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from([last.takenAt]).array![0],
-                            "values": .number(Double(refs.map(\.values.count).reduce(0, +))),
-                            "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),
-                            "polarity": .string(refs.map(\.cord.polarity).joined(separator: ", "))])
-        case .cordReset:
-            let cord = try require(r.cord, "cord", "cordReset", example: "\"TC-L-1\"")
-            try await station.resetCord(cord, operatorId: r.operator)
-            return .object(["cord": .string(cord), "matings": .number(0)])
-        case .recipes:
-            let cfg = await station.currentConfig
-            return .array(try cfg.recipeOrder.map { pn in
-                let rc = cfg.recipes[pn]!
-                return try JSONValue.from(RecipeSummary(rc))
-            })
-        case .history:
-            var verdict: Verdict?
-            if let v = r.verdict {
-                guard let x = Verdict(rawValue: v) else {
-                    throw ControlError(.badRequest, "'verdict' is '\(v)'", fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                verdict = x
+        default:
+            guard let handler = routes.handler(for: kind) else {
+                throw ControlError(.unknownType, "this station does not serve '\(kind.rawValue)' requests")
             }
-            let limit = r.limit ?? 50, offset = r.offset ?? 0
-            guard (1...ControlProtocol.maxHistoryPage).contains(limit) else {
-                throw ControlError(.badRequest, "'limit' is \(limit)",
-                                   fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
-            }
-            guard offset >= 0 else {
-                throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)")
-            }
-            let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try time(r.since, "since"),
-                                       until: try time(r.until, "until"), limit: limit, offset: offset)
-            return try JSONValue.from(await station.history(filter))
-        case .yield:
-            return try JSONValue.from(await station.store.yield(since: try time(r.since, "since"), until: try time(r.until, "until")))
-        case .pareto:
-            return try JSONValue.from(await station.store.pareto(partNumber: r.partNumber, since: try time(r.since, "since"), until: try time(r.until, "until")))
-        case .report:
-            let serial = try require(r.serial, "serial", "report", example: "\"SN123\"")
-            let rows = try await station.history(HistoryFilter(serial: serial, limit: 1000))
-            guard !rows.isEmpty else {
-                throw ControlError(.notFound, "no unit with serial '\(serial)' was tested on this station", fix: "check the serial; 'history' lists what was tested")
-            }
-            var out: [JSONValue] = []
-            for row in rows {
-                var o = try JSONValue.from(row)
-                let deliveries = try await station.store.deliveries(of: row.entry.reportId)
-                if case .object(var d) = o {
-                    d["filesExist"] = .bool(row.reportPath.map { FileManager.default.fileExists(atPath: $0) } ?? false)
-                    d["deliveries"] = .array(deliveries.map { .object(["sink": .string($0.sink), "state": .string($0.state), "detail": $0.detail.map(JSONValue.string) ?? .null]) })
-                    o = .object(d)
-                }
-                out.append(o)
-            }
-            return .array(out)
-        case .prompts:
-            return try JSONValue.from(await station.prompts.pending)
-        case .answer:
-            let id = try require(r.prompt, "prompt", "answer", example: "\"p1\"")
-            let text = try require(r.answer, "answer", "answer", example: "\"ok\"")
-            do { try await station.prompts.answer(id, text) } catch {
-                throw ControlError(.notFound, error.description)
-            }
-            return .object(["answered": .string(id)])
-        case .fault:
-            let name = try require(r.instrument, "instrument", "fault", example: "\"ilrl\"")
-            let text = try require(r.fault, "fault", "fault", example: "\"noReply\"")
-            guard let fault = WireFault(rawValue: text) else {
-                throw ControlError(.badRequest, "'fault' is '\(Escaped.text(text))', not a simulated fault",
-                                   fix: "use one of: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            let scope = FaultScope(command: r.command, fiber: r.fiber)
-            try await station.injectFault(fault, into: name, scope: scope)
-            return .object(["instrument": .string(name), "fault": .string(fault.rawValue), "scope": .string(scope.description)])
+            return try await handler(r)
         }
-    }
-
-    /// An ISO 8601 time from a request field, or a clear error naming it.
-    private func time(_ text: String?, _ field: String) throws -> Date? {
-        guard let text else { return nil }
-        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
-        if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
-        if let d = try? Date.ISO8601FormatStyle().year().month().day().parse(text) { return d }
-        throw ControlError(.badRequest, "'\(field)' is '\(text)', not an ISO 8601 time", fix: "use e.g. \"2026-11-21T06:00:00Z\" or \"2026-11-21\"")
-    }
-
-    private func firstIdleFixture(for part: String) async throws -> Int {
-        let status = await station.status()
-        let cfg = await station.currentConfig
-        guard let recipe = cfg.recipes[part] else {
-            throw ControlError(.refused, "no recipe for part number '\(part)'", fix: "use one of: \(cfg.recipeOrder.joined(separator: ", "))")
-        }
-        let able = cfg.fixtures.filter { $0.cannotTest(recipe.assembly) == nil }.map(\.id)
-        guard let f = status.fixtures.first(where: { $0.state == "idle" && able.contains($0.id) }) else {
-            throw ControlError(.refused, "no idle fixture can test \(part)", fix: "wait for a fixture, or name one with \"fixture\"")
-        }
-        return f.id
-    }
-}
-
-/// What `recipes` lists for each part number.
-struct RecipeSummary: Encodable {
-    var partNumber, description, kind, fiberType, polarity: String
-    var fibers: Int
-    var wavelengthsNm: [Int]
-    var ilMaxDb: [String: Double]
-    var meanIlMaxDb: Double?
-    var rlMinDb: Double?
-    var referenceValiditySeconds: Double
-
-    init(_ r: Recipe) {
-        partNumber = r.partNumber
-        description = r.description
-        kind = r.assembly.kind.rawValue
-        fiberType = r.assembly.fiberType.rawValue
-        polarity = r.assembly.polarity.standardType?.rawValue ?? "explicit"
-        fibers = r.assembly.fiberCount
-        wavelengthsNm = r.wavelengthsNm
-        ilMaxDb = Dictionary(uniqueKeysWithValues: r.limits.ilMaxDb.map { (String($0.key), $0.value) })
-        meanIlMaxDb = r.limits.meanIlMaxDb
-        rlMinDb = r.limits.rlMinDb
-        referenceValiditySeconds = r.reference.validitySeconds
     }
 }

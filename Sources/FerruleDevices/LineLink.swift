@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOExtras
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +76,7 @@ public final class LineLink: Sendable {
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOLoopBound<ReplyHandler>> = { ch in
             ch.eventLoop.makeCompletedFuture {
                 let h = ReplyHandler()
-                try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 1 << 20)))
+                try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: 1 << 20))
                 try ch.pipeline.syncOperations.addHandler(h)
                 return NIOLoopBound(h, eventLoop: ch.eventLoop)
             }

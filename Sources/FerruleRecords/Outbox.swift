@@ -26,32 +26,6 @@ extension Sink {
     public func shutdown() async {}
 }
 
-/// A sink's place in the outbox and how it is doing, for the status socket.
-public struct SinkStatus: Sendable, Codable, Hashable {
-    public var name: String
-    public var kind: String
-    /// Records not yet delivered (the one being retried included).
-    public var pending: Int
-    public var parked: Int
-    /// Set while the sink is retrying: what went wrong last, and since when.
-    public var failing: String?
-    public var failingSince: Date?
-    public var attempts: Int
-    public var lastDeliveredAt: Date?
-
-    public init(name: String, kind: String, pending: Int, parked: Int, failing: String? = nil, failingSince: Date? = nil,
-                attempts: Int, lastDeliveredAt: Date? = nil) {
-        self.name = name
-        self.kind = kind
-        self.pending = pending
-        self.parked = parked
-        self.failing = failing
-        self.failingSince = failingSince
-        self.attempts = attempts
-        self.lastDeliveredAt = lastDeliveredAt
-    }
-}
-
 public struct ParkedDelivery: Sendable, Codable, Hashable {
     public var sink: String
     public var reportId: UUID

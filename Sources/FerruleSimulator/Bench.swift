@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleDevices
 import Foundation
 
@@ -23,28 +24,6 @@ public enum InstrumentFaultKind: String, Sendable, Codable {
     case queueError
     /// The instrument vanishes (unplugged).
     case disconnect
-}
-
-public struct BenchSettings: Sendable, Codable, Hashable {
-    public var seed: UInt64 = 1
-    public var sourcePowerDbm: Double = -3
-    /// Standard deviation of the power meter's noise (dB).
-    public var noiseDb: Double = 0.003
-    /// Source drift added per power reading (dB); a drifting source makes the reference go stale.
-    public var driftDbPerReading: Double = 0
-    /// Every launch and receive path (switch channel plus its harness) has its own loss per
-    /// wavelength, fixed per seed, drawn from this range: a real harness is never equal.
-    public var pathLossMinDb: Double = 0.3
-    public var pathLossMaxDb: Double = 0.9
-    /// A dark detector reads its noise: a small power that varies around zero (watts, one sigma).
-    public var darkNoiseWatts: Double = 2e-12
-    /// Above this a detector is over range.
-    public var meterCeilingDbm: Double = 10
-    /// How long a switch takes to settle and a meter to read (real: ~300 ms and 0.1-1 s; 0 in CI).
-    public var switchSettleMs: Double = 0
-    public var meterReadMs: Double = 0
-
-    public init() {}
 }
 
 /// The optical model of a whole bench: switches, source, meters and what is mounted in each

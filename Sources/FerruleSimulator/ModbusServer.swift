@@ -1,5 +1,6 @@
 import CModbus
 import FerruleCore
+import FerruleSimSpec
 import FerruleDevices
 import Foundation
 import NIOConcurrencyHelpers

@@ -1,44 +1,7 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleDevices
 import Foundation
-
-/// A fault a wire-level simulated instrument can be told to have, from config or at run time.
-public enum WireFault: String, Sendable, Codable, CaseIterable {
-    case none
-    /// Reads commands but never answers.
-    case noReply
-    /// Answers with bytes that are not a reply.
-    case garbage
-    /// Puts -222,"Data out of range" in the error queue after every command.
-    case queueError
-    /// Closes the connection on the next line.
-    case disconnect
-    /// The switch takes 2 s to settle.
-    case slowSwitch
-    /// The instrument vanishes: connections drop, new ones are refused, a pty's device link is
-    /// removed. Injecting `none` plugs it back in.
-    case unplug
-    /// A power meter answers its over-range sentinel to power readings.
-    case overRange
-}
-
-/// Where an injected fault strikes: only on lines whose command starts with `command` (e.g.
-/// `READ:RL?`), and only while the launch position `fiber` is lit. Nil: everywhere.
-public struct FaultScope: Sendable, Hashable, Codable {
-    public var command: String?
-    public var fiber: Int?
-
-    public init(command: String? = nil, fiber: Int? = nil) {
-        self.command = command
-        self.fiber = fiber
-    }
-
-    public var isEverywhere: Bool { command == nil && fiber == nil }
-
-    public var description: String {
-        [command.map { "on \($0)" }, fiber.map { "on fiber \($0)" }].compactMap { $0 }.joined(separator: " ")
-    }
-}
 
 /// What one instrument model does with a command. Headers arrive upper-cased, without a leading ':'.
 protocol SCPIModel: Sendable {

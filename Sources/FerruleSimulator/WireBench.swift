@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleDevices
 import Foundation
 

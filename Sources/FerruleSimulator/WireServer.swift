@@ -1,17 +1,14 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleDevices
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOExtras
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// How a simulated instrument is reached.
-public enum WireTransport: String, Sendable, Codable, CaseIterable {
-    case tcp, pty
-}
 
 /// One endpoint of the simulated bench, as written to the endpoints file.
 public struct Endpoint: Sendable, Codable, Hashable {
@@ -97,7 +94,7 @@ public final class WireServer: Sendable {
     static func pipeline(_ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>,
                          canClose: Bool = true) -> EventLoopFuture<Void> {
         ch.eventLoop.makeCompletedFuture {
-            try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 64 * 1024)))
+            try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: 64 * 1024))
             try ch.pipeline.syncOperations.addHandler(LineServerHandler(device: device, canClose: canClose))
             connections.withLockedValue { $0.append(ch) }
         }

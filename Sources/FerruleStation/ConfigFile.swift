@@ -1,4 +1,4 @@
-import FerruleSimulator
+import FerruleSimSpec
 
 // The shape of the YAML file, decoded as written. Enumerations stay strings here so that a
 // wrong value is reported with the allowed ones; `StationConfig.load` validates and converts.

@@ -1,6 +1,6 @@
 import FerruleCore
 import FerruleDevices
-import FerruleSimulator
+import FerruleSimSpec
 import Foundation
 import Yams
 

@@ -1,14 +1,5 @@
+import FerruleProtocol
 import Foundation
-
-/// A question the engine puts to whoever is at the bench ("connect the reference cord to
-/// fixture 1"). Any client may answer; the engine waits with a timeout.
-public struct Prompt: Sendable, Codable, Hashable {
-    public var id: String
-    public var fixture: Int?
-    public var text: String
-    public var choices: [String]
-    public var expiresAt: Date
-}
 
 public struct PromptTimedOut: Error, Sendable, CustomStringConvertible {
     public var prompt: Prompt

@@ -1,6 +1,6 @@
 import FerruleCore
 import FerruleDevices
-import FerruleSimulator
+import FerruleProtocol
 import FerruleRecords
 import Foundation
 import Logging
@@ -28,6 +28,11 @@ public struct UnitRefused: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var fix: String
     public var description: String { "\(message). Fix: \(fix)" }
+
+    public init(message: String, fix: String) {
+        self.message = message
+        self.fix = fix
+    }
 }
 
 public struct ReferenceFailed: Error, Sendable, CustomStringConvertible {
@@ -81,6 +86,8 @@ public actor Station {
     var lightRetry: Task<Void, Never>?
     /// This station's claim on its data directory, released when it shuts down.
     private var dataLock: ExclusiveLock?
+    /// What the composition root asked to run last at shutdown.
+    private var onShutdown: @Sendable () -> Void = {}
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     private var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -103,18 +110,23 @@ public actor Station {
     var filesProblem: String?
     var filesRetry: Task<Void, Never>?
 
-    /// Starts a station: prepares the data directory, starts any wire-level simulators the config
-    /// asks for (pty links under `<data-dir>/run/sim`), builds the drivers and loads the references.
-    public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
+    /// Starts a station: claims and prepares the data directory, checks the store, then builds
+    /// the instruments with `instruments` (given the folder for run-time files such as a
+    /// simulator's pty links) and loads the references. `onShutdown` runs last in `shutdown()`
+    /// (the composition root stops what it started for the instruments there).
+    public static func make(config: StationConfig, data: DataDirectory,
+                            instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
+                            onShutdown: @escaping @Sendable () -> Void = {},
+                            logger: Logger = Logger(label: "ferrule.station"),
                             now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
         let lock = try data.claim()  // before anything is written there: one station per data directory
         try data.prepare()
         try data.verifyStore()
         let store = try Store(path: data.storePath)
         data.tightenModes()
-        let instruments = try await InstrumentSet.make(config: config, runtimeDirectory: data.root + "/run")
+        let instruments = try await build(data.root + "/run")
         let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
-        await station.hold(lock)
+        await station.hold(lock, onShutdown: onShutdown)
         await station.recover()
         await station.loadCordMatings()
         return station
@@ -144,7 +156,10 @@ public actor Station {
     }
 
     public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }
-    private func hold(_ lock: ExclusiveLock) { dataLock = lock }
+    private func hold(_ lock: ExclusiveLock, onShutdown: @escaping @Sendable () -> Void) {
+        dataLock = lock
+        self.onShutdown = onShutdown
+    }
     public var currentConfig: StationConfig { active }
 
     // MARK: Instruments
@@ -338,23 +353,6 @@ public actor Station {
         }
     }
 
-    /// Injects a fault into one of the instruments ferruled simulates on the wire (`simulate:` in
-    /// the config), as an engineer rehearsing the line would: the real driver then meets it on
-    /// the wire. `none` clears it (and plugs an unplugged instrument back in).
-    public func injectFault(_ fault: WireFault, into name: String, scope: FaultScope = FaultScope()) async throws(UnitRefused) {
-        guard let spec = instruments.specs[name] else {
-            throw UnitRefused(message: "no instrument named '\(name)'", fix: "use one of: \(instruments.specs.keys.sorted().joined(separator: ", "))")
-        }
-        guard let wire = instruments.wireBench, wire.instrumentNames.contains(name) else {
-            let simulated = instruments.wireBench?.instrumentNames ?? []
-            throw UnitRefused(message: "\(name) is not simulated on the wire (\(spec.address)); faults go only into 'simulate: tcp|pty' instruments",
-                              fix: simulated.isEmpty ? "run a config with 'simulate:' instruments, e.g. Config/simulated.yaml" : "use one of: \(simulated.joined(separator: ", "))")
-        }
-        await wire.inject(fault, into: name, scope: scope)
-        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)",
-            "fault": "\(([fault.rawValue] + (scope.isEverywhere ? [] : [Escaped.text(scope.description)])).joined(separator: " "))"])
-    }
-
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
     public func abort(fixture: Int) throws(UnitRefused) {
         guard let task = running[fixture] else {
@@ -377,7 +375,7 @@ public actor Station {
         if !unstored.isEmpty { _ = await flushUnstored() }
         if !unstored.isEmpty { logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")") }
         await stopSinks()
-        instruments.wireBench?.close()
+        onShutdown()
         deviceMonitor?.stop()
         dataLock = nil
     }
@@ -544,6 +542,23 @@ public actor Station {
 
     // MARK: Status
 
+    /// The first idle fixture cabled for `partNumber`'s assembly (a unit started without a fixture).
+    public func firstIdleFixture(for partNumber: String) throws(UnitRefused) -> Int {
+        guard let recipe = active.recipes[partNumber] else {
+            throw UnitRefused(message: "no recipe for part number '\(Escaped.text(partNumber))'",
+                              fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+        }
+        let states = status().fixtures
+        guard let f = config.fixtures.first(where: { w in
+            w.cannotTest(recipe.assembly) == nil && states.first { $0.id == w.id }?.state == "idle"
+        }) else {
+            throw UnitRefused(message: "no idle fixture can test \(Escaped.text(partNumber))",
+                              fix: "wait for a fixture, or name one with \"fixture\"")
+        }
+        return f.id
+    }
+
+
     public func status() -> StationStatus {
         let t = now()
         let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
@@ -573,77 +588,6 @@ public actor Station {
                                             problem: storageProblem, unstoredUnits: unstored.count,
                                             reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count),
                              sinks: sinkStatus.values.sorted { $0.name < $1.name })
-    }
-}
-
-public struct UnitProgress: Sendable, Codable, Hashable {
-    public var serial: String
-    public var partNumber: String
-    /// `loading` (waiting for the unit to be put in) or `testing`.
-    public var state: String
-    public var startedAt: Date
-    public var fibersDone: Int
-    public var fibersTotal: Int
-    public var worstIlDb: Double?
-}
-
-public struct StationStatus: Sendable, Codable {
-    public struct ReferenceState: Sendable, Codable {
-        /// `valid`, `expired`, `suspect` or `missing`.
-        public var state: String
-        public var takenAt: Date?
-        public var validUntil: Date?
-        public var suspect: String?
-        /// The reference cord it was taken with, and the cord's polarity.
-        public var cord: String?
-        public var polarity: String?
-    }
-    public struct Fixture: Sendable, Codable {
-        public var id: Int
-        /// `idle`, `loading`, `waitingStart` (for the fixture's start button), `testing` or `referencing`.
-        public var state: String
-        public var unit: UnitProgress?
-        /// The newest reference (`missing` when there is none); every reference by cord below.
-        public var reference: ReferenceState
-        public var references: [ReferenceState]
-        /// The fixture's test cords and the reference cords that fit it, with their matings.
-        public var cords: [UnitReport.CordUse]
-        /// Set when the fixture's light source did not confirm off: "source may be ON: why".
-        public var sourceMayBeOn: String?
-    }
-    public struct Instrument: Sendable, Codable {
-        public var name: String
-        public var driver: String
-        public var address: String
-        /// `ok`, `fault`, `missing` (unplugged) or `unknown` (not asked yet).
-        public var state: String
-        public var identity: InstrumentIdentity?
-        public var lastError: String?
-    }
-    public var stationId: String
-    public var softwareVersion: String
-    public var configPath: String
-    public var configHash: String
-    public var dataDir: String
-    public var startedAt: Date
-    public var accepting: Bool
-    public var fixtures: [Fixture]
-    public var instruments: [Instrument]
-    public var storage: Storage
-    /// Each sink's backlog and health.
-    public var sinks: [SinkStatus]
-
-    public struct Storage: Sendable, Codable {
-        public var path: String
-        public var sizeBytes: Int
-        public var freeBytes: Int64?
-        /// Why results cannot be stored right now; nil when they can.
-        public var problem: String?
-        /// Measured units waiting in memory for the store to take them.
-        public var unstoredUnits: Int
-        /// Why stored units' report files cannot be written right now (retried every 5 s).
-        public var reportFilesProblem: String?
-        public var reportFilesUnwritten: Int = 0
     }
 }
 

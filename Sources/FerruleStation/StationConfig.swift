@@ -1,7 +1,7 @@
 import FerruleCore
 import FerruleDevices
 import FerruleRecords
-import FerruleSimulator
+import FerruleSimSpec
 import Foundation
 import Yams
 
@@ -31,9 +31,7 @@ public enum DriverKind: String, Sendable, CaseIterable {
     var isPowerMeter: Bool { [.simILRL, .santecRL1, .keysight816x].contains(self) }
     var isRLMeter: Bool { [.simILRL, .santecRL1].contains(self) }
     /// In-process simulated: no wire, no address.
-    var isSimulated: Bool { self == .simSwitch || self == .simILRL }
-    /// The wire-level simulator model for this driver.
-    var wireModel: WireModel? { WireModel(rawValue: rawValue) }
+    public var isSimulated: Bool { self == .simSwitch || self == .simILRL }
 }
 
 public struct InstrumentSpec: Sendable, Hashable {

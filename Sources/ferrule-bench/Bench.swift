@@ -1,7 +1,10 @@
 import FerruleControl
+import FerruleProtocol
+import FerruleSetup
 import FerruleCore
 import FerruleDevices
 import FerruleRecords
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -73,8 +76,9 @@ struct FerruleBench {
         let config = try StationConfig.load(path: configPath)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let station = try await Station.make(config: config, data: DataDirectory(root: data), logger: logger)
-        let bench = station.instruments.simulatedBench!
+        let built = try await StationBuilder.make(config: config, data: DataDirectory(root: data), logger: logger)
+        let station = built.station
+        guard let bench = built.simulation?.bench else { throw BenchError("\(configPath) has no simulated bench") }
         await station.probe()
         await bench.mount(.referenceCord, fixture: 1)
         _ = try await station.takeReference(fixture: 1)
@@ -161,7 +165,8 @@ struct FerruleBench {
         let recipe = config.recipes[part]!
         let stepsPerUnit = recipe.assembly.layout.usedPositions.count * recipe.wavelengthsNm.count
 
-        let server = ControlServer(station: station, options: .init(path: dir + "/bench.sock"), logger: logger)
+        let server = ControlServer(routes: .station(station), events: { await station.events.subscribe(buffer: 1 << 16) },
+                                   options: .init(path: dir + "/bench.sock"), logger: logger)
         let serverTask = Task { try await server.run() }
         while !FileManager.default.fileExists(atPath: dir + "/bench.sock") { try await Task.sleep(for: .milliseconds(10)) }
 
@@ -233,4 +238,9 @@ actor Counter {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,8 +1,11 @@
 import ArgumentParser
 import FerruleCore
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
+import UnixSignals
 
 @main
 struct FerruleSim: AsyncParsableCommand {
@@ -40,19 +43,9 @@ struct Serve: AsyncParsableCommand {
         if let f = endpointsFile { try wb.writeEndpoints(to: f) }
         Self.readFaults(into: wb)
         // Serve until asked to stop.
-        let (stop, cont) = AsyncStream<Void>.makeStream()
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig)
-            src.setEventHandler { cont.yield() }
-            src.resume()
-            Self.sources.append(src)
-        }
-        for await _ in stop { break }
+        for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { break }
         wb.close()
     }
-
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
 
     /// Run-time faults typed (or piped) on stdin, one per line: `NAME FAULT`, e.g. `ilrl unplug`,
     /// `ilrl none`. Read on a thread of its own: a blocked read must not hold a cooperative thread.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FerruleControl
+import FerruleProtocol
 import FerruleCore
 import Foundation
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FerruleControl
+import FerruleProtocol
 import Foundation
 
 /// A live view per fixture: on a terminal, a grid of fibers filled in as they are measured

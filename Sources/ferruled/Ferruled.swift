@@ -2,6 +2,8 @@ import ArgumentParser
 import FerruleControl
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
 import FerruleStation
 import Foundation
 import Logging
@@ -53,20 +55,21 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
-        let station: Station
-        do { station = try await Station.make(config: cfg, data: data, logger: logger) } catch let e as UdevMatchError {
+        let built: BuiltStation
+        do { built = try await StationBuilder.make(config: cfg, data: data, logger: logger) } catch let e as UdevMatchError {
             FileHandle.standardError.write(Data("ferruled: \(config): \(e)\n".utf8))
             throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("ferruled: data directory \(data.root): \(error)\n".utf8))
             throw ExitCode(2)
         }
+        let station = built.station
         await station.watchDevices()
         await station.startSinks()
 
         if demo {
             let rows: [DemoRow]
-            do { rows = try await DemoRunner(station: station).run() } catch {
+            do { rows = try await DemoRunner(built).run() } catch {
                 FileHandle.standardError.write(Data("ferruled: demo failed: \(error)\n".utf8))
                 throw ExitCode(1)
             }
@@ -82,7 +85,7 @@ struct Run: AsyncParsableCommand {
             return
         }
 
-        if let bench = station.instruments.simulatedBench {
+        if let bench = built.simulation?.bench {
             let sim = cfg.simulation
             await station.setHands(SimulatedHands(bench: bench, simulation: sim,
                                                   prompts: sim?.operatorPrompts == true ? station.prompts : nil,
@@ -104,7 +107,10 @@ struct Run: AsyncParsableCommand {
         defer { withExtendedLifetime(socketLock) {} }
         var options = ControlServer.Options(path: socketPath, group: cfg.control.group)
         options.idleTimeout = .milliseconds(Int64(cfg.control.idleTimeoutSeconds * 1000))
-        let server = ControlServer(station: station, options: options, logger: logger)
+        var routes = ControlRoutes.station(station)
+        routes.serveFaults(built.faults)
+        let server = ControlServer(routes: routes, events: { await station.events.subscribe(buffer: 1 << 16) }, options: options,
+                                   logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [.init(service: ControlService(server: server, readiness: readiness)),
                        .init(service: ReloadService(station: station, configPath: config, logger: logger)),
@@ -156,13 +162,14 @@ struct Probe: AsyncParsableCommand {
         // Nothing is written to the data directory: simulated instruments get a private folder.
         let runtime = NSTemporaryDirectory() + "ferrule-probe-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: runtime) }
-        let instruments = try await InstrumentSet.make(config: cfg, runtimeDirectory: runtime)
-        defer { instruments.wireBench?.close() }
+        let (instruments, simulation) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: runtime)
+        defer { simulation?.close() }
         var failures: [String: String] = [:]
         for spec in cfg.instruments {
             let address = instruments.specs[spec.name]?.address ?? spec.address
             do {
-                let id = try await instruments.all[spec.name]!.identify()
+                guard let instrument = instruments.all[spec.name] else { continue }
+                let id = try await instrument.identify()
                 print("\(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) firmware \(id.firmware)")
             } catch {
                 failures[spec.name] = "\(error)"

@@ -1,5 +1,8 @@
 import FerruleControl
 import FerruleCore
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleStation
 import Foundation
 import Testing

@@ -1,3 +1,6 @@
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 @testable import FerruleStation
 import Foundation
 import Testing

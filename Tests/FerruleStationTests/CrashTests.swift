@@ -1,6 +1,9 @@
 import FerruleControl
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
+import FerruleSetup
+import FerruleSimSpec
 import Foundation
 import Testing
 

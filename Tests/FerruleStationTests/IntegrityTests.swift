@@ -1,5 +1,8 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation

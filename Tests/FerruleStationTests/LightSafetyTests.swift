@@ -1,4 +1,7 @@
 import FerruleCore
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 @testable import FerruleStation
 import Foundation
@@ -8,12 +11,13 @@ import Testing
 /// laser command switched it off, or the fixture says "source may be ON" and refuses units until
 /// the station has switched it off.
 @Suite(.serialized) struct LightSafetyTests {
-    func wireStation() async throws -> (Station, SimulatedBench) {
+    func wireStation() async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see systemd/99-ferrule-instruments.rules)",
                                   with: "    simulate: pty\n    timeout: 1s")
-        return try await makeStation(config: try StationConfig.parse(text, file: "light.yaml"))
+        let built = try await makeBuiltStation(config: try StationConfig.parse(text, file: "light.yaml"))
+        return (built.station, try #require(built.simulation?.bench), built)
     }
 
     enum Phase: CustomStringConvertible {
@@ -23,19 +27,19 @@ import Testing
 
     @Test(arguments: [WireFault.noReply, .garbage, .queueError, .disconnect, .unplug])
     func sourceIsOffOrSaidAfterEveryFault(kind: WireFault) async throws {
-        let (station, bench) = try await wireStation()
-        defer { station.instruments.wireBench?.close() }
+        let (station, bench, built) = try await wireStation()
+        defer { built.simulation?.close() }
         var saidOn = 0  // cells where the source could not confirm off and the fixture said so
         for target in ["ilrl", "launch-switch", "receive-switch"] {
             for phase in [Phase.reference, .fiber(1), .fiber(6), .fiber(12)] {
                 let cell = "\(kind) on \(target) at \(phase)"
                 switch phase {
                 case .reference:
-                    try await station.injectFault(kind, into: target)
+                    try await built.faults.inject(kind, into: target)
                     await bench.mount(.cord(station.config.referenceCords.first { $0.id == "RC-B-012" }!.map), fixture: 1)
                     await #expect(throws: (any Error).self, "\(cell)") { _ = try await station.takeReference(fixture: 1, cord: "RC-B-012") }
                 case .fiber(let n):
-                    try await station.injectFault(kind, into: target, scope: FaultScope(fiber: n))
+                    try await built.faults.inject(kind, into: target, scope: FaultScope(fiber: n))
                     let o = try await testUnit(station, bench, serial: "L-\(kind)-\(target)-\(n)", part: "FT-MTP12-SMAPC-B-LL")
                     #expect(o.report.verdict == .error, "\(cell): \(o.report.reasons)")
                 }
@@ -50,7 +54,7 @@ import Testing
                     #expect(refused?.message.contains("may be ON") == true, "\(cell)")
                 }
                 // The fault cleared, the station's own retry switches the source off and says so.
-                try await station.injectFault(.none, into: target)
+                try await built.faults.inject(.none, into: target)
                 var attempts = 0
                 while await station.retrySourcesOff(), attempts < 10 { attempts += 1 }
                 let stillSaid = await station.status().fixtures.contains { $0.sourceMayBeOn != nil }

@@ -1,5 +1,8 @@
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation

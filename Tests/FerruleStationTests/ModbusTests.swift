@@ -1,5 +1,8 @@
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -127,22 +130,23 @@ import Testing
 
     /// The default config (Modbus fixture I/O on the wire) with a slow meter, so a unit lasts long
     /// enough to open its lid in the middle.
-    func wireStation(readMs: Double = 15) async throws -> (Station, SimulatedBench) {
+    func wireStation(readMs: Double = 15) async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    meterReadMs: \(readMs)\n")
         let cfg = try StationConfig.parse(text, file: "modbus.yaml")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
-        let sb = station.instruments.simulatedBench!
+        let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
+        let station = built.station
+        let sb = try #require(built.simulation?.bench)
         #expect(await station.probe().isEmpty)
         try await referenceEveryCord(station, sb, fixtures: [1])
-        return (station, sb)
+        return (station, sb, built)
     }
 
     @Test func lidOpenedMidUnitStopsItSafely() async throws {
-        let (station, sb) = try await wireStation()
-        defer { station.instruments.wireBench?.close() }
+        let (station, sb, built) = try await wireStation()
+        defer { built.simulation?.close() }
         let recipe = station.config.recipes["FT-MTP24-OM4-A"]!
         await sb.mount(.assembly(SimulatedAssembly(serial: "LID-1", recipe: recipe, faults: [])), fixture: 1)
         let task = Task { try await station.test(UnitRequest(serial: "LID-1", partNumber: "FT-MTP24-OM4-A", fixture: 1, operatorId: "op")) }
@@ -172,14 +176,14 @@ import Testing
     }
 
     @Test func anIOModuleThatStopsAnsweringMakesTheUnitError() async throws {
-        let (station, sb) = try await wireStation()
-        defer { station.instruments.wireBench?.close() }
+        let (station, sb, built) = try await wireStation()
+        defer { built.simulation?.close() }
         let recipe = station.config.recipes["FT-MTP24-OM4-A"]!
         await sb.mount(.assembly(SimulatedAssembly(serial: "IO-1", recipe: recipe, faults: [])), fixture: 1)
         let task = Task { try await station.test(UnitRequest(serial: "IO-1", partNumber: "FT-MTP24-OM4-A", fixture: 1, operatorId: "op")) }
         let before = await sb.readings
         try await waitUntil { await sb.readings >= before + 4 }
-        await station.instruments.wireBench!.inject(.noReply, into: "fixture1-io")
+        await built.simulation?.wire?.inject(.noReply, into: "fixture1-io")
         let outcome = try await task.value
         #expect(outcome.report.verdict == .error)
         #expect(outcome.report.reasons.contains { $0.contains("fixture1-io") && $0.contains("no reply") })
@@ -187,8 +191,8 @@ import Testing
     }
 
     @Test func startFromTheSocketWaitsForTheStartButton() async throws {
-        let (station, sb) = try await wireStation(readMs: 0)
-        defer { station.instruments.wireBench?.close() }
+        let (station, sb, built) = try await wireStation(readMs: 0)
+        defer { built.simulation?.close() }
         let recipe = station.config.recipes["FT-MTP8-SMAPC-B"]!
         await sb.mount(.assembly(SimulatedAssembly(serial: "ST-1", recipe: recipe, faults: [])), fixture: 1)
         await sb.setInputs(fixture: 1) { $0.startPressed = false }

@@ -7,6 +7,9 @@ import Logging
 import Testing
 #if canImport(FoundationXML)
 import FoundationXML
+import FerruleSimSpec
+import FerruleSetup
+import FerruleProtocol
 #endif
 
 @Suite struct StoreTests {

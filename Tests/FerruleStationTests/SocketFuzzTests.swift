@@ -1,4 +1,7 @@
 import FerruleControl
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import Foundation
 import Testing
 

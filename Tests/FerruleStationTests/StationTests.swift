@@ -1,4 +1,7 @@
 import FerruleCore
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 @testable import FerruleStation
 import Foundation
@@ -9,8 +12,9 @@ import Testing
     /// and every written report valid against the schema file.
     @Test func demoLotMatchesTruthAndReportsValidate() async throws {
         let data = temporaryDirectory()
-        let (station, _) = try await makeStation(data: data, reference: false)
-        let rows = try await DemoRunner(station: station).run()
+        let built = try await makeBuiltStation(data: data, reference: false)
+        let station = built.station
+        let rows = try await DemoRunner(built).run()
         #expect(rows.count == 8)
         for r in rows { #expect(r.matched, "\(r.serial): \(r.mismatches)") }
 

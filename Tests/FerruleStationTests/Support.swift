@@ -1,4 +1,8 @@
 import FerruleCore
+import Testing
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -54,19 +58,22 @@ func inProcessConfigText() throws -> String {
 /// A station on the default simulated bench (in-process instruments) with references taken on every fixture.
 func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
                  config: StationConfig? = nil) async throws -> (Station, SimulatedBench) {
+    let built = try await makeBuiltStation(data: data, clock: clock, reference: reference, config: config)
+    return (built.station, try #require(built.simulation?.bench))
+}
+
+/// `makeStation`, with the simulation it was built with (wire-level simulators, fault injection).
+func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
+                      config: StationConfig? = nil) async throws -> BuiltStation {
     let cfg = try config ?? StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .error
-    let station: Station
-    if let clock {
-        station = try await Station.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: { clock.now() })
-    } else {
-        station = try await Station.make(config: cfg, data: DataDirectory(root: data), logger: logger)
-    }
-    let bench = station.instruments.simulatedBench!
-    await station.probe()
-    if reference { try await referenceEveryCord(station, bench) }
-    return (station, bench)
+    let now: @Sendable () -> Date
+    if let clock { now = { clock.now() } } else { now = { Date() } }
+    let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now)
+    await built.station.probe()
+    if reference, let bench = built.simulation?.bench { try await referenceEveryCord(built.station, bench) }
+    return built
 }
 
 /// References on every fixture with every reference cord that fits it (Type A and Type B...),

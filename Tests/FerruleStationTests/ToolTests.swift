@@ -1,9 +1,24 @@
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import Foundation
 import Testing
 
 @Suite(.serialized) struct ToolTests {
+    /// ferrulectl speaks the status socket and nothing else: it must not pull in the instrument,
+    /// udev, Modbus or store libraries (it did, through the engine, at 148 MB).
+    @Test func ferrulectlLinksNoInstrumentOrStoreLibrary() throws {
+        let ctl = Repo.root + "/.build/debug/ferrulectl"
+        let (status, out) = try runProgram("/usr/bin/ldd", [ctl])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("libc.so"), "\(out)")  // ldd did read it
+        for lib in ["libudev", "libmodbus", "libsqlite3", "libpq"] {
+            #expect(!out.contains(lib), "ferrulectl links \(lib):\n\(out)")
+        }
+    }
+
     @Test func probeNamesEveryInstrumentThatFailed() throws {
         let dir = temporaryDirectory()
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)

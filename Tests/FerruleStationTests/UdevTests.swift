@@ -1,6 +1,9 @@
 import FerruleControl
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleStation
 import Foundation
 import Testing

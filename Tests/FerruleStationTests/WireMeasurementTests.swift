@@ -6,25 +6,29 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import FerruleSimSpec
+import FerruleSetup
+import FerruleProtocol
 #endif
 
 /// The simulated bench as unkind as a real one, on the wire: sentinels, scoped faults, a Keysight
 /// mainframe as a whole bench, IEEE 488.2 status, Modbus unit ids and exceptions.
 @Suite struct WireMeasurementTests {
     /// The default bench with short reply timeouts, and the RL1 started with `fault`.
-    func wireStation(ilrlFault: String) async throws -> (Station, SimulatedBench) {
+    func wireStation(ilrlFault: String) async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see "
                 + "systemd/99-ferrule-instruments.rules)",
                                   with: "    simulate: pty\n    timeout: 1s\n    fault: \(ilrlFault)")
-        return try await makeStation(config: try StationConfig.parse(text, file: "wire-meter.yaml"))
+        let built = try await makeBuiltStation(config: try StationConfig.parse(text, file: "wire-meter.yaml"))
+        return (built.station, try #require(built.simulation?.bench), built)
     }
 
     /// A fault scoped to `READ:RL?` on fiber 9 ends the unit `error` naming the instrument, the
     /// command and fiber 9; fiber 9 keeps the IL read before the fault, the fibers before it pass.
     @Test func faultOnOneCommandOfOneFiberIsRecordedWhereItStruck() async throws {
-        let (station, bench) = try await wireStation(ilrlFault: "{ kind: noReply, command: \"READ:RL?\", fiber: 9 }")
-        defer { station.instruments.wireBench?.close() }
+        let (station, bench, built) = try await wireStation(ilrlFault: "{ kind: noReply, command: \"READ:RL?\", fiber: 9 }")
+        defer { built.simulation?.close() }
         let o = try await testUnit(station, bench, serial: "F9-1", part: "FT-MTP12-SMAPC-B-LL")
         let r = o.report
         #expect(r.verdict == .error)
@@ -40,9 +44,9 @@ import Glibc
 
     /// An over-range reading (the RL1's -9.9E37) is `error` naming the fiber and the fix, never dark.
     @Test func overRangeIsAnErrorNeverDark() async throws {
-        let (station, bench) = try await wireStation(ilrlFault: "none")
-        defer { station.instruments.wireBench?.close() }
-        try await station.injectFault(.overRange, into: "ilrl", scope: FaultScope(command: "READ:IL", fiber: 4))
+        let (station, bench, built) = try await wireStation(ilrlFault: "none")
+        defer { built.simulation?.close() }
+        try await built.faults.inject(.overRange, into: "ilrl", scope: FaultScope(command: "READ:IL", fiber: 4))
         let o = try await testUnit(station, bench, serial: "OR-1", part: "FT-MTP12-SMAPC-B-LL")
         #expect(o.report.verdict == .error)
         let four = o.report.measurements.filter { $0.fiber == 4 }
@@ -112,8 +116,9 @@ import Glibc
         let config = try StationConfig.parse(text.replacingOccurrences(of: "    io: fixture1-io\n", with: "\n"), file: "keysight.yaml")
         let spec = try #require(config.instruments.first { $0.name == "mainframe" })
         #expect(spec.keysight == Keysight816x.Slots(sourceSlot: 0, meterSlot: 2, meterChannel: 2, averagingTime: 0.1))
-        let (station, bench) = try await makeStation(config: config)
-        defer { station.instruments.wireBench?.close() }
+        let built = try await makeBuiltStation(config: config)
+        let (station, bench) = (built.station, try #require(built.simulation?.bench))
+        defer { built.simulation?.close() }
         let recipe = station.config.recipes["FT-MTP12-SMAPC-B-LL"]!
         let truth = SimulatedAssembly(serial: "KS-1", recipe: recipe)
         await bench.mount(.assembly(truth), fixture: 1)

@@ -1,5 +1,8 @@
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
+import FerruleSetup
+import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -126,15 +129,16 @@ import Testing
             .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl", with: "    timeout: 1s\n    simulate: pty   #")
         let config = try StationConfig.parse(text, file: "wire-faults.yaml")
-        let (station, bench) = try await makeStation(config: config)
-        defer { station.instruments.wireBench?.close() }
+        let built = try await makeBuiltStation(config: config)
+        let (station, bench) = (built.station, try #require(built.simulation?.bench))
+        defer { built.simulation?.close() }
         for target in ["ilrl", "receive-switch"] {  // a pty instrument and a TCP one
-            await station.instruments.wireBench!.server(target)!.inject(fault)
+            await built.simulation?.wire?.server(target)?.inject(fault)
             let o = try await testUnit(station, bench, serial: "WF-\(fault)-\(target)", part: "FT-MTP8-SMAPC-B",
                                        faults: [.highLoss(fiber: 1, extraDb: 1)])
             #expect(o.report.verdict == .error, "\(fault) on \(target)")
             #expect(o.report.diagnoses.contains { $0.code == .instrumentFault && $0.message.hasPrefix(target) }, "\(o.report.reasons)")
-            await station.instruments.wireBench!.server(target)!.inject(.none)
+            await built.simulation?.wire?.server(target)?.inject(.none)
             // The station's own retry switches the source off (it may not have confirmed it off).
             try await waitUntil("the source to confirm off") { await station.status().fixtures.allSatisfy { $0.sourceMayBeOn == nil } }
             // The driver reconnects by itself: the next unit is measured normally.

@@ -1,5 +1,4 @@
 import FerruleCore
-import FerruleStation
 import Foundation
 
 /// The status-socket protocol: one JSON object per line, both ways. See docs/control-protocol.md.

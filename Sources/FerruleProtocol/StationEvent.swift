@@ -36,29 +36,20 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }
 
-/// Fans events out to every subscriber. A subscriber that falls behind loses its oldest events,
-/// never slows the engine.
-public actor EventBus {
-    private var subscribers: [UUID: AsyncStream<StationEvent>.Continuation] = [:]
+/// A question the engine puts to whoever is at the bench ("connect the reference cord to
+/// fixture 1"). Any client may answer; the engine waits with a timeout.
+public struct Prompt: Sendable, Codable, Hashable {
+    public var id: String
+    public var fixture: Int?
+    public var text: String
+    public var choices: [String]
+    public var expiresAt: Date
 
-    public init() {}
-
-    public func subscribe(buffer: Int = 4096) -> AsyncStream<StationEvent> {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream<StationEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
-        continuation.onTermination = { _ in Task { await self.remove(id) } }
-        subscribers[id] = continuation
-        return stream
+    public init(id: String, fixture: Int? = nil, text: String, choices: [String], expiresAt: Date) {
+        self.id = id
+        self.fixture = fixture
+        self.text = text
+        self.choices = choices
+        self.expiresAt = expiresAt
     }
-
-    public func publish(_ event: StationEvent) {
-        for c in subscribers.values { c.yield(event) }
-    }
-
-    public func finish() {
-        for c in subscribers.values { c.finish() }
-        subscribers = [:]
-    }
-
-    private func remove(_ id: UUID) { subscribers[id] = nil }
 }

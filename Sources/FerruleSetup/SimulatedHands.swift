@@ -1,5 +1,7 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleSimulator
+import FerruleStation
 
 /// On the simulated bench, the daemon loads units and the reference cord itself: a serial from
 /// the demo lot gets that unit's faults, any other serial a good unit. With `prompts` set it

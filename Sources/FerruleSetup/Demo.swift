@@ -1,5 +1,7 @@
 import FerruleCore
+import FerruleSimSpec
 import FerruleSimulator
+import FerruleStation
 import Foundation
 
 /// One demo unit: what the station concluded next to what the simulator built.
@@ -27,12 +29,16 @@ public struct DemoError: Error, CustomStringConvertible {
 /// every unit, fixtures in parallel, and compares each report with the simulator's truth.
 public struct DemoRunner: Sendable {
     public let station: Station
+    public let simulation: Simulation?
 
-    public init(station: Station) { self.station = station }
+    public init(_ built: BuiltStation) {
+        self.station = built.station
+        self.simulation = built.simulation
+    }
 
     public func run() async throws -> [DemoRow] {
         let config = station.config
-        guard let bench = station.instruments.simulatedBench else {
+        guard let bench = simulation?.bench else {
             throw DemoError(description: "\(config.sourcePath): --demo needs a simulated bench (instruments with sim-* drivers)")
         }
         guard let lot = config.simulation?.demoLot, !lot.isEmpty else {

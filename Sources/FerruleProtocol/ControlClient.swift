@@ -1,4 +1,3 @@
-import FerruleDevices
 import Foundation
 import NIOCore
 import NIOPosix
@@ -26,7 +25,7 @@ public struct ControlSession: ~Copyable {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(unixDomainSocketPath: path) { ch in
                     ch.eventLoop.makeCompletedFuture {
-                        try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 64 << 20)))
+                        try ch.pipeline.syncOperations.addLineFraming(maxLineBytes: 64 << 20)  // a long history page
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch)
                     }
                 }

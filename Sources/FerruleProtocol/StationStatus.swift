@@ -1,0 +1,136 @@
+import FerruleCore
+import Foundation
+
+/// A unit on a fixture, as `status` shows it while it runs.
+public struct UnitProgress: Sendable, Codable, Hashable {
+    public var serial: String
+    public var partNumber: String
+    /// `loading` (waiting for the unit to be put in) or `testing`.
+    public var state: String
+    public var startedAt: Date
+    public var fibersDone: Int
+    public var fibersTotal: Int
+    public var worstIlDb: Double?
+
+    public init(serial: String, partNumber: String, state: String, startedAt: Date, fibersDone: Int, fibersTotal: Int, worstIlDb: Double? = nil) {
+        self.serial = serial
+        self.partNumber = partNumber
+        self.state = state
+        self.startedAt = startedAt
+        self.fibersDone = fibersDone
+        self.fibersTotal = fibersTotal
+        self.worstIlDb = worstIlDb
+    }
+}
+
+public struct StationStatus: Sendable, Codable {
+    public struct ReferenceState: Sendable, Codable {
+        /// `valid`, `expired`, `suspect` or `missing`.
+        public var state: String
+        public var takenAt: Date?
+        public var validUntil: Date?
+        public var suspect: String?
+        /// The reference cord it was taken with, and the cord's polarity.
+        public var cord: String?
+        public var polarity: String?
+
+        public init(state: String, takenAt: Date? = nil, validUntil: Date? = nil, suspect: String? = nil, cord: String? = nil, polarity: String? = nil) {
+            self.state = state
+            self.takenAt = takenAt
+            self.validUntil = validUntil
+            self.suspect = suspect
+            self.cord = cord
+            self.polarity = polarity
+        }
+    }
+    public struct Fixture: Sendable, Codable {
+        public var id: Int
+        /// `idle`, `loading`, `waitingStart` (for the fixture's start button), `testing` or `referencing`.
+        public var state: String
+        public var unit: UnitProgress?
+        /// The newest reference (`missing` when there is none); every reference by cord below.
+        public var reference: ReferenceState
+        public var references: [ReferenceState]
+        /// The fixture's test cords and the reference cords that fit it, with their matings.
+        public var cords: [UnitReport.CordUse]
+        /// Set when the fixture's light source did not confirm off: "source may be ON: why".
+        public var sourceMayBeOn: String?
+
+        public init(id: Int, state: String, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState], cords: [UnitReport.CordUse], sourceMayBeOn: String? = nil) {
+            self.id = id
+            self.state = state
+            self.unit = unit
+            self.reference = reference
+            self.references = references
+            self.cords = cords
+            self.sourceMayBeOn = sourceMayBeOn
+        }
+    }
+    public struct Instrument: Sendable, Codable {
+        public var name: String
+        public var driver: String
+        public var address: String
+        /// `ok`, `fault`, `missing` (unplugged) or `unknown` (not asked yet).
+        public var state: String
+        public var identity: InstrumentIdentity?
+        public var lastError: String?
+
+        public init(name: String, driver: String, address: String, state: String, identity: InstrumentIdentity? = nil, lastError: String? = nil) {
+            self.name = name
+            self.driver = driver
+            self.address = address
+            self.state = state
+            self.identity = identity
+            self.lastError = lastError
+        }
+    }
+    public var stationId: String
+    public var softwareVersion: String
+    public var configPath: String
+    public var configHash: String
+    public var dataDir: String
+    public var startedAt: Date
+    public var accepting: Bool
+    public var fixtures: [Fixture]
+    public var instruments: [Instrument]
+    public var storage: Storage
+    /// Each sink's backlog and health.
+    public var sinks: [SinkStatus]
+
+    public struct Storage: Sendable, Codable {
+        public var path: String
+        public var sizeBytes: Int
+        public var freeBytes: Int64?
+        /// Why results cannot be stored right now; nil when they can.
+        public var problem: String?
+        /// Measured units waiting in memory for the store to take them.
+        public var unstoredUnits: Int
+        /// Why stored units' report files cannot be written right now (retried every 5 s).
+        public var reportFilesProblem: String?
+        public var reportFilesUnwritten: Int = 0
+
+        public init(path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int, reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0) {
+            self.path = path
+            self.sizeBytes = sizeBytes
+            self.freeBytes = freeBytes
+            self.problem = problem
+            self.unstoredUnits = unstoredUnits
+            self.reportFilesProblem = reportFilesProblem
+            self.reportFilesUnwritten = reportFilesUnwritten
+        }
+    }
+
+    public init(stationId: String, softwareVersion: String, configPath: String, configHash: String, dataDir: String, startedAt: Date, accepting: Bool, fixtures: [Fixture], instruments: [Instrument], storage: Storage, sinks: [SinkStatus]) {
+        self.stationId = stationId
+        self.softwareVersion = softwareVersion
+        self.configPath = configPath
+        self.configHash = configHash
+        self.dataDir = dataDir
+        self.startedAt = startedAt
+        self.accepting = accepting
+        self.fixtures = fixtures
+        self.instruments = instruments
+        self.storage = storage
+        self.sinks = sinks
+    }
+}

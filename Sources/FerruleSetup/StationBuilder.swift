@@ -1,0 +1,91 @@
+import FerruleControl
+import FerruleCore
+import FerruleDevices
+import FerruleProtocol
+import FerruleSimSpec
+import FerruleSimulator
+import FerruleStation
+import Foundation
+import Logging
+import Synchronization
+
+/// A station built from its config, with the simulated bench behind it when the config has one.
+public struct BuiltStation: Sendable {
+    public let station: Station
+    public let simulation: Simulation?
+    /// Run-time faults for the instruments simulated on the wire (the `fault` request).
+    public let faults: FaultInjector
+}
+
+/// Builds a station from its config: the drivers (real, or real ones pointed at wire-level
+/// simulators, or in-process simulated ones), then the engine around them. ferruled, ferrule-sim,
+/// ferrule-bench and the tests all build stations this one way.
+public enum StationBuilder {
+    public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
+                            now: @escaping @Sendable () -> Date = Date.init) async throws -> BuiltStation {
+        let simulation = SimulationBox()
+        let station = try await Station.make(
+            config: config, data: data,
+            instruments: { runtime in
+                let (set, sim) = try await InstrumentFactory.make(config: config, runtimeDirectory: runtime)
+                simulation.value = sim
+                return set
+            },
+            onShutdown: { simulation.value?.close() },
+            logger: logger, now: now)
+        let sim = simulation.value
+        return BuiltStation(station: station, simulation: sim,
+                            faults: FaultInjector(specs: station.instruments.specs, wire: sim?.wire, logger: logger))
+    }
+
+    /// Lets the instrument closure hand its simulation out; written once, before `make` returns.
+    private final class SimulationBox: Sendable {
+        private let stored = Mutex<Simulation?>(nil)
+        var value: Simulation? {
+            get { stored.withLock { $0 } }
+            set { stored.withLock { $0 = newValue } }
+        }
+    }
+}
+
+/// Injects faults into instruments simulated on the wire, as an engineer rehearsing the line
+/// would: the real driver then meets the fault on the wire. `none` clears it (and plugs an
+/// unplugged instrument back in).
+public struct FaultInjector: Sendable {
+    let specs: [String: InstrumentSpec]
+    let wire: WireBench?
+    let logger: Logger
+
+    public func inject(_ fault: WireFault, into name: String, scope: FaultScope = FaultScope()) async throws(UnitRefused) {
+        guard let spec = specs[name] else {
+            throw UnitRefused(message: "no instrument named '\(name)'", fix: "use one of: \(specs.keys.sorted().joined(separator: ", "))")
+        }
+        guard let wire, wire.instrumentNames.contains(name) else {
+            let simulated = wire?.instrumentNames ?? []
+            throw UnitRefused(
+                message: "\(name) is not simulated on the wire (\(spec.address)); faults go only into 'simulate: tcp|pty' instruments",
+                fix: simulated.isEmpty ? "run a config with 'simulate:' instruments, e.g. Config/simulated.yaml"
+                    : "use one of: \(simulated.joined(separator: ", "))")
+        }
+        await wire.inject(fault, into: name, scope: scope)
+        let what = ([fault.rawValue] + (scope.isEverywhere ? [] : [Escaped.text(scope.description)])).joined(separator: " ")
+        logger.warning("simulated fault injected", metadata: ["instrument": "\(name)", "fault": "\(what)"])
+    }
+}
+
+extension ControlRoutes {
+    /// The `fault` request: a simulated fault into an instrument simulated on the wire.
+    public mutating func serveFaults(_ injector: FaultInjector) {
+        on(.fault) { r in
+            let name = try r.require(r.instrument, "instrument", example: "\"ilrl\"")
+            let text = try r.require(r.fault, "fault", example: "\"noReply\"")
+            guard let fault = WireFault(rawValue: text) else {
+                throw ControlError(.badRequest, "'fault' is '\(Escaped.text(text))', not a simulated fault",
+                                   fix: "use one of: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let scope = FaultScope(command: r.command, fiber: r.fiber)
+            try await injector.inject(fault, into: name, scope: scope)
+            return .object(["instrument": .string(name), "fault": .string(fault.rawValue), "scope": .string(scope.description)])
+        }
+    }
+}

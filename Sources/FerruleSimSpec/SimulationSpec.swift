@@ -1,0 +1,138 @@
+import FerruleCore
+import Foundation
+
+// What a station's config may ask of the simulated bench, as plain values: how a simulated
+// instrument is reached, the faults it or a unit may be given, and the bench's optical
+// settings. The simulator (FerruleSimulator) implements them; the engine only carries them.
+
+/// How a simulated instrument is reached.
+public enum WireTransport: String, Sendable, Codable, CaseIterable {
+    case tcp, pty
+}
+
+/// A fault a wire-level simulated instrument can be told to have, from config or at run time.
+public enum WireFault: String, Sendable, Codable, CaseIterable {
+    case none
+    /// Reads commands but never answers.
+    case noReply
+    /// Answers with bytes that are not a reply.
+    case garbage
+    /// Puts -222,"Data out of range" in the error queue after every command.
+    case queueError
+    /// Closes the connection on the next line.
+    case disconnect
+    /// The switch takes 2 s to settle.
+    case slowSwitch
+    /// The instrument vanishes: connections drop, new ones are refused, a pty's device link is
+    /// removed. Injecting `none` plugs it back in.
+    case unplug
+    /// A power meter answers its over-range sentinel to power readings.
+    case overRange
+}
+
+/// Where an injected fault strikes: only on lines whose command starts with `command` (e.g.
+/// `READ:RL?`), and only while the launch position `fiber` is lit. Nil: everywhere.
+public struct FaultScope: Sendable, Hashable, Codable {
+    public var command: String?
+    public var fiber: Int?
+
+    public init(command: String? = nil, fiber: Int? = nil) {
+        self.command = command
+        self.fiber = fiber
+    }
+
+    public var isEverywhere: Bool { command == nil && fiber == nil }
+
+    public var description: String {
+        [command.map { "on \($0)" }, fiber.map { "on fiber \($0)" }].compactMap { $0 }.joined(separator: " ")
+    }
+}
+
+/// A fault built into a simulated assembly. Deterministic: the same faults and seed give the same unit.
+public enum AssemblyFault: Sendable, Hashable, Codable {
+    /// One fiber with extra loss at every wavelength.
+    case highLoss(fiber: Int, extraDb: Double)
+    /// A broken fiber: its light arrives nowhere.
+    case darkFiber(fiber: Int)
+    /// Two fibers exchanged in the ferrule.
+    case swappedPair(Int, Int)
+    /// The whole unit built with another polarity type.
+    case wrongPolarity(PolarityType)
+    /// Dust on one end face: extra loss on adjacent fibers; at end A it also lowers the RL measured there.
+    case dirtyEndFace(end: End, fibers: [Int], extraDb: Double)
+    /// A gender mismatch (pinned to pinned): nothing mates, every fiber dark.
+    case genderMismatch
+    /// A macrobend: the fiber is lit at the shorter wavelengths and dark at this one.
+    case darkAtWavelength(fiber: Int, wavelengthNm: Int)
+
+    private enum Kind: String, Codable {
+        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch, darkAtWavelength
+    }
+    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end, wavelengthNm }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(Kind.self, forKey: .kind) {
+        case .highLoss:
+            self = .highLoss(fiber: try c.decode(Int.self, forKey: .fiber),
+                             extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+        case .darkFiber:
+            self = .darkFiber(fiber: try c.decode(Int.self, forKey: .fiber))
+        case .swappedPair:
+            let f = try c.decode([Int].self, forKey: .fibers)
+            guard f.count == 2 else {
+                throw DecodingError.dataCorruptedError(forKey: .fibers, in: c, debugDescription: "a swapped pair names exactly 2 fibers, got \(f.count)")
+            }
+            self = .swappedPair(f[0], f[1])
+        case .wrongPolarity:
+            self = .wrongPolarity(try c.decode(PolarityType.self, forKey: .type))
+        case .dirtyEndFace:
+            self = .dirtyEndFace(end: try c.decode(End.self, forKey: .end), fibers: try c.decode([Int].self, forKey: .fibers),
+                                 extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+        case .genderMismatch:
+            self = .genderMismatch
+        case .darkAtWavelength:
+            self = .darkAtWavelength(fiber: try c.decode(Int.self, forKey: .fiber),
+                                     wavelengthNm: try c.decodeIfPresent(Int.self, forKey: .wavelengthNm) ?? 1550)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        switch self {
+        case .highLoss(let f, let x): try c.encode(Kind.highLoss, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(x, forKey: .extraDb)
+        case .darkFiber(let f): try c.encode(Kind.darkFiber, forKey: .kind); try c.encode(f, forKey: .fiber)
+        case .swappedPair(let a, let b): try c.encode(Kind.swappedPair, forKey: .kind); try c.encode([a, b], forKey: .fibers)
+        case .wrongPolarity(let t): try c.encode(Kind.wrongPolarity, forKey: .kind); try c.encode(t, forKey: .type)
+        case .dirtyEndFace(let e, let f, let x):
+            try c.encode(Kind.dirtyEndFace, forKey: .kind); try c.encode(e, forKey: .end)
+            try c.encode(f, forKey: .fibers); try c.encode(x, forKey: .extraDb)
+        case .genderMismatch: try c.encode(Kind.genderMismatch, forKey: .kind)
+        case .darkAtWavelength(let f, let wl):
+            try c.encode(Kind.darkAtWavelength, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(wl, forKey: .wavelengthNm)
+        }
+    }
+}
+
+/// The simulated bench's source, noise, path losses and timing.
+public struct BenchSettings: Sendable, Codable, Hashable {
+    public var seed: UInt64 = 1
+    public var sourcePowerDbm: Double = -3
+    /// Standard deviation of the power meter's noise (dB).
+    public var noiseDb: Double = 0.003
+    /// Source drift added per power reading (dB); a drifting source makes the reference go stale.
+    public var driftDbPerReading: Double = 0
+    /// Every launch and receive path (switch channel plus its harness) has its own loss per
+    /// wavelength, fixed per seed, drawn from this range: a real harness is never equal.
+    public var pathLossMinDb: Double = 0.3
+    public var pathLossMaxDb: Double = 0.9
+    /// A dark detector reads its noise: a small power that varies around zero (watts, one sigma).
+    public var darkNoiseWatts: Double = 2e-12
+    /// Above this a detector is over range.
+    public var meterCeilingDbm: Double = 10
+    /// How long a switch takes to settle and a meter to read (real: ~300 ms and 0.1-1 s; 0 in CI).
+    public var switchSettleMs: Double = 0
+    public var meterReadMs: Double = 0
+
+    public init() {}
+}
