@@ -41,7 +41,7 @@ extension Store {
             let row = try Row.fetchOne(db, sql: """
                 SELECT seq, reportId FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0) ORDER BY seq LIMIT 1
                 """, arguments: [sink])
-            return row.map { (seq: $0["seq"] as Int64, reportId: UUID(uuidString: $0["reportId"])!) }
+            return try row.map { (seq: $0["seq"] as Int64, reportId: try $0.reportId()) }
         }
     }
 
@@ -70,7 +70,7 @@ extension Store {
             var args: [any DatabaseValueConvertible] = []
             if let sink { sql += " AND d.sink = ?"; args.append(sink) }
             return try Row.fetchAll(db, sql: sql + " ORDER BY d.at", arguments: StatementArguments(args)).map {
-                ParkedDelivery(sink: $0["sink"], reportId: UUID(uuidString: $0["reportId"])!, serial: $0["serial"], reason: $0["detail"] ?? "",
+                ParkedDelivery(sink: $0["sink"], reportId: try $0.reportId(), serial: $0["serial"], reason: $0["detail"] ?? "",
                                at: Date(timeIntervalSince1970: $0["at"]))
             }
         }

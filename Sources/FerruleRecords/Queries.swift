@@ -77,7 +77,7 @@ extension Store {
             args.append(max(0, f.limit))
             args.append(max(0, f.offset))
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                HistoryEntry(reportId: UUID(uuidString: row["reportId"])!, serial: row["serial"], partNumber: row["partNumber"],
+                HistoryEntry(reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
                              fixture: row["fixture"], operator: row["operator"], state: row["state"],
                              verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
                              startedAt: Date(timeIntervalSince1970: row["startedAt"]),

@@ -125,3 +125,16 @@ extension Store {
         return m
     }
 }
+
+extension Row {
+    /// The row's report id. A value that is not a UUID is damage in the store: it is reported
+    /// (as the store operation's error) instead of trapping the daemon.
+    func reportId(_ column: String = "reportId") throws -> UUID {
+        let text: String? = self[column]
+        guard let text, let id = UUID(uuidString: text) else {
+            throw DatabaseError(message: "column \(column) holds \(text.map { "'\(Escaped.text($0))'" } ?? "NULL"), not a report id;"
+                                + " run 'ferruled store check'")
+        }
+        return id
+    }
+}

@@ -4,6 +4,7 @@ import FerruleRecords
 import FerruleSimSpec
 import Foundation
 import Yams
+import Crypto
 
 /// Drivers this build knows, by the name used in `instruments[].driver`.
 public enum DriverKind: String, Sendable, CaseIterable {
@@ -123,7 +124,7 @@ public struct StationConfig: Sendable {
     public var control: ControlSpec
     public var sinks: [SinkSpec]
     public var simulation: SimulationSpec?
-    /// FNV-1a 64 of the file's bytes: identifies the config a report was made with (not a security hash).
+    /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
     public var hash: String
 
     public static func load(path: String) throws(ConfigError) -> StationConfig {
@@ -199,7 +200,7 @@ public struct StationConfig: Sendable {
         // 4. Meaning.
         do {
             var config = try validate(decoded, file: file)
-            config.hash = fnv1a(text)
+            config.hash = fileHash(text)
             return config
         } catch let issue as ConfigIssue {
             throw fail(root.locate(issue.path), issue.path, issue.message, issue.fix)
@@ -292,10 +293,9 @@ public struct StationConfig: Sendable {
         return row[b.count]
     }
 
-    static func fnv1a(_ text: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return "fnv1a64:" + String(h, radix: 16)
+    /// "sha256:" and the SHA-256 of the file's bytes, so `sha256sum station.yaml` matches a report.
+    static func fileHash(_ text: String) -> String {
+        "sha256:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -27,6 +27,19 @@ import Testing
         return (dir, units)
     }
 
+    /// A row whose report id is not a UUID (damage, or a hand edit) makes `history` answer an
+    /// error naming the column and what to run; it used to trap the daemon on a force-unwrap.
+    @Test func aDamagedReportIdIsAnErrorNotACrash() async throws {
+        let (dir, _) = try await stationWithHistory()
+        let db = DataDirectory(root: dir).storePath
+        let (status, out) = try runProgram("/usr/bin/sqlite3", [db, "UPDATE unit SET reportId = 'not-a-uuid' WHERE serial = 'H-2'"])
+        #expect(status == 0, "\(out)")
+        let (station, _) = try await makeStation(data: dir, reference: false)
+        let error = await #expect(throws: StoreError.self) { _ = try await station.history(HistoryFilter(limit: 10)) }
+        #expect(error.map { "\($0)" }?.contains("not a report id") == true, "\(String(describing: error))")
+        await station.shutdown()
+    }
+
     func ferruled(_ arguments: [String]) throws -> (Int32, String) {
         try runProgram(Daemon.executable, arguments)
     }
