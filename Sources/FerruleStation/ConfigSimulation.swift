@@ -1,0 +1,69 @@
+import FerruleCore
+import FerruleSimSpec
+import Foundation
+
+// The `simulation:` section: what the simulated bench does, and the demo lot.
+extension StationConfig {
+    /// `simulation:`: the simulated bench's settings and its demo lot (units with built-in faults).
+    static func simulationSection(_ s: SimulationEntry, recipes: [String: Recipe], order: [String], fixtures: [FixtureWiring],
+                                  _ path: ConfigPath) throws -> SimulationSpec {
+        var bench = BenchSettings()
+        if let v = s.seed { bench.seed = v }
+        if let b = s.bench { try benchSettings(b, into: &bench, path.key("bench")) }
+        var lot: [DemoUnit] = []
+        for (i, u) in (s.demoLot ?? []).enumerated() {
+            let p = path.key("demoLot").index(i)
+            guard let recipe = recipes[u.partNumber] else {
+                throw ConfigIssue(path: p.key("partNumber"), message: "no recipe for part number '\(u.partNumber)'",
+                                  fix: "use one of: \(order.joined(separator: ", "))")
+            }
+            if let fx = u.fixture {
+                guard let w = fixtures.first(where: { $0.id == fx }) else {
+                    throw ConfigIssue(path: p.key("fixture"), message: "no fixture \(fx)",
+                                      fix: "use one of: \(fixtures.map { String($0.id) }.joined(separator: ", "))")
+                }
+                if let why = w.cannotTest(recipe.assembly) {
+                    throw ConfigIssue(path: p.key("fixture"), message: why, fix: "put the unit on a fixture cabled for it")
+                }
+            }
+            for (j, fault) in (u.faults ?? []).enumerated() {
+                try checkFaultFibers(fault, recipe: recipe, p.key("faults").index(j))
+            }
+            lot.append(DemoUnit(serial: u.serial, partNumber: u.partNumber, fixture: u.fixture, faults: u.faults ?? []))
+        }
+        return SimulationSpec(bench: bench, demoLot: lot, operatorPrompts: s.operatorPrompts ?? false)
+    }
+
+    static func benchSettings(_ b: BenchEntry, into bench: inout BenchSettings, _ bp: ConfigPath) throws {
+        if let v = b.sourcePowerDbm { bench.sourcePowerDbm = try within(v, -40...20, bp.key("sourcePowerDbm"), "dBm") }
+        if let v = b.noiseDb { bench.noiseDb = try within(v, 0...1, bp.key("noiseDb"), "dB") }
+        if let v = b.driftDbPerReading { bench.driftDbPerReading = try within(v, -1...1, bp.key("driftDbPerReading"), "dB") }
+        if let v = b.pathLossMinDb { bench.pathLossMinDb = try within(v, 0...10, bp.key("pathLossMinDb"), "dB") }
+        if let v = b.pathLossMaxDb { bench.pathLossMaxDb = try within(v, 0...10, bp.key("pathLossMaxDb"), "dB") }
+        guard bench.pathLossMinDb >= 0, bench.pathLossMaxDb >= bench.pathLossMinDb else {
+            throw ConfigIssue(path: bp.key("pathLossMaxDb"),
+                              message: "path loss range \(bench.pathLossMinDb)...\(bench.pathLossMaxDb) dB is empty or negative",
+                              fix: "give 0 <= pathLossMinDb <= pathLossMaxDb, e.g. 0.3 and 0.9")
+        }
+        if let v = b.darkNoiseWatts { bench.darkNoiseWatts = try within(v, 0...1e-6, bp.key("darkNoiseWatts"), "W") }
+        if let v = b.switchSettleMs { bench.switchSettleMs = try within(v, 0...60_000, bp.key("switchSettleMs"), "ms") }
+        if let v = b.meterReadMs { bench.meterReadMs = try within(v, 0...60_000, bp.key("meterReadMs"), "ms") }
+    }
+
+    /// A demo unit's fault names only fibers its assembly uses.
+    static func checkFaultFibers(_ fault: AssemblyFault, recipe: Recipe, _ p: ConfigPath) throws {
+        let used = recipe.assembly.layout.usedPositions
+        let named: [Int]
+        switch fault {
+        case .highLoss(let fb, _), .darkFiber(let fb): named = [fb]
+        case .swappedPair(let a, let b): named = [a, b]
+        case .dirtyEndFace(_, let fbs, _): named = fbs
+        case .wrongPolarity, .genderMismatch: named = []
+        case .darkAtWavelength(let fb, _): named = [fb]
+        }
+        if let bad = named.first(where: { !used.contains($0) }) {
+            throw ConfigIssue(path: p, message: "fiber \(bad) is not a used position of \(recipe.partNumber)",
+                              fix: "name one of \(Judge.list(used))")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import FerruleCore
+import FerruleRecords
+import Foundation
+
+// The `control:` and `sinks:` sections.
+extension StationConfig {
+    /// `control:`: the status socket and how long the station waits for people and clients.
+    static func controlSection(_ c: ControlEntry?, _ path: ConfigPath) throws -> ControlSpec {
+        var control = ControlSpec()
+        guard let c else { return control }
+        control.socket = c.socket
+        control.group = c.group
+        if let t = c.promptTimeout { control.promptTimeoutSeconds = try duration(t, path.key("promptTimeout")) }
+        if let t = c.idleTimeout { control.idleTimeoutSeconds = try duration(t, path.key("idleTimeout"), within: 1...86400) }
+        return control
+    }
+
+    /// `sinks:`: where every report goes, each sink with its own name (its place in the outbox).
+    /// Relative paths are taken from the config file's folder.
+    static func sinksSection(_ entries: [SinkEntry], configFile file: String, _ path: ConfigPath) throws -> [SinkSpec] {
+        var sinks: [SinkSpec] = []
+        for (i, e) in entries.enumerated() {
+            let p = path.index(i)
+            guard !e.name.trimmingCharacters(in: .whitespaces).isEmpty, !e.name.contains("/") else {
+                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is empty or has a '/'", fix: "name the sink, e.g. 'mes-share'")
+            }
+            guard !sinks.contains(where: { $0.name == e.name }) else {
+                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is used twice",
+                                  fix: "give every sink its own name: it keys its place in the outbox")
+            }
+            var spec = SinkSpec(name: e.name, kind: try oneOf(e.kind, SinkSpec.Kind.self, p.key("kind"), what: "sink kind"))
+            if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+            if let t = e.maxBackoff { spec.maxBackoffSeconds = try duration(t, p.key("maxBackoff")) }
+            let folder = parentDirectory(of: file)
+            switch spec.kind {
+            case .directory: try directorySink(e, into: &spec, folder: folder, p)
+            case .postgres: try postgresSink(e, into: &spec, folder: folder, p)
+            case .http: try httpSink(e, into: &spec, folder: folder, p)
+            }
+            sinks.append(spec)
+        }
+        return sinks
+    }
+
+    private static func directorySink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+        guard let path = e.path, !path.isEmpty else {
+            throw ConfigIssue(path: p.key("path"), message: "a directory sink needs its folder",
+                              fix: "add 'path: /mnt/mes/inbox' (the folder the MES watches)")
+        }
+        for (key, v) in [("url", e.url), ("format", e.format), ("tokenFile", e.tokenFile)] where v != nil {
+            throw ConfigIssue(path: p.key(key), message: "'\(key)' is for http sinks", fix: "remove it, or use 'kind: http'")
+        }
+        spec.path = path.hasPrefix("/") ? path : folder + "/" + path
+        if let fs = e.formats {
+            guard !fs.isEmpty else {
+                throw ConfigIssue(path: p.key("formats"), message: "no formats",
+                                  fix: "list some of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.formats = try fs.enumerated().map { j, x in try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format") }
+        }
+    }
+
+    private static func postgresSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+        guard let url = e.url, let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""),
+              u.host != nil, u.user != nil, !u.path.dropFirst().isEmpty else {
+            throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not a postgres URL",
+                              fix: "give the line database, e.g. 'url: postgres://ferrule@db.line3:5432/results' and its 'passwordFile'")
+        }
+        let others = [("path", e.path != nil), ("formats", e.formats != nil), ("format", e.format != nil), ("tokenFile", e.tokenFile != nil)]
+        for (key, set) in others where set {
+            throw ConfigIssue(path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
+        }
+        spec.url = url
+        if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
+        if let t = e.tls { spec.requireTLS = try oneOf(t, TLSMode.self, p.key("tls"), what: "TLS mode") == .require }
+    }
+
+    private static func httpSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+        guard let url = e.url, let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
+            throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL",
+                              fix: "give the MES endpoint, e.g. 'url: https://mes.example/api/results'")
+        }
+        for (key, set) in [("path", e.path != nil), ("formats", e.formats != nil)] where set {
+            throw ConfigIssue(path: p.key(key), message: "'\(key)' is for directory sinks", fix: "remove it; an http sink sends one 'format'")
+        }
+        spec.url = url
+        if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }
+        if let t = e.tokenFile { spec.tokenFile = t.hasPrefix("/") ? t : folder + "/" + t }
+    }
+}
