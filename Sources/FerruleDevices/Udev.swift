@@ -1,4 +1,5 @@
 import CUdev
+import Synchronization
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,13 @@ public struct UdevCandidate: Sendable, Hashable, Codable {
     /// ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT, ID_PATH and friends, from udev's database or,
     /// when udevd has none, from the parent USB device's attributes.
     public var properties: [String: String]
+
+    public init(devnode: String, syspath: String, subsystem: String, properties: [String: String]) {
+        self.devnode = devnode
+        self.syspath = syspath
+        self.subsystem = subsystem
+        self.properties = properties
+    }
 
     /// The line to paste under an instrument in the config.
     public var matchLine: String {
@@ -119,35 +127,47 @@ public enum Udev {
     }
 }
 
-/// Watches udev for instrument ports coming and going (a netlink monitor on its own thread).
-public final class UdevMonitor: @unchecked Sendable {
-    public enum Action: String, Sendable { case add, remove }
-    public typealias Handler = @Sendable (Action, UdevCandidate) -> Void
+/// A port that came or went, as udev said it.
+public struct DeviceEvent: Sendable {
+    public var action: UdevMonitor.Action
+    public var device: UdevCandidate
 
-    private let lock = NSLock()
-    private var stopped = false
+    public init(_ action: UdevMonitor.Action, _ device: UdevCandidate) {
+        self.action = action
+        self.device = device
+    }
+}
+
+/// Watches udev for instrument ports coming and going (a netlink monitor on its own thread).
+public final class UdevMonitor: Sendable {
+    public enum Action: String, Sendable { case add, remove }
+
+    private let stopped = Atomic<Bool>(false)
 
     public init() {}
 
-    /// Starts watching; `handler` is called on the monitor's thread. False when no monitor can be
-    /// made here (no netlink), in which case hot-plug is not seen.
-    public func start(_ handler: @escaping Handler) -> Bool {
-        guard let udev = udev_new() else { return false }
-        guard let mon = udev_monitor_new_from_netlink(udev, "udev") else { udev_unref(udev); return false }
+    /// Starts watching. Events come out in the order udev sent them (a remove and the add that
+    /// follows it must not be swapped). Nil when no monitor can be made here (no netlink): then
+    /// hot-plug is not seen.
+    public func start() -> AsyncStream<DeviceEvent>? {
+        guard let udev = udev_new() else { return nil }
+        guard let mon = udev_monitor_new_from_netlink(udev, "udev") else { udev_unref(udev); return nil }
         for s in Udev.subsystems { udev_monitor_filter_add_match_subsystem_devtype(mon, s, nil) }
         guard udev_monitor_enable_receiving(mon) == 0 else {
             udev_monitor_unref(mon)
             udev_unref(udev)
-            return false
+            return nil
         }
         let fd = udev_monitor_get_fd(mon)
         let box = MonitorBox(udev: udev, mon: mon)
+        let (events, continuation) = AsyncStream<DeviceEvent>.makeStream()
         let t = Thread { [self] in
             defer {
                 udev_monitor_unref(box.mon)
                 udev_unref(box.udev)
+                continuation.finish()
             }
-            while !lock.withLock({ stopped }) {
+            while !stopped.load(ordering: .acquiring) {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 guard poll(&p, 1, 100) > 0 else { continue }
                 guard let dev = udev_monitor_receive_device(box.mon) else { continue }
@@ -155,12 +175,12 @@ public final class UdevMonitor: @unchecked Sendable {
                 let action = udev_device_get_action(dev).map { String(cString: $0) } ?? ""
                 guard let a = Action(rawValue: action) else { continue }
                 // A removed device's attributes are gone: use what the event carries.
-                if let c = Udev.candidate(dev) ?? Self.bare(dev) { handler(a, c) }
+                if let c = Udev.candidate(dev) ?? Self.bare(dev) { continuation.yield(DeviceEvent(a, c)) }
             }
         }
         t.name = "udev-monitor"
         t.start()
-        return true
+        return events
     }
 
     static func bare(_ dev: OpaquePointer) -> UdevCandidate? {
@@ -172,10 +192,11 @@ public final class UdevMonitor: @unchecked Sendable {
     public func stop() {
         // The thread sees this within one poll interval and frees the monitor itself; not waited
         // for, so that stopping never blocks the caller's (cooperative) thread.
-        lock.withLock { stopped = true }
+        stopped.store(true, ordering: .releasing)
     }
 }
 
+/// The monitor's C handles, handed to its thread once and used only there.
 private struct MonitorBox: @unchecked Sendable {
     let udev: OpaquePointer
     let mon: OpaquePointer

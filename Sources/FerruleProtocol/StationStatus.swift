@@ -1,18 +1,39 @@
 import FerruleCore
 import Foundation
 
+/// What a fixture is doing.
+public enum FixtureState: String, Sendable, Codable, Hashable {
+    case idle
+    /// Waiting for the unit to be put in (the operator's prompt).
+    case loading
+    /// Waiting for the fixture's start button.
+    case waitingStart
+    case testing
+    case referencing
+}
+
+/// How an instrument is: answering, failing, unplugged, or not asked yet.
+public enum InstrumentState: String, Sendable, Codable, Hashable {
+    case ok, fault, missing, unknown
+}
+
+/// Whether a fixture's reference may be used.
+public enum ReferenceValidity: String, Sendable, Codable, Hashable {
+    case valid, expired, suspect, missing
+}
+
 /// A unit on a fixture, as `status` shows it while it runs.
 public struct UnitProgress: Sendable, Codable, Hashable {
     public var serial: String
     public var partNumber: String
-    /// `loading` (waiting for the unit to be put in) or `testing`.
-    public var state: String
+    /// `loading`, `waitingStart` or `testing`.
+    public var state: FixtureState
     public var startedAt: Date
     public var fibersDone: Int
     public var fibersTotal: Int
     public var worstIlDb: Double?
 
-    public init(serial: String, partNumber: String, state: String, startedAt: Date, fibersDone: Int, fibersTotal: Int, worstIlDb: Double? = nil) {
+    public init(serial: String, partNumber: String, state: FixtureState, startedAt: Date, fibersDone: Int, fibersTotal: Int, worstIlDb: Double? = nil) {
         self.serial = serial
         self.partNumber = partNumber
         self.state = state
@@ -25,8 +46,7 @@ public struct UnitProgress: Sendable, Codable, Hashable {
 
 public struct StationStatus: Sendable, Codable {
     public struct ReferenceState: Sendable, Codable {
-        /// `valid`, `expired`, `suspect` or `missing`.
-        public var state: String
+        public var state: ReferenceValidity
         public var takenAt: Date?
         public var validUntil: Date?
         public var suspect: String?
@@ -34,7 +54,7 @@ public struct StationStatus: Sendable, Codable {
         public var cord: String?
         public var polarity: String?
 
-        public init(state: String, takenAt: Date? = nil, validUntil: Date? = nil, suspect: String? = nil, cord: String? = nil, polarity: String? = nil) {
+        public init(state: ReferenceValidity, takenAt: Date? = nil, validUntil: Date? = nil, suspect: String? = nil, cord: String? = nil, polarity: String? = nil) {
             self.state = state
             self.takenAt = takenAt
             self.validUntil = validUntil
@@ -45,8 +65,7 @@ public struct StationStatus: Sendable, Codable {
     }
     public struct Fixture: Sendable, Codable {
         public var id: Int
-        /// `idle`, `loading`, `waitingStart` (for the fixture's start button), `testing` or `referencing`.
-        public var state: String
+        public var state: FixtureState
         public var unit: UnitProgress?
         /// The newest reference (`missing` when there is none); every reference by cord below.
         public var reference: ReferenceState
@@ -56,7 +75,7 @@ public struct StationStatus: Sendable, Codable {
         /// Set when the fixture's light source did not confirm off: "source may be ON: why".
         public var sourceMayBeOn: String?
 
-        public init(id: Int, state: String, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState], cords: [UnitReport.CordUse], sourceMayBeOn: String? = nil) {
+        public init(id: Int, state: FixtureState, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState], cords: [UnitReport.CordUse], sourceMayBeOn: String? = nil) {
             self.id = id
             self.state = state
             self.unit = unit
@@ -70,12 +89,11 @@ public struct StationStatus: Sendable, Codable {
         public var name: String
         public var driver: String
         public var address: String
-        /// `ok`, `fault`, `missing` (unplugged) or `unknown` (not asked yet).
-        public var state: String
+        public var state: InstrumentState
         public var identity: InstrumentIdentity?
         public var lastError: String?
 
-        public init(name: String, driver: String, address: String, state: String, identity: InstrumentIdentity? = nil, lastError: String? = nil) {
+        public init(name: String, driver: String, address: String, state: InstrumentState, identity: InstrumentIdentity? = nil, lastError: String? = nil) {
             self.name = name
             self.driver = driver
             self.address = address

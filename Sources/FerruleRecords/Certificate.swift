@@ -8,9 +8,19 @@ enum Certificate {
     static let palette = ["#1f5fa8", "#c7711d", "#2e8b57", "#7a3e9d"]
 
     static func render(_ r: UnitReport) -> String {
+        var h = head(r)
+        h += reasons(r)
+        h += "<h2>Insertion loss per fiber</h2>\n<div class=\"keep\">\(chart(r))</div>\n"
+        h += measurementTables(r)
+        h += polarityAndTraceability(r)
+        return h
+    }
+
+    /// The page head, the verdict and the unit's identity, limits and test conditions.
+    static func head(_ r: UnitReport) -> String {
         let e = escapeMarkup
         let verdictClass = r.verdict == .pass ? "pass" : "fail"
-        var h = """
+        return """
         <!DOCTYPE html>
         <html lang="en">
         <head>
@@ -65,15 +75,25 @@ enum Certificate {
         </div>
 
         """
+    }
+
+    /// Why a unit did not pass, and the diagnoses' actions.
+    static func reasons(_ r: UnitReport) -> String {
+        let e = escapeMarkup
+        var h = ""
         if r.verdict != .pass, !r.reasons.isEmpty {
             h += "<h2>Why not pass</h2>\n<ul>\n" + r.reasons.map { "<li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ul>\n"
             if !r.diagnoses.isEmpty {
                 h += "<ul class=\"small\">\n" + r.diagnoses.map { "<li>\(e($0.message)) (\(e($0.action)))</li>" }.joined(separator: "\n") + "\n</ul>\n"
             }
         }
-        h += "<h2>Insertion loss per fiber</h2>\n<div class=\"keep\">\(chart(r))</div>\n"
+        return h
+    }
 
-        // One table per end and wavelength.
+    /// One table per end and wavelength.
+    static func measurementTables(_ r: UnitReport) -> String {
+        let e = escapeMarkup
+        var h = ""
         let groups = Dictionary(grouping: r.measurements) { "\($0.end.rawValue)|\($0.wavelengthNm)" }
         for end in End.allCases {
             for wl in r.wavelengthsNm {
@@ -97,9 +117,14 @@ enum Certificate {
                 h += "</tbody>\n</table>\n"
             }
         }
+        return h
+    }
 
+    /// Polarity, then the instruments, references, cords and software the numbers came from.
+    static func polarityAndTraceability(_ r: UnitReport) -> String {
+        let e = escapeMarkup
         let p = r.polarity
-        h += """
+        var h = """
         <h2>Polarity</h2>
         <table class="kv keep"><tbody>
         <tr><td>Expected</td><td>Type \(e(p.expectedType))</td></tr>

@@ -109,7 +109,7 @@ extension Station {
     /// At shutdown: a reference in progress stops at its next path (it checks `accepting`); wait for it.
     func waitForReferences(limit: Duration = .seconds(15)) async {
         let deadline = ContinuousClock.now + limit
-        while busy.values.contains("(reference)"), ContinuousClock.now < deadline {
+        while busy.values.contains(.reference), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

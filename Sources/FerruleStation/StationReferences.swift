@@ -71,15 +71,15 @@ extension Station {
         guard accepting else {
             throw UnitRefused(message: "the station is shutting down", fix: "take the reference after ferruled is back")
         }
-        if let serial = busy[id] {
-            throw UnitRefused(message: "fixture \(id) is busy with \(serial)", fix: "wait for the unit to finish or abort it")
+        if let use = busy[id] {
+            throw UnitRefused(message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it")
         }
         if let problem = lightRefusal(w) { throw problem }
         if cordState(cord.id, wear: cord.wear).state == "limit" {
             throw UnitRefused(message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
                               fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
         }
-        busy[id] = "(reference)"
+        busy[id] = .reference
         defer { busy[id] = nil }
         if let hands { try await hands.connectReferenceCord(fixture: id, cord: cord) }
         let pairs = w.cabled(cord.map)

@@ -137,6 +137,46 @@ final class Testbed: @unchecked Sendable {
         #expect(two.contains("2 devices match") && two.contains("/dev/ttyUSB1") && two.contains("/dev/ttyUSB2") && two.contains("ID_SERIAL_SHORT"), "\(two)")
     }
 
+    /// A remove and the add that follows it, delivered back to back, are handled in that order:
+    /// the instrument ends up back on its new port. (Each event used to start its own task, so the
+    /// add could be handled first and the instrument stay "missing" for good.)
+    @Test func portEventsAreHandledInTheOrderTheyCame() async throws {
+        var cfg = try StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
+        let index = try #require(cfg.instruments.firstIndex { $0.name == "ilrl" })
+        let match = ["ID_SERIAL_SHORT": "RL1-0042"]
+        // Drivers built first (no udev here), then the config told that ilrl is found by `match`.
+        let (built, simulation) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: temporaryDirectory())
+        cfg.instruments[index].match = match
+        var set = built
+        set.specs["ilrl"]?.address = "/dev/ttyUSB0"
+        let frozen = set
+        let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), instruments: { _ in frozen })
+        _ = simulation
+        await station.probe()
+        let watched = await station.events.subscribe()
+        let (events, feed) = AsyncStream<DeviceEvent>.makeStream()
+        await station.follow(events)
+        for round in 1...20 {  // many rounds: a race that loses one time in a few would show
+            let from = "/dev/ttyUSB\(round - 1)", to = "/dev/ttyUSB\(round)"
+            feed.yield(DeviceEvent(.remove, UdevCandidate(devnode: from, syspath: "/sys/u\(round)", subsystem: "tty", properties: [:])))
+            feed.yield(DeviceEvent(.add, UdevCandidate(devnode: to, syspath: "/sys/u\(round)", subsystem: "tty", properties: match)))
+            // Back and answering on the new port (handled out of order, it stays missing).
+            try await waitUntil("ilrl back on \(to)") {
+                let ilrl = await station.status().instruments.first { $0.name == "ilrl" }
+                return ilrl?.address == to && ilrl?.state == .ok
+            }
+        }
+        // Each round: the fault first, then the reconnection.
+        var kinds: [String] = []
+        for await e in watched {
+            if case .instrumentFault = e { kinds.append("fault") }
+            if case .instrumentReconnected = e { kinds.append("back") }
+            if kinds.count == 40 { break }
+        }
+        #expect(kinds == Array(repeating: ["fault", "back"], count: 20).flatMap { $0 })
+        await station.shutdown()
+    }
+
     @Test
     func unplugDuringAUnitThenPlugBackIn() async throws {
         let tb = try #require(try Testbed(), "umockdev is not installed (.ci/run installs it)")

@@ -1,0 +1,57 @@
+import FerruleCore
+import FerruleDevices
+import FerruleProtocol
+import FerruleRecords
+import Foundation
+import Logging
+
+// What `status` shows, and the idle-fixture choice made from it.
+extension Station {
+    /// The first idle fixture cabled for `partNumber`'s assembly (a unit started without a fixture).
+    public func firstIdleFixture(for partNumber: String) throws(UnitRefused) -> Int {
+        guard let recipe = active.recipes[partNumber] else {
+            throw UnitRefused(message: "no recipe for part number '\(Escaped.text(partNumber))'",
+                              fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+        }
+        let states = status().fixtures
+        guard let f = config.fixtures.first(where: { w in
+            w.cannotTest(recipe.assembly) == nil && states.first { $0.id == w.id }?.state == .idle
+        }) else {
+            throw UnitRefused(message: "no idle fixture can test \(Escaped.text(partNumber))",
+                              fix: "wait for a fixture, or name one with \"fixture\"")
+        }
+        return f.id
+    }
+
+
+    public func status() -> StationStatus {
+        let t = now()
+        let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
+            let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
+            let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
+            let refs = references(fixture: w.id).map { r -> StationStatus.ReferenceState in
+                let until = r.takenAt.addingTimeInterval(validity)
+                return .init(state: r.suspect != nil ? .suspect : (until < t ? .expired : .valid), takenAt: r.takenAt, validUntil: until,
+                             suspect: r.suspect, cord: r.cord.id, polarity: r.cord.polarity)
+            }
+            let missing = StationStatus.ReferenceState(state: .missing, takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
+                polarity: nil)
+            let state = progress[w.id]?.state ?? (busy[w.id] == .reference ? .referencing : .idle)
+            return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs,
+                cords: cordUses(w), sourceMayBeOn: sourceWarning(w))
+        }
+        let instrumentsStatus = config.instruments.map { spec in
+            StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,
+                                     state: missing[spec.name] != nil ? .missing
+                                         : instrumentErrors[spec.name] != nil ? .fault : (identities[spec.name] != nil ? .ok : .unknown),
+                                     identity: identities[spec.name], lastError: instrumentErrors[spec.name])
+        }
+        return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
+                             configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
+                             fixtures: fixtures, instruments: instrumentsStatus,
+                             storage: .init(path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root),
+                                            problem: storageProblem, unstoredUnits: unstored.count,
+                                            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count),
+                             sinks: sinkStatus.values.sorted { $0.name < $1.name })
+    }
+}

@@ -1,0 +1,270 @@
+import FerruleCore
+import FerruleDevices
+import FerruleProtocol
+import FerruleRecords
+import Foundation
+import Logging
+
+// Units: admission (every check before anything is measured), the run, and its outcome.
+extension Station {
+    struct Prepared {
+        var request: UnitRequest
+        var recipe: Recipe
+        var wiring: FixtureWiring
+        var references: ReferenceBook
+        var rules: DiagnosisRules
+        /// Units started from the socket wait for the fixture's start button, when it has one.
+        var waitForStart = false
+    }
+
+    /// All checks before a unit may start; marks the fixture busy. Nothing is measured.
+    func prepare(_ req: UnitRequest) throws(UnitRefused) -> Prepared {
+        guard accepting else {
+            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
+        }
+        guard !req.serial.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw UnitRefused(message: "the serial number is empty", fix: "scan or type the unit's serial number")
+        }
+        try UnitRequest.checkField("serial", req.serial, fix: "scan the unit's label again")
+        try UnitRequest.checkField("partNumber", req.partNumber, fix: "use the part number of a recipe")
+        try UnitRequest.checkField("operator", req.operatorId, fix: "give the operator's badge id")
+        guard let recipe = active.recipes[req.partNumber] else {
+            throw UnitRefused(message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+        }
+        guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
+            throw UnitRefused(message: "no fixture \(req.fixture)", fix: "use one of: \(config.fixtures.map { String($0.id) }.joined(separator: ", "))")
+        }
+        if let why = w.cannotTest(recipe.assembly) {
+            throw UnitRefused(message: why, fix: "test \(req.partNumber) on a fixture cabled for \(recipe.assembly.fiberCount) fibers")
+        }
+        if let other = busy[w.id] {
+            throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
+        }
+        if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
+            throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
+        }
+        if let problem = lightRefusal(w) { throw problem }
+        if let problem = cordRefusal(w) { throw problem }
+        let book: ReferenceBook
+        switch referenceBook(w, recipe: recipe) {
+        case .success(let b): book = b
+        case .failure(let problem): throw problem
+        }
+        if let problem = storageRefusal() { throw problem }
+        busy[w.id] = .unit(serial: req.serial)
+        unpluggedDuringUnit[w.id] = nil
+        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules)
+    }
+
+    /// Tests one unit on its fixture (already loaded). Throws `UnitRefused` before measuring
+    /// anything; once measuring starts it always returns a written report (pass, fail, error or
+    /// aborted). Cancelling the calling task aborts the unit safely.
+    public func test(_ req: UnitRequest) async throws -> UnitOutcome {
+        let prepared = try prepare(req)
+        do {
+            let outcome = try await run(prepared)
+            await finish(req, outcome: outcome, notStarted: nil)
+            return outcome
+        } catch {
+            release(req.fixture)
+            throw error
+        }
+    }
+
+    /// Starts a unit in the background (loading it through the bench's hands first) and returns
+    /// at once. Refusals are thrown here; the outcome arrives as a `unitFinished` event.
+    @discardableResult
+    public func start(_ req: UnitRequest) throws(UnitRefused) -> Task<UnitOutcome?, Never> {
+        var prepared = try prepare(req)
+        prepared.waitForStart = true
+        progress[req.fixture] = UnitProgress(serial: req.serial, partNumber: req.partNumber, state: .loading, startedAt: now(),
+                                             fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
+        let task = Task<UnitOutcome?, Never> {
+            var outcome: UnitOutcome?
+            var failure: String?
+            do {
+                if let hands = self.hands { try await hands.loadUnit(req, recipe: prepared.recipe) }
+                self.setState(req.fixture, .testing)
+                outcome = try await self.run(prepared)
+            } catch {
+                let why = Escaped.text("\(error)")
+                self.logger.error("unit \(Escaped.text(req.serial)) on fixture \(req.fixture) did not complete: \(why)")
+                failure = "\(error)"
+            }
+            if let hands = self.hands { await hands.unloadUnit(fixture: req.fixture) }
+            await self.finish(req, outcome: outcome, notStarted: failure)
+            return outcome
+        }
+        running[req.fixture] = task
+        return task
+    }
+
+    /// The fixture is free before anyone hears the verdict: a client that starts the next unit
+    /// the moment it sees `unitFinished` is not refused as busy.
+    func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
+        release(req.fixture)
+        if let o = outcome, o.stored {
+            await events.publish(.unitFinished(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                                               verdict: o.report.verdict, reportPath: o.reportPath))
+        } else if let o = outcome {
+            await events.publish(.unitHeld(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                                           verdict: o.report.verdict, reason: storageProblem ?? "the store refused the record"))
+        } else {
+            await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
+        }
+    }
+
+    func setState(_ fixture: Int, _ state: FixtureState) { progress[fixture]?.state = state }
+
+    fileprivate func fiberDone(_ fixture: Int, worstIl: Double?) {
+        progress[fixture]?.fibersDone += 1
+        if let il = worstIl, il > (progress[fixture]?.worstIlDb ?? -.infinity) { progress[fixture]?.worstIlDb = il }
+    }
+
+    func run(_ p: Prepared) async throws -> UnitOutcome {
+        let req = p.request, recipe = p.recipe, w = p.wiring
+        let io = w.io.flatMap { instruments.fixtureIO[$0] }
+        if let io { try await fixtureReady(io, p) }
+        let reportId = UUID(), startedAt = now()
+        let referencesUsed = Self.referencesUsed(p.references, recipe: recipe)
+        await mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
+        let cords = cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
+        let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
+        // Stored before the first light: a crash from here on leaves an `interrupted` record.
+        try await beginRecord(UnitStart(reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
+                                        startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
+                                        instruments: instrumentRecords(w), references: referencesUsed, cords: cords))
+        await setStackLight(io, .amber)
+        let run = UnitRun(request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
+                          instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
+                          reportId: reportId, startedAt: startedAt,
+                          onFiber: { [weak self] fiber, arrival, steps in
+                              await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
+                              await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
+                          })
+        var result = await measureWatchingLid(run, io: io, fixture: w.id)
+        if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
+            result.aborted = false
+            result.fault = why
+            result.faultInstrument = name
+            result.stopReason = "instrument unplugged"
+        }
+        await safeState(w)
+
+        let judgement = Judge(recipe: recipe, rules: p.rules).judge(
+            steps: result.steps, observed: result.observed, stopReason: result.stopReason, aborted: result.aborted, fault: result.fault)
+        if judgement.referenceSuspect { await markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
+        if let f = result.fault, let name = result.faultInstrument {
+            instrumentErrors[name] = f
+            await events.publish(.instrumentFault(instrument: name, detail: f))
+        } else if result.fault == nil, !result.steps.isEmpty {
+            // Every instrument of the fixture just answered a whole unit: a fault shown from an
+            // earlier unit is history now (its report keeps it).
+            for name in w.instruments { instrumentErrors[name] = nil }
+        }
+        let report = UnitReport(
+            reportId: result.reportId,
+            unit: .init(serial: req.serial, partNumber: req.partNumber, description: recipe.description),
+            recipe: recipe,
+            station: station,
+            fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
+            instruments: instrumentRecords(w),
+            references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
+            judgement: judgement)
+        let (path, stored) = await keep(report)
+        if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
+            await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
+        }
+        logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
+            "report": "\(path)"])
+        return UnitOutcome(report: report, reportPath: path, stored: stored)
+    }
+
+    /// Before anything is measured: a part in the fixture, the start button (for units started
+    /// from the socket) and the lid closed. Throws `UnitRefused` (or the module's fault).
+    func fixtureReady(_ io: any FixtureIO, _ p: Prepared) async throws {
+        let id = p.wiring.id
+        guard try await io.partPresent() else {
+            throw UnitRefused(message: "the part sensor of fixture \(id) sees no unit", fix: "load \(p.request.serial) into fixture \(id) and start again")
+        }
+        if p.waitForStart && io.hasStartButton {
+            setState(id, .waitingStart)
+            let deadline = ContinuousClock.now + .milliseconds(Int64(active.control.promptTimeoutSeconds * 1000))
+            while try await !io.startPressed() {
+                guard ContinuousClock.now < deadline else {
+                    throw UnitRefused(message: "the start button of fixture \(id) was not pressed within \(Int(active.control.promptTimeoutSeconds)) s",
+                                      fix: "start the unit again and press the fixture's start button")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            setState(id, .testing)
+        }
+        guard try await io.lidClosed() else {
+            throw UnitRefused(message: "the lid of fixture \(id) is open", fix: "close the lid and start the unit again")
+        }
+    }
+
+    /// Measures while watching the lid: if it opens, the unit stops (aborted, source off); if the
+    /// I/O module stops answering, the unit ends `error` naming it.
+    func measureWatchingLid(_ run: UnitRun, io: (any FixtureIO)?, fixture: Int) async -> UnitRun.Result {
+        enum Child: Sendable { case measured(UnitRun.Result), lidOpened, ioFault(InstrumentError), stopped }
+        let (measured, trip) = await withTaskGroup(of: Child.self) { g -> (UnitRun.Result?, Child?) in
+            g.addTask { .measured(await run.measure()) }
+            if let io {
+                g.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            if try await !io.lidClosed() { return .lidOpened }
+                        } catch let e as InstrumentError {
+                            return .ioFault(e)
+                        } catch { return .stopped }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    return .stopped
+                }
+            }
+            var measured: UnitRun.Result?, trip: Child?
+            while let c = await g.next() {
+                switch c {
+                case .measured(let r): measured = r
+                case .lidOpened, .ioFault: if measured == nil && trip == nil { trip = c }
+                case .stopped: break
+                }
+                g.cancelAll()
+            }
+            return (measured, trip)
+        }
+        var result = measured!
+        switch trip {
+        case .lidOpened where result.fault == nil:
+            result.aborted = true
+            result.stopReason = "the lid of fixture \(fixture) was opened during the unit; the light source was switched off"
+            logger.warning("lid of fixture \(fixture) opened during a unit: stopped safely")
+        case .ioFault(let e) where result.fault == nil:
+            result.aborted = false
+            result.fault = e.description
+            result.faultInstrument = e.instrument
+            result.stopReason = "the fixture's I/O module failed"
+        default: break
+        }
+        return result
+    }
+
+    /// Best effort: a stack light that does not answer must not change a verdict.
+    func setStackLight(_ io: (any FixtureIO)?, _ light: StackLight) async {
+        guard let io else { return }
+        do { try await io.setStackLight(light) } catch { logger.warning("stack light: \(error)") }
+    }
+
+    func instrumentRecords(_ w: FixtureWiring) -> [UnitReport.Instrument] {
+        var roles: [(String, String)] = [("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
+                                         ("source", w.source), ("powerMeter", w.powerMeter)]
+        if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
+        if let io = w.io { roles.append(("fixtureIO", io)) }
+        return roles.map { role, name in
+            let spec = instruments.specs[name]
+            return UnitReport.Instrument(role: role, name: name, driver: spec?.driver.rawValue ?? "?", address: spec?.address ?? "?",
+                                         identity: identities[name], calibrationDue: spec?.calibrationDue)
+        }
+    }
+}
