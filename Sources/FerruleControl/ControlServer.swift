@@ -51,14 +51,18 @@ public final class ControlServer: Sendable {
     }
 
     /// Serves `routes`; every subscriber gets the events of `events`.
-    public init(routes: ControlRoutes, events: @escaping @Sendable () async -> AsyncStream<StationEvent>, options: Options,
-                logger: Logger = Logger(label: "ferrule.control")) {
+    public init(
+        routes: ControlRoutes, events: @escaping @Sendable () async -> AsyncStream<StationEvent>, options: Options,
+        logger: Logger = Logger(label: "ferrule.control")
+    ) {
         self.routes = routes
         self.events = events
         self.options = options
         self.logger = logger
-        self.hub = Hub(limits: .init(maxClients: options.maxClients, queueDepth: options.queueDepth, queueBytes: options.queueBytes,
-                                     idleTimeout: options.idleTimeout), logger: logger)
+        self.hub = Hub(
+            limits: .init(
+                maxClients: options.maxClients, queueDepth: options.queueDepth, queueBytes: options.queueBytes,
+                idleTimeout: options.idleTimeout), logger: logger)
     }
 
     /// Binds the socket, then calls `ready` and serves until the task is cancelled.
@@ -118,7 +122,7 @@ public final class ControlServer: Sendable {
                 } onCancel: {
                     server.channel.close(promise: nil)
                 }
-            } catch where Task.isCancelled || stop.requested {
+            } catch  where Task.isCancelled || stop.requested {
                 // Closing the listener ends the loop with a channel error: expected.
             }
             stop.continuation.finish()
@@ -147,7 +151,8 @@ public final class ControlServer: Sendable {
         }
         if let name = options.group {
             guard let gr = getgrnam(name) else {
-                throw ControlError(.internalError, "group '\(name)' for \(options.path) does not exist", fix: "create it or change control.group")
+                throw ControlError(
+                    .internalError, "group '\(name)' for \(options.path) does not exist", fix: "create it or change control.group")
             }
             guard chown(options.path, uid_t.max, gr.pointee.gr_gid) == 0 else {
                 throw ControlError(.internalError, "chown \(options.path) to group \(name): \(String(cString: strerror(errno)))")
@@ -167,8 +172,9 @@ public final class ControlServer: Sendable {
         let (queue, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingOldest(options.queueDepth))
         let client = Hub.Client(continuation: continuation, channel: conn.channel)
         guard await hub.add(client) else {
-            let e = ControlError(.tooManyClients, "the station serves at most \(options.maxClients) clients and none of them is idle",
-                                 fix: "close a client (ferrulectl watch, a screen) or try again")
+            let e = ControlError(
+                .tooManyClients, "the station serves at most \(options.maxClients) clients and none of them is idle",
+                fix: "close a client (ferrulectl watch, a screen) or try again")
             if let bye = try? Self.line(ControlMessage(type: .error, error: e)) {
                 try? await conn.channel.writeAndFlush(bye)
             }
@@ -211,8 +217,9 @@ public final class ControlServer: Sendable {
                 if let reply { _ = await hub.send(reply, to: client) }
             }
         } catch is ByteToMessageDecoderError.PayloadTooLargeError {
-            let e = ControlError(.lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
-                                 fix: "send one JSON object per line")
+            let e = ControlError(
+                .lineTooLong, "a request line is longer than \(ControlProtocol.maxLineBytes) bytes; closing",
+                fix: "send one JSON object per line")
             if let l = try? Self.line(ControlMessage(type: .error, error: e)) { _ = await hub.send(l, to: client) }
             client.continuation.finish()
             return
@@ -233,8 +240,12 @@ public final class ControlServer: Sendable {
         do {
             request = try JSONDecoder().decode(ControlRequest.self, from: bytes)
         } catch {
-            return try? Self.line(ControlMessage(type: .error, error: ControlError(.badJSON, "the line is not a JSON request object (\(Self.decodingProblem(error)))",
-                                                                                   fix: "send {\"v\":1,\"id\":1,\"type\":\"status\"} style objects, one per line")))
+            return try? Self.line(
+                ControlMessage(
+                    type: .error,
+                    error: ControlError(
+                        .badJSON, "the line is not a JSON request object (\(Self.decodingProblem(error)))",
+                        fix: "send {\"v\":1,\"id\":1,\"type\":\"status\"} style objects, one per line")))
         }
         let id = request.id
         do {
@@ -265,8 +276,9 @@ public final class ControlServer: Sendable {
         }
         let typeName = try r.require(r.type, "type", example: "\"status\"")
         guard let kind = ControlRequest.Kind(rawValue: typeName) else {
-            throw ControlError(.unknownType, "unknown request type '\(Escaped.text(typeName))'",
-                               fix: "use one of: \(ControlRequest.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ControlError(
+                .unknownType, "unknown request type '\(Escaped.text(typeName))'",
+                fix: "use one of: \(ControlRequest.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         switch kind {
         case .subscribe:

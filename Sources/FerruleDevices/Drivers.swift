@@ -28,8 +28,10 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     /// RL takes under 1.5 s in fast mode and under 5 s in standard mode (domain notes, section 5).
     private let rlTimeout: Duration
 
-    public init(name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
-                dutLengthM: Int = 100, noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(6)) {
+    public init(
+        name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
+        dutLengthM: Int = 100, noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(6)
+    ) {
         self.name = name
         self.wavelengthsNm = wavelengthsNm
         self.noLightIlDb = -(noLightFloorDbm ?? -70)
@@ -42,10 +44,13 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
     private func locked_identify() async throws -> InstrumentIdentity { try await session.identify() }
 
-    public func enable(wavelengthNm: Int) async throws { try await conversation.run { try await self.locked_enable(wavelengthNm: wavelengthNm) } }
+    public func enable(wavelengthNm: Int) async throws {
+        try await conversation.run { try await self.locked_enable(wavelengthNm: wavelengthNm) }
+    }
     private func locked_enable(wavelengthNm: Int) async throws {
         guard wavelengthsNm.contains(wavelengthNm) else {
-            throw InstrumentError(instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
+            throw InstrumentError(
+                instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
         }
         try await session.command("LAS:ENAB \(wavelengthNm)")
     }
@@ -62,8 +67,10 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
         switch SCPI.sentinel(reply) {
         case .positiveInfinity?: return .noLight
         case .negativeInfinity?: return .overRange
-        case .notANumber?: throw InstrumentError(instrument: name, operation: q,
-            detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
+        case .notANumber?:
+            throw InstrumentError(
+                instrument: name, operation: q,
+                detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
         case nil: break
         }
         guard let il = SCPI.parseNumber(reply) else {
@@ -89,7 +96,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
             case .negativeInfinity?, .notANumber?: return nil
             case nil:
                 guard let v = SCPI.parseNumber(text) else {
-                    throw InstrumentError(instrument: name, operation: q,
+                    throw InstrumentError(
+                        instrument: name, operation: q,
                         detail: "RL \"\(text.prefix(30))\" in reply \"\(reply.prefix(60))\" is not a number")
                 }
                 return v
@@ -123,7 +131,8 @@ public actor SantecOSX: OpticalSwitch {
         // "SX 1Ax24": the module must have at least the configured channels.
         let cat = try await session.query("MODule:CATalog?")
         if let n = cat.split(whereSeparator: { !$0.isNumber }).last.flatMap({ Int($0) }), n < channelCount {
-            throw InstrumentError(instrument: name, operation: "MODule:CATalog?", detail: "module \(cat) has \(n) channels, the config says \(channelCount)")
+            throw InstrumentError(
+                instrument: name, operation: "MODule:CATalog?", detail: "module \(cat) has \(n) channels, the config says \(channelCount)")
         }
         return id
     }
@@ -142,7 +151,8 @@ public actor SantecOSX: OpticalSwitch {
             if Int(cond) == 0 { break }
             polls += 1
             if polls >= maxPolls {
-                throw InstrumentError(instrument: name, operation: "CLOSe \(channel)", detail: "still switching after \(maxPolls) polls of :STAT:OPER:COND?")
+                throw InstrumentError(
+                    instrument: name, operation: "CLOSe \(channel)", detail: "still switching after \(maxPolls) polls of :STAT:OPER:COND?")
             }
             try await Task.sleep(for: pollInterval)
         }
@@ -195,8 +205,10 @@ public actor Keysight816x: LightSource, PowerMeter {
     private var wavelength: Int?
     private var sourceWavelength: Int?
 
-    public init(name: String, address: InstrumentAddress, slots: Slots = Slots(), wavelengthsNm: [Int] = [],
-                noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(3)) {
+    public init(
+        name: String, address: InstrumentAddress, slots: Slots = Slots(), wavelengthsNm: [Int] = [],
+        noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(3)
+    ) {
         self.name = name
         self.slots = slots
         self.wavelengthsNm = wavelengthsNm
@@ -212,11 +224,13 @@ public actor Keysight816x: LightSource, PowerMeter {
     public func enable(wavelengthNm: Int) async throws { try await conversation.run { try await self.locked_enable(wavelengthNm) } }
     private func locked_enable(_ wl: Int) async throws {
         guard let slot = slots.sourceSlot else {
-            throw InstrumentError(instrument: name, operation: "enable the source",
+            throw InstrumentError(
+                instrument: name, operation: "enable the source",
                 detail: "no laser module configured (add 'source: { slot: N }')")
         }
         guard wavelengthsNm.contains(wl) else {
-            throw InstrumentError(instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM",
+            throw InstrumentError(
+                instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM",
                 detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
         }
         if sourceWavelength != wl {
@@ -236,7 +250,8 @@ public actor Keysight816x: LightSource, PowerMeter {
         try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) }
     }
     private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
-        let n = slots.meterSlot, m = slots.meterChannel
+        let n = slots.meterSlot
+        let m = slots.meterChannel
         if wavelength != wavelengthNm {
             try await session.command(":SENS\(n):CHAN\(m):POW:WAV \(wavelengthNm)NM")
             wavelength = wavelengthNm

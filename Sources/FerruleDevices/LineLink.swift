@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOExtras
 import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,9 @@ public enum InstrumentAddress: Sendable, Hashable, CustomStringConvertible {
     public static func parse(_ text: String, serial: SerialSettings = SerialSettings()) -> InstrumentAddress? {
         if text.hasPrefix("tcp://") {
             let rest = text.dropFirst(6)
-            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
+                return nil
+            }
             let host = String(rest[..<colon])
             return host.isEmpty ? nil : .tcp(host: host, port: port)
         }
@@ -71,7 +74,9 @@ public final class LineLink: Sendable {
         self.terminator = terminator
     }
 
-    public static func open(_ address: InstrumentAddress, connectTimeout: Duration = .seconds(3), terminator: String = "\n") async throws -> LineLink {
+    public static func open(_ address: InstrumentAddress, connectTimeout: Duration = .seconds(3), terminator: String = "\n") async throws
+        -> LineLink
+    {
         let group = MultiThreadedEventLoopGroup.singleton
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOLoopBound<ReplyHandler>> = { ch in
             ch.eventLoop.makeCompletedFuture {
@@ -164,8 +169,10 @@ public final class LineLink: Sendable {
             throw LinkError(kind: .connect, detail: "\(path) is not a serial line: \(String(cString: strerror(e)))")
         }
         cfmakeraw(&t)
-        let speeds: [Int: speed_t] = [9600: speed_t(B9600), 19200: speed_t(B19200), 38400: speed_t(B38400), 57600: speed_t(B57600),
-                                      115_200: speed_t(B115200), 230_400: speed_t(B230400)]
+        let speeds: [Int: speed_t] = [
+            9600: speed_t(B9600), 19200: speed_t(B19200), 38400: speed_t(B38400), 57600: speed_t(B57600),
+            115_200: speed_t(B115200), 230_400: speed_t(B230400)
+        ]
         guard let speed = speeds[s.baud] else {
             Glibc.close(fd)
             throw LinkError(kind: .connect, detail: "\(path): baud \(s.baud) is not one of \(speeds.keys.sorted())")
@@ -176,7 +183,9 @@ public final class LineLink: Sendable {
         t.c_cflag |= tcflag_t([5: CS5, 6: CS6, 7: CS7, 8: CS8][s.dataBits] ?? CS8)
         switch s.parity {
         case .none: t.c_cflag &= ~tcflag_t(PARENB)
-        case .even: t.c_cflag |= tcflag_t(PARENB); t.c_cflag &= ~tcflag_t(PARODD)
+        case .even:
+            t.c_cflag |= tcflag_t(PARENB)
+            t.c_cflag &= ~tcflag_t(PARODD)
         case .odd: t.c_cflag |= tcflag_t(PARENB | PARODD)
         }
         if s.stopBits == 2 { t.c_cflag |= tcflag_t(CSTOPB) } else { t.c_cflag &= ~tcflag_t(CSTOPB) }
@@ -199,7 +208,10 @@ final class ReplyHandler: ChannelInboundHandler {
     private var closed = false
 
     func expect(_ p: EventLoopPromise<String>) {
-        if closed { p.fail(LinkError(kind: .disconnected, detail: "the instrument closed the connection")); return }
+        if closed {
+            p.fail(LinkError(kind: .disconnected, detail: "the instrument closed the connection"))
+            return
+        }
         waiting?.fail(LinkError(kind: .io, detail: "a new exchange started before the last one ended"))
         waiting = p
     }

@@ -1,6 +1,7 @@
 import CModbus
 import FerruleCore
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,10 @@ public struct ModbusPoint: Sendable, Hashable, Codable, CustomStringConvertible 
         if inverted { t = t.dropFirst() }
         let parts = t.split(separator: ":", maxSplits: 1)
         guard parts.count == 2, let table = Table(rawValue: parts[0].lowercased()) else {
-            return .failure(.init(text: text, reason: "expected TABLE:ADDRESS with TABLE one of \(Table.allCases.map(\.rawValue).joined(separator: ", "))"))
+            return .failure(
+                .init(
+                    text: text, reason: "expected TABLE:ADDRESS with TABLE one of \(Table.allCases.map(\.rawValue).joined(separator: ", "))"
+                ))
         }
         let addrBit = parts[1].split(separator: ".", omittingEmptySubsequences: false)
         guard let address = Int(addrBit[0]), (0...65535).contains(address) else {
@@ -128,8 +132,10 @@ public actor ModbusLink {
         let what = "read \(count) \(table.title)\(count == 1 ? "" : "s") at \(address)"
         return try await perform(what) { ctx in
             var buf = [UInt8](repeating: 0, count: count)
-            let rc = table == .coil ? modbus_read_bits(ctx, Int32(address), Int32(count), &buf)
-                                    : modbus_read_input_bits(ctx, Int32(address), Int32(count), &buf)
+            let rc =
+                table == .coil
+                ? modbus_read_bits(ctx, Int32(address), Int32(count), &buf)
+                : modbus_read_input_bits(ctx, Int32(address), Int32(count), &buf)
             return (rc, buf.map { $0 != 0 })
         }
     }
@@ -139,8 +145,10 @@ public actor ModbusLink {
         let what = "read \(count) \(table.title)\(count == 1 ? "" : "s") at \(address)"
         return try await perform(what) { ctx in
             var buf = [UInt16](repeating: 0, count: count)
-            let rc = table == .hr ? modbus_read_registers(ctx, Int32(address), Int32(count), &buf)
-                                  : modbus_read_input_registers(ctx, Int32(address), Int32(count), &buf)
+            let rc =
+                table == .hr
+                ? modbus_read_registers(ctx, Int32(address), Int32(count), &buf)
+                : modbus_read_input_registers(ctx, Int32(address), Int32(count), &buf)
             return (rc, buf)
         }
     }
@@ -184,21 +192,31 @@ public actor ModbusLink {
                 try await writeRegister(address: p.address, value: level ? 1 : 0)
             }
         case .di, .ir:
-            throw InstrumentError(instrument: name, operation: "write \(p)", detail: "a \(p.table.title) is read-only; map this output to a coil or holding register")
+            throw InstrumentError(
+                instrument: name, operation: "write \(p)",
+                detail: "a \(p.table.title) is read-only; map this output to a coil or holding register")
         }
     }
 
     public func close() async {
         let ctx = context
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            queue.async { ctx.close(); c.resume() }
+            queue.async {
+                ctx.close()
+                c.resume()
+            }
         }
     }
 
     // MARK: Engine
 
     private func perform<T: Sendable>(_ what: String, _ op: @escaping @Sendable (OpaquePointer) -> (Int32, T)) async throws -> T {
-        let ctx = context, retries = retries, name = name, unitId = unitId, timeout = timeout, address = address
+        let ctx = context
+        let retries = retries
+        let name = name
+        let unitId = unitId
+        let timeout = timeout
+        let address = address
         let outcome: Result<T, InstrumentError> = await withCheckedContinuation { cont in
             queue.async {
                 var lastFailure = ""
@@ -211,30 +229,44 @@ public actor ModbusLink {
                     }
                     errno = 0
                     let (rc, value) = op(ctx.handle!)
-                    if rc >= 0 { cont.resume(returning: .success(value)); return }
+                    if rc >= 0 {
+                        cont.resume(returning: .success(value))
+                        return
+                    }
                     let e = errno
                     let text = String(cString: modbus_strerror(e))
                     switch ModbusErrorClass(errno: e) {
                     case .exception:
                         // The device understood and refused: retrying gets the same answer.
-                        cont.resume(returning: .failure(InstrumentError(
-                            instrument: name, operation: "Modbus unit \(unitId): \(what)",
-                            detail: "the device answered exception: \(text) (check the register map in the config against the module's manual)")))
+                        cont.resume(
+                            returning: .failure(
+                                InstrumentError(
+                                    instrument: name, operation: "Modbus unit \(unitId): \(what)",
+                                    detail:
+                                        """
+                                            the device answered exception: \(text) (check the register map in the config against the \
+                                            module's manual)
+                                            """
+                                )))
                         return
                     case .timeout:
                         lastFailure = "no reply within \(ModbusLink.ms(timeout))"
                         ctx.recover(closing: address.isTCP)
                     case .corrupt:
-                        lastFailure = e == FERRULE_EMBBADCRC ? "bad CRC in the reply (line noise, wrong baud or two masters)" : "invalid reply: \(text)"
+                        lastFailure =
+                            e == FERRULE_EMBBADCRC
+                            ? "bad CRC in the reply (line noise, wrong baud or two masters)" : "invalid reply: \(text)"
                         ctx.recover(closing: address.isTCP)
                     case .link:
                         lastFailure = "connection lost: \(text)"
                         ctx.close()
                     }
                 }
-                cont.resume(returning: .failure(InstrumentError(
-                    instrument: name, operation: "Modbus unit \(unitId) at \(address): \(what)",
-                    detail: "\(lastFailure) (\(retries + 1) tr\(retries == 0 ? "y" : "ies"))")))
+                cont.resume(
+                    returning: .failure(
+                        InstrumentError(
+                            instrument: name, operation: "Modbus unit \(unitId) at \(address): \(what)",
+                            detail: "\(lastFailure) (\(retries + 1) tr\(retries == 0 ? "y" : "ies"))")))
             }
         }
         return try outcome.get()
@@ -252,7 +284,8 @@ enum ModbusErrorClass {
     init(errno e: Int32) {
         switch e {
         case FERRULE_EMBXILFUN, FERRULE_EMBXILADD, FERRULE_EMBXILVAL, FERRULE_EMBXSFAIL, FERRULE_EMBXACK, FERRULE_EMBXSBUSY,
-             FERRULE_EMBXNACK, FERRULE_EMBXMEMPAR, FERRULE_EMBXGPATH, FERRULE_EMBXGTAR: self = .exception
+            FERRULE_EMBXNACK, FERRULE_EMBXMEMPAR, FERRULE_EMBXGPATH, FERRULE_EMBXGTAR:
+            self = .exception
         case ETIMEDOUT: self = .timeout
         case FERRULE_EMBBADCRC, FERRULE_EMBBADDATA, FERRULE_EMBBADEXC, FERRULE_EMBMDATA, FERRULE_EMBBADSLAVE: self = .corrupt
         default: self = .link
@@ -261,7 +294,10 @@ enum ModbusErrorClass {
 }
 
 extension InstrumentAddress {
-    var isTCP: Bool { if case .tcp = self { return true }; return false }
+    var isTCP: Bool {
+        if case .tcp = self { return true }
+        return false
+    }
 }
 
 /// The libmodbus context of one link; used only on the link's queue.
@@ -292,10 +328,17 @@ final class ModbusContext: @unchecked Sendable {
             switch address {
             case .tcp(let host, let port): handle = modbus_new_tcp_pi(host, String(port))
             case .serial(let path, let s):
-                let parity: CChar = switch s.parity { case .none: 78; case .even: 69; case .odd: 79 }  // N E O
+                let parity: CChar =
+                    switch s.parity {
+                    case .none: 78
+                    case .even: 69
+                    case .odd: 79
+                    }  // N E O
                 handle = modbus_new_rtu(path, Int32(s.baud), parity, Int32(s.dataBits), Int32(s.stopBits))
             }
-            guard let h = handle else { return "cannot create a libmodbus context for \(address): \(String(cString: modbus_strerror(errno)))" }
+            guard let h = handle else {
+                return "cannot create a libmodbus context for \(address): \(String(cString: modbus_strerror(errno)))"
+            }
             modbus_set_slave(h, Int32(unitId))
             let (sec, atto) = timeout.components
             let usec = atto / 1_000_000_000_000
@@ -314,7 +357,9 @@ final class ModbusContext: @unchecked Sendable {
     /// next one. TCP reconnects (a new transaction stream); RTU drops what is buffered.
     func recover(closing: Bool) {
         guard let handle, connected else { return }
-        if closing { close() } else {
+        if closing {
+            close()
+        } else {
             usleep(20_000)
             modbus_flush(handle)
         }

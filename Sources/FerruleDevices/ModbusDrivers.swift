@@ -10,7 +10,10 @@ public struct ModbusSwitchMap: Sendable, Hashable, Codable {
     public var position: ModbusPoint?
     public var busy: ModbusPoint?
 
-    public init(channel: ModbusPoint = ModbusPoint(.hr, 0), position: ModbusPoint? = ModbusPoint(.ir, 0), busy: ModbusPoint? = ModbusPoint(.ir, 1, bit: 0)) {
+    public init(
+        channel: ModbusPoint = ModbusPoint(.hr, 0), position: ModbusPoint? = ModbusPoint(.ir, 0),
+        busy: ModbusPoint? = ModbusPoint(.ir, 1, bit: 0)
+    ) {
         self.channel = channel
         self.position = position
         self.busy = busy
@@ -27,9 +30,11 @@ public struct ModbusIOMap: Sendable, Hashable, Codable {
     public var amber: ModbusPoint?
     public var green: ModbusPoint?
 
-    public init(lidClosed: ModbusPoint = ModbusPoint(.di, 0), partPresent: ModbusPoint? = ModbusPoint(.di, 1),
-                startButton: ModbusPoint? = ModbusPoint(.di, 2), red: ModbusPoint? = ModbusPoint(.coil, 0),
-                amber: ModbusPoint? = ModbusPoint(.coil, 1), green: ModbusPoint? = ModbusPoint(.coil, 2)) {
+    public init(
+        lidClosed: ModbusPoint = ModbusPoint(.di, 0), partPresent: ModbusPoint? = ModbusPoint(.di, 1),
+        startButton: ModbusPoint? = ModbusPoint(.di, 2), red: ModbusPoint? = ModbusPoint(.coil, 0),
+        amber: ModbusPoint? = ModbusPoint(.coil, 1), green: ModbusPoint? = ModbusPoint(.coil, 2)
+    ) {
         self.lidClosed = lidClosed
         self.partPresent = partPresent
         self.startButton = startButton
@@ -61,8 +66,9 @@ public actor ModbusSwitch: OpticalSwitch {
     private func locked_identify() async throws -> InstrumentIdentity {
         // Modbus has no *IDN?: reading the channel register proves the unit answers with this map.
         let at = try await link.readWord(map.channel)
-        return InstrumentIdentity(manufacturer: "Modbus", model: "1x\(channelCount) switch (unit \(link.unitId))",
-                                  serial: "\(link.address)", firmware: "channel register \(map.channel) = \(at)")
+        return InstrumentIdentity(
+            manufacturer: "Modbus", model: "1x\(channelCount) switch (unit \(link.unitId))",
+            serial: "\(link.address)", firmware: "channel register \(map.channel) = \(at)")
     }
 
     public func select(channel: Int) async throws { try await conversation.run { try await self.locked_select(channel) } }
@@ -80,18 +86,23 @@ public actor ModbusSwitch: OpticalSwitch {
     private func waitSettled(_ channel: Int) async throws {
         var polls = 0
         while true {
-            var busy = false, at: Int?
+            var busy = false
+            var at: Int?
             if let b = map.busy { busy = try await link.read(b) }
             if let p = map.position { at = Int(try await link.readWord(p)) }
             if !busy, at == nil || at == channel { return }
             if !busy, let at, at != 0 {
-                throw InstrumentError(instrument: name, operation: "select \(channel)",
-                                      detail: "switch reports channel \(at) (register \(map.position!)) after switching")
+                throw InstrumentError(
+                    instrument: name, operation: "select \(channel)",
+                    detail: "switch reports channel \(at) (register \(map.position!)) after switching")
             }
             polls += 1
             if polls >= maxPolls {
-                throw InstrumentError(instrument: name, operation: "select \(channel)",
-                                      detail: "still switching after \(maxPolls) polls (busy \(map.busy.map { "\($0)" } ?? "-"), position \(at.map(String.init) ?? "-"))")
+                throw InstrumentError(
+                    instrument: name, operation: "select \(channel)",
+                    detail: "still switching after \(maxPolls) polls "
+                        + "(busy \(map.busy.map { "\($0)" } ?? "-"), position \(at.map(String.init) ?? "-"))"
+                )
             }
             try await Task.sleep(for: pollInterval)
         }
@@ -119,8 +130,9 @@ public actor ModbusFixtureIO: FixtureIO {
 
     public func identify() async throws -> InstrumentIdentity {
         _ = try await link.read(map.lidClosed)  // answers with this map
-        return InstrumentIdentity(manufacturer: "Modbus", model: "fixture I/O (unit \(link.unitId))",
-                                  serial: "\(link.address)", firmware: "n/a")
+        return InstrumentIdentity(
+            manufacturer: "Modbus", model: "fixture I/O (unit \(link.unitId))",
+            serial: "\(link.address)", firmware: "n/a")
     }
 
     public nonisolated var hasStartButton: Bool { map.startButton != nil }

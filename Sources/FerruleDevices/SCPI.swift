@@ -12,8 +12,11 @@ public enum SCPI {
 
     /// `SYST:ERR?` answer: `<code>,"<text>"`; code 0 is "no error".
     public static func parseError(_ reply: String) -> (code: Int, text: String)? {
-        guard let comma = reply.firstIndex(of: ","), let code = Int(reply[..<comma].trimmingCharacters(in: .whitespaces)) else { return nil }
-        let text = reply[reply.index(after: comma)...].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let comma = reply.firstIndex(of: ","), let code = Int(reply[..<comma].trimmingCharacters(in: .whitespaces)) else {
+            return nil
+        }
+        let text = reply[reply.index(after: comma)...].trimmingCharacters(in: .whitespaces).trimmingCharacters(
+            in: CharacterSet(charactersIn: "\""))
         return (code, text)
     }
 
@@ -120,7 +123,8 @@ public final class SCPISession: @unchecked Sendable {
             reply = try await l.query(q, timeout: timeout ?? self.timeout)
         } catch let e as LinkError {
             disconnect()
-            throw InstrumentError(instrument: name, operation: q, detail: e.kind == .timeout ? "no reply within \(timeout ?? self.timeout)" : e.detail)
+            throw InstrumentError(
+                instrument: name, operation: q, detail: e.kind == .timeout ? "no reply within \(timeout ?? self.timeout)" : e.detail)
         }
         try await checkErrors(after: q)
         return reply.trimmingCharacters(in: .whitespaces)
@@ -138,7 +142,8 @@ public final class SCPISession: @unchecked Sendable {
     public func identify() async throws -> InstrumentIdentity {
         let reply = try await query("*IDN?")
         guard let id = SCPI.parseIdentity(reply) else {
-            throw InstrumentError(instrument: name, operation: "*IDN?", detail: "reply \"\(reply.prefix(80))\" is not maker,model,serial,firmware")
+            throw InstrumentError(
+                instrument: name, operation: "*IDN?", detail: "reply \"\(reply.prefix(80))\" is not maker,model,serial,firmware")
         }
         return id
     }
@@ -150,11 +155,13 @@ public final class SCPISession: @unchecked Sendable {
             let reply: String
             do { reply = try await l.query("SYST:ERR?", timeout: timeout) } catch let e as LinkError {
                 disconnect()
-                throw InstrumentError(instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
+                throw InstrumentError(
+                    instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
             }
             guard let (code, text) = SCPI.parseError(reply) else {
                 disconnect()
-                throw InstrumentError(instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: "reply \"\(reply.prefix(60))\" is not code,\"text\"")
+                throw InstrumentError(
+                    instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: "reply \"\(reply.prefix(60))\" is not code,\"text\"")
             }
             if code == 0 { break }
             errors.append("\(code),\"\(text)\"")

@@ -1,6 +1,7 @@
 import CUdev
-import Synchronization
 import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,12 +53,15 @@ public struct UdevMatchError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         let m = match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let list = candidates.isEmpty ? "none (is it plugged in? `ferruled devices` lists what is there)"
-                                      : candidates.map(\.summary).joined(separator: "; ")
+        let list =
+            candidates.isEmpty
+            ? "none (is it plugged in? `ferruled devices` lists what is there)"
+            : candidates.map(\.summary).joined(separator: "; ")
         if found.isEmpty {
             return "\(instrument): no device matches \(m). Candidates: \(list)"
         }
-        return "\(instrument): \(found.count) devices match \(m): \(found.map(\.summary).joined(separator: "; ")). Add ID_SERIAL_SHORT or ID_PATH to the match to pick one"
+        return "\(instrument): \(found.count) devices match \(m): \(found.map(\.summary).joined(separator: "; ")). "
+            + "Add ID_SERIAL_SHORT or ID_PATH to the match to pick one"
     }
 }
 
@@ -67,8 +71,10 @@ public enum Udev {
     /// The subsystems instruments appear in: USB-serial adapters and USB-TMC.
     public static let subsystems = ["tty", "usbmisc"]
     static let hexKeys: Set<String> = ["ID_VENDOR_ID", "ID_MODEL_ID"]
-    static let keys = ["ID_VENDOR_ID", "ID_MODEL_ID", "ID_SERIAL_SHORT", "ID_SERIAL", "ID_PATH", "ID_VENDOR", "ID_MODEL",
-                       "ID_USB_INTERFACE_NUM", "ID_BUS"]
+    static let keys = [
+        "ID_VENDOR_ID", "ID_MODEL_ID", "ID_SERIAL_SHORT", "ID_SERIAL", "ID_PATH", "ID_VENDOR", "ID_MODEL",
+        "ID_USB_INTERFACE_NUM", "ID_BUS"
+    ]
 
     /// Every device node in the instrument subsystems that belongs to real hardware (a tty with
     /// a parent device: not the virtual consoles).
@@ -102,12 +108,15 @@ public enum Udev {
 
     static func candidate(_ dev: OpaquePointer) -> UdevCandidate? {
         guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }),
-              udev_device_get_parent(dev) != nil else { return nil }
+            udev_device_get_parent(dev) != nil
+        else { return nil }
         var props = properties(dev)
         // No udev database: read the USB identity from the parent USB device's attributes.
         if let usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device") {
-            for (key, attr) in [("ID_VENDOR_ID", "idVendor"), ("ID_MODEL_ID", "idProduct"), ("ID_SERIAL_SHORT", "serial"),
-                                ("ID_VENDOR", "manufacturer"), ("ID_MODEL", "product")] where props[key] == nil {
+            for (key, attr) in [
+                ("ID_VENDOR_ID", "idVendor"), ("ID_MODEL_ID", "idProduct"), ("ID_SERIAL_SHORT", "serial"),
+                ("ID_VENDOR", "manufacturer"), ("ID_MODEL", "product")
+            ] where props[key] == nil {
                 if let v = udev_device_get_sysattr_value(usb, attr) {
                     props[key] = String(cString: v).trimmingCharacters(in: .whitespacesAndNewlines)
                 }
@@ -119,7 +128,9 @@ public enum Udev {
     }
 
     /// The one device that matches, or an error listing what matched or what is there.
-    public static func resolve(_ match: [String: String], instrument: String, among candidates: [UdevCandidate]? = nil) throws(UdevMatchError) -> UdevCandidate {
+    public static func resolve(_ match: [String: String], instrument: String, among candidates: [UdevCandidate]? = nil)
+        throws(UdevMatchError) -> UdevCandidate
+    {
         let all = candidates ?? Self.candidates()
         let found = all.filter { $0.matches(match) }
         guard found.count == 1 else { throw UdevMatchError(instrument: instrument, match: match, found: found, candidates: all) }
@@ -151,7 +162,10 @@ public final class UdevMonitor: Sendable {
     /// hot-plug is not seen.
     public func start() -> AsyncStream<DeviceEvent>? {
         guard let udev = udev_new() else { return nil }
-        guard let mon = udev_monitor_new_from_netlink(udev, "udev") else { udev_unref(udev); return nil }
+        guard let mon = udev_monitor_new_from_netlink(udev, "udev") else {
+            udev_unref(udev)
+            return nil
+        }
         for s in Udev.subsystems { udev_monitor_filter_add_match_subsystem_devtype(mon, s, nil) }
         guard udev_monitor_enable_receiving(mon) == 0 else {
             udev_monitor_unref(mon)
@@ -185,8 +199,9 @@ public final class UdevMonitor: Sendable {
 
     static func bare(_ dev: OpaquePointer) -> UdevCandidate? {
         guard let node = udev_device_get_devnode(dev).map({ String(cString: $0) }) else { return nil }
-        return UdevCandidate(devnode: node, syspath: String(cString: udev_device_get_syspath(dev)),
-                             subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?", properties: Udev.properties(dev))
+        return UdevCandidate(
+            devnode: node, syspath: String(cString: udev_device_get_syspath(dev)),
+            subsystem: udev_device_get_subsystem(dev).map { String(cString: $0) } ?? "?", properties: Udev.properties(dev))
     }
 
     public func stop() {

@@ -33,7 +33,10 @@ public struct UnitProgress: Sendable, Codable, Hashable {
     public var fibersTotal: Int
     public var worstIlDb: Double?
 
-    public init(serial: String, partNumber: String, state: FixtureState, startedAt: Date, fibersDone: Int, fibersTotal: Int, worstIlDb: Double? = nil) {
+    public init(
+        serial: String, partNumber: String, state: FixtureState, startedAt: Date, fibersDone: Int, fibersTotal: Int,
+        worstIlDb: Double? = nil
+    ) {
         self.serial = serial
         self.partNumber = partNumber
         self.state = state
@@ -54,7 +57,10 @@ public struct StationStatus: Sendable, Codable {
         public var cord: String?
         public var polarity: String?
 
-        public init(state: ReferenceValidity, takenAt: Date? = nil, validUntil: Date? = nil, suspect: String? = nil, cord: String? = nil, polarity: String? = nil) {
+        public init(
+            state: ReferenceValidity, takenAt: Date? = nil, validUntil: Date? = nil, suspect: String? = nil, cord: String? = nil,
+            polarity: String? = nil
+        ) {
             self.state = state
             self.takenAt = takenAt
             self.validUntil = validUntil
@@ -75,7 +81,10 @@ public struct StationStatus: Sendable, Codable {
         /// Set when the fixture's light source did not confirm off: "source may be ON: why".
         public var sourceMayBeOn: String?
 
-        public init(id: Int, state: FixtureState, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState], cords: [UnitReport.CordUse], sourceMayBeOn: String? = nil) {
+        public init(
+            id: Int, state: FixtureState, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState],
+            cords: [UnitReport.CordUse], sourceMayBeOn: String? = nil
+        ) {
             self.id = id
             self.state = state
             self.unit = unit
@@ -93,7 +102,10 @@ public struct StationStatus: Sendable, Codable {
         public var identity: InstrumentIdentity?
         public var lastError: String?
 
-        public init(name: String, driver: String, address: String, state: InstrumentState, identity: InstrumentIdentity? = nil, lastError: String? = nil) {
+        public init(
+            name: String, driver: String, address: String, state: InstrumentState, identity: InstrumentIdentity? = nil,
+            lastError: String? = nil
+        ) {
             self.name = name
             self.driver = driver
             self.address = address
@@ -127,7 +139,10 @@ public struct StationStatus: Sendable, Codable {
         public var reportFilesProblem: String?
         public var reportFilesUnwritten: Int = 0
 
-        public init(path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int, reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0) {
+        public init(
+            path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int,
+            reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0
+        ) {
             self.path = path
             self.sizeBytes = sizeBytes
             self.freeBytes = freeBytes
@@ -138,7 +153,10 @@ public struct StationStatus: Sendable, Codable {
         }
     }
 
-    public init(stationId: String, softwareVersion: String, configPath: String, configHash: String, dataDir: String, startedAt: Date, accepting: Bool, fixtures: [Fixture], instruments: [Instrument], storage: Storage, sinks: [SinkStatus]) {
+    public init(
+        stationId: String, softwareVersion: String, configPath: String, configHash: String, dataDir: String, startedAt: Date,
+        accepting: Bool, fixtures: [Fixture], instruments: [Instrument], storage: Storage, sinks: [SinkStatus]
+    ) {
         self.stationId = stationId
         self.softwareVersion = softwareVersion
         self.configPath = configPath

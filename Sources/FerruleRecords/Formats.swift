@@ -53,10 +53,12 @@ func num(_ v: Double?, _ digits: Int = 3) -> String {
 func iso(_ d: Date) -> String { UnitReport.isoMilliseconds(d) }
 
 enum CSVReport {
-    static let header = ["reportId", "serial", "partNumber", "stationId", "fixture", "operator", "finishedAt", "unitVerdict",
-                         "fiber", "wavelengthNm", "end", "expectedReceivePosition", "receivePosition", "powerStatus", "powerDbm",
-                         "referenceDbm", "referenceCord", "ilDb", "ilMaxDb", "ilMarginDb", "rlDb", "rlMinDb", "rlMarginDb",
-                         "rlBDb", "rlBMinDb", "rlBMarginDb", "verdict", "reasons"]
+    static let header = [
+        "reportId", "serial", "partNumber", "stationId", "fixture", "operator", "finishedAt", "unitVerdict",
+        "fiber", "wavelengthNm", "end", "expectedReceivePosition", "receivePosition", "powerStatus", "powerDbm",
+        "referenceDbm", "referenceCord", "ilDb", "ilMaxDb", "ilMarginDb", "rlDb", "rlMinDb", "rlMarginDb",
+        "rlBDb", "rlBMinDb", "rlBMarginDb", "verdict", "reasons"
+    ]
 
     /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled. A field a
     /// spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe; numbers
@@ -72,14 +74,19 @@ enum CSVReport {
 
     static func render(_ r: UnitReport) -> String {
         var lines = [header.joined(separator: ",")]
-        for m in r.measurements.sorted(by: { ($0.fiber, $0.wavelengthNm, $0.end.rawValue) < ($1.fiber, $1.wavelengthNm, $1.end.rawValue) }) {
+        for m in r.measurements.sorted(by: { ($0.fiber, $0.wavelengthNm, $0.end.rawValue) < ($1.fiber, $1.wavelengthNm, $1.end.rawValue) })
+        {
             let texts = [r.reportId.uuidString.lowercased(), r.unit.serial, r.unit.partNumber, r.station.id]
-            let row = texts.map { field($0) } + [String(r.fixture), field(r.operator), iso(r.finishedAt), r.verdict.rawValue,
-                String(m.fiber), String(m.wavelengthNm), m.end.rawValue, String(m.expectedReceivePosition),
-                m.receivePosition.map(String.init) ?? "", m.powerStatus, num(m.powerDbm), num(m.referenceDbm), field(m.referenceCord ?? ""),
-                num(m.ilDb), num(m.ilMaxDb), num(m.ilMarginDb), num(m.rlDb, 2), num(m.rlMinDb, 2), num(m.rlMarginDb, 2),
-                num(m.rlBDb, 2), num(m.rlBMinDb, 2), num(m.rlBMarginDb, 2),
-                m.verdict.rawValue, field(m.reasons.joined(separator: "; "))]
+            let row =
+                texts.map { field($0) } + [
+                    String(r.fixture), field(r.operator), iso(r.finishedAt), r.verdict.rawValue,
+                    String(m.fiber), String(m.wavelengthNm), m.end.rawValue, String(m.expectedReceivePosition),
+                    m.receivePosition.map(String.init) ?? "", m.powerStatus, num(m.powerDbm), num(m.referenceDbm),
+                    field(m.referenceCord ?? ""),
+                    num(m.ilDb), num(m.ilMaxDb), num(m.ilMarginDb), num(m.rlDb, 2), num(m.rlMinDb, 2), num(m.rlMarginDb, 2),
+                    num(m.rlBDb, 2), num(m.rlBMinDb, 2), num(m.rlBMarginDb, 2),
+                    m.verdict.rawValue, field(m.reasons.joined(separator: "; "))
+                ]
             lines.append(row.joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"

@@ -38,9 +38,12 @@ extension Store {
     /// The first outbox entry past the sink's cursor.
     func next(for sink: String) async throws(StoreError) -> (seq: Int64, reportId: UUID)? {
         try await readOnly("read the outbox") { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT seq, reportId FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0) ORDER BY seq LIMIT 1
-                """, arguments: [sink])
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT seq, reportId FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0) ORDER BY seq \
+                    LIMIT 1
+                    """, arguments: [sink])
             return try row.map { (seq: $0["seq"] as Int64, reportId: try $0.reportId()) }
         }
     }
@@ -48,19 +51,26 @@ extension Store {
     /// Records a delivery (or a parked record) and moves the sink's cursor past it, together.
     func settle(sink: String, seq: Int64, reportId: UUID, parked: String?, attempts: Int, at: Date) async throws(StoreError) {
         try await transaction("record a delivery") { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO delivery (sink, reportId, state, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [sink, reportId.uuidString.lowercased(), parked == nil ? "delivered" : "parked", attempts, parked, at.timeIntervalSince1970])
-            try db.execute(sql: """
-                INSERT INTO sinkCursor (sink, seq) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq
-                """, arguments: [sink, seq])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO delivery (sink, reportId, state, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    sink, reportId.uuidString.lowercased(), parked == nil ? "delivered" : "parked", attempts, parked,
+                    at.timeIntervalSince1970
+                ])
+            try db.execute(
+                sql: """
+                    INSERT INTO sinkCursor (sink, seq) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq
+                    """, arguments: [sink, seq])
         }
     }
 
     public func pending(for sink: String) async throws(StoreError) -> Int {
         try await readOnly("count the outbox") { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)",
-                             arguments: [sink]) ?? 0
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)",
+                arguments: [sink]) ?? 0
         }
     }
 
@@ -68,10 +78,14 @@ extension Store {
         try await readOnly("list parked deliveries") { db in
             var sql = "SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = 'parked'"
             var args: [any DatabaseValueConvertible] = []
-            if let sink { sql += " AND d.sink = ?"; args.append(sink) }
+            if let sink {
+                sql += " AND d.sink = ?"
+                args.append(sink)
+            }
             return try Row.fetchAll(db, sql: sql + " ORDER BY d.at", arguments: StatementArguments(args)).map {
-                ParkedDelivery(sink: $0["sink"], reportId: try $0.reportId(), serial: $0["serial"], reason: $0["detail"] ?? "",
-                               at: Date(timeIntervalSince1970: $0["at"]))
+                ParkedDelivery(
+                    sink: $0["sink"], reportId: try $0.reportId(), serial: $0["serial"], reason: $0["detail"] ?? "",
+                    at: Date(timeIntervalSince1970: $0["at"]))
             }
         }
     }
@@ -79,8 +93,11 @@ extension Store {
     /// Which sinks have the report, for `ferrulectl report`.
     public func deliveries(of reportId: UUID) async throws(StoreError) -> [(sink: String, state: String, detail: String?)] {
         try await readOnly("read deliveries") { db in
-            try Row.fetchAll(db, sql: "SELECT sink, state, detail FROM delivery WHERE reportId = ? ORDER BY sink", arguments: [reportId.uuidString.lowercased()])
-                .map { (sink: $0["sink"] as String, state: $0["state"] as String, detail: $0["detail"] as String?) }
+            try Row.fetchAll(
+                db, sql: "SELECT sink, state, detail FROM delivery WHERE reportId = ? ORDER BY sink",
+                arguments: [reportId.uuidString.lowercased()]
+            )
+            .map { (sink: $0["sink"] as String, state: $0["state"] as String, detail: $0["detail"] as String?) }
         }
     }
 }
@@ -99,8 +116,10 @@ public actor SinkRunner {
     private var waiter: CheckedContinuation<Void, Never>?
     private var woken = false
 
-    public init(sink: any Sink, store: Store, logger: Logger, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(60),
-                onChange: @escaping @Sendable (SinkStatus) async -> Void = { _ in }) {
+    public init(
+        sink: any Sink, store: Store, logger: Logger, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(60),
+        onChange: @escaping @Sendable (SinkStatus) async -> Void = { _ in }
+    ) {
         self.sink = sink
         self.store = store
         self.logger = logger
@@ -124,7 +143,10 @@ public actor SinkRunner {
 
     /// Waits for `wake()`, cancellation or `limit`, whichever comes first.
     private func idle(_ limit: Duration) async {
-        if woken || Task.isCancelled { woken = false; return }
+        if woken || Task.isCancelled {
+            woken = false
+            return
+        }
         let timer = Task { [weak self] in
             try? await Task.sleep(for: limit)
             await self?.signal()
@@ -171,7 +193,8 @@ public actor SinkRunner {
         }
         guard let report else {
             // Cannot happen (the outbox refers to committed units); never block the queue on it.
-            try? await store.settle(sink: sink.name, seq: seq, reportId: id, parked: "the stored record is missing", attempts: 0, at: Date())
+            try? await store.settle(
+                sink: sink.name, seq: seq, reportId: id, parked: "the stored record is missing", attempts: 0, at: Date())
             return
         }
         status.attempts += 1

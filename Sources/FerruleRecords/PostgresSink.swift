@@ -23,18 +23,22 @@ public final class PostgresSink: Sink {
 
     /// `url`: postgres://user[:password]@host[:port]/database. `password` (e.g. read from a
     /// file) overrides one in the URL.
-    public init(name: String, url: String, password: String? = nil, requireTLS: Bool = false, timeout: Duration = .seconds(10),
-                logger: Logger) throws {
+    public init(
+        name: String, url: String, password: String? = nil, requireTLS: Bool = false, timeout: Duration = .seconds(10),
+        logger: Logger
+    ) throws {
         guard let u = URLComponents(string: url), u.scheme == "postgres" || u.scheme == "postgresql", let host = u.host,
-              let user = u.user, !u.path.dropFirst().isEmpty else {
+            let user = u.user, !u.path.dropFirst().isEmpty
+        else {
             throw StoreError(operation: "configure sink \(name)", path: url, underlying: "not a postgres://user@host[:port]/database URL")
         }
         self.name = name
         self.logger = logger
         self.timeout = timeout
         let tls: PostgresClient.Configuration.TLS = requireTLS ? .require(.makeClientConfiguration()) : .disable
-        var config = PostgresClient.Configuration(host: host, port: u.port ?? 5432, username: user, password: password ?? u.password,
-                                                  database: String(u.path.dropFirst()), tls: tls)
+        var config = PostgresClient.Configuration(
+            host: host, port: u.port ?? 5432, username: user, password: password ?? u.password,
+            database: String(u.path.dropFirst()), tls: tls)
         config.options.connectTimeout = .seconds(5)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.client = client
@@ -87,7 +91,7 @@ public final class PostgresSink: Sink {
             verdict text NOT NULL,
             PRIMARY KEY (report_id, fiber, wavelength_nm, end_name)
         )
-        """,
+        """
     ]
 
     func ensureSchema() async throws {
@@ -108,13 +112,19 @@ public final class PostgresSink: Sink {
             try await withDeadline(timeout) { [self] in
                 try await ensureSchema()
                 try await client.withTransaction(logger: logger) { conn in
-                    try await conn.query("""
-                        INSERT INTO ferrule_station (id, software_version, config_hash, last_seen) VALUES (\(r.station.id), \(r.station.softwareVersion), \(r.station.configHash), now())
-                        ON CONFLICT (id) DO UPDATE SET software_version = excluded.software_version, config_hash = excluded.config_hash, last_seen = now()
+                    try await conn.query(
+                        """
+                        INSERT INTO ferrule_station (id, software_version, config_hash, last_seen) VALUES (\(r.station.id), \
+                        \(r.station.softwareVersion), \(r.station.configHash), now())
+                        ON CONFLICT (id) DO UPDATE SET software_version = excluded.software_version, config_hash = excluded.config_hash, \
+                        last_seen = now()
                         """, logger: logger)
-                    let inserted = try await conn.query("""
-                        INSERT INTO ferrule_unit (report_id, station_id, serial, part_number, fixture, operator, verdict, started_at, finished_at, worst_il_db, report)
-                        VALUES (\(r.reportId), \(r.station.id), \(r.unit.serial), \(r.unit.partNumber), \(r.fixture), \(r.operator), \(r.verdict.rawValue),
+                    let inserted = try await conn.query(
+                        """
+                        INSERT INTO ferrule_unit (report_id, station_id, serial, part_number, fixture, operator, verdict, started_at, \
+                        finished_at, worst_il_db, report)
+                        VALUES (\(r.reportId), \(r.station.id), \(r.unit.serial), \(r.unit.partNumber), \(r.fixture), \(r.operator), \
+                        \(r.verdict.rawValue),
                                 \(r.startedAt), \(r.finishedAt), \(r.summary.worstIlDb), \(json)::jsonb)
                         ON CONFLICT (report_id) DO NOTHING RETURNING report_id
                         """, logger: logger)
@@ -124,15 +134,26 @@ public final class PostgresSink: Sink {
                     // Arrays bound once (one round trip for all measurements); a missing value
                     // travels as -1 / NaN and becomes NULL.
                     let ms = r.measurements
-                    let fibers = ms.map { Int32($0.fiber) }, wls = ms.map { Int32($0.wavelengthNm) }, ends = ms.map(\.end.rawValue)
-                    let receive = ms.map { Int32($0.receivePosition ?? -1) }, verdicts = ms.map(\.verdict.rawValue)
+                    let fibers = ms.map { Int32($0.fiber) }
+                    let wls = ms.map { Int32($0.wavelengthNm) }
+                    let ends = ms.map(\.end.rawValue)
+                    let receive = ms.map { Int32($0.receivePosition ?? -1) }
+                    let verdicts = ms.map(\.verdict.rawValue)
                     func d(_ v: Double?) -> Double { v.flatMap { $0.isFinite ? $0 : nil } ?? .nan }
-                    let il = ms.map { d($0.ilDb) }, ilMax = ms.map { d($0.ilMaxDb) }, rl = ms.map { d($0.rlDb) }, rlMin = ms.map { d($0.rlMinDb) }
-                    try await conn.query("""
-                        INSERT INTO ferrule_measurement (report_id, fiber, wavelength_nm, end_name, receive_position, il_db, il_max_db, rl_db, rl_min_db, verdict)
-                        SELECT \(r.reportId), f, w, e, NULLIF(rp, -1), NULLIF(il, 'NaN'), NULLIF(ilmax, 'NaN'), NULLIF(rl, 'NaN'), NULLIF(rlmin, 'NaN'), v
-                        FROM unnest(\(fibers)::integer[], \(wls)::integer[], \(ends)::text[], \(receive)::integer[], \(il)::double precision[],
-                                    \(ilMax)::double precision[], \(rl)::double precision[], \(rlMin)::double precision[], \(verdicts)::text[])
+                    let il = ms.map { d($0.ilDb) }
+                    let ilMax = ms.map { d($0.ilMaxDb) }
+                    let rl = ms.map { d($0.rlDb) }
+                    let rlMin = ms.map { d($0.rlMinDb) }
+                    try await conn.query(
+                        """
+                        INSERT INTO ferrule_measurement (report_id, fiber, wavelength_nm, end_name, receive_position, il_db, il_max_db, \
+                        rl_db, rl_min_db, verdict)
+                        SELECT \(r.reportId), f, w, e, NULLIF(rp, -1), NULLIF(il, 'NaN'), NULLIF(ilmax, 'NaN'), NULLIF(rl, 'NaN'), \
+                        NULLIF(rlmin, 'NaN'), v
+                        FROM unnest(\(fibers)::integer[], \(wls)::integer[], \(ends)::text[], \(receive)::integer[], \(il)::double \
+                        precision[],
+                                    \(ilMax)::double precision[], \(rl)::double precision[], \(rlMin)::double precision[], \
+                                    \(verdicts)::text[])
                              AS t(f, w, e, rp, il, ilmax, rl, rlmin, v)
                         ON CONFLICT DO NOTHING
                         """, logger: logger)
@@ -171,8 +192,14 @@ struct DeadlineExceeded: Error {}
 /// Runs `body`, giving up (and cancelling it) after `limit`.
 func withDeadline(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Bool.self) { g in
-        g.addTask { try await body(); return true }
-        g.addTask { try await Task.sleep(for: limit); return false }
+        g.addTask {
+            try await body()
+            return true
+        }
+        g.addTask {
+            try await Task.sleep(for: limit)
+            return false
+        }
         let finished = try await g.next() ?? false
         g.cancelAll()
         if !finished { throw DeadlineExceeded() }

@@ -31,8 +31,10 @@ public struct HistoryFilter: Sendable {
     /// Rows to skip (newest first): the page after `offset` rows.
     public var offset: Int = 0
 
-    public init(serial: String? = nil, partNumber: String? = nil, verdict: Verdict? = nil, since: Date? = nil, until: Date? = nil,
-                limit: Int = 50, offset: Int = 0) {
+    public init(
+        serial: String? = nil, partNumber: String? = nil, verdict: Verdict? = nil, since: Date? = nil, until: Date? = nil,
+        limit: Int = 50, offset: Int = 0
+    ) {
         self.offset = offset
         self.serial = serial
         self.partNumber = partNumber
@@ -66,25 +68,45 @@ public struct ParetoRow: Sendable, Codable, Hashable {
 extension Store {
     public func history(_ f: HistoryFilter) async throws(StoreError) -> [HistoryEntry] {
         try await readOnly("read the history") { db in
-            var sql = "SELECT u.*, (SELECT group_concat(code, ',') FROM failureReason r WHERE r.reportId = u.reportId) AS codes FROM unit u WHERE 1"
+            var sql =
+                """
+                    SELECT u.*, (SELECT group_concat(code, ',') FROM failureReason r WHERE r.reportId = u.reportId) AS codes FROM unit u \
+                    WHERE 1
+                    """
             var args: [any DatabaseValueConvertible] = []
-            if let s = f.serial { sql += " AND serial = ?"; args.append(s) }
-            if let p = f.partNumber { sql += " AND partNumber = ?"; args.append(p) }
-            if let v = f.verdict { sql += " AND verdict = ?"; args.append(v.rawValue) }
-            if let s = f.since { sql += " AND startedAt >= ?"; args.append(s.timeIntervalSince1970) }
-            if let u = f.until { sql += " AND startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            if let s = f.serial {
+                sql += " AND serial = ?"
+                args.append(s)
+            }
+            if let p = f.partNumber {
+                sql += " AND partNumber = ?"
+                args.append(p)
+            }
+            if let v = f.verdict {
+                sql += " AND verdict = ?"
+                args.append(v.rawValue)
+            }
+            if let s = f.since {
+                sql += " AND startedAt >= ?"
+                args.append(s.timeIntervalSince1970)
+            }
+            if let u = f.until {
+                sql += " AND startedAt < ?"
+                args.append(u.timeIntervalSince1970)
+            }
             sql += " ORDER BY startedAt DESC, reportId LIMIT ? OFFSET ?"
             args.append(max(0, f.limit))
             args.append(max(0, f.offset))
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                HistoryEntry(reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
-                             fixture: row["fixture"], operator: row["operator"], state: row["state"],
-                             verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
-                             startedAt: Date(timeIntervalSince1970: row["startedAt"]),
-                             finishedAt: (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                             worstIlDb: row["worstIlDb"], attempt: row["attempt"],
-                             previousReportId: (row["previousReportId"] as String?).flatMap(UUID.init(uuidString:)),
-                             failureCodes: ((row["codes"] as String?) ?? "").split(separator: ",").map(String.init))
+                HistoryEntry(
+                    reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
+                    fixture: row["fixture"], operator: row["operator"], state: row["state"],
+                    verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
+                    startedAt: Date(timeIntervalSince1970: row["startedAt"]),
+                    finishedAt: (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    worstIlDb: row["worstIlDb"], attempt: row["attempt"],
+                    previousReportId: (row["previousReportId"] as String?).flatMap(UUID.init(uuidString:)),
+                    failureCodes: ((row["codes"] as String?) ?? "").split(separator: ",").map(String.init))
             }
         }
     }
@@ -93,8 +115,14 @@ extension Store {
         try await readOnly("compute the yield") { db in
             var window = ""
             var args: [any DatabaseValueConvertible] = []
-            if let s = since { window += " AND f.startedAt >= ?"; args.append(s.timeIntervalSince1970) }
-            if let u = until { window += " AND f.startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            if let s = since {
+                window += " AND f.startedAt >= ?"
+                args.append(s.timeIntervalSince1970)
+            }
+            if let u = until {
+                window += " AND f.startedAt < ?"
+                args.append(u.timeIntervalSince1970)
+            }
             // f: each serial's first test in the window; l: its latest finished test.
             let sql = """
                 SELECT f.partNumber AS partNumber,
@@ -110,10 +138,13 @@ extension Store {
                 GROUP BY f.partNumber ORDER BY f.partNumber
                 """
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                let serials: Int = row["serials"], first: Int = row["firstPass"], last: Int = row["passedAtLast"]
-                return YieldRow(partNumber: row["partNumber"], units: row["units"], serials: serials, firstPass: first,
-                                firstPassYield: serials > 0 ? Double(first) / Double(serials) : nil, passedAtLast: last,
-                                finalYield: serials > 0 ? Double(last) / Double(serials) : nil, retests: row["retests"])
+                let serials: Int = row["serials"]
+                let first: Int = row["firstPass"]
+                let last: Int = row["passedAtLast"]
+                return YieldRow(
+                    partNumber: row["partNumber"], units: row["units"], serials: serials, firstPass: first,
+                    firstPassYield: serials > 0 ? Double(first) / Double(serials) : nil, passedAtLast: last,
+                    finalYield: serials > 0 ? Double(last) / Double(serials) : nil, retests: row["retests"])
             }
         }
     }
@@ -121,11 +152,21 @@ extension Store {
     /// Failure reasons by how many units they stopped, most first, with the cumulative share.
     public func pareto(partNumber: String? = nil, since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [ParetoRow] {
         try await readOnly("compute the Pareto") { db in
-            var sql = "SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId WHERE 1"
+            var sql =
+                "SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId WHERE 1"
             var args: [any DatabaseValueConvertible] = []
-            if let p = partNumber { sql += " AND u.partNumber = ?"; args.append(p) }
-            if let s = since { sql += " AND u.startedAt >= ?"; args.append(s.timeIntervalSince1970) }
-            if let u = until { sql += " AND u.startedAt < ?"; args.append(u.timeIntervalSince1970) }
+            if let p = partNumber {
+                sql += " AND u.partNumber = ?"
+                args.append(p)
+            }
+            if let s = since {
+                sql += " AND u.startedAt >= ?"
+                args.append(s.timeIntervalSince1970)
+            }
+            if let u = until {
+                sql += " AND u.startedAt < ?"
+                args.append(u.timeIntervalSince1970)
+            }
             sql += " GROUP BY r.code ORDER BY n DESC, r.code"
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { ($0["code"] as String, $0["n"] as Int) }
             let total = Double(rows.reduce(0) { $0 + $1.1 })

@@ -7,15 +7,17 @@ import NIOHTTP1
 /// The file name of a unit's output: serial (made safe), finish time, report id. The same unit
 /// always gets the same name, so a repeated delivery replaces the file with identical bytes.
 public func reportFileStem(serial: String, finishedAt: Date, reportId: UUID) -> String {
-    var safe = String(serial.unicodeScalars.map { s -> Character in
-        let ok = (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == "."))
-        return ok ? Character(s) : "_"
-    })
+    var safe = String(
+        serial.unicodeScalars.map { s -> Character in
+            let ok = (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == "."))
+            return ok ? Character(s) : "_"
+        })
     while safe.hasPrefix(".") { safe.removeFirst() }
     if safe.count > 64 { safe = String(safe.prefix(64)) }
     if safe.isEmpty { safe = "unit" }
-    let stamp = finishedAt.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
-        .time(includingFractionalSeconds: false).timeSeparator(.omitted).dateSeparator(.omitted))
+    let stamp = finishedAt.formatted(
+        Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
+            .time(includingFractionalSeconds: false).timeSeparator(.omitted).dateSeparator(.omitted))
     return "\(safe)_\(stamp)_\(reportId.uuidString.lowercased())"
 }
 
@@ -99,7 +101,9 @@ public final class HTTPSink: Sink {
         request.headers.add(name: "Idempotency-Key", value: report.reportId.uuidString.lowercased())
         request.headers.add(name: "X-Ferrule-Serial", value: report.unit.serial.filter { $0.isASCII && !$0.isNewline })
         if let tokenFile {
-            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                !token.isEmpty
+            else {
                 return .retry("cannot read the bearer token from \(tokenFile)")
             }
             request.headers.add(name: "Authorization", value: "Bearer \(token)")

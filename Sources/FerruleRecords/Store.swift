@@ -18,9 +18,11 @@ public struct UnitStart: Sendable, Codable {
     public var references: [UnitReport.ReferenceUsed]
     public var cords: [UnitReport.CordUse]
 
-    public init(reportId: UUID, serial: String, partNumber: String, fixture: Int, operatorId: String, startedAt: Date,
-                station: UnitReport.Station, recipe: Recipe, rules: DiagnosisRules, instruments: [UnitReport.Instrument],
-                references: [UnitReport.ReferenceUsed], cords: [UnitReport.CordUse]) {
+    public init(
+        reportId: UUID, serial: String, partNumber: String, fixture: Int, operatorId: String, startedAt: Date,
+        station: UnitReport.Station, recipe: Recipe, rules: DiagnosisRules, instruments: [UnitReport.Instrument],
+        references: [UnitReport.ReferenceUsed], cords: [UnitReport.CordUse]
+    ) {
         self.reportId = reportId
         self.serial = serial
         self.partNumber = partNumber
@@ -83,7 +85,8 @@ public final class Store: Sendable {
         if let e = error as? DatabaseError {
             switch e.resultCode {
             case .SQLITE_FULL: return "the disk is full (\(e.message ?? ""))"
-            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN: return "the data directory is read-only or not accessible (\(e.message ?? ""))"
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+                return "the data directory is read-only or not accessible (\(e.message ?? ""))"
             case .SQLITE_IOERR: return "disk I/O error (\(e.message ?? ""))"
             default: return e.message ?? "\(e)"
             }
@@ -123,14 +126,19 @@ public final class Store: Sendable {
         let data = try? String(decoding: Self.json.encode(start), as: UTF8.self)
         guard let data else { throw StoreError(operation: "record the unit start", path: path, underlying: "the recipe cannot be encoded") }
         try await transaction("record the start of \(start.serial)") { db in
-            let previous = try Row.fetchOne(db, sql: "SELECT reportId, attempt FROM unit WHERE serial = ? ORDER BY startedAt DESC LIMIT 1",
-                                            arguments: [start.serial])
-            try db.execute(sql: """
-                INSERT INTO unit (reportId, serial, partNumber, fixture, operator, state, startedAt, attempt, previousReportId, start)
-                VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
-                """, arguments: [start.reportId.uuidString.lowercased(), start.serial, start.partNumber, start.fixture, start.operatorId,
-                                 start.startedAt.timeIntervalSince1970, ((previous?["attempt"] as Int?) ?? 0) + 1,
-                                 previous?["reportId"] as String?, data])
+            let previous = try Row.fetchOne(
+                db, sql: "SELECT reportId, attempt FROM unit WHERE serial = ? ORDER BY startedAt DESC LIMIT 1",
+                arguments: [start.serial])
+            try db.execute(
+                sql: """
+                    INSERT INTO unit (reportId, serial, partNumber, fixture, operator, state, startedAt, attempt, previousReportId, start)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    start.reportId.uuidString.lowercased(), start.serial, start.partNumber, start.fixture, start.operatorId,
+                    start.startedAt.timeIntervalSince1970, ((previous?["attempt"] as Int?) ?? 0) + 1,
+                    previous?["reportId"] as String?, data
+                ])
         }
     }
 
@@ -141,18 +149,23 @@ public final class Store: Sendable {
             var seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM measurement WHERE reportId = ?", arguments: [id]) ?? 0
             for s in steps {
                 seq += 1
-                let (status, dbm): (String?, Double?) = switch s.power {
-                case .dBm(let p)?: ("dBm", p)
-                case .noLight?: ("noLight", nil)
-                case .overRange?: ("overRange", nil)
-                case nil: (nil, nil)
-                }
-                try db.execute(sql: """
-                    INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
-                                             referenceDbm, referenceCord, powerStatus, powerDbm, rlDb, rlBDb, fault)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
-                                     s.referenceDbm, s.referenceCord, status, dbm, s.rlDb, s.rlBDb, s.fault])
+                let (status, dbm): (String?, Double?) =
+                    switch s.power {
+                    case .dBm(let p)?: ("dBm", p)
+                    case .noLight?: ("noLight", nil)
+                    case .overRange?: ("overRange", nil)
+                    case nil: (nil, nil)
+                    }
+                try db.execute(
+                    sql: """
+                        INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
+                                                 referenceDbm, referenceCord, powerStatus, powerDbm, rlDb, rlBDb, fault)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
+                        s.referenceDbm, s.referenceCord, status, dbm, s.rlDb, s.rlBDb, s.fault
+                    ])
             }
         }
     }
@@ -162,14 +175,19 @@ public final class Store: Sendable {
     public func commit(_ report: UnitReport, interrupted: Bool = false) async throws(StoreError) {
         let data: String
         do { data = String(decoding: try Self.json.encode(report), as: UTF8.self) } catch {
-            throw StoreError(operation: "record the report of \(report.unit.serial)", path: path, underlying: "the report cannot be encoded: \(error)")
+            throw StoreError(
+                operation: "record the report of \(report.unit.serial)", path: path, underlying: "the report cannot be encoded: \(error)")
         }
         try await transaction("record the report of \(report.unit.serial)") { db in
             let id = report.reportId.uuidString.lowercased()
-            try db.execute(sql: """
-                UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0 WHERE reportId = ?
-                """, arguments: [interrupted ? "interrupted" : "done", report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
-                                 report.summary.worstIlDb, data, id])
+            try db.execute(
+                sql: """
+                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0 WHERE reportId = ?
+                    """,
+                arguments: [
+                    interrupted ? "interrupted" : "done", report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
+                    report.summary.worstIlDb, data, id
+                ])
             guard db.changesCount == 1 else { throw StoreError(operation: "record", path: "", underlying: "no unit \(id) was started") }
             try db.execute(sql: "DELETE FROM failureReason WHERE reportId = ?", arguments: [id])
             for code in Self.failureCodes(report) {
@@ -204,17 +222,22 @@ public final class Store: Sendable {
                 let start = try decoder.decode(UnitStart.self, from: Data((row["start"] as String).utf8))
                 var steps: [RawStep] = []
                 var observed: [Int: Int?] = [:]
-                for m in try Row.fetchAll(db, sql: "SELECT * FROM measurement WHERE reportId = ? ORDER BY seq", arguments: [row["reportId"] as String]) {
-                    let power: PowerReading? = switch m["powerStatus"] as String? {
-                    case "dBm": .dBm(m["powerDbm"])
-                    case "noLight": .noLight
-                    case "overRange": .overRange
-                    default: nil
-                    }
-                    steps.append(RawStep(fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],
-                                         receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"],
-                                         referenceCord: m["referenceCord"],
-                                         power: power, rlDb: m["rlDb"], rlBDb: m["rlBDb"], fault: m["fault"]))
+                for m in try Row.fetchAll(
+                    db, sql: "SELECT * FROM measurement WHERE reportId = ? ORDER BY seq", arguments: [row["reportId"] as String])
+                {
+                    let power: PowerReading? =
+                        switch m["powerStatus"] as String? {
+                        case "dBm": .dBm(m["powerDbm"])
+                        case "noLight": .noLight
+                        case "overRange": .overRange
+                        default: nil
+                        }
+                    steps.append(
+                        RawStep(
+                            fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],
+                            receivePosition: m["receivePosition"], referenceDbm: m["referenceDbm"],
+                            referenceCord: m["referenceCord"],
+                            power: power, rlDb: m["rlDb"], rlBDb: m["rlBDb"], fault: m["fault"]))
                     observed[m["fiber"]] = .some(m["arrival"] as Int?)
                 }
                 return UnfinishedUnit(start: start, steps: steps, observed: observed)
@@ -233,7 +256,9 @@ public final class Store: Sendable {
     /// Units whose files (report, certificate) are not yet written in the data directory.
     public func unitsWithoutFiles() async throws(StoreError) -> [UUID] {
         try await readOnly("list reports to write") { db in
-            try String.fetchAll(db, sql: "SELECT reportId FROM unit WHERE report IS NOT NULL AND filesWritten = 0").compactMap { UUID(uuidString: $0) }
+            try String.fetchAll(db, sql: "SELECT reportId FROM unit WHERE report IS NOT NULL AND filesWritten = 0").compactMap {
+                UUID(uuidString: $0)
+            }
         }
     }
 
@@ -257,9 +282,10 @@ public final class Store: Sendable {
     public func mate(_ ids: [String], at date: Date) async throws(StoreError) -> [String: Int] {
         try await transaction("count cord matings") { db in
             for id in ids {
-                try db.execute(sql: """
-                    INSERT INTO cord (id, matings, since) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET matings = matings + 1
-                    """, arguments: [id, date.timeIntervalSince1970])
+                try db.execute(
+                    sql: """
+                        INSERT INTO cord (id, matings, since) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET matings = matings + 1
+                        """, arguments: [id, date.timeIntervalSince1970])
             }
             return try Self.cordCounts(db)
         }
@@ -268,8 +294,12 @@ public final class Store: Sendable {
     /// A cord replaced or cleaned: its count starts again from zero.
     public func resetCord(_ id: String, at date: Date) async throws(StoreError) {
         try await transaction("reset the matings of \(id)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)", arguments: [id,
-                date.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)",
+                arguments: [
+                    id,
+                    date.timeIntervalSince1970
+                ])
         }
     }
 
@@ -278,8 +308,9 @@ public final class Store: Sendable {
     }
 
     static func cordCounts(_ db: Database) throws -> [String: Int] {
-        Dictionary(try Row.fetchAll(db, sql: "SELECT id, matings FROM cord").map { ($0["id"] as String, $0["matings"] as Int) },
-                   uniquingKeysWith: { a, _ in a })
+        Dictionary(
+            try Row.fetchAll(db, sql: "SELECT id, matings FROM cord").map { ($0["id"] as String, $0["matings"] as Int) },
+            uniquingKeysWith: { a, _ in a })
     }
 
     // MARK: References and instruments
@@ -287,8 +318,9 @@ public final class Store: Sendable {
     public func save(_ reference: Reference) async throws(StoreError) {
         let data = (try? Self.json.encode(reference)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         try await transaction("record the reference of fixture \(reference.fixture)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO reference (fixture, takenAt, data) VALUES (?, ?, ?)",
-                           arguments: [reference.fixture, reference.takenAt.timeIntervalSince1970, data])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO reference (fixture, takenAt, data) VALUES (?, ?, ?)",
+                arguments: [reference.fixture, reference.takenAt.timeIntervalSince1970, data])
         }
     }
 
@@ -302,10 +334,13 @@ public final class Store: Sendable {
 
     public func saw(_ name: String, _ id: InstrumentIdentity, at date: Date) async throws(StoreError) {
         try await transaction("record the identity of \(name)") { db in
-            try db.execute(sql: """
-                INSERT INTO instrument (name, manufacturer, model, serial, firmware, firstSeen, lastSeen) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET lastSeen = excluded.lastSeen
-                """, arguments: [name, id.manufacturer, id.model, id.serial, id.firmware, date.timeIntervalSince1970, date.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO instrument (name, manufacturer, model, serial, firmware, firstSeen, lastSeen) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET lastSeen = excluded.lastSeen
+                    """,
+                arguments: [name, id.manufacturer, id.model, id.serial, id.firmware, date.timeIntervalSince1970, date.timeIntervalSince1970]
+            )
         }
     }
 

@@ -46,7 +46,8 @@ public struct DemoRunner: Sendable {
         }
         let failures = await station.probe()
         if !failures.isEmpty {
-            throw DemoError(description: "instruments failed to answer: " + failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))
+            throw DemoError(
+                description: "instruments failed to answer: " + failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))
         }
         // A reference with every reference cord that fits each fixture (a Type A and a Type B cord...).
         for w in config.fixtures {
@@ -75,7 +76,8 @@ public struct DemoRunner: Sendable {
                         let recipe = config.recipes[u.partNumber]!
                         let truth = SimulatedAssembly(serial: u.serial, recipe: recipe, faults: u.faults, seed: seed)
                         await bench.mount(.assembly(truth), fixture: fx)
-                        let outcome = try await station.test(UnitRequest(serial: u.serial, partNumber: u.partNumber, fixture: fx, operatorId: "demo"))
+                        let outcome = try await station.test(
+                            UnitRequest(serial: u.serial, partNumber: u.partNumber, fixture: fx, operatorId: "demo"))
                         await bench.mount(.empty, fixture: fx)
                         out.append((i, Self.compare(outcome, truth: truth, fixture: fx)))
                     }
@@ -102,13 +104,16 @@ public struct DemoRunner: Sendable {
             mismatches.append("unexpected \(code.rawValue) on \(Judge.list(got[code]!))")
         }
         for fault in truth.faults {
-            if case .dirtyEndFace(let end, _, _) = fault, let d = r.diagnoses.first(where: { $0.code == .contaminatedEndFace }), d.end != end {
+            if case .dirtyEndFace(let end, _, _) = fault, let d = r.diagnoses.first(where: { $0.code == .contaminatedEndFace }),
+                d.end != end
+            {
                 mismatches.append("contamination placed at end \(d.end?.rawValue ?? "?"), expected \(end.rawValue)")
             }
         }
-        return DemoRow(serial: r.unit.serial, partNumber: r.unit.partNumber, fixture: fixture, verdict: r.verdict,
-                       worstIlDb: r.summary.worstIlDb, diagnoses: r.diagnoses, expectedVerdict: verdict,
-                       expectedDiagnoses: expected, reportPath: outcome.reportPath, mismatches: mismatches)
+        return DemoRow(
+            serial: r.unit.serial, partNumber: r.unit.partNumber, fixture: fixture, verdict: r.verdict,
+            worstIlDb: r.summary.worstIlDb, diagnoses: r.diagnoses, expectedVerdict: verdict,
+            expectedDiagnoses: expected, reportPath: outcome.reportPath, mismatches: mismatches)
     }
 
     /// The summary table printed by `ferruled --demo`.
@@ -116,12 +121,17 @@ public struct DemoRunner: Sendable {
         let header = ["serial", "recipe", "fixture", "verdict", "worst IL", "diagnosis", "matches truth"]
         var lines: [[String]] = [header]
         for r in rows {
-            let diag = r.diagnoses.isEmpty ? "-" : r.diagnoses.map { d in
-                "\(d.code.rawValue)\(d.fibers.isEmpty ? "" : " \(Judge.list(d.fibers))")\(d.end.map { " @\($0.rawValue)" } ?? "")"
-            }.joined(separator: "; ")
-            lines.append([r.serial, r.partNumber, String(r.fixture), r.verdict?.rawValue ?? "-",
-                          r.worstIlDb.map { String(format: "%.3f dB", $0) } ?? "-", diag,
-                          r.matched ? "yes" : "NO: " + r.mismatches.joined(separator: "; ")])
+            let diag =
+                r.diagnoses.isEmpty
+                ? "-"
+                : r.diagnoses.map { d in
+                    "\(d.code.rawValue)\(d.fibers.isEmpty ? "" : " \(Judge.list(d.fibers))")\(d.end.map { " @\($0.rawValue)" } ?? "")"
+                }.joined(separator: "; ")
+            lines.append([
+                r.serial, r.partNumber, String(r.fixture), r.verdict?.rawValue ?? "-",
+                r.worstIlDb.map { String(format: "%.3f dB", $0) } ?? "-", diag,
+                r.matched ? "yes" : "NO: " + r.mismatches.joined(separator: "; ")
+            ])
         }
         let widths = header.indices.map { c in lines.map { $0[c].count }.max()! }
         return lines.map { l in

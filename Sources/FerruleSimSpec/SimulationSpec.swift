@@ -74,42 +74,59 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: Keys.self)
         switch try c.decode(Kind.self, forKey: .kind) {
         case .highLoss:
-            self = .highLoss(fiber: try c.decode(Int.self, forKey: .fiber),
-                             extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+            self = .highLoss(
+                fiber: try c.decode(Int.self, forKey: .fiber),
+                extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
         case .darkFiber:
             self = .darkFiber(fiber: try c.decode(Int.self, forKey: .fiber))
         case .swappedPair:
             let f = try c.decode([Int].self, forKey: .fibers)
             guard f.count == 2 else {
-                throw DecodingError.dataCorruptedError(forKey: .fibers, in: c, debugDescription: "a swapped pair names exactly 2 fibers, got \(f.count)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .fibers, in: c, debugDescription: "a swapped pair names exactly 2 fibers, got \(f.count)")
             }
             self = .swappedPair(f[0], f[1])
         case .wrongPolarity:
             self = .wrongPolarity(try c.decode(PolarityType.self, forKey: .type))
         case .dirtyEndFace:
-            self = .dirtyEndFace(end: try c.decode(End.self, forKey: .end), fibers: try c.decode([Int].self, forKey: .fibers),
-                                 extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
+            self = .dirtyEndFace(
+                end: try c.decode(End.self, forKey: .end), fibers: try c.decode([Int].self, forKey: .fibers),
+                extraDb: try c.decodeIfPresent(Double.self, forKey: .extraDb) ?? 0.8)
         case .genderMismatch:
             self = .genderMismatch
         case .darkAtWavelength:
-            self = .darkAtWavelength(fiber: try c.decode(Int.self, forKey: .fiber),
-                                     wavelengthNm: try c.decodeIfPresent(Int.self, forKey: .wavelengthNm) ?? 1550)
+            self = .darkAtWavelength(
+                fiber: try c.decode(Int.self, forKey: .fiber),
+                wavelengthNm: try c.decodeIfPresent(Int.self, forKey: .wavelengthNm) ?? 1550)
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         switch self {
-        case .highLoss(let f, let x): try c.encode(Kind.highLoss, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(x, forKey: .extraDb)
-        case .darkFiber(let f): try c.encode(Kind.darkFiber, forKey: .kind); try c.encode(f, forKey: .fiber)
-        case .swappedPair(let a, let b): try c.encode(Kind.swappedPair, forKey: .kind); try c.encode([a, b], forKey: .fibers)
-        case .wrongPolarity(let t): try c.encode(Kind.wrongPolarity, forKey: .kind); try c.encode(t, forKey: .type)
+        case .highLoss(let f, let x):
+            try c.encode(Kind.highLoss, forKey: .kind)
+            try c.encode(f, forKey: .fiber)
+            try c.encode(x, forKey: .extraDb)
+        case .darkFiber(let f):
+            try c.encode(Kind.darkFiber, forKey: .kind)
+            try c.encode(f, forKey: .fiber)
+        case .swappedPair(let a, let b):
+            try c.encode(Kind.swappedPair, forKey: .kind)
+            try c.encode([a, b], forKey: .fibers)
+        case .wrongPolarity(let t):
+            try c.encode(Kind.wrongPolarity, forKey: .kind)
+            try c.encode(t, forKey: .type)
         case .dirtyEndFace(let e, let f, let x):
-            try c.encode(Kind.dirtyEndFace, forKey: .kind); try c.encode(e, forKey: .end)
-            try c.encode(f, forKey: .fibers); try c.encode(x, forKey: .extraDb)
+            try c.encode(Kind.dirtyEndFace, forKey: .kind)
+            try c.encode(e, forKey: .end)
+            try c.encode(f, forKey: .fibers)
+            try c.encode(x, forKey: .extraDb)
         case .genderMismatch: try c.encode(Kind.genderMismatch, forKey: .kind)
         case .darkAtWavelength(let f, let wl):
-            try c.encode(Kind.darkAtWavelength, forKey: .kind); try c.encode(f, forKey: .fiber); try c.encode(wl, forKey: .wavelengthNm)
+            try c.encode(Kind.darkAtWavelength, forKey: .kind)
+            try c.encode(f, forKey: .fiber)
+            try c.encode(wl, forKey: .wavelengthNm)
         }
     }
 }

@@ -1,9 +1,10 @@
 import CModbus
 import FerruleCore
-import FerruleSimSpec
 import FerruleDevices
+import FerruleSimSpec
 import Foundation
 import NIOConcurrencyHelpers
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -243,7 +244,8 @@ public final class ModbusWireServer: @unchecked Sendable {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = Int(UInt16(bigEndian: addr.sin_port))
-        let server = ModbusWireServer(device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .tcp, address: "tcp://127.0.0.1:\(port)"))
+        let server = ModbusWireServer(
+            device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .tcp, address: "tcp://127.0.0.1:\(port)"))
         server.listenFD = fd
         server.spawn { server.acceptLoop() }
         return server
@@ -255,7 +257,9 @@ public final class ModbusWireServer: @unchecked Sendable {
         let server = ModbusWireServer(device: device, endpoint: Endpoint(name: name, protocol: "modbus", transport: .pty, address: link))
         server.pty = pty
         // The RTU framing, CRC and slave-id filtering are libmodbus's; only the fd is ours.
-        guard let ctx = modbus_new_rtu(pty.slavePath, 115_200, 78, 8, 1) else { throw LinkError(kind: .connect, detail: "modbus_new_rtu failed") }
+        guard let ctx = modbus_new_rtu(pty.slavePath, 115_200, 78, 8, 1) else {
+            throw LinkError(kind: .connect, detail: "modbus_new_rtu failed")
+        }
         modbus_set_slave(ctx, Int32(device.unitId))
         modbus_set_socket(ctx, pty.master)
         let box = ContextBox(ctx)  // the context is used by the serving thread only
@@ -304,12 +308,18 @@ public final class ModbusWireServer: @unchecked Sendable {
             guard poll(&p, 1, 100) > 0 else { continue }
             let fd = accept(listenFD, nil, nil)
             guard fd >= 0 else { continue }
-            if device.currentFault == .unplug { Glibc.close(fd); continue }
+            if device.currentFault == .unplug {
+                Glibc.close(fd)
+                continue
+            }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             lock.withLock { _ = clients.insert(fd) }
             spawn { [self] in
-                guard let ctx = modbus_new_tcp("127.0.0.1", 0) else { Glibc.close(fd); return }
+                guard let ctx = modbus_new_tcp("127.0.0.1", 0) else {
+                    Glibc.close(fd)
+                    return
+                }
                 modbus_set_socket(ctx, fd)
                 serve(ctx: ctx, fd: fd, rtu: false)
                 modbus_free(ctx)
@@ -330,7 +340,10 @@ public final class ModbusWireServer: @unchecked Sendable {
             let n: Int32
             if rtu {
                 n = buf.withUnsafeMutableBufferPointer { modbus_receive(ctx, $0.baseAddress) }
-                if n < 0 { modbus_flush(ctx); continue }  // a torn or corrupt frame on the line
+                if n < 0 {
+                    modbus_flush(ctx)
+                    continue
+                }  // a torn or corrupt frame on the line
                 if n == 0 { continue }  // a frame for another unit id
             } else {
                 guard let frame = readTCPFrame(fd, into: &buf) else { return }  // the peer went away
@@ -339,8 +352,11 @@ public final class ModbusWireServer: @unchecked Sendable {
                 guard Int(buf[6]) == device.unitId else { continue }
                 // libmodbus frames only the functions it knows; any other gets exception 01 at once.
                 guard Self.supportedFunctions.contains(buf[7]) else {
-                    buf.withUnsafeBufferPointer { _ = modbus_reply_exception(ctx, $0.baseAddress,
-                        UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION)) }
+                    buf.withUnsafeBufferPointer {
+                        _ = modbus_reply_exception(
+                            ctx, $0.baseAddress,
+                            UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION))
+                    }
                     continue
                 }
             }

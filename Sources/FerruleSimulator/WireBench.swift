@@ -1,6 +1,6 @@
 import FerruleCore
-import FerruleSimSpec
 import FerruleDevices
+import FerruleSimSpec
 import Foundation
 
 /// The instrument models the wire-level simulator speaks, by driver name.
@@ -29,8 +29,10 @@ public struct WireInstrument: Sendable, Hashable {
     public var modbus: ModbusSimKind?
     public var unitId: Int
 
-    public init(name: String, model: WireModel, transport: WireTransport, channels: Int = 0, wavelengthsNm: [Int] = [], fault: WireFault = .none,
-                modbus: ModbusSimKind? = nil, unitId: Int = 1) {
+    public init(
+        name: String, model: WireModel, transport: WireTransport, channels: Int = 0, wavelengthsNm: [Int] = [], fault: WireFault = .none,
+        modbus: ModbusSimKind? = nil, unitId: Int = 1
+    ) {
         self.name = name
         self.modbus = modbus
         self.unitId = unitId
@@ -65,14 +67,22 @@ public final class WireBench: Sendable {
     /// unplugged one back in). False when no simulated instrument has that name.
     @discardableResult
     public func inject(_ fault: WireFault, into name: String, scope: FaultScope = FaultScope()) async -> Bool {
-        if let s = servers[name] { await s.inject(fault, scope: scope); return true }
-        if let m = modbusServers[name] { m.inject(fault); return true }
+        if let s = servers[name] {
+            await s.inject(fault, scope: scope)
+            return true
+        }
+        if let m = modbusServers[name] {
+            m.inject(fault)
+            return true
+        }
         return false
     }
 
     /// Starts every instrument. `ptyDirectory` holds the stable symlinks of pty instruments.
-    public static func start(_ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
-                             switchSettle: Duration = .zero) async throws -> WireBench {
+    public static func start(
+        _ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
+        switchSettle: Duration = .zero
+    ) async throws -> WireBench {
         var servers: [String: WireServer] = [:]
         var modbus: [String: ModbusWireServer] = [:]
         do {
@@ -83,7 +93,8 @@ public final class WireBench: Sendable {
                     device.inject(i.fault)
                     switch i.transport {
                     case .tcp: modbus[i.name] = try ModbusWireServer.serveTCP(device: device, name: i.name)
-                    case .pty: modbus[i.name] = try ModbusWireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
+                    case .pty:
+                        modbus[i.name] = try ModbusWireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
                     }
                     continue
                 }

@@ -1,11 +1,12 @@
 import FerruleCore
-import FerruleSimSpec
 import FerruleDevices
+import FerruleSimSpec
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,9 +30,12 @@ struct LinkedPTY: Sendable {
     let link: String
 
     init(link: String) throws {
-        var master: Int32 = -1, slave: Int32 = -1
+        var master: Int32 = -1
+        var slave: Int32 = -1
         var nameBuffer = [CChar](repeating: 0, count: 256)
-        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else { throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))") }
+        guard openpty(&master, &slave, &nameBuffer, nil, nil) == 0 else {
+            throw LinkError(kind: .connect, detail: "openpty: \(String(cString: strerror(errno)))")
+        }
         for fd in [master, slave] {
             var t = termios()
             tcgetattr(fd, &t)
@@ -49,8 +53,11 @@ struct LinkedPTY: Sendable {
 
     /// Follows an injected fault: the link vanishes on `unplug` and comes back after it.
     func follow(_ fault: WireFault, was: WireFault) {
-        if fault == .unplug { unlink() }
-        else if was == .unplug { try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath) }
+        if fault == .unplug {
+            unlink()
+        } else if was == .unplug {
+            try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: slavePath)
+        }
     }
 
     func unlink() { try? FileManager.default.removeItem(atPath: link) }
@@ -64,8 +71,10 @@ public final class WireServer: Sendable {
     private let connections: NIOLockedValueBox<[any Channel]>
     private let pty: LinkedPTY?
 
-    private init(device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, pty: LinkedPTY? = nil,
-                 closer: @escaping @Sendable () -> Void) {
+    private init(
+        device: SCPIDevice, endpoint: Endpoint, connections: NIOLockedValueBox<[any Channel]>, pty: LinkedPTY? = nil,
+        closer: @escaping @Sendable () -> Void
+    ) {
         self.device = device
         self.pty = pty
         self.endpoint = endpoint
@@ -91,8 +100,10 @@ public final class WireServer: Sendable {
         closer()
     }
 
-    static func pipeline(_ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>,
-                         canClose: Bool = true) -> EventLoopFuture<Void> {
+    static func pipeline(
+        _ ch: any Channel, device: SCPIDevice, connections: NIOLockedValueBox<[any Channel]>,
+        canClose: Bool = true
+    ) -> EventLoopFuture<Void> {
         ch.eventLoop.makeCompletedFuture {
             try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder(), maximumBufferSize: 64 * 1024))
             try ch.pipeline.syncOperations.addHandler(LineServerHandler(device: device, canClose: canClose))
@@ -108,8 +119,9 @@ public final class WireServer: Sendable {
             .childChannelInitializer { ch in pipeline(ch, device: device, connections: connections) }
             .bind(host: host, port: port).get()
         let p = server.localAddress?.port ?? port
-        return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .tcp, address: "tcp://\(host):\(p)"),
-                          connections: connections, closer: { server.close(promise: nil) })
+        return WireServer(
+            device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .tcp, address: "tcp://\(host):\(p)"),
+            connections: connections, closer: { server.close(promise: nil) })
     }
 
     /// A pty pair: the instrument side is served here; the driver opens `link` (a stable symlink
@@ -125,12 +137,14 @@ public final class WireServer: Sendable {
             .channelInitializer { ch in pipeline(ch, device: device, connections: connections, canClose: false) }
             .takingOwnershipOfDescriptor(inputOutput: master).get()
         // The slave stays open here so that the pty survives the driver closing and reopening it.
-        return WireServer(device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .pty, address: link),
-                          connections: connections, pty: pty, closer: {
-                              ch.close(promise: nil)
-                              Glibc.close(pty.slave)
-                              pty.unlink()
-                          })
+        return WireServer(
+            device: device, endpoint: Endpoint(name: name, protocol: "scpi", transport: .pty, address: link),
+            connections: connections, pty: pty,
+            closer: {
+                ch.close(promise: nil)
+                Glibc.close(pty.slave)
+                pty.unlink()
+            })
     }
 }
 

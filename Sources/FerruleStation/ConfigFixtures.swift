@@ -13,7 +13,9 @@ extension StationConfig {
         var taken: [String: Int] = [:]  // "switch#channel" -> fixture
         for (i, e) in entries.enumerated() {
             let p = path.index(i)
-            guard e.id >= 1 else { throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is not positive", fix: "number fixtures from 1") }
+            guard e.id >= 1 else {
+                throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is not positive", fix: "number fixtures from 1")
+            }
             if fixtures.contains(where: { $0.id == e.id }) {
                 throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is used twice", fix: "give every fixture its own id")
             }
@@ -25,31 +27,38 @@ extension StationConfig {
             if let io = e.io {
                 _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.isFixtureIO }
                 if let other = fixtures.first(where: { $0.io == io }) {
-                    throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
-                                      fix: "give each fixture its own I/O module")
+                    throw ConfigIssue(
+                        path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
+                        fix: "give each fixture its own I/O module")
                 }
             }
-            fixtures.append(FixtureWiring(id: e.id, launchSwitch: e.launch.switch, launchChannels: launch,
-                                          receiveSwitch: e.receive.switch, receiveChannels: receive,
-                                          source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io,
-                                          testCords: try testCords(e.testCords, p.key("testCords"))))
+            fixtures.append(
+                FixtureWiring(
+                    id: e.id, launchSwitch: e.launch.switch, launchChannels: launch,
+                    receiveSwitch: e.receive.switch, receiveChannels: receive,
+                    source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io,
+                    testCords: try testCords(e.testCords, p.key("testCords"))))
         }
         return fixtures
     }
 
     /// One side's switch channels by MPO position (position k on channel `map[k]`).
-    static func cabling(_ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
-                        _ p: ConfigPath) throws -> [Int: Int] {
+    static func cabling(
+        _ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
+        _ p: ConfigPath
+    ) throws -> [Int: Int] {
         let sw = try instrument(port.switch, in: instruments, p.key("switch"), role: "switch") { $0.driver.isSwitch }
         var map: [Int: Int] = [:]
         for (k, ch) in try channels(port.channels, p.key("channels")).enumerated() {
             guard ch >= 1, ch <= sw.channels ?? 0 else {
-                throw ConfigIssue(path: p.key("channels"), message: "channel \(ch) is outside switch '\(sw.name)' (1...\(sw.channels ?? 0))",
-                                  fix: "use channels 1...\(sw.channels ?? 0) or a larger switch")
+                throw ConfigIssue(
+                    path: p.key("channels"), message: "channel \(ch) is outside switch '\(sw.name)' (1...\(sw.channels ?? 0))",
+                    fix: "use channels 1...\(sw.channels ?? 0) or a larger switch")
             }
             if let other = taken["\(sw.name)#\(ch)"] {
-                throw ConfigIssue(path: p.key("channels"), message: "channel \(ch) of switch '\(sw.name)' is already cabled to fixture \(other)",
-                                  fix: "give each fixture its own channels")
+                throw ConfigIssue(
+                    path: p.key("channels"), message: "channel \(ch) of switch '\(sw.name)' is already cabled to fixture \(other)",
+                    fix: "give each fixture its own channels")
             }
             taken["\(sw.name)#\(ch)"] = fixture
             map[k + 1] = ch
@@ -58,36 +67,43 @@ extension StationConfig {
     }
 
     /// The instrument a fixture names for a role, which must exist and be able to take the role.
-    static func instrument(_ name: String, in instruments: [InstrumentSpec], _ p: ConfigPath, role: String,
-                           _ ok: (InstrumentSpec) -> Bool) throws -> InstrumentSpec {
+    static func instrument(
+        _ name: String, in instruments: [InstrumentSpec], _ p: ConfigPath, role: String,
+        _ ok: (InstrumentSpec) -> Bool
+    ) throws -> InstrumentSpec {
         guard let ins = instruments.first(where: { $0.name == name }) else {
-            throw ConfigIssue(path: p, message: "no instrument named '\(name)'",
-                              fix: "use one of: \(instruments.map(\.name).joined(separator: ", "))")
+            throw ConfigIssue(
+                path: p, message: "no instrument named '\(name)'",
+                fix: "use one of: \(instruments.map(\.name).joined(separator: ", "))")
         }
         guard ok(ins) else {
-            throw ConfigIssue(path: p, message: "instrument '\(name)' (driver \(ins.driver.rawValue)) cannot act as \(role)",
-                              fix: "name an instrument whose driver is a \(role)")
+            throw ConfigIssue(
+                path: p, message: "instrument '\(name)' (driver \(ins.driver.rawValue)) cannot act as \(role)",
+                fix: "name an instrument whose driver is a \(role)")
         }
         return ins
     }
 
     static func cordId(_ id: String, _ p: ConfigPath) throws {
         guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw ConfigIssue(path: p, message: "cord id '\(Escaped.text(id))' is not 1-64 letters, digits, '-', '_' or '.'",
-                              fix: "use the id printed on the cord's label, e.g. RC-B-004")
+            throw ConfigIssue(
+                path: p, message: "cord id '\(Escaped.text(id))' is not 1-64 letters, digits, '-', '_' or '.'",
+                fix: "use the id printed on the cord's label, e.g. RC-B-004")
         }
     }
 
     static func wear(max: Int?, warn: Int?, _ p: ConfigPath) throws -> CordWear {
         let w = CordWear(maxMatings: max ?? 1000, warnMatings: warn)
         guard (1...1_000_000).contains(w.maxMatings) else {
-            throw ConfigIssue(path: p.key("maxMatings"), message: "\(w.maxMatings) matings is not in 1...1000000",
+            throw ConfigIssue(
+                path: p.key("maxMatings"), message: "\(w.maxMatings) matings is not in 1...1000000",
                 fix: "MTP connectors are rated about 1000")
         }
         guard (0...w.maxMatings).contains(w.warnMatings) else {
-            throw ConfigIssue(path: p.key("warnMatings"),
+            throw ConfigIssue(
+                path: p.key("warnMatings"),
                 message: "a warning at \(w.warnMatings) matings is not within 0...\(w.maxMatings)",
-                              fix: "warn before the limit, e.g. at 900 of 1000")
+                fix: "warn before the limit, e.g. at 900 of 1000")
         }
         return w
     }
@@ -123,15 +139,26 @@ extension StationConfig {
             let polarity: PolaritySpec
             switch (e.polarity, e.polarityMap) {
             case (let t?, nil): polarity = .standard(try oneOf(t, PolarityType.self, cp.key("polarity"), what: "polarity type"))
-            case (nil, let m?): polarity = .explicit(try polarityMap(m, layout: layout, receivePositions: layout.allPositions,
-                cp.key("polarityMap")))
-            case (nil, nil): throw ConfigIssue(path: cp, message: "reference cord '\(e.id)' has no polarity",
-                fix: "add 'polarity: A', 'B' or 'C', or a 'polarityMap'")
-            case (_?, _?): throw ConfigIssue(path: cp.key("polarityMap"), message: "both 'polarity' and 'polarityMap' are given",
-                fix: "keep one of them")
+            case (nil, let m?):
+                polarity = .explicit(
+                    try polarityMap(
+                        m, layout: layout, receivePositions: layout.allPositions,
+                        cp.key("polarityMap")))
+            case (nil, nil):
+                throw ConfigIssue(
+                    path: cp, message: "reference cord '\(e.id)' has no polarity",
+                    fix: "add 'polarity: A', 'B' or 'C', or a 'polarityMap'")
+            case (_?, _?):
+                throw ConfigIssue(
+                    path: cp.key("polarityMap"), message: "both 'polarity' and 'polarityMap' are given",
+                    fix: "keep one of them")
             }
-            cords.append(ReferenceCord(id: e.id, polarity: polarity, fibers: e.fibers, wear: try wear(max: e.maxMatings,
-                warn: e.warnMatings, cp)))
+            cords.append(
+                ReferenceCord(
+                    id: e.id, polarity: polarity, fibers: e.fibers,
+                    wear: try wear(
+                        max: e.maxMatings,
+                        warn: e.warnMatings, cp)))
         }
         return cords
     }
@@ -144,11 +171,12 @@ extension StationConfig {
                 let covered = cords.flatMap { w.cabled($0.map).map { "\($0.key)>\($0.value)" } }
                 if let (a, b) = needed.pairs.sorted(by: { $0.key < $1.key }).first(where: { !covered.contains("\($0.key)>\($0.value)") }) {
                     let kind = recipe.assembly.polarity.standardType.map { "polarity \($0.rawValue)" } ?? "polarityMap of the recipe"
-                    throw ConfigIssue(path: p.index(i).key("assembly"),
-                                      message: "no reference cord covers the path \(a)->\(b) that \(recipe.partNumber) needs on "
-                                          + "fixture \(w.id)",
-                                      fix: "declare a reference cord with \(kind) and at least \(recipe.assembly.fiberCount) fibers "
-                                          + "under 'referenceCords'")
+                    throw ConfigIssue(
+                        path: p.index(i).key("assembly"),
+                        message: "no reference cord covers the path \(a)->\(b) that \(recipe.partNumber) needs on "
+                            + "fixture \(w.id)",
+                        fix: "declare a reference cord with \(kind) and at least \(recipe.assembly.fiberCount) fibers "
+                            + "under 'referenceCords'")
                 }
             }
         }

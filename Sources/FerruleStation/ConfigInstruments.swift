@@ -12,8 +12,9 @@ extension StationConfig {
         for (i, e) in entries.enumerated() {
             let p = path.index(i)
             if instruments.contains(where: { $0.name == e.name }) {
-                throw ConfigIssue(path: p.key("name"), message: "instrument name '\(e.name)' is used twice",
-                                  fix: "give every instrument its own name")
+                throw ConfigIssue(
+                    path: p.key("name"), message: "instrument name '\(e.name)' is used twice",
+                    fix: "give every instrument its own name")
             }
             instruments.append(try instrumentSpec(e, p))
         }
@@ -24,17 +25,20 @@ extension StationConfig {
         let driver = try oneOf(e.driver, DriverKind.self, p.key("driver"), what: "driver")
         if driver.isSwitch {
             guard let n = e.channels, (1...maxChannels).contains(n) else {
-                throw ConfigIssue(path: p.key("channels"), message: "a switch needs its channel count",
-                                  fix: "add 'channels: N' (the N of the 1xN switch)")
+                throw ConfigIssue(
+                    path: p.key("channels"), message: "a switch needs its channel count",
+                    fix: "add 'channels: N' (the N of the 1xN switch)")
             }
         }
         let wls = e.wavelengthsNm ?? []
         if (driver.isSource || e.source != nil) && wls.isEmpty {
-            throw ConfigIssue(path: p.key("wavelengthsNm"), message: "a source needs its wavelengths",
-                              fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
+            throw ConfigIssue(
+                path: p.key("wavelengthsNm"), message: "a source needs its wavelengths",
+                fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
         }
-        var spec = InstrumentSpec(name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
-                                  channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
+        var spec = InstrumentSpec(
+            name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
+            channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
         if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
         try modbusSettings(e, driver: driver, into: &spec, p)
         try meterSettings(e, driver: driver, into: &spec, p)
@@ -49,14 +53,16 @@ extension StationConfig {
         if driver.isSimulated {
             if e.simulate != nil {
                 let real = DriverKind.allCases.filter { !$0.isSimulated }.map(\.rawValue).joined(separator: ", ")
-                throw ConfigIssue(path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
-                                  fix: "use a real driver (\(real)) with 'simulate: tcp' or 'pty'")
+                throw ConfigIssue(
+                    path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
+                    fix: "use a real driver (\(real)) with 'simulate: tcp' or 'pty'")
             }
         } else if let sim = e.simulate {
             if e.match != nil || e.address != nil {
-                throw ConfigIssue(path: p.key("simulate"),
-                                  message: "'simulate' serves the instrument itself; 'address' or 'match' is given too",
-                                  fix: "remove 'simulate' to use the real instrument, or remove 'address'/'match'")
+                throw ConfigIssue(
+                    path: p.key("simulate"),
+                    message: "'simulate' serves the instrument itself; 'address' or 'match' is given too",
+                    fix: "remove 'simulate' to use the real instrument, or remove 'address'/'match'")
             }
             spec.simulate = try oneOf(sim, WireTransport.self, p.key("simulate"), what: "simulator transport")
             if let f = e.fault { (spec.fault, spec.faultScope) = try simulatedFault(f, p.key("fault")) }
@@ -64,33 +70,39 @@ extension StationConfig {
             try udevMatch(m, address: e.address, into: &spec, p)
         } else {
             guard let a = e.address else {
-                throw ConfigIssue(path: p, message: "instrument '\(e.name)' has no address",
-                                  fix: "add 'address: tcp://HOST:PORT', a serial device path such as /dev/ferrule/\(e.name), "
-                                      + "'match: {ID_SERIAL_SHORT: ...}' (see `ferruled devices`) or 'simulate: tcp'")
+                throw ConfigIssue(
+                    path: p, message: "instrument '\(e.name)' has no address",
+                    fix: "add 'address: tcp://HOST:PORT', a serial device path such as /dev/ferrule/\(e.name), "
+                        + "'match: {ID_SERIAL_SHORT: ...}' (see `ferruled devices`) or 'simulate: tcp'")
             }
             guard InstrumentAddress.parse(a) != nil else {
-                throw ConfigIssue(path: p.key("address"), message: "'\(a)' is not an instrument address",
-                                  fix: "write tcp://HOST:PORT (e.g. tcp://192.168.1.20:5025) or a device path such as /dev/ttyUSB0")
+                throw ConfigIssue(
+                    path: p.key("address"), message: "'\(a)' is not an instrument address",
+                    fix: "write tcp://HOST:PORT (e.g. tcp://192.168.1.20:5025) or a device path such as /dev/ttyUSB0")
             }
             if e.fault != nil {
-                throw ConfigIssue(path: p.key("fault"), message: "faults are for simulated instruments",
-                                  fix: "remove 'fault' or add 'simulate: tcp'")
+                throw ConfigIssue(
+                    path: p.key("fault"), message: "faults are for simulated instruments",
+                    fix: "remove 'fault' or add 'simulate: tcp'")
             }
         }
     }
 
     static func udevMatch(_ m: [String: String], address: String?, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         if address != nil {
-            throw ConfigIssue(path: p.key("match"), message: "both 'address' and 'match' are given",
-                              fix: "keep one: 'match' finds the port by its udev properties")
+            throw ConfigIssue(
+                path: p.key("match"), message: "both 'address' and 'match' are given",
+                fix: "keep one: 'match' finds the port by its udev properties")
         }
         guard !m.isEmpty else {
-            throw ConfigIssue(path: p.key("match"), message: "the match is empty",
-                              fix: "name udev properties such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT (see `ferruled devices`)")
+            throw ConfigIssue(
+                path: p.key("match"), message: "the match is empty",
+                fix: "name udev properties such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT (see `ferruled devices`)")
         }
         if let bad = m.keys.sorted().first(where: { k in k.isEmpty || !k.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" } }) {
-            throw ConfigIssue(path: p.key("match").key(bad), message: "'\(bad)' is not a udev property name",
-                              fix: "use udev property names such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT, ID_PATH")
+            throw ConfigIssue(
+                path: p.key("match").key(bad), message: "'\(bad)' is not a udev property name",
+                fix: "use udev property names such as ID_VENDOR_ID, ID_MODEL_ID, ID_SERIAL_SHORT, ID_PATH")
         }
         spec.match = m
         spec.address = "udev:" + m.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
@@ -99,7 +111,9 @@ extension StationConfig {
     static func serialSettings(_ se: SerialEntry, into serial: inout SerialSettings, _ sp: ConfigPath) throws {
         if let b = se.baud { serial.baud = b }
         if let d = se.dataBits {
-            guard (5...8).contains(d) else { throw ConfigIssue(path: sp.key("dataBits"), message: "\(d) data bits", fix: "use 5, 6, 7 or 8") }
+            guard (5...8).contains(d) else {
+                throw ConfigIssue(path: sp.key("dataBits"), message: "\(d) data bits", fix: "use 5, 6, 7 or 8")
+            }
             serial.dataBits = d
         }
         if let par = se.parity { serial.parity = try oneOf(par, SerialSettings.Parity.self, sp.key("parity"), what: "parity") }
@@ -109,63 +123,81 @@ extension StationConfig {
         }
         if let r = se.rtsCts { serial.rtsCts = r }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400].contains(serial.baud) else {
-            throw ConfigIssue(path: sp.key("baud"), message: "baud \(serial.baud) is not supported",
-                              fix: "use 9600, 19200, 38400, 57600, 115200 or 230400")
+            throw ConfigIssue(
+                path: sp.key("baud"), message: "baud \(serial.baud) is not supported",
+                fix: "use 9600, 19200, 38400, 57600, 115200 or 230400")
         }
     }
 
     /// Unit id, retries and the register map of a Modbus instrument; refuses them on others.
     static func modbusSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         guard driver.isModbus else {
-            for (key, present) in [("unitId", e.unitId != nil), ("retries", e.retries != nil), ("registers", e.registers != nil), ("io", e.io != nil)] where present {
+            for (key, present) in [
+                ("unitId", e.unitId != nil), ("retries", e.retries != nil), ("registers", e.registers != nil), ("io", e.io != nil)
+            ] where present {
                 throw ConfigIssue(path: p.key(key), message: "'\(key)' is for Modbus instruments, not \(driver.rawValue)", fix: "remove it")
             }
             return
         }
         if let id = e.unitId {
             guard (1...247).contains(id) else {
-                throw ConfigIssue(path: p.key("unitId"), message: "unit id \(id) is outside 1...247", fix: "give the module's Modbus address (1...247)")
+                throw ConfigIssue(
+                    path: p.key("unitId"), message: "unit id \(id) is outside 1...247", fix: "give the module's Modbus address (1...247)")
             }
             spec.unitId = id
         }
         if let r = e.retries {
-            guard (0...10).contains(r) else { throw ConfigIssue(path: p.key("retries"), message: "\(r) retries is not in 0...10", fix: "use 0...10 (2 is usual)") }
+            guard (0...10).contains(r) else {
+                throw ConfigIssue(path: p.key("retries"), message: "\(r) retries is not in 0...10", fix: "use 0...10 (2 is usual)")
+            }
             spec.retries = r
         }
         let simulated = e.simulate != nil
         switch driver {
         case .modbusSwitch:
-            if e.io != nil { throw ConfigIssue(path: p.key("io"), message: "'io' is for modbus-io", fix: "a switch's map goes under 'registers'") }
+            if e.io != nil {
+                throw ConfigIssue(path: p.key("io"), message: "'io' is for modbus-io", fix: "a switch's map goes under 'registers'")
+            }
             if let r = e.registers {
                 let rp = p.key("registers")
-                spec.switchMap = ModbusSwitchMap(channel: try point(r.channel, rp.key("channel"), output: true, word: true)!,
-                                                 position: try point(r.position, rp.key("position"), word: true),
-                                                 busy: try point(r.busy, rp.key("busy")))
+                spec.switchMap = ModbusSwitchMap(
+                    channel: try point(r.channel, rp.key("channel"), output: true, word: true)!,
+                    position: try point(r.position, rp.key("position"), word: true),
+                    busy: try point(r.busy, rp.key("busy")))
             } else if simulated {
                 spec.switchMap = ModbusSwitchMap()
             } else {
-                throw ConfigIssue(path: p, message: "Modbus switch '\(e.name)' has no register map",
-                                  fix: "add 'registers: {channel: hr:N, position: ir:N, busy: ir:N.B}' from the switch's manual")
+                throw ConfigIssue(
+                    path: p, message: "Modbus switch '\(e.name)' has no register map",
+                    fix: "add 'registers: {channel: hr:N, position: ir:N, busy: ir:N.B}' from the switch's manual")
             }
         case .modbusIO:
-            if e.registers != nil { throw ConfigIssue(path: p.key("registers"), message: "'registers' is for modbus-switch", fix: "an I/O module's map goes under 'io'") }
+            if e.registers != nil {
+                throw ConfigIssue(
+                    path: p.key("registers"), message: "'registers' is for modbus-switch", fix: "an I/O module's map goes under 'io'")
+            }
             if let m = e.io {
                 let ip = p.key("io")
-                spec.ioMap = ModbusIOMap(lidClosed: try point(m.lidClosed, ip.key("lidClosed"))!,
-                                         partPresent: try point(m.partPresent, ip.key("partPresent")),
-                                         startButton: try point(m.startButton, ip.key("startButton")),
-                                         red: try point(m.red, ip.key("red"), output: true), amber: try point(m.amber, ip.key("amber"), output: true),
-                                         green: try point(m.green, ip.key("green"), output: true))
-                if let bad = [("lidClosed", spec.ioMap!.lidClosed), ("partPresent", spec.ioMap!.partPresent), ("startButton", spec.ioMap!.startButton)]
-                    .first(where: { $0.1.map { !$0.isSignal } ?? false }) {
-                    throw ConfigIssue(path: ip.key(bad.0), message: "'\(bad.1!)' is a whole register, an input signal is a bit",
-                                      fix: "write di:N, coil:N or REGISTER:N.BIT")
+                spec.ioMap = ModbusIOMap(
+                    lidClosed: try point(m.lidClosed, ip.key("lidClosed"))!,
+                    partPresent: try point(m.partPresent, ip.key("partPresent")),
+                    startButton: try point(m.startButton, ip.key("startButton")),
+                    red: try point(m.red, ip.key("red"), output: true), amber: try point(m.amber, ip.key("amber"), output: true),
+                    green: try point(m.green, ip.key("green"), output: true))
+                if let bad = [
+                    ("lidClosed", spec.ioMap!.lidClosed), ("partPresent", spec.ioMap!.partPresent), ("startButton", spec.ioMap!.startButton)
+                ]
+                .first(where: { $0.1.map { !$0.isSignal } ?? false }) {
+                    throw ConfigIssue(
+                        path: ip.key(bad.0), message: "'\(bad.1!)' is a whole register, an input signal is a bit",
+                        fix: "write di:N, coil:N or REGISTER:N.BIT")
                 }
             } else if simulated {
                 spec.ioMap = ModbusIOMap()
             } else {
-                throw ConfigIssue(path: p, message: "I/O module '\(e.name)' has no signal map",
-                                  fix: "add 'io: {lidClosed: di:N, partPresent: di:N, startButton: di:N, red: coil:N, amber: coil:N, green: coil:N}'")
+                throw ConfigIssue(
+                    path: p, message: "I/O module '\(e.name)' has no signal map",
+                    fix: "add 'io: {lidClosed: di:N, partPresent: di:N, startButton: di:N, red: coil:N, amber: coil:N, green: coil:N}'")
             }
         default: break
         }
@@ -175,18 +207,21 @@ extension StationConfig {
     static func meterSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         if let floor = e.noLightFloorDbm {
             guard driver.isPowerMeter else {
-                throw ConfigIssue(path: p.key("noLightFloorDbm"),
+                throw ConfigIssue(
+                    path: p.key("noLightFloorDbm"),
                     message: "'noLightFloorDbm' is for power meters, not \(driver.rawValue)", fix: "remove it")
             }
             guard (-120 ... -30).contains(floor) else {
-                throw ConfigIssue(path: p.key("noLightFloorDbm"), message: "a no-light floor of \(floor) dBm is not in -120...-30 dBm",
-                                  fix: "give the meter's lowest trustworthy power, e.g. -80")
+                throw ConfigIssue(
+                    path: p.key("noLightFloorDbm"), message: "a no-light floor of \(floor) dBm is not in -120...-30 dBm",
+                    fix: "give the meter's lowest trustworthy power, e.g. -80")
             }
             spec.noLightFloorDbm = floor
         }
         guard driver == .keysight816x else {
             for (key, present) in [("source", e.source != nil), ("powerMeter", e.powerMeter != nil)] where present {
-                throw ConfigIssue(path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.rawValue)",
+                throw ConfigIssue(
+                    path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.rawValue)",
                     fix: "remove it")
             }
             return
@@ -194,7 +229,8 @@ extension StationConfig {
         var slots = Keysight816x.Slots()
         if let s = e.source {
             guard (0...17).contains(s.slot) else {
-                throw ConfigIssue(path: p.key("source").key("slot"), message: "slot \(s.slot) is not a mainframe slot",
+                throw ConfigIssue(
+                    path: p.key("source").key("slot"), message: "slot \(s.slot) is not a mainframe slot",
                     fix: "use 0 (the 8164B's built-in laser) to 17")
             }
             slots.sourceSlot = s.slot
@@ -202,26 +238,34 @@ extension StationConfig {
         if let m = e.powerMeter {
             let mp = p.key("powerMeter")
             if let n = m.slot {
-                guard (1...17).contains(n) else { throw ConfigIssue(path: mp.key("slot"), message: "slot \(n) is not a module slot",
-                    fix: "use 1 to 17") }
+                guard (1...17).contains(n) else {
+                    throw ConfigIssue(
+                        path: mp.key("slot"), message: "slot \(n) is not a module slot",
+                        fix: "use 1 to 17")
+                }
                 slots.meterSlot = n
             }
             if let c = m.channel {
-                guard (1...4).contains(c) else { throw ConfigIssue(path: mp.key("channel"),
-                    message: "channel \(c) is not a sensor channel", fix: "use 1 or 2") }
+                guard (1...4).contains(c) else {
+                    throw ConfigIssue(
+                        path: mp.key("channel"),
+                        message: "channel \(c) is not a sensor channel", fix: "use 1 or 2")
+                }
                 slots.meterChannel = c
             }
             if let t = m.averagingTime {
                 let s = try duration(t, mp.key("averagingTime"))
                 guard s >= 0.0001, s <= 10 else {
-                    throw ConfigIssue(path: mp.key("averagingTime"), message: "averaging time \(t) is not in 100us...10s",
+                    throw ConfigIssue(
+                        path: mp.key("averagingTime"), message: "averaging time \(t) is not in 100us...10s",
                         fix: "use e.g. 100ms")
                 }
                 slots.averagingTime = s
             }
             if slots.sourceSlot == slots.meterSlot {
-                throw ConfigIssue(path: mp.key("slot"), message: "the power meter and the source are both in slot \(slots.meterSlot)",
-                                  fix: "give each module its own slot")
+                throw ConfigIssue(
+                    path: mp.key("slot"), message: "the power meter and the source are both in slot \(slots.meterSlot)",
+                    fix: "give each module its own slot")
             }
         }
         spec.keysight = slots

@@ -14,37 +14,20 @@ extension StationConfig {
         }
         // 0. Size: a station's config is a few kB; anything near a megabyte is a wrong file.
         guard text.utf8.count <= maxConfigBytes else {
-            throw fail(nil, ConfigPath(), "the file is \(text.utf8.count) bytes, more than a config can be (\(maxConfigBytes))",
-                       "check that this is the station's config file")
+            throw fail(
+                nil, ConfigPath(), "the file is \(text.utf8.count) bytes, more than a config can be (\(maxConfigBytes))",
+                "check that this is the station's config file")
         }
         // 1. YAML syntax.
-        let composed: Node
-        do {
-            guard let n = try Yams.compose(yaml: text) else {
-                throw fail(nil, ConfigPath(), "the file is empty", "start from Config/simulated.yaml")
-            }
-            composed = n
-        } catch let e as ConfigError {
-            throw e
-        } catch let e as YamlError {
-            var line: Int?, column: Int?, problem = "\(e)"
-            switch e {
-            case .scanner(_, let p, let m, _), .parser(_, let p, let m, _), .composer(_, let p, let m, _):
-                line = m.line; column = m.column; problem = p
-            default: break
-            }
-            throw ConfigError(file: file, line: line, column: column, path: ConfigPath(),
-                              message: "YAML syntax error: \(problem)", fix: "correct the YAML at that line (indentation, a missing ':' or quote)")
-        } catch {
-            throw fail(nil, ConfigPath(), "YAML error: \(error)", "correct the YAML")
-        }
+        let composed = try compose(text, file: file)
 
         // 2. Shape and types. Quoted keys ('1': 2, as PyYAML writes a map) read like plain ones.
         // Aliases are shared, not copied, until decoding: count the nodes they expand to first
         // (a "billion laughs" file would otherwise take the daemon's memory).
         guard expandedNodeCount(composed, limit: maxConfigNodes) <= maxConfigNodes else {
-            throw fail(composed, ConfigPath(), "the YAML expands to more than \(maxConfigNodes) nodes (aliases of aliases)",
-                       "write the config without nested aliases")
+            throw fail(
+                composed, ConfigPath(), "the YAML expands to more than \(maxConfigNodes) nodes (aliases of aliases)",
+                "write the config without nested aliases")
         }
         let root = plainScalarKeys(composed)
         let decoded: ConfigFile
@@ -58,12 +41,17 @@ extension StationConfig {
 
         // 3. Keys that nothing reads: a typo must not silently fall back to a default.
         if let (path, known) = unknownKey(source: root, decoded: decoded) {
-            let key = path.components.last.map { if case .key(let k) = $0 { return k }; return "" } ?? ""
+            let key =
+                path.components.last.map {
+                    if case .key(let k) = $0 { return k }
+                    return ""
+                } ?? ""
             let suggestion = known.min { editDistance($0, key) < editDistance($1, key) }
             let node = root.keyNode(path) ?? root.locate(path)
-            throw fail(node, path, "unknown key '\(key)'",
-                       suggestion.map { "did you mean '\($0)'? Known keys here: \(known.sorted().joined(separator: ", "))" }
-                           ?? "remove it")
+            throw fail(
+                node, path, "unknown key '\(key)'",
+                suggestion.map { "did you mean '\($0)'? Known keys here: \(known.sorted().joined(separator: ", "))" }
+                    ?? "remove it")
         }
 
         // 4. Meaning.
@@ -78,6 +66,36 @@ extension StationConfig {
         }
     }
 
+    /// The file's YAML node tree, or the syntax error with its line and column.
+    static func compose(_ text: String, file: String) throws(ConfigError) -> Node {
+        do {
+            guard let n = try Yams.compose(yaml: text) else {
+                throw ConfigError(file: file, line: nil, column: nil, path: ConfigPath(), message: "the file is empty",
+                                  fix: "start from Config/simulated.yaml")
+            }
+            return n
+        } catch let e as ConfigError {
+            throw e
+        } catch let e as YamlError {
+            var line: Int?
+            var column: Int?
+            var problem = "\(e)"
+            switch e {
+            case .scanner(_, let p, let m, _), .parser(_, let p, let m, _), .composer(_, let p, let m, _):
+                line = m.line
+                column = m.column
+                problem = p
+            default: break
+            }
+            throw ConfigError(
+                file: file, line: line, column: column, path: ConfigPath(),
+                message: "YAML syntax error: \(problem)", fix: "correct the YAML at that line (indentation, a missing ':' or quote)")
+        } catch {
+            throw ConfigError(file: file, line: nil, column: nil, path: ConfigPath(), message: "YAML error: \(error)",
+                              fix: "correct the YAML")
+        }
+    }
+
     private static func decodingError(_ e: DecodingError, root: Node, file: String) -> ConfigError {
         func err(_ ctx: DecodingError.Context, _ message: String, _ fix: String, extra: [any CodingKey] = []) -> ConfigError {
             let path = ConfigPath(codingPath: ctx.codingPath + extra)
@@ -89,7 +107,8 @@ extension StationConfig {
             return err(ctx, "missing required key '\(key.stringValue)'", "add '\(key.stringValue): ...' here")
         case .typeMismatch(let type, let ctx), .valueNotFound(let type, let ctx):
             let path = ConfigPath(codingPath: ctx.codingPath)
-            let got = root.locate(path).string.map { "'\($0)'" } ?? "a \(root.locate(path).mapping != nil ? "mapping" : "list or empty value")"
+            let got =
+                root.locate(path).string.map { "'\($0)'" } ?? "a \(root.locate(path).mapping != nil ? "mapping" : "list or empty value")"
             return err(ctx, "expected \(describe(type)), got \(got)", "write \(describe(type)) here")
         case .dataCorrupted(let ctx):
             let path = ConfigPath(codingPath: ctx.codingPath)
@@ -147,7 +166,8 @@ extension StationConfig {
     }
 
     private static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.lowercased()), b = Array(b.lowercased())
+        let a = Array(a.lowercased())
+        let b = Array(b.lowercased())
         if a.isEmpty { return b.count }
         var row = Array(0...b.count)
         for i in 1...a.count {
@@ -176,7 +196,11 @@ extension StationConfig {
             count += 1
             if count > limit { return count }
             switch n {
-            case .mapping(let m): for (k, v) in m { stack.append(k); stack.append(v) }
+            case .mapping(let m):
+                for (k, v) in m {
+                    stack.append(k)
+                    stack.append(v)
+                }
             case .sequence(let s): stack.append(contentsOf: s)
             default: break
             }

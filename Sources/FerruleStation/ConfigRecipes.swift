@@ -4,27 +4,33 @@ import Foundation
 // The `recipes:` and `diagnosis:` sections: assemblies, polarity, limits and reference policy.
 extension StationConfig {
     /// `recipes:`: one per part number, each testable on some fixture at wavelengths a source has.
-    static func recipesSection(_ entries: [RecipeEntry], instruments: [InstrumentSpec], fixtures: [FixtureWiring],
-                               _ path: ConfigPath) throws -> (recipes: [String: Recipe], order: [String]) {
+    static func recipesSection(
+        _ entries: [RecipeEntry], instruments: [InstrumentSpec], fixtures: [FixtureWiring],
+        _ path: ConfigPath
+    ) throws -> (recipes: [String: Recipe], order: [String]) {
         var recipes: [String: Recipe] = [:]
         var order: [String] = []
         for (i, e) in entries.enumerated() {
             let p = path.index(i)
             let recipe = try validateRecipe(e, p)
             if recipes[recipe.partNumber] != nil {
-                throw ConfigIssue(path: p.key("partNumber"), message: "part number '\(recipe.partNumber)' has two recipes",
-                                  fix: "keep one recipe per part number")
+                throw ConfigIssue(
+                    path: p.key("partNumber"), message: "part number '\(recipe.partNumber)' has two recipes",
+                    fix: "keep one recipe per part number")
             }
-            for wl in recipe.wavelengthsNm where !fixtures.contains(where: { w in
+            for wl in recipe.wavelengthsNm
+            where !fixtures.contains(where: { w in
                 instruments.first { $0.name == w.source }?.wavelengthsNm.contains(wl) ?? false
             }) {
-                throw ConfigIssue(path: p.key("wavelengthsNm"), message: "no fixture's source has a \(wl) nm laser",
-                                  fix: "test at wavelengths the sources have, or add a source with \(wl) nm")
+                throw ConfigIssue(
+                    path: p.key("wavelengthsNm"), message: "no fixture's source has a \(wl) nm laser",
+                    fix: "test at wavelengths the sources have, or add a source with \(wl) nm")
             }
             if fixtures.allSatisfy({ $0.cannotTest(recipe.assembly) != nil }) {
                 let why = fixtures.compactMap { $0.cannotTest(recipe.assembly) }.first ?? ""
-                throw ConfigIssue(path: p.key("assembly"), message: "no fixture is cabled for this assembly (\(why))",
-                                  fix: "cable a fixture with enough launch and receive channels")
+                throw ConfigIssue(
+                    path: p.key("assembly"), message: "no fixture is cabled for this assembly (\(why))",
+                    fix: "cable a fixture with enough launch and receive channels")
             }
             try checkReturnLossMeters(recipe, fixtures: fixtures, p)
             recipes[recipe.partNumber] = recipe
@@ -38,7 +44,9 @@ extension StationConfig {
         var rules = DiagnosisRules()
         guard let d else { return rules }
         if let v = d.contaminationClusterMin {
-            guard v >= 2 else { throw ConfigIssue(path: path.key("contaminationClusterMin"), message: "\(v) is below 2", fix: "use 2 or more") }
+            guard v >= 2 else {
+                throw ConfigIssue(path: path.key("contaminationClusterMin"), message: "\(v) is below 2", fix: "use 2 or more")
+            }
             rules.contaminationClusterMin = v
         }
         if let v = d.lightThresholdIlDb { rules.lightThresholdIlDb = v }
@@ -50,7 +58,62 @@ extension StationConfig {
         guard !e.partNumber.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ConfigIssue(path: p.key("partNumber"), message: "the part number is empty", fix: "give the part number")
         }
-        let a = e.assembly, ap = p.key("assembly")
+        let spec = try assemblySpec(e.assembly, p.key("assembly"))
+        let fiberType = spec.fiberType
+
+        let wls = e.wavelengthsNm ?? fiberType.defaultWavelengthsNm
+        guard !wls.isEmpty, wls.allSatisfy({ (600...1700).contains($0) }), Set(wls).count == wls.count else {
+            throw ConfigIssue(
+                path: p.key("wavelengthsNm"), message: "wavelengths \(wls) are not distinct values in 600...1700 nm",
+                fix: "list wavelengths such as [1310, 1550] (SM) or [850, 1300] (MM)")
+        }
+        var ilMax: [Int: Double] = [:]
+        switch e.limits.ilMaxDb {
+        case .all(let v): for wl in wls { ilMax[wl] = v }
+        case .each(let m):
+            for (k, v) in m {
+                guard let wl = Int(k), wls.contains(wl) else {
+                    throw ConfigIssue(
+                        path: p.key("limits").key("ilMaxDb").key(k), message: "'\(k)' is not one of the recipe's wavelengths \(wls)",
+                        fix: "key the limits by the wavelengths tested")
+                }
+                ilMax[wl] = v
+            }
+            if let missing = wls.first(where: { ilMax[$0] == nil }) {
+                throw ConfigIssue(
+                    path: p.key("limits").key("ilMaxDb"), message: "no IL limit for \(missing) nm", fix: "add '\(missing): <dB>'")
+            }
+        }
+        if let (wl, v) = ilMax.first(where: { $0.value <= 0 || $0.value > 30 }) {
+            throw ConfigIssue(
+                path: p.key("limits").key("ilMaxDb"), message: "IL max \(v) dB at \(wl) nm is not in (0, 30]",
+                fix: "give the per-fiber IL limit in dB, e.g. 0.35")
+        }
+        if let v = e.limits.meanIlMaxDb, v <= 0 {
+            throw ConfigIssue(
+                path: p.key("limits").key("meanIlMaxDb"), message: "mean IL max \(v) dB is not positive",
+                fix: "give a positive dB value or remove it")
+        }
+        let (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
+        let r = e.reference
+        let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity"), within: 60...(31 * 86400)) } ?? 8 * 3600
+        let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
+        guard tol >= 0 else {
+            throw ConfigIssue(
+                path: p.key("reference").key("negativeIlToleranceDb"), message: "\(tol) is negative",
+                fix: "give the tolerance as a positive dB value")
+        }
+        let method =
+            try r?.method.map { try oneOf($0, ReferenceMethod.self, p.key("reference").key("method"), what: "reference method") }
+            ?? .oneCord
+        return Recipe(
+            partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
+            limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB),
+            reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method))
+    }
+
+    /// `assembly:`: its MPO layout, kind, fiber type, both ends and polarity.
+    static func assemblySpec(_ a: AssemblyEntry, _ ap: ConfigPath) throws -> AssemblySpec {
         let layout: MPOLayout
         do { layout = try MPOLayout(fiberCount: a.fibers) } catch {
             throw ConfigIssue(path: ap.key("fibers"), message: error.message, fix: error.fix ?? "")
@@ -58,10 +121,12 @@ extension StationConfig {
         let kind = try a.kind.map { try oneOf($0, AssemblyKind.self, ap.key("kind"), what: "assembly kind") } ?? .trunk
         let fiberType = try oneOf(a.fiberType, FiberType.self, ap.key("fiberType"), what: "fiber type")
         func end(_ x: EndEntry, _ ep: ConfigPath) throws -> ConnectorEnd {
-            ConnectorEnd(connector: x.connector, polish: try oneOf(x.polish, Polish.self, ep.key("polish"), what: "polish"),
-                         gender: try x.gender.map { try oneOf($0, Gender.self, ep.key("gender"), what: "gender") })
+            ConnectorEnd(
+                connector: x.connector, polish: try oneOf(x.polish, Polish.self, ep.key("polish"), what: "polish"),
+                gender: try x.gender.map { try oneOf($0, Gender.self, ep.key("gender"), what: "gender") })
         }
-        let endA = try end(a.endA, ap.key("endA")), endB = try end(a.endB, ap.key("endB"))
+        let endA = try end(a.endA, ap.key("endA"))
+        let endB = try end(a.endB, ap.key("endB"))
         let polarity: PolaritySpec
         switch (a.polarity, a.polarityMap) {
         case (let t?, nil):
@@ -77,46 +142,8 @@ extension StationConfig {
         if let l = a.lengthM, l <= 0 {
             throw ConfigIssue(path: ap.key("lengthM"), message: "length \(l) m is not positive", fix: "give the length in metres")
         }
-        let spec = AssemblySpec(layout: layout, kind: kind, fiberType: fiberType, endA: endA, endB: endB, lengthM: a.lengthM, polarity: polarity)
-
-        let wls = e.wavelengthsNm ?? fiberType.defaultWavelengthsNm
-        guard !wls.isEmpty, wls.allSatisfy({ (600...1700).contains($0) }), Set(wls).count == wls.count else {
-            throw ConfigIssue(path: p.key("wavelengthsNm"), message: "wavelengths \(wls) are not distinct values in 600...1700 nm",
-                              fix: "list wavelengths such as [1310, 1550] (SM) or [850, 1300] (MM)")
-        }
-        var ilMax: [Int: Double] = [:]
-        switch e.limits.ilMaxDb {
-        case .all(let v): for wl in wls { ilMax[wl] = v }
-        case .each(let m):
-            for (k, v) in m {
-                guard let wl = Int(k), wls.contains(wl) else {
-                    throw ConfigIssue(path: p.key("limits").key("ilMaxDb").key(k), message: "'\(k)' is not one of the recipe's wavelengths \(wls)",
-                                      fix: "key the limits by the wavelengths tested")
-                }
-                ilMax[wl] = v
-            }
-            if let missing = wls.first(where: { ilMax[$0] == nil }) {
-                throw ConfigIssue(path: p.key("limits").key("ilMaxDb"), message: "no IL limit for \(missing) nm", fix: "add '\(missing): <dB>'")
-            }
-        }
-        if let (wl, v) = ilMax.first(where: { $0.value <= 0 || $0.value > 30 }) {
-            throw ConfigIssue(path: p.key("limits").key("ilMaxDb"), message: "IL max \(v) dB at \(wl) nm is not in (0, 30]",
-                              fix: "give the per-fiber IL limit in dB, e.g. 0.35")
-        }
-        if let v = e.limits.meanIlMaxDb, v <= 0 {
-            throw ConfigIssue(path: p.key("limits").key("meanIlMaxDb"), message: "mean IL max \(v) dB is not positive", fix: "give a positive dB value or remove it")
-        }
-        let (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
-        let r = e.reference
-        let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity"), within: 60...(31 * 86400)) } ?? 8 * 3600
-        let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
-        guard tol >= 0 else {
-            throw ConfigIssue(path: p.key("reference").key("negativeIlToleranceDb"), message: "\(tol) is negative", fix: "give the tolerance as a positive dB value")
-        }
-        let method = try r?.method.map { try oneOf($0, ReferenceMethod.self, p.key("reference").key("method"), what: "reference method") } ?? .oneCord
-        return Recipe(partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
-                      limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB),
-                      reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method))
+        return AssemblySpec(
+            layout: layout, kind: kind, fiberType: fiberType, endA: endA, endB: endB, lengthM: a.lengthM, polarity: polarity)
     }
 
     /// `polarityMap: {1: 12, 2: 11, ...}` keyed by end-A position.
@@ -138,13 +165,18 @@ extension StationConfig {
     /// `rlMinDb: 60` (both ends) or `{ A: 60, B: 45 }`.
     static func returnLossLimits(_ e: PerKeyLimit?, _ p: ConfigPath) throws -> (Double?, Double?) {
         func check(_ v: Double, _ at: ConfigPath) throws -> Double {
-            guard v > 0, v <= 90 else { throw ConfigIssue(path: at, message: "RL min \(v) dB is not in (0, 90]",
-                fix: "give the RL limit in dB, e.g. 60 for SM APC") }
+            guard v > 0, v <= 90 else {
+                throw ConfigIssue(
+                    path: at, message: "RL min \(v) dB is not in (0, 90]",
+                    fix: "give the RL limit in dB, e.g. 60 for SM APC")
+            }
             return v
         }
         switch e {
         case nil: return (nil, nil)
-        case .all(let v): let x = try check(v, p); return (x, x)
+        case .all(let v):
+            let x = try check(v, p)
+            return (x, x)
         case .each(let m):
             if let bad = m.keys.first(where: { !["A", "B"].contains($0.uppercased()) }) {
                 throw ConfigIssue(path: p.key(bad), message: "'\(bad)' is not an end", fix: "key the RL limits by end: { A: 60, B: 45 }")
@@ -159,9 +191,10 @@ extension StationConfig {
     static func checkReturnLossMeters(_ recipe: Recipe, fixtures: [FixtureWiring], _ p: ConfigPath) throws {
         guard recipe.limits.judgesReturnLoss else { return }
         for w in fixtures where w.cannotTest(recipe.assembly) == nil && w.rlMeter == nil {
-            throw ConfigIssue(path: p.key("limits").key("rlMinDb"),
-                              message: "recipe \(recipe.partNumber) judges RL, but fixture \(w.id) (which can test it) has no RL meter",
-                              fix: "add 'rlMeter: NAME' to fixture \(w.id), or remove rlMinDb from \(recipe.partNumber)")
+            throw ConfigIssue(
+                path: p.key("limits").key("rlMinDb"),
+                message: "recipe \(recipe.partNumber) judges RL, but fixture \(w.id) (which can test it) has no RL meter",
+                fix: "add 'rlMeter: NAME' to fixture \(w.id), or remove rlMinDb from \(recipe.partNumber)")
         }
     }
 }

@@ -22,11 +22,13 @@ extension StationConfig {
         for (i, e) in entries.enumerated() {
             let p = path.index(i)
             guard !e.name.trimmingCharacters(in: .whitespaces).isEmpty, !e.name.contains("/") else {
-                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is empty or has a '/'", fix: "name the sink, e.g. 'mes-share'")
+                throw ConfigIssue(
+                    path: p.key("name"), message: "sink name '\(e.name)' is empty or has a '/'", fix: "name the sink, e.g. 'mes-share'")
             }
             guard !sinks.contains(where: { $0.name == e.name }) else {
-                throw ConfigIssue(path: p.key("name"), message: "sink name '\(e.name)' is used twice",
-                                  fix: "give every sink its own name: it keys its place in the outbox")
+                throw ConfigIssue(
+                    path: p.key("name"), message: "sink name '\(e.name)' is used twice",
+                    fix: "give every sink its own name: it keys its place in the outbox")
             }
             var spec = SinkSpec(name: e.name, kind: try oneOf(e.kind, SinkSpec.Kind.self, p.key("kind"), what: "sink kind"))
             if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
@@ -44,8 +46,9 @@ extension StationConfig {
 
     private static func directorySink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
         guard let path = e.path, !path.isEmpty else {
-            throw ConfigIssue(path: p.key("path"), message: "a directory sink needs its folder",
-                              fix: "add 'path: /mnt/mes/inbox' (the folder the MES watches)")
+            throw ConfigIssue(
+                path: p.key("path"), message: "a directory sink needs its folder",
+                fix: "add 'path: /mnt/mes/inbox' (the folder the MES watches)")
         }
         for (key, v) in [("url", e.url), ("format", e.format), ("tokenFile", e.tokenFile)] where v != nil {
             throw ConfigIssue(path: p.key(key), message: "'\(key)' is for http sinks", fix: "remove it, or use 'kind: http'")
@@ -53,22 +56,30 @@ extension StationConfig {
         spec.path = path.hasPrefix("/") ? path : folder + "/" + path
         if let fs = e.formats {
             guard !fs.isEmpty else {
-                throw ConfigIssue(path: p.key("formats"), message: "no formats",
-                                  fix: "list some of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ConfigIssue(
+                    path: p.key("formats"), message: "no formats",
+                    fix: "list some of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            spec.formats = try fs.enumerated().map { j, x in try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format") }
+            spec.formats = try fs.enumerated().map { j, x in
+                try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format")
+            }
         }
     }
 
     private static func postgresSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
         guard let url = e.url, let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""),
-              u.host != nil, u.user != nil, !u.path.dropFirst().isEmpty else {
-            throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not a postgres URL",
-                              fix: "give the line database, e.g. 'url: postgres://ferrule@db.line3:5432/results' and its 'passwordFile'")
+            u.host != nil, u.user != nil, !u.path.dropFirst().isEmpty
+        else {
+            throw ConfigIssue(
+                path: p.key("url"), message: "'\(e.url ?? "")' is not a postgres URL",
+                fix: "give the line database, e.g. 'url: postgres://ferrule@db.line3:5432/results' and its 'passwordFile'")
         }
-        let others = [("path", e.path != nil), ("formats", e.formats != nil), ("format", e.format != nil), ("tokenFile", e.tokenFile != nil)]
+        let others = [
+            ("path", e.path != nil), ("formats", e.formats != nil), ("format", e.format != nil), ("tokenFile", e.tokenFile != nil)
+        ]
         for (key, set) in others where set {
-            throw ConfigIssue(path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
+            throw ConfigIssue(
+                path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
         }
         spec.url = url
         if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
@@ -77,11 +88,13 @@ extension StationConfig {
 
     private static func httpSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
         guard let url = e.url, let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
-            throw ConfigIssue(path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL",
-                              fix: "give the MES endpoint, e.g. 'url: https://mes.example/api/results'")
+            throw ConfigIssue(
+                path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL",
+                fix: "give the MES endpoint, e.g. 'url: https://mes.example/api/results'")
         }
         for (key, set) in [("path", e.path != nil), ("formats", e.formats != nil)] where set {
-            throw ConfigIssue(path: p.key(key), message: "'\(key)' is for directory sinks", fix: "remove it; an http sink sends one 'format'")
+            throw ConfigIssue(
+                path: p.key(key), message: "'\(key)' is for directory sinks", fix: "remove it; an http sink sends one 'format'")
         }
         spec.url = url
         if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }

@@ -1,5 +1,5 @@
-import FerruleDevices
 import FerruleCore
+import FerruleDevices
 import FerruleRecords
 import Foundation
 
@@ -13,13 +13,18 @@ public struct DataDirectory: Sendable {
 
     public init(root: String) { self.root = root }
 
-    public static func resolve(cli: String?, config: StationConfig?, environment: [String: String] = ProcessInfo.processInfo.environment) -> DataDirectory {
+    public static func resolve(cli: String?, config: StationConfig?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> DataDirectory
+    {
         if let cli { return DataDirectory(root: absolute(cli, base: FileManager.default.currentDirectoryPath)) }
         if let c = config, let d = c.dataDir {
-            return DataDirectory(root: absolute(d, base: parentDirectory(of: absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath))))
+            return DataDirectory(
+                root: absolute(d, base: parentDirectory(of: absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath))))
         }
         if let s = environment["STATE_DIRECTORY"], !s.isEmpty { return DataDirectory(root: String(s.split(separator: ":")[0])) }
-        if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return DataDirectory(root: (x as NSString).appendingPathComponent("ferrule")) }
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty {
+            return DataDirectory(root: (x as NSString).appendingPathComponent("ferrule"))
+        }
         let home = environment["HOME"] ?? NSHomeDirectory()
         return DataDirectory(root: (home as NSString).appendingPathComponent(".local/state/ferrule"))
     }
@@ -79,7 +84,8 @@ public struct DataDirectory: Sendable {
         let prefix = "fixture-\(fixture)-"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: references)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".json") }.sorted()
-        var out: [Reference] = [], refused: [String] = []
+        var out: [Reference] = []
+        var refused: [String] = []
         for name in names {
             let path = (references as NSString).appendingPathComponent(name)
             switch ReferenceSeal.open(FileManager.default.contents(atPath: path) ?? Data(), fixture: fixture) {

@@ -43,7 +43,8 @@ public actor PromptCenter {
             throw PromptAnswerRejected(description: "no open prompt '\(id)' (open: \(open.keys.sorted().joined(separator: ", ")))")
         }
         guard entry.prompt.choices.isEmpty || entry.prompt.choices.contains(text) else {
-            throw PromptAnswerRejected(description: "'\(text)' is not an answer to prompt \(id); choose one of \(entry.prompt.choices.joined(separator: ", "))")
+            throw PromptAnswerRejected(
+                description: "'\(text)' is not an answer to prompt \(id); choose one of \(entry.prompt.choices.joined(separator: ", "))")
         }
         open[id] = nil
         entry.continuation.resume(returning: text)

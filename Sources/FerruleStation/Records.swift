@@ -17,14 +17,16 @@ extension Station {
                 let s = u.start
                 let measured = Set(u.steps.map(\.fiber)).count
                 let total = s.recipe.assembly.layout.usedPositions.count
-                let why = "interrupted: ferruled stopped during the unit (crash or power loss); \(measured) of \(total) fibers had been measured"
+                let why =
+                    "interrupted: ferruled stopped during the unit (crash or power loss); \(measured) of \(total) fibers had been measured"
                 var judgement = Judge(recipe: s.recipe, rules: s.rules).judge(steps: u.steps, observed: u.observed, stopReason: why)
                 judgement.verdict = .interrupted
-                let report = UnitReport(reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
-                                        recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,
-                                        startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments,
-                                        references: s.references, cords: s.cords,
-                                        judgement: judgement)
+                let report = UnitReport(
+                    reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
+                    recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,
+                    startedAt: s.startedAt, finishedAt: now(), instruments: s.instruments,
+                    references: s.references, cords: s.cords,
+                    judgement: judgement)
                 try await store.commit(report, interrupted: true)
                 let serial = Escaped.text(s.serial)
                 logger.warning("unit \(serial) (report \(s.reportId)) interrupted by a stop; recorded with \(measured) of \(total) fibers")
@@ -43,12 +45,15 @@ extension Station {
     /// Before a unit may start: its results must be storable.
     func storageRefusal() -> UnitRefused? {
         if let p = storageProblem {
-            return UnitRefused(message: "results cannot be stored: \(p)\(unstored.isEmpty ? "" : "; \(unstored.count) measured unit(s) kept in memory until they can")",
-                               fix: "free disk space or make \(data.root) writable; the station stores the waiting results by itself")
+            return UnitRefused(
+                message: "results cannot be stored: \(p)"
+                    + (unstored.isEmpty ? "" : "; \(unstored.count) measured unit(s) kept in memory until they can"),
+                fix: "free disk space or make \(data.root) writable; the station stores the waiting results by itself")
         }
         if let free = freeBytes(data.root), free < minimumFreeBytes {
-            return UnitRefused(message: "the disk holding \(data.root) is nearly full (\(free >> 20) MB free)",
-                               fix: "free disk space (old logs, reports already delivered)")
+            return UnitRefused(
+                message: "the disk holding \(data.root) is nearly full (\(free >> 20) MB free)",
+                fix: "free disk space (old logs, reports already delivered)")
         }
         return nil
     }
@@ -188,8 +193,10 @@ extension Station {
             unstored.removeFirst()
             let path = await writeStoredFiles(r)
             await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
-            await events.publish(.unitFinished(fixture: r.fixture, serial: r.unit.serial, reportId: r.reportId,
-                                               verdict: r.verdict, reportPath: path))
+            await events.publish(
+                .unitFinished(
+                    fixture: r.fixture, serial: r.unit.serial, reportId: r.reportId,
+                    verdict: r.verdict, reportPath: path))
         }
         do { try await store.touch(now()) } catch {
             storageFailed(error)
@@ -207,8 +214,10 @@ extension Station {
         let list = sinks ?? config.sinks.map(makeSink)
         for sink in list {
             let spec = config.sinks.first { $0.name == sink.name }
-            let runner = SinkRunner(sink: sink, store: store, logger: logger, baseBackoff: baseBackoff,
-                                    maxBackoff: .milliseconds(Int64((spec?.maxBackoffSeconds ?? 60) * 1000))) { [weak self] st in
+            let runner = SinkRunner(
+                sink: sink, store: store, logger: logger, baseBackoff: baseBackoff,
+                maxBackoff: .milliseconds(Int64((spec?.maxBackoffSeconds ?? 60) * 1000))
+            ) { [weak self] st in
                 await self?.sinkChanged(st)
             }
             sinkRunners[sink.name] = runner
@@ -220,8 +229,10 @@ extension Station {
     nonisolated func makeSink(_ s: SinkSpec) -> any Sink {
         switch s.kind {
         case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId)
-        case .http: return HTTPSink(name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
-                                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+        case .http:
+            return HTTPSink(
+                name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
+                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
         case .postgres:
             var password: String?
             if let f = s.passwordFile {
@@ -231,8 +242,9 @@ extension Station {
                 password = p.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             do {
-                return try PostgresSink(name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
-                                        timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
+                return try PostgresSink(
+                    name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
+                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
             } catch {
                 return UnavailableSink(name: s.name, kind: "postgres", why: "\(error)")
             }
@@ -259,8 +271,9 @@ extension Station {
     public func history(_ filter: HistoryFilter) async throws -> [HistoryRow] {
         try await store.history(filter).map { e in
             let stem = e.finishedAt.map { reportFileStem(serial: e.serial, finishedAt: $0, reportId: e.reportId) }
-            return HistoryRow(entry: e, reportPath: stem.map { data.reports + "/" + $0 + ".json" },
-                              certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
+            return HistoryRow(
+                entry: e, reportPath: stem.map { data.reports + "/" + $0 + ".json" },
+                certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
         }
     }
 }

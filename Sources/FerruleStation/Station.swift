@@ -130,11 +130,13 @@ public actor Station {
     /// the instruments with `instruments` (given the folder for run-time files such as a
     /// simulator's pty links) and loads the references. `onShutdown` runs last in `shutdown()`
     /// (the composition root stops what it started for the instruments there).
-    public static func make(config: StationConfig, data: DataDirectory,
-                            instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
-                            onShutdown: @escaping @Sendable () -> Void = {},
-                            logger: Logger = Logger(label: "ferrule.station"),
-                            now: @escaping @Sendable () -> Date = Date.init) async throws -> Station {
+    public static func make(
+        config: StationConfig, data: DataDirectory,
+        instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
+        onShutdown: @escaping @Sendable () -> Void = {},
+        logger: Logger = Logger(label: "ferrule.station"),
+        now: @escaping @Sendable () -> Date = Date.init
+    ) async throws -> Station {
         let lock = try data.claim()  // before anything is written there: one station per data directory
         try data.prepare()
         try data.verifyStore()
@@ -148,8 +150,10 @@ public actor Station {
         return station
     }
 
-    private init(config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
-                 now: @escaping @Sendable () -> Date) {
+    private init(
+        config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
+        now: @escaping @Sendable () -> Date
+    ) {
         self.store = store
         self.config = config
         self.active = config
@@ -219,7 +223,9 @@ public actor Station {
         storageRetry?.cancel()
         filesRetry?.cancel()
         if !unstored.isEmpty { _ = await flushUnstored() }
-        if !unstored.isEmpty { logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")") }
+        if !unstored.isEmpty {
+            logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")")
+        }
         await stopSinks()
         onShutdown()
         deviceMonitor?.stop()

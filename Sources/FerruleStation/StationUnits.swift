@@ -29,10 +29,12 @@ extension Station {
         try UnitRequest.checkField("partNumber", req.partNumber, fix: "use the part number of a recipe")
         try UnitRequest.checkField("operator", req.operatorId, fix: "give the operator's badge id")
         guard let recipe = active.recipes[req.partNumber] else {
-            throw UnitRefused(message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+            throw UnitRefused(
+                message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
         guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
-            throw UnitRefused(message: "no fixture \(req.fixture)", fix: "use one of: \(config.fixtures.map { String($0.id) }.joined(separator: ", "))")
+            throw UnitRefused(
+                message: "no fixture \(req.fixture)", fix: "use one of: \(config.fixtures.map { String($0.id) }.joined(separator: ", "))")
         }
         if let why = w.cannotTest(recipe.assembly) {
             throw UnitRefused(message: why, fix: "test \(req.partNumber) on a fixture cabled for \(recipe.assembly.fiberCount) fibers")
@@ -77,8 +79,9 @@ extension Station {
     public func start(_ req: UnitRequest) throws(UnitRefused) -> Task<UnitOutcome?, Never> {
         var prepared = try prepare(req)
         prepared.waitForStart = true
-        progress[req.fixture] = UnitProgress(serial: req.serial, partNumber: req.partNumber, state: .loading, startedAt: now(),
-                                             fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
+        progress[req.fixture] = UnitProgress(
+            serial: req.serial, partNumber: req.partNumber, state: .loading, startedAt: now(),
+            fibersDone: 0, fibersTotal: prepared.recipe.assembly.layout.usedPositions.count)
         let task = Task<UnitOutcome?, Never> {
             var outcome: UnitOutcome?
             var failure: String?
@@ -104,11 +107,15 @@ extension Station {
     func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
         release(req.fixture)
         if let o = outcome, o.stored {
-            await events.publish(.unitFinished(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
-                                               verdict: o.report.verdict, reportPath: o.reportPath))
+            await events.publish(
+                .unitFinished(
+                    fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                    verdict: o.report.verdict, reportPath: o.reportPath))
         } else if let o = outcome {
-            await events.publish(.unitHeld(fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
-                                           verdict: o.report.verdict, reason: storageProblem ?? "the store refused the record"))
+            await events.publish(
+                .unitHeld(
+                    fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
+                    verdict: o.report.verdict, reason: storageProblem ?? "the store refused the record"))
         } else {
             await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
         }
@@ -122,26 +129,32 @@ extension Station {
     }
 
     func run(_ p: Prepared) async throws -> UnitOutcome {
-        let req = p.request, recipe = p.recipe, w = p.wiring
+        let req = p.request
+        let recipe = p.recipe
+        let w = p.wiring
         let io = w.io.flatMap { instruments.fixtureIO[$0] }
         if let io { try await fixtureReady(io, p) }
-        let reportId = UUID(), startedAt = now()
+        let reportId = UUID()
+        let startedAt = now()
         let referencesUsed = Self.referencesUsed(p.references, recipe: recipe)
         await mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
         let cords = cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.
-        try await beginRecord(UnitStart(reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
-                                        startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
-                                        instruments: instrumentRecords(w), references: referencesUsed, cords: cords))
+        try await beginRecord(
+            UnitStart(
+                reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
+                startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
+                instruments: instrumentRecords(w), references: referencesUsed, cords: cords))
         await setStackLight(io, .amber)
-        let run = UnitRun(request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
-                          instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
-                          reportId: reportId, startedAt: startedAt,
-                          onFiber: { [weak self] fiber, arrival, steps in
-                              await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
-                              await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
-                          })
+        let run = UnitRun(
+            request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
+            instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
+            reportId: reportId, startedAt: startedAt,
+            onFiber: { [weak self] fiber, arrival, steps in
+                await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
+                await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
+            })
         var result = await measureWatchingLid(run, io: io, fixture: w.id)
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
             result.aborted = false
@@ -175,8 +188,12 @@ extension Station {
         if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
-        logger.info("unit finished", metadata: ["serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
-            "report": "\(path)"])
+        logger.info(
+            "unit finished",
+            metadata: [
+                "serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
+                "report": "\(path)"
+            ])
         return UnitOutcome(report: report, reportPath: path, stored: stored)
     }
 
@@ -185,15 +202,18 @@ extension Station {
     func fixtureReady(_ io: any FixtureIO, _ p: Prepared) async throws {
         let id = p.wiring.id
         guard try await io.partPresent() else {
-            throw UnitRefused(message: "the part sensor of fixture \(id) sees no unit", fix: "load \(p.request.serial) into fixture \(id) and start again")
+            throw UnitRefused(
+                message: "the part sensor of fixture \(id) sees no unit", fix: "load \(p.request.serial) into fixture \(id) and start again"
+            )
         }
         if p.waitForStart && io.hasStartButton {
             setState(id, .waitingStart)
             let deadline = ContinuousClock.now + .milliseconds(Int64(active.control.promptTimeoutSeconds * 1000))
             while try await !io.startPressed() {
                 guard ContinuousClock.now < deadline else {
-                    throw UnitRefused(message: "the start button of fixture \(id) was not pressed within \(Int(active.control.promptTimeoutSeconds)) s",
-                                      fix: "start the unit again and press the fixture's start button")
+                    throw UnitRefused(
+                        message: "the start button of fixture \(id) was not pressed within \(Int(active.control.promptTimeoutSeconds)) s",
+                        fix: "start the unit again and press the fixture's start button")
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -207,7 +227,12 @@ extension Station {
     /// Measures while watching the lid: if it opens, the unit stops (aborted, source off); if the
     /// I/O module stops answering, the unit ends `error` naming it.
     func measureWatchingLid(_ run: UnitRun, io: (any FixtureIO)?, fixture: Int) async -> UnitRun.Result {
-        enum Child: Sendable { case measured(UnitRun.Result), lidOpened, ioFault(InstrumentError), stopped }
+        enum Child: Sendable {
+            case measured(UnitRun.Result)
+            case lidOpened
+            case ioFault(InstrumentError)
+            case stopped
+        }
         let (measured, trip) = await withTaskGroup(of: Child.self) { g -> (UnitRun.Result?, Child?) in
             g.addTask { .measured(await run.measure()) }
             if let io {
@@ -223,7 +248,8 @@ extension Station {
                     return .stopped
                 }
             }
-            var measured: UnitRun.Result?, trip: Child?
+            var measured: UnitRun.Result?
+            var trip: Child?
             while let c = await g.next() {
                 switch c {
                 case .measured(let r): measured = r
@@ -257,14 +283,17 @@ extension Station {
     }
 
     func instrumentRecords(_ w: FixtureWiring) -> [UnitReport.Instrument] {
-        var roles: [(String, String)] = [("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
-                                         ("source", w.source), ("powerMeter", w.powerMeter)]
+        var roles: [(String, String)] = [
+            ("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
+            ("source", w.source), ("powerMeter", w.powerMeter)
+        ]
         if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
         if let io = w.io { roles.append(("fixtureIO", io)) }
         return roles.map { role, name in
             let spec = instruments.specs[name]
-            return UnitReport.Instrument(role: role, name: name, driver: spec?.driver.rawValue ?? "?", address: spec?.address ?? "?",
-                                         identity: identities[name], calibrationDue: spec?.calibrationDue)
+            return UnitReport.Instrument(
+                role: role, name: name, driver: spec?.driver.rawValue ?? "?", address: spec?.address ?? "?",
+                identity: identities[name], calibrationDue: spec?.calibrationDue)
         }
     }
 }

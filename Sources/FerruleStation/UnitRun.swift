@@ -49,7 +49,8 @@ struct UnitRun: Sendable {
 
     func measure() async -> Result {
         var result = Result(reportId: reportId, startedAt: startedAt)
-        await events.publish(.unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
+        await events.publish(
+            .unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
         let expected = recipe.assembly.expectedMap()
         let judge = Judge(recipe: recipe, rules: rules)
         for fiber in recipe.assembly.layout.usedPositions {
@@ -67,9 +68,11 @@ struct UnitRun: Sendable {
             for s in f.steps {
                 let m = judge.measure(s)
                 let onPath = (f.arrival ?? nil) == expected[fiber]
-                await events.publish(.step(fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
-                                           receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
-                                           verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
+                await events.publish(
+                    .step(
+                        fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
+                        receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
+                        verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
             }
             guard let error = f.failure else { continue }
             switch error {
@@ -105,9 +108,12 @@ struct UnitRun: Sendable {
     }
 
     private func measureHeld(_ fiber: Int, expectedReceive: Int) async -> Fiber {
-        let w = wiring, ins = instruments
-        let launch = ins.switches[w.launchSwitch]!, receive = ins.switches[w.receiveSwitch]!
-        let source = ins.sources[w.source]!, meter = ins.powerMeters[w.powerMeter]!
+        let w = wiring
+        let ins = instruments
+        let launch = ins.switches[w.launchSwitch]!
+        let receive = ins.switches[w.receiveSwitch]!
+        let source = ins.sources[w.source]!
+        let meter = ins.powerMeters[w.powerMeter]!
         let rlMeter = w.rlMeter.flatMap { ins.rlMeters[$0] }
         var f = Fiber()
         do {
@@ -117,11 +123,13 @@ struct UnitRun: Sendable {
                 try Task.checkCancellation()
                 try await interlock.check()
                 try await source.enable(wavelengthNm: wl)
-                var step = RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
-                                   receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
-                                   power: nil, rlDb: nil, fault: nil)
+                var step = RawStep(
+                    fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
+                    receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
+                    power: nil, rlDb: nil, fault: nil)
                 do {
-                    let (q, light) = try await locate(fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive,
+                    let (q, light) = try await locate(
+                        fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive,
                         meter: meter)
                     if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
@@ -152,14 +160,17 @@ struct UnitRun: Sendable {
 
     /// Reads the fiber's light at one wavelength: at the position it arrived at, or, at the first
     /// wavelength, looking for it (expected position first, then where other polarities put it).
-    private func locate(_ fiber: Int, _ wl: Int, expected: Int, arrival: Int??, receive: any OpticalSwitch,
-                        meter: any PowerMeter) async throws -> (Int, Light) {
+    private func locate(
+        _ fiber: Int, _ wl: Int, expected: Int, arrival: Int??, receive: any OpticalSwitch,
+        meter: any PowerMeter
+    ) async throws -> (Int, Light) {
         let candidates = arrival.map { [$0 ?? expected] } ?? [expected] + scanOrder(fiber: fiber, expected: expected)
         for q in candidates {
             try Task.checkCancellation()
             try await receive.select(channel: wiring.receiveChannels[q]!)
             let reading = try await meter.readPower(wavelengthNm: wl)
-            let ref = references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
+            let ref =
+                references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
                 ?? references.anyValue(launch: fiber, wavelengthNm: wl)
             let light = MeasurementRule.classify(reading, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb)
             if light != .dark { return (q, light) }

@@ -1,9 +1,9 @@
 import FerruleControl
-import FerruleProtocol
-import FerruleSetup
 import FerruleCore
 import FerruleDevices
+import FerruleProtocol
 import FerruleRecords
+import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
@@ -17,13 +17,17 @@ import Logging
 struct FerruleBench {
     static func main() async throws {
         var args = CommandLine.arguments.dropFirst()
-        var configPath = "Config/simulated.yaml", units = 20, subscribers = 200
+        var configPath = "Config/simulated.yaml"
+        var units = 20
+        var subscribers = 200
         while let a = args.popFirst() {
             switch a {
             case "--config": configPath = args.popFirst() ?? configPath
             case "--units": units = Int(args.popFirst() ?? "") ?? units
             case "--subscribers": subscribers = Int(args.popFirst() ?? "") ?? subscribers
-            default: print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]"); return
+            default:
+                print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]")
+                return
             }
         }
         try await roundTrips(configPath: configPath)
@@ -38,12 +42,13 @@ struct FerruleBench {
         let config = try StationConfig.load(path: configPath)
         let dir = NSTemporaryDirectory() + "ferrule-bench-rtt-\(getpid())"
         let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation?.bench ?? BenchSettings())
-        let wb = try await WireBench.start([
-            WireInstrument(name: "pty-meter", model: .santecRL1, transport: .pty, wavelengthsNm: [1310]),
-            WireInstrument(name: "tcp-switch", model: .santecOSX, transport: .tcp, channels: 48),
-            WireInstrument(name: "tcp-io", model: .modbusIO, transport: .tcp, modbus: .fixtureIO(ModbusIOMap(), fixture: 1)),
-            WireInstrument(name: "pty-io", model: .modbusIO, transport: .pty, modbus: .fixtureIO(ModbusIOMap(), fixture: 1)),
-        ], bench: bench, ptyDirectory: dir)
+        let wb = try await WireBench.start(
+            [
+                WireInstrument(name: "pty-meter", model: .santecRL1, transport: .pty, wavelengthsNm: [1310]),
+                WireInstrument(name: "tcp-switch", model: .santecOSX, transport: .tcp, channels: 48),
+                WireInstrument(name: "tcp-io", model: .modbusIO, transport: .tcp, modbus: .fixtureIO(ModbusIOMap(), fixture: 1)),
+                WireInstrument(name: "pty-io", model: .modbusIO, transport: .pty, modbus: .fixtureIO(ModbusIOMap(), fixture: 1))
+            ], bench: bench, ptyDirectory: dir)
         defer { wb.close() }
         func measure(_ what: String, _ once: () async throws -> Void) async throws {
             var t: [Double] = []
@@ -53,7 +58,10 @@ struct FerruleBench {
                 t.append((ContinuousClock.now - t0).seconds)
             }
             t.sort()
-            print(String(format: "%@: median %.3f ms, p99 %.3f ms (%d)", what, t[t.count / 2] * 1000, t[Int(Double(t.count) * 0.99)] * 1000, count))
+            print(
+                String(
+                    format: "%@: median %.3f ms, p99 %.3f ms (%d)", what, t[t.count / 2] * 1000, t[Int(Double(t.count) * 0.99)] * 1000,
+                    count))
         }
         for name in ["pty-meter", "tcp-switch"] {
             let link = try await LineLink.open(InstrumentAddress.parse(wb.server(name)!.endpoint.address)!)
@@ -63,7 +71,8 @@ struct FerruleBench {
             link.close()
         }
         for name in ["tcp-io", "pty-io"] {
-            let link = ModbusLink(name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: 1, timeout: .seconds(2))
+            let link = ModbusLink(
+                name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: 1, timeout: .seconds(2))
             try await measure("Modbus read of 3 inputs over \(name.hasPrefix("pty") ? "RTU on a pty" : "TCP")") {
                 _ = try await link.readBits(.di, address: 0, count: 3)
             }
@@ -91,7 +100,8 @@ struct FerruleBench {
     static func records(configPath: String, count: Int = 300) async throws {
         let dir = NSTemporaryDirectory() + "ferrule-bench-records-\(getpid())"
         let (config, station, bench, logger) = try await referencedStation(configPath, data: dir + "/sample")
-        let part = "FT-MTP24-OM4-A", recipe = config.recipes[part]!
+        let part = "FT-MTP24-OM4-A"
+        let recipe = config.recipes[part]!
         await bench.mount(.assembly(SimulatedAssembly(serial: "R-0", recipe: recipe)), fixture: 1)
         let sample = try await station.test(UnitRequest(serial: "R-0", partNumber: part, fixture: 1, operatorId: "bench")).report
         await station.shutdown()
@@ -103,15 +113,18 @@ struct FerruleBench {
             var r = sample
             r.reportId = UUID()
             r.unit.serial = "R-\(i)"
-            try await store.begin(UnitStart(reportId: r.reportId, serial: r.unit.serial, partNumber: part, fixture: 1, operatorId: "bench",
-                                            startedAt: r.startedAt, station: r.station, recipe: recipe, rules: DiagnosisRules(),
-                                            instruments: r.instruments, references: r.references, cords: r.cords))
+            try await store.begin(
+                UnitStart(
+                    reportId: r.reportId, serial: r.unit.serial, partNumber: part, fixture: 1, operatorId: "bench",
+                    startedAt: r.startedAt, station: r.station, recipe: recipe, rules: DiagnosisRules(),
+                    instruments: r.instruments, references: r.references, cords: r.cords))
             for fiber in recipe.assembly.layout.usedPositions {
                 let steps = r.measurements.filter { $0.fiber == fiber }.map {
-                    RawStep(fiber: fiber, wavelengthNm: $0.wavelengthNm, expectedReceivePosition: $0.expectedReceivePosition,
-                            receivePosition: $0.receivePosition ?? $0.expectedReceivePosition, referenceDbm: $0.referenceDbm,
-                            referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb,
-                            rlBDb: $0.rlBDb, fault: nil)
+                    RawStep(
+                        fiber: fiber, wavelengthNm: $0.wavelengthNm, expectedReceivePosition: $0.expectedReceivePosition,
+                        receivePosition: $0.receivePosition ?? $0.expectedReceivePosition, referenceDbm: $0.referenceDbm,
+                        referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb,
+                        rlBDb: $0.rlBDb, fault: nil)
                 }
                 try await store.record(reportId: r.reportId, fiber: fiber, arrival: fiber, steps: steps)
             }
@@ -120,20 +133,37 @@ struct FerruleBench {
         }
         let storeTime = (ContinuousClock.now - t0).seconds
         await store.checkpoint()
-        print(String(format: "store: %d units of %@ (24 fibers, 48 measurements) in %.2f s = %.0f units/s (%.1f ms per unit, 26 fsynced transactions); %.1f kB per unit on disk",
-                     count, part, storeTime, Double(count) / storeTime, storeTime / Double(count) * 1000, Double(store.sizeOnDisk()) / Double(count) / 1024))
+        print(
+            String(
+                format:
+                    """
+                        store: %d units of %@ (24 fibers, 48 measurements) in %.2f s = %.0f units/s (%.1f ms per unit, 26 fsynced \
+                        transactions); %.1f kB per unit on disk
+                        """,
+                count, part, storeTime, Double(count) / storeTime, storeTime / Double(count) * 1000,
+                Double(store.sizeOnDisk()) / Double(count) / 1024))
 
+        try await throughSinks(reports, dir: dir, logger: logger)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// The same reports through each sink: a directory, the MES stand-in over HTTP, PostgreSQL.
+    static func throughSinks(_ reports: [UnitReport], dir: String, logger: Logger) async throws {
         func through(_ sink: any Sink, _ label: String) async {
             let t0 = ContinuousClock.now
             var failed = 0
             for r in reports where await sink.deliver(r) != .delivered { failed += 1 }
             let t = (ContinuousClock.now - t0).seconds
-            print(String(format: "sink %@: %.0f reports/s (%.2f ms each)%@", label, Double(count) / t, t / Double(count) * 1000,
-                         failed > 0 ? " (\(failed) not delivered)" : ""))
+            print(
+                String(
+                    format: "sink %@: %.0f reports/s (%.2f ms each)%@", label, Double(reports.count) / t, t / Double(reports.count) * 1000,
+                    failed > 0 ? " (\(failed) not delivered)" : ""))
             await sink.shutdown()
         }
         try FileManager.default.createDirectory(atPath: dir + "/drop", withIntermediateDirectories: true)
-        await through(DirectorySink(name: "drop", path: dir + "/drop", formats: [.json, .html], stationId: "bench"), "directory (json + html, fsync each)")
+        await through(
+            DirectorySink(name: "drop", path: dir + "/drop", formats: [.json, .html], stationId: "bench"),
+            "directory (json + html, fsync each)")
 
         let peer = Process()
         peer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -142,20 +172,22 @@ struct FerruleBench {
         peer.standardOutput = out
         peer.standardError = FileHandle.nullDevice
         if (try? peer.run()) != nil, let line = String(data: out.fileHandleForReading.availableData, encoding: .utf8),
-           let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "PORT ", with: "")) {
-            await through(HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/r", tokenFile: nil), "http (json, loopback Python MES stand-in)")
+            let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "PORT ", with: ""))
+        {
+            await through(
+                HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/r", tokenFile: nil), "http (json, loopback Python MES stand-in)")
             kill(peer.processIdentifier, SIGKILL)
         } else {
             print("sink http: skipped (python3 scripts/mes-peer.py did not start; run from the repository root)")
         }
         let pg = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
         if let sink = try? PostgresSink(name: "line-db", url: pg, timeout: .seconds(5), logger: logger),
-           await sink.deliver(reports[0]) == .delivered {
+            await sink.deliver(reports[0]) == .delivered
+        {
             await through(sink, "postgres (unit + 48 measurements per transaction, local server)")
         } else {
             print("sink postgres: skipped (no database at \(pg); set FERRULE_TEST_PG)")
         }
-        try? FileManager.default.removeItem(atPath: dir)
     }
 
     static func run(configPath: String, units: Int, subscribers: Int) async throws {
@@ -165,8 +197,9 @@ struct FerruleBench {
         let recipe = config.recipes[part]!
         let stepsPerUnit = recipe.assembly.layout.usedPositions.count * recipe.wavelengthsNm.count
 
-        let server = ControlServer(routes: .station(station), events: { await station.events.subscribe(buffer: 1 << 16) },
-                                   options: .init(path: dir + "/bench.sock"), logger: logger)
+        let server = ControlServer(
+            routes: .station(station), events: { await station.events.subscribe(buffer: 1 << 16) },
+            options: .init(path: dir + "/bench.sock"), logger: logger)
         let serverTask = Task { try await server.run() }
         while !FileManager.default.fileExists(atPath: dir + "/bench.sock") { try await Task.sleep(for: .milliseconds(10)) }
 
@@ -194,7 +227,8 @@ struct FerruleBench {
                         try await ControlSession.with(path: dir + "/bench.sock") { s in
                             _ = try await s.call(ControlRequest(id: nil, type: "subscribe"))
                             await ready.add()
-                            var n = 0, finished = 0
+                            var n = 0
+                            var finished = 0
                             while finished < units, let m = try await s.next() {
                                 guard m.type == .event else { continue }
                                 n += 1
@@ -215,9 +249,18 @@ struct FerruleBench {
         let delivered = try await listeners.value
         let elapsed = (ContinuousClock.now - t0).seconds
         report("cycle time, \(subscribers) subscribers", loud, stepsPerUnit)
-        print(String(format: "events delivered to %d subscribers: %d in %.2f s = %.0f events/s", subscribers, delivered, elapsed, Double(delivered) / elapsed))
-        print(String(format: "for scale: a real switch settles in ~300 ms and a meter reads in 0.1-1 s per step, so a %d-step unit takes minutes on real instruments",
-                     stepsPerUnit))
+        print(
+            String(
+                format: "events delivered to %d subscribers: %d in %.2f s = %.0f events/s", subscribers, delivered, elapsed,
+                Double(delivered) / elapsed))
+        print(
+            String(
+                format:
+                    """
+                        for scale: a real switch settles in ~300 ms and a meter reads in 0.1-1 s per step, so a %d-step unit takes \
+                        minutes on real instruments
+                        """,
+                stepsPerUnit))
         server.shutdown()
         await station.events.finish()
         _ = try? await serverTask.value
@@ -226,8 +269,12 @@ struct FerruleBench {
 
     static func report(_ label: String, _ times: [Double], _ steps: Int) {
         let s = times.sorted()
-        let median = s[s.count / 2], p90 = s[min(s.count - 1, Int(Double(s.count) * 0.9))]
-        print(String(format: "%@: median %.1f ms, p90 %.1f ms, %.3f ms of software per step", label, median * 1000, p90 * 1000, median * 1000 / Double(steps)))
+        let median = s[s.count / 2]
+        let p90 = s[min(s.count - 1, Int(Double(s.count) * 0.9))]
+        print(
+            String(
+                format: "%@: median %.1f ms, p90 %.1f ms, %.3f ms of software per step", label, median * 1000, p90 * 1000,
+                median * 1000 / Double(steps)))
     }
 }
 

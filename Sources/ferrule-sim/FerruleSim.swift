@@ -12,13 +12,18 @@ struct FerruleSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferrule-sim",
         abstract: "The simulated bench: what it holds and what a correct station must conclude.",
-        discussion: "serve: the config's instruments on their real wire protocols (SCPI over TCP or a pty), backed by one optical model; point a station's config at the endpoints it writes.",
+        discussion:
+            """
+                serve: the config's instruments on their real wire protocols (SCPI over TCP or a pty), backed by one optical model; point \
+                a station's config at the endpoints it writes.
+                """,
         subcommands: [Serve.self, Describe.self],
         defaultSubcommand: Serve.self)
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the simulated bench's instruments until SIGINT/SIGTERM.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the simulated bench's instruments until SIGINT/SIGTERM.")
 
     @Option(help: "Station configuration (YAML): its instruments with real drivers are served.") var config: String
     @Option(help: "Write the endpoints here (JSON: name, protocol, transport, address).") var endpointsFile: String?
@@ -39,7 +44,9 @@ struct Serve: AsyncParsableCommand {
         }
         let bench = SimulatedBench(wiring: c.fixtures, settings: c.simulation?.bench ?? BenchSettings())
         let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: ptyDir)
-        for e in wb.endpoints { FileHandle.standardOutput.write(Data("\(e.name)  \(e.protocol)  \(e.transport.rawValue)  \(e.address)\n".utf8)) }
+        for e in wb.endpoints {
+            FileHandle.standardOutput.write(Data("\(e.name)  \(e.protocol)  \(e.transport.rawValue)  \(e.address)\n".utf8))
+        }
         if let f = endpointsFile { try wb.writeEndpoints(to: f) }
         Self.readFaults(into: wb)
         // Serve until asked to stop.
@@ -55,15 +62,20 @@ struct Serve: AsyncParsableCommand {
                 let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
                 guard !words.isEmpty else { continue }
                 guard words.count == 2, wb.instrumentNames.contains(words[0]), let fault = WireFault(rawValue: words[1]) else {
-                    FileHandle.standardError.write(Data("""
-                        ferrule-sim: '\(line)' is not 'INSTRUMENT FAULT'; instruments: \(wb.instrumentNames.joined(separator: ", ")); \
-                        faults: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))
+                    FileHandle.standardError.write(
+                        Data(
+                            """
+                            ferrule-sim: '\(line)' is not 'INSTRUMENT FAULT'; instruments: \(wb.instrumentNames.joined(separator: ", ")); \
+                            faults: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))
 
-                        """.utf8))
+                            """.utf8))
                     continue
                 }
                 let done = DispatchSemaphore(value: 0)
-                Task { await wb.inject(fault, into: words[0]); done.signal() }
+                Task {
+                    await wb.inject(fault, into: words[0])
+                    done.signal()
+                }
                 done.wait()
                 FileHandle.standardOutput.write(Data("\(words[0]): \(fault == .none ? "fault cleared" : fault.rawValue)\n".utf8))
             }
@@ -74,7 +86,8 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Describe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Print the bench wiring and the demo lot with its simulated truth.")
+    static let configuration = CommandConfiguration(
+        commandName: "describe", abstract: "Print the bench wiring and the demo lot with its simulated truth.")
 
     @Option(help: "Station configuration (YAML).")
     var config: String
@@ -87,11 +100,18 @@ struct Describe: AsyncParsableCommand {
         }
         print("station \(c.stationId): \(c.instruments.count) instruments")
         for i in c.instruments {
-            print("  \(i.name): \(i.driver.rawValue)\(i.channels.map { " 1x\($0)" } ?? "")\(i.wavelengthsNm.isEmpty ? "" : " \(i.wavelengthsNm) nm")")
+            let channels = i.channels.map { " 1x\($0)" } ?? ""
+            print("  \(i.name): \(i.driver.rawValue)\(channels)\(i.wavelengthsNm.isEmpty ? "" : " \(i.wavelengthsNm) nm")")
         }
         for w in c.fixtures {
-            let l = w.launchChannels.values.sorted(), r = w.receiveChannels.values.sorted()
-            print("  fixture \(w.id): launch \(w.launchSwitch) \(l.first!)-\(l.last!), receive \(w.receiveSwitch) \(r.first!)-\(r.last!), meter \(w.powerMeter)")
+            let l = w.launchChannels.values.sorted()
+            let r = w.receiveChannels.values.sorted()
+            print(
+                """
+                      fixture \(w.id): launch \(w.launchSwitch) \(l.first!)-\(l.last!), receive \(w.receiveSwitch) \
+                    \(r.first!)-\(r.last!), meter \(w.powerMeter)
+                    """
+            )
         }
         let seed = c.simulation?.bench.seed ?? 1
         print("demo lot (seed \(seed)):")

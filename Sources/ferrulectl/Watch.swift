@@ -29,16 +29,26 @@ struct Watch: AsyncParsableCommand {
             for f in status["fixtures"]?.array ?? [] {
                 var v = FixtureView()
                 v.state = f["state"]?.string ?? "idle"
-                if let u = f["unit"] { v.serial = u["serial"]?.text ?? ""; v.part = u["partNumber"]?.text ?? ""; v.total = u["fibersTotal"]?.int ?? 0 }
+                if let u = f["unit"] {
+                    v.serial = u["serial"]?.text ?? ""
+                    v.part = u["partNumber"]?.text ?? ""
+                    v.total = u["fibersTotal"]?.int ?? 0
+                }
                 views[f["id"]?.int ?? 0] = v
             }
             _ = try await connection.call(&s, request(.subscribe))
             let station = status["stationId"]?.string ?? "?"
             if tty { draw(station, views) }
             while let m = try await s.next() {
-                if m.type == .bye { stderr("ferrulectl: dropped by the station: \(m.reason ?? "")"); throw ExitCode(2) }
+                if m.type == .bye {
+                    stderr("ferrulectl: dropped by the station: \(m.reason ?? "")")
+                    throw ExitCode(2)
+                }
                 guard m.type == .event, let e = m.event else { continue }
-                if connection.json { printJSON(e); continue }
+                if connection.json {
+                    printJSON(e)
+                    continue
+                }
                 let fx = e["fixture"]?.int ?? 0
                 switch e["kind"]?.string {
                 case "unitStarted"?:
@@ -51,15 +61,19 @@ struct Watch: AsyncParsableCommand {
                     let old = views[fx]?.fibers[fiber]
                     views[fx]?.fibers[fiber] = ([il, old?.il].compactMap { $0 }.max(), pass && (old?.pass ?? true))
                     if !tty {
-                        print("fixture \(fx) \(e["serial"]?.text ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL "
-                            + "\(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> "
+                        print(
+                            "fixture \(fx) \(e["serial"]?.text ?? "") fiber \(fiber) \(e["wavelengthNm"]?.int ?? 0) nm IL "
+                                + "\(fmt(e["ilDb"])) dB RL \(fmt(e["rlDb"], 1)) dB -> "
                                 + "\(e["receivePosition"]?.int.map(String.init) ?? "dark") \(e["verdict"]?.text ?? "")")
                     }
                 case "unitFinished"?:
                     views[fx]?.state = "done"
                     views[fx]?.verdict = e["verdict"]?.string
-                    if !tty { print("fixture \(fx) \(e["serial"]?.text ?? ""): \(e["verdict"]?.text?.uppercased() ?? "") report "
-                        + "\(e["reportPath"]?.text ?? "")") }
+                    if !tty {
+                        print(
+                            "fixture \(fx) \(e["serial"]?.text ?? ""): \(e["verdict"]?.text?.uppercased() ?? "") report "
+                                + "\(e["reportPath"]?.text ?? "")")
+                    }
                 case let kind?:
                     if !tty { print("\(kind): \(e)") }
                 case nil: break
@@ -72,7 +86,8 @@ struct Watch: AsyncParsableCommand {
     private func draw(_ station: String, _ views: [Int: FixtureView]) {
         var out = "\u{1B}[H\u{1B}[2J Ferrule \(station)   \(Date().formatted(date: .omitted, time: .standard))\n"
         for (id, v) in views.sorted(by: { $0.key < $1.key }) {
-            out += "\n fixture \(id)  \(v.serial)  \(v.part)  \(v.verdict.map { $0.uppercased() } ?? v.state)  \(v.fibers.count)/\(v.total)\n"
+            out +=
+                "\n fixture \(id)  \(v.serial)  \(v.part)  \(v.verdict.map { $0.uppercased() } ?? v.state)  \(v.fibers.count)/\(v.total)\n"
             let fibers = v.fibers.keys.sorted()
             for row in stride(from: 0, to: fibers.count, by: 12) {
                 out += "  "

@@ -28,13 +28,34 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Station configuration (YAML).")
     var config: String
 
-    @Option(name: .long, help: "Data directory for references and reports. Default: station.dataDir, $STATE_DIRECTORY, $XDG_STATE_HOME/ferrule or ~/.local/state/ferrule.")
+    @Option(
+        name: .long,
+        help:
+            """
+                Data directory for references and reports. Default: station.dataDir, $STATE_DIRECTORY, $XDG_STATE_HOME/ferrule or \
+                ~/.local/state/ferrule.
+                """
+    )
     var dataDir: String?
 
-    @Flag(name: .long, help: "Test the config's simulated demo lot, print a summary and exit 0 only if every verdict and diagnosis matches the simulated truth.")
+    @Flag(
+        name: .long,
+        help:
+            """
+                Test the config's simulated demo lot, print a summary and exit 0 only if every verdict and diagnosis matches the \
+                simulated truth.
+                """
+    )
     var demo = false
 
-    @Option(name: .long, help: "Status socket path. Default: control.socket, $FERRULE_SOCKET, $RUNTIME_DIRECTORY/ferruled.sock, /run/ferrule/ferruled.sock if writable, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, else <data-dir>/ferruled.sock.")
+    @Option(
+        name: .long,
+        help:
+            """
+                Status socket path. Default: control.socket, $FERRULE_SOCKET, $RUNTIME_DIRECTORY/ferruled.sock, \
+                /run/ferrule/ferruled.sock if writable, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, else <data-dir>/ferruled.sock.
+                """
+    )
     var socket: String?
 
     @Flag(name: .long, help: "Log at debug level.")
@@ -63,33 +84,43 @@ struct Run: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ferruled: data directory \(data.root): \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let station = built.station
-        await station.watchDevices()
-        await station.startSinks()
-
+        await built.station.watchDevices()
+        await built.station.startSinks()
         if demo {
-            let rows: [DemoRow]
-            do { rows = try await DemoRunner(built).run() } catch {
-                FileHandle.standardError.write(Data("ferruled: demo failed: \(error)\n".utf8))
-                throw ExitCode(1)
-            }
-            print(DemoRunner.table(rows))
-            print("\nreports: \(data.reports)")
-            let bad = rows.filter { !$0.matched }
-            if bad.isEmpty {
-                print("demo: all \(rows.count) units match the simulated truth")
-            } else {
-                print("demo: \(bad.count) of \(rows.count) units do NOT match the simulated truth")
-                throw ExitCode(1)
-            }
-            return
+            try await runDemo(built, data: data)
+        } else {
+            try await serve(built, config: cfg, data: data, logger: logger)
         }
+    }
 
+    /// `--demo`: the simulated demo lot, a summary, and exit 1 unless everything matched the truth.
+    func runDemo(_ built: BuiltStation, data: DataDirectory) async throws {
+        let rows: [DemoRow]
+        do { rows = try await DemoRunner(built).run() } catch {
+            FileHandle.standardError.write(Data("ferruled: demo failed: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print(DemoRunner.table(rows))
+        print("\nreports: \(data.reports)")
+        let bad = rows.filter { !$0.matched }
+        if bad.isEmpty {
+            print("demo: all \(rows.count) units match the simulated truth")
+        } else {
+            print("demo: \(bad.count) of \(rows.count) units do NOT match the simulated truth")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The long-lived daemon: the station, its status socket and SIGHUP reload as services.
+    func serve(_ built: BuiltStation, config cfg: StationConfig, data: DataDirectory, logger: Logger) async throws {
+        let station = built.station
         if let bench = built.simulation?.bench {
             let sim = cfg.simulation
-            await station.setHands(SimulatedHands(bench: bench, simulation: sim,
-                                                  prompts: sim?.operatorPrompts == true ? station.prompts : nil,
-                                                  timeout: .milliseconds(Int64(cfg.control.promptTimeoutSeconds * 1000))))
+            await station.setHands(
+                SimulatedHands(
+                    bench: bench, simulation: sim,
+                    prompts: sim?.operatorPrompts == true ? station.prompts : nil,
+                    timeout: .milliseconds(Int64(cfg.control.promptTimeoutSeconds * 1000))))
         }
         let notifier = SystemdNotifier()
         let readiness = Readiness(notifier: notifier, logger: logger)
@@ -109,12 +140,14 @@ struct Run: AsyncParsableCommand {
         options.idleTimeout = .milliseconds(Int64(cfg.control.idleTimeoutSeconds * 1000))
         var routes = ControlRoutes.station(station)
         routes.serveFaults(built.faults)
-        let server = ControlServer(routes: routes, events: { await station.events.subscribe(buffer: 1 << 16) }, options: options,
-                                   logger: logger)
+        let server = ControlServer(
+            routes: routes, events: { await station.events.subscribe(buffer: 1 << 16) }, options: options, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: ControlService(server: server, readiness: readiness)),
-                       .init(service: ReloadService(station: station, configPath: config, logger: logger)),
-                       .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))],
+            services: [
+                .init(service: ControlService(server: server, readiness: readiness)),
+                .init(service: ReloadService(station: station, configPath: config, logger: logger)),
+                .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(30)
         groupConfig.maximumCancellationDuration = .seconds(5)
@@ -131,7 +164,12 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         do {
             let c = try StationConfig.load(path: path)
-            print("\(path): OK: station \(c.stationId), \(c.instruments.count) instruments, \(c.fixtures.count) fixtures, \(c.recipes.count) recipes")
+            print(
+                """
+                    \(path): OK: station \(c.stationId), \(c.instruments.count) instruments, \(c.fixtures.count) fixtures, \
+                    \(c.recipes.count) recipes
+                    """
+            )
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
@@ -141,7 +179,8 @@ struct CheckConfig: AsyncParsableCommand {
 
 /// Station self-test: connect to every instrument, print who it is, exit non-zero naming each failure.
 struct Probe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "probe", abstract: "Connect to every configured instrument and print its identity.")
+    static let configuration = CommandConfiguration(
+        commandName: "probe", abstract: "Connect to every configured instrument and print its identity.")
 
     @Option(help: "Station configuration (YAML).") var config: String
     @Option(help: "Data directory (for simulated instruments' pty links).") var dataDir: String?
@@ -155,8 +194,10 @@ struct Probe: AsyncParsableCommand {
         // A live station owns its instruments and its data directory: probing would disturb both.
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
         if let holder = ExclusiveLock.holder(data.lockPath) {
-            FileHandle.standardError.write(Data(("probe: ferruled\(holder.map { " (PID \($0))" } ?? "") is running on \(data.root) and holds "
-                + "its instruments; 'ferrulectl status' shows them, or stop it before probing\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("probe: ferruled\(holder.map { " (PID \($0))" } ?? "") is running on \(data.root) and holds "
+                        + "its instruments; 'ferrulectl status' shows them, or stop it before probing\n").utf8))
             throw ExitCode(2)
         }
         // Nothing is written to the data directory: simulated instruments get a private folder.
@@ -170,14 +211,20 @@ struct Probe: AsyncParsableCommand {
             do {
                 guard let instrument = instruments.all[spec.name] else { continue }
                 let id = try await instrument.identify()
-                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) firmware \(id.firmware)")
+                print(
+                    """
+                        \(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) \
+                        firmware \(id.firmware)
+                        """
+                )
             } catch {
                 failures[spec.name] = "\(error)"
                 print("\(spec.name)  \(spec.driver.rawValue)  \(address)  FAILED: \(error)")
             }
         }
         if !failures.isEmpty {
-            FileHandle.standardError.write(Data("probe: \(failures.count) instrument(s) failed: \(failures.keys.sorted().joined(separator: ", "))\n".utf8))
+            FileHandle.standardError.write(
+                Data("probe: \(failures.count) instrument(s) failed: \(failures.keys.sorted().joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
         }
     }
@@ -206,118 +253,6 @@ struct Devices: ParsableCommand {
             print(c.summary)
             if let v = c.properties["ID_VENDOR"] ?? c.properties["ID_MODEL"] { print("    \(v) \(c.properties["ID_MODEL"] ?? "")") }
             print("    \(c.matchLine)")
-        }
-    }
-}
-
-/// Sends READY=1 once the instruments were probed and the socket listens.
-actor Readiness {
-    let notifier: SystemdNotifier
-    let logger: Logger
-    private var parts: Set<String> = []
-    init(notifier: SystemdNotifier, logger: Logger) {
-        self.notifier = notifier
-        self.logger = logger
-    }
-    func mark(_ part: String) {
-        parts.insert(part)
-        if parts == ["station", "socket"] {
-            notifier.notify("READY=1\nSTATUS=ready")
-            logger.info("ready")
-        }
-    }
-}
-
-/// The status socket as a service; stops listening on graceful shutdown.
-struct ControlService: Service {
-    let server: ControlServer
-    let readiness: Readiness
-
-    func run() async throws {
-        // Runs until the station service has stopped (it shuts down first), then drains clients.
-        try await withGracefulShutdownHandler {
-            try await server.run { await readiness.mark("socket") }
-        } onGracefulShutdown: {
-            server.shutdown()
-        }
-    }
-}
-
-/// SIGHUP: reload the config. A broken config is refused with its reason (log and socket) and
-/// the running one kept; a good one applies to each fixture's next unit.
-struct ReloadService: Service {
-    let station: Station
-    let configPath: String
-    let logger: Logger
-
-    func run() async throws {
-        let hups = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in hups { await reload() }
-        }
-    }
-
-    func reload() async {
-        do {
-            let new = try StationConfig.load(path: configPath)
-            let applied = try await station.reload(new)
-            let what = applied.isEmpty ? "nothing changed" : "applied: " + applied.joined(separator: "; ")
-            logger.info("config reloaded from \(configPath) (\(new.hash)); \(what)")
-            await station.events.publish(.configReloaded(path: configPath, hash: new.hash, applied: applied))
-        } catch {
-            logger.error("config reload refused, keeping the running config: \(error)")
-            await station.events.publish(.configRejected(path: configPath, reason: "\(error)"))
-        }
-    }
-}
-
-/// The station as a long-lived service: probes its instruments, keeps systemd informed, and on
-/// shutdown stops accepting units and aborts the running ones into `aborted` reports.
-struct StationService: Service {
-    let station: Station
-    let logger: Logger
-    let readiness: Readiness
-    let notifier: SystemdNotifier
-
-    func run() async throws {
-        let failures = await station.probe()
-        for (name, why) in failures.sorted(by: { $0.key < $1.key }) {
-            logger.error("instrument \(name) did not answer: \(why)")
-        }
-        logger.info("station \(station.config.stationId) up", metadata: ["data": "\(station.data.root)"])
-        await readiness.mark("station")
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await heartbeat() }
-                try? await gracefulShutdown()
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            notifier.notify("STOPPING=1\nSTATUS=stopping: aborting running units")
-        }
-        await station.shutdown()
-        logger.info("station \(station.config.stationId) stopped")
-        await station.events.finish()
-    }
-
-    /// STATUS= lines while the state changes, and WATCHDOG=1 only while the engine answers.
-    private func heartbeat() async {
-        var last = ""
-        var lastPing = ContinuousClock.now
-        while !Task.isCancelled {
-            let s = await station.status()
-            let text = s.fixtures.map { f in
-                "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
-            }.joined(separator: "; ")
-            if text != last {
-                notifier.notify("STATUS=\(text)")
-                last = text
-            }
-            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
-                notifier.notify("WATCHDOG=1")
-                lastPing = .now
-            }
-            try? await Task.sleep(for: .milliseconds(500))
         }
     }
 }

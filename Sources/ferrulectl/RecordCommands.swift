@@ -1,0 +1,125 @@
+import ArgumentParser
+import FerruleCore
+import FerruleProtocol
+import Foundation
+
+// What the station has tested: history, yield and a unit's reports.
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Past units, newest first; retests of a serial show their attempt number.")
+    @OptionGroup var connection: Connection
+    @Option(help: "Only this serial.") var serial: String?
+    @Option(help: "Only this part number.") var part: String?
+    @Option(help: "Only this verdict (pass, fail, error, aborted, interrupted).") var verdict: String?
+    @Option(help: "Started at or after (ISO 8601, e.g. 2026-11-21 or 2026-11-21T06:00:00Z).") var since: String?
+    @Option(help: "Started before (ISO 8601).") var until: String?
+    @Option(help: "At most this many (a page, up to 500).") var limit = 50
+    @Option(help: "Skip this many, newest first (the next page).") var offset = 0
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(
+                &s,
+                request(.history) {
+                    $0.serial = serial
+                    $0.partNumber = part
+                    $0.verdict = verdict
+                    $0.limit = limit
+                    $0.offset = offset
+                    $0.since = since
+                    $0.until = until
+                })
+        }
+        if connection.json {
+            printJSON(r)
+            return
+        }
+        for x in r.array ?? [] {
+            let codes = (x["failureCodes"]?.array ?? []).compactMap(\.string).joined(separator: ",")
+            let attempt = x["attempt"]?.int ?? 1
+            print(
+                "\(x["startedAt"]?.text ?? "")  \(x["serial"]?.text ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  "
+                    + "\(x["partNumber"]?.text ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.text ?? x["state"]?.text ?? "") "
+                    + " worst IL \(fmt(x["worstIlDb"]))  \(codes)")
+        }
+    }
+}
+
+struct Yield: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "First-pass yield per part number, and the Pareto of failure reasons.")
+    @OptionGroup var connection: Connection
+    @Option(help: "From (ISO 8601).") var since: String?
+    @Option(help: "Until (ISO 8601).") var until: String?
+    @Option(help: "Pareto for this part number only.") var part: String?
+
+    func run() async throws {
+        let (y, p) = try await connection.session { s in
+            (
+                try await connection.call(
+                    &s,
+                    request(.yield) {
+                        $0.since = since
+                        $0.until = until
+                    }),
+                try await connection.call(
+                    &s,
+                    request(.pareto) {
+                        $0.since = since
+                        $0.until = until
+                        $0.partNumber = part
+                    })
+            )
+        }
+        if connection.json {
+            printJSON(JSONValue.object(["yield": y, "pareto": p]))
+            return
+        }
+        print("part number            serials  first pass  FPY      final   retests")
+        for x in y.array ?? [] {
+            let fpy = x["firstPassYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
+            let fin = x["finalYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
+            print(
+                "\((x["partNumber"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) "
+                    + "\(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  "
+                    + "\(fin)  \(x["retests"]?.int ?? 0)")
+        }
+        print("\nfailure reasons (Pareto)\(part.map { " for \($0)" } ?? ""):")
+        for x in p.array ?? [] {
+            let share = (x["share"]?.number ?? 0) * 100
+            let cum = (x["cumulative"]?.number ?? 0) * 100
+            print(
+                "  \((x["code"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) "
+                    + "\(String(format: "%5d  %5.1f %%  (cumulative %5.1f %%)", x["units"]?.int ?? 0, share, cum))")
+        }
+    }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Where a unit's reports and certificates are, and which sinks have them.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "Serial number.") var serial: String
+
+    func run() async throws {
+        let r = try await connection.session { s in try await connection.call(&s, request(.report) { $0.serial = serial }) }
+        if connection.json {
+            printJSON(r)
+            return
+        }
+        for x in r.array ?? [] {
+            let attempt = x["attempt"]?.int ?? 1
+            print(
+                "\(Escaped.text(serial)) test \(attempt)\(attempt > 1 ? " (retest)" : ""): "
+                    + "\(x["verdict"]?.text ?? x["state"]?.text ?? "")  started \(x["startedAt"]?.text ?? "")  report "
+                    + "\(x["reportId"]?.text ?? "")")
+            if let p = x["reportPath"]?.string {
+                print("  report       \(p)\(x["filesExist"] == .bool(false) ? "  (not written yet)" : "")")
+                print("  certificate  \(x["certificatePath"]?.text ?? "")")
+            }
+            for d in x["deliveries"]?.array ?? [] {
+                print("  sink \(d["sink"]?.text ?? ""): \(d["state"]?.text ?? "")\(d["detail"]?.text.map { " (\($0))" } ?? "")")
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import FerruleControl
+import FerruleCore
+import FerruleStation
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Sends READY=1 once the instruments were probed and the socket listens.
+actor Readiness {
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private var parts: Set<String> = []
+    init(notifier: SystemdNotifier, logger: Logger) {
+        self.notifier = notifier
+        self.logger = logger
+    }
+    func mark(_ part: String) {
+        parts.insert(part)
+        if parts == ["station", "socket"] {
+            notifier.notify("READY=1\nSTATUS=ready")
+            logger.info("ready")
+        }
+    }
+}
+
+/// The status socket as a service; stops listening on graceful shutdown.
+struct ControlService: Service {
+    let server: ControlServer
+    let readiness: Readiness
+
+    func run() async throws {
+        // Runs until the station service has stopped (it shuts down first), then drains clients.
+        try await withGracefulShutdownHandler {
+            try await server.run { await readiness.mark("socket") }
+        } onGracefulShutdown: {
+            server.shutdown()
+        }
+    }
+}
+
+/// SIGHUP: reload the config. A broken config is refused with its reason (log and socket) and
+/// the running one kept; a good one applies to each fixture's next unit.
+struct ReloadService: Service {
+    let station: Station
+    let configPath: String
+    let logger: Logger
+
+    func run() async throws {
+        let hups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hups { await reload() }
+        }
+    }
+
+    func reload() async {
+        do {
+            let new = try StationConfig.load(path: configPath)
+            let applied = try await station.reload(new)
+            let what = applied.isEmpty ? "nothing changed" : "applied: " + applied.joined(separator: "; ")
+            logger.info("config reloaded from \(configPath) (\(new.hash)); \(what)")
+            await station.events.publish(.configReloaded(path: configPath, hash: new.hash, applied: applied))
+        } catch {
+            logger.error("config reload refused, keeping the running config: \(error)")
+            await station.events.publish(.configRejected(path: configPath, reason: "\(error)"))
+        }
+    }
+}
+
+/// The station as a long-lived service: probes its instruments, keeps systemd informed, and on
+/// shutdown stops accepting units and aborts the running ones into `aborted` reports.
+struct StationService: Service {
+    let station: Station
+    let logger: Logger
+    let readiness: Readiness
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        let failures = await station.probe()
+        for (name, why) in failures.sorted(by: { $0.key < $1.key }) {
+            logger.error("instrument \(name) did not answer: \(why)")
+        }
+        logger.info("station \(station.config.stationId) up", metadata: ["data": "\(station.data.root)"])
+        await readiness.mark("station")
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await heartbeat() }
+                try? await gracefulShutdown()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            notifier.notify("STOPPING=1\nSTATUS=stopping: aborting running units")
+        }
+        await station.shutdown()
+        logger.info("station \(station.config.stationId) stopped")
+        await station.events.finish()
+    }
+
+    /// STATUS= lines while the state changes, and WATCHDOG=1 only while the engine answers.
+    private func heartbeat() async {
+        var last = ""
+        var lastPing = ContinuousClock.now
+        while !Task.isCancelled {
+            let s = await station.status()
+            let text = s.fixtures.map { f in
+                "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
+            }.joined(separator: "; ")
+            if text != last {
+                notifier.notify("STATUS=\(text)")
+                last = text
+            }
+            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
+                notifier.notify("WATCHDOG=1")
+                lastPing = .now
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
