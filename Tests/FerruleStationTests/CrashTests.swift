@@ -4,6 +4,7 @@ import FerruleProtocol
 import FerruleRecords
 import FerruleSetup
 import FerruleSimSpec
+import FerruleSimulator
 import Foundation
 import Testing
 
@@ -25,7 +26,10 @@ import Testing
 
             """
 
-        var rng = SystemRandomNumberGenerator()
+        // The kill times come from a printed seed: a failure is replayed with FERRULE_CRASH_SEED.
+        let seed = ProcessInfo.processInfo.environment["FERRULE_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        print("crash test: kill times from seed \(seed) (replay: FERRULE_CRASH_SEED=\(seed) swift test --filter CrashTests)")
+        var rng = SplitMix64(seed: seed)
         var daemon = try await Daemon(config: config)
         let dir = daemon.dir
         try await ControlSession.with(path: daemon.socket) { s in
