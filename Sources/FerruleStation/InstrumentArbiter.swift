@@ -16,6 +16,14 @@ public actor InstrumentArbiter {
 
     public init() {}
 
+    /// How many leases are waiting (for tests and status).
+    var waiting: Int { waiters.count }
+
+    /// Whether a lease on `names` would be granted at once.
+    func isFree(_ names: Set<String>) -> Bool {
+        busy.isDisjoint(with: names) && !waiters.contains { !$0.names.isDisjoint(with: names) }
+    }
+
     /// Runs `body` holding every instrument in `names`. Cancellation while waiting throws.
     public func withLease<T: Sendable>(_ names: Set<String>, _ body: @Sendable () async throws -> T) async throws -> T {
         try await acquire(names)

@@ -355,6 +355,28 @@ import Testing
         #expect(await counter.entries == 40)
     }
 
+    /// A step cancelled while it waits for its instruments (a unit aborted) leaves the queue at
+    /// once, holds nothing, and does not block the waiters behind it.
+    @Test func aCancelledWaiterLeavesTheQueueAndBlocksNobody() async throws {
+        let arbiter = InstrumentArbiter()
+        let (release, open) = AsyncStream<Void>.makeStream()
+        let holder = Task { try await arbiter.withLease(["sw"]) { for await _ in release { break } } }
+        try await waitUntil("the holder holds sw") { await !arbiter.isFree(["sw"]) }
+        let cancelled = Task { try await arbiter.withLease(["sw"]) { "granted" } }
+        try await waitUntil("the first waiter queued") { await arbiter.waiting == 1 }
+        let behind = Task { try await arbiter.withLease(["sw", "meter"]) { "granted" } }
+        try await waitUntil("the second waiter queued") { await arbiter.waiting == 2 }
+
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await cancelled.value }
+        #expect(await arbiter.waiting == 1)  // gone from the queue; sw still held by the holder
+        open.yield()
+        try await holder.value
+        #expect(try await behind.value == "granted")
+        // Nothing is left held: both instruments are free at once.
+        #expect(await arbiter.isFree(["sw", "meter"]))
+    }
+
     actor Counter {
         var held: [String: Int] = [:]
         var violations = 0
