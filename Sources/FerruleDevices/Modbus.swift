@@ -301,7 +301,7 @@ extension InstrumentAddress {
 }
 
 /// The libmodbus context of one link; used only on the link's queue.
-final class ModbusContext: @unchecked Sendable {
+final class ModbusContext: @unchecked Sendable {  // confined to the link's serial queue
     let address: InstrumentAddress
     let unitId: Int
     let timeout: Duration

@@ -3,6 +3,7 @@ import FerruleCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The file name of a unit's output: serial (made safe), finish time, report id. The same unit
 /// always gets the same name, so a repeated delivery replaces the file with identical bytes.
@@ -25,7 +26,7 @@ public func reportFileStem(serial: String, finishedAt: Date, reportId: UUID) -> 
 /// temporary name, fsynced, renamed into place. The folder is never created: a missing folder
 /// is a share that is not mounted, and writing under the mount point would hide the files
 /// from the MES. Delivery waits for it to come back.
-public final class DirectorySink: Sink, @unchecked Sendable {
+public final class DirectorySink: Sink, Sendable {
     public let name: String
     public let path: String
     public let formats: [ReportFormat]
@@ -33,8 +34,7 @@ public final class DirectorySink: Sink, @unchecked Sendable {
     public var kind: String { "directory" }
     /// Temporary files can only be left by a crash or by a write that failed (the share went
     /// away mid-write): the folder is swept then, not at every delivery.
-    private let lock = NSLock()
-    private var needsSweep = true
+    private let needsSweep = Atomic<Bool>(true)
 
     public init(name: String, path: String, formats: [ReportFormat], stationId: String) {
         self.name = name
@@ -46,12 +46,12 @@ public final class DirectorySink: Sink, @unchecked Sendable {
     public func deliver(_ report: UnitReport) async -> DeliveryOutcome {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
-            lock.withLock { needsSweep = true }
+            needsSweep.store(true, ordering: .releasing)
             return .retry("folder \(path) is missing (share not mounted?)")
         }
-        if lock.withLock({ needsSweep }) {
+        if needsSweep.load(ordering: .acquiring) {
             AtomicFile.removeLeftovers(in: path, tag: tag)
-            lock.withLock { needsSweep = false }
+            needsSweep.store(false, ordering: .releasing)
         }
         let stem = reportFileStem(serial: report.unit.serial, finishedAt: report.finishedAt, reportId: report.reportId)
         for f in formats {
@@ -61,7 +61,7 @@ public final class DirectorySink: Sink, @unchecked Sendable {
                 // The share is there for other machines to read (the MES), unlike the data directory.
                 try AtomicFile.write(data, to: (path as NSString).appendingPathComponent(stem + f.fileSuffix), mode: 0o644, tag: tag)
             } catch {
-                lock.withLock { needsSweep = true }
+                needsSweep.store(true, ordering: .releasing)
                 return .retry("\(error)")
             }
         }

@@ -20,7 +20,7 @@ public enum ModbusSimKind: Sendable, Hashable {
 /// A simulated Modbus slave: a libmodbus register mapping backed by the simulated bench.
 /// libmodbus's own server code parses every request and builds every reply (`modbus_receive`,
 /// `modbus_reply`), on its own threads, so the wire is the real protocol in both directions.
-public final class ModbusSimDevice: @unchecked Sendable {
+public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapping is guarded by its own lock
     public let name: String
     public let unitId: Int
     public let kind: ModbusSimKind
@@ -201,7 +201,7 @@ public final class ModbusSimDevice: @unchecked Sendable {
 }
 
 /// Hands a libmodbus context to the one thread that will use it.
-struct ContextBox: @unchecked Sendable {
+struct ContextBox: @unchecked Sendable {  // a C pointer, moved to one thread
     let ctx: OpaquePointer
     init(_ ctx: OpaquePointer) { self.ctx = ctx }
 }
@@ -220,7 +220,7 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
 }
 
 /// Serves a simulated Modbus device: TCP through libmodbus's listener, or RTU on a pty.
-public final class ModbusWireServer: @unchecked Sendable {
+public final class ModbusWireServer: @unchecked Sendable {  // mutable state under `lock`; C handles on its threads
     public let device: ModbusSimDevice
     public let endpoint: Endpoint
     private let lock = NIOLock()

@@ -149,7 +149,7 @@ public final class WireServer: Sendable {
 }
 
 /// Reads command lines, answers through the simulated device, one line at a time in order.
-final class LineServerHandler: ChannelInboundHandler, @unchecked Sendable {
+final class LineServerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let device: SCPIDevice
