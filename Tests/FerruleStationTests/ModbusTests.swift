@@ -200,6 +200,7 @@ import Testing
         await sb.setInputs(fixture: 1) { $0.startPressed = false }
         let task = try await station.start(UnitRequest(serial: "ST-1", partNumber: "FT-MTP8-SMAPC-B", fixture: 1, operatorId: "op"))
         try await waitUntil { await station.status().fixtures[0].state == .waitingStart }
+        // Not a synchronisation: a pause in which nothing may happen (no button, no measuring).
         try await Task.sleep(for: .milliseconds(100))
         #expect(await station.status().fixtures[0].unit?.fibersDone == 0)
         await sb.setInputs(fixture: 1) { $0.startPressed = true }
