@@ -55,8 +55,8 @@ struct StationRoutes: Sendable {
     func test(_ r: ControlRequest) async throws -> JSONValue {
         let serial = try r.require(r.serial, "serial", example: "\"SN123\"")
         let part = try r.require(r.partNumber, "partNumber", example: "\"FT-MTP12-SMAPC-B-LL\"")
-        var fixture = r.fixture ?? 0
-        if r.fixture == nil { fixture = try await station.firstIdleFixture(for: part) }
+        let fixture: Int
+        if let named = r.fixture { fixture = named } else { fixture = try await station.firstIdleFixture(for: part) }
         try await station.start(UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown"))
         return .object(["accepted": .bool(true), "serial": .string(serial), "fixture": .number(Double(fixture))])
     }

@@ -68,35 +68,17 @@ public struct ParetoRow: Sendable, Codable, Hashable {
 extension Store {
     public func history(_ f: HistoryFilter) async throws(StoreError) -> [HistoryEntry] {
         try await readOnly("read the history") { db in
-            var sql =
+            var w = Conditions()
+            w.and("serial = ?", f.serial)
+            w.and("partNumber = ?", f.partNumber)
+            w.and("verdict = ?", f.verdict?.rawValue)
+            w.and("startedAt >= ?", f.since?.timeIntervalSince1970)
+            w.and("startedAt < ?", f.until?.timeIntervalSince1970)
+            let sql = """
+                SELECT u.*, (SELECT group_concat(code, ',') FROM failureReason r WHERE r.reportId = u.reportId) AS codes
+                FROM unit u WHERE 1\(w.sql) ORDER BY startedAt DESC, reportId LIMIT ? OFFSET ?
                 """
-                    SELECT u.*, (SELECT group_concat(code, ',') FROM failureReason r WHERE r.reportId = u.reportId) AS codes FROM unit u \
-                    WHERE 1
-                    """
-            var args: [any DatabaseValueConvertible] = []
-            if let s = f.serial {
-                sql += " AND serial = ?"
-                args.append(s)
-            }
-            if let p = f.partNumber {
-                sql += " AND partNumber = ?"
-                args.append(p)
-            }
-            if let v = f.verdict {
-                sql += " AND verdict = ?"
-                args.append(v.rawValue)
-            }
-            if let s = f.since {
-                sql += " AND startedAt >= ?"
-                args.append(s.timeIntervalSince1970)
-            }
-            if let u = f.until {
-                sql += " AND startedAt < ?"
-                args.append(u.timeIntervalSince1970)
-            }
-            sql += " ORDER BY startedAt DESC, reportId LIMIT ? OFFSET ?"
-            args.append(max(0, f.limit))
-            args.append(max(0, f.offset))
+            let args = w.arguments + [max(0, f.limit), max(0, f.offset)]
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
                 HistoryEntry(
                     reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
@@ -113,16 +95,9 @@ extension Store {
 
     public func yield(since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [YieldRow] {
         try await readOnly("compute the yield") { db in
-            var window = ""
-            var args: [any DatabaseValueConvertible] = []
-            if let s = since {
-                window += " AND f.startedAt >= ?"
-                args.append(s.timeIntervalSince1970)
-            }
-            if let u = until {
-                window += " AND f.startedAt < ?"
-                args.append(u.timeIntervalSince1970)
-            }
+            var w = Conditions()
+            w.and("f.startedAt >= ?", since?.timeIntervalSince1970)
+            w.and("f.startedAt < ?", until?.timeIntervalSince1970)
             // f: each serial's first test in the window; l: its latest finished test.
             let sql = """
                 SELECT f.partNumber AS partNumber,
@@ -134,10 +109,10 @@ extension Store {
                             AND a.serial IN (SELECT serial FROM unit x WHERE x.attempt = 1 AND x.partNumber = f.partNumber)) AS units,
                        (SELECT COUNT(*) FROM unit a WHERE a.partNumber = f.partNumber AND a.attempt > 1 AND a.state != 'running') AS retests
                 FROM unit f
-                WHERE f.attempt = 1 AND f.state != 'running'\(window)
+                WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
                 GROUP BY f.partNumber ORDER BY f.partNumber
                 """
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)).map { row in
                 let serials: Int = row["serials"]
                 let first: Int = row["firstPass"]
                 let last: Int = row["passedAtLast"]
@@ -152,23 +127,17 @@ extension Store {
     /// Failure reasons by how many units they stopped, most first, with the cumulative share.
     public func pareto(partNumber: String? = nil, since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [ParetoRow] {
         try await readOnly("compute the Pareto") { db in
-            var sql =
-                "SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId WHERE 1"
-            var args: [any DatabaseValueConvertible] = []
-            if let p = partNumber {
-                sql += " AND u.partNumber = ?"
-                args.append(p)
+            var w = Conditions()
+            w.and("u.partNumber = ?", partNumber)
+            w.and("u.startedAt >= ?", since?.timeIntervalSince1970)
+            w.and("u.startedAt < ?", until?.timeIntervalSince1970)
+            let sql = """
+                SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId
+                WHERE 1\(w.sql) GROUP BY r.code ORDER BY n DESC, r.code
+                """
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)).map {
+                ($0["code"] as String, $0["n"] as Int)
             }
-            if let s = since {
-                sql += " AND u.startedAt >= ?"
-                args.append(s.timeIntervalSince1970)
-            }
-            if let u = until {
-                sql += " AND u.startedAt < ?"
-                args.append(u.timeIntervalSince1970)
-            }
-            sql += " GROUP BY r.code ORDER BY n DESC, r.code"
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { ($0["code"] as String, $0["n"] as Int) }
             let total = Double(rows.reduce(0) { $0 + $1.1 })
             var cumulative = 0.0
             return rows.map { code, n in
@@ -176,5 +145,17 @@ extension Store {
                 return ParetoRow(code: code, units: n, share: Double(n) / total, cumulative: cumulative / total)
             }
         }
+    }
+}
+
+/// A query's optional conditions: each is added, with its argument, only when its value is given.
+struct Conditions {
+    private(set) var sql = ""
+    private(set) var arguments: [any DatabaseValueConvertible] = []
+
+    mutating func and(_ clause: String, _ value: (any DatabaseValueConvertible)?) {
+        guard let value else { return }
+        sql += " AND " + clause
+        arguments.append(value)
     }
 }

@@ -13,16 +13,17 @@ extension Station {
             throw UnitRefused(message: "no recipe for part number '\(Escaped.text(partNumber))'",
                               fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
-        let states = status().fixtures
-        guard let f = config.fixtures.first(where: { w in
-            w.cannotTest(recipe.assembly) == nil && states.first { $0.id == w.id }?.state == .idle
-        }) else {
+        guard let f = config.fixtures.first(where: { $0.cannotTest(recipe.assembly) == nil && fixtureState($0.id) == .idle }) else {
             throw UnitRefused(message: "no idle fixture can test \(Escaped.text(partNumber))",
                               fix: "wait for a fixture, or name one with \"fixture\"")
         }
         return f.id
     }
 
+    /// What a fixture is doing, as `status` shows it.
+    func fixtureState(_ id: Int) -> FixtureState {
+        progress[id]?.state ?? (busy[id] == .reference ? .referencing : .idle)
+    }
 
     public func status() -> StationStatus {
         let t = now()
@@ -36,8 +37,7 @@ extension Station {
             }
             let missing = StationStatus.ReferenceState(state: .missing, takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
                 polarity: nil)
-            let state = progress[w.id]?.state ?? (busy[w.id] == .reference ? .referencing : .idle)
-            return .init(id: w.id, state: state, unit: progress[w.id], reference: refs.first ?? missing, references: refs,
+            return .init(id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
                 cords: cordUses(w), sourceMayBeOn: sourceWarning(w))
         }
         let instrumentsStatus = config.instruments.map { spec in

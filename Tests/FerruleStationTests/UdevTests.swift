@@ -145,13 +145,11 @@ final class Testbed: @unchecked Sendable {
         let index = try #require(cfg.instruments.firstIndex { $0.name == "ilrl" })
         let match = ["ID_SERIAL_SHORT": "RL1-0042"]
         // Drivers built first (no udev here), then the config told that ilrl is found by `match`.
-        let (built, simulation) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: temporaryDirectory())
+        var (instruments, _) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: temporaryDirectory())
         cfg.instruments[index].match = match
-        var set = built
-        set.specs["ilrl"]?.address = "/dev/ttyUSB0"
-        let frozen = set
-        let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), instruments: { _ in frozen })
-        _ = simulation
+        instruments.specs["ilrl"]?.address = "/dev/ttyUSB0"
+        let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()),
+                                             instruments: { [instruments] _ in instruments })
         await station.probe()
         let watched = await station.events.subscribe()
         let (events, feed) = AsyncStream<DeviceEvent>.makeStream()
