@@ -73,10 +73,8 @@ public struct Judge: Sendable {
     /// - Parameters:
     ///   - steps: every step taken, in order.
     ///   - observed: for every fiber whose polarity was checked, where its light arrived (nil = nowhere).
-    ///   - stopReason: set when the unit stopped early; `aborted` decides between aborted and error.
-    ///   - fault: the instrument fault that stopped the unit, naming the instrument, the command and the fiber.
-    public func judge(steps: [RawStep], observed: [Int: Int?], stopReason: String? = nil, aborted: Bool = false,
-                      fault: String? = nil) -> Judgement {
+    ///   - stop: why the measurement ended (completed, aborted, an interlock, an instrument fault).
+    public func judge(steps: [RawStep], observed: [Int: Int?], stop: UnitStop = .completed) -> Judgement {
         let measurements = steps.map(measure)
         let tol = recipe.reference.negativeIlToleranceDb
         let referenceSuspect = measurements.contains { ($0.ilDb ?? 0) < -tol }
@@ -85,19 +83,17 @@ public struct Judge: Sendable {
         let context = DiagnosisContext(recipe: recipe, rules: rules, measurements: measurements, polarity: polarity)
         var diagnoses = Diagnosers.all.flatMap { $0(context) }
         for d in diagnoses where d.code == .meanIlHigh { reasons.append(d.message) }
-        if let fault {
-            diagnoses.append(Diagnosis(code: .instrumentFault, fibers: fiberOfFault(steps).map { [$0] } ?? [], message: fault,
+        let faultFiber = stop.faultMessage == nil ? nil : (stop.faultFiber ?? steps.last { $0.fault != nil }?.fiber)
+        if let fault = stop.faultMessage {
+            diagnoses.append(Diagnosis(code: .instrumentFault, fibers: faultFiber.map { [$0] } ?? [], message: fault,
                                        action: "check the instrument named above, then retest the unit"))
         }
-        let fibers = fiberResults(measurements, polarity: polarity, observed: observed,
-            faultFiber: fault == nil ? nil : fiberOfFault(steps))
-        let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stopReason: stopReason, aborted: aborted,
-                             fault: fault, referenceSuspect: referenceSuspect)
+        let fibers = fiberResults(measurements, polarity: polarity, observed: observed, faultFiber: faultFiber)
+        let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stop: stop, referenceSuspect: referenceSuspect)
         return Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
                          verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
     }
 
-    private func fiberOfFault(_ steps: [RawStep]) -> Int? { steps.last { $0.fault != nil }?.fiber }
 
     /// One reading on its own: light, IL against the exact path's reference, limits, RL at both ends.
     public func measure(_ s: RawStep) -> Measurement {
@@ -219,12 +215,17 @@ public struct Judge: Sendable {
 
     /// The unit's verdict: an instrument fault, an over-range reading or a suspect reference is an
     /// error, never a fail.
-    private func rollUp(_ measurements: [Measurement], fibers: [FiberResult], reasons: inout [String], stopReason: String?,
-                        aborted: Bool, fault: String?, referenceSuspect: Bool) -> Verdict {
-        if aborted {
-            reasons.insert("aborted: \(stopReason ?? "by request")", at: 0)
+    private func rollUp(_ measurements: [Measurement], fibers: [FiberResult], reasons: inout [String], stop: UnitStop,
+                        referenceSuspect: Bool) -> Verdict {
+        if let reason = stop.abortReason {
+            reasons.insert("aborted: \(reason)", at: 0)
             return .aborted
         }
+        if case .interrupted(let reason) = stop {
+            reasons.insert(reason, at: 0)
+            return .interrupted
+        }
+        let fault = stop.faultMessage
         let overRange = Array(Set(measurements.filter { $0.powerStatus == "overRange" }.map(\.fiber))).sorted()
         if fault != nil || referenceSuspect || measurements.contains(where: { $0.verdict == .error }) {
             if let fault { reasons.insert("instrument fault: \(fault)", at: 0) }
@@ -237,10 +238,6 @@ public struct Judge: Sendable {
                 let bad = fibers.filter { $0.verdict == .error }.map(\.fiber)
                 reasons.append("fiber\(bad.count == 1 ? "" : "s") \(Self.list(bad)) could not be judged: see their reasons")
             }
-            return .error
-        }
-        if let stopReason {
-            reasons.insert(stopReason, at: 0)
             return .error
         }
         if fibers.contains(where: { $0.verdict == .fail }) || !reasons.isEmpty {

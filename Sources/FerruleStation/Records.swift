@@ -19,8 +19,8 @@ extension Station {
                 let total = s.recipe.assembly.layout.usedPositions.count
                 let why =
                     "interrupted: ferruled stopped during the unit (crash or power loss); \(measured) of \(total) fibers had been measured"
-                var judgement = Judge(recipe: s.recipe, rules: s.rules).judge(steps: u.steps, observed: u.observed, stopReason: why)
-                judgement.verdict = .interrupted
+                let judgement = Judge(recipe: s.recipe, rules: s.rules).judge(
+                    steps: u.steps, observed: u.observed, stop: .interrupted(reason: why))
                 let report = UnitReport(
                     reportId: s.reportId, unit: .init(serial: s.serial, partNumber: s.partNumber, description: s.recipe.description),
                     recipe: s.recipe, station: s.station, fixture: s.fixture, operatorId: s.operatorId,

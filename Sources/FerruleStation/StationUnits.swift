@@ -157,20 +157,16 @@ extension Station {
             })
         var result = await measureWatchingLid(run, io: io, fixture: w.id)
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
-            result.aborted = false
-            result.fault = why
-            result.faultInstrument = name
-            result.stopReason = "instrument unplugged"
+            result.stop = .fault(instrument: name, command: nil, fiber: nil, message: why)
         }
         await safeState(w)
 
-        let judgement = Judge(recipe: recipe, rules: p.rules).judge(
-            steps: result.steps, observed: result.observed, stopReason: result.stopReason, aborted: result.aborted, fault: result.fault)
+        let judgement = Judge(recipe: recipe, rules: p.rules).judge(steps: result.steps, observed: result.observed, stop: result.stop)
         if judgement.referenceSuspect { await markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
-        if let f = result.fault, let name = result.faultInstrument {
-            instrumentErrors[name] = f
-            await events.publish(.instrumentFault(instrument: name, detail: f))
-        } else if result.fault == nil, !result.steps.isEmpty {
+        if case .fault(let name?, _, _, let message) = result.stop {
+            instrumentErrors[name] = message
+            await events.publish(.instrumentFault(instrument: name, detail: message))
+        } else if result.stop.faultMessage == nil, !result.steps.isEmpty {
             // Every instrument of the fixture just answered a whole unit: a fault shown from an
             // earlier unit is history now (its report keeps it).
             for name in w.instruments { instrumentErrors[name] = nil }
@@ -185,7 +181,7 @@ extension Station {
             references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         let (path, stored) = await keep(report)
-        if result.faultInstrument == nil || result.faultInstrument != w.io {  // a dead module would only time out again
+        if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
         logger.info(
@@ -262,15 +258,12 @@ extension Station {
         }
         var result = measured!
         switch trip {
-        case .lidOpened where result.fault == nil:
-            result.aborted = true
-            result.stopReason = "the lid of fixture \(fixture) was opened during the unit; the light source was switched off"
+        case .lidOpened where result.stop.faultMessage == nil:
+            result.stop = .interlock(
+                fixture: fixture, reason: "the lid of fixture \(fixture) was opened during the unit; the light source was switched off")
             logger.warning("lid of fixture \(fixture) opened during a unit: stopped safely")
-        case .ioFault(let e) where result.fault == nil:
-            result.aborted = false
-            result.fault = e.description
-            result.faultInstrument = e.instrument
-            result.stopReason = "the fixture's I/O module failed"
+        case .ioFault(let e) where result.stop.faultMessage == nil:
+            result.stop = .fault(instrument: e.instrument, command: e.operation, fiber: nil, message: e.description)
         default: break
         }
         return result

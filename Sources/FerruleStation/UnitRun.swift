@@ -10,10 +10,7 @@ struct UnitRun: Sendable {
         var steps: [RawStep] = []
         /// Fiber -> where its light arrived (nil: nowhere). Only fibers that were checked.
         var observed: [Int: Int?] = [:]
-        var fault: String?
-        var faultInstrument: String?
-        var stopReason: String?
-        var aborted = false
+        var stop: UnitStop = .completed
     }
 
     let request: UnitRequest
@@ -55,8 +52,7 @@ struct UnitRun: Sendable {
         let judge = Judge(recipe: recipe, rules: rules)
         for fiber in recipe.assembly.layout.usedPositions {
             if Task.isCancelled {
-                result.aborted = true
-                result.stopReason = "stopped before fiber \(fiber)"
+                result.stop = .aborted(reason: "stopped before fiber \(fiber)")
                 break
             }
             let f = await measureFiber(fiber, expectedReceive: expected[fiber]!)
@@ -75,24 +71,24 @@ struct UnitRun: Sendable {
                         verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
             }
             guard let error = f.failure else { continue }
-            switch error {
-            case let e as InterlockOpen:
-                result.aborted = true
-                result.stopReason = "\(e.description) at fiber \(fiber); the light source was switched off"
-            case let e as InstrumentError:
-                result.fault = "\(e.description), on fiber \(fiber)"
-                result.faultInstrument = e.instrument
-                result.stopReason = "instrument fault on fiber \(fiber)"
-            case is CancellationError:
-                result.aborted = true
-                result.stopReason = "stopped during fiber \(fiber)"
-            default:
-                result.fault = "\(error), on fiber \(fiber)"
-                result.stopReason = "unexpected error on fiber \(fiber)"
-            }
+            result.stop = Self.stop(by: error, onFiber: fiber)
             break
         }
         return result
+    }
+
+    /// Why a unit ends when measuring `fiber` threw `error`.
+    static func stop(by error: any Error, onFiber fiber: Int) -> UnitStop {
+        switch error {
+        case let e as InterlockOpen:
+            return .interlock(fixture: e.fixture, reason: "\(e.description) at fiber \(fiber); the light source was switched off")
+        case let e as InstrumentError:
+            return .fault(instrument: e.instrument, command: e.operation, fiber: fiber, message: "\(e.description), on fiber \(fiber)")
+        case is CancellationError:
+            return .aborted(reason: "stopped during fiber \(fiber)")
+        default:
+            return .fault(instrument: nil, command: nil, fiber: fiber, message: "\(error), on fiber \(fiber)")
+        }
     }
 
     /// Measures one fiber at every wavelength while holding the fixture's instruments. The first

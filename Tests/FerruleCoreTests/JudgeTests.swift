@@ -31,7 +31,9 @@ struct Bench {
                                      power: a == nil ? .noLight : .dBm(ref - (il[p] ?? 0.1)), rlDb: rl[p] ?? 65, fault: nil))
             }
         }
-        return Judge(recipe: recipe).judge(steps: steps, observed: observed, stopReason: fault == nil ? nil : "instrument fault", fault: fault)
+        return Judge(recipe: recipe).judge(
+            steps: steps, observed: observed,
+            stop: fault.map { .fault(instrument: "ilrl", command: "read power", fiber: nil, message: $0) } ?? .completed)
     }
 }
 
@@ -239,8 +241,9 @@ struct Bench {
         s[s.count - 1].rlDb = nil
         s[s.count - 1].fault = "ilrl: READ:RL? 1310: no reply within 1 s"
         observed = observed.filter { $0.key <= 9 }
-        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed, stopReason: "instrument fault on fiber 9",
-                                              fault: "ilrl: READ:RL? 1310: no reply within 1 s, on fiber 9")
+        let stop = UnitStop.fault(instrument: "ilrl", command: "READ:RL? 1310", fiber: 9,
+                                  message: "ilrl: READ:RL? 1310: no reply within 1 s, on fiber 9")
+        let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed, stop: stop)
         #expect(j.verdict == .error && j.reasons.first?.contains("on fiber 9") == true)
         #expect(j.fibers.first { $0.fiber == 9 }?.verdict == .error && j.measurements.last?.ilDb == 0.1)
         #expect(j.fibers.filter { $0.fiber > 9 }.allSatisfy { $0.verdict == .notTested })
