@@ -66,6 +66,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The engine: config, fixtures, sequencing, references, records. Knows instruments only
         // through the capability protocols; never the simulator.
@@ -74,6 +75,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The status socket's server: clients, subscriptions and the station's request handlers.
         .target(name: "FerruleControl", dependencies: [
@@ -86,8 +88,9 @@ let package = Package(
         // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
         .target(name: "FerruleSetup", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleProtocol",
-            "FerruleControl",
+            "FerruleControl", "FerruleRecords",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         .executableTarget(name: "ferruled", dependencies: [

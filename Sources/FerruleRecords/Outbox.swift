@@ -2,6 +2,7 @@ import FerruleCore
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 
 /// What one delivery attempt came to.
 public enum DeliveryOutcome: Sendable, Equatable {
@@ -104,8 +105,9 @@ extension Store {
 
 /// Follows the outbox for one sink: delivers in order, retries with exponential backoff
 /// (base doubling up to `maxBackoff`), parks what the receiver refuses, and keeps its cursor
-/// in the store, so that a restart resumes where it stopped and nothing is skipped.
-public actor SinkRunner {
+/// in the store, so that a restart resumes where it stopped and nothing is skipped. A `Service`:
+/// ferruled runs one per sink in its service group; on shutdown it stops between deliveries.
+public actor SinkRunner: Service {
     public let sink: any Sink
     let store: Store
     let logger: Logger
@@ -162,8 +164,13 @@ public actor SinkRunner {
 
     public func currentStatus() -> SinkStatus { status }
 
-    /// Delivers until the task is cancelled.
+    /// Delivers until graceful shutdown or cancellation, then closes the sink's connections.
     public func run() async {
+        await cancelWhenGracefulShutdown { await self.deliverUntilCancelled() }
+        await sink.shutdown()
+    }
+
+    private func deliverUntilCancelled() async {
         status.parked = (try? await store.parked(sink: sink.name).count) ?? 0
         while !Task.isCancelled {
             let next: (seq: Int64, reportId: UUID)?

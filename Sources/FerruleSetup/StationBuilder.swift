@@ -2,6 +2,7 @@ import FerruleControl
 import FerruleCore
 import FerruleDevices
 import FerruleProtocol
+import FerruleRecords
 import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
@@ -15,15 +16,25 @@ public struct BuiltStation: Sendable {
     public let simulation: Simulation?
     /// Run-time faults for the instruments simulated on the wire (the `fault` request).
     public let faults: FaultInjector
+    /// The station's services when it runs them itself (`runServices`); they stop with the station.
+    public let background: BackgroundServices?
 }
 
 /// Builds a station from its config: the drivers (real, or real ones pointed at wire-level
 /// simulators, or in-process simulated ones), then the engine around them. ferruled, ferrule-sim,
 /// ferrule-bench and the tests all build stations this one way.
 public enum StationBuilder {
-    public static func make(config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
-                            now: @escaping @Sendable () -> Date = Date.init) async throws -> BuiltStation {
-        let simulation = SimulationBox()
+    /// - Parameters:
+    ///   - sinks: replace the configured sinks (tests), retried after `sinkBackoff`, doubling.
+    ///   - runServices: run the station's services (retries, device watch, sink runners) in the
+    ///     background until it shuts down. ferruled passes false: they go into its service group.
+    public static func make(
+        config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
+        now: @escaping @Sendable () -> Date = Date.init,
+        sinks: [any Sink]? = nil, sinkBackoff: Duration = .seconds(1), runServices: Bool = false
+    ) async throws -> BuiltStation {
+        let simulation = Box<Simulation>()
+        let background = Box<BackgroundServices>()
         let station = try await Station.make(
             config: config, data: data,
             instruments: { runtime in
@@ -31,17 +42,22 @@ public enum StationBuilder {
                 simulation.value = sim
                 return set
             },
-            onShutdown: { simulation.value?.close() },
-            logger: logger, now: now)
+            onShutdown: {
+                await background.value?.stop()  // the sink runners' last deliveries, before the instruments go
+                simulation.value?.close()
+            },
+            sinks: sinks, sinkBackoff: sinkBackoff, logger: logger, now: now)
         let sim = simulation.value
+        if runServices { background.value = BackgroundServices(station.services, logger: logger) }
         return BuiltStation(station: station, simulation: sim,
-                            faults: FaultInjector(specs: station.instruments.specs, wire: sim?.wire, logger: logger))
+                            faults: FaultInjector(specs: station.instruments.specs, wire: sim?.wire, logger: logger),
+                            background: background.value)
     }
 
-    /// Lets the instrument closure hand its simulation out; written once, before `make` returns.
-    private final class SimulationBox: Sendable {
-        private let stored = Mutex<Simulation?>(nil)
-        var value: Simulation? {
+    /// Lets a closure handed to `Station.make` see what is made around it; written once.
+    private final class Box<Value: Sendable>: Sendable {
+        private let stored = Mutex<Value?>(nil)
+        var value: Value? {
             get { stored.withLock { $0 } }
             set { stored.withLock { $0 = newValue } }
         }

@@ -62,7 +62,7 @@ extension Station {
         Task { [events] in
             for f in fixtures { await events.publish(.sourceMayBeOn(fixture: f, detail: why)) }
         }
-        startLightRetry()
+        lightTrouble.fire()
     }
 
     private func sourceConfirmedOff(_ source: String) async {
@@ -71,18 +71,15 @@ extension Station {
         for w in config.fixtures where w.source == source { await events.publish(.sourceMayBeOn(fixture: w.id, detail: nil)) }
     }
 
-    /// Every second, asks each source that may be on to switch off, until all have confirmed.
-    private func startLightRetry() {
-        guard lightRetry == nil else { return }
-        lightRetry = Task { [weak self] in
-            while let self, !Task.isCancelled, await self.retrySourcesOff() {
+    /// Runs until the station shuts down (see `LightRetryService`): whenever a source may be on,
+    /// asks it every second to switch off until every source has confirmed.
+    public func keepSwitchingLightOff() async {
+        for await _ in lightTrouble.wakes {
+            while !Task.isCancelled, await retrySourcesOff() {
                 try? await Task.sleep(for: .seconds(1))
             }
-            await self?.lightRetryEnded()
         }
     }
-
-    private func lightRetryEnded() { lightRetry = nil }
 
     /// One attempt per source that may be on; true while some still may be.
     func retrySourcesOff() async -> Bool {

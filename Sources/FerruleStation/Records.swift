@@ -89,11 +89,10 @@ extension Station {
         } catch {
             storageFailed(error)
             unstored.append(report)
-            retryStorage()
             return (data.reportPath(for: report), false)
         }
         let path = await writeStoredFiles(report)
-        for r in sinkRunners.values { r.wake() }
+        delivery.wake()
         return (path, true)
     }
 
@@ -124,31 +123,18 @@ extension Station {
             let text = "cannot write the report files of \(Escaped.text(report.unit.serial)) in \(Escaped.text(data.reports)): \(error)"
             if filesProblem == nil { logger.error("\(text); retrying every 5 s") }
             filesProblem = text
-            retryFiles()
-        }
-    }
-
-    private func retryFiles() {
-        guard filesRetry == nil else { return }
-        filesRetry = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                guard let self, await self.writeUnwrittenFiles() else { continue }
-                return
-            }
+            storageTrouble.fire()
         }
     }
 
     /// True when every stored unit has its files.
-    private func writeUnwrittenFiles() async -> Bool {
+    func writeUnwrittenFiles() async -> Bool {
         try? data.prepare()  // reports/ may have been removed: made again (0750) only when retrying
         guard let ids = try? await store.unitsWithoutFiles() else { return false }
         for id in ids {
             if let r = try? await store.report(id) { await writeFiles(r) }
         }
-        guard filesUnwritten.isEmpty else { return false }
-        filesRetry = nil
-        return true
+        return filesUnwritten.isEmpty
     }
 
     func storageFailed(_ error: any Error) {
@@ -158,6 +144,7 @@ extension Station {
         let wasFine = storageProblem == nil
         storageProblem = text
         if wasFine { Task { await events.publish(.storageProblem(detail: text)) } }  // once per episode
+        storageTrouble.fire()  // retried until the store takes writes again
     }
 
     func storageRecovered() {
@@ -167,21 +154,19 @@ extension Station {
         Task { await events.publish(.storageProblem(detail: nil)) }
     }
 
-    /// Every 5 s, tries to commit the units kept in memory; also clears the problem once the
-    /// store takes writes again.
-    func retryStorage() {
-        guard storageRetry == nil else { return }
-        storageRetry = Task { [weak self] in
+    /// Runs until the station shuts down (see `StorageRetryService`): after a storage problem,
+    /// every 5 s commits the units kept in memory (which also finds the store writable again) and
+    /// writes the report files that could not be written, until both are done.
+    public func keepRetryingStorage() async {
+        for await _ in storageTrouble.wakes {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
-                guard let self, await self.flushUnstored() else { continue }
-                await self.clearRetry()
-                return
+                let stored = storageProblem == nil && unstored.isEmpty ? true : await flushUnstored()
+                let written = filesUnwritten.isEmpty ? true : await writeUnwrittenFiles()
+                if stored && written { break }
             }
         }
     }
-
-    private func clearRetry() { storageRetry = nil }
 
     /// True when nothing is left to store.
     func flushUnstored() async -> Bool {
@@ -203,67 +188,8 @@ extension Station {
             return false
         }
         storageRecovered()
-        for r in sinkRunners.values { r.wake() }
+        delivery.wake()
         return true
-    }
-
-    // MARK: Sinks
-
-    /// Starts one delivery loop per configured sink.
-    public func startSinks(_ sinks: [any Sink]? = nil, baseBackoff: Duration = .seconds(1)) {
-        let list = sinks ?? config.sinks.map(makeSink)
-        for sink in list {
-            let spec = config.sinks.first { $0.name == sink.name }
-            let runner = SinkRunner(
-                sink: sink, store: store, logger: logger, baseBackoff: baseBackoff,
-                maxBackoff: .milliseconds(Int64((spec?.maxBackoffSeconds ?? 60) * 1000))
-            ) { [weak self] st in
-                await self?.sinkChanged(st)
-            }
-            sinkRunners[sink.name] = runner
-            sinkStatus[sink.name] = SinkStatus(name: sink.name, kind: sink.kind, pending: 0, parked: 0, attempts: 0)
-            sinkTasks.append(Task { await runner.run() })
-        }
-    }
-
-    nonisolated func makeSink(_ s: SinkSpec) -> any Sink {
-        switch s.kind {
-        case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId)
-        case .http:
-            return HTTPSink(
-                name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
-                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
-        case .postgres:
-            var password: String?
-            if let f = s.passwordFile {
-                guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
-                    return UnavailableSink(name: s.name, kind: "postgres", why: "cannot read the password file \(f)")
-                }
-                password = p.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            do {
-                return try PostgresSink(
-                    name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
-                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
-            } catch {
-                return UnavailableSink(name: s.name, kind: "postgres", why: "\(error)")
-            }
-        }
-    }
-
-    func sinkChanged(_ st: SinkStatus) async {
-        let before = sinkStatus[st.name]
-        sinkStatus[st.name] = st
-        if before?.failing != st.failing || (before?.parked ?? 0) != st.parked {
-            await events.publish(.delivery(sink: st.name, pending: st.pending, parked: st.parked, failing: st.failing))
-        }
-    }
-
-    func stopSinks() async {
-        for t in sinkTasks { t.cancel() }
-        for t in sinkTasks { await t.value }
-        for r in sinkRunners.values { await r.sink.shutdown() }
-        sinkTasks = []
     }
 
     // MARK: History
@@ -276,15 +202,6 @@ extension Station {
                 certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
         }
     }
-}
-
-/// A configured sink that cannot run (its secret is unreadable): it keeps failing with the
-/// reason, visibly, and its reports stay in the outbox until it is fixed and ferruled restarted.
-struct UnavailableSink: Sink {
-    let name: String
-    let kind: String
-    let why: String
-    func deliver(_ report: UnitReport) async -> DeliveryOutcome { .retry(why) }
 }
 
 /// A history entry with where its files are.

@@ -95,45 +95,44 @@ public actor Station {
     var identities: [String: InstrumentIdentity] = [:]
     var instrumentErrors: [String: String] = [:]
     var accepting = true
-    /// Light sources that did not confirm off, with why; retried by `lightRetry` until they do.
+    /// Light sources that did not confirm off, with why; retried by `keepSwitchingLightOff` until they do.
     var lightMayBeOn: [String: String] = [:]
-    var lightRetry: Task<Void, Never>?
+    /// Wakes the light retry (see `LightRetryService`).
+    nonisolated let lightTrouble = Kick()
     /// This station's claim on its data directory, released when it shuts down.
     var dataLock: ExclusiveLock?
     /// What the composition root asked to run last at shutdown.
-    var onShutdown: @Sendable () -> Void = {}
+    var onShutdown: @Sendable () async -> Void = {}
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
     var devnodes: [String: String] = [:]
     /// A fixture whose unit lost an instrument to an unplug: (instrument, reason).
     var unpluggedDuringUnit: [Int: (String, String)] = [:]
-    var deviceMonitor: UdevMonitor?
-    /// Consumes the port events in order (see `follow`).
-    var deviceWatch: Task<Void, Never>?
     /// The durable record of every unit (see `Store`).
     public nonisolated let store: Store
-    var sinkRunners: [String: SinkRunner] = [:]
-    var sinkTasks: [Task<Void, Never>] = []
-    var sinkStatus: [String: SinkStatus] = [:]
+    /// The sink runners that deliver stored units (Services, run by the composition root).
+    public nonisolated let delivery: Delivery
     /// Why results cannot be stored right now (disk full, read-only); nil when they can.
     var storageProblem: String?
     /// Measured units whose record could not be committed yet, retried until it can.
     var unstored: [UnitReport] = []
-    var storageRetry: Task<Void, Never>?
+    /// Wakes the storage retry (see `StorageRetryService`).
+    nonisolated let storageTrouble = Kick()
     /// Stored units whose report files could not be written yet, and why.
     var filesUnwritten: Set<UUID> = []
     var filesProblem: String?
-    var filesRetry: Task<Void, Never>?
 
     /// Starts a station: claims and prepares the data directory, checks the store, then builds
     /// the instruments with `instruments` (given the folder for run-time files such as a
     /// simulator's pty links) and loads the references. `onShutdown` runs last in `shutdown()`
-    /// (the composition root stops what it started for the instruments there).
+    /// (the composition root stops what it started for the instruments there). `sinks` replaces
+    /// the configured sinks (tests); their runners retry after `sinkBackoff`, doubling.
     public static func make(
         config: StationConfig, data: DataDirectory,
         instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
-        onShutdown: @escaping @Sendable () -> Void = {},
+        onShutdown: @escaping @Sendable () async -> Void = {},
+        sinks: [any Sink]? = nil, sinkBackoff: Duration = .seconds(1),
         logger: Logger = Logger(label: "ferrule.station"),
         now: @escaping @Sendable () -> Date = Date.init
     ) async throws -> Station {
@@ -143,7 +142,9 @@ public actor Station {
         let store = try Store(path: data.storePath)
         data.tightenModes()
         let instruments = try await build(data.root + "/run")
-        let station = Station(config: config, data: data, instruments: instruments, store: store, logger: logger, now: now)
+        let station = Station(
+            config: config, data: data, instruments: instruments, store: store, logger: logger, now: now,
+            sinks: sinks, sinkBackoff: sinkBackoff)
         await station.hold(lock, onShutdown: onShutdown)
         await station.recover()
         await station.loadCordMatings()
@@ -152,9 +153,10 @@ public actor Station {
 
     private init(
         config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
-        now: @escaping @Sendable () -> Date
+        now: @escaping @Sendable () -> Date, sinks: [any Sink]?, sinkBackoff: Duration
     ) {
         self.store = store
+        delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
         self.config = config
         self.active = config
         self.data = data
@@ -176,7 +178,7 @@ public actor Station {
     }
 
     public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }
-    func hold(_ lock: ExclusiveLock, onShutdown: @escaping @Sendable () -> Void) {
+    func hold(_ lock: ExclusiveLock, onShutdown: @escaping @Sendable () async -> Void) {
         dataLock = lock
         self.onShutdown = onShutdown
     }
@@ -212,6 +214,7 @@ public actor Station {
     }
 
     /// Stops accepting units and aborts every running one; returns when their reports are written.
+    /// The station's services (retries, device watch, sink runners) stop after it, with the group.
     public func shutdown() async {
         accepting = false
         let tasks = Array(running.values)
@@ -219,17 +222,11 @@ public actor Station {
         for t in tasks { _ = await t.value }
         await waitForReferences()
         await lightOffBeforeExit()
-        lightRetry?.cancel()
-        storageRetry?.cancel()
-        filesRetry?.cancel()
         if !unstored.isEmpty { _ = await flushUnstored() }
         if !unstored.isEmpty {
             logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")")
         }
-        await stopSinks()
-        onShutdown()
-        deviceMonitor?.stop()
-        deviceWatch?.cancel()
+        await onShutdown()
         dataLock = nil
     }
 

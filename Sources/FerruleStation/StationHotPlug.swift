@@ -7,29 +7,23 @@ import Logging
 
 // Hot-plug: instruments found by udev `match:` followed as their ports go and come back.
 extension Station {
-    /// Follows udev for instruments found by `match:`. False when no monitor can run here.
-    @discardableResult
-    public func watchDevices() -> Bool {
-        guard deviceMonitor == nil, !devnodes.isEmpty else { return deviceMonitor != nil }
+    /// Follows udev for the instruments found by `match:` until the task is cancelled (see
+    /// `DeviceWatchService`). Returns at once when none is, or when no monitor can run here.
+    public func watchDevices() async {
+        guard !devnodes.isEmpty else { return }
         let monitor = UdevMonitor()
         let events = monitor.start()
         logger.info("udev monitor \(events != nil ? "watching" : "not available"): \(devnodes.keys.sorted().joined(separator: ", "))")
-        guard let events else { return false }
-        deviceMonitor = monitor
-        follow(events)
-        return true
+        guard let events else { return }
+        await follow(events)
+        monitor.stop()
     }
 
-    /// Handles port events one at a time, in the order they came: a remove followed by an add of
-    /// the same port ends with the instrument back, never missing.
-    public func follow(_ events: AsyncStream<DeviceEvent>) {
-        deviceWatch?.cancel()
-        deviceWatch = Task { [weak self] in
-            for await e in events {
-                guard let self else { return }
-                await self.deviceEvent(e.action, e.device)
-            }
-        }
+    /// Handles port events one at a time, in the order they came, until the sequence ends or the
+    /// task is cancelled: a remove followed by an add of the same port ends with the instrument
+    /// back, never missing.
+    public func follow(_ events: AsyncStream<DeviceEvent>) async {
+        for await e in events { await deviceEvent(e.action, e.device) }
     }
 
     /// An instrument's port went away or came back.

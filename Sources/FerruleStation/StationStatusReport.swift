@@ -52,6 +52,6 @@ extension Station {
                              storage: .init(path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root),
                                             problem: storageProblem, unstoredUnits: unstored.count,
                                             reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count),
-                             sinks: sinkStatus.values.sorted { $0.name < $1.name })
+                             sinks: delivery.statuses())
     }
 }

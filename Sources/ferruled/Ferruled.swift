@@ -77,15 +77,16 @@ struct Run: AsyncParsableCommand {
         }
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
         let built: BuiltStation
-        do { built = try await StationBuilder.make(config: cfg, data: data, logger: logger) } catch let e as UdevMatchError {
+        do {
+            // The demo runs the station's services itself; the daemon puts them in its service group.
+            built = try await StationBuilder.make(config: cfg, data: data, logger: logger, runServices: demo)
+        } catch let e as UdevMatchError {
             FileHandle.standardError.write(Data("ferruled: \(config): \(e)\n".utf8))
             throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("ferruled: data directory \(data.root): \(error)\n".utf8))
             throw ExitCode(2)
         }
-        await built.station.watchDevices()
-        await built.station.startSinks()
         if demo {
             try await runDemo(built, data: data)
         } else {
@@ -142,8 +143,10 @@ struct Run: AsyncParsableCommand {
         routes.serveFaults(built.faults)
         let server = ControlServer(
             routes: routes, events: { await station.events.subscribe(buffer: 1 << 16) }, options: options, logger: logger)
+        // Shut down in reverse: the station first (units aborted and kept), then the socket, then
+        // the station's own services (retries, device watch, sink runners), which see it all stored.
         var groupConfig = ServiceGroupConfiguration(
-            services: [
+            services: station.services.map { .init(service: $0) } + [
                 .init(service: ControlService(server: server, readiness: readiness)),
                 .init(service: ReloadService(station: station, configPath: config, logger: logger)),
                 .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))

@@ -176,11 +176,10 @@ import FerruleProtocol
     }
 
     @Test func directorySinkWaitsForAVanishedFolderAndLosesNothing() async throws {
-        let (station, bench) = try await makeStation()
         let share = temporaryDirectory() + "/share"
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: false)
-        await station.startSinks([DirectorySink(name: "mes-share", path: share, formats: [.json, .html, .csv], stationId: "SIM-01")],
-                                 baseBackoff: .milliseconds(20))
+        let (station, bench) = try await makeStation(
+            sinks: [DirectorySink(name: "mes-share", path: share, formats: [.json, .html, .csv], stationId: "SIM-01")])
         let a = try await testUnit(station, bench, serial: "DIR-1", part: "FT-MTP12-SMAPC-B-LL")
         try await drained(station, "mes-share")
         let stem = reportFileStem(serial: "DIR-1", finishedAt: a.report.finishedAt, reportId: a.report.reportId)
@@ -217,9 +216,8 @@ import FerruleProtocol
         defer { kill(peer.processIdentifier, SIGKILL) }
         try "s3cret-token\n".write(toFile: dir + "/token", atomically: true, encoding: .utf8)
 
-        let (station, bench) = try await makeStation()
-        await station.startSinks([HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/results", tokenFile: dir + "/token", timeout: .milliseconds(700))],
-                                 baseBackoff: .milliseconds(20))
+        let (station, bench) = try await makeStation(
+            sinks: [HTTPSink(name: "mes", url: "http://127.0.0.1:\(port)/results", tokenFile: dir + "/token", timeout: .milliseconds(700))])
         let a = try await testUnit(station, bench, serial: "HTTP-A", part: "FT-MTP12-SMAPC-B-LL")
         let b = try await testUnit(station, bench, serial: "HTTP-B", part: "FT-MTP12-SMAPC-B-LL")
         let c = try await testUnit(station, bench, serial: "HTTP-C", part: "FT-MTP12-SMAPC-B-LL")
@@ -417,9 +415,8 @@ actor GateSink: Sink {
     /// Status is current during a delivery: a sink on its first attempt shows the unit pending
     /// and the attempt, not "0 pending" until it is done.
     @Test func aSinkOnItsFirstAttemptShowsItsBacklog() async throws {
-        let (station, bench) = try await makeStation()
         let gate = GateSink()
-        await station.startSinks([gate])
+        let (station, bench) = try await makeStation(sinks: [gate])
         _ = try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP8-SMAPC-B")
         try await waitUntil("the first attempt to show") {
             let s = await station.status().sinks.first
@@ -430,6 +427,6 @@ actor GateSink: Sink {
             let s = await station.status().sinks.first
             return s?.pending == 0 && s?.lastDeliveredAt != nil
         }
-        await station.stopSinks()
+        await station.shutdown()
     }
 }

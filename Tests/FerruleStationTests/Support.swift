@@ -1,6 +1,7 @@
 import FerruleCore
 import Testing
 import FerruleProtocol
+import FerruleRecords
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
@@ -57,20 +58,22 @@ func inProcessConfigText() throws -> String {
 
 /// A station on the default simulated bench (in-process instruments) with references taken on every fixture.
 func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
-                 config: StationConfig? = nil) async throws -> (Station, SimulatedBench) {
-    let built = try await makeBuiltStation(data: data, clock: clock, reference: reference, config: config)
+                 config: StationConfig? = nil, sinks: [any Sink] = []) async throws -> (Station, SimulatedBench) {
+    let built = try await makeBuiltStation(data: data, clock: clock, reference: reference, config: config, sinks: sinks)
     return (built.station, try #require(built.simulation?.bench))
 }
 
 /// `makeStation`, with the simulation it was built with (wire-level simulators, fault injection).
+/// The station runs its services (retries, sink runners for `sinks`, retried after 20 ms) until it shuts down.
 func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
-                      config: StationConfig? = nil) async throws -> BuiltStation {
+                      config: StationConfig? = nil, sinks: [any Sink] = []) async throws -> BuiltStation {
     let cfg = try config ?? StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .error
     let now: @Sendable () -> Date
     if let clock { now = { clock.now() } } else { now = { Date() } }
-    let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now)
+    let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now,
+                                              sinks: sinks, sinkBackoff: .milliseconds(20), runServices: true)
     await built.station.probe()
     if reference, let bench = built.simulation?.bench { try await referenceEveryCord(built.station, bench) }
     return built

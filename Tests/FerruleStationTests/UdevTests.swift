@@ -153,7 +153,7 @@ final class Testbed: @unchecked Sendable {
         await station.probe()
         let watched = await station.events.subscribe()
         let (events, feed) = AsyncStream<DeviceEvent>.makeStream()
-        await station.follow(events)
+        let following = Task { await station.follow(events) }
         for round in 1...20 {  // many rounds: a race that loses one time in a few would show
             let from = "/dev/ttyUSB\(round - 1)", to = "/dev/ttyUSB\(round)"
             feed.yield(DeviceEvent(.remove, UdevCandidate(devnode: from, syspath: "/sys/u\(round)", subsystem: "tty", properties: [:])))
@@ -172,6 +172,8 @@ final class Testbed: @unchecked Sendable {
             if kinds.count == 40 { break }
         }
         #expect(kinds == Array(repeating: ["fault", "back"], count: 20).flatMap { $0 })
+        feed.finish()
+        await following.value
         await station.shutdown()
     }
 

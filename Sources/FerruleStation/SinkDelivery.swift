@@ -1,0 +1,93 @@
+import FerruleCore
+import FerruleRecords
+import Foundation
+import Logging
+import Synchronization
+
+/// Delivery of stored units to the factory: one `SinkRunner` per configured sink (each a
+/// `Service` that ferruled runs in its group) and the board that keeps what each last said.
+public struct Delivery: Sendable {
+    public let runners: [SinkRunner]
+    let board: SinkStatusBoard
+
+    /// Runners for `sinks` (the configured ones when nil), reading the outbox of `store`.
+    init(
+        sinks: [any Sink]?, config: StationConfig, store: Store, events: EventBus, logger: Logger, baseBackoff: Duration
+    ) {
+        let list = sinks ?? config.sinks.map { Self.makeSink($0, stationId: config.stationId, logger: logger) }
+        let board = SinkStatusBoard(events: events, initial: list.map {
+            SinkStatus(name: $0.name, kind: $0.kind, pending: 0, parked: 0, attempts: 0)
+        })
+        self.board = board
+        runners = list.map { sink in
+            let spec = config.sinks.first { $0.name == sink.name }
+            return SinkRunner(
+                sink: sink, store: store, logger: logger, baseBackoff: baseBackoff,
+                maxBackoff: .milliseconds(Int64((spec?.maxBackoffSeconds ?? 60) * 1000))
+            ) { status in await board.changed(status) }
+        }
+    }
+
+    /// A new record is in the outbox.
+    func wake() { for r in runners { r.wake() } }
+
+    func statuses() -> [SinkStatus] { board.all() }
+
+    static func makeSink(_ s: SinkSpec, stationId: String, logger: Logger) -> any Sink {
+        switch s.kind {
+        case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: stationId)
+        case .http:
+            return HTTPSink(
+                name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
+                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+        case .postgres:
+            var password: String?
+            if let f = s.passwordFile {
+                guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
+                    return UnavailableSink(name: s.name, kind: "postgres", why: "cannot read the password file \(f)")
+                }
+                password = p.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            do {
+                return try PostgresSink(
+                    name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
+                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
+            } catch {
+                return UnavailableSink(name: s.name, kind: "postgres", why: "\(error)")
+            }
+        }
+    }
+}
+
+/// What each sink last said, for status (read without waiting); a change of failing or parked
+/// is published as an event.
+final class SinkStatusBoard: Sendable {
+    private let statuses: Mutex<[String: SinkStatus]>
+    private let events: EventBus
+
+    init(events: EventBus, initial: [SinkStatus]) {
+        self.events = events
+        statuses = Mutex(Dictionary(initial.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    func changed(_ st: SinkStatus) async {
+        let before = statuses.withLock { all in
+            defer { all[st.name] = st }
+            return all[st.name]
+        }
+        if before?.failing != st.failing || (before?.parked ?? 0) != st.parked {
+            await events.publish(.delivery(sink: st.name, pending: st.pending, parked: st.parked, failing: st.failing))
+        }
+    }
+
+    func all() -> [SinkStatus] { statuses.withLock { $0.values.sorted { $0.name < $1.name } } }
+}
+
+/// A configured sink that cannot run (its secret is unreadable): it keeps failing with the
+/// reason, visibly, and its reports stay in the outbox until it is fixed and ferruled restarted.
+struct UnavailableSink: Sink {
+    let name: String
+    let kind: String
+    let why: String
+    func deliver(_ report: UnitReport) async -> DeliveryOutcome { .retry(why) }
+}

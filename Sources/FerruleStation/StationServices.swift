@@ -1,0 +1,50 @@
+import FerruleRecords
+import Logging
+import ServiceLifecycle
+
+/// Wakes a retry loop. While the loop is busy, at most one wake is kept: trouble reported ten
+/// times while it retries means one more look, not ten.
+struct Kick: Sendable {
+    let wakes: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() { (wakes, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+
+    func fire() { continuation.yield() }
+}
+
+/// Switches off, every second, each light source that may still be on (see `Station.keepSwitchingLightOff`).
+public struct LightRetryService: Service {
+    let station: Station
+    public func run() async { await cancelWhenGracefulShutdown { await station.keepSwitchingLightOff() } }
+}
+
+/// Stores, every 5 s, the units kept in memory while the store failed and writes late report
+/// files (see `Station.keepRetryingStorage`).
+public struct StorageRetryService: Service {
+    let station: Station
+    public func run() async { await cancelWhenGracefulShutdown { await station.keepRetryingStorage() } }
+}
+
+/// Follows udev for instruments found by `match:` (see `Station.watchDevices`).
+public struct DeviceWatchService: Service {
+    let station: Station
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            await station.watchDevices()
+            // Nothing to watch here: stay until shutdown, as the other services do.
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+extension Station {
+    /// The station's long-lived loops, for the composition root's service group: the light and
+    /// storage retries, the device watch and one runner per sink. They come before the station's
+    /// own service in the group, so that they stop after it (a unit aborted at shutdown is still
+    /// stored and offered to the sinks).
+    public nonisolated var services: [any Service] {
+        [LightRetryService(station: self), StorageRetryService(station: self), DeviceWatchService(station: self)]
+            + delivery.runners
+    }
+}
