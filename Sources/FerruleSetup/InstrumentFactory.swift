@@ -53,32 +53,55 @@ public enum InstrumentFactory {
 
     /// The driver a spec names, at the spec's (resolved) address.
     static func driver(for spec: InstrumentSpec, bench: SimulatedBench?) -> any Instrument {
-        let timeout = spec.timeoutSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
-        // Validated at config load; an in-process simulator's address was assigned above.
-        let address = InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1)
-        switch spec.driver {
-        case .simSwitch, .simILRL:
-            // A config with a sim-* driver always has a bench (see `make`).
-            let bench = bench ?? SimulatedBench(wiring: [], settings: BenchSettings())
-            if spec.driver == .simSwitch { return SimulatedSwitch(name: spec.name, channelCount: spec.channels ?? 1, bench: bench) }
-            return SimulatedILRLMeter(name: spec.name, wavelengthsNm: spec.wavelengthsNm, bench: bench)
-        case .santecRL1:
-            return SantecRL1(name: spec.name, address: address, wavelengthsNm: spec.wavelengthsNm,
-                             noLightFloorDbm: spec.noLightFloorDbm, timeout: timeout ?? .seconds(6))
-        case .santecOSX:
-            return SantecOSX(name: spec.name, address: address, channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(2))
-        case .keysight816x:
-            return Keysight816x(name: spec.name, address: address, slots: spec.keysight ?? .init(), wavelengthsNm: spec.wavelengthsNm,
-                                noLightFloorDbm: spec.noLightFloorDbm, timeout: timeout ?? .seconds(3))
-        case .diconMEMS:
-            return DiConSwitch(name: spec.name, address: address, channelCount: spec.channels ?? 1, timeout: timeout ?? .seconds(1))
-        case .modbusSwitch, .modbusIO:
-            let link = ModbusLink(name: spec.name, address: address, unitId: spec.unitId, timeout: timeout ?? .milliseconds(500),
-                                  retries: spec.retries)
-            if let map = spec.switchMap { return ModbusSwitch(name: spec.name, link: link, channelCount: spec.channels ?? 1, map: map) }
-            return ModbusFixtureIO(name: spec.name, link: link, map: spec.ioMap ?? ModbusIOMap())
+        // Names were checked against `DriverCatalog` at config load; a test checks every one is here.
+        guard let make = DriverRegistry.constructors[spec.driver.name] else {
+            preconditionFailure("driver \(spec.driver.name) is in the catalog but has no constructor")
+        }
+        // A config with a sim-* driver always has a bench (see `make`).
+        return make(DriverRegistry.Context(spec: spec, bench: bench ?? SimulatedBench(wiring: [], settings: BenchSettings())))
+    }
+}
+
+/// Every driver's constructor, registered under the name a config uses for it.
+public enum DriverRegistry {
+    /// What a constructor gets: the spec (resolved address, settings) and the simulated bench.
+    public struct Context: Sendable {
+        public let spec: InstrumentSpec
+        public let bench: SimulatedBench
+        /// The spec's address; validated at config load.
+        var address: InstrumentAddress { InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1) }
+        func timeout(default d: Duration) -> Duration { spec.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) } ?? d }
+        var name: String { spec.name }
+        var channels: Int { spec.channels ?? 1 }
+        var modbusLink: ModbusLink {
+            ModbusLink(name: name, address: address, unitId: spec.unitId, timeout: timeout(default: .milliseconds(500)), retries: spec.retries)
         }
     }
+
+    public typealias Constructor = @Sendable (Context) -> any Instrument
+
+    public static let constructors: [String: Constructor] = [
+        SantecRL1.driverName: { c in
+            SantecRL1(name: c.name, address: c.address, wavelengthsNm: c.spec.wavelengthsNm,
+                      noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(6)))
+        },
+        SantecOSX.driverName: { c in
+            SantecOSX(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(2)))
+        },
+        Keysight816x.driverName: { c in
+            Keysight816x(name: c.name, address: c.address, slots: c.spec.keysight ?? .init(), wavelengthsNm: c.spec.wavelengthsNm,
+                         noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
+        },
+        DiConSwitch.driverName: { c in
+            DiConSwitch(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(1)))
+        },
+        ModbusSwitch.driverName: { c in
+            ModbusSwitch(name: c.name, link: c.modbusLink, channelCount: c.channels, map: c.spec.switchMap ?? ModbusSwitchMap())
+        },
+        ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
+        SimulatedSwitch.driverName: { c in SimulatedSwitch(name: c.name, channelCount: c.channels, bench: c.bench) },
+        SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) },
+    ]
 }
 
 extension StationConfig {
@@ -86,7 +109,7 @@ extension StationConfig {
     /// every other instrument that has a real driver (`ferrule-sim serve`).
     public func wireInstruments(fallback: WireTransport? = nil) -> [WireInstrument] {
         instruments.compactMap { s -> WireInstrument? in
-            guard let t = s.simulate ?? fallback, let m = WireModel(rawValue: s.driver.rawValue) else { return nil }
+            guard let t = s.simulate ?? fallback, let m = WireModel(rawValue: s.driver.name) else { return nil }
             var modbus: ModbusSimKind?
             if let map = s.switchMap { modbus = .opticalSwitch(map, channels: s.channels ?? 1) }
             if let map = s.ioMap { modbus = .fixtureIO(map, fixture: fixtures.first { $0.io == s.name }?.id ?? 0) }

@@ -153,3 +153,15 @@ public struct BenchSettings: Sendable, Codable, Hashable {
 
     public init() {}
 }
+
+/// The two drivers simulated in-process, as a config names them. FerruleSimulator's
+/// `SimulatedSwitch` and `SimulatedILRLMeter` register under these names; a test checks that
+/// the roles given here are the ones their conformances declare.
+public enum SimulatedDriverInfo {
+    public static let opticalSwitch = DriverInfo(
+        name: "sim-switch", summary: "in-process simulated 1xN switch on the simulated bench (no wire; fastest for engine tests)",
+        roles: [.opticalSwitch], bus: .inProcess)
+    public static let ilrlMeter = DriverInfo(
+        name: "sim-ilrl", summary: "in-process simulated IL/RL meter: source, power meter and RL meter (no wire)",
+        roles: [.lightSource, .powerMeter, .rlMeter], bus: .inProcess)
+}

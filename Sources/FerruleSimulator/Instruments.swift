@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleDevices
+import FerruleSimSpec
 
 /// Turns an injected fault into the error a real driver would raise for that symptom.
 private func fault(_ bench: SimulatedBench, _ name: String, _ op: String) async throws {
@@ -100,4 +101,16 @@ public actor SimulatedILRLMeter: LightSource, PowerMeter, ReturnLossMeter {
         let rl = await bench.readReturnLoss(meter: name, wavelengthNm: wavelengthNm)
         return ReturnLossReading(endA: rl?.a, endB: rl?.b)
     }
+}
+
+extension SimulatedSwitch: RegisteredDriver {
+    public static let driverName = SimulatedDriverInfo.opticalSwitch.name
+    public static let summary = SimulatedDriverInfo.opticalSwitch.summary
+    public static let bus = DriverBus.inProcess
+}
+
+extension SimulatedILRLMeter: RegisteredDriver {
+    public static let driverName = SimulatedDriverInfo.ilrlMeter.name
+    public static let summary = SimulatedDriverInfo.ilrlMeter.summary
+    public static let bus = DriverBus.inProcess
 }

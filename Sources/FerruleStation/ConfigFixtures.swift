@@ -25,7 +25,7 @@ extension StationConfig {
             _ = try instrument(e.powerMeter, in: instruments, p.key("powerMeter"), role: "power meter") { $0.canBePowerMeter }
             if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: "RL meter") { $0.canBeRLMeter } }
             if let io = e.io {
-                _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.isFixtureIO }
+                _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.can(.fixtureIO) }
                 if let other = fixtures.first(where: { $0.io == io }) {
                     throw ConfigIssue(
                         path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
@@ -47,7 +47,7 @@ extension StationConfig {
         _ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
         _ p: ConfigPath
     ) throws -> [Int: Int] {
-        let sw = try instrument(port.switch, in: instruments, p.key("switch"), role: "switch") { $0.driver.isSwitch }
+        let sw = try instrument(port.switch, in: instruments, p.key("switch"), role: "switch") { $0.driver.can(.opticalSwitch) }
         var map: [Int: Int] = [:]
         for (k, ch) in try channels(port.channels, p.key("channels")).enumerated() {
             guard ch >= 1, ch <= sw.channels ?? 0 else {
@@ -78,7 +78,7 @@ extension StationConfig {
         }
         guard ok(ins) else {
             throw ConfigIssue(
-                path: p, message: "instrument '\(name)' (driver \(ins.driver.rawValue)) cannot act as \(role)",
+                path: p, message: "instrument '\(name)' (driver \(ins.driver.name)) cannot act as \(role)",
                 fix: "name an instrument whose driver is a \(role)")
         }
         return ins

@@ -22,8 +22,12 @@ extension StationConfig {
     }
 
     static func instrumentSpec(_ e: InstrumentEntry, _ p: ConfigPath) throws -> InstrumentSpec {
-        let driver = try oneOf(e.driver, DriverKind.self, p.key("driver"), what: "driver")
-        if driver.isSwitch {
+        guard let driver = DriverCatalog.named(e.driver) else {
+            throw ConfigIssue(
+                path: p.key("driver"), message: "'\(e.driver)' is not a known driver",
+                fix: "use one of: \(DriverCatalog.all.map(\.name).joined(separator: ", "))")
+        }
+        if driver.can(.opticalSwitch) {
             guard let n = e.channels, (1...maxChannels).contains(n) else {
                 throw ConfigIssue(
                     path: p.key("channels"), message: "a switch needs its channel count",
@@ -31,7 +35,7 @@ extension StationConfig {
             }
         }
         let wls = e.wavelengthsNm ?? []
-        if (driver.isSource || e.source != nil) && wls.isEmpty {
+        if (driver.can(.lightSource) && driver.name != Keysight816x.driverName || e.source != nil) && wls.isEmpty {
             throw ConfigIssue(
                 path: p.key("wavelengthsNm"), message: "a source needs its wavelengths",
                 fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
@@ -49,12 +53,12 @@ extension StationConfig {
 
     /// How the instrument is reached: simulated in-process, simulated on the wire (`simulate`),
     /// found by udev properties (`match`) or at an `address`.
-    static func whereItIs(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func whereItIs(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         if driver.isSimulated {
             if e.simulate != nil {
-                let real = DriverKind.allCases.filter { !$0.isSimulated }.map(\.rawValue).joined(separator: ", ")
+                let real = DriverCatalog.all.filter { !$0.isSimulated }.map(\.name).joined(separator: ", ")
                 throw ConfigIssue(
-                    path: p.key("simulate"), message: "driver \(driver.rawValue) is already simulated in-process",
+                    path: p.key("simulate"), message: "driver \(driver.name) is already simulated in-process",
                     fix: "use a real driver (\(real)) with 'simulate: tcp' or 'pty'")
             }
         } else if let sim = e.simulate {
@@ -130,12 +134,12 @@ extension StationConfig {
     }
 
     /// Unit id, retries and the register map of a Modbus instrument; refuses them on others.
-    static func modbusSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
-        guard driver.isModbus else {
+    static func modbusSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+        guard driver.bus == .modbus else {
             for (key, present) in [
                 ("unitId", e.unitId != nil), ("retries", e.retries != nil), ("registers", e.registers != nil), ("io", e.io != nil)
             ] where present {
-                throw ConfigIssue(path: p.key(key), message: "'\(key)' is for Modbus instruments, not \(driver.rawValue)", fix: "remove it")
+                throw ConfigIssue(path: p.key(key), message: "'\(key)' is for Modbus instruments, not \(driver.name)", fix: "remove it")
             }
             return
         }
@@ -153,8 +157,8 @@ extension StationConfig {
             spec.retries = r
         }
         let simulated = e.simulate != nil
-        switch driver {
-        case .modbusSwitch:
+        switch driver.name {
+        case ModbusSwitch.driverName:
             if e.io != nil {
                 throw ConfigIssue(path: p.key("io"), message: "'io' is for modbus-io", fix: "a switch's map goes under 'registers'")
             }
@@ -171,7 +175,7 @@ extension StationConfig {
                     path: p, message: "Modbus switch '\(e.name)' has no register map",
                     fix: "add 'registers: {channel: hr:N, position: ir:N, busy: ir:N.B}' from the switch's manual")
             }
-        case .modbusIO:
+        case ModbusFixtureIO.driverName:
             if e.registers != nil {
                 throw ConfigIssue(
                     path: p.key("registers"), message: "'registers' is for modbus-switch", fix: "an I/O module's map goes under 'io'")
@@ -204,12 +208,12 @@ extension StationConfig {
     }
 
     /// `noLightFloorDbm` for any power meter; `source`/`powerMeter` module slots for a Keysight 816x.
-    static func meterSettings(_ e: InstrumentEntry, driver: DriverKind, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func meterSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
         if let floor = e.noLightFloorDbm {
-            guard driver.isPowerMeter else {
+            guard driver.can(.powerMeter) else {
                 throw ConfigIssue(
                     path: p.key("noLightFloorDbm"),
-                    message: "'noLightFloorDbm' is for power meters, not \(driver.rawValue)", fix: "remove it")
+                    message: "'noLightFloorDbm' is for power meters, not \(driver.name)", fix: "remove it")
             }
             guard (-120 ... -30).contains(floor) else {
                 throw ConfigIssue(
@@ -218,10 +222,10 @@ extension StationConfig {
             }
             spec.noLightFloorDbm = floor
         }
-        guard driver == .keysight816x else {
+        guard driver.name == Keysight816x.driverName else {
             for (key, present) in [("source", e.source != nil), ("powerMeter", e.powerMeter != nil)] where present {
                 throw ConfigIssue(
-                    path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.rawValue)",
+                    path: p.key(key), message: "'\(key)' module slots are for keysight-816x, not \(driver.name)",
                     fix: "remove it")
             }
             return

@@ -4,38 +4,23 @@ import FerruleRecords
 import FerruleSimSpec
 import Foundation
 
-/// Drivers this build knows, by the name used in `instruments[].driver`.
-public enum DriverKind: String, Sendable, CaseIterable {
-    /// Santec RL1/RLM IL-RL meter (SCPI): source, power meter and RL meter.
-    case santecRL1 = "santec-rl1"
-    /// Santec OSX optical switch (SCPI over TCP 5025).
-    case santecOSX = "santec-osx"
-    /// Keysight 816x power meter (SCPI).
-    case keysight816x = "keysight-816x"
-    /// DiCon MEMS 1xN switch (serial line protocol).
-    case diconMEMS = "dicon-mems"
-    /// A 1xN optical switch over Modbus RTU/TCP, register map from the config.
-    case modbusSwitch = "modbus-switch"
-    /// A fixture I/O module over Modbus RTU/TCP (lid interlock, part sensor, start, stack light).
-    case modbusIO = "modbus-io"
-    /// In-process simulated 1xN switch on the simulated bench (no wire; fastest for engine tests).
-    case simSwitch = "sim-switch"
-    /// In-process simulated IL/RL meter (no wire).
-    case simILRL = "sim-ilrl"
+/// The drivers a config may name in `instruments[].driver`, each with the roles it can play.
+/// Their constructors are registered under the same names where stations are built (FerruleSetup).
+public enum DriverCatalog {
+    public static let all: [DriverInfo] = [
+        SantecRL1.info, SantecOSX.info, Keysight816x.info, DiConSwitch.info, ModbusSwitch.info, ModbusFixtureIO.info,
+        SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter,
+    ]
 
-    var isSwitch: Bool { [.simSwitch, .santecOSX, .diconMEMS, .modbusSwitch].contains(self) }
-    var isFixtureIO: Bool { self == .modbusIO }
-    var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
-    var isSource: Bool { [.simILRL, .santecRL1].contains(self) }
-    var isPowerMeter: Bool { [.simILRL, .santecRL1, .keysight816x].contains(self) }
-    var isRLMeter: Bool { [.simILRL, .santecRL1].contains(self) }
-    /// In-process simulated: no wire, no address.
-    public var isSimulated: Bool { self == .simSwitch || self == .simILRL }
+    /// The driver of that name (letter case ignored), or nil.
+    public static func named(_ name: String) -> DriverInfo? {
+        all.first { $0.name == name } ?? all.first { $0.name.lowercased() == name.lowercased() }
+    }
 }
 
 public struct InstrumentSpec: Sendable, Hashable {
     public var name: String
-    public var driver: DriverKind
+    public var driver: DriverInfo
     /// For a real driver: where it is. For `simulate`, assigned when the simulator starts.
     public var address: String
     public var simulate: WireTransport?
@@ -58,9 +43,12 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var match: [String: String]?
 
     /// The roles this instrument can take, from its driver and (for a Keysight mainframe) its modules.
-    public var canBeSource: Bool { driver.isSource || (driver == .keysight816x && keysight?.sourceSlot != nil) }
-    public var canBePowerMeter: Bool { driver.isPowerMeter }
-    public var canBeRLMeter: Bool { driver.isRLMeter }
+    /// A Keysight mainframe is a source only with a laser module's slot configured.
+    public var canBeSource: Bool {
+        driver.can(.lightSource) && (driver.name != Keysight816x.driverName || keysight?.sourceSlot != nil)
+    }
+    public var canBePowerMeter: Bool { driver.can(.powerMeter) }
+    public var canBeRLMeter: Bool { driver.can(.rlMeter) }
 }
 
 public struct DemoUnit: Sendable {

@@ -41,7 +41,7 @@ extension Station {
                 cords: cordUses(w), sourceMayBeOn: sourceWarning(w))
         }
         let instrumentsStatus = config.instruments.map { spec in
-            StationStatus.Instrument(name: spec.name, driver: spec.driver.rawValue, address: devnodes[spec.name] ?? spec.address,
+            StationStatus.Instrument(name: spec.name, driver: spec.driver.name, address: devnodes[spec.name] ?? spec.address,
                                      state: missing[spec.name] != nil ? .missing
                                          : instrumentErrors[spec.name] != nil ? .fault : (identities[spec.name] != nil ? .ok : .unknown),
                                      identity: identities[spec.name], lastError: instrumentErrors[spec.name])

@@ -285,7 +285,7 @@ extension Station {
         return roles.map { role, name in
             let spec = instruments.specs[name]
             return UnitReport.Instrument(
-                role: role, name: name, driver: spec?.driver.rawValue ?? "?", address: spec?.address ?? "?",
+                role: role, name: name, driver: spec?.driver.name ?? "?", address: spec?.address ?? "?",
                 identity: identities[name], calibrationDue: spec?.calibrationDue)
         }
     }

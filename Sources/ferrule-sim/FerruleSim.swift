@@ -101,7 +101,7 @@ struct Describe: AsyncParsableCommand {
         print("station \(c.stationId): \(c.instruments.count) instruments")
         for i in c.instruments {
             let channels = i.channels.map { " 1x\($0)" } ?? ""
-            print("  \(i.name): \(i.driver.rawValue)\(channels)\(i.wavelengthsNm.isEmpty ? "" : " \(i.wavelengthsNm) nm")")
+            print("  \(i.name): \(i.driver.name)\(channels)\(i.wavelengthsNm.isEmpty ? "" : " \(i.wavelengthsNm) nm")")
         }
         for w in c.fixtures {
             let l = w.launchChannels.values.sorted()

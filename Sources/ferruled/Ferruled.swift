@@ -216,13 +216,13 @@ struct Probe: AsyncParsableCommand {
                 let id = try await instrument.identify()
                 print(
                     """
-                        \(spec.name)  \(spec.driver.rawValue)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) \
+                        \(spec.name)  \(spec.driver.name)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) \
                         firmware \(id.firmware)
                         """
                 )
             } catch {
                 failures[spec.name] = "\(error)"
-                print("\(spec.name)  \(spec.driver.rawValue)  \(address)  FAILED: \(error)")
+                print("\(spec.name)  \(spec.driver.name)  \(address)  FAILED: \(error)")
             }
         }
         if !failures.isEmpty {
