@@ -18,81 +18,174 @@ enum CFXUnitsTested {
         }
     }
 
-    static func value(_ name: String, _ v: Double?, unit: String, min: Double?, max: Double?, ok: Bool, at: Date, seq: Int) -> [String: Any]
-    {
-        var mv: [String: Any] = ["Value": v.map { $0 as Any } ?? NSNull(), "ValueUnits": unit]
-        mv["MinimumAcceptableValue"] = min.flatMap { $0.isFinite ? $0 : nil } ?? NSNull()
-        mv["MaximumAcceptableValue"] = max.flatMap { $0.isFinite ? $0 : nil } ?? NSNull()
-        return ["MeasurementName": name, "TimeRecorded": iso(at), "Sequence": seq, "Result": ok ? "Passed" : "Failed", "MeasuredValue": mv]
+    static func render(_ r: UnitReport) throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.keyEncodingStrategy = .custom { path in
+            let key = path.last?.stringValue ?? ""
+            return CFXKey(key == "type" ? "$type" : key.prefix(1).uppercased() + key.dropFirst())
+        }
+        return try e.encode(envelope(r))
     }
 
-    static func render(_ r: UnitReport) throws -> Data {
+    static func envelope(_ r: UnitReport) -> CFXEnvelope {
         var seq = 0
-        let tests: [[String: Any]] = r.measurements.sorted { ($0.fiber, $0.wavelengthNm) < ($1.fiber, $1.wavelengthNm) }.map { m in
-            var ms: [[String: Any]] = []
+        func next() -> Int {
             seq += 1
-            ms.append(
-                value(
-                    "IL", m.ilDb, unit: "dB", min: nil, max: m.ilMaxDb, ok: m.ilMarginDb.map { $0 >= 0 } ?? false, at: r.finishedAt,
-                    seq: seq))
+            return seq
+        }
+        let at = iso(r.finishedAt)
+        let tests = r.measurements.sorted { ($0.fiber, $0.wavelengthNm) < ($1.fiber, $1.wavelengthNm) }.map { m in
+            let il = CFXMeasurement(
+                name: "IL", value: m.ilDb, max: m.ilMaxDb, ok: m.ilMarginDb.map { $0 >= 0 } ?? false, at: at, seq: next())
+            var ms = [il]
             if m.rlDb != nil || m.rlMinDb != nil {
-                seq += 1
                 ms.append(
-                    value(
-                        "RL", m.rlDb, unit: "dB", min: m.rlMinDb, max: nil, ok: m.rlMarginDb.map { $0 >= 0 } ?? (m.rlMinDb == nil),
-                        at: r.finishedAt, seq: seq))
+                    CFXMeasurement(
+                        name: "RL", value: m.rlDb, min: m.rlMinDb, ok: m.rlMarginDb.map { $0 >= 0 } ?? (m.rlMinDb == nil),
+                        at: at, seq: next()))
             }
             if m.rlBDb != nil || m.rlBMinDb != nil {
-                seq += 1
                 ms.append(
-                    value(
-                        "RL end B", m.rlBDb, unit: "dB", min: m.rlBMinDb, max: nil,
-                        ok: m.rlBMarginDb.map { $0 >= 0 } ?? (m.rlBMinDb == nil),
-                        at: r.finishedAt, seq: seq))
+                    CFXMeasurement(
+                        name: "RL end B", value: m.rlBDb, min: m.rlBMinDb,
+                        ok: m.rlBMarginDb.map { $0 >= 0 } ?? (m.rlBMinDb == nil), at: at, seq: next()))
             }
-            return [
-                "TestName": "Fiber \(m.fiber) \(m.wavelengthNm) nm end \(m.end.rawValue)", "TestStartTime": iso(r.startedAt),
-                "TestEndTime": iso(r.finishedAt),
-                "Result": m.verdict == .pass ? "Passed" : "Failed", "Measurements": ms
-            ]
+            return CFXTest(
+                testName: "Fiber \(m.fiber) \(m.wavelengthNm) nm end \(m.end.rawValue)", testStartTime: iso(r.startedAt),
+                testEndTime: at, result: m.verdict == .pass ? "Passed" : "Failed", measurements: ms)
         }
-        let polarity: [String: Any] = [
-            "TestName": "Polarity type \(r.polarity.expectedType)", "TestStartTime": iso(r.startedAt), "TestEndTime": iso(r.finishedAt),
-            "Result": r.polarity.verdict == .pass ? "Passed" : "Failed", "Measurements": [] as [Any]
-        ]
-        let body: [String: Any] = [
-            "$type": "CFX.Production.TestAndInspection.UnitsTested, CFX",
-            "TransactionId": r.reportId.uuidString.lowercased(),
-            "TestMethod": "Functional",
-            "Tester": ["OperatorIdentifier": r.operator, "ActorType": "Human"],
-            "TestedUnits": [
-                [
-                    "UnitIdentifier": r.unit.serial,
-                    "UnitPositionNumber": r.fixture,
-                    "OverallResult": result(r.verdict),
-                    "Tests": tests + [polarity],
-                    "Symptoms": r.reasons,
-                    "Defects": r.diagnoses.map {
-                        [
-                            "DefectCode": $0.code.rawValue, "Description": $0.message,
-                            "ComponentOfInterest": $0.fibers.map(String.init).joined(separator: ",")
-                        ]
-                    }
-                ]
-            ],
-            "RecipeName": r.unit.partNumber
-        ]
-        let envelope: [String: Any] = [
-            "MessageName": "CFX.Production.TestAndInspection.UnitsTested",
-            "Version": "1.7",
-            "TimeStamp": iso(r.finishedAt),
-            "UniqueID": r.reportId.uuidString.lowercased(),
-            "Source": "ferrule.station.\(r.station.id)",
-            "Target": NSNull(),
-            "RequestID": NSNull(),
-            "MessageBody": body
-        ]
-        return try JSONSerialization.data(withJSONObject: envelope, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let polarity = CFXTest(
+            testName: "Polarity type \(r.polarity.expectedType)", testStartTime: iso(r.startedAt), testEndTime: at,
+            result: r.polarity.verdict == .pass ? "Passed" : "Failed", measurements: [])
+        let unit = CFXTestedUnit(
+            unitIdentifier: r.unit.serial, unitPositionNumber: r.fixture, overallResult: result(r.verdict), tests: tests + [polarity],
+            symptoms: r.reasons,
+            defects: r.diagnoses.map {
+                CFXDefect(
+                    defectCode: $0.code.rawValue, description: $0.message,
+                    componentOfInterest: $0.fibers.map(String.init).joined(separator: ","))
+            })
+        let body = CFXUnitsTestedBody(
+            transactionId: r.reportId.uuidString.lowercased(), tester: .init(operatorIdentifier: r.operator), testedUnits: [unit],
+            recipeName: r.unit.partNumber)
+        return CFXEnvelope(
+            timeStamp: at, uniqueID: r.reportId.uuidString.lowercased(), source: "ferrule.station.\(r.station.id)",
+            messageBody: body)
+    }
+}
+
+// The CFX message as Codable values. CFX's names are PascalCase: `render`'s key strategy
+// writes `messageName` as "MessageName". Absent values are written as null, as CFX's samples do.
+
+struct CFXKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+struct CFXEnvelope: Encodable {
+    var messageName = "CFX.Production.TestAndInspection.UnitsTested"
+    var version = "1.7"
+    var timeStamp: String
+    var uniqueID: String
+    var source: String
+    var target: String?
+    var requestID: String?
+    var messageBody: CFXUnitsTestedBody
+
+    enum CodingKeys: String, CodingKey { case messageName, version, timeStamp, uniqueID, source, target, requestID, messageBody }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(messageName, forKey: .messageName)
+        try c.encode(version, forKey: .version)
+        try c.encode(timeStamp, forKey: .timeStamp)
+        try c.encode(uniqueID, forKey: .uniqueID)
+        try c.encode(source, forKey: .source)
+        try c.encode(target, forKey: .target)  // null: a broadcast
+        try c.encode(requestID, forKey: .requestID)
+        try c.encode(messageBody, forKey: .messageBody)
+    }
+}
+
+struct CFXUnitsTestedBody: Encodable {
+    var type = "CFX.Production.TestAndInspection.UnitsTested, CFX"
+    var transactionId: String
+    var testMethod = "Functional"
+    var tester: CFXOperator
+    var testedUnits: [CFXTestedUnit]
+    var recipeName: String
+
+    enum CodingKeys: String, CodingKey {
+        case type
+        case transactionId, testMethod, tester, testedUnits, recipeName
+    }
+}
+
+struct CFXOperator: Encodable {
+    var operatorIdentifier: String
+    var actorType = "Human"
+}
+
+struct CFXTestedUnit: Encodable {
+    var unitIdentifier: String
+    var unitPositionNumber: Int
+    var overallResult: String
+    var tests: [CFXTest]
+    var symptoms: [String]
+    var defects: [CFXDefect]
+}
+
+struct CFXTest: Encodable {
+    var testName: String
+    var testStartTime: String
+    var testEndTime: String
+    var result: String
+    var measurements: [CFXMeasurement]
+}
+
+struct CFXDefect: Encodable {
+    var defectCode: String
+    var description: String
+    var componentOfInterest: String
+}
+
+/// One measured value with its acceptable range; a missing value or an open side of the range is null.
+struct CFXMeasurement: Encodable {
+    var measurementName: String
+    var timeRecorded: String
+    var sequence: Int
+    var result: String
+    var measuredValue: Value
+
+    struct Value: Encodable {
+        var value: Double?
+        var valueUnits = "dB"
+        var minimumAcceptableValue: Double?
+        var maximumAcceptableValue: Double?
+
+        enum CodingKeys: String, CodingKey { case value, valueUnits, minimumAcceptableValue, maximumAcceptableValue }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(value, forKey: .value)
+            try c.encode(valueUnits, forKey: .valueUnits)
+            try c.encode(minimumAcceptableValue, forKey: .minimumAcceptableValue)
+            try c.encode(maximumAcceptableValue, forKey: .maximumAcceptableValue)
+        }
+    }
+
+    init(name: String, value: Double?, min: Double? = nil, max: Double? = nil, ok: Bool, at: String, seq: Int) {
+        measurementName = name
+        timeRecorded = at
+        sequence = seq
+        result = ok ? "Passed" : "Failed"
+        measuredValue = Value(
+            value: value, minimumAcceptableValue: min.flatMap { $0.isFinite ? $0 : nil },
+            maximumAcceptableValue: max.flatMap { $0.isFinite ? $0 : nil })
     }
 }
 
@@ -170,9 +263,9 @@ enum ATMLTestResults {
         if let limit, limit.isFinite {
             s +=
                 """
-                              <tr:TestLimits><tr:Limits><c:SingleLimit comparator=\"\(comparator)\"><c:Datum xsi:type=\"c:double\" \
-                    value=\"\(num(limit))\" nonStandardUnit=\"dB\"/></c:SingleLimit></tr:Limits></tr:TestLimits>\n
-                    """
+                          <tr:TestLimits><tr:Limits><c:SingleLimit comparator=\"\(comparator)\"><c:Datum xsi:type=\"c:double\" \
+                value=\"\(num(limit))\" nonStandardUnit=\"dB\"/></c:SingleLimit></tr:Limits></tr:TestLimits>\n
+                """
         }
         s += "          <tr:Outcome value=\"\(margin.map { $0 >= 0 ? "Passed" : "Failed" } ?? (value == nil ? "Error" : "Passed"))\"/>\n"
         return s + "        </tr:TestResult>\n"

@@ -1,10 +1,12 @@
 import FerruleCore
 import FerruleRecords
 import FerruleSimulator
-@testable import FerruleStation
 import Foundation
 import Logging
 import Testing
+
+@testable import FerruleStation
+
 #if canImport(FoundationXML)
 import FoundationXML
 import FerruleSimSpec
@@ -21,16 +23,22 @@ import FerruleProtocol
         let recipe = first.config.recipes["FT-MTP12-SMAPC-B-LL"]!
         let ref = await first.reference(fixture: 1)!
         let id = UUID()
-        try await first.store.begin(UnitStart(reportId: id, serial: "CRASH-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "op-9",
-                                              startedAt: Date(), station: .init(id: "SIM-01", softwareVersion: "t", configHash: "h"),
-                                              recipe: recipe, rules: DiagnosisRules(), instruments: [],
-                                              references: [.init(cord: ref.cord, method: ref.method, takenAt: ref.takenAt,
-                                                  validUntil: ref.takenAt + 3600,
-                                                                 pairs: ref.pairs, values: [])], cords: []))
+        try await first.store.begin(
+            UnitStart(
+                reportId: id, serial: "CRASH-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "op-9",
+                startedAt: Date(), station: .init(id: "SIM-01", softwareVersion: "t", configHash: "h"),
+                recipe: recipe, rules: DiagnosisRules(), instruments: [],
+                references: [
+                    .init(
+                        cord: ref.cord, method: ref.method, takenAt: ref.takenAt,
+                        validUntil: ref.takenAt + 3600,
+                        pairs: ref.pairs, values: [])
+                ], cords: []))
         for fiber in [1, 2] {
             let steps = recipe.wavelengthsNm.map { wl in
-                RawStep(fiber: fiber, wavelengthNm: wl, expectedReceivePosition: 13 - fiber, receivePosition: 13 - fiber, referenceDbm: -4.6,
-                        power: .dBm(-4.75), rlDb: 62, rlBDb: 63, fault: nil)
+                RawStep(
+                    fiber: fiber, wavelengthNm: wl, expectedReceivePosition: 13 - fiber, receivePosition: 13 - fiber, referenceDbm: -4.6,
+                    power: .dBm(-4.75), rlDb: 62, rlBDb: 63, fault: nil)
             }
             try await first.store.record(reportId: id, fiber: fiber, arrival: 13 - fiber, steps: steps)
         }
@@ -55,10 +63,10 @@ import FerruleProtocol
     @Test func historyYieldParetoAndRetestsComeFromTheStore() async throws {
         let (station, bench) = try await makeStation()
         let part = "FT-MTP12-SMAPC-B-LL"
-        _ = try await testUnit(station, bench, serial: "Y-1", part: part)                                          // pass first time
+        _ = try await testUnit(station, bench, serial: "Y-1", part: part)  // pass first time
         _ = try await testUnit(station, bench, serial: "Y-2", part: part, faults: [.highLoss(fiber: 4, extraDb: 0.8)])  // fail...
-        _ = try await testUnit(station, bench, serial: "Y-2", part: part)                                          // ...then pass on retest
-        _ = try await testUnit(station, bench, serial: "Y-3", part: part, faults: [.wrongPolarity(.a)])              // fail
+        _ = try await testUnit(station, bench, serial: "Y-2", part: part)  // ...then pass on retest
+        _ = try await testUnit(station, bench, serial: "Y-3", part: part, faults: [.wrongPolarity(.a)])  // fail
         _ = try await testUnit(station, bench, serial: "Y-4", part: part, faults: [.highLoss(fiber: 7, extraDb: 0.9)])  // fail
 
         let y2 = try await station.history(HistoryFilter(serial: "Y-2"))
@@ -98,7 +106,9 @@ import FerruleProtocol
 @Suite struct FormatTests {
     func unit24() async throws -> UnitReport {
         let (station, bench) = try await makeStation()
-        return try await testUnit(station, bench, serial: "CERT-24 <&\"x\">", part: "FT-MTP24-OM4-A", faults: [.highLoss(fiber: 9, extraDb: 0.9)]).report
+        return try await testUnit(
+            station, bench, serial: "CERT-24 <&\"x\">", part: "FT-MTP24-OM4-A", faults: [.highLoss(fiber: 9, extraDb: 0.9)]
+        ).report
     }
 
     /// The certificate of a 24-fiber unit: one table per end and wavelength with a row per
@@ -149,11 +159,18 @@ import FerruleProtocol
         #expect(tests.count == 48 + 1)
         let il = (tests[0]["Measurements"] as! [[String: Any]])[0]["MeasuredValue"] as! [String: Any]
         #expect(il["ValueUnits"] as? String == "dB" && il["MaximumAcceptableValue"] as? Double == 0.75)
+        // CFX's own names and nulls: the type tag, a broadcast target, an open side of the range.
+        #expect(body["$type"] as? String == "CFX.Production.TestAndInspection.UnitsTested, CFX")
+        #expect(cfx["Target"] is NSNull && il["MinimumAcceptableValue"] is NSNull)
+        #expect((body["Tester"] as? [String: Any])?["OperatorIdentifier"] as? String == r.operator)
 
         let atml = try ReportFormat.atml.render(r)
         final class Counter: NSObject, XMLParserDelegate {
             var tests = 0, outcomes: [String] = []
-            func parser(_ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName q: String?, attributes a: [String: String] = [:]) {
+            func parser(
+                _ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName q: String?,
+                attributes a: [String: String] = [:]
+            ) {
                 if e == "tr:Test" { tests += 1 }
                 if e == "tr:Outcome", let v = a["value"] { outcomes.append(v) }
             }
@@ -185,7 +202,9 @@ import FerruleProtocol
         let stem = reportFileStem(serial: "DIR-1", finishedAt: a.report.finishedAt, reportId: a.report.reportId)
         for suffix in [".json", ".html", ".csv"] { #expect(FileManager.default.fileExists(atPath: share + "/" + stem + suffix)) }
         // The stored record and the delivered file are the same bytes.
-        #expect(try Data(contentsOf: URL(fileURLWithPath: share + "/" + stem + ".json")) == Data(contentsOf: URL(fileURLWithPath: a.reportPath)))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: share + "/" + stem + ".json")) == Data(contentsOf: URL(fileURLWithPath: a.reportPath))
+        )
 
         // The share goes away (unmounted): the next unit waits, nothing is written in its place.
         try FileManager.default.removeItem(atPath: share)
@@ -223,8 +242,16 @@ import FerruleProtocol
         let c = try await testUnit(station, bench, serial: "HTTP-C", part: "FT-MTP12-SMAPC-B-LL")
         try await drained(station, "mes")
 
-        struct Hit: Decodable { var serial: String; var key: String?; var authorization: String?; var sha256: String; var answer: String }
-        let hits = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { try JSONDecoder().decode(Hit.self, from: Data($0.utf8)) }
+        struct Hit: Decodable {
+            var serial: String
+            var key: String?
+            var authorization: String?
+            var sha256: String
+            var answer: String
+        }
+        let hits = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Hit.self, from: Data($0.utf8))
+        }
         let forA = hits.filter { $0.serial == "HTTP-A" }
         #expect(forA.map(\.answer) == ["500", "stall", "200"], "\(hits)")
         // The same report each time, keyed by its id: the MES can see the stalled one was a repeat.
@@ -233,7 +260,9 @@ import FerruleProtocol
         // 422 is parked with the MES's reason, shown in the status; the queue went on to C.
         #expect(hits.filter { $0.serial == "HTTP-B" }.count == 1)
         let parked = try await station.store.parked(sink: "mes")
-        #expect(parked.map(\.reportId) == [b.report.reportId] && parked[0].reason.contains("HTTP 422") && parked[0].reason.contains("rejected by the MES"))
+        #expect(
+            parked.map(\.reportId) == [b.report.reportId] && parked[0].reason.contains("HTTP 422")
+                && parked[0].reason.contains("rejected by the MES"))
         #expect(await station.status().sinks.first?.parked == 1)
         #expect(try await station.store.deliveries(of: c.report.reportId).map(\.state) == ["delivered"])
         #expect(hits.last?.serial == "HTTP-C")
@@ -263,7 +292,9 @@ import FerruleProtocol
         let kept = try await unit.value
         #expect(kept.report.verdict == .pass && kept.report.measurements.count == 24)
         let status = await station.status()
-        #expect(status.storage.problem?.contains(trouble == .full ? "the disk is full" : "read-only") == true, "\(String(describing: status.storage.problem))")
+        #expect(
+            status.storage.problem?.contains(trouble == .full ? "the disk is full" : "read-only") == true,
+            "\(String(describing: status.storage.problem))")
         #expect(status.storage.unstoredUnits == 1)
         await #expect(throws: UnitRefused.self) {
             _ = try await testUnit(station, bench, serial: "FULL-2", part: "FT-MTP12-SMAPC-B-LL")
@@ -304,8 +335,9 @@ import FerruleProtocol
             if kinds.contains("ok") { break }
         }
         // FULL-1 is never said finished while it is only in memory; it is once it is stored.
-        #expect(kinds.filter { $0 != "problem" } == ["finished FULL-0", "held FULL-1 pass", "stored FULL-1", "finished FULL-1", "ok"],
-                "\(kinds)")
+        #expect(
+            kinds.filter { $0 != "problem" } == ["finished FULL-0", "held FULL-1 pass", "stored FULL-1", "finished FULL-1", "ok"],
+            "\(kinds)")
         #expect(kinds.filter { $0 == "problem" }.count == 1)
     }
 }
@@ -324,8 +356,9 @@ extension StorageTroubleTests {
         #expect(try await station.store.report(outcome.report.reportId) != nil)  // the record is safe
         let late = await station.status().storage
         #expect(late.reportFilesUnwritten == 1)
-        #expect(late.reportFilesProblem?.contains("LATE-1") == true && late.reportFilesProblem?.contains(reports) == true,
-                "\(String(describing: late.reportFilesProblem))")
+        #expect(
+            late.reportFilesProblem?.contains("LATE-1") == true && late.reportFilesProblem?.contains(reports) == true,
+            "\(String(describing: late.reportFilesProblem))")
 
         try FileManager.default.removeItem(atPath: reports)
         try await waitUntil("the late report files", timeout: .seconds(30)) {
@@ -347,8 +380,12 @@ extension StorageTroubleTests {
     /// One value from the database, through psql (a client no one here wrote).
     func psql(_ sql: String) throws -> String {
         let u = URLComponents(string: Self.url)!
-        let (status, out) = try runProgram("/usr/bin/env", ["PGPASSWORD=\(u.password ?? "")", "PGCONNECT_TIMEOUT=5", "psql", "-h", u.host!, "-p", "\(u.port ?? 5432)",
-                                                            "-U", u.user!, "-d", String(u.path.dropFirst()), "-tAc", sql])
+        let (status, out) = try runProgram(
+            "/usr/bin/env",
+            [
+                "PGPASSWORD=\(u.password ?? "")", "PGCONNECT_TIMEOUT=5", "psql", "-h", u.host!, "-p", "\(u.port ?? 5432)",
+                "-U", u.user!, "-d", String(u.path.dropFirst()), "-tAc", sql
+            ])
         guard status == 0 else { throw DaemonError(description: "psql: \(out) (is PostgreSQL running? .ci/run starts it)") }
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -362,14 +399,18 @@ extension StorageTroubleTests {
         let one = try PostgresSink(name: "line-db", url: Self.url, logger: logger)
         let two = try PostgresSink(name: "line-db", url: Self.url, logger: logger)
         // Both stations at once, each report twice (at least once): still one row per report.
-        async let r1 = one.deliver(a), r2 = two.deliver(b), r3 = one.deliver(b), r4 = two.deliver(a)
+        async let r1 = one.deliver(a)
+        async let r2 = two.deliver(b)
+        async let r3 = one.deliver(b)
+        async let r4 = two.deliver(a)
         let results = await [r1, r2, r3, r4]
         #expect(results.allSatisfy { $0 == .delivered }, "\(results)")
         for r in [a, b] {
             let id = r.reportId.uuidString.lowercased()
             #expect(try psql("SELECT count(*) FROM ferrule_unit WHERE report_id = '\(id)'") == "1")
             #expect(try psql("SELECT count(*) FROM ferrule_measurement WHERE report_id = '\(id)'") == "\(r.measurements.count)")
-            #expect(try psql("SELECT verdict || ' ' || serial || ' ' || station_id FROM ferrule_unit WHERE report_id = '\(id)'")
+            #expect(
+                try psql("SELECT verdict || ' ' || serial || ' ' || station_id FROM ferrule_unit WHERE report_id = '\(id)'")
                     == "\(r.verdict.rawValue) \(r.unit.serial) \(r.station.id)")
             #expect(try psql("SELECT lower(report->>'reportId') FROM ferrule_unit WHERE report_id = '\(id)'") == id)
         }
@@ -384,8 +425,12 @@ extension StorageTroubleTests {
     @Test func aDatabaseThatIsDownIsRetriedNamingIt() async throws {
         let (station, bench) = try await makeStation()
         let a = try await testUnit(station, bench, serial: "PG-DOWN", part: "FT-MTP12-SMAPC-B-LL").report
-        let sink = try PostgresSink(name: "line-db", url: "postgres://ferrule@127.0.0.1:1/ferrule", timeout: .seconds(3), logger: Logger(label: "test"))
-        guard case .retry(let why) = await sink.deliver(a) else { Issue.record("a dead database must be retried"); return }
+        let sink = try PostgresSink(
+            name: "line-db", url: "postgres://ferrule@127.0.0.1:1/ferrule", timeout: .seconds(3), logger: Logger(label: "test"))
+        guard case .retry(let why) = await sink.deliver(a) else {
+            Issue.record("a dead database must be retried")
+            return
+        }
         #expect(why.contains("PostgreSQL"), "\(why)")
         await sink.shutdown()
         #expect(throws: StoreError.self) { try PostgresSink(name: "x", url: "mysql://nope", logger: Logger(label: "test")) }
