@@ -14,6 +14,7 @@ import Synchronization
 /// subscriber that falls behind is dropped with a last `bye` saying why), the number of
 /// clients is capped, and nothing a client does waits on the engine's measuring path.
 public final class ControlServer: Sendable {
+    /// Where the socket listens, who may connect, and the limits per client.
     public struct Options: Sendable {
         public var path: String
         /// Group that may use the socket (mode 0660); nil keeps the daemon's group.

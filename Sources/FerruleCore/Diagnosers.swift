@@ -1,5 +1,6 @@
 import Foundation
 
+/// What a diagnosis names, for the MES's defect codes and a Pareto of failures.
 public enum DiagnosisCode: String, Codable, Sendable, CaseIterable {
     case highLossFiber, darkFiber, allDark, wrongPolarityType, crossedFibers
     case contaminatedEndFace, lowReturnLoss, meanIlHigh, referenceSuspect, instrumentFault
@@ -7,6 +8,7 @@ public enum DiagnosisCode: String, Codable, Sendable, CaseIterable {
     case darkAtWavelength
 }
 
+/// A likely cause read from the pattern of failures, with the fibers it concerns and what to do.
 public struct Diagnosis: Sendable, Hashable, Codable {
     public var code: DiagnosisCode
     public var fibers: [Int]
@@ -47,6 +49,7 @@ public struct DiagnosisContext: Sendable {
 /// The diagnosers, apart from the measurement: each reads the judged unit and names a cause
 /// and what the operator should do. Order is the order in the report.
 public enum Diagnosers {
+    /// One diagnosis rule: looks at a judged unit and says what it recognises, or nothing.
     public typealias Diagnoser = @Sendable (DiagnosisContext) -> [Diagnosis]
 
     public static let all: [Diagnoser] = [darkness, wavelengthDark, polarity, contamination, highLoss, lowReturnLoss, meanIL,

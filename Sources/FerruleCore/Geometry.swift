@@ -3,6 +3,7 @@
 // Numbering (IEC 61754-7 / TIA-604-5): end face seen with the key up, position 1 far left.
 // A second row continues the numbering (13..24 for MPO-24, 17..32 for MPO-32).
 
+/// Single-mode or one of the multimode grades, as a recipe names it.
 public enum FiberType: String, Codable, Sendable, CaseIterable {
     case sm = "SM"
     case om3 = "OM3"
@@ -15,17 +16,20 @@ public enum FiberType: String, Codable, Sendable, CaseIterable {
     public var defaultWavelengthsNm: [Int] { isSingleMode ? [1310, 1550] : [850, 1300] }
 }
 
+/// The end-face polish: angled (APC) or flat (UPC, PC); it sets the RL that can be expected.
 public enum Polish: String, Codable, Sendable, CaseIterable {
     case apc = "APC"
     case upc = "UPC"
     case pc = "PC"
 }
 
+/// An MPO connector with guide pins (pinned, "male") or without (unpinned, "female").
 public enum Gender: String, Codable, Sendable, CaseIterable {
     case pinned
     case unpinned
 }
 
+/// A trunk (MPO to MPO) or a fan-out (MPO to single-fiber legs).
 public enum AssemblyKind: String, Codable, Sendable, CaseIterable {
     /// MPO to MPO.
     case trunk
@@ -33,6 +37,7 @@ public enum AssemblyKind: String, Codable, Sendable, CaseIterable {
     case fanout
 }
 
+/// An end of the assembly: A is the launch side, B the receive side.
 public enum End: String, Codable, Sendable, CaseIterable {
     case a = "A"
     case b = "B"
@@ -82,6 +87,7 @@ public struct MPOLayout: Sendable, Hashable, Codable {
     }
 }
 
+/// One end's connector: its type, polish and gender.
 public struct ConnectorEnd: Sendable, Hashable, Codable {
     public var connector: String
     public var polish: Polish

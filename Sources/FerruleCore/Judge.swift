@@ -1,15 +1,18 @@
 import Foundation
 
+/// A unit's overall result, as the report, the certificate and the MES see it.
 public enum Verdict: String, Codable, Sendable, CaseIterable {
     case pass, fail, error, aborted
     /// The station stopped (crash, power loss) during the unit; recorded at the next start with what had been measured.
     case interrupted
 }
 
+/// The result of one reading (one fiber at one wavelength).
 public enum MeasurementVerdict: String, Codable, Sendable {
     case pass, fail, error
 }
 
+/// The result of one fiber over all its wavelengths; `unused` for positions the layout leaves dark.
 public enum FiberVerdict: String, Codable, Sendable {
     case pass, fail, error
     /// A ferrule position that carries no fiber (Base-8: 5-8). Never measured, never a failure.
@@ -18,6 +21,7 @@ public enum FiberVerdict: String, Codable, Sendable {
     case notTested
 }
 
+/// One fiber's verdict with the reasons an operator reads.
 public struct FiberResult: Sendable, Hashable, Codable {
     public var fiber: Int
     public var expectedReceivePosition: Int?
@@ -26,13 +30,16 @@ public struct FiberResult: Sendable, Hashable, Codable {
     public var reasons: [String]
 }
 
+/// Where each fiber's light was expected and where it arrived, and the polarity type that fits.
 public struct PolarityResult: Sendable, Hashable, Codable {
+    /// A fiber whose light arrived somewhere else than the expected map says (nil: nowhere).
     public struct Mismatch: Sendable, Hashable, Codable {
         public var fiber: Int
         public var expected: Int
         /// Nil: the fiber's light arrived nowhere.
         public var observed: Int?
     }
+    /// One fiber's expected and observed receive position.
     public struct Entry: Sendable, Hashable, Codable {
         public var fiber: Int
         public var receivePosition: Int?
@@ -48,6 +55,7 @@ public struct PolarityResult: Sendable, Hashable, Codable {
     public var verdict: MeasurementVerdict
 }
 
+/// Everything the judge concluded about one unit: readings, fibers, polarity, diagnoses, verdict.
 public struct Judgement: Sendable, Hashable {
     public var measurements: [Measurement]
     public var fibers: [FiberResult]

@@ -28,6 +28,7 @@ public enum PowerReading: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
+/// dB and watt arithmetic used by the simulator and the tests.
 public enum Optics {
     /// RL (dB) = 10*log10(P_incident / P_reflected), positive. Nil when either power is not positive.
     public static func returnLoss(incidentWatts: Double, reflectedWatts: Double) -> Double? {

@@ -1,5 +1,6 @@
 // Polarity (TIA-568): where the light launched into end-A position p arrives at end B.
 
+/// The TIA-568 polarity methods, or an explicit map.
 public enum PolarityType: String, Codable, Sendable, CaseIterable {
     /// Straight, key-up to key-down: p -> p.
     case a = "A"
@@ -9,6 +10,7 @@ public enum PolarityType: String, Codable, Sendable, CaseIterable {
     case c = "C"
 }
 
+/// A recipe's polarity: a standard type or a map of launch position to receive position.
 public enum PolaritySpec: Sendable, Hashable, Codable {
     case standard(PolarityType)
     /// A recipe's own map (conversion harnesses, or a multi-row convention other than ours).

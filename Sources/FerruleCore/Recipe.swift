@@ -5,6 +5,7 @@ public enum ReferenceMethod: String, Codable, Sendable, CaseIterable {
     case threeCord = "3-cord"
 }
 
+/// A recipe's pass limits: IL per wavelength and mean, RL at each end.
 public struct Limits: Sendable, Hashable, Codable {
     /// IL max per fiber, per wavelength (nm -> dB).
     public var ilMaxDb: [Int: Double]
@@ -26,6 +27,7 @@ public struct Limits: Sendable, Hashable, Codable {
     public var judgesReturnLoss: Bool { rlMinDb != nil || rlMinDbB != nil }
 }
 
+/// How old a reference may be and how far below zero an IL may read before the reference is suspect.
 public struct ReferencePolicy: Sendable, Hashable, Codable {
     /// How long a reference stays valid (seconds). A shift is the usual choice.
     public var validitySeconds: Double

@@ -42,6 +42,7 @@ public struct CordWear: Sendable, Hashable, Codable {
 
 /// A fixture's launch and receive test cords: they mate with every unit and every reference cord.
 public struct TestCords: Sendable, Hashable, Codable {
+    /// One test cord, with its matings counted against its rating.
     public struct Cord: Sendable, Hashable, Codable {
         public var id: String
         public var wear: CordWear
@@ -64,6 +65,7 @@ public struct TestCords: Sendable, Hashable, Codable {
 /// A reference taken on one fixture with one reference cord: P_ref per (launch position,
 /// receive position, wavelength) pair the cord connects, with how and when it was taken.
 public struct Reference: Sendable, Hashable, Codable {
+    /// The power read on one referenced path at one wavelength.
     public struct Value: Sendable, Hashable, Codable {
         /// End-A (launch) position the launch channel feeds.
         public var position: Int

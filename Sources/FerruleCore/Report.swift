@@ -20,6 +20,7 @@ public struct InstrumentIdentity: Sendable, Hashable, Codable {
 public struct UnitReport: Sendable, Codable {
     public static let schemaId = "https://ferrule.dev/schema/report/v1"
 
+    /// The assembly tested: serial, part number and the recipe's description.
     public struct Unit: Sendable, Codable {
         public var serial: String
         public var partNumber: String
@@ -31,6 +32,7 @@ public struct UnitReport: Sendable, Codable {
             self.description = description
         }
     }
+    /// The assembly's build as the recipe gives it: fiber count, layout, polarity, ends.
     public struct Assembly: Sendable, Codable {
         public var fiberCount: Int
         public var rows: Int
@@ -58,6 +60,7 @@ public struct UnitReport: Sendable, Codable {
             lengthM = spec.lengthM
         }
     }
+    /// The station that tested the unit: its id, software version and config hash.
     public struct Station: Sendable, Codable {
         public var id: String
         public var softwareVersion: String
@@ -69,6 +72,7 @@ public struct UnitReport: Sendable, Codable {
             self.configHash = configHash
         }
     }
+    /// An instrument used for the unit, in its role, with its identity and calibration date.
     public struct Instrument: Sendable, Codable {
         public var role: String
         public var name: String
@@ -124,7 +128,9 @@ public struct UnitReport: Sendable, Codable {
             self.state = state
         }
     }
+    /// The limits the unit was judged against, as the report states them.
     public struct Limits: Sendable, Codable {
+        /// The IL limit at one wavelength.
         public struct PerWavelength: Sendable, Codable {
             public var wavelengthNm: Int
             public var ilMaxDb: Double
@@ -135,7 +141,9 @@ public struct UnitReport: Sendable, Codable {
         public var rlMinDb: Double?
         public var rlMinDbB: Double?
     }
+    /// Worst and mean values over the unit, for the certificate's summary.
     public struct Summary: Sendable, Codable {
+        /// Worst and mean IL and worst RL at one wavelength.
         public struct PerWavelength: Sendable, Codable {
             public var wavelengthNm: Int
             public var maxIlDb: Double?

@@ -182,6 +182,7 @@ public actor SantecOSX: OpticalSwitch {
 /// "+1.--- dBm", power above the range's upper limit) with SCPI's "not a number" +9.91E37, and
 /// +9.9E37 likewise: over range, never dark. -9.9E37 (under range) is no light.
 public actor Keysight816x: LightSource, PowerMeter {
+    /// Where the laser module and the power meter sit in the mainframe.
     public struct Slots: Sendable, Hashable {
         public var sourceSlot: Int?
         public var meterSlot: Int

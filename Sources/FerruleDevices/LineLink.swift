@@ -9,6 +9,7 @@ import Glibc
 
 /// Serial line settings (termios).
 public struct SerialSettings: Sendable, Hashable, Codable {
+    /// Serial parity.
     public enum Parity: String, Sendable, Codable, CaseIterable { case none, even, odd }
     public var baud: Int = 115_200
     public var dataBits: Int = 8
@@ -47,7 +48,9 @@ public enum InstrumentAddress: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// A link that failed: timed out, closed, flooded or could not open, with the detail.
 public struct LinkError: Error, Sendable, CustomStringConvertible {
+    /// How the link failed.
     public enum Kind: Sendable { case connect, timeout, disconnected, io }
     public var kind: Kind
     public var detail: String

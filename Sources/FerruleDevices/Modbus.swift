@@ -10,6 +10,7 @@ import Glibc
 /// (as on the wire: `hr:0` is 40001 in Modicon notation), an optional bit of a register, and
 /// whether the signal is active low. Written `di:3`, `coil:0`, `ir:5.2`, `hr:100`, `!di:1`.
 public struct ModbusPoint: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The Modbus table a point lives in.
     public enum Table: String, Sendable, Codable, CaseIterable {
         /// Coils (read/write bits, function 1/5).
         case coil
@@ -94,6 +95,7 @@ public struct ModbusPoint: Sendable, Hashable, Codable, CustomStringConvertible 
     }
 }
 
+/// A register point written wrong in a config, with what was expected.
 public struct ModbusPointError: Error, Sendable, Hashable {
     public var text: String
     public var reason: String

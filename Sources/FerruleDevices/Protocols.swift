@@ -20,6 +20,7 @@ public struct InstrumentError: Error, Sendable, CustomStringConvertible, Equatab
     public var description: String { "\(instrument): \(operation): \(detail)" }
 }
 
+/// Any instrument the station talks to: named, and able to say who it is.
 public protocol Instrument: Actor {
     /// The configured name, used in every message.
     nonisolated var name: String { get }
@@ -75,6 +76,7 @@ public protocol FixtureIO: Instrument {
     func setStackLight(_ light: StackLight) async throws
 }
 
+/// The fixture's stack light: amber testing, green pass, red fail or error.
 public enum StackLight: String, Sendable, Codable {
     case off, green, amber, red
 }

@@ -45,6 +45,7 @@ public struct UdevCandidate: Sendable, Hashable, Codable {
     }
 }
 
+/// A `match:` that finds no device or several, listing what was found.
 public struct UdevMatchError: Error, Sendable, CustomStringConvertible {
     public var instrument: String
     public var match: [String: String]
@@ -151,6 +152,7 @@ public struct DeviceEvent: Sendable {
 
 /// Watches udev for instrument ports coming and going (a netlink monitor on its own thread).
 public final class UdevMonitor: Sendable {
+    /// What happened to a device.
     public enum Action: String, Sendable { case add, remove }
 
     private let stopped = Atomic<Bool>(false)

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 
+/// The station's socket could not be reached; says where and what to check.
 public struct ConnectError: Error, CustomStringConvertible {
     public var path: String
     public var underlying: String

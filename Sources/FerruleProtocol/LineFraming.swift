@@ -7,6 +7,7 @@ import NIOExtras
 /// by `ByteToMessageHandler`'s `maximumBufferSize`. What this adds: a last line that ends
 /// without '\n' at EOF is still a line (a client may send one request and shut its side).
 public struct ControlLineDecoder: ByteToMessageDecoder {
+    /// Each frame is one line, without its newline.
     public typealias InboundOut = ByteBuffer
     private let lines = LineBasedFrameDecoder()
 

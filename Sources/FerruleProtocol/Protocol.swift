@@ -86,12 +86,14 @@ public struct ControlRequest: Codable, Sendable {
         self.type = type
     }
 
+    /// The request types the station answers.
     public enum Kind: String, CaseIterable, Sendable {
         case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault, yield, pareto, report
         case cordReset
     }
 }
 
+/// Why a request failed, for a client to act on without parsing the message.
 public enum ControlErrorCode: String, Codable, Sendable {
     /// The line is not a JSON object.
     case badJSON = "bad_json"
@@ -107,6 +109,7 @@ public enum ControlErrorCode: String, Codable, Sendable {
     case internalError = "internal"
 }
 
+/// A refused request: the code, what was wrong (naming the field and the value) and the fix.
 public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
     public var code: ControlErrorCode
     public var message: String
@@ -123,6 +126,7 @@ public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
 
 /// A line from the server: a result or an error for a request, an event, or a last word.
 public struct ControlMessage: Codable, Sendable {
+    /// What a line from the server is.
     public enum Kind: String, Codable, Sendable { case result, error, event, bye }
     public var v: Int
     public var type: Kind

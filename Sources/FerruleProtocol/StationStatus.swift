@@ -47,7 +47,9 @@ public struct UnitProgress: Sendable, Codable, Hashable {
     }
 }
 
+/// The whole station at one moment: fixtures, instruments, storage and sinks (`ferrulectl status`).
 public struct StationStatus: Sendable, Codable {
+    /// A reference of a fixture: valid, expired, suspect or missing, with its cord.
     public struct ReferenceState: Sendable, Codable {
         public var state: ReferenceValidity
         public var takenAt: Date?
@@ -69,6 +71,7 @@ public struct StationStatus: Sendable, Codable {
             self.polarity = polarity
         }
     }
+    /// One fixture: what it is doing, its unit's progress, its references, cords and light warning.
     public struct Fixture: Sendable, Codable {
         public var id: Int
         public var state: FixtureState
@@ -94,6 +97,7 @@ public struct StationStatus: Sendable, Codable {
             self.sourceMayBeOn = sourceMayBeOn
         }
     }
+    /// One instrument: where it is, whether it answers, who it is and its last error.
     public struct Instrument: Sendable, Codable {
         public var name: String
         public var driver: String
@@ -127,6 +131,7 @@ public struct StationStatus: Sendable, Codable {
     /// Each sink's backlog and health.
     public var sinks: [SinkStatus]
 
+    /// The results store: its size, the free space, and any trouble storing units or writing files.
     public struct Storage: Sendable, Codable {
         public var path: String
         public var sizeBytes: Int

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 
+/// A file that could not be written whole, naming the path and the system's reason.
 public struct FileWriteError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var operation: String

@@ -27,6 +27,7 @@ extension Sink {
     public func shutdown() async {}
 }
 
+/// A report a sink refused for good, with why; shown until an engineer deals with it.
 public struct ParkedDelivery: Sendable, Codable, Hashable {
     public var sink: String
     public var reportId: UUID

@@ -21,6 +21,7 @@ public struct HistoryEntry: Sendable, Codable, Hashable {
     public var failureCodes: [String]
 }
 
+/// Which units `history` returns: by serial, part, verdict, fixture and time, one page at a time.
 public struct HistoryFilter: Sendable {
     public var serial: String?
     public var partNumber: String?
@@ -58,6 +59,7 @@ public struct YieldRow: Sendable, Codable, Hashable {
     public var retests: Int
 }
 
+/// One failure reason and how often it occurred, for a Pareto of a lot or a shift.
 public struct ParetoRow: Sendable, Codable, Hashable {
     public var code: String
     public var units: Int

@@ -4,6 +4,7 @@ import GRDB
 
 /// What a look at the store file found, before anything opens it for writing.
 public struct StoreHealth: Sendable, CustomStringConvertible {
+    /// What was found: nothing, a usable store, or a damaged one.
     public enum State: Sendable, Equatable {
         /// No file yet: a new station.
         case absent

@@ -21,6 +21,7 @@ public struct DemoRow: Sendable {
     public var matched: Bool { mismatches.isEmpty }
 }
 
+/// The demo could not run (a unit was refused or an instrument failed).
 public struct DemoError: Error, CustomStringConvertible {
     public var description: String
 }

@@ -74,23 +74,27 @@ public enum DriverRegistry {
         var name: String { spec.name }
         var channels: Int { spec.channels ?? 1 }
         var modbusLink: ModbusLink {
-            ModbusLink(name: name, address: address, unitId: spec.unitId, timeout: timeout(default: .milliseconds(500)), retries: spec.retries)
+            ModbusLink(
+                name: name, address: address, unitId: spec.unitId, timeout: timeout(default: .milliseconds(500)), retries: spec.retries)
         }
     }
 
+    /// Builds one driver from its spec.
     public typealias Constructor = @Sendable (Context) -> any Instrument
 
     public static let constructors: [String: Constructor] = [
         SantecRL1.driverName: { c in
-            SantecRL1(name: c.name, address: c.address, wavelengthsNm: c.spec.wavelengthsNm,
-                      noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(6)))
+            SantecRL1(
+                name: c.name, address: c.address, wavelengthsNm: c.spec.wavelengthsNm,
+                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(6)))
         },
         SantecOSX.driverName: { c in
             SantecOSX(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(2)))
         },
         Keysight816x.driverName: { c in
-            Keysight816x(name: c.name, address: c.address, slots: c.spec.keysight ?? .init(), wavelengthsNm: c.spec.wavelengthsNm,
-                         noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
+            Keysight816x(
+                name: c.name, address: c.address, slots: c.spec.keysight ?? .init(), wavelengthsNm: c.spec.wavelengthsNm,
+                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
         },
         DiConSwitch.driverName: { c in
             DiConSwitch(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(1)))
@@ -100,7 +104,7 @@ public enum DriverRegistry {
         },
         ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
         SimulatedSwitch.driverName: { c in SimulatedSwitch(name: c.name, channelCount: c.channels, bench: c.bench) },
-        SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) },
+        SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) }
     ]
 }
 
@@ -113,8 +117,9 @@ extension StationConfig {
             var modbus: ModbusSimKind?
             if let map = s.switchMap { modbus = .opticalSwitch(map, channels: s.channels ?? 1) }
             if let map = s.ioMap { modbus = .fixtureIO(map, fixture: fixtures.first { $0.io == s.name }?.id ?? 0) }
-            var w = WireInstrument(name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
-                                   fault: s.fault, modbus: modbus, unitId: s.unitId)
+            var w = WireInstrument(
+                name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
+                fault: s.fault, modbus: modbus, unitId: s.unitId)
             w.faultScope = s.faultScope
             if let k = s.keysight {
                 w.keysight = KeysightSimSlots(sourceSlot: k.sourceSlot, meterSlot: k.meterSlot, meterChannel: k.meterChannel)

@@ -15,6 +15,7 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
 
+/// One instrument simulated on the wire: its model, transport, channels and any fault.
 public struct WireInstrument: Sendable, Hashable {
     public var name: String
     public var model: WireModel

@@ -2,6 +2,7 @@ import Yams
 
 /// A key path into a config file, as `fixtures[1].launch.channels`.
 public struct ConfigPath: Sendable, Hashable, CustomStringConvertible {
+    /// One step of the path: a mapping key or a list index.
     public enum Component: Sendable, Hashable {
         case key(String)
         case index(Int)

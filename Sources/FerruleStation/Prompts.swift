@@ -1,15 +1,18 @@
 import FerruleProtocol
 import Foundation
 
+/// The operator did not answer a prompt in time.
 public struct PromptTimedOut: Error, Sendable, CustomStringConvertible {
     public var prompt: Prompt
     public var description: String { "no answer to \"\(prompt.text)\" within the timeout" }
 }
 
+/// An answer that does not fit the prompt (unknown id or choice).
 public struct PromptAnswerRejected: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
+/// The questions waiting for an operator (load this unit, connect that cord) and their answers.
 public actor PromptCenter {
     private var open: [String: (prompt: Prompt, continuation: CheckedContinuation<String, any Error>)] = [:]
     private var counter = 0

@@ -15,9 +15,11 @@ public struct Delivery: Sendable {
         sinks: [any Sink]?, config: StationConfig, store: Store, events: EventBus, logger: Logger, baseBackoff: Duration
     ) {
         let list = sinks ?? config.sinks.map { Self.makeSink($0, stationId: config.stationId, logger: logger) }
-        let board = SinkStatusBoard(events: events, initial: list.map {
-            SinkStatus(name: $0.name, kind: $0.kind, pending: 0, parked: 0, attempts: 0)
-        })
+        let board = SinkStatusBoard(
+            events: events,
+            initial: list.map {
+                SinkStatus(name: $0.name, kind: $0.kind, pending: 0, parked: 0, attempts: 0)
+            })
         self.board = board
         runners = list.map { sink in
             let spec = config.sinks.first { $0.name == sink.name }

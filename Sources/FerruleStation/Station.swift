@@ -5,10 +5,12 @@ import FerruleRecords
 import Foundation
 import Logging
 
+/// The software version written into every report.
 public enum FerruleVersion {
     public static let current = "0.1.0"
 }
 
+/// A request to test one unit: serial, part number, fixture and operator.
 public struct UnitRequest: Sendable, Hashable, Codable {
     public var serial: String
     public var partNumber: String
@@ -35,11 +37,13 @@ public struct UnitRefused: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// A reference that could not be taken, with why and the fix.
 public struct ReferenceFailed: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
 
+/// A finished unit: its report, where the file is, and whether the record is committed.
 public struct UnitOutcome: Sendable {
     public var report: UnitReport
     /// Where the report is (or will be, once stored).

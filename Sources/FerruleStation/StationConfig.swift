@@ -18,6 +18,7 @@ public enum DriverCatalog {
     }
 }
 
+/// One configured instrument: its driver, where it is, and the settings its driver takes.
 public struct InstrumentSpec: Sendable, Hashable {
     public var name: String
     public var driver: DriverInfo
@@ -51,6 +52,7 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var canBeRLMeter: Bool { driver.can(.rlMeter) }
 }
 
+/// One unit of the simulated demo lot, with the faults built into it.
 public struct DemoUnit: Sendable {
     public var serial: String
     public var partNumber: String
@@ -58,12 +60,14 @@ public struct DemoUnit: Sendable {
     public var faults: [AssemblyFault]
 }
 
+/// The `simulation:` section: the seed, the bench's settings and the demo lot.
 public struct SimulationSpec: Sendable {
     public var bench: BenchSettings
     public var demoLot: [DemoUnit]
     public var operatorPrompts = false
 }
 
+/// The `control:` section: the socket, its group and the time limits for clients and prompts.
 public struct ControlSpec: Sendable, Hashable {
     /// Status socket path; nil: the default (see `ferruled --help`).
     public var socket: String?
@@ -75,6 +79,7 @@ public struct ControlSpec: Sendable, Hashable {
 
 /// A sink: somewhere every report goes, at least once, with its own place in the outbox.
 public struct SinkSpec: Sendable, Hashable {
+    /// Where the sink delivers: a folder, an HTTP endpoint or a PostgreSQL database.
     public enum Kind: String, Sendable, CaseIterable { case directory, http, postgres }
     public var name: String
     public var kind: Kind

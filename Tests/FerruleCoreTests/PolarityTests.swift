@@ -123,7 +123,8 @@ import Testing
         try good.validate(layout: l, receivePositions: l.allPositions)
         #expect(throws: DomainError.self) { try PolarityMap([1: 12]).validate(layout: l, receivePositions: l.allPositions) }
         #expect(throws: DomainError.self) {  // position 5 is empty in Base-8
-            try PolarityMap([1: 12, 2: 11, 3: 10, 4: 9, 5: 5, 9: 4, 10: 3, 11: 2, 12: 1]).validate(layout: l, receivePositions: l.allPositions)
+            try PolarityMap([1: 12, 2: 11, 3: 10, 4: 9, 5: 5, 9: 4, 10: 3, 11: 2, 12: 1]).validate(
+                layout: l, receivePositions: l.allPositions)
         }
         #expect(throws: DomainError.self) {  // two fibers to one destination
             try PolarityMap([1: 12, 2: 12, 3: 10, 4: 9, 9: 4, 10: 3, 11: 2, 12: 1]).validate(layout: l, receivePositions: l.allPositions)

@@ -1,9 +1,10 @@
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
-@testable import FerruleStation
 import Foundation
 import Testing
+
+@testable import FerruleStation
 
 @Suite struct ConfigTests {
     let good: String = try! String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
@@ -60,14 +61,17 @@ import Testing
     }
 
     @Test func missingKeyPointsAtItsParent() throws {
-        let e = try error(replacing: "    powerMeter: ilrl\n    rlMeter: ilrl\n    io: fixture1-io", with: "    rlMeter: ilrl\n    io: fixture1-io")
+        let e = try error(
+            replacing: "    powerMeter: ilrl\n    rlMeter: ilrl\n    io: fixture1-io", with: "    rlMeter: ilrl\n    io: fixture1-io")
         #expect(e.message.contains("missing required key 'powerMeter'"))
         #expect(e.path.description == "fixtures[0]")
         #expect(e.line == line(of: "  - id: 1", in: good))
     }
 
     @Test func modbusMapsAreCheckedWithTheFix() throws {
-        let io = "io: { lidClosed: \"di:0\", partPresent: \"di:1\", startButton: \"di:2\", red: \"coil:0\", amber: \"coil:1\", green: \"coil:2\" }"
+        let io =
+            "io: { lidClosed: \"di:0\", partPresent: \"di:1\", startButton: \"di:2\", "
+                + "red: \"coil:0\", amber: \"coil:1\", green: \"coil:2\" }"
         var e = try error(replacing: io, with: io.replacingOccurrences(of: "\"di:0\"", with: "\"dx:0\""))
         #expect(e.path.description == "instruments[3].io.lidClosed" && e.message.contains("'dx:0' is not a Modbus point"))
         #expect(e.fix.contains("TABLE:ADDRESS[.BIT]") && e.line == line(of: "name: fixture1-io", in: good) + 5)
@@ -77,8 +81,11 @@ import Testing
         #expect(e.path.description == "instruments[4].unitId" && e.message.contains("300") && e.fix.contains("1...247"))
         e = try error(replacing: "    io: fixture2-io", with: "    io: ilrl")
         #expect(e.path.description == "fixtures[1].io" && e.message.contains("cannot act as fixture I/O module"))
-        e = try error(replacing: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.31:502\n    unitId: 1\n    timeout: 1s\n    \(io)",
-                      with: "    address: tcp://192.168.10.31:502\n    unitId: 1")
+        e = try error(
+            replacing:
+                "    simulate: tcp             # on a real bench: address: tcp://192.168.10.31:502\n"
+                    + "    unitId: 1\n    timeout: 1s\n    \(io)",
+            with: "    address: tcp://192.168.10.31:502\n    unitId: 1")
         #expect(e.path.description == "instruments[3]" && e.message.contains("no signal map"))
         e = try error(replacing: "    unitId: 2\n", with: "    unitId: 2\n    registers: { channel: \"hr:0\" }\n")
         #expect(e.path.description == "instruments[4].registers" && e.message.contains("'registers' is for modbus-switch"))
@@ -98,13 +105,16 @@ import Testing
         #expect(e.path.description == "sinks[0].url" && e.fix.contains("postgres://ferrule@"))
         e = try sinks("  - { name: a, kind: directory, path: /x }\n  - { name: a, kind: directory, path: /y }\n")
         #expect(e.path.description == "sinks[1].name" && e.message.contains("used twice"))
-        let ok = try StationConfig.parse(good.replacingOccurrences(of: "diagnosis:\n", with: """
-            sinks:
-              - { name: share, kind: directory, path: out, formats: [json, csv] }
-              - { name: db, kind: postgres, url: "postgres://ferrule@db:5432/results", passwordFile: db.pw, tls: require }
-            diagnosis:
+        let ok = try StationConfig.parse(
+            good.replacingOccurrences(
+                of: "diagnosis:\n",
+                with: """
+                    sinks:
+                      - { name: share, kind: directory, path: out, formats: [json, csv] }
+                      - { name: db, kind: postgres, url: "postgres://ferrule@db:5432/results", passwordFile: db.pw, tls: require }
+                    diagnosis:
 
-            """), file: "/etc/ferrule/station.yaml")
+                    """), file: "/etc/ferrule/station.yaml")
         #expect(ok.sinks.map(\.name) == ["share", "db"] && ok.sinks[0].path == "/etc/ferrule/out" && ok.sinks[0].formats == [.json, .csv])
         #expect(ok.sinks[1].passwordFile == "/etc/ferrule/db.pw" && ok.sinks[1].requireTLS)
     }
@@ -116,24 +126,32 @@ import Testing
     }
 
     @Test func unknownInstrumentReference() throws {
-        let e = try error(replacing: "receive: { switch: receive-switch, channels: \"25-48\" }", with: "receive: { switch: rx-switch, channels: \"25-48\" }")
+        let e = try error(
+            replacing: "receive: { switch: receive-switch, channels: \"25-48\" }",
+            with: "receive: { switch: rx-switch, channels: \"25-48\" }")
         #expect(e.line == line(of: "receive: { switch: receive-switch, channels: \"25-48\" }", in: good))
         #expect(e.message.contains("no instrument named 'rx-switch'"))
         #expect(e.fix.contains("launch-switch, receive-switch, ilrl"))
     }
 
     @Test func channelOutsideSwitch() throws {
-        let e = try error(replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }", with: "launch:  { switch: launch-switch,  channels: \"25-49\" }")
+        let e = try error(
+            replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }",
+            with: "launch:  { switch: launch-switch,  channels: \"25-49\" }")
         #expect(e.message.contains("channel 49 is outside switch 'launch-switch' (1...48)"))
     }
 
     @Test func channelsCabledTwice() throws {
-        let e = try error(replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }", with: "launch:  { switch: launch-switch,  channels: \"20-43\" }")
+        let e = try error(
+            replacing: "launch:  { switch: launch-switch,  channels: \"25-48\" }",
+            with: "launch:  { switch: launch-switch,  channels: \"20-43\" }")
         #expect(e.message.contains("already cabled to fixture 1"))
     }
 
     @Test func meterCannotBeASwitch() throws {
-        let e = try error(replacing: "    launch:  { switch: launch-switch,  channels: \"1-24\" }", with: "    launch:  { switch: ilrl,  channels: \"1-24\" }")
+        let e = try error(
+            replacing: "    launch:  { switch: launch-switch,  channels: \"1-24\" }",
+            with: "    launch:  { switch: ilrl,  channels: \"1-24\" }")
         #expect(e.message.contains("cannot act as switch"))
     }
 
@@ -142,13 +160,15 @@ import Testing
         // Keys quoted as PyYAML writes them, and plain: both are position numbers.
         let quoted = (1...24).map { "'\($0)': \(25 - $0)" }.joined(separator: ", ")
         let plain = (1...24).map { "\($0): \(25 - $0)" }.joined(separator: ", ")
-        let mapped = good.replacingOccurrences(of: "      polarity: A\n      lengthM: 10",
+        let mapped = good.replacingOccurrences(
+            of: "      polarity: A\n      lengthM: 10",
             with: "      polarityMap: { \(quoted) }\n      lengthM: 10")
         // Its paths need a reference cord that covers them: without one the config says which.
         let uncovered = try #require(throws: ConfigError.self) { try StationConfig.parse(mapped, file: "x.yaml") }
         #expect(uncovered.message.contains("no reference cord covers the path 1->24 that FT-MTP24-OM4-A needs on fixture 1"))
         #expect(uncovered.fix.contains("referenceCords"))
-        let text = mapped.replacingOccurrences(of: "referenceCords:\n",
+        let text = mapped.replacingOccurrences(
+            of: "referenceCords:\n",
             with: "referenceCords:\n  - { id: RC-X-024, fibers: 24, polarityMap: { \(plain) } }\n")
         let c = try StationConfig.parse(text, file: "x.yaml")
         #expect(c.recipes["FT-MTP24-OM4-A"]?.assembly.expectedMap()[1] == 24)
@@ -186,18 +206,35 @@ import Testing
     /// Values that once trapped the daemon at start (or at the next unit after a reload) are
     /// config errors with their allowed range, found at once and without growing memory.
     @Test(arguments: [
-        ("    channels: 48\n  - name: receive-switch", "    timeout: 1e10s\n    channels: 48\n  - name: receive-switch",
-         "instruments[0].timeout", "outside 1 ms...24.0 h"),
-        ("    channels: 48\n  - name: receive-switch", "    timeout: infs\n    channels: 48\n  - name: receive-switch",
-         "instruments[0].timeout", "is not a duration"),
-        ("    channels: 48\n  - name: receive-switch", "    timeout: 1e300s\n    channels: 48\n  - name: receive-switch",
-         "instruments[0].timeout", "outside 1 ms...24.0 h"),
+        (
+            "    channels: 48\n  - name: receive-switch", "    timeout: 1e10s\n    channels: 48\n  - name: receive-switch",
+            "instruments[0].timeout", "outside 1 ms...24.0 h"
+        ),
+        (
+            "    channels: 48\n  - name: receive-switch", "    timeout: infs\n    channels: 48\n  - name: receive-switch",
+            "instruments[0].timeout", "is not a duration"
+        ),
+        (
+            "    channels: 48\n  - name: receive-switch", "    timeout: 1e300s\n    channels: 48\n  - name: receive-switch",
+            "instruments[0].timeout", "outside 1 ms...24.0 h"
+        ),
         ("diagnosis:\n", "control: { promptTimeout: 1e16s }\ndiagnosis:\n", "control.promptTimeout", "outside"),
-        ("    noiseDb: 0.003\n", "    noiseDb: 0.003\n    switchSettleMs: 1e300\n", "simulation.bench.switchSettleMs", "outside 0.0...60000.0 ms"),
-        ("diagnosis:\n", "sinks: [{ name: share, kind: directory, path: /tmp, maxBackoff: 1e300s }]\ndiagnosis:\n", "sinks[0].maxBackoff", "outside"),
-        ("channels: \"1-24\" }   # end-A", "channels: \"1-240000000\" }   # end-A", "fixtures[0].launch.channels", "goes past channel 1024"),
-        ("      validity: 8h\n      negativeIlToleranceDb: 0.05", "      validity: 1e300d\n      negativeIlToleranceDb: 0.05",
-         "recipes[0].reference.validity", "outside 60 s...744.0 h"),
+        (
+            "    noiseDb: 0.003\n", "    noiseDb: 0.003\n    switchSettleMs: 1e300\n", "simulation.bench.switchSettleMs",
+            "outside 0.0...60000.0 ms"
+        ),
+        (
+            "diagnosis:\n", "sinks: [{ name: share, kind: directory, path: /tmp, maxBackoff: 1e300s }]\ndiagnosis:\n",
+            "sinks[0].maxBackoff", "outside"
+        ),
+        (
+            "channels: \"1-24\" }   # end-A", "channels: \"1-240000000\" }   # end-A", "fixtures[0].launch.channels",
+            "goes past channel 1024"
+        ),
+        (
+            "      validity: 8h\n      negativeIlToleranceDb: 0.05", "      validity: 1e300d\n      negativeIlToleranceDb: 0.05",
+            "recipes[0].reference.validity", "outside 60 s...744.0 h"
+        )
     ])
     func valuesThatWouldTrapAreRefused(old: String, new: String, path: String, message: String) throws {
         let t0 = ContinuousClock.now
@@ -212,13 +249,18 @@ import Testing
         let e1 = try #require(throws: ConfigError.self) { try StationConfig.parse(big, file: "big.yaml") }
         #expect(e1.message.contains("more than a config can be"))
         var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-        for i in 1...7 { bomb += "\(Character(UnicodeScalar(97 + i)!)): &\(Character(UnicodeScalar(97 + i)!)) [" + Array(repeating: "*\(Character(UnicodeScalar(96 + i)!))", count: 10).joined(separator: ", ") + "]\n" }
+        for i in 1...7 {
+            bomb +=
+                "\(Character(UnicodeScalar(97 + i)!)): &\(Character(UnicodeScalar(97 + i)!)) ["
+                + Array(repeating: "*\(Character(UnicodeScalar(96 + i)!))", count: 10).joined(separator: ", ") + "]\n"
+        }
         let e2 = try #require(throws: ConfigError.self) { try StationConfig.parse(bomb, file: "bomb.yaml") }
         #expect(e2.message.contains("expands to more than 200000 nodes"), "\(e2)")
     }
 
     @Test func bothPolarityAndMapIsAnError() throws {
-        let e = try error(replacing: "      polarity: A\n      lengthM: 10", with: "      polarity: A\n      polarityMap: { 1: 1 }\n      lengthM: 10")
+        let e = try error(
+            replacing: "      polarity: A\n      lengthM: 10", with: "      polarity: A\n      polarityMap: { 1: 1 }\n      lengthM: 10")
         #expect(e.message.contains("both"))
     }
 
@@ -229,12 +271,15 @@ import Testing
     }
 
     @Test func wavelengthNoSourceHas() throws {
-        let e = try error(replacing: "    wavelengthsNm: [1310, 1550]\n    limits:\n      ilMaxDb: 0.35", with: "    wavelengthsNm: [1310, 1625]\n    limits:\n      ilMaxDb: 0.35")
+        let e = try error(
+            replacing: "    wavelengthsNm: [1310, 1550]\n    limits:\n      ilMaxDb: 0.35",
+            with: "    wavelengthsNm: [1310, 1625]\n    limits:\n      ilMaxDb: 0.35")
         #expect(e.message.contains("1625 nm"))
     }
 
     @Test func badDuration() throws {
-        let e = try error(replacing: "      validity: 8h\n      negativeIlToleranceDb", with: "      validity: eight hours\n      negativeIlToleranceDb")
+        let e = try error(
+            replacing: "      validity: 8h\n      negativeIlToleranceDb", with: "      validity: eight hours\n      negativeIlToleranceDb")
         #expect(e.message.contains("not a duration"))
         #expect(e.fix.contains("8h"))
     }
@@ -257,7 +302,8 @@ import Testing
     @Test func checkConfigCommandReportsLine() throws {
         // The executable's own subcommand, as an operator would run it.
         let bad = temporaryDirectory() + "/bad.yaml"
-        try good.replacingOccurrences(of: "      meanIlMaxDb: 0.20", with: "      meanIlMxDb: 0.20").write(toFile: bad, atomically: true, encoding: .utf8)
+        try good.replacingOccurrences(of: "      meanIlMaxDb: 0.20", with: "      meanIlMxDb: 0.20").write(
+            toFile: bad, atomically: true, encoding: .utf8)
         let exe = URL(fileURLWithPath: Repo.root + "/.build/debug/ferruled")
         guard FileManager.default.isExecutableFile(atPath: exe.path) else {
             Issue.record("build ferruled first (swift build): \(exe.path) is missing")
@@ -266,8 +312,11 @@ import Testing
         for (path, code) in [(bad, Int32(1)), (Repo.simulatedConfig, Int32(0))] {
             let (status, out) = try runProgram(exe.path, ["check-config", path])
             #expect(status == code, "\(out)")
-            if code == 1 { #expect(out.contains("bad.yaml:\(line(of: "meanIlMaxDb: 0.20", in: good)):")) }
-            else { #expect(out.contains("OK")) }
+            if code == 1 {
+                #expect(out.contains("bad.yaml:\(line(of: "meanIlMaxDb: 0.20", in: good)):"))
+            } else {
+                #expect(out.contains("OK"))
+            }
         }
     }
 }

@@ -17,14 +17,15 @@ import Testing
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
         let (peer, port) = try startPeer("mes-peer.py", ["--log", base + "/mes.log"])
         defer { kill(peer.processIdentifier, SIGKILL) }
-        let config = try slowConfigText(switchMs: 3, readMs: 3) + """
+        let config =
+            try slowConfigText(switchMs: 3, readMs: 3) + """
 
-            sinks:
-              - { name: share, kind: directory, path: \(share), formats: [json, html] }
-              - { name: mes, kind: http, url: "http://127.0.0.1:\(port)/results", timeout: 2s, maxBackoff: 1s }
-              - { name: line-db, kind: postgres, url: "\(PostgresSinkTests.url)", maxBackoff: 1s }
+                sinks:
+                  - { name: share, kind: directory, path: \(share), formats: [json, html] }
+                  - { name: mes, kind: http, url: "http://127.0.0.1:\(port)/results", timeout: 2s, maxBackoff: 1s }
+                  - { name: line-db, kind: postgres, url: "\(PostgresSinkTests.url)", maxBackoff: 1s }
 
-            """
+                """
 
         // The kill times come from a printed seed: a failure is replayed with FERRULE_CRASH_SEED.
         let seed = ProcessInfo.processInfo.environment["FERRULE_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
@@ -71,7 +72,10 @@ import Testing
         #expect(units.allSatisfy { $0.state == "done" || $0.state == "interrupted" }, "\(units.filter { $0.state == "running" })")
         #expect(units.contains { $0.state == "interrupted" })
         let ids = Set(units.map { $0.reportId.uuidString.lowercased() })
-        print("crash test: \(started) units started over 50 kills, \(units.count) stored, \(units.filter { $0.state == "interrupted" }.count) interrupted")
+        print(
+            "crash test: \(started) units started over 50 kills, \(units.count) stored, "
+                + "\(units.filter { $0.state == "interrupted" }.count) interrupted"
+        )
 
         // No half-written file anywhere: no temporary leftovers, every report parses, every
         // certificate is complete.
@@ -86,17 +90,23 @@ import Testing
                 #expect(try String(contentsOfFile: folder + "/" + f, encoding: .utf8).hasSuffix("</html>\n"), "\(f)")
             }
             // Every unit has its report and certificate here.
-            let stems = Set(files.map { String($0.split(separator: "_").last ?? "").replacingOccurrences(of: ".json", with: "").replacingOccurrences(of: ".html", with: "") })
+            let stems = Set(
+                files.map {
+                    String($0.split(separator: "_").last ?? "").replacingOccurrences(of: ".json", with: "").replacingOccurrences(
+                        of: ".html", with: "")
+                })
             #expect(ids.isSubset(of: stems), "\(folder) misses \(ids.subtracting(stems).count) unit(s)")
         }
         // Every report reached the MES at least once, keyed by its id.
-        let keys = Set(try String(contentsOfFile: base + "/mes.log", encoding: .utf8).split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["key"] as? String
-        })
+        let keys = Set(
+            try String(contentsOfFile: base + "/mes.log", encoding: .utf8).split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["key"] as? String
+            })
         #expect(ids.isSubset(of: keys), "the MES misses \(ids.subtracting(keys).count) report(s)")
         // The line database holds each report id exactly once.
         let list = ids.map { "'\($0)'" }.joined(separator: ",")
-        let counts = try PostgresSinkTests().psql("SELECT count(*) || ' ' || count(DISTINCT report_id) FROM ferrule_unit WHERE report_id IN (\(list))")
+        let counts = try PostgresSinkTests().psql(
+            "SELECT count(*) || ' ' || count(DISTINCT report_id) FROM ferrule_unit WHERE report_id IN (\(list))")
         #expect(counts == "\(ids.count) \(ids.count)", "\(counts)")
     }
 }

@@ -19,13 +19,16 @@ final class Daemon: @unchecked Sendable {
     /// Writes `config` (default: the simulated bench) and starts ferruled; returns once the socket answers.
     /// `wrapper` runs the daemon through another program (e.g. `umockdev-wrapper`, which execs it).
     /// `dir` reuses a daemon's folder (config, data, socket): a restart after a crash.
-    init(config: String? = nil, environment: [String: String] = [:], wrapper: [String] = [], prepare: (String) throws -> Void = { _ in },
-         name: String = #function, dir existing: String? = nil) async throws {
+    init(
+        config: String? = nil, environment: [String: String] = [:], wrapper: [String] = [], prepare: (String) throws -> Void = { _ in },
+        name: String = #function, dir existing: String? = nil
+    ) async throws {
         dir = existing ?? temporaryDirectory(name)
         socket = dir + "/ferruled.sock"
         configPath = dir + "/station.yaml"
         log = dir + "/ferruled.log"
-        try (config ?? String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)).write(toFile: configPath, atomically: true, encoding: .utf8)
+        try (config ?? String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)).write(
+            toFile: configPath, atomically: true, encoding: .utf8)
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw DaemonError(description: "build ferruled first (swift build): \(Self.executable) is missing")
         }
@@ -47,7 +50,8 @@ final class Daemon: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if FileManager.default.fileExists(atPath: socket),
-               (try? await ControlSession.with(path: socket, { s in try await s.call(.init(id: nil, type: "status")).type })) == .result {
+                (try? await ControlSession.with(path: socket, { s in try await s.call(.init(id: nil, type: "status")).type })) == .result
+            {
                 return
             }
             guard process.isRunning else { throw DaemonError(description: "ferruled exited early: \(logText)") }
@@ -76,7 +80,8 @@ final class Daemon: @unchecked Sendable {
     /// Resident memory (kB) and open file descriptors of the daemon, from /proc.
     func resources() -> (rssKB: Int, fds: Int) {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        let rss =
+            status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
             .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? 0
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
         return (rss, fds)
@@ -86,12 +91,14 @@ final class Daemon: @unchecked Sendable {
     /// bound to the socket's path (accepted connections carry the listener's address).
     func controlConnections() -> Int {
         // Read to the end: /proc files claim size 0, and this one grows past a page with many clients.
-        let table = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/unix")).readToEnd())
+        let table =
+            (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/unix")).readToEnd())
             .map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let inodes = Set(table.split(separator: "\n").compactMap { line -> String? in
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            return f.count >= 8 && f[7] == socket ? String(f[6]) : nil
-        })
+        let inodes = Set(
+            table.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                return f.count >= 8 && f[7] == socket ? String(f[6]) : nil
+            })
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let links = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
         return links.filter { inodes.contains(String($0.dropFirst("socket:[".count).dropLast())) }.count - 1  // less the listener
@@ -127,5 +134,6 @@ extension ControlSession {
 /// The default simulated bench with instruments that take time, so a unit lasts long enough to signal.
 func slowConfigText(switchMs: Double = 5, readMs: Double = 5) throws -> String {
     try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-        .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n")
+        .replacingOccurrences(
+            of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: \(switchMs)\n    meterReadMs: \(readMs)\n")
 }

@@ -19,8 +19,18 @@ import Testing
             _ = try await s.ok("reference") { $0.fixture = 1 }
             _ = try await s.ok("reference") { $0.fixture = 2 }
             _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") { $0.serial = "FRL-D006"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1; $0.operator = "op-1" }
-            _ = try await s.ok("test") { $0.serial = "FRL-D004"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 2; $0.operator = "op-2" }
+            _ = try await s.ok("test") {
+                $0.serial = "FRL-D006"
+                $0.partNumber = "FT-MTP24-OM4-A"
+                $0.fixture = 1
+                $0.operator = "op-1"
+            }
+            _ = try await s.ok("test") {
+                $0.serial = "FRL-D004"
+                $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+                $0.fixture = 2
+                $0.operator = "op-2"
+            }
             var finished = 0
             let events = try await s.events { e in
                 if e["kind"]?.string == "unitFinished" { finished += 1 }
@@ -44,8 +54,9 @@ import Testing
             let finish1 = idx.first { events[$0]["kind"]?.string == "unitFinished" && events[$0]["fixture"]?.int == 1 }!
             #expect(firstStep2 < finish1)
 
-            let verdicts = Dictionary(uniqueKeysWithValues: events.filter { $0["kind"]?.string == "unitFinished" }
-                .map { ($0["serial"]!.string!, $0["verdict"]!.string!) })
+            let verdicts = Dictionary(
+                uniqueKeysWithValues: events.filter { $0["kind"]?.string == "unitFinished" }
+                    .map { ($0["serial"]!.string!, $0["verdict"]!.string!) })
             #expect(verdicts == ["FRL-D006": "fail", "FRL-D004": "fail"])
             let paths = events.filter { $0["kind"]?.string == "unitFinished" }.compactMap { $0["reportPath"]?.string }
             for p in paths {
@@ -76,17 +87,28 @@ import Testing
             bad.instrument = "ilrl"
             bad.fault = "melted"
             let r1 = try await s.call(bad)
-            #expect(r1.error?.code == .badRequest && r1.error?.message.contains("'melted'") == true && r1.error?.fix?.contains("noReply, garbage") == true,
-                    "\(String(describing: r1.error))")
+            #expect(
+                r1.error?.code == .badRequest && r1.error?.message.contains("'melted'") == true
+                    && r1.error?.fix?.contains("noReply, garbage") == true,
+                "\(String(describing: r1.error))")
             bad.instrument = "nope"
             bad.fault = "noReply"
             let r2 = try await s.call(bad)
-            #expect(r2.error?.code == .refused && r2.error?.message.contains("no instrument named 'nope'") == true && r2.error?.fix?.contains("ilrl") == true,
-                    "\(String(describing: r2.error))")
+            #expect(
+                r2.error?.code == .refused && r2.error?.message.contains("no instrument named 'nope'") == true
+                    && r2.error?.fix?.contains("ilrl") == true,
+                "\(String(describing: r2.error))")
 
             // The meter's error queue fills: the real driver reads it and the unit is an error naming the meter.
-            _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "queueError" }
-            _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+            _ = try await s.ok("fault") {
+                $0.instrument = "ilrl"
+                $0.fault = "queueError"
+            }
+            _ = try await s.ok("test") {
+                $0.serial = "FRL-D001"
+                $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+                $0.fixture = 1
+            }
             let during = try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }
             let faulted = try #require(during.last)
             #expect(faulted["verdict"]?.string == "error", "\(faulted)")
@@ -98,9 +120,16 @@ import Testing
             #expect(meter(try await s.ok("status")) == "fault")
 
             // Cleared: the station's retry switches the laser off and says so, then the same unit passes.
-            _ = try await s.ok("fault") { $0.instrument = "ilrl"; $0.fault = "none" }
+            _ = try await s.ok("fault") {
+                $0.instrument = "ilrl"
+                $0.fault = "none"
+            }
             _ = try await s.events(limit: 5000) { $0["kind"]?.string == "sourceMayBeOn" && $0["detail"] == nil }
-            _ = try await s.ok("test") { $0.serial = "FRL-D001"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+            _ = try await s.ok("test") {
+                $0.serial = "FRL-D001"
+                $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+                $0.fixture = 1
+            }
             let clean = try #require(try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
             #expect(clean["verdict"]?.string == "pass", "\(clean)")
             #expect(meter(try await s.ok("status")) == "ok")  // a whole unit answered: the fault is history
@@ -112,7 +141,11 @@ import Testing
         try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1 }
             _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") { $0.serial = "TERM-1"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1 }
+            _ = try await s.ok("test") {
+                $0.serial = "TERM-1"
+                $0.partNumber = "FT-MTP24-OM4-A"
+                $0.fixture = 1
+            }
             var steps = 0
             _ = try await s.events { e in
                 if e["kind"]?.string == "step" { steps += 1 }
@@ -142,13 +175,18 @@ import Testing
     @Test func sigkillMidUnitIsRecordedInterruptedAndDeliveredAfterRestart() async throws {
         let share = temporaryDirectory() + "/share"
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
-        let text = try slowConfigText(switchMs: 10, readMs: 10)
+        let text =
+            try slowConfigText(switchMs: 10, readMs: 10)
             + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n    formats: [json, html]\n"
         let first = try await Daemon(config: text)
         try await ControlSession.with(path: first.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1 }
             _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") { $0.serial = "KILL-1"; $0.partNumber = "FT-MTP24-OM4-A"; $0.fixture = 1 }
+            _ = try await s.ok("test") {
+                $0.serial = "KILL-1"
+                $0.partNumber = "FT-MTP24-OM4-A"
+                $0.fixture = 1
+            }
             var steps = 0
             _ = try await s.events(limit: 5000) { e in
                 if e["kind"]?.string == "step" { steps += 1 }
@@ -172,7 +210,8 @@ import Testing
         #expect(!files.contains { $0.hasPrefix(".") }, "\(files)")  // nothing half-written
         try await waitUntil("the share to receive KILL-1") {
             let got = (try? FileManager.default.contentsOfDirectory(atPath: share)) ?? []
-            return got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".json") } && got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".html") }
+            return got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".json") }
+                && got.contains { $0.hasPrefix("KILL-1") && $0.hasSuffix(".html") }
         }
     }
 
@@ -183,7 +222,8 @@ import Testing
         try await ControlSession.with(path: d.socket) { s in
             let before = try await s.ok("status")["configHash"]?.string
             _ = try await s.ok("subscribe")
-            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: lots").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: lots").write(
+                toFile: d.configPath, atomically: true, encoding: .utf8)
             d.signal(SIGHUP)
             let rejected = try await s.events { $0["kind"]?.string == "configRejected" }.last!
             let reason = rejected["reason"]?.string ?? ""
@@ -194,7 +234,8 @@ import Testing
             #expect(limits["ilMaxDb"]?["1310"]?.number == 0.6)
 
             // A good change is taken.
-            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.50").write(toFile: d.configPath, atomically: true, encoding: .utf8)
+            try good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.50").write(
+                toFile: d.configPath, atomically: true, encoding: .utf8)
             d.signal(SIGHUP)
             let reloaded = try await s.events { $0["kind"]?.string == "configReloaded" }.last!
             #expect(reloaded["applied"] == .array([.string("recipe FT-MTP8-SMAPC-B changed")]), "\(reloaded)")
@@ -203,7 +244,8 @@ import Testing
 
             // A change only a restart applies is refused whole, not said to be reloaded.
             let share = temporaryDirectory()
-            let withSink = good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.40")
+            let withSink =
+                good.replacingOccurrences(of: "      ilMaxDb: 0.60", with: "      ilMaxDb: 0.40")
                 + "\nsinks:\n  - name: share\n    kind: directory\n    path: \(share)\n"
             try withSink.write(toFile: d.configPath, atomically: true, encoding: .utf8)
             d.signal(SIGHUP)
@@ -229,7 +271,10 @@ import Testing
         defer { Task { await d.stop() } }
         // One client asks for a reference and waits; another answers the prompt.
         async let reference: JSONValue = ControlSession.with(path: d.socket) { s in
-            try await s.ok("reference") { $0.fixture = 2; $0.cord = "RC-B-012" }
+            try await s.ok("reference") {
+                $0.fixture = 2
+                $0.cord = "RC-B-012"
+            }
         }
         var prompt: JSONValue?
         for _ in 0..<200 where prompt == nil {
@@ -239,11 +284,14 @@ import Testing
         let p = try #require(prompt)
         #expect(p["text"]?.string?.contains("reference cord RC-B-012 (Type B)") == true && p["fixture"]?.int == 2)
         let bad = try await ControlSession.with(path: d.socket) { s in
-            try await s.call(ControlRequest(id: nil, type: "answer")) // missing fields
+            try await s.call(ControlRequest(id: nil, type: "answer"))  // missing fields
         }
         #expect(bad.error?.code == .badRequest && bad.error?.message.contains("'prompt'") == true)
         _ = try await ControlSession.with(path: d.socket) { s in
-            try await s.ok("answer") { $0.prompt = p["id"]?.string; $0.answer = "ok" }
+            try await s.ok("answer") {
+                $0.prompt = p["id"]?.string
+                $0.answer = "ok"
+            }
         }
         #expect(try await reference["fixture"]?.int == 2)
     }
@@ -256,14 +304,21 @@ import Testing
         defer { Task { await d.stop() } }
         let serial = "EVIL-1\u{202E}desrever\\u{A}forged"
         try await ControlSession.with(path: d.socket) { s in
-            _ = try await s.ok("reference") { $0.fixture = 1; $0.cord = "RC-B-012" }
+            _ = try await s.ok("reference") {
+                $0.fixture = 1
+                $0.cord = "RC-B-012"
+            }
             var bad = ControlRequest(id: nil, type: "test")
             bad.serial = "EVIL-0\nforged line \u{1B}[31mred"
             bad.partNumber = "FT-MTP12-SMAPC-B-LL"
             let refused = try await s.call(bad)
             #expect(refused.error?.message.contains("U+000A at position 7") == true, "\(String(describing: refused.error))")
             _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") { $0.serial = serial; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+            _ = try await s.ok("test") {
+                $0.serial = serial
+                $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+                $0.fixture = 1
+            }
             _ = try await s.events { $0["kind"]?.string == "unitFinished" }
         }
         let escaped = "EVIL-1\\u{202E}desrever\\\\u{A}forged"
@@ -281,7 +336,12 @@ import Testing
     @Test func aLiveDataDirectoryIsNeverShared() async throws {
         let d = try await Daemon()
         defer { Task { await d.stop() } }
-        try await ControlSession.with(path: d.socket) { s in _ = try await s.ok("reference") { $0.fixture = 1; $0.cord = "RC-B-012" } }
+        try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") {
+                $0.fixture = 1
+                $0.cord = "RC-B-012"
+            }
+        }
         /// Every file and folder of the data directory with its size and modification time.
         func snapshot() throws -> [String: String] {
             var out: [String: String] = [:]
@@ -294,9 +354,11 @@ import Testing
         }
         let before = try snapshot()
         let ferruled = Daemon.executable
-        let (second, secondOut) = try runProgram(ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data", "--socket", d.dir + "/other.sock"])
+        let (second, secondOut) = try runProgram(
+            ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data", "--socket", d.dir + "/other.sock"])
         #expect(second == 2 && secondOut.contains("in use by ferruled (PID \(d.pid))"), "\(secondOut)")
-        let (sameSocket, sameOut) = try runProgram(ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data2", "--socket", d.socket])
+        let (sameSocket, sameOut) = try runProgram(
+            ferruled, ["--config", d.configPath, "--data-dir", d.dir + "/data2", "--socket", d.socket])
         #expect(sameSocket == 2 && sameOut.contains("socket \(d.socket) is in use by ferruled (PID \(d.pid))"), "\(sameOut)")
         let (probe, probeOut) = try runProgram(ferruled, ["probe", "--config", d.configPath, "--data-dir", d.dir + "/data"])
         #expect(probe == 2 && probeOut.contains("ferruled (PID \(d.pid)) is running on"), "\(probeOut)")

@@ -3,9 +3,10 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
-@testable import FerruleStation
 import Foundation
 import Testing
+
+@testable import FerruleStation
 
 /// Light off, always, and said: after any fault at any moment the simulated meter's last acted-on
 /// laser command switched it off, or the fixture says "source may be ON" and refuses units until
@@ -14,15 +15,22 @@ import Testing
     func wireStation() async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
-            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see systemd/99-ferrule-instruments.rules)",
-                                  with: "    simulate: pty\n    timeout: 1s")
+            .replacingOccurrences(
+                of:
+                    "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl "
+                        + "(see systemd/99-ferrule-instruments.rules)",
+                with: "    simulate: pty\n    timeout: 1s")
         let built = try await makeBuiltStation(config: try StationConfig.parse(text, file: "light.yaml"))
         return (built.station, try #require(built.simulation?.bench), built)
     }
 
     enum Phase: CustomStringConvertible {
-        case reference, fiber(Int)
-        var description: String { if case .fiber(let n) = self { return "fiber \(n)" }; return "reference" }
+        case reference
+        case fiber(Int)
+        var description: String {
+            if case .fiber(let n) = self { return "fiber \(n)" }
+            return "reference"
+        }
     }
 
     @Test(arguments: [WireFault.noReply, .garbage, .queueError, .disconnect, .unplug])

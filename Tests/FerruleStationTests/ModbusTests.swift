@@ -12,27 +12,33 @@ import Testing
 /// The Modbus drivers against the libmodbus-served simulators, on Modbus TCP and on RTU over a
 /// pty, and the fixture interlock in the station.
 @Suite struct ModbusTests {
-    static let switchMap = ModbusSwitchMap(channel: ModbusPoint(.hr, 10), position: ModbusPoint(.ir, 10), busy: ModbusPoint(.ir, 11, bit: 3))
-    static let ioMap = ModbusIOMap(lidClosed: ModbusPoint(.di, 4, inverted: true), partPresent: ModbusPoint(.ir, 2, bit: 1),
-                                   startButton: ModbusPoint(.di, 5), red: ModbusPoint(.coil, 7), amber: ModbusPoint(.hr, 20, bit: 0),
-                                   green: ModbusPoint(.coil, 9))
+    static let switchMap = ModbusSwitchMap(
+        channel: ModbusPoint(.hr, 10), position: ModbusPoint(.ir, 10), busy: ModbusPoint(.ir, 11, bit: 3))
+    static let ioMap = ModbusIOMap(
+        lidClosed: ModbusPoint(.di, 4, inverted: true), partPresent: ModbusPoint(.ir, 2, bit: 1),
+        startButton: ModbusPoint(.di, 5), red: ModbusPoint(.coil, 7), amber: ModbusPoint(.hr, 20, bit: 0),
+        green: ModbusPoint(.coil, 9))
 
     /// A switch and an I/O module for fixture 1, each on the given transport.
     func bench(_ transport: WireTransport, fault: WireFault = .none) async throws -> (WireBench, SimulatedBench) {
         let config = try StationConfig.load(path: Repo.simulatedConfig)
         let sb = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
-        let wb = try await WireBench.start([
-            WireInstrument(name: "launch-switch", model: .modbusSwitch, transport: transport, channels: 48, fault: fault,
-                           modbus: .opticalSwitch(Self.switchMap, channels: 48), unitId: 7),
-            WireInstrument(name: "fixture1-io", model: .modbusIO, transport: transport, fault: fault,
-                           modbus: .fixtureIO(Self.ioMap, fixture: 1), unitId: 7),
-        ], bench: sb, ptyDirectory: temporaryDirectory(), switchSettle: .milliseconds(15))
+        let wb = try await WireBench.start(
+            [
+                WireInstrument(
+                    name: "launch-switch", model: .modbusSwitch, transport: transport, channels: 48, fault: fault,
+                    modbus: .opticalSwitch(Self.switchMap, channels: 48), unitId: 7),
+                WireInstrument(
+                    name: "fixture1-io", model: .modbusIO, transport: transport, fault: fault,
+                    modbus: .fixtureIO(Self.ioMap, fixture: 1), unitId: 7)
+            ], bench: sb, ptyDirectory: temporaryDirectory(), switchSettle: .milliseconds(15))
         return (wb, sb)
     }
 
     func link(_ wb: WireBench, _ name: String, unitId: Int = 7, timeout: Duration = .seconds(2), retries: Int = 1) -> ModbusLink {
-        ModbusLink(name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: unitId,
-                   timeout: timeout, retries: retries)
+        ModbusLink(
+            name: name, address: InstrumentAddress.parse(wb.modbusServers[name]!.endpoint.address)!, unitId: unitId,
+            timeout: timeout, retries: retries)
     }
 
     @Test(arguments: [WireTransport.tcp, .pty])
@@ -80,8 +86,12 @@ import Testing
         let l = link(wb, "fixture1-io", timeout: .seconds(2), retries: 1)
         // A register the module does not have: its own exception, not retried.
         let e1 = await #expect(throws: InstrumentError.self) { _ = try await l.readRegisters(.hr, address: 900, count: 2) }
-        #expect(e1?.operation.contains("unit 7") == true && e1?.operation.contains("holding registers at 900") == true, "\(String(describing: e1))")
-        #expect(e1?.detail.contains("exception") == true && e1?.detail.lowercased().contains("illegal data address") == true, "\(String(describing: e1))")
+        #expect(
+            e1?.operation.contains("unit 7") == true && e1?.operation.contains("holding registers at 900") == true,
+            "\(String(describing: e1))")
+        #expect(
+            e1?.detail.contains("exception") == true && e1?.detail.lowercased().contains("illegal data address") == true,
+            "\(String(describing: e1))")
 
         // No reply: bounded by timeout x tries, and the message says so.
         wb.modbusServers["fixture1-io"]!.inject(.noReply)
@@ -124,7 +134,10 @@ import Testing
         #expect(ModbusPoint.parse("di:3") == .success(ModbusPoint(.di, 3)))
         #expect(ModbusPoint.parse("!hr:100.15") == .success(ModbusPoint(.hr, 100, bit: 15, inverted: true)))
         for bad in ["dx:1", "di:", "di:1.2", "hr:70000", "hr:1.16", "coil"] {
-            guard case .failure = ModbusPoint.parse(bad) else { Issue.record("\(bad) parsed"); continue }
+            guard case .failure = ModbusPoint.parse(bad) else {
+                Issue.record("\(bad) parsed")
+                continue
+            }
         }
     }
 

@@ -3,9 +3,10 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
-@testable import FerruleStation
 import Foundation
 import Testing
+
+@testable import FerruleStation
 
 @Suite struct DemoLotTests {
     /// The whole default bench: every demo unit's verdict and diagnosis as the simulator built it,
@@ -123,7 +124,8 @@ import Testing
             let (station, bench) = try await makeStation()
             return try await testUnit(station, bench, serial: "DET-2", part: "FT-MTP8-SMAPC-B").report.measurements.map(\.ilDb)
         }
-        let first = try await run(), second = try await run()
+        let first = try await run()
+        let second = try await run()
         #expect(first == second)
         #expect(first.count == 16 && first.allSatisfy { $0 != nil })
     }
@@ -183,7 +185,8 @@ import Testing
         await first.shutdown()  // one station per data directory: the next one starts after it
         let (second, _) = try await makeStation(data: data, reference: false)
         let loaded = await second.reference(fixture: 1)
-        let a = try #require(taken), b = try #require(loaded)
+        let a = try #require(taken)
+        let b = try #require(loaded)
         #expect(a.values == b.values)
         #expect(abs(a.takenAt.timeIntervalSince(b.takenAt)) < 0.001)
         #expect(b.method == .oneCord && b.operatorId == "test")
@@ -217,8 +220,10 @@ import Testing
 }
 
 @Suite struct HostileSerialTests {
-    @Test(arguments: ["../../etc/x", "a/b/c", "/etc/passwd", String(repeating: "S", count: 64),
-                      "..", ".hidden", "Ünïcødé-序列", "con", "x\u{202E}y"])
+    @Test(arguments: [
+        "../../etc/x", "a/b/c", "/etc/passwd", String(repeating: "S", count: 64),
+        "..", ".hidden", "Ünïcødé-序列", "con", "x\u{202E}y"
+    ])
     func serialNeverEscapesReportsFolder(serial: String) async throws {
         let (station, bench) = try await makeStation()
         let o = try await testUnit(station, bench, serial: serial, part: "FT-MTP12-SMAPC-B-LL")
@@ -228,7 +233,10 @@ import Testing
         let name = file.lastPathComponent
         #expect(!name.hasPrefix("."))
         #expect(name.count < 200)
-        #expect(name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains(Character($0)) || "._-".unicodeScalars.contains($0)) })
+        #expect(
+            name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains(Character($0)) || "._-".unicodeScalars.contains($0))
+            })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).contains(name))
         let back = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: file))
         #expect(back.unit.serial == serial)  // verbatim inside the JSON
@@ -238,8 +246,10 @@ import Testing
 
     /// Control characters (bell, escape, newline, NUL) and serials longer than a label holds are
     /// refused before anything is measured, naming what is wrong.
-    @Test(arguments: [("ctl\u{07}\u{1B}[31m\nline", "U+0007 at position 4"), ("x\u{0}y", "U+0000 at position 2"),
-                      (String(repeating: "S", count: 300), "300 characters long; at most 64")])
+    @Test(arguments: [
+        ("ctl\u{07}\u{1B}[31m\nline", "U+0007 at position 4"), ("x\u{0}y", "U+0000 at position 2"),
+        (String(repeating: "S", count: 300), "300 characters long; at most 64")
+    ])
     func serialWithControlCharactersOrTooLongIsRefused(serial: String, says: String) async throws {
         let (station, bench) = try await makeStation()
         let e = await #expect(throws: UnitRefused.self) { try await testUnit(station, bench, serial: serial, part: "FT-MTP12-SMAPC-B-LL") }
@@ -259,8 +269,9 @@ import Testing
         let (station, bench) = try await makeStation()
         // Fail after a few fibers: fiber 1..3 measured, then the meter faults.
         await bench.injectFault(instrument: "ilrl", kind: kind, afterCalls: 14)
-        let o = try await testUnit(station, bench, serial: "F-\(kind)", part: "FT-MTP12-SMAPC-B-LL",
-                                   faults: [.highLoss(fiber: 1, extraDb: 1.0)])
+        let o = try await testUnit(
+            station, bench, serial: "F-\(kind)", part: "FT-MTP12-SMAPC-B-LL",
+            faults: [.highLoss(fiber: 1, extraDb: 1.0)])
         #expect(o.report.verdict == .error)  // never fail, even with fiber 1 above its limit
         #expect(o.report.diagnoses.contains { $0.code == .instrumentFault && $0.message.contains("ilrl") })
         #expect(o.report.reasons.first?.contains("ilrl") ?? false)
@@ -286,7 +297,10 @@ import Testing
         let task = Task { try await station.test(UnitRequest(serial: "AB-1", partNumber: "FT-MTP24-OM4-A", fixture: 1, operatorId: "op")) }
         // Cancel once the third fiber has been measured.
         for await e in events {
-            if case .step(_, _, let fiber, _, _, _, _, _, _) = e, fiber == 3 { task.cancel(); break }
+            if case .step(_, _, let fiber, _, _, _, _, _, _) = e, fiber == 3 {
+                task.cancel()
+                break
+            }
         }
         let o = try await task.value
         #expect(o.report.verdict == .aborted)
@@ -321,8 +335,9 @@ import Testing
         let (station, bench) = try await makeStation(config: try slowBenchConfig(switchMs: 1, readMs: 1))
         let events = await station.events.subscribe()
         async let a = testUnit(station, bench, serial: "C-1", part: "FT-MTP24-OM4-A", fixture: 1)
-        async let b = testUnit(station, bench, serial: "C-2", part: "FT-MTP24-OM4-A", fixture: 2,
-                               faults: [.highLoss(fiber: 20, extraDb: 1)])
+        async let b = testUnit(
+            station, bench, serial: "C-2", part: "FT-MTP24-OM4-A", fixture: 2,
+            faults: [.highLoss(fiber: 20, extraDb: 1)])
         let (ra, rb) = try await (a, b)
         #expect(ra.report.verdict == .pass)
         #expect(rb.report.verdict == .fail && rb.report.diagnoses.first?.fibers == [20])
@@ -331,7 +346,8 @@ import Testing
         for await e in events { if case .step(let f, _, _, _, _, _, _, _, _) = e { order.append(f) } }
         #expect(order.count == 96)
         // Neither unit waited for the other to finish: fixture 2 measured before fixture 1 was done.
-        let lastOf1 = order.lastIndex(of: 1)!, firstOf2 = order.firstIndex(of: 2)!
+        let lastOf1 = order.lastIndex(of: 1)!
+        let firstOf2 = order.firstIndex(of: 2)!
         #expect(firstOf2 < lastOf1)
     }
 
@@ -383,7 +399,10 @@ import Testing
         var entries = 0
         func enter(_ n: Set<String>) {
             entries += 1
-            for x in n { held[x, default: 0] += 1; if held[x]! > 1 { violations += 1 } }
+            for x in n {
+                held[x, default: 0] += 1
+                if held[x]! > 1 { violations += 1 }
+            }
         }
         func leave(_ n: Set<String>) { for x in n { held[x]! -= 1 } }
     }

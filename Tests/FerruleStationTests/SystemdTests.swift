@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,16 +8,19 @@ import Glibc
 @Suite(.serialized) struct SystemdTests {
     @Test func unitFileVerifiesAndCarriesTheHardening() throws {
         let unit = try String(contentsOfFile: Repo.root + "/systemd/ferruled.service", encoding: .utf8)
-        for directive in ["Type=notify", "WatchdogSec=", "Restart=on-failure", "User=ferrule", "StateDirectory=ferrule",
-                          "RuntimeDirectory=ferrule", "ConfigurationDirectory=ferrule", "NoNewPrivileges=yes",
-                          "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "DevicePolicy=closed",
-                          "DeviceAllow=char-ttyUSB rw", "ExecReload=/bin/kill -HUP $MAINPID"] {
+        for directive in [
+            "Type=notify", "WatchdogSec=", "Restart=on-failure", "User=ferrule", "StateDirectory=ferrule",
+            "RuntimeDirectory=ferrule", "ConfigurationDirectory=ferrule", "NoNewPrivileges=yes",
+            "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "DevicePolicy=closed",
+            "DeviceAllow=char-ttyUSB rw", "ExecReload=/bin/kill -HUP $MAINPID"
+        ] {
             #expect(unit.contains(directive), "missing \(directive)")
         }
         // systemd-analyze checks the binary exists: point ExecStart at the one just built.
         let dir = temporaryDirectory()
         let copy = dir + "/ferruled.service"
-        try unit.replacingOccurrences(of: "/usr/local/bin/ferruled", with: Daemon.executable).write(toFile: copy, atomically: true, encoding: .utf8)
+        try unit.replacingOccurrences(of: "/usr/local/bin/ferruled", with: Daemon.executable).write(
+            toFile: copy, atomically: true, encoding: .utf8)
         let (status, out) = try runProgram("/usr/bin/env", ["systemd-analyze", "verify", copy])
         #expect(status == 0, "systemd-analyze verify: \(out)")
         // systemd's own exposure score (0 = locked down, 10 = exposed); 3.3 before the syscall
@@ -35,7 +39,11 @@ import Glibc
         defer { close(fd) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in let b = Array(path.utf8); raw.copyBytes(from: b); raw[b.count] = 0 }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
+        }
         let bound = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }

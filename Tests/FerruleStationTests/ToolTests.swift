@@ -22,8 +22,9 @@ import Testing
     @Test func probeNamesEveryInstrumentThatFailed() throws {
         let dir = temporaryDirectory()
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl",
-                                  with: "    address: tcp://127.0.0.1:1\n    timeout: 1s\n    #")
+            .replacingOccurrences(
+                of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl",
+                with: "    address: tcp://127.0.0.1:1\n    timeout: 1s\n    #")
         try text.write(toFile: dir + "/bench.yaml", atomically: true, encoding: .utf8)
         let (status, out) = try runProgram(Daemon.executable, ["probe", "--config", dir + "/bench.yaml", "--data-dir", dir + "/data"])
         #expect(status == 1, "\(out)")
@@ -56,14 +57,16 @@ import Testing
         let sim = Process()
         sim.executableURL = URL(fileURLWithPath: Repo.root + "/.build/debug/ferrule-sim")
         sim.arguments = ["serve", "--config", Repo.simulatedConfig, "--endpoints-file", dir + "/endpoints.json", "--pty-dir", dir + "/pty"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         sim.standardInput = input
         sim.standardOutput = output
         try sim.run()
         defer { sim.interrupt() }
         var endpoints: [Endpoint] = []
         for _ in 0..<200 where endpoints.isEmpty {
-            endpoints = (try? JSONDecoder().decode([Endpoint].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json")))) ?? []
+            endpoints =
+                (try? JSONDecoder().decode([Endpoint].self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json")))) ?? []
             if endpoints.isEmpty { try await Task.sleep(for: .milliseconds(25)) }
         }
         #expect(Set(endpoints.map(\.name)) == ["launch-switch", "receive-switch", "ilrl", "fixture1-io", "fixture2-io"])

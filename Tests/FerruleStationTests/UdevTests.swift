@@ -45,7 +45,8 @@ final class Testbed: @unchecked Sendable {
 
     private func readLine() throws -> String {
         do { return try reader.line() } catch {
-            throw DaemonError(description: "umockdev-testbed.py: \(error) \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+            throw DaemonError(
+                description: "umockdev-testbed.py: \(error) \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
         }
     }
 
@@ -59,20 +60,25 @@ final class Testbed: @unchecked Sendable {
     /// the tty carries udev's ID_* properties; without, only the parent's attributes identify it.
     static func adapter(port: Int, serial: String, vendor: String = "0403", product: String = "6001", udevData: Bool) -> String {
         var s = """
-        P: /devices/pci0000:00/usb1/1-\(port)
-        E: SUBSYSTEM=usb
-        E: DEVTYPE=usb_device
-        A: idVendor=\(vendor)
-        A: idProduct=\(product)
-        A: serial=\(serial)
+            P: /devices/pci0000:00/usb1/1-\(port)
+            E: SUBSYSTEM=usb
+            E: DEVTYPE=usb_device
+            A: idVendor=\(vendor)
+            A: idProduct=\(product)
+            A: serial=\(serial)
 
-        P: /devices/pci0000:00/usb1/1-\(port)/1-\(port):1.0/ttyUSB\(port)/tty/ttyUSB\(port)
-        E: DEVNAME=/dev/ttyUSB\(port)
-        E: SUBSYSTEM=tty
+            P: /devices/pci0000:00/usb1/1-\(port)/1-\(port):1.0/ttyUSB\(port)/tty/ttyUSB\(port)
+            E: DEVNAME=/dev/ttyUSB\(port)
+            E: SUBSYSTEM=tty
 
-        """
+            """
         if udevData {
-            s = s.replacingOccurrences(of: "E: SUBSYSTEM=tty\n", with: "E: SUBSYSTEM=tty\nE: ID_VENDOR_ID=\(vendor)\nE: ID_MODEL_ID=\(product)\nE: ID_SERIAL_SHORT=\(serial)\nE: ID_PATH=pci-0000:00:14.0-usb-0:\(port):1.0\n")
+            s = s.replacingOccurrences(
+                of: "E: SUBSYSTEM=tty\n",
+                with:
+                    "E: SUBSYSTEM=tty\nE: ID_VENDOR_ID=\(vendor)\nE: ID_MODEL_ID=\(product)\nE: ID_SERIAL_SHORT=\(serial)\n"
+                        + "E: ID_PATH=pci-0000:00:14.0-usb-0:\(port):1.0\n"
+            )
         }
         return s
     }
@@ -95,7 +101,8 @@ final class Testbed: @unchecked Sendable {
 @Suite(.serialized) struct UdevTests {
     func config(match: String) throws -> String {
         try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl", with: "    match: \(match)\n    #")
+            .replacingOccurrences(
+                of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl", with: "    match: \(match)\n    #")
     }
 
     @Test func matchBySerialNoMatchAndAmbiguous() throws {
@@ -115,11 +122,13 @@ final class Testbed: @unchecked Sendable {
 
         let dir = temporaryDirectory()
         // By serial number, through the parent USB device's attributes.
-        try config(match: "{ ID_VENDOR_ID: \"0403\", ID_SERIAL_SHORT: \"FT12AB\" }").write(toFile: dir + "/one.yaml", atomically: true, encoding: .utf8)
+        try config(match: "{ ID_VENDOR_ID: \"0403\", ID_SERIAL_SHORT: \"FT12AB\" }").write(
+            toFile: dir + "/one.yaml", atomically: true, encoding: .utf8)
         let (_, one) = try ferruled(["probe", "--config", dir + "/one.yaml", "--data-dir", dir + "/d1"])
         #expect(one.contains("ilrl  santec-rl1  /dev/ttyUSB1"), "\(one)")
         // The vendor id written in upper case still matches udev's lower-case hex.
-        try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_MODEL_ID: \"0083\" }").write(toFile: dir + "/hex.yaml", atomically: true, encoding: .utf8)
+        try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_MODEL_ID: \"0083\" }").write(
+            toFile: dir + "/hex.yaml", atomically: true, encoding: .utf8)
         let (_, hex) = try ferruled(["probe", "--config", dir + "/hex.yaml", "--data-dir", dir + "/d2"])
         #expect(hex.contains("ilrl  santec-rl1  /dev/ttyUSB4"), "\(hex)")
 
@@ -131,10 +140,13 @@ final class Testbed: @unchecked Sendable {
         #expect(none.contains("/dev/ttyUSB2 (ID_VENDOR_ID=0403"), "\(none)")
 
         // Two adapters of the same model: ambiguous, both named.
-        try config(match: "{ ID_VENDOR_ID: \"0403\", ID_MODEL_ID: \"6001\" }").write(toFile: dir + "/two.yaml", atomically: true, encoding: .utf8)
+        try config(match: "{ ID_VENDOR_ID: \"0403\", ID_MODEL_ID: \"6001\" }").write(
+            toFile: dir + "/two.yaml", atomically: true, encoding: .utf8)
         let (s2, two) = try ferruled(["--config", dir + "/two.yaml", "--data-dir", dir + "/d4", "--socket", dir + "/s4"])
         #expect(s2 == 2)
-        #expect(two.contains("2 devices match") && two.contains("/dev/ttyUSB1") && two.contains("/dev/ttyUSB2") && two.contains("ID_SERIAL_SHORT"), "\(two)")
+        #expect(
+            two.contains("2 devices match") && two.contains("/dev/ttyUSB1") && two.contains("/dev/ttyUSB2")
+                && two.contains("ID_SERIAL_SHORT"), "\(two)")
     }
 
     /// A remove and the add that follows it, delivered back to back, are handled in that order:
@@ -148,14 +160,16 @@ final class Testbed: @unchecked Sendable {
         var (instruments, _) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: temporaryDirectory())
         cfg.instruments[index].match = match
         instruments.specs["ilrl"]?.address = "/dev/ttyUSB0"
-        let station = try await Station.make(config: cfg, data: DataDirectory(root: temporaryDirectory()),
-                                             instruments: { [instruments] _ in instruments })
+        let station = try await Station.make(
+            config: cfg, data: DataDirectory(root: temporaryDirectory()),
+            instruments: { [instruments] _ in instruments })
         await station.probe()
         let watched = await station.events.subscribe()
         let (events, feed) = AsyncStream<DeviceEvent>.makeStream()
         let following = Task { await station.follow(events) }
         for round in 1...20 {  // many rounds: a race that loses one time in a few would show
-            let from = "/dev/ttyUSB\(round - 1)", to = "/dev/ttyUSB\(round)"
+            let from = "/dev/ttyUSB\(round - 1)"
+            let to = "/dev/ttyUSB\(round)"
             feed.yield(DeviceEvent(.remove, UdevCandidate(devnode: from, syspath: "/sys/u\(round)", subsystem: "tty", properties: [:])))
             feed.yield(DeviceEvent(.add, UdevCandidate(devnode: to, syspath: "/sys/u\(round)", subsystem: "tty", properties: match)))
             // Back and answering on the new port (handled out of order, it stays missing).
@@ -183,7 +197,8 @@ final class Testbed: @unchecked Sendable {
         // The meter is a real RL1 driver on "/dev/ttyUSB3": a ferrule-sim pty behind the testbed's node.
         let dir = temporaryDirectory()
         let simConfig = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    meterReadMs: 60\n")  // a unit lasts over a second
+            // A unit lasts over a second.
+            .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    meterReadMs: 60\n")
         try simConfig.write(toFile: dir + "/sim.yaml", atomically: true, encoding: .utf8)
         let sim = Process()
         sim.executableURL = URL(fileURLWithPath: Repo.root + "/.build/debug/ferrule-sim")
@@ -199,25 +214,44 @@ final class Testbed: @unchecked Sendable {
         // only where the launch switch points: the daemon uses ferrule-sim's launch switch too,
         // and fixture 1 gets a reference so that units run. They read dark and an open end,
         // which is a `fail`, never an `error`.
-        let endpoints = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json"))) as! [[String: String]]
+        let endpoints =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/endpoints.json"))) as! [[String: String]]
         let launch = try #require(endpoints.first { $0["name"] == "launch-switch" }?["address"])
-        let reference = Reference(fixture: 1, cord: .init(id: "RC-B-012", polarity: "B"), method: .oneCord, takenAt: Date(),
+        let reference = Reference(
+            fixture: 1, cord: .init(id: "RC-B-012", polarity: "B"), method: .oneCord, takenAt: Date(),
             operatorId: "test",
-                                  pairs: "test", values: (1...12).flatMap { p in [850, 1300, 1310, 1550].map { wl in
-                                      Reference.Value(position: p, receivePosition: 13 - p, launchChannel: p, receiveChannel: 13 - p,
-                                                      wavelengthNm: wl, powerDbm: -4.6) } })
+            pairs: "test",
+            values: (1...12).flatMap { p in
+                [850, 1300, 1310, 1550].map { wl in
+                    Reference.Value(
+                        position: p, receivePosition: 13 - p, launchChannel: p, receiveChannel: 13 - p,
+                        wavelengthNm: wl, powerDbm: -4.6)
+                }
+            })
         let stationConfig = try config(match: "{ ID_VENDOR_ID: \"1FC9\", ID_SERIAL_SHORT: \"RL1-0042\" }")
-            .replacingOccurrences(of: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.21:5025", with: "    address: \(launch)")
+            .replacingOccurrences(
+                of: "    simulate: tcp             # on a real bench: address: tcp://192.168.10.21:5025", with: "    address: \(launch)"
+            )
             // The daemon's own (receive) switch settles in 40 ms: a dark unit lasts seconds (each fiber is
             // looked for at every receive position), so the unplug lands in its middle.
             .replacingOccurrences(of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    switchSettleMs: 40\n")
-        try #require(stationConfig.contains("address: \(launch)") && stationConfig.contains("match: {") && stationConfig.contains("switchSettleMs: 40"))
-        let daemon = try await Daemon(config: stationConfig,
-                                      environment: ["UMOCKDEV_DIR": tb.root], wrapper: [Testbed.wrapper],
-                                      prepare: { data in let d = DataDirectory(root: data); try d.prepare(); try d.save(reference) })
+        try #require(
+            stationConfig.contains("address: \(launch)") && stationConfig.contains("match: {")
+                && stationConfig.contains("switchSettleMs: 40"))
+        let daemon = try await Daemon(
+            config: stationConfig,
+            environment: ["UMOCKDEV_DIR": tb.root], wrapper: [Testbed.wrapper],
+            prepare: { data in
+                let d = DataDirectory(root: data)
+                try d.prepare()
+                try d.save(reference)
+            })
         defer { Task { await daemon.stop() } }
         // Event waits below end when the connection closes: never wait more than 3 minutes.
-        let watchdog = Task { try await Task.sleep(for: .seconds(180)); await daemon.stop() }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(180))
+            await daemon.stop()
+        }
         defer { watchdog.cancel() }
         let ptyPath = dir + "/pty/ilrl"
         try await ControlSession.with(path: daemon.socket) { c in try await plugScenario(&c, tb, ptyPath: ptyPath) }
@@ -226,20 +260,30 @@ final class Testbed: @unchecked Sendable {
     /// Separate from the test body: the compiler's region checker trips over it inline.
     func plugScenario(_ c: inout ControlSession, _ tb: Testbed, ptyPath: String) async throws {
         _ = try await c.ok("subscribe")
-        _ = try await c.ok("test") { $0.serial = "PLUG-1"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+        _ = try await c.ok("test") {
+            $0.serial = "PLUG-1"
+            $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+            $0.fixture = 1
+        }
         _ = try await c.events(limit: 200) { $0["kind"]?.string == "step" || $0["kind"]?.string == "unitFinished" }
         try tb.uevent(Testbed.ttySyspath(3), "remove")
         try tb.remove(Testbed.ttySyspath(3))  // the whole adapter: the tty (and its class link), then the USB device
         try tb.remove(Testbed.usbSyspath(3))
         let finished = try #require(try await c.events(limit: 2000) { $0["kind"]?.string == "unitFinished" }.last)
         #expect(finished["verdict"]?.string == "error", "\(finished)")
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: finished["reportPath"]!.string!))) as! [String: Any]
-        #expect((report["reasons"] as? [String])?.contains { $0.contains("ilrl was unplugged (/dev/ttyUSB3 removed)") } == true, "\(report["reasons"] ?? "")")
+        let report =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: finished["reportPath"]!.string!)))
+            as! [String: Any]
+        #expect(
+            (report["reasons"] as? [String])?.contains { $0.contains("ilrl was unplugged (/dev/ttyUSB3 removed)") } == true,
+            "\(report["reasons"] ?? "")")
         let status = try await c.ok("status")
         #expect(status["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string == "missing")
         // While it is missing, units on its fixtures are refused, naming it.
         var refused = ControlRequest(id: nil, type: "test")
-        refused.serial = "PLUG-2"; refused.partNumber = "FT-MTP12-SMAPC-B-LL"; refused.fixture = 1
+        refused.serial = "PLUG-2"
+        refused.partNumber = "FT-MTP12-SMAPC-B-LL"
+        refused.fixture = 1
         let r = try await c.call(refused)
         #expect(r.type == .error && (r.error?.message ?? "").contains("ilrl was unplugged"), "\(String(describing: r.error))")
 
@@ -251,7 +295,11 @@ final class Testbed: @unchecked Sendable {
         _ = try await c.events(limit: 200) { $0["kind"]?.string == "instrumentReconnected" }
         let after = try await c.ok("status")
         #expect(after["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string == "ok", "\(after)")
-        _ = try await c.ok("test") { $0.serial = "PLUG-3"; $0.partNumber = "FT-MTP12-SMAPC-B-LL"; $0.fixture = 1 }
+        _ = try await c.ok("test") {
+            $0.serial = "PLUG-3"
+            $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+            $0.fixture = 1
+        }
         let again = try #require(try await c.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last)
         #expect(again["verdict"]?.string == "fail", "\(again)")  // dark on this split bench, measured without fault
     }

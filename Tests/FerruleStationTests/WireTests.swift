@@ -15,12 +15,13 @@ import Testing
         let config = try StationConfig.load(path: Repo.simulatedConfig)
         let dir = temporaryDirectory()
         let sb = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
-        let wb = try await WireBench.start([
-            WireInstrument(name: "ilrl", model: .santecRL1, transport: .pty, wavelengthsNm: [1310, 1550]),
-            WireInstrument(name: "launch-switch", model: .santecOSX, transport: .tcp, channels: 48),
-            WireInstrument(name: "receive-switch", model: .diconMEMS, transport: .pty, channels: 48),
-            WireInstrument(name: "pm", model: .keysight816x, transport: .tcp),
-        ], bench: sb, ptyDirectory: dir, switchSettle: .milliseconds(20))
+        let wb = try await WireBench.start(
+            [
+                WireInstrument(name: "ilrl", model: .santecRL1, transport: .pty, wavelengthsNm: [1310, 1550]),
+                WireInstrument(name: "launch-switch", model: .santecOSX, transport: .tcp, channels: 48),
+                WireInstrument(name: "receive-switch", model: .diconMEMS, transport: .pty, channels: 48),
+                WireInstrument(name: "pm", model: .keysight816x, transport: .tcp)
+            ], bench: sb, ptyDirectory: dir, switchSettle: .milliseconds(20))
         return (wb, config, dir)
     }
 
@@ -95,7 +96,9 @@ import Testing
     }
 
     @Test func parsing() {
-        #expect(SCPI.parseIdentity("SANTEC, RL1 ,123,1.0") == InstrumentIdentity(manufacturer: "SANTEC", model: "RL1", serial: "123", firmware: "1.0"))
+        #expect(
+            SCPI.parseIdentity("SANTEC, RL1 ,123,1.0")
+                == InstrumentIdentity(manufacturer: "SANTEC", model: "RL1", serial: "123", firmware: "1.0"))
         #expect(SCPI.parseIdentity("garbage") == nil)
         #expect(SCPI.parseNumber("+1.33555600E-006") == 1.335556e-6)
         #expect(SCPI.parseNumber("12.5dBm") == 12.5)
@@ -114,7 +117,10 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { g in
             for ch in 1...12 {
                 g.addTask { try await osx.select(channel: ch) }
-                g.addTask { let id = try await osx.identify(); #expect(id.model == "OSX-100") }
+                g.addTask {
+                    let id = try await osx.identify()
+                    #expect(id.model == "OSX-100")
+                }
             }
             try await g.waitForAll()
         }
@@ -127,15 +133,18 @@ import Testing
         // Short reply timeouts so that a silent instrument is found out quickly.
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")
-            .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl", with: "    timeout: 1s\n    simulate: pty   #")
+            .replacingOccurrences(
+                of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl",
+                with: "    timeout: 1s\n    simulate: pty   #")
         let config = try StationConfig.parse(text, file: "wire-faults.yaml")
         let built = try await makeBuiltStation(config: config)
         let (station, bench) = (built.station, try #require(built.simulation?.bench))
         defer { built.simulation?.close() }
         for target in ["ilrl", "receive-switch"] {  // a pty instrument and a TCP one
             await built.simulation?.wire?.server(target)?.inject(fault)
-            let o = try await testUnit(station, bench, serial: "WF-\(fault)-\(target)", part: "FT-MTP8-SMAPC-B",
-                                       faults: [.highLoss(fiber: 1, extraDb: 1)])
+            let o = try await testUnit(
+                station, bench, serial: "WF-\(fault)-\(target)", part: "FT-MTP8-SMAPC-B",
+                faults: [.highLoss(fiber: 1, extraDb: 1)])
             #expect(o.report.verdict == .error, "\(fault) on \(target)")
             #expect(o.report.diagnoses.contains { $0.code == .instrumentFault && $0.message.hasPrefix(target) }, "\(o.report.reasons)")
             await built.simulation?.wire?.server(target)?.inject(.none)
