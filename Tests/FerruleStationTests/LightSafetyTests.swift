@@ -19,7 +19,7 @@ import Testing
                 of:
                     "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl "
                         + "(see systemd/99-ferrule-instruments.rules)",
-                with: "    simulate: pty\n    timeout: 1s")
+                with: "    simulate: pty\n    timeout: 2s")
         let built = try await makeBuiltStation(config: try StationConfig.parse(text, file: "light.yaml"))
         return (built.station, try #require(built.simulation?.bench), built)
     }

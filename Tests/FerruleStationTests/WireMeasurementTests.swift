@@ -19,7 +19,7 @@ import FerruleProtocol
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: pty             # on a real bench: address: /dev/ferrule/ilrl (see "
                 + "systemd/99-ferrule-instruments.rules)",
-                                  with: "    simulate: pty\n    timeout: 1s\n    fault: \(ilrlFault)")
+                                  with: "    simulate: pty\n    timeout: 2s\n    fault: \(ilrlFault)")
         let built = try await makeBuiltStation(config: try StationConfig.parse(text, file: "wire-meter.yaml"))
         return (built.station, try #require(built.simulation?.bench), built)
     }
