@@ -57,8 +57,7 @@ public enum InstrumentFactory {
         guard let make = DriverRegistry.constructors[spec.driver.name] else {
             preconditionFailure("driver \(spec.driver.name) is in the catalog but has no constructor")
         }
-        // A config with a sim-* driver always has a bench (see `make`).
-        return make(DriverRegistry.Context(spec: spec, bench: bench ?? SimulatedBench(wiring: [], settings: BenchSettings())))
+        return make(DriverRegistry.Context(spec: spec, simulatedBench: bench))
     }
 }
 
@@ -67,7 +66,9 @@ public enum DriverRegistry {
     /// What a constructor gets: the spec (resolved address, settings) and the simulated bench.
     public struct Context: Sendable {
         public let spec: InstrumentSpec
-        public let bench: SimulatedBench
+        let simulatedBench: SimulatedBench?
+        /// For the in-process simulators; a config with a sim-* driver always has one (see `make`).
+        var bench: SimulatedBench { simulatedBench ?? SimulatedBench(wiring: [], settings: BenchSettings()) }
         /// The spec's address; validated at config load.
         var address: InstrumentAddress { InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1) }
         func timeout(default d: Duration) -> Duration { spec.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) } ?? d }

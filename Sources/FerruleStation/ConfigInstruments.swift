@@ -34,18 +34,17 @@ extension StationConfig {
                     fix: "add 'channels: N' (the N of the 1xN switch)")
             }
         }
-        let wls = e.wavelengthsNm ?? []
-        if (driver.can(.lightSource) && driver.name != Keysight816x.driverName || e.source != nil) && wls.isEmpty {
+        var spec = InstrumentSpec(
+            name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
+            channels: e.channels, wavelengthsNm: e.wavelengthsNm ?? [], calibrationDue: e.calibrationDue)
+        if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+        try modbusSettings(e, driver: driver, into: &spec, p)
+        try meterSettings(e, driver: driver, into: &spec, p)
+        if spec.canBeSource && spec.wavelengthsNm.isEmpty {  // after the settings: a Keysight is a source with its laser's slot
             throw ConfigIssue(
                 path: p.key("wavelengthsNm"), message: "a source needs its wavelengths",
                 fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
         }
-        var spec = InstrumentSpec(
-            name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
-            channels: e.channels, wavelengthsNm: wls, calibrationDue: e.calibrationDue)
-        if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
-        try modbusSettings(e, driver: driver, into: &spec, p)
-        try meterSettings(e, driver: driver, into: &spec, p)
         try whereItIs(e, driver: driver, into: &spec, p)
         if let se = e.serial { try serialSettings(se, into: &spec.serial, p.key("serial")) }
         return spec
