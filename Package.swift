@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
     ],
     targets: [
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
@@ -60,6 +62,8 @@ let package = Package(
         .target(name: "FerruleRecords", dependencies: [
             "FerruleCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "XMLCoder", package: "XMLCoder"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -94,7 +98,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "ferruled", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol",
+            "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol", "FerruleRecords",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

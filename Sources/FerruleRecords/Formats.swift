@@ -33,13 +33,14 @@ public enum ReportFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    public func render(_ r: UnitReport) throws -> Data {
+    /// The unit's record in this format; the certificate (`html`) laid out by `certificate`.
+    public func render(_ r: UnitReport, certificate: CertificateTemplate = .standard) throws -> Data {
         switch self {
         case .json: return try UnitReport.encoder().encode(r)
         case .csv: return Data(CSVReport.render(r).utf8)
-        case .html: return Data(Certificate.render(r).utf8)
+        case .html: return Data(certificate.render(r).utf8)
         case .cfx: return try CFXUnitsTested.render(r)
-        case .atml: return Data(ATMLTestResults.render(r).utf8)
+        case .atml: return try ATMLTestResults.render(r)
         }
     }
 }
@@ -91,21 +92,4 @@ enum CSVReport {
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
-}
-
-/// Escapes text for HTML and XML content and attribute values.
-func escapeMarkup(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.count)
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
 }

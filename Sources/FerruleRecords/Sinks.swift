@@ -31,16 +31,18 @@ public final class DirectorySink: Sink, Sendable {
     public let path: String
     public let formats: [ReportFormat]
     public let tag: String
+    public let certificate: CertificateTemplate
     public var kind: String { "directory" }
     /// Temporary files can only be left by a crash or by a write that failed (the share went
     /// away mid-write): the folder is swept then, not at every delivery.
     private let needsSweep = Atomic<Bool>(true)
 
-    public init(name: String, path: String, formats: [ReportFormat], stationId: String) {
+    public init(name: String, path: String, formats: [ReportFormat], stationId: String, certificate: CertificateTemplate = .standard) {
         self.name = name
         self.path = path
         self.formats = formats
         self.tag = "ferrule-\(stationId)"
+        self.certificate = certificate
     }
 
     public func deliver(_ report: UnitReport) async -> DeliveryOutcome {
@@ -56,7 +58,7 @@ public final class DirectorySink: Sink, Sendable {
         let stem = reportFileStem(serial: report.unit.serial, finishedAt: report.finishedAt, reportId: report.reportId)
         for f in formats {
             let data: Data
-            do { data = try f.render(report) } catch { return .park("cannot render \(f.rawValue): \(error)") }
+            do { data = try f.render(report, certificate: certificate) } catch { return .park("cannot render \(f.rawValue): \(error)") }
             do {
                 // The share is there for other machines to read (the MES), unlike the data directory.
                 try AtomicFile.write(data, to: (path as NSString).appendingPathComponent(stem + f.fileSuffix), mode: 0o644, tag: tag)
@@ -79,10 +81,15 @@ public final class HTTPSink: Sink {
     public let format: ReportFormat
     public let tokenFile: String?
     public let timeout: Duration
+    public let certificate: CertificateTemplate
     public var kind: String { "http" }
     let client: HTTPClient
 
-    public init(name: String, url: String, format: ReportFormat = .json, tokenFile: String?, timeout: Duration = .seconds(10)) {
+    public init(
+        name: String, url: String, format: ReportFormat = .json, tokenFile: String?, timeout: Duration = .seconds(10),
+        certificate: CertificateTemplate = .standard
+    ) {
+        self.certificate = certificate
         self.name = name
         self.url = url
         self.format = format
@@ -109,7 +116,7 @@ public final class HTTPSink: Sink {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         do {
-            request.body = .bytes(ByteBuffer(bytes: try format.render(report)))
+            request.body = .bytes(ByteBuffer(bytes: try format.render(report, certificate: certificate)))
         } catch {
             return .park("cannot render \(format.rawValue): \(error)")
         }

@@ -41,6 +41,7 @@ struct ControlEntry: Codable {
 struct StationSection: Codable {
     var id: String
     var dataDir: String?
+    var certificateTemplate: String?
 }
 
 struct InstrumentEntry: Codable {

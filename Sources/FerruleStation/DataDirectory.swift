@@ -109,11 +109,11 @@ public struct DataDirectory: Sendable {
     }
 
     /// Writes the unit's report (JSON) and certificate (HTML), both rendered from the stored
-    /// record; returns the report's path.
-    public func writeFiles(_ report: UnitReport) throws -> String {
+    /// record, the certificate laid out by `certificate`; returns the report's path.
+    public func writeFiles(_ report: UnitReport, certificate: CertificateTemplate = .standard) throws -> String {
         let path = reportPath(for: report)
         try AtomicFile.write(try ReportFormat.json.render(report), to: path)
-        try AtomicFile.write(try ReportFormat.html.render(report), to: certificatePath(for: report))
+        try AtomicFile.write(try ReportFormat.html.render(report, certificate: certificate), to: certificatePath(for: report))
         return path
     }
 }

@@ -110,7 +110,7 @@ extension Station {
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport) async {
         do {
-            _ = try data.writeFiles(report)
+            _ = try data.writeFiles(report, certificate: config.certificate)
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
             if filesUnwritten.isEmpty, filesProblem != nil {

@@ -14,7 +14,7 @@ public struct Delivery: Sendable {
     init(
         sinks: [any Sink]?, config: StationConfig, store: Store, events: EventBus, logger: Logger, baseBackoff: Duration
     ) {
-        let list = sinks ?? config.sinks.map { Self.makeSink($0, stationId: config.stationId, logger: logger) }
+        let list = sinks ?? config.sinks.map { Self.makeSink($0, config: config, logger: logger) }
         let board = SinkStatusBoard(
             events: events,
             initial: list.map {
@@ -35,13 +35,15 @@ public struct Delivery: Sendable {
 
     func statuses() -> [SinkStatus] { board.all() }
 
-    static func makeSink(_ s: SinkSpec, stationId: String, logger: Logger) -> any Sink {
+    static func makeSink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
         switch s.kind {
-        case .directory: return DirectorySink(name: s.name, path: s.path!, formats: s.formats, stationId: stationId)
+        case .directory:
+            return DirectorySink(
+                name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId, certificate: config.certificate)
         case .http:
             return HTTPSink(
                 name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
-                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), certificate: config.certificate)
         case .postgres:
             var password: String?
             if let f = s.passwordFile {

@@ -115,6 +115,8 @@ public struct StationConfig: Sendable {
     public var control: ControlSpec
     public var sinks: [SinkSpec]
     public var simulation: SimulationSpec?
+    /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
+    public var certificate: CertificateTemplate = .standard
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
     public var hash: String
 
@@ -151,8 +153,12 @@ public struct StationConfig: Sendable {
         let sinks = try sinksSection(f.sinks ?? [], configFile: file, root.key("sinks"))
         let cords = try referenceCords(f.referenceCords, fixtures: fixtures, root.key("referenceCords"))
         try checkCoverage(recipes: order.compactMap { recipes[$0] }, cords: cords, fixtures: fixtures, root.key("recipes"))
-        return StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
-                             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
-                             control: control, sinks: sinks, simulation: simulation, hash: "")
+        var config = StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
+                                   fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
+                                   control: control, sinks: sinks, simulation: simulation, hash: "")
+        if let t = f.station.certificateTemplate {
+            config.certificate = try certificateTemplate(t, configFile: file, root.key("station").key("certificateTemplate"))
+        }
+        return config
     }
 }

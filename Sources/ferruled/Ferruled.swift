@@ -16,7 +16,7 @@ struct Ferruled: AsyncParsableCommand {
         commandName: "ferruled",
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
-        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self, CertificateCommand.self],
         defaultSubcommand: Run.self)
 }
 

@@ -166,14 +166,17 @@ import FerruleProtocol
 
         let atml = try ReportFormat.atml.render(r)
         final class Counter: NSObject, XMLParserDelegate {
-            var tests = 0, outcomes: [String] = []
+            var tests = 0, outcomes: [String] = [], serials: [String] = [], inSerial = false
             func parser(
                 _ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName q: String?,
                 attributes a: [String: String] = [:]
             ) {
                 if e == "tr:Test" { tests += 1 }
                 if e == "tr:Outcome", let v = a["value"] { outcomes.append(v) }
+                if e == "c:SerialNumber" { inSerial = true; serials.append("") }
             }
+            func parser(_ p: XMLParser, foundCharacters s: String) { if inSerial { serials[serials.count - 1] += s } }
+            func parser(_ p: XMLParser, didEndElement e: String, namespaceURI: String?, qualifiedName q: String?) { inSerial = false }
         }
         let parser = XMLParser(data: atml)
         let counter = Counter()
@@ -181,6 +184,8 @@ import FerruleProtocol
         #expect(parser.parse(), "ATML is not well-formed: \(String(describing: parser.parserError))")
         #expect(counter.tests == 48 + 1)
         #expect(counter.outcomes.first == "Failed")
+        #expect(counter.serials == [r.unit.serial, r.station.id])  // the hostile serial comes back exactly
+        #expect(try ReportFormat.atml.render(r) == atml)  // the same bytes every time: a re-delivery replaces the file with itself
     }
 }
 

@@ -65,8 +65,9 @@ func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, r
 
 /// `makeStation`, with the simulation it was built with (wire-level simulators, fault injection).
 /// The station runs its services (retries, sink runners for `sinks`, retried after 20 ms) until it shuts down.
+/// `sinks` replaces the configured sinks; nil keeps the config's own.
 func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
-                      config: StationConfig? = nil, sinks: [any Sink] = []) async throws -> BuiltStation {
+                      config: StationConfig? = nil, sinks: [any Sink]? = []) async throws -> BuiltStation {
     let cfg = try config ?? StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .error
