@@ -94,13 +94,13 @@ struct StationRoutes: Sendable {
         }
         let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try r.time(r.since, "since"),
                                    until: try r.time(r.until, "until"), limit: limit, offset: offset)
-        return try JSONValue.from(await station.history(filter))
+        return try JSONValue.from(await station.records.history(filter))
     }
 
     /// Every test of one serial, with whether its files exist and where each sink delivered it.
     func report(_ r: ControlRequest) async throws -> JSONValue {
         let serial = try r.require(r.serial, "serial", example: "\"SN123\"")
-        let rows = try await station.history(HistoryFilter(serial: serial, limit: 1000))
+        let rows = try await station.records.history(HistoryFilter(serial: serial, limit: 1000))
         guard !rows.isEmpty else {
             throw ControlError(.notFound, "no unit with serial '\(Escaped.text(serial))' was tested on this station",
                                fix: "check the serial; 'history' lists what was tested")

@@ -113,19 +113,12 @@ public actor Station {
     var devnodes: [String: String] = [:]
     /// A fixture whose unit lost an instrument to an unplug: (instrument, reason).
     var unpluggedDuringUnit: [Int: (String, String)] = [:]
+    /// Every unit's record, its files, and storage trouble (see `RecordKeeper`).
+    public nonisolated let records: RecordKeeper
     /// The durable record of every unit (see `Store`).
-    public nonisolated let store: Store
+    public nonisolated var store: Store { records.store }
     /// The sink runners that deliver stored units (Services, run by the composition root).
     public nonisolated let delivery: Delivery
-    /// Why results cannot be stored right now (disk full, read-only); nil when they can.
-    var storageProblem: String?
-    /// Measured units whose record could not be committed yet, retried until it can.
-    var unstored: [UnitReport] = []
-    /// Wakes the storage retry (see `StorageRetryService`).
-    nonisolated let storageTrouble = Kick()
-    /// Stored units whose report files could not be written yet, and why.
-    var filesUnwritten: Set<UUID> = []
-    var filesProblem: String?
 
     /// Starts a station: claims and prepares the data directory, checks the store, then builds
     /// the instruments with `instruments` (given the folder for run-time files such as a
@@ -150,7 +143,7 @@ public actor Station {
             config: config, data: data, instruments: instruments, store: store, logger: logger, now: now,
             sinks: sinks, sinkBackoff: sinkBackoff)
         await station.hold(lock, onShutdown: onShutdown)
-        await station.recover()
+        await station.records.recover()
         await station.loadCordMatings()
         return station
     }
@@ -159,8 +152,10 @@ public actor Station {
         config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
         now: @escaping @Sendable () -> Date, sinks: [any Sink]?, sinkBackoff: Duration
     ) {
-        self.store = store
-        delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
+        let delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
+        self.delivery = delivery
+        records = RecordKeeper(
+            store: store, data: data, certificate: config.certificate, events: events, delivery: delivery, logger: logger, now: now)
         self.config = config
         self.active = config
         self.data = data
@@ -226,10 +221,7 @@ public actor Station {
         for t in tasks { _ = await t.value }
         await waitForReferences()
         await lightOffBeforeExit()
-        if !unstored.isEmpty { _ = await flushUnstored() }
-        if !unstored.isEmpty {
-            logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")")
-        }
+        await records.flushBeforeExit()
         await onShutdown()
         dataLock = nil
     }

@@ -212,13 +212,13 @@ extension Station {
     // MARK: Cords
 
     func loadCordMatings() async {
-        do { cordMatings = try await store.cordMatings() } catch { storageFailed(error) }
+        do { cordMatings = try await store.cordMatings() } catch { await records.storageFailed(error) }
     }
 
     func mate(_ ids: [String]) async {
         guard !ids.isEmpty else { return }
         do { cordMatings = try await store.mate(ids, at: now()) } catch {
-            storageFailed(error)
+            await records.storageFailed(error)
             for id in ids { cordMatings[id, default: 0] += 1 }  // counted in memory until the store takes writes
         }
         for id in ids {

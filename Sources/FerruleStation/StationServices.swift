@@ -20,10 +20,10 @@ public struct LightRetryService: Service {
 }
 
 /// Stores, every 5 s, the units kept in memory while the store failed and writes late report
-/// files (see `Station.keepRetryingStorage`).
+/// files (see `RecordKeeper.keepRetryingStorage`).
 public struct StorageRetryService: Service {
-    let station: Station
-    public func run() async { await cancelWhenGracefulShutdown { await station.keepRetryingStorage() } }
+    let records: RecordKeeper
+    public func run() async { await cancelWhenGracefulShutdown { await records.keepRetryingStorage() } }
 }
 
 /// Follows udev for instruments found by `match:` (see `Station.watchDevices`).
@@ -44,7 +44,7 @@ extension Station {
     /// own service in the group, so that they stop after it (a unit aborted at shutdown is still
     /// stored and offered to the sinks).
     public nonisolated var services: [any Service] {
-        [LightRetryService(station: self), StorageRetryService(station: self), DeviceWatchService(station: self)]
+        [LightRetryService(station: self), StorageRetryService(records: records), DeviceWatchService(station: self)]
             + delivery.runners
     }
 }

@@ -25,7 +25,7 @@ extension Station {
         progress[id]?.state ?? (busy[id] == .reference ? .referencing : .idle)
     }
 
-    public func status() -> StationStatus {
+    public func status() async -> StationStatus {
         let t = now()
         let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
             let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
@@ -49,9 +49,7 @@ extension Station {
         return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
                              configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
                              fixtures: fixtures, instruments: instrumentsStatus,
-                             storage: .init(path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root),
-                                            problem: storageProblem, unstoredUnits: unstored.count,
-                                            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count),
+                             storage: await records.status(),
                              sinks: delivery.statuses())
     }
 }

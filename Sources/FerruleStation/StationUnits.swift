@@ -17,8 +17,28 @@ extension Station {
         var waitForStart = false
     }
 
-    /// All checks before a unit may start; marks the fixture busy. Nothing is measured.
-    func prepare(_ req: UnitRequest) throws(UnitRefused) -> Prepared {
+    /// All checks before a unit may start; marks the fixture busy. Nothing is measured. The
+    /// checks that ask the station's other parts come between two synchronous ones, so that
+    /// "not busy" and "now busy" happen in one step on this actor.
+    func prepare(_ req: UnitRequest) async throws(UnitRefused) -> Prepared {
+        let (recipe, w) = try admissible(req)
+        if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
+            throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
+        }
+        if let problem = lightRefusal(w) { throw problem }
+        if let problem = cordRefusal(w) { throw problem }
+        let book: ReferenceBook
+        switch referenceBook(w, recipe: recipe) {
+        case .success(let b): book = b
+        case .failure(let problem): throw problem
+        }
+        if let problem = await records.storageRefusal() { throw problem }
+        try claim(w, for: req)
+        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules)
+    }
+
+    /// The request's own checks: fields, recipe, fixture, cabling, and not busy.
+    private func admissible(_ req: UnitRequest) throws(UnitRefused) -> (Recipe, FixtureWiring) {
         guard accepting else {
             throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
         }
@@ -42,27 +62,27 @@ extension Station {
         if let other = busy[w.id] {
             throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
         }
-        if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
-            throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
+        return (recipe, w)
+    }
+
+    /// Marks the fixture busy with the unit, unless something took it (or the station began to
+    /// stop) while the other checks were asked.
+    private func claim(_ w: FixtureWiring, for req: UnitRequest) throws(UnitRefused) {
+        guard accepting else {
+            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
         }
-        if let problem = lightRefusal(w) { throw problem }
-        if let problem = cordRefusal(w) { throw problem }
-        let book: ReferenceBook
-        switch referenceBook(w, recipe: recipe) {
-        case .success(let b): book = b
-        case .failure(let problem): throw problem
+        if let other = busy[w.id] {
+            throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
         }
-        if let problem = storageRefusal() { throw problem }
         busy[w.id] = .unit(serial: req.serial)
         unpluggedDuringUnit[w.id] = nil
-        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules)
     }
 
     /// Tests one unit on its fixture (already loaded). Throws `UnitRefused` before measuring
     /// anything; once measuring starts it always returns a written report (pass, fail, error or
     /// aborted). Cancelling the calling task aborts the unit safely.
     public func test(_ req: UnitRequest) async throws -> UnitOutcome {
-        let prepared = try prepare(req)
+        let prepared = try await prepare(req)
         do {
             let outcome = try await run(prepared)
             await finish(req, outcome: outcome, notStarted: nil)
@@ -76,8 +96,8 @@ extension Station {
     /// Starts a unit in the background (loading it through the bench's hands first) and returns
     /// at once. Refusals are thrown here; the outcome arrives as a `unitFinished` event.
     @discardableResult
-    public func start(_ req: UnitRequest) throws(UnitRefused) -> Task<UnitOutcome?, Never> {
-        var prepared = try prepare(req)
+    public func start(_ req: UnitRequest) async throws(UnitRefused) -> Task<UnitOutcome?, Never> {
+        var prepared = try await prepare(req)
         prepared.waitForStart = true
         progress[req.fixture] = UnitProgress(
             serial: req.serial, partNumber: req.partNumber, state: .loading, startedAt: now(),
@@ -115,7 +135,7 @@ extension Station {
             await events.publish(
                 .unitHeld(
                     fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
-                    verdict: o.report.verdict, reason: storageProblem ?? "the store refused the record"))
+                    verdict: o.report.verdict, reason: await records.heldReason))
         } else {
             await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
         }
@@ -141,7 +161,7 @@ extension Station {
         let cords = cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.
-        try await beginRecord(
+        try await records.beginRecord(
             UnitStart(
                 reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
                 startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
@@ -152,7 +172,7 @@ extension Station {
             instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
             reportId: reportId, startedAt: startedAt,
             onFiber: { [weak self] fiber, arrival, steps in
-                await self?.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
+                await self?.records.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
                 await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
             })
         var result = await measureWatchingLid(run, io: io, fixture: w.id)
@@ -180,7 +200,7 @@ extension Station {
             instruments: instrumentRecords(w),
             references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
-        let (path, stored) = await keep(report)
+        let (path, stored) = await records.keep(report)
         if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again
             await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }

@@ -35,7 +35,7 @@ import Testing
         let (status, out) = try runProgram("/usr/bin/sqlite3", [db, "UPDATE unit SET reportId = 'not-a-uuid' WHERE serial = 'H-2'"])
         #expect(status == 0, "\(out)")
         let (station, _) = try await makeStation(data: dir, reference: false)
-        let error = await #expect(throws: StoreError.self) { _ = try await station.history(HistoryFilter(limit: 10)) }
+        let error = await #expect(throws: StoreError.self) { _ = try await station.records.history(HistoryFilter(limit: 10)) }
         #expect(error.map { "\($0)" }?.contains("not a report id") == true, "\(String(describing: error))")
         await station.shutdown()
     }
@@ -72,7 +72,7 @@ import Testing
 
         let (station, _) = try await makeStation(data: dir, reference: false)
         defer { Task { await station.shutdown() } }
-        let rows = try await station.history(HistoryFilter(limit: 10))
+        let rows = try await station.records.history(HistoryFilter(limit: 10))
         #expect(Set(rows.map(\.entry.reportId)) == Set(units.map(\.0)))
         for (id, verdict) in units {
             #expect(rows.first { $0.entry.reportId == id }?.entry.verdict == verdict)

@@ -45,7 +45,7 @@ import FerruleProtocol
         await first.shutdown()
 
         let (second, _) = try await makeStation(data: dir, reference: false)
-        let rows = try await second.history(HistoryFilter(serial: "CRASH-1"))
+        let rows = try await second.records.history(HistoryFilter(serial: "CRASH-1"))
         let row = try #require(rows.first)
         #expect(row.entry.state == "interrupted" && row.entry.verdict == .interrupted)
         let report = try #require(try await second.store.report(id))
@@ -69,13 +69,13 @@ import FerruleProtocol
         _ = try await testUnit(station, bench, serial: "Y-3", part: part, faults: [.wrongPolarity(.a)])  // fail
         _ = try await testUnit(station, bench, serial: "Y-4", part: part, faults: [.highLoss(fiber: 7, extraDb: 0.9)])  // fail
 
-        let y2 = try await station.history(HistoryFilter(serial: "Y-2"))
+        let y2 = try await station.records.history(HistoryFilter(serial: "Y-2"))
         #expect(y2.map(\.entry.attempt) == [2, 1])  // newest first
         #expect(y2[0].entry.previousReportId == y2[1].entry.reportId)
         #expect(y2.map(\.entry.verdict) == [.pass, .fail])
-        let fails = try await station.history(HistoryFilter(partNumber: part, verdict: .fail))
+        let fails = try await station.records.history(HistoryFilter(partNumber: part, verdict: .fail))
         #expect(Set(fails.map(\.entry.serial)) == ["Y-2", "Y-3", "Y-4"])
-        #expect(try await station.history(HistoryFilter(since: Date().addingTimeInterval(3600))).isEmpty)
+        #expect(try await station.records.history(HistoryFilter(since: Date().addingTimeInterval(3600))).isEmpty)
 
         let y = try #require(try await station.store.yield().first { $0.partNumber == part })
         #expect(y.serials == 4 && y.firstPass == 1 && y.passedAtLast == 2 && y.retests == 1 && y.units == 5)

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
 import Foundation
 import Logging
@@ -6,7 +7,60 @@ import Logging
 /// Free space below which the station stops starting units: a unit's record must always fit.
 let minimumFreeBytes: Int64 = 64 << 20
 
-extension Station {
+/// Record keeping: every unit's record in the store (its start, each fiber, the final report),
+/// its files in the data directory, and what happens when the disk refuses: units kept in
+/// memory and retried, files written late, the station refusing new units until it can store
+/// them. Delivery to the factory starts from here (`Delivery.wake`).
+public actor RecordKeeper {
+    /// The durable record of every unit (see `Store`).
+    public nonisolated let store: Store
+    let data: DataDirectory
+    let certificate: CertificateTemplate
+    let events: EventBus
+    let delivery: Delivery
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// Why results cannot be stored right now (disk full, read-only); nil when they can.
+    var storageProblem: String?
+    /// Measured units whose record could not be committed yet, retried until it can.
+    var unstored: [UnitReport] = []
+    /// Wakes the storage retry (see `StorageRetryService`).
+    nonisolated let storageTrouble = Kick()
+    /// Stored units whose report files could not be written yet, and why.
+    var filesUnwritten: Set<UUID> = []
+    var filesProblem: String?
+
+    init(
+        store: Store, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery, logger: Logger,
+        now: @escaping @Sendable () -> Date
+    ) {
+        self.store = store
+        self.data = data
+        self.certificate = certificate
+        self.events = events
+        self.delivery = delivery
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The storage line of `status`.
+    func status() -> StationStatus.Storage {
+        .init(
+            path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root), problem: storageProblem,
+            unstoredUnits: unstored.count, reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count)
+    }
+
+    /// At shutdown: one last attempt to store what waits in memory, said loudly if it fails.
+    func flushBeforeExit() async {
+        if !unstored.isEmpty { _ = await flushUnstored() }
+        if !unstored.isEmpty {
+            logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")")
+        }
+    }
+
+    /// Why a measured unit is held instead of stored.
+    var heldReason: String { storageProblem ?? "the store refused the record" }
+
     // MARK: Recovery
 
     /// At start: units that were running when the process died are recorded as `interrupted`
@@ -110,7 +164,7 @@ extension Station {
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport) async {
         do {
-            _ = try data.writeFiles(report, certificate: config.certificate)
+            _ = try data.writeFiles(report, certificate: certificate)
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
             if filesUnwritten.isEmpty, filesProblem != nil {
@@ -202,6 +256,7 @@ extension Station {
                 certificatePath: stem.map { data.reports + "/" + $0 + ".html" })
         }
     }
+
 }
 
 /// A history entry with where its files are.
