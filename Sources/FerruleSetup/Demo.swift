@@ -45,7 +45,7 @@ public struct DemoRunner: Sendable {
         guard let lot = config.simulation?.demoLot, !lot.isEmpty else {
             throw DemoError(description: "\(config.sourcePath): simulation.demoLot is empty: add demo units to run --demo")
         }
-        let failures = await station.probe()
+        let failures = await station.availability.probe()
         if !failures.isEmpty {
             throw DemoError(
                 description: "instruments failed to answer: " + failures.map { "\($0.key): \($0.value)" }.sorted().joined(separator: "; "))

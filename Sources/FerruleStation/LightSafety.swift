@@ -3,12 +3,30 @@ import FerruleDevices
 import Foundation
 import Logging
 
-// Light off, always, and said. Every path that ends a unit or a reference (fault, abort,
-// interlock, SIGTERM, unplug) switches the fixture's source off and counts it off only when the
-// instrument confirmed the command. When it cannot confirm (no reply, garbage, unplugged), the
-// fixtures on that source say "source may be ON", refuse units and references, and the station
-// keeps trying to switch it off until the source confirms.
-extension Station {
+/// Light off, always, and said. Every path that ends a unit or a reference (fault, abort,
+/// interlock, SIGTERM, unplug) switches the fixture's source off and counts it off only when the
+/// instrument confirmed the command. When it cannot confirm (no reply, garbage, unplugged), the
+/// fixtures on that source say "source may be ON", refuse units and references, and the station
+/// keeps trying to switch it off until the source confirms.
+public actor LightGuard {
+    let fixtures: [FixtureWiring]
+    let instruments: InstrumentSet
+    let arbiter: InstrumentArbiter
+    let events: EventBus
+    let logger: Logger
+    /// Light sources that did not confirm off, with why; retried by `keepSwitchingLightOff` until they do.
+    var lightMayBeOn: [String: String] = [:]
+    /// Wakes the light retry (see `LightRetryService`).
+    nonisolated let lightTrouble = Kick()
+
+    init(fixtures: [FixtureWiring], instruments: InstrumentSet, arbiter: InstrumentArbiter, events: EventBus, logger: Logger) {
+        self.fixtures = fixtures
+        self.instruments = instruments
+        self.arbiter = arbiter
+        self.events = events
+        self.logger = logger
+    }
+
     /// Source off and the fixture's switches parked. The switches are best effort; the source's
     /// answer decides whether light may still be on. Returns true when the source confirmed off.
     @discardableResult
@@ -58,7 +76,7 @@ extension Station {
         lightMayBeOn[source] = why
         guard first else { return }
         logger.critical("light source \(source) may be ON: \(why); retrying until it confirms off")
-        let fixtures = config.fixtures.filter { $0.source == source }.map(\.id)
+        let fixtures = fixtures.filter { $0.source == source }.map(\.id)
         Task { [events] in
             for f in fixtures { await events.publish(.sourceMayBeOn(fixture: f, detail: why)) }
         }
@@ -68,7 +86,7 @@ extension Station {
     private func sourceConfirmedOff(_ source: String) async {
         guard lightMayBeOn.removeValue(forKey: source) != nil else { return }
         logger.notice("light source \(source) confirmed off")
-        for w in config.fixtures where w.source == source { await events.publish(.sourceMayBeOn(fixture: w.id, detail: nil)) }
+        for w in fixtures where w.source == source { await events.publish(.sourceMayBeOn(fixture: w.id, detail: nil)) }
     }
 
     /// Runs until the station shuts down (see `LightRetryService`): whenever a source may be on,
@@ -82,9 +100,14 @@ extension Station {
     }
 
     /// One attempt per source that may be on; true while some still may be.
+    /// A source that could not be switched off while it was unplugged is switched off first.
+    func sourceIsBack(_ name: String) async {
+        if lightMayBeOn[name] != nil { _ = await retrySourcesOff() }
+    }
+
     func retrySourcesOff() async -> Bool {
         for source in lightMayBeOn.keys.sorted() {
-            guard let w = config.fixtures.first(where: { $0.source == source }) else { continue }
+            guard let w = fixtures.first(where: { $0.source == source }) else { continue }
             await safeState(w)
         }
         return !lightMayBeOn.isEmpty
@@ -93,21 +116,13 @@ extension Station {
     /// At shutdown: every fixture's source off, retried for up to `limit` while one has not confirmed.
     func lightOffBeforeExit(limit: Duration = .seconds(10)) async {
         let deadline = ContinuousClock.now + limit
-        for w in config.fixtures { await safeState(w) }
+        for w in fixtures { await safeState(w) }
         while !lightMayBeOn.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(250))
             _ = await retrySourcesOff()
         }
         for (source, why) in lightMayBeOn {
             logger.critical("stopping with light source \(source) possibly ON: \(why)")
-        }
-    }
-
-    /// At shutdown: a reference in progress stops at its next path (it checks `accepting`); wait for it.
-    func waitForReferences(limit: Duration = .seconds(15)) async {
-        let deadline = ContinuousClock.now + limit
-        while busy.values.contains(.reference), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 }

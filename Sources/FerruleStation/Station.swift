@@ -96,21 +96,15 @@ public actor Station {
     var busy: [Int: FixtureUse] = [:]
     var progress: [Int: UnitProgress] = [:]
     var running: [Int: Task<UnitOutcome?, Never>] = [:]
-    var identities: [String: InstrumentIdentity] = [:]
-    var instrumentErrors: [String: String] = [:]
     var accepting = true
-    /// Light sources that did not confirm off, with why; retried by `keepSwitchingLightOff` until they do.
-    var lightMayBeOn: [String: String] = [:]
-    /// Wakes the light retry (see `LightRetryService`).
-    nonisolated let lightTrouble = Kick()
+    /// Light sources switched off after every unit and reference, and kept trying (see `LightGuard`).
+    public nonisolated let light: LightGuard
+    /// Who each instrument is, its last fault, and which are unplugged (see `InstrumentAvailability`).
+    public nonisolated let availability: InstrumentAvailability
     /// This station's claim on its data directory, released when it shuts down.
     var dataLock: ExclusiveLock?
     /// What the composition root asked to run last at shutdown.
     var onShutdown: @Sendable () async -> Void = {}
-    /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
-    var missing: [String: String] = [:]
-    /// Where each udev-matched instrument's port currently is.
-    var devnodes: [String: String] = [:]
     /// A fixture whose unit lost an instrument to an unplug: (instrument, reason).
     var unpluggedDuringUnit: [Int: (String, String)] = [:]
     /// Every unit's record, its files, and storage trouble (see `RecordKeeper`).
@@ -143,6 +137,7 @@ public actor Station {
             config: config, data: data, instruments: instruments, store: store, logger: logger, now: now,
             sinks: sinks, sinkBackoff: sinkBackoff)
         await station.hold(lock, onShutdown: onShutdown)
+        await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         await station.records.recover()
         await station.loadCordMatings()
         return station
@@ -164,9 +159,9 @@ public actor Station {
         self.now = now
         self.startedAt = now()
         self.prompts = PromptCenter(events: events)
-        for spec in config.instruments where spec.match != nil {
-            devnodes[spec.name] = instruments.specs[spec.name]?.address
-        }
+        light = LightGuard(fixtures: config.fixtures, instruments: instruments, arbiter: arbiter, events: events, logger: logger)
+        availability = InstrumentAvailability(
+            specs: config.instruments, instruments: instruments, store: store, light: light, events: events, logger: logger, now: now)
         for f in config.fixtures {
             let (loaded, refused) = data.loadReferences(fixture: f.id, at: now())
             references[f.id] = Dictionary(loaded.map { ($0.cord.id, $0) }, uniquingKeysWith: { a, b in a.takenAt > b.takenAt ? a : b })
@@ -183,26 +178,14 @@ public actor Station {
     }
     public var currentConfig: StationConfig { active }
 
-    // MARK: Instruments
-
-    /// Asks every instrument who it is. Returns the failures by instrument name.
-    @discardableResult
-    public func probe() async -> [String: String] {
-        var failures: [String: String] = [:]
-        for (name, ins) in instruments.all.sorted(by: { $0.key < $1.key }) {
-            do {
-                identities[name] = try await ins.identify()
-                try? await store.saw(name, identities[name]!, at: now())
-                instrumentErrors[name] = nil
-            } catch {
-                failures[name] = "\(error)"
-                instrumentErrors[name] = "\(error)"
-            }
+    /// An instrument went away: a unit that uses it stops, its report naming the instrument.
+    func instrumentUnplugged(_ name: String, _ why: String) {
+        for w in config.fixtures where w.instruments.contains(name) || w.io == name {
+            guard case .unit = busy[w.id] else { continue }
+            unpluggedDuringUnit[w.id] = (name, "\(why) during the unit")
+            running[w.id]?.cancel()
         }
-        return failures
     }
-
-    public func identity(of name: String) -> InstrumentIdentity? { identities[name] }
 
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
     public func abort(fixture: Int) throws(UnitRefused) {
@@ -220,10 +203,18 @@ public actor Station {
         for t in tasks { t.cancel() }
         for t in tasks { _ = await t.value }
         await waitForReferences()
-        await lightOffBeforeExit()
+        await light.lightOffBeforeExit()
         await records.flushBeforeExit()
         await onShutdown()
         dataLock = nil
+    }
+
+    /// At shutdown: a reference in progress stops at its next path (it checks `accepting`); wait for it.
+    func waitForReferences(limit: Duration = .seconds(15)) async {
+        let deadline = ContinuousClock.now + limit
+        while busy.values.contains(.reference), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func release(_ fixture: Int) {

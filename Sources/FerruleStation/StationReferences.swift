@@ -74,7 +74,7 @@ extension Station {
         if let use = busy[id] {
             throw UnitRefused(message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it")
         }
-        if let problem = lightRefusal(w) { throw problem }
+        if let problem = await light.lightRefusal(w) { throw problem }
         if cordState(cord.id, wear: cord.wear).state == "limit" {
             throw UnitRefused(message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
                               fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
@@ -87,7 +87,7 @@ extension Station {
         do {
             values = try await measureReference(w, cord: cord, pairs: pairs)
         } catch {
-            await safeState(w)
+            await light.safeState(w)
             if let hands { await hands.disconnectReferenceCord(fixture: id) }
             if let e = error as? InterlockOpen {
                 throw UnitRefused(message: "\(e.description): no reference was taken",
@@ -95,7 +95,7 @@ extension Station {
             }
             throw error
         }
-        await safeState(w)
+        await light.safeState(w)
         if let hands { await hands.disconnectReferenceCord(fixture: id) }
         await mate([cord.id] + w.testCords.all.map(\.id))
         let launches = pairs.keys.sorted()

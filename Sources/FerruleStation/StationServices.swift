@@ -13,10 +13,10 @@ struct Kick: Sendable {
     func fire() { continuation.yield() }
 }
 
-/// Switches off, every second, each light source that may still be on (see `Station.keepSwitchingLightOff`).
+/// Switches off, every second, each light source that may still be on (see `LightGuard.keepSwitchingLightOff`).
 public struct LightRetryService: Service {
-    let station: Station
-    public func run() async { await cancelWhenGracefulShutdown { await station.keepSwitchingLightOff() } }
+    let light: LightGuard
+    public func run() async { await cancelWhenGracefulShutdown { await light.keepSwitchingLightOff() } }
 }
 
 /// Stores, every 5 s, the units kept in memory while the store failed and writes late report
@@ -26,12 +26,12 @@ public struct StorageRetryService: Service {
     public func run() async { await cancelWhenGracefulShutdown { await records.keepRetryingStorage() } }
 }
 
-/// Follows udev for instruments found by `match:` (see `Station.watchDevices`).
+/// Follows udev for instruments found by `match:` (see `InstrumentAvailability.watchDevices`).
 public struct DeviceWatchService: Service {
-    let station: Station
+    let availability: InstrumentAvailability
     public func run() async {
         await cancelWhenGracefulShutdown {
-            await station.watchDevices()
+            await availability.watchDevices()
             // Nothing to watch here: stay until shutdown, as the other services do.
             try? await gracefulShutdown()
         }
@@ -44,7 +44,7 @@ extension Station {
     /// own service in the group, so that they stop after it (a unit aborted at shutdown is still
     /// stored and offered to the sinks).
     public nonisolated var services: [any Service] {
-        [LightRetryService(station: self), StorageRetryService(records: records), DeviceWatchService(station: self)]
+        [LightRetryService(light: light), StorageRetryService(records: records), DeviceWatchService(availability: availability)]
             + delivery.runners
     }
 }

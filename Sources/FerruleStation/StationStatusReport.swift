@@ -10,12 +10,14 @@ extension Station {
     /// The first idle fixture cabled for `partNumber`'s assembly (a unit started without a fixture).
     public func firstIdleFixture(for partNumber: String) throws(UnitRefused) -> Int {
         guard let recipe = active.recipes[partNumber] else {
-            throw UnitRefused(message: "no recipe for part number '\(Escaped.text(partNumber))'",
-                              fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+            throw UnitRefused(
+                message: "no recipe for part number '\(Escaped.text(partNumber))'",
+                fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
         guard let f = config.fixtures.first(where: { $0.cannotTest(recipe.assembly) == nil && fixtureState($0.id) == .idle }) else {
-            throw UnitRefused(message: "no idle fixture can test \(Escaped.text(partNumber))",
-                              fix: "wait for a fixture, or name one with \"fixture\"")
+            throw UnitRefused(
+                message: "no idle fixture can test \(Escaped.text(partNumber))",
+                fix: "wait for a fixture, or name one with \"fixture\"")
         }
         return f.id
     }
@@ -26,30 +28,32 @@ extension Station {
     }
 
     public func status() async -> StationStatus {
-        let t = now()
-        let fixtures = config.fixtures.map { w -> StationStatus.Fixture in
-            let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
-            let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
-            let refs = references(fixture: w.id).map { r -> StationStatus.ReferenceState in
-                let until = r.takenAt.addingTimeInterval(validity)
-                return .init(state: r.suspect != nil ? .suspect : (until < t ? .expired : .valid), takenAt: r.takenAt, validUntil: until,
-                             suspect: r.suspect, cord: r.cord.id, polarity: r.cord.polarity)
-            }
-            let missing = StationStatus.ReferenceState(state: .missing, takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
-                polarity: nil)
-            return .init(id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
-                cords: cordUses(w), sourceMayBeOn: sourceWarning(w))
+        var fixtures: [StationStatus.Fixture] = []
+        for w in config.fixtures { fixtures.append(await fixtureStatus(w, at: now())) }
+        let instrumentsStatus = await availability.status()
+        return StationStatus(
+            stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
+            configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
+            fixtures: fixtures, instruments: instrumentsStatus,
+            storage: await records.status(),
+            sinks: delivery.statuses())
+    }
+
+    /// One fixture's line of `status`: its state, unit, references, cords and light.
+    func fixtureStatus(_ w: FixtureWiring, at t: Date) async -> StationStatus.Fixture {
+        let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
+        let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
+        let refs = references(fixture: w.id).map { r -> StationStatus.ReferenceState in
+            let until = r.takenAt.addingTimeInterval(validity)
+            return .init(
+                state: r.suspect != nil ? .suspect : (until < t ? .expired : .valid), takenAt: r.takenAt, validUntil: until,
+                suspect: r.suspect, cord: r.cord.id, polarity: r.cord.polarity)
         }
-        let instrumentsStatus = config.instruments.map { spec in
-            StationStatus.Instrument(name: spec.name, driver: spec.driver.name, address: devnodes[spec.name] ?? spec.address,
-                                     state: missing[spec.name] != nil ? .missing
-                                         : instrumentErrors[spec.name] != nil ? .fault : (identities[spec.name] != nil ? .ok : .unknown),
-                                     identity: identities[spec.name], lastError: instrumentErrors[spec.name])
-        }
-        return StationStatus(stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
-                             configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
-                             fixtures: fixtures, instruments: instrumentsStatus,
-                             storage: await records.status(),
-                             sinks: delivery.statuses())
+        let missing = StationStatus.ReferenceState(
+            state: .missing, takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
+            polarity: nil)
+        return .init(
+            id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
+            cords: cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
     }
 }

@@ -22,10 +22,10 @@ extension Station {
     /// "not busy" and "now busy" happen in one step on this actor.
     func prepare(_ req: UnitRequest) async throws(UnitRefused) -> Prepared {
         let (recipe, w) = try admissible(req)
-        if let name = (w.instruments.union(w.io.map { [$0] } ?? [])).sorted().first(where: { missing[$0] != nil }) {
-            throw UnitRefused(message: missing[name]!, fix: "plug \(name) back in; the station reconnects by itself")
+        if let (name, why) = await availability.unplugged(among: w.instruments.union(w.io.map { [$0] } ?? [])) {
+            throw UnitRefused(message: why, fix: "plug \(name) back in; the station reconnects by itself")
         }
-        if let problem = lightRefusal(w) { throw problem }
+        if let problem = await light.lightRefusal(w) { throw problem }
         if let problem = cordRefusal(w) { throw problem }
         let book: ReferenceBook
         switch referenceBook(w, recipe: recipe) {
@@ -165,7 +165,7 @@ extension Station {
             UnitStart(
                 reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
                 startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
-                instruments: instrumentRecords(w), references: referencesUsed, cords: cords))
+                instruments: await instrumentRecords(w), references: referencesUsed, cords: cords))
         await setStackLight(io, .amber)
         let run = UnitRun(
             request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
@@ -179,17 +179,17 @@ extension Station {
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
             result.stop = .fault(instrument: name, command: nil, fiber: nil, message: why)
         }
-        await safeState(w)
+        await light.safeState(w)
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(steps: result.steps, observed: result.observed, stop: result.stop)
         if judgement.referenceSuspect { await markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
         if case .fault(let name?, _, _, let message) = result.stop {
-            instrumentErrors[name] = message
+            await availability.faulted(name, message)
             await events.publish(.instrumentFault(instrument: name, detail: message))
         } else if result.stop.faultMessage == nil, !result.steps.isEmpty {
             // Every instrument of the fixture just answered a whole unit: a fault shown from an
             // earlier unit is history now (its report keeps it).
-            for name in w.instruments { instrumentErrors[name] = nil }
+            await availability.answered(w.instruments)
         }
         let report = UnitReport(
             reportId: result.reportId,
@@ -197,7 +197,7 @@ extension Station {
             recipe: recipe,
             station: station,
             fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
-            instruments: instrumentRecords(w),
+            instruments: await instrumentRecords(w),
             references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         let (path, stored) = await records.keep(report)
@@ -295,18 +295,21 @@ extension Station {
         do { try await io.setStackLight(light) } catch { logger.warning("stack light: \(error)") }
     }
 
-    func instrumentRecords(_ w: FixtureWiring) -> [UnitReport.Instrument] {
+    func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {
         var roles: [(String, String)] = [
             ("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
             ("source", w.source), ("powerMeter", w.powerMeter)
         ]
         if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
         if let io = w.io { roles.append(("fixtureIO", io)) }
-        return roles.map { role, name in
+        var records: [UnitReport.Instrument] = []
+        for (role, name) in roles {
             let spec = instruments.specs[name]
-            return UnitReport.Instrument(
-                role: role, name: name, driver: spec?.driver.name ?? "?", address: spec?.address ?? "?",
-                identity: identities[name], calibrationDue: spec?.calibrationDue)
+            records.append(
+                UnitReport.Instrument(
+                    role: role, name: name, driver: spec?.driver.name ?? "?", address: spec?.address ?? "?",
+                    identity: await availability.identity(of: name), calibrationDue: spec?.calibrationDue))
         }
+        return records
     }
 }

@@ -88,7 +88,7 @@ struct FerruleBench {
         let built = try await StationBuilder.make(config: config, data: DataDirectory(root: data), logger: logger)
         let station = built.station
         guard let bench = built.simulation?.bench else { throw BenchError("\(configPath) has no simulated bench") }
-        await station.probe()
+        await station.availability.probe()
         await bench.mount(.referenceCord, fixture: 1)
         _ = try await station.takeReference(fixture: 1)
         return (config, station, bench, logger)

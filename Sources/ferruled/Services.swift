@@ -76,7 +76,7 @@ struct StationService: Service {
     let notifier: SystemdNotifier
 
     func run() async throws {
-        let failures = await station.probe()
+        let failures = await station.availability.probe()
         for (name, why) in failures.sorted(by: { $0.key < $1.key }) {
             logger.error("instrument \(name) did not answer: \(why)")
         }

@@ -64,7 +64,7 @@ import Testing
                 // The fault cleared, the station's own retry switches the source off and says so.
                 try await built.faults.inject(.none, into: target)
                 var attempts = 0
-                while await station.retrySourcesOff(), attempts < 10 { attempts += 1 }
+                while await station.light.retrySourcesOff(), attempts < 10 { attempts += 1 }
                 let stillSaid = await station.status().fixtures.contains { $0.sourceMayBeOn != nil }
                 #expect(await !bench.lightOn(source: "ilrl") && !stillSaid, "\(cell)")
             }

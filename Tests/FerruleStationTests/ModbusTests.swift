@@ -154,7 +154,7 @@ import Testing
         let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
         let station = built.station
         let sb = try #require(built.simulation?.bench)
-        #expect(await station.probe().isEmpty)
+        #expect(await station.availability.probe().isEmpty)
         try await referenceEveryCord(station, sb, fixtures: [1])
         return (station, sb, built)
     }

@@ -90,7 +90,7 @@ import FerruleProtocol
     @Test func instrumentIdentitiesAndReferencesAreKept() async throws {
         let (station, _) = try await makeStation()
         let ids = try await station.store.identities(of: "ilrl")
-        let live = await station.identity(of: "ilrl")
+        let live = await station.availability.identity(of: "ilrl")
         #expect(ids.count == 1 && ids[0] == live)
         // One reference per reference cord that fits fixture 1 (RC-A-024, RC-B-012, RC-B-024), each kept.
         let refs = try await station.store.references(fixture: 1)

@@ -75,7 +75,7 @@ func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = n
     if let clock { now = { clock.now() } } else { now = { Date() } }
     let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now,
                                               sinks: sinks, sinkBackoff: .milliseconds(20), runServices: true)
-    await built.station.probe()
+    await built.station.availability.probe()
     if reference, let bench = built.simulation?.bench { try await referenceEveryCord(built.station, bench) }
     return built
 }

@@ -163,10 +163,10 @@ final class Testbed: @unchecked Sendable {
         let station = try await Station.make(
             config: cfg, data: DataDirectory(root: temporaryDirectory()),
             instruments: { [instruments] _ in instruments })
-        await station.probe()
+        await station.availability.probe()
         let watched = await station.events.subscribe()
         let (events, feed) = AsyncStream<DeviceEvent>.makeStream()
-        let following = Task { await station.follow(events) }
+        let following = Task { await station.availability.follow(events) }
         for round in 1...20 {  // many rounds: a race that loses one time in a few would show
             let from = "/dev/ttyUSB\(round - 1)"
             let to = "/dev/ttyUSB\(round)"
