@@ -19,7 +19,7 @@ extension ControlRoutes {
         routes.on(.reference, s.reference)
         routes.on(.cordReset) { r in
             let cord = try r.require(r.cord, "cord", example: "\"TC-L-1\"")
-            try await station.resetCord(cord, operatorId: r.operator)
+            try await station.referenceKeeper.resetCord(cord, operatorId: r.operator)
             return .object(["cord": .string(cord), "matings": .number(0)])
         }
         routes.on(.recipes) { _ in

@@ -11,6 +11,8 @@ public struct CertificateTemplate: Sendable {
     let template: MustacheTemplate
     /// Where the template came from: "built-in" or the file's path.
     public let source: String
+    /// The template as written.
+    public var text: String { template.description }
 
     /// The built-in certificate (`DefaultCertificate`).
     public static let standard: CertificateTemplate = {

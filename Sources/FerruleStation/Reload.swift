@@ -22,6 +22,7 @@ struct ConfigChanges: Sendable {
         check("control.group", old.control.group, new.control.group, restart: true)
         check("control.idleTimeout", old.control.idleTimeoutSeconds, new.control.idleTimeoutSeconds, restart: true)
         check("simulation.bench", old.simulation?.bench, new.simulation?.bench, restart: true)
+        check("station.certificateTemplate", old.certificate.text, new.certificate.text, restart: true)
         check("station.id", old.stationId, new.stationId, restart: false)
         check("referenceCords", old.referenceCords, new.referenceCords, restart: false)
         check("rules", old.rules, new.rules, restart: false)
@@ -38,13 +39,14 @@ extension Station {
     /// Takes a new config for each fixture's next unit (running units finish on the old one).
     /// Returns what changed; refuses, keeping the running config, if something needs a restart.
     @discardableResult
-    public func reload(_ new: StationConfig) throws(UnitRefused) -> [String] {
+    public func reload(_ new: StationConfig) async throws(UnitRefused) -> [String] {
         let changes = ConfigChanges(from: active, to: new)
         guard changes.needRestart.isEmpty else {
             throw UnitRefused(message: "\(new.sourcePath): \(changes.needRestart.joined(separator: ", ")) changed, which only a restart "
                                   + "applies; the running config is kept and nothing was applied",
                               fix: "restart ferruled (systemctl restart ferruled) to apply them, or undo them and reload again")
         }
+        await referenceKeeper.use(referenceCords: new.referenceCords)
         active = new
         logger.info("config reloaded", metadata: ["hash": "\(new.hash)", "applied": "\(changes.applied.joined(separator: "; "))"])
         return changes.applied

@@ -88,10 +88,6 @@ public actor Station {
     let now: @Sendable () -> Date
     var active: StationConfig
     var hands: (any BenchHands)?
-    /// Each fixture's references by reference cord id.
-    var references: [Int: [String: Reference]] = [:]
-    /// Every counted cord's matings (mirrors the store).
-    var cordMatings: [String: Int] = [:]
     /// What occupies each fixture that is not idle.
     var busy: [Int: FixtureUse] = [:]
     var progress: [Int: UnitProgress] = [:]
@@ -101,6 +97,8 @@ public actor Station {
     public nonisolated let light: LightGuard
     /// Who each instrument is, its last fault, and which are unplugged (see `InstrumentAvailability`).
     public nonisolated let availability: InstrumentAvailability
+    /// Each fixture's references and every cord's wear (see `ReferenceKeeper`).
+    public nonisolated let referenceKeeper: ReferenceKeeper
     /// This station's claim on its data directory, released when it shuts down.
     var dataLock: ExclusiveLock?
     /// What the composition root asked to run last at shutdown.
@@ -139,7 +137,7 @@ public actor Station {
         await station.hold(lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         await station.records.recover()
-        await station.loadCordMatings()
+        await station.referenceKeeper.loadCordMatings()
         return station
     }
 
@@ -160,15 +158,9 @@ public actor Station {
         self.startedAt = now()
         self.prompts = PromptCenter(events: events)
         light = LightGuard(fixtures: config.fixtures, instruments: instruments, arbiter: arbiter, events: events, logger: logger)
+        referenceKeeper = ReferenceKeeper(config: config, data: data, records: records, events: events, logger: logger, now: now)
         availability = InstrumentAvailability(
             specs: config.instruments, instruments: instruments, store: store, light: light, events: events, logger: logger, now: now)
-        for f in config.fixtures {
-            let (loaded, refused) = data.loadReferences(fixture: f.id, at: now())
-            references[f.id] = Dictionary(loaded.map { ($0.cord.id, $0) }, uniquingKeysWith: { a, b in a.takenAt > b.takenAt ? a : b })
-            for why in refused {
-                logger.warning("reference file refused: \(why); take a new reference of fixture \(f.id)")
-            }
-        }
     }
 
     public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }

@@ -43,7 +43,7 @@ extension Station {
     func fixtureStatus(_ w: FixtureWiring, at t: Date) async -> StationStatus.Fixture {
         let testable = active.recipes.values.filter { w.cannotTest($0.assembly) == nil }
         let validity = testable.map(\.reference.validitySeconds).min() ?? 8 * 3600
-        let refs = references(fixture: w.id).map { r -> StationStatus.ReferenceState in
+        let refs = await referenceKeeper.references(fixture: w.id).map { r -> StationStatus.ReferenceState in
             let until = r.takenAt.addingTimeInterval(validity)
             return .init(
                 state: r.suspect != nil ? .suspect : (until < t ? .expired : .valid), takenAt: r.takenAt, validUntil: until,
@@ -54,6 +54,6 @@ extension Station {
             polarity: nil)
         return .init(
             id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
-            cords: cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
+            cords: await referenceKeeper.cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
     }
 }

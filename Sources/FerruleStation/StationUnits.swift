@@ -26,9 +26,9 @@ extension Station {
             throw UnitRefused(message: why, fix: "plug \(name) back in; the station reconnects by itself")
         }
         if let problem = await light.lightRefusal(w) { throw problem }
-        if let problem = cordRefusal(w) { throw problem }
+        if let problem = await referenceKeeper.cordRefusal(w) { throw problem }
         let book: ReferenceBook
-        switch referenceBook(w, recipe: recipe) {
+        switch await referenceKeeper.referenceBook(w, recipe: recipe) {
         case .success(let b): book = b
         case .failure(let problem): throw problem
         }
@@ -156,9 +156,9 @@ extension Station {
         if let io { try await fixtureReady(io, p) }
         let reportId = UUID()
         let startedAt = now()
-        let referencesUsed = Self.referencesUsed(p.references, recipe: recipe)
-        await mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
-        let cords = cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
+        let referencesUsed = ReferenceKeeper.referencesUsed(p.references, recipe: recipe)
+        await referenceKeeper.mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
+        let cords = await referenceKeeper.cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.
         try await records.beginRecord(
@@ -182,7 +182,7 @@ extension Station {
         await light.safeState(w)
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(steps: result.steps, observed: result.observed, stop: result.stop)
-        if judgement.referenceSuspect { await markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
+        if judgement.referenceSuspect { await referenceKeeper.markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
         if case .fault(let name?, _, _, let message) = result.stop {
             await availability.faulted(name, message)
             await events.publish(.instrumentFault(instrument: name, detail: message))
@@ -198,7 +198,7 @@ extension Station {
             station: station,
             fixture: w.id, operatorId: req.operatorId, startedAt: result.startedAt, finishedAt: now(),
             instruments: await instrumentRecords(w),
-            references: Self.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
+            references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         let (path, stored) = await records.keep(report)
         if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again

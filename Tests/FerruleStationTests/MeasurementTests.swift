@@ -193,7 +193,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         #expect(refused.fix.contains("ferrulectl cord reset TC-L-1"))
 
         // Replaced: the count starts again, and the fixture needs a new reference first.
-        try await second.resetCord("TC-L-1", operatorId: "t")
+        try await second.referenceKeeper.resetCord("TC-L-1", operatorId: "t")
         #expect(await launchCord(second)?.matings == 0)
         await #expect(throws: UnitRefused.self) { try await testUnit(second, bench, serial: "M-8", part: "FT-MTP12-SMAPC-B-LL") }
         await bench.mount(.cord(b.map), fixture: 1)

@@ -21,7 +21,7 @@ import FerruleProtocol
         let dir = temporaryDirectory()
         let (first, _) = try await makeStation(data: dir)
         let recipe = first.config.recipes["FT-MTP12-SMAPC-B-LL"]!
-        let ref = await first.reference(fixture: 1)!
+        let ref = await first.referenceKeeper.reference(fixture: 1)!
         let id = UUID()
         try await first.store.begin(
             UnitStart(
@@ -94,7 +94,7 @@ import FerruleProtocol
         #expect(ids.count == 1 && ids[0] == live)
         // One reference per reference cord that fits fixture 1 (RC-A-024, RC-B-012, RC-B-024), each kept.
         let refs = try await station.store.references(fixture: 1)
-        let current = await station.references(fixture: 1)
+        let current = await station.referenceKeeper.references(fixture: 1)
         #expect(refs.count == 3 && Set(refs.map(\.cord.id)) == ["RC-A-024", "RC-B-012", "RC-B-024"])
         for r in current {
             let kept = try #require(refs.first { $0.cord.id == r.cord.id })

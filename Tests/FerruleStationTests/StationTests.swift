@@ -181,10 +181,10 @@ import Testing
     @Test func referenceIsPersistedAcrossRestarts() async throws {
         let data = temporaryDirectory()
         let (first, _) = try await makeStation(data: data)
-        let taken = await first.reference(fixture: 1)
+        let taken = await first.referenceKeeper.reference(fixture: 1)
         await first.shutdown()  // one station per data directory: the next one starts after it
         let (second, _) = try await makeStation(data: data, reference: false)
-        let loaded = await second.reference(fixture: 1)
+        let loaded = await second.referenceKeeper.reference(fixture: 1)
         let a = try #require(taken)
         let b = try #require(loaded)
         #expect(a.values == b.values)
