@@ -54,10 +54,11 @@ extension ReferenceKeeper {
     /// A fixture whose test cord is worn out refuses units until it is replaced and re-referenced.
     func cordRefusal(_ w: FixtureWiring) -> UnitRefused? {
         guard let worn = cordUses(w).first(where: { $0.role != "reference" && $0.state == "limit" }) else { return nil }
-        return UnitRefused(message: "the \(worn.role) test cord \(worn.id) of fixture \(w.id) has reached \(worn.matings) of its "
-                               + "\(worn.maxMatings) rated matings",
-                           fix: "replace or clean \(worn.id), run 'ferrulectl cord reset \(worn.id)', then take new references on "
-                               + "fixture \(w.id)")
+        return UnitRefused(
+            message: "the \(worn.role) test cord \(worn.id) of fixture \(w.id) has reached \(worn.matings) of its "
+                + "\(worn.maxMatings) rated matings",
+            fix: "replace or clean \(worn.id), run 'ferrulectl cord reset \(worn.id)', then take new references on "
+                + "fixture \(w.id)")
     }
 
     /// A cord replaced or cleaned: its count starts again; a test cord's fixture needs new references.

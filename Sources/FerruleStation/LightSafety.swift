@@ -31,13 +31,15 @@ public actor LightGuard {
     /// answer decides whether light may still be on. Returns true when the source confirmed off.
     @discardableResult
     func safeState(_ w: FixtureWiring) async -> Bool {
-        let ins = instruments, arbiter = arbiter
+        let ins = instruments
+        let arbiter = arbiter
         // One lease for both; each outcome kept apart (the source's decides, the switches' is logged).
         let (off, parked): (String?, String?)
         do {
             (off, parked) = try await withTaskCancellationShield {
                 try await arbiter.withLease(w.instruments) {
-                    var off: String?, parked: String?
+                    var off: String?
+                    var parked: String?
                     do { try await ins.sources[w.source]?.disable() } catch { off = "\(error)" }
                     do {
                         try await ins.switches[w.launchSwitch]?.park()
@@ -66,9 +68,10 @@ public actor LightGuard {
     /// Refuses a unit or reference on a fixture whose source may be on.
     func lightRefusal(_ w: FixtureWiring) -> UnitRefused? {
         guard let why = lightMayBeOn[w.source] else { return nil }
-        return UnitRefused(message: "the light source of fixture \(w.id) may be ON (\(why))",
-                           fix: "check \(w.source) (power, cable, the front panel's laser lamp); the station keeps switching it off "
-                               + "and takes units again once \(w.source) confirms it is off")
+        return UnitRefused(
+            message: "the light source of fixture \(w.id) may be ON (\(why))",
+            fix: "check \(w.source) (power, cable, the front panel's laser lamp); the station keeps switching it off "
+                + "and takes units again once \(w.source) confirms it is off")
     }
 
     private func sourceMayBeOn(_ source: String, because why: String) {

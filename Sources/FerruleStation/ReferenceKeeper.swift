@@ -58,22 +58,26 @@ public actor ReferenceKeeper {
         let cords = referenceCords
         if let name, let c = cords.first(where: { $0.id == name }) {
             guard !w.cabled(c.map).isEmpty else {
-                throw UnitRefused(message: "reference cord \(c.id) does not fit fixture \(w.id)",
+                throw UnitRefused(
+                    message: "reference cord \(c.id) does not fit fixture \(w.id)",
                     fix: "use a cord the fixture is cabled for")
             }
             return c
         }
         let wanted = name?.uppercased() ?? "A"
         guard PolarityType(rawValue: wanted) != nil || wanted == "EXPLICIT" else {
-            throw UnitRefused(message: "no reference cord '\(Escaped.text(name ?? ""))'",
-                              fix: "name a cord by id or polarity: "
-                                  + "\(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
+            throw UnitRefused(
+                message: "no reference cord '\(Escaped.text(name ?? ""))'",
+                fix: "name a cord by id or polarity: "
+                    + "\(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
         }
         let fitting = cords.filter { $0.polarityName.uppercased() == wanted && !w.cabled($0.map).isEmpty }
         guard fitting.count == 1 else {
-            throw UnitRefused(message: fitting.isEmpty ? "fixture \(w.id) has no reference cord of polarity \(wanted)"
-                                  : "fixture \(w.id) has \(fitting.count) reference cords of polarity \(wanted)",
-                              fix: "name the cord by id: \(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
+            throw UnitRefused(
+                message: fitting.isEmpty
+                    ? "fixture \(w.id) has no reference cord of polarity \(wanted)"
+                    : "fixture \(w.id) has \(fitting.count) reference cords of polarity \(wanted)",
+                fix: "name the cord by id: \(cords.map { "\($0.id) (\($0.polarityName))" }.joined(separator: ", "))")
         }
         return fitting[0]
     }
@@ -88,18 +92,28 @@ public actor ReferenceKeeper {
 
     /// The references a recipe may use on a fixture, or why the unit is refused.
     func referenceBook(_ w: FixtureWiring, recipe: Recipe) -> Result<ReferenceBook, UnitRefused> {
-        let id = w.id, t = now()
-        var valid: [Reference] = [], why: [String] = []
+        let id = w.id
+        let t = now()
+        var valid: [Reference] = []
+        var why: [String] = []
         for r in references(fixture: id) {
             let age = t.timeIntervalSince(r.takenAt)
-            if let s = r.suspect { why.append("the reference with \(r.cord.id) is suspect: \(s)"); continue }
-            if age > recipe.reference.validitySeconds {
-                why.append("the reference with \(r.cord.id) expired: taken \(Durations.words(age)) ago, "
-                           + "\(recipe.partNumber) allows \(Durations.words(recipe.reference.validitySeconds))")
+            if let s = r.suspect {
+                why.append("the reference with \(r.cord.id) is suspect: \(s)")
                 continue
             }
-            if age < -60 { why.append("the reference with \(r.cord.id) is dated in the future (\(r.takenAt)): check the station "
-                + "clock"); continue }
+            if age > recipe.reference.validitySeconds {
+                why.append(
+                    "the reference with \(r.cord.id) expired: taken \(Durations.words(age)) ago, "
+                        + "\(recipe.partNumber) allows \(Durations.words(recipe.reference.validitySeconds))")
+                continue
+            }
+            if age < -60 {
+                why.append(
+                    "the reference with \(r.cord.id) is dated in the future (\(r.takenAt)): check the station "
+                        + "clock")
+                continue
+            }
             valid.append(r)
         }
         let book = ReferenceBook(valid)
@@ -110,7 +124,9 @@ public actor ReferenceKeeper {
             c.polarityName == (kind ?? "explicit") && missing.allSatisfy { c.map[$0.launch] == $0.receive }
         }
         let polarityText = kind.map { "a Type \($0)" } ?? "a"
-        let message = references(fixture: id).isEmpty ? "fixture \(id) has no reference"
+        let message =
+            references(fixture: id).isEmpty
+            ? "fixture \(id) has no reference"
             : "no valid reference of fixture \(id) covers the path \(first.launch) -> \(first.receive) at \(first.wavelengthNm) nm "
                 + "that \(recipe.partNumber) needs" + (why.isEmpty ? "" : " (\(why.joined(separator: "; ")))")
         let command = "ferrulectl reference --fixture \(id) --cord \(cord?.id ?? kind ?? "CORD")"
@@ -122,16 +138,18 @@ public actor ReferenceKeeper {
     /// Before the unit: the references its expected paths need. After: also those of every path
     /// it was read on (a polarity fault can land light on a path another cord covers).
     static func referencesUsed(_ book: ReferenceBook, recipe: Recipe, steps: [RawStep] = []) -> [UnitReport.ReferenceUsed] {
-        let map = recipe.assembly.expectedMap(), wls = Set(recipe.wavelengthsNm)
+        let map = recipe.assembly.expectedMap()
+        let wls = Set(recipe.wavelengthsNm)
         var paths = Set(map.pairs.map { "\($0.key)>\($0.value)" })
         for s in steps where s.referenceCord != nil { paths.insert("\(s.fiber)>\(s.receivePosition)") }
         let cords = Set(book.used(by: map, wavelengthsNm: recipe.wavelengthsNm).map(\.cord.id) + steps.compactMap(\.referenceCord))
         return book.references.filter { cords.contains($0.cord.id) }.map { r in
-            UnitReport.ReferenceUsed(cord: r.cord, method: r.method, takenAt: r.takenAt,
-                                     validUntil: r.takenAt.addingTimeInterval(recipe.reference.validitySeconds), pairs: r.pairs,
-                                     values: r.values.filter { v in
-                                         wls.contains(v.wavelengthNm) && paths.contains("\(v.position)>\(v.receivePosition)")
-                                     })
+            UnitReport.ReferenceUsed(
+                cord: r.cord, method: r.method, takenAt: r.takenAt,
+                validUntil: r.takenAt.addingTimeInterval(recipe.reference.validitySeconds), pairs: r.pairs,
+                values: r.values.filter { v in
+                    wls.contains(v.wavelengthNm) && paths.contains("\(v.position)>\(v.receivePosition)")
+                })
         }
     }
 

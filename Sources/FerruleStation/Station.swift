@@ -73,7 +73,10 @@ public protocol BenchHands: Sendable {
     func disconnectReferenceCord(fixture: Int) async
 }
 
-/// The engine of one test station: fixtures, shared instruments, references, units.
+/// The engine of one test station: admits and sequences units and references on the fixtures,
+/// and coordinates the parts that each keep one concern: references and cords
+/// (`referenceKeeper`), instrument availability (`availability`), light safety (`light`), records
+/// (`records`) and delivery (`delivery`).
 public actor Station {
     /// The configuration the station started with: instruments and fixture wiring never change
     /// while it runs. Recipes and diagnosis rules may be reloaded (see `reload`).

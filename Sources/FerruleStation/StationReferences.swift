@@ -28,8 +28,10 @@ extension Station {
     /// Takes a 1-cord reference with a reference cord mated to the fixture's test cords: every
     /// launch position k the cord connects, read at the receive position the cord lands it on, at
     /// every wavelength. Counts a mating of the reference cord and of both test cords.
-    public func takeReference(fixture id: Int, cord cordName: String? = nil, operatorId: String? = nil,
-                              method: ReferenceMethod = .oneCord) async throws -> Reference {
+    public func takeReference(
+        fixture id: Int, cord cordName: String? = nil, operatorId: String? = nil,
+        method: ReferenceMethod = .oneCord
+    ) async throws -> Reference {
         guard let w = config.fixtures.first(where: { $0.id == id }) else {
             throw UnitRefused(message: "no fixture \(id)", fix: "use one of \(config.fixtures.map(\.id))")
         }
@@ -42,8 +44,9 @@ extension Station {
         }
         if let problem = await light.lightRefusal(w) { throw problem }
         if await referenceKeeper.cordState(cord.id, wear: cord.wear).state == "limit" {
-            throw UnitRefused(message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
-                              fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
+            throw UnitRefused(
+                message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
+                fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
         }
         busy[id] = .reference
         defer { busy[id] = nil }
@@ -56,7 +59,8 @@ extension Station {
             await light.safeState(w)
             if let hands { await hands.disconnectReferenceCord(fixture: id) }
             if let e = error as? InterlockOpen {
-                throw UnitRefused(message: "\(e.description): no reference was taken",
+                throw UnitRefused(
+                    message: "\(e.description): no reference was taken",
                     fix: "close the lid of fixture \(id) and take the reference again")
             }
             throw error
@@ -65,13 +69,14 @@ extension Station {
         if let hands { await hands.disconnectReferenceCord(fixture: id) }
         await referenceKeeper.mate([cord.id] + w.testCords.all.map(\.id))
         let launches = pairs.keys.sorted()
-        let ref = Reference(fixture: id, cord: .init(id: cord.id, polarity: cord.polarityName), method: method, takenAt: now(),
-                            operatorId: operatorId,
-                            pairs: "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the "
-                                + "cord lands it on, "
-                                + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was "
-                                    + "read on",
-                            values: values)
+        let ref = Reference(
+            fixture: id, cord: .init(id: cord.id, polarity: cord.polarityName), method: method, takenAt: now(),
+            operatorId: operatorId,
+            pairs: "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the "
+                + "cord lands it on, "
+                + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was "
+                + "read on",
+            values: values)
         try await referenceKeeper.keep(ref)
         logger.info("reference taken", metadata: ["fixture": "\(id)", "cord": "\(cord.id)", "values": "\(values.count)"])
         return ref
@@ -80,12 +85,15 @@ extension Station {
     private func measureReference(_ w: FixtureWiring, cord: ReferenceCord, pairs: [Int: Int]) async throws -> [Reference.Value] {
         let interlock = Interlock(fixture: w.id, io: w.io.flatMap { instruments.fixtureIO[$0] })
         try await interlock.check()
-        let wls = referenceWavelengths(fixture: w), ins = instruments, id = w.id
+        let wls = referenceWavelengths(fixture: w)
+        let ins = instruments
+        let id = w.id
         var values: [Reference.Value] = []
         for (p, q) in pairs.sorted(by: { $0.key < $1.key }) {
             guard accepting else { throw ReferenceFailed(message: "reference of fixture \(id) stopped: the station is shutting down") }
             values += try await arbiter.withLease(w.instruments) {
-                let lch = w.launchChannels[p]!, rch = w.receiveChannels[q]!
+                let lch = w.launchChannels[p]!
+                let rch = w.receiveChannels[q]!
                 try await interlock.check()
                 try await ins.switches[w.launchSwitch]!.select(channel: lch)
                 try await ins.switches[w.receiveSwitch]!.select(channel: rch)
@@ -95,13 +103,16 @@ extension Station {
                     try await ins.sources[w.source]!.enable(wavelengthNm: wl)
                     let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
                     guard case .dBm(let dbm) = r else {
-                        throw ReferenceFailed(message: "reference of fixture \(id) with cord \(cord.id): \(r) at position \(p) -> "
-                            + "\(q), \(wl) nm; "
-                                                  + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(id), "
-                                                      + "clean it and retry")
+                        throw ReferenceFailed(
+                            message: "reference of fixture \(id) with cord \(cord.id): \(r) at position \(p) -> "
+                                + "\(q), \(wl) nm; "
+                                + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(id), "
+                                + "clean it and retry")
                     }
-                    out.append(.init(position: p, receivePosition: q, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl,
-                                     powerDbm: Judge.round(dbm, 3)))
+                    out.append(
+                        .init(
+                            position: p, receivePosition: q, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl,
+                            powerDbm: Judge.round(dbm, 3)))
                 }
                 return out
             }

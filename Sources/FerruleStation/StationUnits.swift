@@ -153,12 +153,20 @@ extension Station {
         let recipe = p.recipe
         let w = p.wiring
         let io = w.io.flatMap { instruments.fixtureIO[$0] }
-        if let io { try await fixtureReady(io, p) }
+        let panel = io.map { FixturePanel(fixture: w.id, io: $0, logger: logger) }
+        if let panel {
+            let timeout = Duration.milliseconds(Int64(active.control.promptTimeoutSeconds * 1000))
+            try await panel.ready(
+                serial: req.serial, waitForStart: p.waitForStart, timeout: timeout,
+                waiting: { [weak self] waiting in await self?.setState(w.id, waiting ? .waitingStart : .testing) })
+        }
         let reportId = UUID()
         let startedAt = now()
         let referencesUsed = ReferenceKeeper.referencesUsed(p.references, recipe: recipe)
         await referenceKeeper.mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
-        let cords = await referenceKeeper.cordUses(w).filter { use in use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id } }
+        let cords = await referenceKeeper.cordUses(w).filter { use in
+            use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id }
+        }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.
         try await records.beginRecord(
@@ -166,7 +174,7 @@ extension Station {
                 reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
                 startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
                 instruments: await instrumentRecords(w), references: referencesUsed, cords: cords))
-        await setStackLight(io, .amber)
+        await panel?.setStackLight(.amber)
         let run = UnitRun(
             request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
             instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
@@ -175,7 +183,8 @@ extension Station {
                 await self?.records.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
                 await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
             })
-        var result = await measureWatchingLid(run, io: io, fixture: w.id)
+        var result: UnitRun.Result
+        if let panel { result = await panel.measureWatchingLid(run) } else { result = await run.measure() }
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
             result.stop = .fault(instrument: name, command: nil, fiber: nil, message: why)
         }
@@ -202,7 +211,7 @@ extension Station {
             judgement: judgement)
         let (path, stored) = await records.keep(report)
         if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again
-            await setStackLight(io, report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
+            await panel?.setStackLight(report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
         }
         logger.info(
             "unit finished",
@@ -211,88 +220,6 @@ extension Station {
                 "report": "\(path)"
             ])
         return UnitOutcome(report: report, reportPath: path, stored: stored)
-    }
-
-    /// Before anything is measured: a part in the fixture, the start button (for units started
-    /// from the socket) and the lid closed. Throws `UnitRefused` (or the module's fault).
-    func fixtureReady(_ io: any FixtureIO, _ p: Prepared) async throws {
-        let id = p.wiring.id
-        guard try await io.partPresent() else {
-            throw UnitRefused(
-                message: "the part sensor of fixture \(id) sees no unit", fix: "load \(p.request.serial) into fixture \(id) and start again"
-            )
-        }
-        if p.waitForStart && io.hasStartButton {
-            setState(id, .waitingStart)
-            let deadline = ContinuousClock.now + .milliseconds(Int64(active.control.promptTimeoutSeconds * 1000))
-            while try await !io.startPressed() {
-                guard ContinuousClock.now < deadline else {
-                    throw UnitRefused(
-                        message: "the start button of fixture \(id) was not pressed within \(Int(active.control.promptTimeoutSeconds)) s",
-                        fix: "start the unit again and press the fixture's start button")
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            setState(id, .testing)
-        }
-        guard try await io.lidClosed() else {
-            throw UnitRefused(message: "the lid of fixture \(id) is open", fix: "close the lid and start the unit again")
-        }
-    }
-
-    /// Measures while watching the lid: if it opens, the unit stops (aborted, source off); if the
-    /// I/O module stops answering, the unit ends `error` naming it.
-    func measureWatchingLid(_ run: UnitRun, io: (any FixtureIO)?, fixture: Int) async -> UnitRun.Result {
-        enum Child: Sendable {
-            case measured(UnitRun.Result)
-            case lidOpened
-            case ioFault(InstrumentError)
-            case stopped
-        }
-        let (measured, trip) = await withTaskGroup(of: Child.self) { g -> (UnitRun.Result?, Child?) in
-            g.addTask { .measured(await run.measure()) }
-            if let io {
-                g.addTask {
-                    while !Task.isCancelled {
-                        do {
-                            if try await !io.lidClosed() { return .lidOpened }
-                        } catch let e as InstrumentError {
-                            return .ioFault(e)
-                        } catch { return .stopped }
-                        try? await Task.sleep(for: .milliseconds(50))
-                    }
-                    return .stopped
-                }
-            }
-            var measured: UnitRun.Result?
-            var trip: Child?
-            while let c = await g.next() {
-                switch c {
-                case .measured(let r): measured = r
-                case .lidOpened, .ioFault: if measured == nil && trip == nil { trip = c }
-                case .stopped: break
-                }
-                g.cancelAll()
-            }
-            return (measured, trip)
-        }
-        var result = measured!
-        switch trip {
-        case .lidOpened where result.stop.faultMessage == nil:
-            result.stop = .interlock(
-                fixture: fixture, reason: "the lid of fixture \(fixture) was opened during the unit; the light source was switched off")
-            logger.warning("lid of fixture \(fixture) opened during a unit: stopped safely")
-        case .ioFault(let e) where result.stop.faultMessage == nil:
-            result.stop = .fault(instrument: e.instrument, command: e.operation, fiber: nil, message: e.description)
-        default: break
-        }
-        return result
-    }
-
-    /// Best effort: a stack light that does not answer must not change a verdict.
-    func setStackLight(_ io: (any FixtureIO)?, _ light: StackLight) async {
-        guard let io else { return }
-        do { try await io.setStackLight(light) } catch { logger.warning("stack light: \(error)") }
     }
 
     func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {
