@@ -15,6 +15,9 @@ public struct InstrumentIdentity: Sendable, Hashable, Codable {
     }
 }
 
+/// How worn a cord is: `warning` from its warning count, `limit` at its rated matings.
+public enum CordState: String, Sendable, Codable, Hashable { case ok, warning, limit }
+
 /// The per-unit test report: what ships with the product and what the MES collects.
 /// Its JSON form is described by `docs/report.schema.json`.
 public struct UnitReport: Sendable, Codable {
@@ -112,15 +115,16 @@ public struct UnitReport: Sendable, Codable {
     }
     /// A cord in the light path and how many matings it had when the unit was tested.
     public struct CordUse: Sendable, Codable, Hashable {
-        /// `launch` or `receive` (test cords), `reference` (a reference cord).
-        public var role: String
+        /// The launch or receive test cord, or a reference cord.
+        public enum Role: String, Sendable, Codable, Hashable { case launch, receive, reference }
+
+        public var role: Role
         public var id: String
         public var matings: Int
         public var maxMatings: Int
-        /// `ok`, `warning` (past the warning count) or `limit` (at the rated count).
-        public var state: String
+        public var state: CordState
 
-        public init(role: String, id: String, matings: Int, maxMatings: Int, state: String) {
+        public init(role: Role, id: String, matings: Int, maxMatings: Int, state: CordState) {
             self.role = role
             self.id = id
             self.matings = matings

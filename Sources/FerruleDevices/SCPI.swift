@@ -49,7 +49,8 @@ public enum SCPI {
 /// queue after every command, and turns every failure into an `InstrumentError` that names
 /// the instrument, the command and the instrument's own words.
 public final class SCPISession: @unchecked Sendable {
-    // Used only from its owning driver actor, one exchange at a time.
+    // Unchecked: every use goes through its driver's `Conversation` (one exchange at a time, the
+    // replug handlers included), which is what keeps its mutable state to one task.
     public let name: String
     public private(set) var address: InstrumentAddress
     public var timeout: Duration

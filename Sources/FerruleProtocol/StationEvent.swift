@@ -24,7 +24,7 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// A fixture's light source did not confirm off (`detail` says why), or did again (`detail` nil).
     case sourceMayBeOn(fixture: Int, detail: String?)
     /// A cord reached its warning count or its rated matings (`state` `warning` or `limit`).
-    case cordWear(cord: String, matings: Int, maxMatings: Int, state: String)
+    case cordWear(cord: String, matings: Int, maxMatings: Int, state: CordState)
     case instrumentFault(instrument: String, detail: String)
     /// An unplugged instrument's port is back (hot-plug) and the driver follows it there.
     case instrumentReconnected(instrument: String, address: String)

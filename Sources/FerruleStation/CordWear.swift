@@ -18,7 +18,7 @@ extension ReferenceKeeper {
         }
         for id in ids {
             guard let wear = cordWear(id), cordMatings[id] == wear.warnMatings || cordMatings[id] == wear.maxMatings else { continue }
-            let state = cordMatings[id] == wear.maxMatings ? "limit" : "warning"
+            let state: CordState = cordMatings[id] == wear.maxMatings ? .limit : .warning
             logger.warning("cord \(id) has \(cordMatings[id] ?? 0) of \(wear.maxMatings) rated matings (\(state))")
             await events.publish(.cordWear(cord: id, matings: cordMatings[id] ?? 0, maxMatings: wear.maxMatings, state: state))
         }
@@ -28,32 +28,29 @@ extension ReferenceKeeper {
         referenceCords.first { $0.id == id }?.wear ?? fixtures.flatMap(\.testCords.all).first { $0.id == id }?.wear
     }
 
-    func cordState(_ id: String, wear: CordWear) -> UnitReport.CordUse {
+    /// A cord's matings so far against its rating, in the role it plays.
+    func cordUse(_ id: String, wear: CordWear, role: UnitReport.CordUse.Role) -> UnitReport.CordUse {
         let n = cordMatings[id] ?? 0
-        let state = n >= wear.maxMatings ? "limit" : (n >= wear.warnMatings ? "warning" : "ok")
-        return UnitReport.CordUse(role: "", id: id, matings: n, maxMatings: wear.maxMatings, state: state)
+        let state: CordState = n >= wear.maxMatings ? .limit : (n >= wear.warnMatings ? .warning : .ok)
+        return UnitReport.CordUse(role: role, id: id, matings: n, maxMatings: wear.maxMatings, state: state)
     }
 
     /// The cords of a fixture's light path: its test cords, then every reference cord that fits it.
     func cordUses(_ w: FixtureWiring) -> [UnitReport.CordUse] {
         var out: [UnitReport.CordUse] = []
-        for (role, c) in [("launch", w.testCords.launch), ("receive", w.testCords.receive)] {
+        for (role, c) in [(UnitReport.CordUse.Role.launch, w.testCords.launch), (.receive, w.testCords.receive)] {
             guard let c else { continue }
-            var u = cordState(c.id, wear: c.wear)
-            u.role = role
-            out.append(u)
+            out.append(cordUse(c.id, wear: c.wear, role: role))
         }
         for c in referenceCords where !w.cabled(c.map).isEmpty {
-            var u = cordState(c.id, wear: c.wear)
-            u.role = "reference"
-            out.append(u)
+            out.append(cordUse(c.id, wear: c.wear, role: .reference))
         }
         return out
     }
 
     /// A fixture whose test cord is worn out refuses units until it is replaced and re-referenced.
     func cordRefusal(_ w: FixtureWiring) -> UnitRefused? {
-        guard let worn = cordUses(w).first(where: { $0.role != "reference" && $0.state == "limit" }) else { return nil }
+        guard let worn = cordUses(w).first(where: { $0.role != .reference && $0.state == .limit }) else { return nil }
         return UnitRefused(
             message: "the \(worn.role) test cord \(worn.id) of fixture \(w.id) has reached \(worn.matings) of its "
                 + "\(worn.maxMatings) rated matings",

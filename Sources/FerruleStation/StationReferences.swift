@@ -43,7 +43,7 @@ extension Station {
             throw UnitRefused(message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it")
         }
         if let problem = await light.lightRefusal(w) { throw problem }
-        if await referenceKeeper.cordState(cord.id, wear: cord.wear).state == "limit" {
+        if await referenceKeeper.cordUse(cord.id, wear: cord.wear, role: .reference).state == .limit {
             throw UnitRefused(
                 message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
                 fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")

@@ -165,7 +165,7 @@ extension Station {
         let referencesUsed = ReferenceKeeper.referencesUsed(p.references, recipe: recipe)
         await referenceKeeper.mate(w.testCords.all.map(\.id))  // the unit is mated to both test cords
         let cords = await referenceKeeper.cordUses(w).filter { use in
-            use.role != "reference" || referencesUsed.contains { $0.cord.id == use.id }
+            use.role != .reference || referencesUsed.contains { $0.cord.id == use.id }
         }
         let station = UnitReport.Station(id: active.stationId, softwareVersion: FerruleVersion.current, configHash: active.hash)
         // Stored before the first light: a crash from here on leaves an `interrupted` record.

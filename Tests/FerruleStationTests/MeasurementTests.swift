@@ -171,13 +171,13 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         let events = await first.events.subscribe()
         for i in 1...3 { _ = try await testUnit(first, firstBench, serial: "M-\(i)", part: "FT-MTP12-SMAPC-B-LL") }
         var warned: (String, Int)?
-        for await e in events { if case .cordWear(let cord, let n, _, "warning") = e { warned = (cord, n); break } }
+        for await e in events { if case .cordWear(let cord, let n, _, .warning) = e { warned = (cord, n); break } }
         #expect(warned?.0 == "TC-L-1" && warned?.1 == 4)
         func launchCord(_ s: Station) async -> UnitReport.CordUse? {
             await s.status().fixtures.first { $0.id == 1 }?.cords.first { $0.id == "TC-L-1" }
         }
         let worn = await launchCord(first)
-        #expect(worn?.matings == 4 && worn?.state == "warning")
+        #expect(worn?.matings == 4 && worn?.state == .warning)
         await first.shutdown()
 
         // Restarted: the counts are still there; the report names the cords and their counts.
