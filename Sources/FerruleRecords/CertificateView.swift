@@ -158,7 +158,9 @@ extension CertificateView {
                 cord: $0.cord.id, polarity: $0.cord.polarity, method: $0.method.rawValue, takenAt: iso($0.takenAt),
                 validUntil: iso($0.validUntil), valueCount: $0.values.count, pairs: $0.pairs)
         }
-        cords = r.cords.map { Cord(role: $0.role.rawValue, id: $0.id, matings: $0.matings, maxMatings: $0.maxMatings, state: $0.state.rawValue) }
+        cords = r.cords.map {
+            Cord(role: $0.role.rawValue, id: $0.id, matings: $0.matings, maxMatings: $0.maxMatings, state: $0.state.rawValue)
+        }
         softwareVersion = r.station.softwareVersion
         configHash = r.station.configHash
     }
