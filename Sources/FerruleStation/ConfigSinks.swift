@@ -15,17 +15,6 @@ extension StationConfig {
         return control
     }
 
-    /// `station.certificateTemplate`: a Mustache file, relative to the config file's folder,
-    /// read and checked now so that a broken template stops the start, not the first unit.
-    static func certificateTemplate(_ value: String, configFile file: String, _ path: ConfigPath) throws -> CertificateTemplate {
-        let full = value.hasPrefix("/") ? value : (parentDirectory(of: file) as NSString).appendingPathComponent(value)
-        do {
-            return try CertificateTemplate(path: full)
-        } catch {
-            throw ConfigIssue(path: path, message: "certificate template \(error.source)\(error.place): \(error.message)", fix: error.fix)
-        }
-    }
-
     /// `sinks:`: where every report goes, each sink with its own name (its place in the outbox).
     /// Relative paths are taken from the config file's folder.
     static func sinksSection(_ entries: [SinkEntry], configFile file: String, _ path: ConfigPath) throws -> [SinkSpec] {

@@ -110,7 +110,7 @@ public struct DataDirectory: Sendable {
 
     /// Writes the unit's report (JSON) and certificate (HTML), both rendered from the stored
     /// record, the certificate laid out by `certificate`; returns the report's path.
-    public func writeFiles(_ report: UnitReport, certificate: CertificateTemplate = .standard) throws -> String {
+    public func writeFiles(_ report: UnitReport, certificate: CertificateTemplate) throws -> String {
         let path = reportPath(for: report)
         try AtomicFile.write(try ReportFormat.json.render(report), to: path)
         try AtomicFile.write(try ReportFormat.html.render(report, certificate: certificate), to: certificatePath(for: report))

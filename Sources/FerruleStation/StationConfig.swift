@@ -161,4 +161,15 @@ public struct StationConfig: Sendable {
         }
         return config
     }
+
+    /// `station.certificateTemplate`: a Mustache file, relative to the config file's folder,
+    /// read and checked now so that a broken template stops the start, not the first unit.
+    static func certificateTemplate(_ value: String, configFile file: String, _ path: ConfigPath) throws -> CertificateTemplate {
+        let full = value.hasPrefix("/") ? value : (parentDirectory(of: file) as NSString).appendingPathComponent(value)
+        do {
+            return try CertificateTemplate(path: full)
+        } catch {
+            throw ConfigIssue(path: path, message: "certificate template \(error.source)\(error.place): \(error.message)", fix: error.fix)
+        }
+    }
 }

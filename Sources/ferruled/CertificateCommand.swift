@@ -35,7 +35,8 @@ struct CertificateCommand: ParsableCommand {
         do {
             report = try UnitReport.decoder().decode(UnitReport.self, from: Data(contentsOf: URL(fileURLWithPath: render)))
         } catch {
-            FileHandle.standardError.write(Data("\(render): not a unit report (\(error))\n".utf8))
+            let fix = "give a report file from <data-dir>/reports"
+            FileHandle.standardError.write(Data("\(render): not a unit report (\(error)); \(fix)\n".utf8))
             throw ExitCode(1)
         }
         print(chosen.render(report), terminator: "")
