@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
@@ -88,6 +91,23 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The operator's web app: pages and assets shipped in the binary, the JSON API over the same
+        // handlers as the socket, live events over a WebSocket, sign-in with bcrypt PINs and roles.
+        .target(
+            name: "FerruleWeb",
+            dependencies: [
+                "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleControl", "FerruleRecords",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Assets/README.md"],
+            resources: WebAssets.files.map { .embedInCode("Assets/" + $0) }),
         // Builds a station from its config: drivers real or simulated, the engine around them, the
         // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
         .target(name: "FerruleSetup", dependencies: [
@@ -99,6 +119,7 @@ let package = Package(
 
         .executableTarget(name: "ferruled", dependencies: [
             "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol", "FerruleRecords",
+            "FerruleWeb",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -124,7 +145,8 @@ let package = Package(
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
-            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup",
+            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -134,3 +156,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// The web app's pages, scripts, styles and message catalogs, embedded in the binary (no CDN, no npm).
+enum WebAssets {
+    static let files = [
+        "index.html", "app.css", "app.js", "station.js", "pages.js", "i18n.js",
+        "messages-en.json", "messages-zh.json",
+    ]
+}

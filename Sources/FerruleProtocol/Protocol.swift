@@ -79,6 +79,9 @@ public struct ControlRequest: Codable, Sendable {
     public var fiber: Int?
     // reference, cordReset
     public var cord: String?
+    /// Who sent the request as the server saw it (the socket peer's OS user, the web app's
+    /// signed-in user). Set by the server, which overwrites anything a client sends here.
+    public var via: String?
 
     public init(id: RequestID?, type: String) {
         self.v = ControlProtocol.version

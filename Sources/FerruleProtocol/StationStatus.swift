@@ -105,6 +105,8 @@ public struct StationStatus: Sendable, Codable {
         public var state: InstrumentState
         public var identity: InstrumentIdentity?
         public var lastError: String?
+        /// From the config (`calibrationDue`), as written there.
+        public var calibrationDue: String?
 
         public init(
             name: String, driver: String, address: String, state: InstrumentState, identity: InstrumentIdentity? = nil,
@@ -130,6 +132,8 @@ public struct StationStatus: Sendable, Codable {
     public var storage: Storage
     /// Each sink's backlog and health.
     public var sinks: [SinkStatus]
+    /// Where the operator web app listens (`http:`), once it does.
+    public var webAddress: String?
 
     /// The results store: its size, the free space, and any trouble storing units or writing files.
     public struct Storage: Sendable, Codable {

@@ -14,6 +14,11 @@ struct ConfigFile: Codable {
     var control: ControlEntry?
     var sinks: [SinkEntry]?
     var simulation: SimulationEntry?
+    /// The operator web app; absent: none.
+    var http: HTTPEntry?
+    /// Who may sign in to the web app, here or in a YAML file of the same entries.
+    var users: [UserEntry]?
+    var usersFile: String?
 }
 
 /// Where results go besides the station's own store (see `SinkSpec`).

@@ -80,9 +80,11 @@ public actor InstrumentAvailability {
             let state: InstrumentState =
                 missing[spec.name] != nil
                 ? .missing : instrumentErrors[spec.name] != nil ? .fault : (identities[spec.name] != nil ? .ok : .unknown)
-            return StationStatus.Instrument(
+            var row = StationStatus.Instrument(
                 name: spec.name, driver: spec.driver.name, address: devnodes[spec.name] ?? spec.address, state: state,
                 identity: identities[spec.name], lastError: instrumentErrors[spec.name])
+            row.calibrationDue = spec.calibrationDue
+            return row
         }
     }
 

@@ -23,7 +23,10 @@ struct ConfigChanges: Sendable {
         check("control.idleTimeout", old.control.idleTimeoutSeconds, new.control.idleTimeoutSeconds, restart: true)
         check("simulation.bench", old.simulation?.bench, new.simulation?.bench, restart: true)
         check("station.certificateTemplate", old.certificate.text, new.certificate.text, restart: true)
+        check("http", old.http, new.http, restart: true)
         check("station.id", old.stationId, new.stationId, restart: false)
+        // The web app looks users up on every request: a removed user is signed out at once.
+        check("users", old.users, new.users, restart: false)
         check("referenceCords", old.referenceCords, new.referenceCords, restart: false)
         check("rules", old.rules, new.rules, restart: false)
         check("control.promptTimeout", old.control.promptTimeoutSeconds, new.control.promptTimeoutSeconds, restart: false)
@@ -50,5 +53,28 @@ extension Station {
         active = new
         logger.info("config reloaded", metadata: ["hash": "\(new.hash)", "applied": "\(changes.applied.joined(separator: "; "))"])
         return changes.applied
+    }
+}
+
+/// What a reload from the config file did: what it applied, or why the running config was kept.
+public enum ReloadOutcome: Sendable {
+    case applied([String])
+    case refused(String)
+}
+
+extension Station {
+    /// Reads the config file again and applies it (SIGHUP, and an engineer on the web app), telling
+    /// every client either way.
+    public func reload(fromFile path: String) async -> ReloadOutcome {
+        do {
+            let new = try StationConfig.load(path: path)
+            let applied = try await reload(new)
+            await events.publish(.configReloaded(path: path, hash: new.hash, applied: applied))
+            return .applied(applied)
+        } catch {
+            logger.error("config reload refused, keeping the running config: \(error)")
+            await events.publish(.configRejected(path: path, reason: "\(error)"))
+            return .refused("\(error)")
+        }
     }
 }

@@ -96,6 +96,8 @@ public actor Station {
     var progress: [Int: UnitProgress] = [:]
     var running: [Int: Task<UnitOutcome?, Never>] = [:]
     var accepting = true
+    /// Where the web app listens, once it does (for `status`).
+    var webAddress: String?
     /// Light sources switched off after every unit and reference, and kept trying (see `LightGuard`).
     public nonisolated let light: LightGuard
     /// Who each instrument is, its last fault, and which are unplugged (see `InstrumentAvailability`).

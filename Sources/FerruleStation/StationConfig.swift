@@ -115,6 +115,10 @@ public struct StationConfig: Sendable {
     public var control: ControlSpec
     public var sinks: [SinkSpec]
     public var simulation: SimulationSpec?
+    /// The operator web app (`http:`); nil: none.
+    public var http: HTTPSpec?
+    /// Who may sign in to the web app, and as what.
+    public var users: [StationUser] = []
     /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
     public var certificate: CertificateTemplate = .standard
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
@@ -156,6 +160,8 @@ public struct StationConfig: Sendable {
         var config = StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
                                    fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
                                    control: control, sinks: sinks, simulation: simulation, hash: "")
+        config.users = try usersSection(f.users, file: f.usersFile, configFile: file, root)
+        config.http = try f.http.map { try httpSection($0, users: config.users, configFile: file, root.key("http")) }
         if let t = f.station.certificateTemplate {
             config.certificate = try certificateTemplate(t, configFile: file, root.key("station").key("certificateTemplate"))
         }

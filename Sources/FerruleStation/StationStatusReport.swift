@@ -31,12 +31,14 @@ extension Station {
         var fixtures: [StationStatus.Fixture] = []
         for w in config.fixtures { fixtures.append(await fixtureStatus(w, at: now())) }
         let instrumentsStatus = await availability.status()
-        return StationStatus(
+        var status = StationStatus(
             stationId: active.stationId, softwareVersion: FerruleVersion.current, configPath: active.sourcePath,
             configHash: active.hash, dataDir: data.root, startedAt: startedAt, accepting: accepting,
             fixtures: fixtures, instruments: instrumentsStatus,
             storage: await records.status(),
             sinks: delivery.statuses())
+        status.webAddress = webAddress
+        return status
     }
 
     /// One fixture's line of `status`: its state, unit, references, cords and light.
@@ -56,4 +58,9 @@ extension Station {
             id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
             cords: await referenceKeeper.cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
     }
+}
+
+extension Station {
+    /// The web app tells where it listens once it does (`status` shows it).
+    public func setWebAddress(_ address: String?) { webAddress = address }
 }

@@ -5,6 +5,7 @@ import FerruleDevices
 import FerruleProtocol
 import FerruleSetup
 import FerruleStation
+import FerruleWeb
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -16,7 +17,9 @@ struct Ferruled: AsyncParsableCommand {
         commandName: "ferruled",
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
-        subcommands: [Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self, CertificateCommand.self],
+        subcommands: [
+            Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self, CertificateCommand.self, HashPIN.self,
+        ],
         defaultSubcommand: Run.self)
 }
 
@@ -143,11 +146,24 @@ struct Run: AsyncParsableCommand {
         routes.serveFaults(built.faults)
         let server = ControlServer(
             routes: routes, events: { await station.events.subscribe(buffer: 1 << 16) }, options: options, logger: logger)
-        // Shut down in reverse: the station first (units aborted and kept), then the socket, then
-        // the station's own services (retries, device watch, sink runners), which see it all stored.
+        // Shut down in reverse: the station first (units aborted and kept), then the web app and the
+        // socket, then the station's own services (retries, device watch, sink runners), which see it all stored.
+        var web: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let spec = cfg.http {
+            do {
+                let configPath = config
+                web = [.init(service: try WebService(
+                    station: station, routes: routes, spec: spec, sessionsPath: data.root + "/web-sessions.json",
+                    reload: { await station.reload(fromFile: configPath) }, logger: logger))]
+            } catch {
+                FileHandle.standardError.write(Data("ferruled: \(config): \(error)\n".utf8))
+                await station.shutdown()
+                throw ExitCode(2)
+            }
+        }
         var groupConfig = ServiceGroupConfiguration(
             services: station.services.map { .init(service: $0) } + [
-                .init(service: ControlService(server: server, readiness: readiness)),
+                .init(service: ControlService(server: server, readiness: readiness))] + web + [
                 .init(service: ReloadService(station: station, configPath: config, logger: logger)),
                 .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))
             ],

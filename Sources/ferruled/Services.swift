@@ -54,15 +54,9 @@ struct ReloadService: Service {
     }
 
     func reload() async {
-        do {
-            let new = try StationConfig.load(path: configPath)
-            let applied = try await station.reload(new)
+        if case .applied(let applied) = await station.reload(fromFile: configPath) {
             let what = applied.isEmpty ? "nothing changed" : "applied: " + applied.joined(separator: "; ")
-            logger.info("config reloaded from \(configPath) (\(new.hash)); \(what)")
-            await station.events.publish(.configReloaded(path: configPath, hash: new.hash, applied: applied))
-        } catch {
-            logger.error("config reload refused, keeping the running config: \(error)")
-            await station.events.publish(.configRejected(path: configPath, reason: "\(error)"))
+            logger.info("config reloaded from \(configPath); \(what)")
         }
     }
 }

@@ -1,0 +1,115 @@
+import FerruleControl
+import FerruleCore
+import FerruleProtocol
+import FerruleStation
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The socket's requests over HTTP: `POST /api/<type>` with the request's fields as a JSON body
+/// (and `GET /api/<type>?field=value` for the read-only ones), answered by the very handlers the
+/// socket uses. The role is checked first; the operator is always the signed-in user.
+struct APIRoutes {
+    let station: Station
+    let routes: ControlRoutes
+    let reload: @Sendable () async -> ReloadOutcome
+
+    func post(_ request: Request, context: WebContext) async throws -> Response {
+        let kind = try kind(context)
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        var r: ControlRequest
+        if body.readableBytes == 0 {
+            r = ControlRequest(id: nil, type: kind.rawValue)
+        } else {
+            do { r = try JSONDecoder().decode(ControlRequest.self, from: body) } catch {
+                throw WebError(.badRequest, "the body is not a JSON object of request fields: \(error)",
+                               fix: "send e.g. {\"serial\": \"SN1\", \"partNumber\": \"FT-X\"}", key: "error.badRequest")
+            }
+        }
+        return try await answer(r, kind: kind, context: context)
+    }
+
+    func get(_ request: Request, context: WebContext) async throws -> Response {
+        let kind = try kind(context)
+        guard WebAccess.readOnly.contains(kind) else {
+            throw WebError(.methodNotAllowed, "'\(kind.rawValue)' changes the station", fix: "send it as a POST", key: "error.badRequest")
+        }
+        var fields: [String: JSONValue] = [:]
+        for (k, v) in request.uri.queryParameters {
+            let key = String(k), value = String(v)
+            fields[key] = ["limit", "offset", "fixture", "fiber"].contains(key) ? (Double(value).map(JSONValue.number) ?? .string(value))
+                : .string(value)
+        }
+        let r: ControlRequest
+        do { r = try JSONDecoder().decode(ControlRequest.self, from: ControlProtocol.encoder().encode(JSONValue.object(fields))) } catch {
+            throw WebError(.badRequest, "a query parameter has the wrong type: \(error)", fix: "give numbers for limit, offset and fixture",
+                           key: "error.badRequest")
+        }
+        return try await answer(r, kind: kind, context: context)
+    }
+
+    /// `POST /api/reload`: SIGHUP's twin, for an engineer.
+    func reloadConfig(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        try WebAccess.check(user, needs: WebAccess.reloadRole, to: "reloading the config")
+        context.logger.info("config reload asked by \(user.id) from \(context.peer)")
+        switch await reload() {
+        case .applied(let what):
+            return try json(.object(["applied": .array(what.map(JSONValue.string))]))
+        case .refused(let why):
+            throw WebError(.conflict, why, fix: "correct the config file and reload again", key: "error.reloadRefused")
+        }
+    }
+
+    private func kind(_ context: WebContext) throws -> ControlRequest.Kind {
+        let name = context.parameters.get("type") ?? ""
+        guard let kind = ControlRequest.Kind(rawValue: name), WebAccess.role(for: kind) != nil else {
+            let known = ControlRequest.Kind.allCases.filter { WebAccess.role(for: $0) != nil }.map(\.rawValue)
+            throw WebError(.notFound, "'\(Escaped.text(name))' is not a request type", fix: "use one of: \(known.joined(separator: ", "))",
+                           key: "error.badRequest")
+        }
+        return kind
+    }
+
+    private func answer(_ request: ControlRequest, kind: ControlRequest.Kind, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        if let role = WebAccess.role(for: kind) { try WebAccess.check(user, needs: role, to: "'\(kind.rawValue)'") }
+        var r = request
+        r.type = kind.rawValue
+        r.operator = user.id  // never a free-form field: who is signed in is who did it
+        r.via = "web user \(user.id) from \(context.peer)"
+        guard let handler = routes.handler(for: kind) else {
+            throw WebError(.notFound, "this station does not serve '\(kind.rawValue)'",
+                           fix: kind == .fault ? "fault injection needs simulated instruments" : "check the request type",
+                           key: "error.badRequest")
+        }
+        if !WebAccess.readOnly.contains(kind) {
+            context.logger.info("\(kind.rawValue) by \(user.id) from \(context.peer)")
+        }
+        do {
+            return try json(try await handler(r))
+        } catch let e as ControlError {
+            throw WebError(Self.status(e.code), e.message, fix: e.fix, key: "error." + e.code.rawValue)
+        } catch let e as UnitRefused {
+            throw WebError(.conflict, e.message, fix: e.fix, key: "error.refused")
+        }
+    }
+
+    static func status(_ code: ControlErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .badJSON, .badRequest, .unknownType, .unsupportedVersion, .lineTooLong: return .badRequest
+        case .refused: return .conflict
+        case .notFound: return .notFound
+        case .tooManyClients: return .serviceUnavailable
+        case .internalError: return .internalServerError
+        }
+    }
+}
+
+/// A JSON answer, never cached (it is the station's state at this moment).
+func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try ControlProtocol.encoder().encode(value)
+    return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

@@ -1,0 +1,74 @@
+import FerruleCore
+import FerruleProtocol
+import FerruleRecords
+import FerruleStation
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/reports/<reportId>.<format>`: a unit's certificate, JSON report, CSV, CFX or ATML, rendered
+/// from its stored record (the same bytes the report files and sinks carry).
+struct ReportRoutes {
+    let station: Station
+
+    func report(_ request: Request, context: WebContext) async throws -> Response {
+        _ = try context.requireUser()
+        let name = context.parameters.get("file") ?? ""
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let id = UUID(uuidString: parts[0]),
+            let format = ReportFormat.allCases.first(where: { $0.fileSuffix == "." + parts[1] || $0.rawValue == parts[1] })
+        else {
+            throw WebError(.notFound, "'\(Escaped.text(name))' is not <reportId>.<format>",
+                           fix: "use e.g. /reports/<id>.html (certificate), .json, .csv, .cfx or .atml", key: "error.notFound")
+        }
+        let report: UnitReport?
+        do { report = try await station.store.report(id) } catch {
+            throw WebError(.serviceUnavailable, "the store cannot be read: \(error)", fix: "see 'ferrulectl status'", key: "error.internal")
+        }
+        guard let report else {
+            throw WebError(.notFound, "no unit with report id \(id) on this station", fix: "pick a unit from the history",
+                           key: "error.notFound")
+        }
+        let body = try format.render(report, certificate: await station.currentConfig.certificate)
+        var headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "private, max-age=3600"]
+        if format == .html {
+            // The certificate is a document, not part of the app: no scripts at all.
+            headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// `/charts/yield.svg` and `/charts/pareto.svg` (`?since=&until=&partNumber=&lang=`).
+    func chart(_ request: Request, context: WebContext) async throws -> Response {
+        _ = try context.requireUser()
+        let q = request.uri.queryParameters
+        var r = ControlRequest(id: nil, type: "yield")
+        r.since = q["since"].map(String.init)
+        r.until = q["until"].map(String.init)
+        let since: Date?, until: Date?
+        do {
+            since = try r.time(r.since, "since")
+            until = try r.time(r.until, "until")
+        } catch let e as ControlError {
+            throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
+        }
+        let messages = Catalog.messages(q["lang"].map(String.init) ?? "en")
+        let svg: String
+        do {
+            switch context.parameters.get("chart") {
+            case "yield.svg":
+                svg = Charts.yield(try await station.store.yield(since: since, until: until), messages: messages)
+            case "pareto.svg":
+                let part = q["partNumber"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+                svg = Charts.pareto(try await station.store.pareto(partNumber: part, since: since, until: until), messages: messages)
+            default:
+                throw WebError(.notFound, "no such chart", fix: "use /charts/yield.svg or /charts/pareto.svg", key: "error.notFound")
+            }
+        } catch let e as StoreError {
+            throw WebError(.serviceUnavailable, "the store cannot be read: \(e)", fix: "see 'ferrulectl status'", key: "error.internal")
+        }
+        return Response(status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: svg)))
+    }
+}
