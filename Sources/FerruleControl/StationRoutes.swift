@@ -57,7 +57,9 @@ struct StationRoutes: Sendable {
         let part = try r.require(r.partNumber, "partNumber", example: "\"FT-MTP12-SMAPC-B-LL\"")
         let fixture: Int
         if let named = r.fixture { fixture = named } else { fixture = try await station.firstIdleFixture(for: part) }
-        try await station.start(UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown"))
+        var unit = UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown")
+        unit.requestedBy = r.via
+        try await station.start(unit)
         return .object(["accepted": .bool(true), "serial": .string(serial), "fixture": .number(Double(fixture))])
     }
 
@@ -128,6 +130,10 @@ struct RecipeSummary: Encodable {
     var meanIlMaxDb: Double?
     var rlMinDb: Double?
     var referenceValiditySeconds: Double
+    /// The MPO's positions (12 per row) and those this assembly uses, for a fiber grid.
+    var positionsPerRow: Int
+    var positions: Int
+    var usedPositions: [Int]
 
     init(_ r: Recipe) {
         partNumber = r.partNumber
@@ -141,5 +147,8 @@ struct RecipeSummary: Encodable {
         meanIlMaxDb = r.limits.meanIlMaxDb
         rlMinDb = r.limits.rlMinDb
         referenceValiditySeconds = r.reference.validitySeconds
+        positionsPerRow = r.assembly.layout.positionsPerRow
+        positions = r.assembly.layout.positionCount
+        usedPositions = r.assembly.layout.usedPositions
     }
 }

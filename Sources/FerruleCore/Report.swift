@@ -167,6 +167,9 @@ public struct UnitReport: Sendable, Codable {
     public var station: Station
     public var fixture: Int
     public var `operator`: String
+    /// Who started the unit as the daemon saw it: "web user op1 from 10.3.0.7", or the socket
+    /// peer's OS user ("os user alice (uid 1000) on the socket"). Absent for older reports.
+    public var requestedBy: String?
     public var startedAt: Date
     public var finishedAt: Date
     public var wavelengthsNm: [Int]

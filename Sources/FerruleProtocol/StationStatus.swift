@@ -83,6 +83,8 @@ public struct StationStatus: Sendable, Codable {
         public var cords: [UnitReport.CordUse]
         /// Set when the fixture's light source did not confirm off: "source may be ON: why".
         public var sourceMayBeOn: String?
+        /// The latest unit this fixture finished since the daemon started.
+        public var lastUnit: LastUnit?
 
         public init(
             id: Int, state: FixtureState, unit: UnitProgress? = nil, reference: ReferenceState, references: [ReferenceState],
@@ -95,6 +97,25 @@ public struct StationStatus: Sendable, Codable {
             self.references = references
             self.cords = cords
             self.sourceMayBeOn = sourceMayBeOn
+        }
+    }
+    /// A finished unit's verdict, as a screen shows it until the next unit.
+    public struct LastUnit: Sendable, Codable, Hashable {
+        public var serial: String
+        public var partNumber: String
+        public var reportId: UUID
+        public var verdict: Verdict
+        public var finishedAt: Date
+        /// False while the record waits in memory for the store (`unitHeld`).
+        public var stored: Bool
+
+        public init(serial: String, partNumber: String, reportId: UUID, verdict: Verdict, finishedAt: Date, stored: Bool) {
+            self.serial = serial
+            self.partNumber = partNumber
+            self.reportId = reportId
+            self.verdict = verdict
+            self.finishedAt = finishedAt
+            self.stored = stored
         }
     }
     /// One instrument: where it is, whether it answers, who it is and its last error.

@@ -16,6 +16,8 @@ public struct UnitRequest: Sendable, Hashable, Codable {
     public var partNumber: String
     public var fixture: Int
     public var operatorId: String
+    /// Who asked, as the server saw it (the socket peer's OS user, the web user); on the report.
+    public var requestedBy: String?
 
     public init(serial: String, partNumber: String, fixture: Int, operatorId: String) {
         self.serial = serial
@@ -96,6 +98,8 @@ public actor Station {
     var progress: [Int: UnitProgress] = [:]
     var running: [Int: Task<UnitOutcome?, Never>] = [:]
     var accepting = true
+    /// Each fixture's latest finished unit, for a screen that (re)connects after its verdict.
+    var lastUnits: [Int: StationStatus.LastUnit] = [:]
     /// Where the web app listens, once it does (for `status`).
     var webAddress: String?
     /// Light sources switched off after every unit and reference, and kept trying (see `LightGuard`).

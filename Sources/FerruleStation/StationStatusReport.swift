@@ -54,9 +54,11 @@ extension Station {
         let missing = StationStatus.ReferenceState(
             state: .missing, takenAt: nil, validUntil: nil, suspect: nil, cord: nil,
             polarity: nil)
-        return .init(
+        var fixture = StationStatus.Fixture(
             id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
             cords: await referenceKeeper.cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
+        fixture.lastUnit = lastUnits[w.id]
+        return fixture
     }
 }
 

@@ -50,7 +50,7 @@ extension Station {
         try UnitRequest.checkField("operator", req.operatorId, fix: "give the operator's badge id")
         guard let recipe = active.recipes[req.partNumber] else {
             throw UnitRefused(
-                message: "no recipe for part number '\(req.partNumber)'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+                message: "no recipe for part number '\(Escaped.text(req.partNumber))'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
         guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
             throw UnitRefused(
@@ -73,6 +73,11 @@ extension Station {
         }
         if let other = busy[w.id] {
             throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
+        }
+        // One physical unit cannot be in two fixtures: a second scan of its label is a mistake.
+        if let (other, _) = busy.first(where: { $0.value == .unit(serial: req.serial) }) {
+            throw UnitRefused(message: "unit \(Escaped.text(req.serial)) is already running on fixture \(other)",
+                              fix: "scan the label of the unit in this fixture")
         }
         busy[w.id] = .unit(serial: req.serial)
         unpluggedDuringUnit[w.id] = nil
@@ -126,6 +131,11 @@ extension Station {
     /// the moment it sees `unitFinished` is not refused as busy.
     func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
         release(req.fixture)
+        if let o = outcome {
+            lastUnits[req.fixture] = StationStatus.LastUnit(
+                serial: req.serial, partNumber: req.partNumber, reportId: o.report.reportId, verdict: o.report.verdict,
+                finishedAt: o.report.finishedAt, stored: o.stored)
+        }
         if let o = outcome, o.stored {
             await events.publish(
                 .unitFinished(
@@ -200,7 +210,7 @@ extension Station {
             // earlier unit is history now (its report keeps it).
             await availability.answered(w.instruments)
         }
-        let report = UnitReport(
+        var report = UnitReport(
             reportId: result.reportId,
             unit: .init(serial: req.serial, partNumber: req.partNumber, description: recipe.description),
             recipe: recipe,
@@ -209,6 +219,7 @@ extension Station {
             instruments: await instrumentRecords(w),
             references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
+        report.requestedBy = req.requestedBy
         let (path, stored) = await records.keep(report)
         if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again
             await panel?.setStackLight(report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))

@@ -30,7 +30,7 @@ enum Charts {
         let top = rows.prefix(10)
         let height = 280.0
         let plotTop = 20.0, plotBottom = 200.0
-        let slot = (width - 60) / Double(top.count)
+        let slot = min((width - 60) / Double(top.count), 110)
         let most = Double(top.map(\.units).max() ?? 1)
         var body = ""
         var line: [String] = []

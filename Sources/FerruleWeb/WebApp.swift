@@ -78,6 +78,7 @@ public struct WebService: Service {
         signedIn.post("/api/language", use: signIn.setLanguage)
         signedIn.post("/api/reload", use: api.reloadConfig)
         signedIn.ws("/api/events", shouldUpgrade: events.shouldUpgrade, onUpgrade: events.run)
+        signedIn.get("/api/delivery", use: api.delivery)
         signedIn.get("/api/:type", use: api.get)
         signedIn.post("/api/:type", use: api.post)
         signedIn.get("/reports/:file", use: reports.report)

@@ -1,1 +1,154 @@
+// The other pages: references and cords, history, yield and Pareto, instruments, delivery.
+"use strict";
 
+F.table = function (headKeys, rows) {
+  return F.h("table", {},
+    F.h("thead", {}, F.h("tr", {}, headKeys.map((k) => F.h("th", { text: F.t(k) })))),
+    F.h("tbody", {}, rows.map((cells) => F.h("tr", {}, cells.map((c) => (c instanceof Node ? F.h("td", {}, c) : F.h("td", { text: c ?? "–" })))))));
+};
+F.time = (iso) => (iso ? new Date(iso).toLocaleString(F.i18n.lang === "zh" ? "zh-CN" : undefined) : "–");
+F.duration = function (seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+};
+
+F.pages = {
+  init() {
+    F.$("history-form").addEventListener("submit", (e) => { e.preventDefault(); this.history(); });
+    F.$("pareto-part").addEventListener("change", () => this.yield());
+    F.$("reload").addEventListener("click", () => this.reload());
+  },
+
+  // The shown page, fresh (after the feed's snapshot, a status change, a language switch).
+  refresh() {
+    if (!F.state.me || !F.state.status) return;
+    const page = { references: this.references, history: this.historyForm, yield: this.yield, instruments: this.instruments,
+      delivery: this.delivery }[F.state.view];
+    if (page) page.call(this);
+  },
+
+  references() {
+    const box = F.$("references");
+    box.textContent = "";
+    const now = Date.now();
+    for (const f of F.state.status.fixtures) {
+      const refs = f.references.length ? f.references : [f.reference];
+      const rows = refs.map((r) => [
+        F.h("span", { class: "badge", "data-state": r.state, text: F.t("ref.state." + r.state) }),
+        r.cord ? r.cord + (r.polarity ? " (" + r.polarity + ")" : "") : "–",
+        F.time(r.validUntil),
+        r.validUntil ? F.duration((Date.parse(r.validUntil) - now) / 1000) : "–",
+        r.suspect ? F.t("ref.suspectWhy", { why: r.suspect }) : "–",
+      ]);
+      const fitting = f.cords.filter((c) => c.role === "reference").map((c) => c.id).join(", ");
+      const take = F.h("button", { class: "big supervisor-only", type: "button", text: F.t("ref.take"), disabled: f.state !== "idle",
+        onclick: () => this.takeReference(f.id) });
+      box.append(F.h("div", { class: "card", id: "reference-" + f.id }, F.h("h2", { text: F.t("ref.fixture", { id: f.id }) }),
+        F.table(["ref.state", "ref.cord", "ref.validUntil", "ref.expiresIn", "ref.state.suspect"], rows),
+        F.h("p", { text: F.t("ref.connect", { cords: fitting || "–" }) }), take));
+    }
+    const cords = new Map();
+    for (const f of F.state.status.fixtures) for (const c of f.cords) cords.set(c.id, c);
+    F.$("cords").textContent = "";
+    F.$("cords").append(F.table(["cord.id", "cord.role", "cord.matings", "cord.limit", "ref.state", "cord.reset"],
+      [...cords.values()].map((c) => [c.id, F.t("cord.role." + c.role), String(c.matings), String(c.maxMatings),
+        F.h("span", { class: "badge", "data-state": c.state, text: F.t("cord.state." + c.state) }),
+        F.h("button", { class: "supervisor-only", type: "button", "data-cord": c.id, text: F.t("cord.reset"), onclick: () => this.resetCord(c.id) })])));
+  },
+
+  async takeReference(fixture) {
+    const msg = F.$("references-message");
+    msg.textContent = F.t("ref.taking");
+    location.hash = "#station";  // the prompts (connect the cord) show on the station page
+    try { await F.api("POST", "/api/reference", { fixture }); msg.textContent = ""; } catch (err) { msg.textContent = F.errorText(err); }
+  },
+
+  async resetCord(cord) {
+    const msg = F.$("references-message");
+    try {
+      await F.api("POST", "/api/cordReset", { cord });
+      msg.textContent = F.t("cord.resetDone", { cord });
+      F.refreshStatus();
+    } catch (err) { msg.textContent = F.errorText(err); }
+  },
+
+  // The filters keep what the user chose; the lists of parts and verdicts follow the language.
+  historyForm() {
+    const part = F.$("history-part"), verdict = F.$("history-verdict");
+    const keepPart = part.value, keepVerdict = verdict.value;
+    part.textContent = "";
+    part.append(F.h("option", { value: "", text: F.t("history.any") }), ...F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber })));
+    verdict.textContent = "";
+    verdict.append(F.h("option", { value: "", text: F.t("history.any") }),
+      ...["pass", "fail", "error", "aborted", "interrupted"].map((v) => F.h("option", { value: v, text: F.t("verdict." + v) })));
+    part.value = keepPart;
+    verdict.value = keepVerdict;
+    this.history();
+  },
+
+  async history() {
+    const form = new FormData(F.$("history-form"));
+    const q = new URLSearchParams({ limit: "100" });
+    for (const [k, v] of form.entries()) if (v) q.set(k, v);
+    const box = F.$("history");
+    let rows;
+    try { rows = await F.api("GET", "/api/history?" + q.toString()); } catch (err) { box.textContent = F.errorText(err); return; }
+    box.textContent = "";
+    if (!rows.length) { box.append(F.h("p", { text: F.t("history.none") })); return; }
+    box.append(F.table(["history.time", "history.serial", "history.part", "history.fixture", "history.operator", "history.verdict",
+      "history.worst", "history.certificate", "history.json"], rows.map((r) => [
+      F.time(r.finishedAt || r.startedAt), r.serial, r.partNumber, String(r.fixture), r.operator,
+      F.h("span", { class: "badge", "data-state": r.verdict || "running", text: r.verdict ? F.t("verdict." + r.verdict) : "…" }),
+      r.worstIlDb === null || r.worstIlDb === undefined ? "–" : r.worstIlDb.toFixed(3),
+      F.h("a", { href: "/reports/" + r.reportId + ".html", target: "_blank", rel: "noopener", text: F.t("history.certificate") }),
+      F.h("a", { href: "/reports/" + r.reportId + ".json", target: "_blank", rel: "noopener", text: F.t("history.json") }),
+    ])));
+  },
+
+  yield() {
+    const sel = F.$("pareto-part"), keep = sel.value;
+    sel.textContent = "";
+    sel.append(F.h("option", { value: "", text: F.t("pareto.allParts") }), ...F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber })));
+    sel.value = keep;
+    const lang = "lang=" + F.i18n.lang + "&t=" + Date.now();
+    F.$("yield-chart").src = "/charts/yield.svg?" + lang;
+    F.$("pareto-chart").src = "/charts/pareto.svg?" + lang + "&partNumber=" + encodeURIComponent(sel.value);
+  },
+
+  instruments() {
+    const box = F.$("instruments");
+    box.textContent = "";
+    const today = new Date().toISOString().slice(0, 10);
+    box.append(F.table(["inst.name", "inst.driver", "inst.address", "inst.state", "inst.identity", "inst.calibration", "inst.lastError"],
+      F.state.status.instruments.map((i) => [i.name, i.driver, i.address,
+        F.h("span", { class: "badge", "data-state": i.state, text: F.t("inst.state." + i.state) }),
+        i.identity ? [i.identity.manufacturer, i.identity.model, i.identity.serial, i.identity.firmware].join(" ") : "–",
+        i.calibrationDue ? F.h("span", { class: "badge", "data-state": i.calibrationDue < today ? "fault" : "ok",
+          text: i.calibrationDue + (i.calibrationDue < today ? " " + F.t("inst.overdue") : "") }) : "–",
+        i.lastError || "–"])));
+  },
+
+  async reload() {
+    const msg = F.$("instruments-message");
+    try {
+      const r = await F.api("POST", "/api/reload");
+      msg.textContent = F.t("reload.done", { what: r.applied.length ? r.applied.join("; ") : F.t("reload.nothing") });
+    } catch (err) { msg.textContent = F.errorText(err); }
+  },
+
+  async delivery() {
+    const box = F.$("delivery");
+    let sinks;
+    try { sinks = await F.api("GET", "/api/delivery"); } catch (err) { box.textContent = F.errorText(err); return; }
+    box.textContent = "";
+    if (!sinks.length) { box.append(F.h("p", { text: F.t("sink.none") })); return; }
+    box.append(F.table(["sink.name", "sink.kind", "sink.pending", "sink.oldest", "sink.failing", "sink.failingSince", "sink.parked"],
+      sinks.map((s) => [s.name, s.kind, String(s.pending), F.time(s.oldestWaitingSince), s.failing || "–", F.time(s.failingSince),
+        String(s.parked)])));
+    const parked = sinks.flatMap((s) => s.parkedReports);
+    if (parked.length) {
+      box.append(F.h("h2", { text: F.t("sink.parkedReports") }), F.table(["sink.name", "history.serial", "history.time", "sink.reason"],
+        parked.map((p) => [p.sink, p.serial, F.time(p.at), p.reason])));
+    }
+  },
+};
