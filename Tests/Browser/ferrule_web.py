@@ -34,7 +34,8 @@ def free_port():
 
 def config_text(port, switch_ms=0, read_ms=0, prompts=False):
     """The simulated bench's config on our own port; slower instruments when asked, so a unit lasts."""
-    text = open(SIMULATED, encoding="utf-8").read().replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
+    with open(SIMULATED, encoding="utf-8") as f:
+        text = f.read().replace("127.0.0.1:8080", "127.0.0.1:%d" % port)
     if switch_ms or read_ms:
         text = text.replace("    noiseDb: 0.003\n", "    noiseDb: 0.003\n    switchSettleMs: %s\n    meterReadMs: %s\n" % (switch_ms, read_ms))
     if prompts:
@@ -56,9 +57,8 @@ class Daemon:
         self.start()
 
     def start(self):
-        log = open(os.path.join(self.dir, "ferruled.log"), "a")
-        args = [FERRULED, "--config", self.config, "--data-dir", os.path.join(self.dir, "data"), "--socket", os.path.join(self.dir, "s.sock")]
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+        with open(os.path.join(self.dir, "ferruled.log"), "a") as log:
+            self._spawn(log)
         deadline = time.time() + WAIT
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -70,6 +70,10 @@ class Daemon:
                 pass
             time.sleep(0.1)  # polling for the daemon to listen, bounded by the deadline
         raise RuntimeError("ferruled did not serve %s: %s" % (self.url, self.log()))
+
+    def _spawn(self, log):
+        args = [FERRULED, "--config", self.config, "--data-dir", os.path.join(self.dir, "data"), "--socket", os.path.join(self.dir, "s.sock")]
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -34,7 +34,9 @@ F.station = {
     p.todo = F.h("ul", { class: "todo" });
     p.reasons = F.h("ul", { class: "reasons" });
     p.grid = F.h("div", { class: "grid" });
-    p.root = F.h("article", { class: "fixture", id: "fixture-" + f.id, "data-fixture": f.id, onpointerdown: () => this.choose(p) },
+    // A tap anywhere on the panel (but its controls) sends the scans here and gives its field the focus.
+    p.root = F.h("article", { class: "fixture", id: "fixture-" + f.id, "data-fixture": f.id, onpointerdown: () => this.choose(p),
+      onclick: (e) => { if (!e.target.closest("input, select, button")) this.focusScan(true); } },
       F.h("header", {}, F.h("h2", { text: F.t("fixture.title", { id: f.id }) }), p.choose, p.state, p.stop),
       F.h("div", { class: "scan" },
         F.h("label", {}, F.h("span", { text: F.t("scan.part") }), p.part),
@@ -100,12 +102,13 @@ F.station = {
 
   // The serial field of the chosen fixture has the focus whenever that fixture is ready, so a
   // scanner never needs a tap first.
-  focusScan() {
+  focusScan(force) {
     if (!F.state.me || F.state.view !== "station") return;
     const p = this.panels[this.chosen];
     const active = document.activeElement;
     if (!p || p.serial.disabled || active === p.serial) return;
-    if (active && (active.tagName === "SELECT" || (active.tagName === "INPUT" && active !== document.body))) return;
+    // Not while the user works another control (choosing a part, typing in a filter).
+    if (!force && active && (active.tagName === "SELECT" || active.tagName === "INPUT")) return;
     p.serial.focus();
   },
 
@@ -251,7 +254,8 @@ F.station = {
     const mine = F.state.prompts.filter((q) => q.fixture === p.id || (q.fixture === null || q.fixture === undefined) && p.id === this.chosen);
     p.prompt.textContent = "";
     for (const q of mine) {
-      const buttons = q.choices.map((c) => F.h("button", { class: "big answer", type: "button", text: c,
+      const label = (c) => (F.i18n.messages["choice." + c] === undefined ? c : F.t("choice." + c));
+      const buttons = q.choices.map((c) => F.h("button", { class: "big answer", type: "button", text: label(c), "data-choice": c,
         onclick: async () => {
           try { await F.api("POST", "/api/answer", { prompt: q.id, answer: c }); } catch (err) { p.message.textContent = F.errorText(err); }
         } }));

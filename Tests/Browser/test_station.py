@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""The operator web app in a real headless Chromium against the real ferruled on the simulated
+bench: sign in, scan to start, the grid filling in, the verdict, stop, prompts, Chinese, roles,
+and a page that reconnects by itself after ferruled restarts. Run by BrowserTests (swift test)."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ferrule_web as fw  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+PART = "FT-MTP12-SMAPC-B-LL"
+
+
+def css(d, selector):
+    return d.find_elements(By.CSS_SELECTOR, selector)
+
+
+def text(d, selector):
+    found = css(d, selector)
+    return found[0].text if found else ""
+
+
+class Page:
+    """One signed-in browser on the station page."""
+
+    def __init__(self, daemon, user="op1", pin="1111", lang="en-US"):
+        self.d = fw.browser(lang=lang)
+        self.url = daemon.url
+        fw.sign_in(self.d, self.url, user, pin)
+        fw.signed_in(self.d)
+        fw.wait(self.d, lambda d: text(d, "#connection") and "live" == d.find_element(By.ID, "connection").get_attribute("data-state"))
+
+    def choose_part(self, fixture, part=PART):
+        Select(self.d.find_element(By.CSS_SELECTOR, "#fixture-%d select.part" % fixture)).select_by_value(part)
+
+    def serial_field(self, fixture):
+        return self.d.find_element(By.CSS_SELECTOR, "#fixture-%d input.serial" % fixture)
+
+    def scan(self, serial):
+        """What a keyboard-wedge scanner does: characters then Enter, into whatever has the focus."""
+        self.d.switch_to.active_element.send_keys(serial + "\n")
+
+    def ready(self, fixture):
+        """Waits until the page shows the fixture idle, then makes it the one scans go to."""
+        fw.wait(self.d, lambda d: d.find_element(By.ID, "fixture-%d" % fixture).get_attribute("data-state") == "idle"
+                and self.serial_field(fixture).is_enabled())
+        self.d.find_element(By.CSS_SELECTOR, "#fixture-%d h2" % fixture).click()
+        self.wait_focus(fixture)
+
+    def wait_focus(self, fixture):
+        field = self.serial_field(fixture)
+        fw.wait(self.d, lambda d: d.switch_to.active_element == field)
+
+    def verdict(self, fixture):
+        return fw.wait(self.d, lambda d: text(d, "#fixture-%d .verdict" % fixture))
+
+    def message(self, fixture):
+        return fw.wait(self.d, lambda d: text(d, "#fixture-%d .message" % fixture))
+
+    def close(self):
+        self.d.quit()
+
+
+class StationPage(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # Slow enough instruments that a unit can be watched and stopped.
+        cls.daemon = fw.Daemon(switch_ms=15, read_ms=15)
+        fw.take_references(cls.daemon.url)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def setUp(self):
+        fw.API(self.daemon.url)  # the daemon answers
+        self.pages = []
+
+    def tearDown(self):
+        for p in self.pages:
+            p.close()
+        op = fw.API(self.daemon.url)
+        op.sign_in("op1", "1111")
+        for fixture in (1, 2):
+            op.post("/api/abort", {"fixture": fixture})
+            op.wait_idle(fixture)
+
+    def page(self, **kw):
+        p = Page(self.daemon, **kw)
+        self.pages.append(p)
+        return p
+
+    def test_a_wrong_pin_is_refused(self):
+        d = fw.browser()
+        self.pages.append(type("P", (), {"close": lambda _: d.quit()})())
+        fw.sign_in(d, self.daemon.url, "op1", "9999")
+        msg = fw.wait(d, lambda d: text(d, "#signin-message"))
+        self.assertIn("Wrong id or PIN", msg)
+        self.assertIn("signed-out", d.find_element(By.TAG_NAME, "body").get_attribute("class"))
+
+    def test_b_scan_runs_a_unit_to_its_verdict_with_the_grid_filling_in(self):
+        p = self.page()
+        p.choose_part(1)
+        p.ready(1)  # a tap on the panel: scans go to fixture 1, its field has the focus
+        p.scan("WEB-0001")
+        # Cells fill while the unit runs: some measured, the verdict not there yet.
+        fw.wait(p.d, lambda d: css(d, '#fixture-1 .cell[data-state="pass"]') and not text(d, "#fixture-1 .verdict"))
+        self.assertIn("PASS", p.verdict(1))
+        cells = css(p.d, "#fixture-1 .cell")
+        self.assertEqual(len(cells), 12)
+        self.assertTrue(all(c.get_attribute("data-state") == "pass" for c in cells))
+        self.assertTrue(all("✓" in c.text for c in cells))  # colour never alone
+        # The report names the signed-in operator, and who asked as the daemon saw it.
+        api = fw.API(self.daemon.url)
+        api.sign_in("op1", "1111")
+        rid = api.get("/api/report?serial=WEB-0001").json()[0]["reportId"]
+        report = api.get("/reports/%s.json" % rid).json()
+        self.assertEqual(report["operator"], "op1")
+        self.assertTrue(report["requestedBy"].startswith("web user op1 from 127.0.0.1"), report["requestedBy"])
+        # The part number stays chosen for the next unit, and the field has the focus again.
+        self.assertEqual(Select(p.d.find_element(By.CSS_SELECTOR, "#fixture-1 select.part")).first_selected_option.get_attribute("value"), PART)
+
+    def test_c_bad_scans_start_nothing(self):
+        p = self.page()
+        p.ready(2)
+        Select(p.d.find_element(By.CSS_SELECTOR, "#fixture-2 select.part")).select_by_value("")
+        p.serial_field(2).click()
+        p.scan("WEB-NOPART")
+        self.assertIn("Choose or scan the part number first", p.message(2))
+        p.scan(PART)  # scanning a part number label chooses it
+        fw.wait(p.d, lambda d: "Part number set" in text(d, "#fixture-2 .message"))
+        p.scan("   ")
+        fw.wait(p.d, lambda d: "Empty scan" in text(d, "#fixture-2 .message"))
+        # The same serial on the other fixture while it runs there: refused, nothing starts.
+        p.choose_part(1)
+        p.ready(1)
+        p.scan("WEB-TWICE")
+        fw.wait(p.d, lambda d: "WEB-TWICE" in text(d, "#fixture-1 .state"))
+        p.serial_field(2).click()
+        p.scan("WEB-TWICE")
+        fw.wait(p.d, lambda d: "already running on fixture 1" in text(d, "#fixture-2 .message"))
+        self.assertEqual(p.d.find_element(By.CSS_SELECTOR, "#fixture-2").get_attribute("data-state"), "idle")
+
+    def test_d_stop_shows_aborted(self):
+        p = self.page()
+        p.choose_part(1)
+        p.ready(1)
+        p.scan("WEB-STOP")
+        stop = fw.wait(p.d, lambda d: [b for b in css(d, "#fixture-1 button.stop") if b.is_displayed()])[0]
+        fw.wait(p.d, lambda d: css(d, '#fixture-1 .cell[data-state="pass"]'))
+        stop.click()
+        self.assertIn("ABORTED", p.verdict(1))
+
+    def test_e_chinese(self):
+        p = self.page()
+        p.d.find_element(By.ID, "language").click()
+        fw.wait(p.d, lambda d: text(d, '#nav a[data-view="station"]') == "测试站")
+        self.assertIn("夹具 1", text(p.d, "#fixture-1 h2"))
+        self.assertIn("就绪", text(p.d, "#fixture-1 .state"))
+        # The choice is the session's: a reload keeps Chinese.
+        p.d.refresh()
+        fw.wait(p.d, lambda d: text(d, '#nav a[data-view="station"]') == "测试站")
+        # A user whose config says Chinese gets it at once; signed out, the browser's language decides.
+        q = self.page(user="op2", pin="4444")
+        fw.wait(q.d, lambda d: text(d, "#signout") == "退出")
+        r = fw.browser(lang="zh-CN")
+        self.pages.append(type("P", (), {"close": lambda _: r.quit()})())
+        r.get(self.daemon.url + "/")
+        fw.wait(r, lambda d: text(d, "#signin-button") == "登录")
+
+    def test_f_an_operator_is_refused_a_supervisor_action(self):
+        p = self.page()
+        p.d.get(self.daemon.url + "/#references")
+        fw.signed_in(p.d)
+        fw.wait(p.d, lambda d: css(d, "#reference-1"))
+        # The page does not offer it...
+        self.assertFalse(any(b.is_displayed() for b in css(p.d, "#reference-1 button")))
+        self.assertFalse(any(b.is_displayed() for b in css(p.d, "#cords button")))
+        # ...and the server refuses it when the page's own code asks anyway.
+        p.d.execute_script("F.pages.resetCord('TC-L-1')")
+        msg = fw.wait(p.d, lambda d: text(d, "#references-message"))
+        self.assertIn("needs a supervisor", msg)
+        api = fw.API(self.daemon.url)
+        api.sign_in("op1", "1111")
+        self.assertEqual(api.post("/api/cordReset", {"cord": "TC-L-1"}).status_code, 403)
+        # A supervisor sees and may use it.
+        s = self.page(user="sup1", pin="2222")
+        s.d.get(self.daemon.url + "/#references")
+        fw.signed_in(s.d)
+        button = fw.wait(s.d, lambda d: [b for b in css(d, '#cords button[data-cord="TC-L-1"]') if b.is_displayed()])[0]
+        button.click()
+        fw.wait(s.d, lambda d: "TC-L-1" in text(d, "#references-message"))
+
+
+class Prompts(unittest.TestCase):
+    def test_answering_the_load_prompt_runs_the_unit(self):
+        daemon = fw.Daemon(prompts=True)
+        try:
+            # The references ask to connect the cords too: answered through the API by a supervisor.
+            sup = fw.API(daemon.url)
+            sup.sign_in("sup1", "2222")
+            p = Page(daemon)
+            try:
+                p.choose_part(1)
+                p.d.find_element(By.CSS_SELECTOR, "#fixture-1 h2").click()
+                import threading
+                t = threading.Thread(target=lambda: sup.ok("/api/reference", {"fixture": 1}))
+                t.start()
+                for _ in range(3):  # one prompt per reference cord that fits
+                    ok = fw.wait(p.d, lambda d: css(d, '#fixture-1 .prompt button[data-choice="ok"]'))[0]
+                    self.assertIn("Connect reference cord", text(p.d, "#fixture-1 .prompt"))
+                    ok.click()
+                    fw.wait(p.d, lambda d: not css(d, "#fixture-1 .prompt-box") or css(d, "#fixture-1 .prompt button")[0] != ok)
+                t.join(fw.WAIT)
+                p.ready(1)
+                p.scan("WEB-PROMPT")
+                ok = fw.wait(p.d, lambda d: css(d, '#fixture-1 .prompt button[data-choice="ok"]'))[0]
+                self.assertIn("Load WEB-PROMPT into fixture 1", text(p.d, "#fixture-1 .prompt"))
+                ok.click()
+                self.assertIn("PASS", p.verdict(1))
+            finally:
+                p.close()
+        finally:
+            daemon.close()
+
+
+class Reconnect(unittest.TestCase):
+    def test_the_page_reconnects_after_ferruled_restarts(self):
+        daemon = fw.Daemon()
+        try:
+            fw.take_references(daemon.url)
+            p = Page(daemon)
+            try:
+                daemon.restart()
+                # It noticed (or the restart was quicker than its feed): either way it is live again...
+                fw.wait(p.d, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "live"
+                        and d.execute_script("return F.ws && F.ws.readyState === 1"))
+                # ...still signed in (sessions survive a restart), and the station works from the page.
+                self.assertIn("signed-in", p.d.find_element(By.TAG_NAME, "body").get_attribute("class"))
+                p.choose_part(2)
+                p.ready(2)
+                p.scan("WEB-AFTER")
+                self.assertIn("PASS", p.verdict(2))
+            finally:
+                p.close()
+        finally:
+            daemon.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
