@@ -146,6 +146,7 @@ let package = Package(
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
             "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -15,6 +15,8 @@ import ServiceLifecycle
 /// stops with it (open pages see their WebSocket close and reconnect to the next daemon).
 public struct WebService: Service {
     let app: Application<RouterResponder<WebContext>>
+    let host: String
+    let port: Int
 
     /// - Parameters:
     ///   - routes: the socket's request handlers (with fault injection where the bench is simulated).
@@ -24,6 +26,8 @@ public struct WebService: Service {
         station: Station, routes: ControlRoutes, spec: HTTPSpec, sessionsPath: String,
         reload: @escaping @Sendable () async -> ReloadOutcome, logger: Logger
     ) throws {
+        host = spec.host
+        port = spec.port
         let sessions = SessionFile(path: sessionsPath)
         let router = Self.router(station: station, routes: routes, spec: spec, sessions: sessions, reload: reload)
         let ws = HTTP1WebSocketUpgradeChannel.Configuration(ws: .init(maxFrameSize: 1 << 20))
@@ -52,7 +56,12 @@ public struct WebService: Service {
             logger: logger)
     }
 
-    public func run() async throws { try await app.run() }
+    public func run() async throws {
+        do { try await app.run() } catch {
+            // Most often the port is taken: say which and where to change it; ferruled stops.
+            throw WebSetupError(description: "the web app cannot listen on \(host):\(port): \(error); change http.listen")
+        }
+    }
 
     static func router(
         station: Station, routes: ControlRoutes, spec: HTTPSpec, sessions: SessionFile,

@@ -27,8 +27,10 @@ final class Daemon: @unchecked Sendable {
         socket = dir + "/ferruled.sock"
         configPath = dir + "/station.yaml"
         log = dir + "/ferruled.log"
-        try (config ?? String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)).write(
-            toFile: configPath, atomically: true, encoding: .utf8)
+        // Many daemons run at once in the tests: each web app on a port of its own (status shows it).
+        try (config ?? String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8))
+            .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:0")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw DaemonError(description: "build ferruled first (swift build): \(Self.executable) is missing")
         }

@@ -37,9 +37,11 @@ import Testing
     /// taken from there (it used to trap inside Foundation on a one-component socket path).
     @Test func relativeSocketAndDataPaths() async throws {
         let dir = temporaryDirectory()
+        try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8).replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:0")
+            .write(toFile: dir + "/station.yaml", atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Daemon.executable)
-        p.arguments = ["--config", Repo.simulatedConfig, "--data-dir", "d", "--socket", "s"]
+        p.arguments = ["--config", "station.yaml", "--data-dir", "d", "--socket", "s"]
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
