@@ -183,8 +183,9 @@ public final class ControlServer: Sendable {
             return
         }
         defer { Task { [hub] in await hub.remove(client.id) } }
+        let peer = await PeerCredentials.describe(conn.channel) ?? "a socket client the kernel could not name"
         try? await conn.executeThenClose { inbound, _ in
-            async let reading: Void = self.readRequests(inbound, client: client)
+            async let reading: Void = self.readRequests(inbound, client: client, peer: peer)
             // The writer: ends when the queue is finished (client done, dropped, or shutdown) and drained.
             // Each line is written straight to the channel and awaited until the socket took it,
             // so closing afterwards never cuts off the last reply or the `bye`.
@@ -206,14 +207,14 @@ public final class ControlServer: Sendable {
         }
     }
 
-    private func readRequests(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, client: Hub.Client) async {
+    private func readRequests(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, client: Hub.Client, peer: String) async {
         do {
             for try await line in inbound {
                 // A dropped client's requests are read and discarded, not answered: leaving this
                 // loop would close the channel before its writer has sent what is owed and `bye`.
                 if client.dropReason != nil { continue }
                 client.request(started: true)
-                let reply = await handle(line, client: client)
+                let reply = await handle(line, client: client, peer: peer)
                 client.request(started: false)
                 if let reply { _ = await hub.send(reply, to: client) }
             }
@@ -234,12 +235,14 @@ public final class ControlServer: Sendable {
 
     // MARK: Requests
 
-    func handle(_ line: ByteBuffer, client: Hub.Client) async -> ByteBuffer? {
+    /// `peer`: who the kernel says sent it; it replaces any `via` the client put in the request.
+    func handle(_ line: ByteBuffer, client: Hub.Client, peer: String? = nil) async -> ByteBuffer? {
         let bytes = Data(line.readableBytesView)
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }  // blank lines are ignored
-        let request: ControlRequest
+        var request: ControlRequest
         do {
             request = try JSONDecoder().decode(ControlRequest.self, from: bytes)
+            request.via = peer
         } catch {
             return try? Self.line(
                 ControlMessage(
@@ -271,6 +274,9 @@ public final class ControlServer: Sendable {
         }
     }
 
+    /// Requests logged with who sent them.
+    static let changesTheStation: Set<ControlRequest.Kind> = [.test, .abort, .reference, .cordReset, .answer, .fault]
+
     func dispatch(_ r: ControlRequest, client: Hub.Client) async throws -> JSONValue {
         if let v = r.v, v != ControlProtocol.version {
             throw ControlError(.unsupportedVersion, "protocol version \(v) is not supported", fix: "send \"v\": \(ControlProtocol.version)")
@@ -291,6 +297,9 @@ public final class ControlServer: Sendable {
         default:
             guard let handler = routes.handler(for: kind) else {
                 throw ControlError(.unknownType, "this station does not serve '\(kind.rawValue)' requests")
+            }
+            if Self.changesTheStation.contains(kind), let via = r.via {
+                logger.info("\(kind.rawValue) from \(via)", metadata: ["operator": "\(Escaped.text(r.operator ?? "-"))"])
             }
             return try await handler(r)
         }

@@ -216,3 +216,35 @@ import Testing
         #expect(cfg.users.map(\.id) == ["op1", "op2", "sup1", "eng1"])
     }
 }
+
+@Suite struct SocketPeerTests {
+    /// The kernel's word on who sent a socket request goes on the report; a client cannot forge it.
+    @Test func theSocketPeersOSUserIsRecordedWithTheUnit() async throws {
+        let d = try await Daemon()
+        var path: String?
+        do {
+            try await ControlSession.with(path: d.socket) { s in
+                _ = try await s.ok("reference") { $0.fixture = 1 }
+                _ = try await s.ok("subscribe")
+                _ = try await s.ok("test") {
+                    $0.serial = "PEER-1"
+                    $0.partNumber = "FT-MTP12-SMAPC-B-LL"
+                    $0.fixture = 1
+                    $0.operator = "op-9"
+                    $0.via = "someone else"
+                }
+                let events = try await s.events { $0["kind"]?.string == "unitFinished" }
+                path = events.last?["reportPath"]?.string
+            }
+        } catch {
+            await d.stop()
+            throw error
+        }
+        await d.stop()
+        let report = try JSONValue.from(try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: try #require(path)))))
+        #expect(report["operator"]?.string == "op-9")
+        let by = try #require(report["requestedBy"]?.string)
+        #expect(by.hasPrefix("os user ") && by.contains("(uid \(getuid()), pid ") && by.hasSuffix("on the socket"), "\(by)")
+        #expect(d.logText.contains("test from os user "))
+    }
+}
