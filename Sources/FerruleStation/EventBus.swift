@@ -5,6 +5,14 @@ import Foundation
 /// never slows the engine.
 public actor EventBus {
     private var subscribers: [UUID: AsyncStream<StationEvent>.Continuation] = [:]
+    /// Subscribers that also want the moment each event was published (the web app, to measure lag).
+    private var stamped: [UUID: AsyncStream<Stamped>.Continuation] = [:]
+
+    /// An event with the wall-clock time it was published.
+    public struct Stamped: Sendable {
+        public var at: Date
+        public var event: StationEvent
+    }
 
     public init() {}
 
@@ -16,14 +24,32 @@ public actor EventBus {
         return stream
     }
 
+    /// `subscribe`, each event with the time it was published.
+    public func subscribeStamped(buffer: Int = 4096) -> AsyncStream<Stamped> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<Stamped>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
+        continuation.onTermination = { _ in Task { await self.remove(id) } }
+        stamped[id] = continuation
+        return stream
+    }
+
     public func publish(_ event: StationEvent) {
         for c in subscribers.values { c.yield(event) }
+        if !stamped.isEmpty {
+            let now = Stamped(at: Date(), event: event)
+            for c in stamped.values { c.yield(now) }
+        }
     }
 
     public func finish() {
         for c in subscribers.values { c.finish() }
+        for c in stamped.values { c.finish() }
         subscribers = [:]
+        stamped = [:]
     }
 
-    private func remove(_ id: UUID) { subscribers[id] = nil }
+    private func remove(_ id: UUID) {
+        subscribers[id] = nil
+        stamped[id] = nil
+    }
 }

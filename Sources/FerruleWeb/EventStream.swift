@@ -23,7 +23,7 @@ struct EventStream {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<WebContext>) async throws {
         // Subscribe before the snapshot: an event between the two is sent twice, never lost.
-        let events = await station.events.subscribe(buffer: 4096)
+        let events = await station.events.subscribeStamped(buffer: 4096)
         try await outbound.write(.text(try snapshot()))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -31,8 +31,8 @@ struct EventStream {
                 for try await _ in inbound {}
             }
             group.addTask {
-                for await event in events {
-                    try await outbound.write(.text(try Self.line(event)))
+                for await stamped in events {
+                    try await outbound.write(.text(try Self.line(stamped.event, at: stamped.at)))
                 }
                 // The bus finished: the daemon is stopping. The page reconnects to the next one.
                 try await outbound.close(.goingAway, reason: "ferruled is stopping")
@@ -52,8 +52,10 @@ struct EventStream {
         return String(decoding: try ControlProtocol.encoder().encode(value), as: UTF8.self)
     }
 
-    static func line(_ event: StationEvent) throws -> String {
-        let value = JSONValue.object(["type": .string("event"), "at": .number(now()), "event": try event.wireValue()])
+    /// `at`: when the engine published it (ms since 1970), so the page's lag includes the bus's.
+    static func line(_ event: StationEvent, at: Date) throws -> String {
+        let ms = (at.timeIntervalSince1970 * 1000).rounded()
+        let value = JSONValue.object(["type": .string("event"), "at": .number(ms), "event": try event.wireValue()])
         return String(decoding: try ControlProtocol.encoder().encode(value), as: UTF8.self)
     }
 
