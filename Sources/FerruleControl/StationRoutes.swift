@@ -31,8 +31,10 @@ extension ControlRoutes {
             try JSONValue.from(await station.store.yield(since: try r.time(r.since, "since"), until: try r.time(r.until, "until")))
         }
         routes.on(.pareto) { r in
-            try JSONValue.from(await station.store.pareto(partNumber: r.partNumber, since: try r.time(r.since, "since"),
-                                                          until: try r.time(r.until, "until")))
+            try JSONValue.from(
+                await station.store.pareto(
+                    partNumber: r.partNumber, since: try r.time(r.since, "since"),
+                    until: try r.time(r.until, "until")))
         }
         routes.on(.report, s.report)
         routes.on(.prompts) { _ in try JSONValue.from(await station.prompts.pending) }
@@ -66,36 +68,44 @@ struct StationRoutes: Sendable {
     /// No cord named: every reference cord that fits the fixture, one after the other.
     func reference(_ r: ControlRequest) async throws -> JSONValue {
         let fixture = try r.require(r.fixture, "fixture", example: "1")
-        let refs = r.cord == nil ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
+        let refs =
+            r.cord == nil
+            ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
             : [try await station.takeReference(fixture: fixture, cord: r.cord, operatorId: r.operator)]
         guard let last = refs.last else {
             throw ControlError(.refused, "no reference cord fits fixture \(fixture)", fix: "declare one under 'referenceCords'")
         }
-        return .object(["fixture": .number(Double(fixture)), "takenAt": try JSONValue.from(last.takenAt),
-                        "values": .number(Double(refs.map(\.values.count).reduce(0, +))),
-                        "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),
-                        "polarity": .string(refs.map(\.cord.polarity).joined(separator: ", "))])
+        return .object([
+            "fixture": .number(Double(fixture)), "takenAt": try JSONValue.from(last.takenAt),
+            "values": .number(Double(refs.map(\.values.count).reduce(0, +))),
+            "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),
+            "polarity": .string(refs.map(\.cord.polarity).joined(separator: ", "))
+        ])
     }
 
     func history(_ r: ControlRequest) async throws -> JSONValue {
         var verdict: Verdict?
         if let v = r.verdict {
             guard let x = Verdict(rawValue: v) else {
-                throw ControlError(.badRequest, "'verdict' is '\(Escaped.text(v))'",
-                                   fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ControlError(
+                    .badRequest, "'verdict' is '\(Escaped.text(v))'",
+                    fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             verdict = x
         }
-        let limit = r.limit ?? 50, offset = r.offset ?? 0
+        let limit = r.limit ?? 50
+        let offset = r.offset ?? 0
         guard (1...ControlProtocol.maxHistoryPage).contains(limit) else {
-            throw ControlError(.badRequest, "'limit' is \(limit)",
-                               fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
+            throw ControlError(
+                .badRequest, "'limit' is \(limit)",
+                fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
         }
         guard offset >= 0 else {
             throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)")
         }
-        let filter = HistoryFilter(serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try r.time(r.since, "since"),
-                                   until: try r.time(r.until, "until"), limit: limit, offset: offset)
+        let filter = HistoryFilter(
+            serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try r.time(r.since, "since"),
+            until: try r.time(r.until, "until"), limit: limit, offset: offset)
         return try JSONValue.from(await station.records.history(filter))
     }
 
@@ -104,17 +114,19 @@ struct StationRoutes: Sendable {
         let serial = try r.require(r.serial, "serial", example: "\"SN123\"")
         let rows = try await station.records.history(HistoryFilter(serial: serial, limit: 1000))
         guard !rows.isEmpty else {
-            throw ControlError(.notFound, "no unit with serial '\(Escaped.text(serial))' was tested on this station",
-                               fix: "check the serial; 'history' lists what was tested")
+            throw ControlError(
+                .notFound, "no unit with serial '\(Escaped.text(serial))' was tested on this station",
+                fix: "check the serial; 'history' lists what was tested")
         }
         var out: [JSONValue] = []
         for row in rows {
             guard case .object(var fields) = try JSONValue.from(row) else { continue }
             let deliveries = try await station.store.deliveries(of: row.entry.reportId)
             fields["filesExist"] = .bool(row.reportPath.map { FileManager.default.fileExists(atPath: $0) } ?? false)
-            fields["deliveries"] = .array(deliveries.map {
-                .object(["sink": .string($0.sink), "state": .string($0.state), "detail": $0.detail.map(JSONValue.string) ?? .null])
-            })
+            fields["deliveries"] = .array(
+                deliveries.map {
+                    .object(["sink": .string($0.sink), "state": .string($0.state), "detail": $0.detail.map(JSONValue.string) ?? .null])
+                })
             out.append(.object(fields))
         }
         return .array(out)

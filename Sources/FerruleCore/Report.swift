@@ -84,8 +84,10 @@ public struct UnitReport: Sendable, Codable {
         public var identity: InstrumentIdentity?
         public var calibrationDue: String?
 
-        public init(role: String, name: String, driver: String, address: String, identity: InstrumentIdentity?,
-                    calibrationDue: String?) {
+        public init(
+            role: String, name: String, driver: String, address: String, identity: InstrumentIdentity?,
+            calibrationDue: String?
+        ) {
             self.role = role
             self.name = name
             self.driver = driver
@@ -103,8 +105,10 @@ public struct UnitReport: Sendable, Codable {
         public var pairs: String
         public var values: [Reference.Value]
 
-        public init(cord: Reference.Cord, method: ReferenceMethod, takenAt: Date, validUntil: Date, pairs: String,
-                    values: [Reference.Value]) {
+        public init(
+            cord: Reference.Cord, method: ReferenceMethod, takenAt: Date, validUntil: Date, pairs: String,
+            values: [Reference.Value]
+        ) {
             self.cord = cord
             self.method = method
             self.takenAt = takenAt
@@ -187,9 +191,11 @@ public struct UnitReport: Sendable, Codable {
     public var diagnoses: [Diagnosis]
     public var summary: Summary
 
-    public init(reportId: UUID, unit: Unit, recipe: Recipe, station: Station, fixture: Int, operatorId: String,
-                startedAt: Date, finishedAt: Date, instruments: [Instrument], references: [ReferenceUsed],
-                cords: [CordUse], judgement: Judgement) {
+    public init(
+        reportId: UUID, unit: Unit, recipe: Recipe, station: Station, fixture: Int, operatorId: String,
+        startedAt: Date, finishedAt: Date, instruments: [Instrument], references: [ReferenceUsed],
+        cords: [CordUse], judgement: Judgement
+    ) {
         self.reportId = reportId
         self.unit = unit
         self.assembly = Assembly(recipe.assembly)
@@ -221,9 +227,10 @@ public struct UnitReport: Sendable, Codable {
                 let ils = ms.filter { $0.wavelengthNm == wl }.compactMap(\.ilDb)
                 let rls = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlDb)
                 let rlbs = ms.filter { $0.wavelengthNm == wl }.compactMap(\.rlBDb)
-                return .init(wavelengthNm: wl, maxIlDb: ils.max(),
-                             meanIlDb: ils.isEmpty ? nil : Judge.round(ils.reduce(0, +) / Double(ils.count), 3),
-                             minRlDb: rls.min(), minRlBDb: rlbs.min())
+                return .init(
+                    wavelengthNm: wl, maxIlDb: ils.max(),
+                    meanIlDb: ils.isEmpty ? nil : Judge.round(ils.reduce(0, +) / Double(ils.count), 3),
+                    minRlDb: rls.min(), minRlBDb: rlbs.min())
             })
     }
 

@@ -26,9 +26,18 @@ public enum RequestID: Codable, Sendable, Hashable, CustomStringConvertible {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let i = try? c.decode(Int64.self) { self = .integer(i); return }
-        if let u = try? c.decode(UInt64.self) { self = .unsigned(u); return }
+        if let s = try? c.decode(String.self) {
+            self = .string(s)
+            return
+        }
+        if let i = try? c.decode(Int64.self) {
+            self = .integer(i)
+            return
+        }
+        if let u = try? c.decode(UInt64.self) {
+            self = .unsigned(u)
+            return
+        }
         self = .number(try c.decode(Double.self))
     }
 
@@ -139,8 +148,10 @@ public struct ControlMessage: Codable, Sendable {
     public var event: JSONValue?
     public var reason: String?
 
-    public init(type: Kind, id: RequestID? = nil, result: JSONValue? = nil, error: ControlError? = nil,
-                event: JSONValue? = nil, reason: String? = nil) {
+    public init(
+        type: Kind, id: RequestID? = nil, result: JSONValue? = nil, error: ControlError? = nil,
+        event: JSONValue? = nil, reason: String? = nil
+    ) {
         self.v = ControlProtocol.version
         self.type = type
         self.id = id
@@ -162,12 +173,19 @@ public enum JSONValue: Codable, Sendable, Hashable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -192,10 +210,19 @@ public enum JSONValue: Codable, Sendable, Hashable {
         if case .object(let o) = self { return o[key] }
         return nil
     }
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
-    public var number: Double? { if case .number(let n) = self { return n }; return nil }
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var number: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
     public var int: Int? { number.map { Int($0) } }
-    public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var array: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
 }
 
 extension StationEvent {

@@ -79,7 +79,8 @@ extension Store {
     /// When the oldest report still waiting for this sink was finished; nil: none waits.
     public func oldestWaiting(for sink: String) async throws(StoreError) -> Date? {
         try await readOnly("read the outbox") { db in
-            let sql = "SELECT MIN(u.finishedAt) FROM outbox o JOIN unit u ON u.reportId = o.reportId "
+            let sql =
+                "SELECT MIN(u.finishedAt) FROM outbox o JOIN unit u ON u.reportId = o.reportId "
                 + "WHERE o.seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)"
             return try Double.fetchOne(db, sql: sql, arguments: [sink]).map { Date(timeIntervalSince1970: $0) }
         }

@@ -121,7 +121,10 @@ enum ChannelList: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let list = try? c.decode([Int].self) { self = .list(list); return }
+        if let list = try? c.decode([Int].self) {
+            self = .list(list)
+            return
+        }
         self = .range(try c.decode(String.self))
     }
 
@@ -151,7 +154,10 @@ enum FaultEntry: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let k = try? c.decode(String.self) { self = .kind(k); return }
+        if let k = try? c.decode(String.self) {
+            self = .kind(k)
+            return
+        }
         self = .scoped(try c.decode(ScopedFaultEntry.self))
     }
 
@@ -229,7 +235,10 @@ enum PerKeyLimit: Codable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Double.self) { self = .all(v); return }
+        if let v = try? c.decode(Double.self) {
+            self = .all(v)
+            return
+        }
         self = .each(try c.decode([String: Double].self))
     }
 

@@ -88,9 +88,11 @@ extension StationConfig {
             func full(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p) }
             spec.tlsCertificate = full(tls.certificate)
             spec.tlsKey = full(tls.key)
-            for (key, p) in [("certificate", spec.tlsCertificate!), ("key", spec.tlsKey!)] where !FileManager.default.isReadableFile(atPath: p) {
-                throw ConfigIssue(path: path.key("tls").key(key), message: "cannot read '\(Escaped.text(p))'",
-                                  fix: "give a readable PEM file (relative paths start at the config file's folder)")
+            for (key, p) in [("certificate", spec.tlsCertificate!), ("key", spec.tlsKey!)]
+            where !FileManager.default.isReadableFile(atPath: p) {
+                throw ConfigIssue(
+                    path: path.key("tls").key(key), message: "cannot read '\(Escaped.text(p))'",
+                    fix: "give a readable PEM file (relative paths start at the config file's folder)")
             }
         }
         if let t = e.idleSignOut { spec.idleSignOutSeconds = try duration(t, path.key("idleSignOut"), within: 10...86_400) }
@@ -104,10 +106,13 @@ extension StationConfig {
     }
 
     /// `users:` in the config, or `usersFile:` (a YAML list of the same entries, relative to the config).
-    static func usersSection(_ entries: [UserEntry]?, file usersFile: String?, configFile: String, _ root: ConfigPath) throws -> [StationUser] {
+    static func usersSection(_ entries: [UserEntry]?, file usersFile: String?, configFile: String, _ root: ConfigPath) throws
+        -> [StationUser]
+    {
         if entries != nil && usersFile != nil {
-            throw ConfigIssue(path: root.key("usersFile"), message: "both 'users' and 'usersFile' are given",
-                              fix: "keep the users in one place: the list or the file")
+            throw ConfigIssue(
+                path: root.key("usersFile"), message: "both 'users' and 'usersFile' are given",
+                fix: "keep the users in one place: the list or the file")
         }
         var list = entries ?? []
         var path = root.key("users")
@@ -117,8 +122,9 @@ extension StationConfig {
             do {
                 list = try YAMLDecoder().decode([UserEntry].self, from: String(contentsOfFile: full, encoding: .utf8))
             } catch {
-                throw ConfigIssue(path: path, message: "cannot read the users in '\(Escaped.text(full))': \(error)",
-                                  fix: "give a YAML list of { id, name, role, pinHash, language } entries")
+                throw ConfigIssue(
+                    path: path, message: "cannot read the users in '\(Escaped.text(full))': \(error)",
+                    fix: "give a YAML list of { id, name, role, pinHash, language } entries")
             }
         }
         var users: [StationUser] = []
@@ -131,8 +137,9 @@ extension StationConfig {
     private static func user(_ e: UserEntry, users: [StationUser], _ p: ConfigPath) throws -> StationUser {
         let id = e.id.trimmingCharacters(in: .whitespaces)
         guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw ConfigIssue(path: p.key("id"), message: "user id '\(Escaped.text(e.id))' is empty, long or has odd characters",
-                              fix: "use what the badge carries: letters, digits, '-', '_' or '.', at most 64")
+            throw ConfigIssue(
+                path: p.key("id"), message: "user id '\(Escaped.text(e.id))' is empty, long or has odd characters",
+                fix: "use what the badge carries: letters, digits, '-', '_' or '.', at most 64")
         }
         guard !users.contains(where: { $0.id == id }) else {
             throw ConfigIssue(path: p.key("id"), message: "user id '\(id)' is used twice", fix: "give every user their own id")
@@ -140,14 +147,17 @@ extension StationConfig {
         // bcrypt: $2a$/$2b$/$2y$, a two-digit cost, 53 characters of salt and hash.
         let h = e.pinHash
         guard h.count == 60, ["$2a$", "$2b$", "$2y$"].contains(String(h.prefix(4))), Int(h.dropFirst(4).prefix(2)) != nil else {
-            throw ConfigIssue(path: p.key("pinHash"), message: "the PIN hash of '\(id)' is not a bcrypt hash",
-                              fix: "run 'ferruled hash-pin' and paste the line it prints (a PIN is never stored as itself)")
+            throw ConfigIssue(
+                path: p.key("pinHash"), message: "the PIN hash of '\(id)' is not a bcrypt hash",
+                fix: "run 'ferruled hash-pin' and paste the line it prints (a PIN is never stored as itself)")
         }
         if let l = e.language, !operatorLanguages.contains(l) {
-            throw ConfigIssue(path: p.key("language"), message: "'\(Escaped.text(l))' is not a language the pages ship in",
-                              fix: "use one of: \(operatorLanguages.joined(separator: ", ")), or leave it out for the browser's")
+            throw ConfigIssue(
+                path: p.key("language"), message: "'\(Escaped.text(l))' is not a language the pages ship in",
+                fix: "use one of: \(operatorLanguages.joined(separator: ", ")), or leave it out for the browser's")
         }
-        return StationUser(id: id, name: e.name, role: try oneOf(e.role, StationRole.self, p.key("role"), what: "role"),
-                           pinHash: h, language: e.language)
+        return StationUser(
+            id: id, name: e.name, role: try oneOf(e.role, StationRole.self, p.key("role"), what: "role"),
+            pinHash: h, language: e.language)
     }
 }

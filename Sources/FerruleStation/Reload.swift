@@ -45,9 +45,10 @@ extension Station {
     public func reload(_ new: StationConfig) async throws(UnitRefused) -> [String] {
         let changes = ConfigChanges(from: active, to: new)
         guard changes.needRestart.isEmpty else {
-            throw UnitRefused(message: "\(new.sourcePath): \(changes.needRestart.joined(separator: ", ")) changed, which only a restart "
-                                  + "applies; the running config is kept and nothing was applied",
-                              fix: "restart ferruled (systemctl restart ferruled) to apply them, or undo them and reload again")
+            throw UnitRefused(
+                message: "\(new.sourcePath): \(changes.needRestart.joined(separator: ", ")) changed, which only a restart "
+                    + "applies; the running config is kept and nothing was applied",
+                fix: "restart ferruled (systemctl restart ferruled) to apply them, or undo them and reload again")
         }
         await referenceKeeper.use(referenceCords: new.referenceCords)
         active = new

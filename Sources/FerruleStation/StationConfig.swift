@@ -9,7 +9,7 @@ import Foundation
 public enum DriverCatalog {
     public static let all: [DriverInfo] = [
         SantecRL1.info, SantecOSX.info, Keysight816x.info, DiConSwitch.info, ModbusSwitch.info, ModbusFixtureIO.info,
-        SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter,
+        SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter
     ]
 
     /// The driver of that name (letter case ignored), or nil.
@@ -129,9 +129,10 @@ public struct StationConfig: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigError(file: path, line: nil, column: nil, path: ConfigPath(),
-                              message: "cannot read the file (\(error.localizedDescription))",
-                              fix: "give the path of a readable YAML file")
+            throw ConfigError(
+                file: path, line: nil, column: nil, path: ConfigPath(),
+                message: "cannot read the file (\(error.localizedDescription))",
+                fix: "give the path of a readable YAML file")
         }
         return try parse(text, file: path)
     }
@@ -157,9 +158,10 @@ public struct StationConfig: Sendable {
         let sinks = try sinksSection(f.sinks ?? [], configFile: file, root.key("sinks"))
         let cords = try referenceCords(f.referenceCords, fixtures: fixtures, root.key("referenceCords"))
         try checkCoverage(recipes: order.compactMap { recipes[$0] }, cords: cords, fixtures: fixtures, root.key("recipes"))
-        var config = StationConfig(sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
-                                   fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
-                                   control: control, sinks: sinks, simulation: simulation, hash: "")
+        var config = StationConfig(
+            sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
+            fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
+            control: control, sinks: sinks, simulation: simulation, hash: "")
         config.users = try usersSection(f.users, file: f.usersFile, configFile: file, root)
         config.http = try f.http.map { try httpSection($0, users: config.users, configFile: file, root.key("http")) }
         if let t = f.station.certificateTemplate {

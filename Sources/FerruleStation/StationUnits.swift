@@ -50,7 +50,8 @@ extension Station {
         try UnitRequest.checkField("operator", req.operatorId, fix: "give the operator's badge id")
         guard let recipe = active.recipes[req.partNumber] else {
             throw UnitRefused(
-                message: "no recipe for part number '\(Escaped.text(req.partNumber))'", fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+                message: "no recipe for part number '\(Escaped.text(req.partNumber))'",
+                fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
         }
         guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
             throw UnitRefused(
@@ -76,8 +77,9 @@ extension Station {
         }
         // One physical unit cannot be in two fixtures: a second scan of its label is a mistake.
         if let (other, _) = busy.first(where: { $0.value == .unit(serial: req.serial) }) {
-            throw UnitRefused(message: "unit \(Escaped.text(req.serial)) is already running on fixture \(other)",
-                              fix: "scan the label of the unit in this fixture")
+            throw UnitRefused(
+                message: "unit \(Escaped.text(req.serial)) is already running on fixture \(other)",
+                fix: "scan the label of the unit in this fixture")
         }
         busy[w.id] = .unit(serial: req.serial)
         unpluggedDuringUnit[w.id] = nil

@@ -24,8 +24,9 @@ struct APIRoutes {
             r = ControlRequest(id: nil, type: kind.rawValue)
         } else {
             do { r = try JSONDecoder().decode(ControlRequest.self, from: body) } catch {
-                throw WebError(.badRequest, "the body is not a JSON object of request fields: \(error)",
-                               fix: "send e.g. {\"serial\": \"SN1\", \"partNumber\": \"FT-X\"}", key: "error.badRequest")
+                throw WebError(
+                    .badRequest, "the body is not a JSON object of request fields: \(error)",
+                    fix: "send e.g. {\"serial\": \"SN1\", \"partNumber\": \"FT-X\"}", key: "error.badRequest")
             }
         }
         return try await answer(r, kind: kind, context: context)
@@ -38,14 +39,18 @@ struct APIRoutes {
         }
         var fields: [String: JSONValue] = [:]
         for (k, v) in request.uri.queryParameters {
-            let key = String(k), value = String(v)
-            fields[key] = ["limit", "offset", "fixture", "fiber"].contains(key) ? (Double(value).map(JSONValue.number) ?? .string(value))
+            let key = String(k)
+            let value = String(v)
+            fields[key] =
+                ["limit", "offset", "fixture", "fiber"].contains(key)
+                ? (Double(value).map(JSONValue.number) ?? .string(value))
                 : .string(value)
         }
         let r: ControlRequest
         do { r = try JSONDecoder().decode(ControlRequest.self, from: ControlProtocol.encoder().encode(JSONValue.object(fields))) } catch {
-            throw WebError(.badRequest, "a query parameter has the wrong type: \(error)", fix: "give numbers for limit, offset and fixture",
-                           key: "error.badRequest")
+            throw WebError(
+                .badRequest, "a query parameter has the wrong type: \(error)", fix: "give numbers for limit, offset and fixture",
+                key: "error.badRequest")
         }
         return try await answer(r, kind: kind, context: context)
     }
@@ -86,8 +91,9 @@ struct APIRoutes {
         let name = context.parameters.get("type") ?? ""
         guard let kind = ControlRequest.Kind(rawValue: name), WebAccess.role(for: kind) != nil else {
             let known = ControlRequest.Kind.allCases.filter { WebAccess.role(for: $0) != nil }.map(\.rawValue)
-            throw WebError(.notFound, "'\(Escaped.text(name))' is not a request type", fix: "use one of: \(known.joined(separator: ", "))",
-                           key: "error.badRequest")
+            throw WebError(
+                .notFound, "'\(Escaped.text(name))' is not a request type", fix: "use one of: \(known.joined(separator: ", "))",
+                key: "error.badRequest")
         }
         return kind
     }
@@ -100,9 +106,10 @@ struct APIRoutes {
         r.operator = user.id  // never a free-form field: who is signed in is who did it
         r.via = "web user \(user.id) from \(context.peer)"
         guard let handler = routes.handler(for: kind) else {
-            throw WebError(.notFound, "this station does not serve '\(kind.rawValue)'",
-                           fix: kind == .fault ? "fault injection needs simulated instruments" : "check the request type",
-                           key: "error.badRequest")
+            throw WebError(
+                .notFound, "this station does not serve '\(kind.rawValue)'",
+                fix: kind == .fault ? "fault injection needs simulated instruments" : "check the request type",
+                key: "error.badRequest")
         }
         if !WebAccess.readOnly.contains(kind) {
             context.logger.info("\(kind.rawValue) by \(user.id) from \(context.peer)")
@@ -130,6 +137,7 @@ struct APIRoutes {
 /// A JSON answer, never cached (it is the station's state at this moment).
 func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try ControlProtocol.encoder().encode(value)
-    return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+        body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

@@ -29,8 +29,9 @@ public enum WebAccess {
 
     static func check(_ user: StationUser, needs role: StationRole, to what: String) throws {
         guard user.role >= role else {
-            throw WebError(.forbidden, "\(user.id) is signed in as \(user.role.rawValue); \(what) needs a \(role.rawValue)",
-                           fix: "ask a \(role.rawValue) to sign in and do it", key: "error.forbidden")
+            throw WebError(
+                .forbidden, "\(user.id) is signed in as \(user.role.rawValue); \(what) needs a \(role.rawValue)",
+                fix: "ask a \(role.rawValue) to sign in and do it", key: "error.forbidden")
         }
     }
 }
@@ -49,15 +50,17 @@ struct SignedInMiddleware: RouterMiddleware {
         }
         guard let user = await station.currentConfig.users.first(where: { $0.id == session.userId }) else {
             context.sessions.clearSession()
-            throw WebError(.unauthorized, "user '\(Escaped.text(session.userId))' is no longer in the config", fix: "sign in as a listed user",
-                           key: "error.signIn")
+            throw WebError(
+                .unauthorized, "user '\(Escaped.text(session.userId))' is no longer in the config", fix: "sign in as a listed user",
+                key: "error.signIn")
         }
         if request.method != .get && request.method != .head {
             try SameOrigin.check(request)
             let sent = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? ""
             guard constantTimeEqual(sent, session.csrf) else {
-                throw WebError(.forbidden, "the request has no valid CSRF token (header X-CSRF-Token)",
-                               fix: "send the token /api/me gives with every POST", key: "error.csrf")
+                throw WebError(
+                    .forbidden, "the request has no valid CSRF token (header X-CSRF-Token)",
+                    fix: "send the token /api/me gives with every POST", key: "error.csrf")
             }
         }
         context.sessions.withLockedSession { $0?.expiresIn = idle }  // idle sign-out slides with each request
@@ -74,15 +77,17 @@ enum SameOrigin {
         guard let origin = request.headers[.origin] else { return }
         let host = request.head.authority ?? ""
         guard let url = URL(string: origin), let h = url.host, host == h + (url.port.map { ":\($0)" } ?? "") || host == h else {
-            throw WebError(.forbidden, "the request comes from another site (Origin \(Escaped.text(origin)))",
-                           fix: "use the station's own page", key: "error.csrf")
+            throw WebError(
+                .forbidden, "the request comes from another site (Origin \(Escaped.text(origin)))",
+                fix: "use the station's own page", key: "error.csrf")
         }
     }
 }
 
 /// Compares secrets in time that does not depend on where they differ.
 func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
     guard x.count == y.count, !x.isEmpty else { return false }
     return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
 }

@@ -20,14 +20,14 @@ enum Assets {
         "pages.js": File(bytes: PackageResources.pages_js, contentType: "text/javascript; charset=utf-8"),
         "i18n.js": File(bytes: PackageResources.i18n_js, contentType: "text/javascript; charset=utf-8"),
         "messages-en.json": File(bytes: PackageResources.messages_en_json, contentType: "application/json; charset=utf-8"),
-        "messages-zh.json": File(bytes: PackageResources.messages_zh_json, contentType: "application/json; charset=utf-8"),
+        "messages-zh.json": File(bytes: PackageResources.messages_zh_json, contentType: "application/json; charset=utf-8")
     ]
 
     /// Scripts only from this station, no inline script, no framing by other sites.
     static let securityHeaders: HTTPFields = [
         .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; frame-ancestors 'none'",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer"
     ]
 
     static func response(_ name: String) throws -> Response {
@@ -46,7 +46,7 @@ enum Assets {
 enum Catalog {
     static let byLanguage: [String: [String: String]] = [
         "en": decode(PackageResources.messages_en_json),
-        "zh": decode(PackageResources.messages_zh_json),
+        "zh": decode(PackageResources.messages_zh_json)
     ]
 
     static func messages(_ language: String) -> [String: String] { byLanguage[language] ?? byLanguage["en"] ?? [:] }

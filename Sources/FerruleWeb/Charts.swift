@@ -18,7 +18,8 @@ enum Charts {
             let fpy = row.firstPassYield ?? 0
             let w = (width - labelWidth - 110) * fpy
             body += text(8, y + 22, row.partNumber, anchor: "start")
-            body += #"<rect x="\#(labelWidth)" y="\#(y + 4)" width="\#(fmt(w))" height="\#(barHeight - 10)" class="\#(fpy >= 0.95 ? "good" : "low")"/>"#
+            let kind = fpy >= 0.95 ? "good" : "low"
+            body += #"<rect x="\#(labelWidth)" y="\#(y + 4)" width="\#(fmt(w))" height="\#(barHeight - 10)" class="\#(kind)"/>"#
             let label = String(format: "%.1f %% (%d/%d)", fpy * 100, row.firstPass, row.serials)
             body += text(labelWidth + w + 8, y + 22, label, anchor: "start")
         }
@@ -29,7 +30,8 @@ enum Charts {
         guard !rows.isEmpty else { return empty(messages["chart.noFailures"] ?? "no failures") }
         let top = rows.prefix(10)
         let height = 280.0
-        let plotTop = 20.0, plotBottom = 200.0
+        let plotTop = 20.0
+        let plotBottom = 200.0
         let slot = min((width - 60) / Double(top.count), 110)
         let most = Double(top.map(\.units).max() ?? 1)
         var body = ""
@@ -40,7 +42,8 @@ enum Charts {
             body += #"<rect x="\#(fmt(x + 6))" y="\#(fmt(plotBottom - h))" width="\#(fmt(slot - 12))" height="\#(fmt(h))" class="bar"/>"#
             body += text(x + slot / 2, plotBottom - h - 6, "\(row.units)", anchor: "middle")
             let name = messages["reason." + row.code] ?? row.code
-            body += #"<g transform="translate(\#(fmt(x + slot / 2)),\#(plotBottom + 14)) rotate(20)">"#
+            body +=
+                #"<g transform="translate(\#(fmt(x + slot / 2)),\#(plotBottom + 14)) rotate(20)">"#
                 + text(0, 0, name, anchor: "start") + "</g>"
             line.append("\(fmt(x + slot / 2)),\(fmt(plotBottom - (plotBottom - plotTop) * row.cumulative))")
         }

@@ -47,7 +47,7 @@ struct EventStream {
         let prompts = try JSONValue.from(await station.prompts.pending)
         let recipes = try await routes.handler(for: .recipes)?(ControlRequest(id: nil, type: "recipes")) ?? .array([])
         let value = JSONValue.object([
-            "type": .string("snapshot"), "at": .number(Self.now()), "status": status, "prompts": prompts, "recipes": recipes,
+            "type": .string("snapshot"), "at": .number(Self.now()), "status": status, "prompts": prompts, "recipes": recipes
         ])
         return String(decoding: try ControlProtocol.encoder().encode(value), as: UTF8.self)
     }

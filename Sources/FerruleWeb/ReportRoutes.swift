@@ -19,16 +19,18 @@ struct ReportRoutes {
         guard parts.count == 2, let id = UUID(uuidString: parts[0]),
             let format = ReportFormat.allCases.first(where: { $0.fileSuffix == "." + parts[1] || $0.rawValue == parts[1] })
         else {
-            throw WebError(.notFound, "'\(Escaped.text(name))' is not <reportId>.<format>",
-                           fix: "use e.g. /reports/<id>.html (certificate), .json, .csv, .cfx or .atml", key: "error.notFound")
+            throw WebError(
+                .notFound, "'\(Escaped.text(name))' is not <reportId>.<format>",
+                fix: "use e.g. /reports/<id>.html (certificate), .json, .csv, .cfx or .atml", key: "error.notFound")
         }
         let report: UnitReport?
         do { report = try await station.store.report(id) } catch {
             throw WebError(.serviceUnavailable, "the store cannot be read: \(error)", fix: "see 'ferrulectl status'", key: "error.internal")
         }
         guard let report else {
-            throw WebError(.notFound, "no unit with report id \(id) on this station", fix: "pick a unit from the history",
-                           key: "error.notFound")
+            throw WebError(
+                .notFound, "no unit with report id \(id) on this station", fix: "pick a unit from the history",
+                key: "error.notFound")
         }
         let body = try format.render(report, certificate: await station.currentConfig.certificate)
         var headers: HTTPFields = [.contentType: format.contentType, .cacheControl: "private, max-age=3600"]
@@ -46,7 +48,8 @@ struct ReportRoutes {
         var r = ControlRequest(id: nil, type: "yield")
         r.since = q["since"].map(String.init)
         r.until = q["until"].map(String.init)
-        let since: Date?, until: Date?
+        let since: Date?
+        let until: Date?
         do {
             since = try r.time(r.since, "since")
             until = try r.time(r.until, "until")
@@ -68,7 +71,8 @@ struct ReportRoutes {
         } catch let e as StoreError {
             throw WebError(.serviceUnavailable, "the store cannot be read: \(e)", fix: "see 'ferrulectl status'", key: "error.internal")
         }
-        return Response(status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: svg)))
+        return Response(
+            status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: svg)))
     }
 }

@@ -23,7 +23,9 @@ public actor SessionFile: PersistDriver {
     public init(path: String, flushInterval: TimeInterval = 10) {
         self.path = path
         self.flushInterval = flushInterval
-        let saved = (try? Data(contentsOf: URL(fileURLWithPath: path))).flatMap { try? JSONDecoder().decode([String: Entry].self, from: $0) }
+        let saved = (try? Data(contentsOf: URL(fileURLWithPath: path))).flatMap {
+            try? JSONDecoder().decode([String: Entry].self, from: $0)
+        }
         let now = Date()
         self.entries = (saved ?? [:]).filter { $0.value.expiresAt.map { $0 > now } ?? true }
     }
@@ -44,7 +46,8 @@ public actor SessionFile: PersistDriver {
         try await getWithTTL(key: key, as: type)?.object
     }
 
-    public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
+    public func getWithTTL<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws -> (object: Object, ttl: Duration?)?
+    {
         guard let e = entries[key] else { return nil }
         let left = e.expiresAt.map { $0.timeIntervalSinceNow }
         if let left, left <= 0 { return nil }

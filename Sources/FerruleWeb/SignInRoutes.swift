@@ -36,13 +36,15 @@ struct SignInRoutes {
         try SameOrigin.check(request)
         let body = try await request.body.collect(upTo: 4096)
         guard let form = try? JSONDecoder().decode(SignInRequest.self, from: body) else {
-            throw WebError(.badRequest, "the sign-in needs a JSON body {\"id\": ..., \"pin\": ...}", fix: "send the id and PIN",
-                           key: "error.badRequest")
+            throw WebError(
+                .badRequest, "the sign-in needs a JSON body {\"id\": ..., \"pin\": ...}", fix: "send the id and PIN",
+                key: "error.badRequest")
         }
         let id = form.id.trimmingCharacters(in: .whitespacesAndNewlines)
         if let wait = await limiter.waitBeforeTrying(user: id, address: context.peer) {
-            var e = WebError(.tooManyRequests, "too many wrong PINs for '\(Escaped.text(id))' or from this panel",
-                             fix: "wait \(wait) s, or ask a supervisor", key: "error.tooMany")
+            var e = WebError(
+                .tooManyRequests, "too many wrong PINs for '\(Escaped.text(id))' or from this panel",
+                fix: "wait \(wait) s, or ask a supervisor", key: "error.tooMany")
             e.headers[.retryAfter] = String(wait)
             throw e
         }
@@ -82,8 +84,9 @@ struct SignInRoutes {
         let body = try await request.body.collect(upTo: 1024)
         let lang = (try? JSONDecoder().decode([String: String].self, from: body))?["language"] ?? ""
         guard operatorLanguages.contains(lang) else {
-            throw WebError(.badRequest, "'language' is '\(Escaped.text(lang))'",
-                           fix: "use one of: \(operatorLanguages.joined(separator: ", "))", key: "error.badRequest")
+            throw WebError(
+                .badRequest, "'language' is '\(Escaped.text(lang))'",
+                fix: "use one of: \(operatorLanguages.joined(separator: ", "))", key: "error.badRequest")
         }
         context.sessions.withLockedSession { $0?.language = lang }
         guard let session = context.sessions.session else { throw WebError(.unauthorized, "sign in first", key: "error.signIn") }
@@ -91,8 +94,9 @@ struct SignInRoutes {
     }
 
     private func me(_ user: StationUser, _ session: WebSession) async -> Me {
-        Me(id: user.id, name: user.name, role: user.role, language: session.language ?? user.language, csrf: session.csrf,
-           idleSignOutSeconds: idleSeconds, stationId: await station.currentConfig.stationId)
+        Me(
+            id: user.id, name: user.name, role: user.role, language: session.language ?? user.language, csrf: session.csrf,
+            idleSignOutSeconds: idleSeconds, stationId: await station.currentConfig.stationId)
     }
 
     /// 32 random bytes, URL-safe base64.

@@ -3,8 +3,8 @@ import FerruleProtocol
 import FerruleStation
 import Foundation
 import Hummingbird
-import HummingbirdCore
 import HummingbirdAuth
+import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
@@ -70,12 +70,17 @@ public struct WebService: Service {
         let router = Router(context: WebContext.self)
         let cookie = SessionCookieParameters(name: "ferrule_session", path: "/", secure: spec.tlsCertificate != nil, sameSite: .strict)
         let idle = Duration.milliseconds(Int64(spec.idleSignOutSeconds * 1000))
-        router.add(middleware: SessionMiddleware(storage: sessions, configuration: .init(sessionCookieParameters: cookie,
-                                                                                            defaultSessionExpiration: idle)))
+        router.add(
+            middleware: SessionMiddleware(
+                storage: sessions,
+                configuration: .init(
+                    sessionCookieParameters: cookie,
+                    defaultSessionExpiration: idle)))
         router.get("/") { _, _ in try Assets.response("index.html") }
         router.get("/assets/:name") { _, context in try Assets.response(context.parameters.get("name") ?? "") }
 
-        let signIn = SignInRoutes(station: station, limiter: SignInGuard(limit: spec.maxFailedSignIns), idleSeconds: spec.idleSignOutSeconds)
+        let signIn = SignInRoutes(
+            station: station, limiter: SignInGuard(limit: spec.maxFailedSignIns), idleSeconds: spec.idleSignOutSeconds)
         router.post("/api/signin", use: signIn.signIn)
 
         let api = APIRoutes(station: station, routes: routes, reload: reload)

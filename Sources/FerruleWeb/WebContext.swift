@@ -17,6 +17,7 @@ public struct WebSession: Codable, Sendable {
 /// The request context of every web request: its session, the signed-in user once the access
 /// middleware has looked them up, and where the request came from.
 public struct WebContext: RequestContext, SessionRequestContext, WebSocketRequestContext {
+    /// What the session middleware keeps per signed-in browser.
     public typealias Session = WebSession
     public var coreContext: CoreRequestContextStorage
     public let sessions: SessionContext<WebSession>
@@ -57,7 +58,9 @@ public struct WebError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body: [String: [String: String]] = ["error": ["message": message, "key": key].merging(fix.map { ["fix": $0] } ?? [:]) { a, _ in a }]
+        let body: [String: [String: String]] = [
+            "error": ["message": message, "key": key].merging(fix.map { ["fix": $0] } ?? [:]) { a, _ in a }
+        ]
         let data = try JSONEncoder().encode(body)
         var h = headers
         h[.contentType] = "application/json; charset=utf-8"

@@ -18,7 +18,7 @@ struct Ferruled: AsyncParsableCommand {
         abstract: "Ferrule test-station daemon for MPO/MTP fiber assemblies.",
         version: "\(FerruleVersion.current) (libmodbus \(NativeLibraries.libmodbusVersion))",
         subcommands: [
-            Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self, CertificateCommand.self, HashPIN.self,
+            Run.self, CheckConfig.self, Probe.self, Devices.self, StoreCommand.self, CertificateCommand.self, HashPIN.self
         ],
         defaultSubcommand: Run.self)
 }
@@ -35,9 +35,9 @@ struct Run: AsyncParsableCommand {
         name: .long,
         help:
             """
-                Data directory for references and reports. Default: station.dataDir, $STATE_DIRECTORY, $XDG_STATE_HOME/ferrule or \
-                ~/.local/state/ferrule.
-                """
+            Data directory for references and reports. Default: station.dataDir, $STATE_DIRECTORY, $XDG_STATE_HOME/ferrule or \
+            ~/.local/state/ferrule.
+            """
     )
     var dataDir: String?
 
@@ -45,9 +45,9 @@ struct Run: AsyncParsableCommand {
         name: .long,
         help:
             """
-                Test the config's simulated demo lot, print a summary and exit 0 only if every verdict and diagnosis matches the \
-                simulated truth.
-                """
+            Test the config's simulated demo lot, print a summary and exit 0 only if every verdict and diagnosis matches the \
+            simulated truth.
+            """
     )
     var demo = false
 
@@ -55,9 +55,9 @@ struct Run: AsyncParsableCommand {
         name: .long,
         help:
             """
-                Status socket path. Default: control.socket, $FERRULE_SOCKET, $RUNTIME_DIRECTORY/ferruled.sock, \
-                /run/ferrule/ferruled.sock if writable, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, else <data-dir>/ferruled.sock.
-                """
+            Status socket path. Default: control.socket, $FERRULE_SOCKET, $RUNTIME_DIRECTORY/ferruled.sock, \
+            /run/ferrule/ferruled.sock if writable, $XDG_RUNTIME_DIR/ferrule/ferruled.sock, else <data-dir>/ferruled.sock.
+            """
     )
     var socket: String?
 
@@ -152,9 +152,12 @@ struct Run: AsyncParsableCommand {
         if let spec = cfg.http {
             do {
                 let configPath = config
-                web = [.init(service: try WebService(
-                    station: station, routes: routes, spec: spec, sessionsPath: data.root + "/web-sessions.json",
-                    reload: { await station.reload(fromFile: configPath) }, logger: logger))]
+                web = [
+                    .init(
+                        service: try WebService(
+                            station: station, routes: routes, spec: spec, sessionsPath: data.root + "/web-sessions.json",
+                            reload: { await station.reload(fromFile: configPath) }, logger: logger))
+                ]
             } catch {
                 FileHandle.standardError.write(Data("ferruled: \(config): \(error)\n".utf8))
                 await station.shutdown()
@@ -163,7 +166,8 @@ struct Run: AsyncParsableCommand {
         }
         var groupConfig = ServiceGroupConfiguration(
             services: station.services.map { .init(service: $0) } + [
-                .init(service: ControlService(server: server, readiness: readiness))] + web + [
+                .init(service: ControlService(server: server, readiness: readiness))
+            ] + web + [
                 .init(service: ReloadService(station: station, configPath: config, logger: logger)),
                 .init(service: StationService(station: station, logger: logger, readiness: readiness, notifier: notifier))
             ],
@@ -185,9 +189,9 @@ struct CheckConfig: AsyncParsableCommand {
             let c = try StationConfig.load(path: path)
             print(
                 """
-                    \(path): OK: station \(c.stationId), \(c.instruments.count) instruments, \(c.fixtures.count) fixtures, \
-                    \(c.recipes.count) recipes
-                    """
+                \(path): OK: station \(c.stationId), \(c.instruments.count) instruments, \(c.fixtures.count) fixtures, \
+                \(c.recipes.count) recipes
+                """
             )
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -232,9 +236,9 @@ struct Probe: AsyncParsableCommand {
                 let id = try await instrument.identify()
                 print(
                     """
-                        \(spec.name)  \(spec.driver.name)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) \
-                        firmware \(id.firmware)
-                        """
+                    \(spec.name)  \(spec.driver.name)  \(address)  ok: \(id.manufacturer) \(id.model) serial \(id.serial) \
+                    firmware \(id.firmware)
+                    """
                 )
             } catch {
                 failures[spec.name] = "\(error)"

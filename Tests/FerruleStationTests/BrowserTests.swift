@@ -11,9 +11,11 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script]
         process.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
-        process.environment = ProcessInfo.processInfo.environment.merging(["FERRULED": Daemon.executable, "PYTHONUNBUFFERED": "1"]) { _, b in b }
+        process.environment = ProcessInfo.processInfo.environment.merging(["FERRULED": Daemon.executable, "PYTHONUNBUFFERED": "1"]) {
+            _, b in b
+        }
         let log = temporaryDirectory() + "/browser.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle

@@ -74,8 +74,10 @@ final class WebClient: @unchecked Sendable {
         return r
     }
 
-    func send(_ method: String, _ path: String, body: String? = nil, csrf sendToken: Bool = true,
-              headers extra: [(String, String)] = []) async throws -> Reply {
+    func send(
+        _ method: String, _ path: String, body: String? = nil, csrf sendToken: Bool = true,
+        headers extra: [(String, String)] = []
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: base + path)
         request.method = HTTPMethod(rawValue: method)
         if let cookie { request.headers.add(name: "Cookie", value: cookie) }

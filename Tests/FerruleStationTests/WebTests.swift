@@ -8,7 +8,7 @@ import Testing
 /// by the real web app on a real port to a real HTTP client.
 @Suite(.serialized) struct WebAPITests {
     static let users: [(id: String, pin: String, role: StationRole)] = [
-        ("op1", "1111", .operator), ("sup1", "2222", .supervisor), ("eng1", "3333", .engineer),
+        ("op1", "1111", .operator), ("sup1", "2222", .supervisor), ("eng1", "3333", .engineer)
     ]
 
     @Test func everyRoleRuleHoldsOnTheAPI() async throws {
@@ -39,8 +39,10 @@ import Testing
         let bench = try await WebBench.start()
         defer { Task { await bench.stop() } }
         let anonymous = WebClient(bench.base)
-        for path in ["/api/me", "/api/status", "/api/history", "/api/delivery", "/api/events", "/charts/yield.svg",
-                     "/reports/\(UUID()).json"] {
+        for path in [
+            "/api/me", "/api/status", "/api/history", "/api/delivery", "/api/events", "/charts/yield.svg",
+            "/reports/\(UUID()).json"
+        ] {
             #expect(try await anonymous.send("GET", path).status == 401, "GET \(path)")
         }
         for kind in ["test", "abort", "reference", "cordReset", "answer", "fault", "reload", "signout"] {
@@ -210,7 +212,8 @@ import Testing
         let parts = main.components(separatedBy: "\nusers:\n")
         let list = parts[1].components(separatedBy: "\n\n")[0]
         try list.replacingOccurrences(of: "  - ", with: "- ").write(toFile: dir + "/people.yaml", atomically: true, encoding: .utf8)
-        let text = parts[0] + "\nusersFile: people.yaml\n\n" + parts[1].components(separatedBy: "\n\n").dropFirst().joined(separator: "\n\n")
+        let text =
+            parts[0] + "\nusersFile: people.yaml\n\n" + parts[1].components(separatedBy: "\n\n").dropFirst().joined(separator: "\n\n")
         try text.write(toFile: dir + "/station.yaml", atomically: true, encoding: .utf8)
         let cfg = try StationConfig.load(path: dir + "/station.yaml")
         #expect(cfg.users.map(\.id) == ["op1", "op2", "sup1", "eng1"])
@@ -241,7 +244,8 @@ import Testing
             throw error
         }
         await d.stop()
-        let report = try JSONValue.from(try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: try #require(path)))))
+        let report = try JSONValue.from(
+            try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: try #require(path)))))
         #expect(report["operator"]?.string == "op-9")
         let by = try #require(report["requestedBy"]?.string)
         #expect(by.hasPrefix("os user ") && by.contains("(uid \(getuid()), pid ") && by.hasSuffix("on the socket"), "\(by)")
