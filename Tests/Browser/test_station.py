@@ -196,6 +196,42 @@ class StationPage(unittest.TestCase):
         fw.wait(s.d, lambda d: "TC-L-1" in text(d, "#references-message"))
 
 
+    def test_g_touch_panel_layout_at_1280x800_and_1920x1080(self):
+        too_small = """
+            return [...document.querySelectorAll('button, input, select, nav a, td a')]
+              .filter((e) => e.offsetParent !== null)
+              .map((e) => [e.id || e.className || e.textContent, e.getBoundingClientRect().height])
+              .filter(([, h]) => h < 47.5);"""
+        for width, height in [(1280, 800), (1920, 1080)]:
+            d = fw.browser(width, height)
+            self.pages.append(type("P", (), {"close": lambda _, d=d: d.quit()})())
+            fw.sign_in(d, self.daemon.url, "eng1", "3333")
+            fw.signed_in(d)
+            for view in ["station", "references", "history", "yield", "instruments", "delivery"]:
+                d.get(self.daemon.url + "/#" + view)
+                fw.signed_in(d)
+                fw.wait(d, lambda d: not d.find_element(By.ID, "view-" + view).get_attribute("hidden"))
+                scroll, client = d.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+                self.assertLessEqual(scroll, client, "%s scrolls sideways at %dx%d" % (view, width, height))
+                self.assertEqual(d.execute_script(too_small), [], "%s at %dx%d: targets under 48 px" % (view, width, height))
+
+    def test_h_an_engineer_injects_a_fault_from_the_page(self):
+        p = self.page(user="eng1", pin="3333")
+        p.d.get(self.daemon.url + "/#instruments")
+        fw.signed_in(p.d)
+        form = fw.wait(p.d, lambda d: [f for f in css(d, "#fault-form") if f.is_displayed()])[0]
+        Select(p.d.find_element(By.ID, "fault-instrument")).select_by_value("receive-switch")
+        Select(p.d.find_element(By.ID, "fault-kind")).select_by_value("none")
+        form.find_element(By.TAG_NAME, "button").click()
+        fw.wait(p.d, lambda d: text(d, "#instruments-message") == "receive-switch: none")
+        # An operator has no such form, and the API refuses it.
+        q = self.page()
+        q.d.get(self.daemon.url + "/#instruments")
+        fw.signed_in(q.d)
+        self.assertFalse(any(f.is_displayed() for f in css(q.d, "#fault-form")))
+        self.assertFalse(any(b.is_displayed() for b in css(q.d, "#reload")))
+
+
 class Prompts(unittest.TestCase):
     def test_answering_the_load_prompt_runs_the_unit(self):
         daemon = fw.Daemon(prompts=True)

@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ServiceLifecycle
 import Testing
 
@@ -41,6 +42,19 @@ struct WebBench {
         return WebBench(built: built, base: String(try #require(address).dropLast()), task: task)
     }
 
+    /// A self-signed certificate and key for localhost, from openssl (Debian's, on every machine here).
+    static func selfSignedCertificate() throws -> (certificate: String, key: String) {
+        let dir = temporaryDirectory()
+        let (status, out) = try runProgram(
+            "/usr/bin/env",
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-keyout", dir + "/tls.key", "-out", dir + "/tls.crt"
+            ])
+        guard status == 0 else { throw DaemonError(description: "openssl failed: \(out)") }
+        return (dir + "/tls.crt", dir + "/tls.key")
+    }
+
     func stop() async {
         task.cancel()
         _ = await task.result
@@ -54,6 +68,12 @@ final class WebClient: @unchecked Sendable {
     var cookie: String?
     var csrf: String?
     static let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// For a test's self-signed certificate.
+    static let trustingAnyCertificate: HTTPClient = {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }()
 
     init(_ base: String) { self.base = base }
 
@@ -85,7 +105,8 @@ final class WebClient: @unchecked Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         for (k, v) in extra { request.headers.add(name: k, value: v) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await Self.http.execute(request, timeout: .seconds(60))
+        let client = base.hasPrefix("https:") ? Self.trustingAnyCertificate : Self.http
+        let response = try await client.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 8 << 20)
         return Reply(status: Int(response.status.code), body: String(buffer: bytes), headers: response.headers)
     }

@@ -94,6 +94,20 @@ import Testing
         #expect(try await op.send("GET", "/api/me").status == 401)
     }
 
+    @Test func underTLSTheSessionCookieIsSecure() async throws {
+        var spec = try #require(try StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml").http)
+        (spec.tlsCertificate, spec.tlsKey) = try WebBench.selfSignedCertificate()
+        let bench = try await WebBench.start(spec: spec)
+        defer { Task { await bench.stop() } }
+        #expect(bench.base.hasPrefix("https://127.0.0.1:"))
+        let c = WebClient(bench.base)
+        let r = try await c.signIn("op1", "1111")
+        #expect(r.status == 200)
+        let cookie = try #require(r.headers["set-cookie"].first)
+        #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+        #expect(try await c.send("GET", "/api/status").status == 200)
+    }
+
     @Test func wrongPinsAreRateLimitedPerUserAndPerAddress() async throws {
         var spec = try #require(try StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml").http)
         spec.maxFailedSignIns = 3

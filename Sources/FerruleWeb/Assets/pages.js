@@ -17,6 +17,9 @@ F.pages = {
     F.$("history-form").addEventListener("submit", (e) => { e.preventDefault(); this.history(); });
     F.$("pareto-part").addEventListener("change", () => this.yield());
     F.$("reload").addEventListener("click", () => this.reload());
+    F.$("fault-form").addEventListener("submit", (e) => { e.preventDefault(); this.injectFault(); });
+    const kinds = ["none", "noReply", "garbage", "queueError", "disconnect", "slowSwitch", "unplug", "overRange"];
+    F.$("fault-kind").append(...kinds.map((k) => F.h("option", { value: k, text: k })));
   },
 
   // The shown page, fresh (after the feed's snapshot, a status change, a language switch).
@@ -126,6 +129,19 @@ F.pages = {
         i.calibrationDue ? F.h("span", { class: "badge", "data-state": i.calibrationDue < today ? "fault" : "ok",
           text: i.calibrationDue + (i.calibrationDue < today ? " " + F.t("inst.overdue") : "") }) : "–",
         i.lastError || "–"])));
+    const sel = F.$("fault-instrument"), keep = sel.value;
+    sel.textContent = "";
+    sel.append(...F.state.status.instruments.map((i) => F.h("option", { value: i.name, text: i.name })));
+    if (keep) sel.value = keep;
+  },
+
+  async injectFault() {
+    const msg = F.$("instruments-message");
+    const body = { instrument: F.$("fault-instrument").value, fault: F.$("fault-kind").value };
+    try {
+      await F.api("POST", "/api/fault", body);
+      msg.textContent = F.t("fault.done", { instrument: body.instrument, fault: body.fault });
+    } catch (err) { msg.textContent = F.errorText(err); }
   },
 
   async reload() {
