@@ -30,6 +30,11 @@ public enum Escaped {
     }
 }
 
+extension Duration {
+    /// The duration in seconds, fractions included (for `Date` arithmetic and printing).
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// Durations in the unit that reads well: "300 ms", "45 s", "12 min", "8.0 h".
 public enum Durations {
     public static func words(_ seconds: Double) -> String {

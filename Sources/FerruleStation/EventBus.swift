@@ -17,19 +17,20 @@ public actor EventBus {
     public init() {}
 
     public func subscribe(buffer: Int = 4096) -> AsyncStream<StationEvent> {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream<StationEvent>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
-        continuation.onTermination = { _ in Task { await self.remove(id) } }
-        subscribers[id] = continuation
-        return stream
+        stream(buffer: buffer) { subscribers[$0] = $1 }
     }
 
     /// `subscribe`, each event with the time it was published.
     public func subscribeStamped(buffer: Int = 4096) -> AsyncStream<Stamped> {
+        stream(buffer: buffer) { stamped[$0] = $1 }
+    }
+
+    /// A new subscriber's stream, kept by `keep` under an id that is forgotten when the stream ends.
+    private func stream<T>(buffer: Int, keep: (UUID, AsyncStream<T>.Continuation) -> Void) -> AsyncStream<T> {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<Stamped>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
+        let (stream, continuation) = AsyncStream<T>.makeStream(bufferingPolicy: .bufferingNewest(buffer))
         continuation.onTermination = { _ in Task { await self.remove(id) } }
-        stamped[id] = continuation
+        keep(id, continuation)
         return stream
     }
 

@@ -26,7 +26,7 @@ public actor PromptCenter {
     public func ask(_ text: String, fixture: Int?, choices: [String] = ["ok", "cancel"], timeout: Duration) async throws -> String {
         counter += 1
         let id = "p\(counter)"
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.seconds
         let prompt = Prompt(id: id, fixture: fixture, text: text, choices: choices, expiresAt: Date().addingTimeInterval(seconds))
         await events.publish(.prompt(prompt))
         let timer = Task { [weak self] in

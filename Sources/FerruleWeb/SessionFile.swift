@@ -94,6 +94,6 @@ public actor SessionFile: PersistDriver {
     }
 
     private static func date(after d: Duration) -> Date {
-        Date().addingTimeInterval(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        Date().addingTimeInterval(d.seconds)
     }
 }

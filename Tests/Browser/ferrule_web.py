@@ -26,7 +26,7 @@ WAIT = float(os.environ.get("FERRULE_BROWSER_WAIT", "60"))
 
 
 def free_port():
-    """A port the kernel just handed out; ferruled binds it with SO_REUSEADDR (retried by Daemon.start)."""
+    """A port the kernel just handed out, closed again for ferruled to bind (with SO_REUSEADDR, also after a restart)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -77,7 +77,6 @@ class StationPage(unittest.TestCase):
         cls.daemon.close()
 
     def setUp(self):
-        fw.API(self.daemon.url)  # the daemon answers
         self.pages = []
 
     def tearDown(self):

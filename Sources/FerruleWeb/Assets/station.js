@@ -198,9 +198,10 @@ F.station = {
     cell.wl[wl].dataset.state = state;
     const order = ["pending", "pass", "dark", "fail", "error"];
     const states = Object.values(cell.wl).map((s) => s.dataset.state || "pending");
-    cell.dataset.state = states.includes("pending") && !states.some((s) => s !== "pending" && s !== "pass")
-      ? (states.every((s) => s === "pending") ? "pending" : "measuring")
-      : states.reduce((a, b) => (order.indexOf(b) > order.indexOf(a) ? b : a), "pass");
+    const done = states.filter((s) => s !== "pending");
+    const worst = done.reduce((a, b) => (order.indexOf(b) > order.indexOf(a) ? b : a), "pass");
+    // Still waiting for a wavelength: "measuring" until one goes wrong, then the worst shows at once.
+    cell.dataset.state = !done.length ? "pending" : worst === "pass" && done.length < states.length ? "measuring" : worst;
   },
 
   onEvent(e, at) {
@@ -226,7 +227,6 @@ F.station = {
   },
 
   showBigVerdict(p, verdict) {
-    p.last = verdict;
     p.verdict.dataset.verdict = verdict;
     p.verdict.textContent = SYMBOL[verdict === "pass" ? "pass" : verdict === "error" ? "error" : "fail"] + " " + F.t("verdict." + verdict);
   },
