@@ -119,7 +119,7 @@ let package = Package(
 
         .executableTarget(name: "ferruled", dependencies: [
             "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol", "FerruleRecords",
-            "FerruleWeb",
+            "FerruleWeb", "FerruleSimSpec",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

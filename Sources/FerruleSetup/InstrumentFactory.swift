@@ -28,8 +28,7 @@ public enum InstrumentFactory {
             var wireBench: WireBench?
             let wire = config.wireInstruments()
             if !wire.isEmpty {
-                let settle = Duration.milliseconds(Int64(config.simulation?.bench.switchSettleMs ?? 0))
-                let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: runtimeDirectory + "/sim", switchSettle: settle)
+                let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: runtimeDirectory + "/sim")
                 for e in wb.endpoints { specs[e.name]?.address = e.address }
                 wireBench = wb
             }

@@ -147,11 +147,53 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var darkNoiseWatts: Double = 2e-12
     /// Above this a detector is over range.
     public var meterCeilingDbm: Double = 10
-    /// How long a switch takes to settle and a meter to read (real: ~300 ms and 0.1-1 s; 0 in CI).
-    public var switchSettleMs: Double = 0
-    public var meterReadMs: Double = 0
+    /// How long each simulated instrument takes (instant unless the config says otherwise).
+    public var timing = SimulationTiming.instant
 
     public init() {}
+}
+
+/// How long the simulated instruments take, per model: `simulation.timing:` in the config.
+/// `instant` keeps CI fast; `realistic` is the domain notes' figures, so that the station can be
+/// timed on the simulated bench as it would run on the real one.
+public struct SimulationTiming: Sendable, Codable, Hashable {
+    /// Settling time of one switch move, by driver name (`santec-osx`, `dicon-mems`,
+    /// `modbus-switch`, `sim-switch`); a model not listed takes `otherSwitchSettleMs`.
+    public var switchSettleMs: [String: Double] = [:]
+    public var otherSwitchSettleMs: Double = 0
+    /// One power reading: the meter's averaging time.
+    public var meterAveragingMs: Double = 0
+    /// One RL measurement at one wavelength.
+    public var rlMeasurementMs: Double = 0
+    /// What any instrument takes to answer a line, on top of the above.
+    public var answerMs: Double = 0
+    /// Serial lines (pty instruments): bytes per second on the wire (115200 baud 8N1 is 11520).
+    /// Nil: as fast as the pty.
+    public var serialBytesPerSecond: Double?
+
+    public init() {}
+
+    /// The settling time of a switch of this driver.
+    public func settleMs(_ driver: String) -> Double { switchSettleMs[driver] ?? otherSwitchSettleMs }
+
+    public static let instant = SimulationTiming()
+
+    /// Domain notes, section 5: a Santec OSX settles in about 300 ms, a MEMS switch in 10-25 ms;
+    /// a power meter reads in its averaging time (typically 100 ms); the RL1 measures RL in under
+    /// 1.5 s per wavelength in fast mode; an instrument needs a few ms to answer; a 115200-baud
+    /// line moves about 11.5 bytes per ms.
+    public static let realistic: SimulationTiming = {
+        var t = SimulationTiming()
+        t.switchSettleMs = ["santec-osx": 300, "dicon-mems": 15, "modbus-switch": 300, "sim-switch": 300]
+        t.otherSwitchSettleMs = 300
+        t.meterAveragingMs = 100
+        t.rlMeasurementMs = 1000
+        t.answerMs = 3
+        t.serialBytesPerSecond = 11520
+        return t
+    }()
+
+    public static let presets: [String: SimulationTiming] = ["instant": .instant, "realistic": .realistic]
 }
 
 /// The two drivers simulated in-process, as a config names them. FerruleSimulator's

@@ -133,8 +133,8 @@ public actor SimulatedBench {
         switchPosition[name] = channel
         checkInterlock("\(name) to channel \(channel)")
     }
-    enum Delay: Sendable { case switchSettle, meterRead }
-    func delayMs(_ d: Delay) -> Double { d == .switchSettle ? settings.switchSettleMs : settings.meterReadMs }
+    /// How long each simulated instrument takes.
+    public nonisolated var timing: SimulationTiming { settings.timing }
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
     public func switchChannel(_ name: String) -> Int? { switchPosition[name] }
     func setSource(_ name: String, wavelengthNm: Int?) {
@@ -196,6 +196,11 @@ public actor SimulatedBench {
         }
         return nil
     }
+}
+
+/// Waits as long as a simulated instrument takes (cancellable, as a real wait is).
+func pause(ms: Double) async throws {
+    if ms > 0 { try await Task.sleep(for: .microseconds(Int(ms * 1000))) }
 }
 
 /// What a simulated detector answers: a power in watts (noise included, so possibly negative

@@ -15,12 +15,6 @@ private func fault(_ bench: SimulatedBench, _ name: String, _ op: String) async 
     throw InstrumentError(instrument: name, operation: op, detail: detail)
 }
 
-/// Waits as long as the simulated instrument takes; cancellable like a real wait.
-private func settle(_ bench: SimulatedBench, _ what: SimulatedBench.Delay) async throws {
-    let ms = await bench.delayMs(what)
-    if ms > 0 { try await Task.sleep(for: .microseconds(Int(ms * 1000))) }
-}
-
 /// A simulated 1xN switch acting on the bench model.
 public actor SimulatedSwitch: OpticalSwitch {
     public nonisolated let name: String
@@ -44,8 +38,10 @@ public actor SimulatedSwitch: OpticalSwitch {
             throw InstrumentError(instrument: name, operation: "select channel \(channel)",
                                   detail: "channel out of range 1...\(channelCount)")
         }
+        // Asked for the channel it is on, a switch does not move (and takes no settling time).
+        if await bench.switchChannel(name) == channel { return }
         await bench.setSwitch(name, channel: channel)
-        try await settle(bench, .switchSettle)
+        try await pause(ms: bench.timing.settleMs(Self.driverName))
     }
 
     public func park() async throws {
@@ -92,12 +88,13 @@ public actor SimulatedILRLMeter: LightSource, PowerMeter, ReturnLossMeter {
     /// is no light, what is above it is a (noisy) power the station must judge itself.
     public func readPower(wavelengthNm: Int) async throws -> PowerReading {
         try await fault(bench, name, "read power \(wavelengthNm) nm")
-        try await settle(bench, .meterRead)
+        try await pause(ms: bench.timing.meterAveragingMs)
         return await bench.readPower(meter: name, wavelengthNm: wavelengthNm).reading(floorDbm: -70)
     }
 
     public func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
         try await fault(bench, name, "read RL \(wavelengthNm) nm")
+        try await pause(ms: bench.timing.rlMeasurementMs)
         let rl = await bench.readReturnLoss(meter: name, wavelengthNm: wavelengthNm)
         return ReturnLossReading(endA: rl?.a, endB: rl?.b)
     }

@@ -31,6 +31,7 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
     private var target: Int?
     private var movingUntil = ContinuousClock.now
     var switchSettle: Duration = .zero
+    var answerDelay: Duration = .zero  // what the module takes to answer (its own thread waits)
 
     init(name: String, unitId: Int, kind: ModbusSimKind, bench: SimulatedBench) {
         self.name = name
@@ -84,6 +85,7 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
             return applyWrite(function: request[header], address: Int(request[header + 1]) << 8 | Int(request[header + 2]))
         }
         if let effect { blocking(effect) }
+        if answerDelay > .zero { usleep(UInt32(answerDelay.seconds * 1_000_000)) }
         return lock.withLock {
             guard modbus_reply(ctx, request, length, mapping) >= 0 else { return .close }
             return .replied

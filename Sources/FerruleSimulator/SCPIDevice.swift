@@ -34,6 +34,8 @@ public actor SCPIDevice {
     private var sre = 0
     public static let queueDepth = 30
     var switchSettle: Duration = .zero
+    /// A serial line's speed (bytes per second) for an instrument on a pty; nil on TCP.
+    var lineBytesPerSecond: Double?
     var busyUntil: ContinuousClock.Instant = .now
 
     init(name: String, model: any SCPIModel, bench: SimulatedBench) {
@@ -102,7 +104,11 @@ public actor SCPIDevice {
             if active == .queueError { push(-222, "Data out of range") }
         }
         if active == .noReply { return (nil, false) }
-        return (replies.isEmpty ? nil : replies.joined(separator: ";"), false)
+        let reply = replies.isEmpty ? nil : replies.joined(separator: ";")
+        // Every line costs the instrument its answer time, and a serial line its bytes.
+        let bytes = Double(line.utf8.count + 1 + (reply.map { $0.utf8.count + 1 } ?? 0))
+        try? await pause(ms: bench.timing.answerMs + (lineBytesPerSecond.map { bytes / $0 * 1000 } ?? 0))
+        return (reply, false)
     }
 
     /// IEEE 488.2 common commands, the status registers and the error queue. `nil`: not a common

@@ -44,6 +44,7 @@ struct RL1Model: SCPIModel {
         }
         if SCPIDevice.matches(h, "READ:IL:det1?") {
             guard let w = wl() else { return .error(-109, "Missing parameter") }
+            try? await pause(ms: bench.timing.meterAveragingMs)
             let detector = await bench.readPower(meter: name, wavelengthNm: w)
             if await device.overRangeNow { return .reply("-9.9E+37") }
             // The RL1 shows IL against its reference; its detector bottoms out near -75 dBm, and
@@ -56,6 +57,7 @@ struct RL1Model: SCPIModel {
         }
         if SCPIDevice.matches(h, "READ:RL?") {
             guard let w = wl() else { return .error(-109, "Missing parameter") }
+            try? await pause(ms: bench.timing.rlMeasurementMs)
             guard let (rla, rlb) = await bench.readReturnLoss(meter: name, wavelengthNm: w) else { return .error(-230,
                 "Data corrupt or stale") }
             let total = -10 * log10(pow(10, -rla / 10) + pow(10, -rlb / 10))
@@ -126,6 +128,7 @@ struct KeysightModel: SCPIModel {
         }
         if let (slot, ch, rest) = Self.address(h, "(?:READ|FETC(?:H)?)"), rest == "POW?" || rest == "POWER?" {
             guard slot == slots.meterSlot, ch == slots.meterChannel else { return .error(-241, "Hardware missing") }
+            try? await pause(ms: bench.timing.meterAveragingMs)
             let detector = await bench.readPower(meter: name, wavelengthNm: state.wavelength)
             if await device.overRangeNow { return .reply("+9.91000000E+037") }
             switch detector {
@@ -209,7 +212,11 @@ struct DiConModel: SCPIModel {
         case "ID?": return .reply(identity)
         case "I1":
             guard let ch = a.first.flatMap(Int.init), (1...channels).contains(ch) else { return .error(0, "") }
-            await bench.setSwitch(name, channel: ch)
+            // A MEMS move is short and synchronous: the next line waits for it.
+            if await bench.switchChannel(name) != ch {
+                await bench.setSwitch(name, channel: ch)
+                try? await pause(ms: bench.timing.settleMs(WireModel.diconMEMS.rawValue))
+            }
             return .none
         case "I1?": return .reply(String(await bench.switchChannel(name) ?? 0))
         case "PK": await bench.parkSwitch(name); return .none

@@ -80,17 +80,23 @@ public final class WireBench: Sendable {
     }
 
     /// Starts every instrument. `ptyDirectory` holds the stable symlinks of pty instruments.
+    /// Switches settle as the bench's timing says for their model, unless `switchSettle` is given.
     public static func start(
         _ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
-        switchSettle: Duration = .zero
+        switchSettle: Duration? = nil
     ) async throws -> WireBench {
+        let timing = bench.timing
+        func settle(_ model: WireModel) -> Duration {
+            switchSettle ?? .microseconds(Int64(timing.settleMs(model.rawValue) * 1000))
+        }
         var servers: [String: WireServer] = [:]
         var modbus: [String: ModbusWireServer] = [:]
         do {
             for i in instruments {
                 if let kind = i.modbus {
                     let device = ModbusSimDevice(name: i.name, unitId: i.unitId, kind: kind, bench: bench)
-                    device.switchSettle = switchSettle
+                    device.switchSettle = settle(i.model)
+                    device.answerDelay = .microseconds(Int64(timing.answerMs * 1000))
                     device.inject(i.fault)
                     switch i.transport {
                     case .tcp: modbus[i.name] = try ModbusWireServer.serveTCP(device: device, name: i.name)
@@ -109,7 +115,9 @@ public final class WireBench: Sendable {
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
-                await device.configure(fault: i.fault, scope: i.faultScope, switchSettle: switchSettle)
+                await device.configure(
+                    fault: i.fault, scope: i.faultScope, switchSettle: settle(i.model),
+                    lineBytesPerSecond: i.transport == .pty ? timing.serialBytesPerSecond : nil)
                 switch i.transport {
                 case .tcp: servers[i.name] = try await WireServer.serveTCP(device: device, name: i.name)
                 case .pty: servers[i.name] = try await WireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
@@ -139,9 +147,10 @@ public final class WireBench: Sendable {
 }
 
 extension SCPIDevice {
-    func configure(fault: WireFault, scope: FaultScope, switchSettle: Duration) {
+    func configure(fault: WireFault, scope: FaultScope, switchSettle: Duration, lineBytesPerSecond: Double?) {
         self.fault = fault
         self.scope = scope
         self.switchSettle = switchSettle
+        self.lineBytesPerSecond = lineBytesPerSecond
     }
 }

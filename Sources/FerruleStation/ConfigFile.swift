@@ -287,8 +287,34 @@ struct BenchEntry: Codable {
     var pathLossMaxDb: Double?
     /// One sigma of a dark detector's noise, in watts.
     var darkNoiseWatts: Double?
+    /// Shorthands of `simulation.timing`: every switch's settling, every power reading.
     var switchSettleMs: Double?
     var meterReadMs: Double?
+}
+
+/// `simulation.timing:` a preset's name (`instant`, `realistic`) or a mapping that starts from
+/// `preset` (default instant) and changes what it names.
+struct TimingEntry: Codable {
+    var preset: String?
+    var switchSettleMs: [String: Double]?
+    var meterAveragingMs: Double?
+    var rlMeasurementMs: Double?
+    var answerMs: Double?
+    var serialBaud: Double?
+
+    init(from decoder: any Decoder) throws {
+        if let name = try? decoder.singleValueContainer().decode(String.self) {
+            preset = name
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        preset = try c.decodeIfPresent(String.self, forKey: .preset)
+        switchSettleMs = try c.decodeIfPresent([String: Double].self, forKey: .switchSettleMs)
+        meterAveragingMs = try c.decodeIfPresent(Double.self, forKey: .meterAveragingMs)
+        rlMeasurementMs = try c.decodeIfPresent(Double.self, forKey: .rlMeasurementMs)
+        answerMs = try c.decodeIfPresent(Double.self, forKey: .answerMs)
+        serialBaud = try c.decodeIfPresent(Double.self, forKey: .serialBaud)
+    }
 }
 
 struct DemoUnitEntry: Codable {
@@ -303,5 +329,6 @@ struct SimulationEntry: Codable {
     var operatorPrompts: Bool?
     var seed: UInt64?
     var bench: BenchEntry?
+    var timing: TimingEntry?
     var demoLot: [DemoUnitEntry]?
 }

@@ -10,6 +10,7 @@ extension StationConfig {
         var bench = BenchSettings()
         if let v = s.seed { bench.seed = v }
         if let b = s.bench { try benchSettings(b, into: &bench, path.key("bench")) }
+        if let t = s.timing { bench.timing = try timing(t, path.key("timing")) }
         var lot: [DemoUnit] = []
         for (i, u) in (s.demoLot ?? []).enumerated() {
             let p = path.key("demoLot").index(i)
@@ -46,8 +47,34 @@ extension StationConfig {
                               fix: "give 0 <= pathLossMinDb <= pathLossMaxDb, e.g. 0.3 and 0.9")
         }
         if let v = b.darkNoiseWatts { bench.darkNoiseWatts = try within(v, 0...1e-6, bp.key("darkNoiseWatts"), "W") }
-        if let v = b.switchSettleMs { bench.switchSettleMs = try within(v, 0...60_000, bp.key("switchSettleMs"), "ms") }
-        if let v = b.meterReadMs { bench.meterReadMs = try within(v, 0...60_000, bp.key("meterReadMs"), "ms") }
+        if let v = b.switchSettleMs {
+            bench.timing.otherSwitchSettleMs = try within(v, 0...60_000, bp.key("switchSettleMs"), "ms")
+            bench.timing.switchSettleMs = [:]
+        }
+        if let v = b.meterReadMs { bench.timing.meterAveragingMs = try within(v, 0...60_000, bp.key("meterReadMs"), "ms") }
+    }
+
+    /// `simulation.timing`: a preset, or a preset with some figures changed.
+    static func timing(_ t: TimingEntry, _ p: ConfigPath) throws -> SimulationTiming {
+        let name = t.preset ?? "instant"
+        guard var timing = SimulationTiming.presets[name] else {
+            throw ConfigIssue(path: t.switchSettleMs == nil && t.answerMs == nil ? p : p.key("preset"),
+                              message: "no timing preset '\(Escaped.text(name))'",
+                              fix: "use \(SimulationTiming.presets.keys.sorted().joined(separator: " or ")), or a mapping")
+        }
+        for (driver, ms) in (t.switchSettleMs ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let known = ["santec-osx", "dicon-mems", "modbus-switch", "sim-switch"]
+            guard known.contains(driver) else {
+                throw ConfigIssue(path: p.key("switchSettleMs").key(driver), message: "'\(Escaped.text(driver))' is not a switch driver",
+                                  fix: "name one of \(known.joined(separator: ", "))")
+            }
+            timing.switchSettleMs[driver] = try within(ms, 0...60_000, p.key("switchSettleMs").key(driver), "ms")
+        }
+        if let v = t.meterAveragingMs { timing.meterAveragingMs = try within(v, 0...60_000, p.key("meterAveragingMs"), "ms") }
+        if let v = t.rlMeasurementMs { timing.rlMeasurementMs = try within(v, 0...60_000, p.key("rlMeasurementMs"), "ms") }
+        if let v = t.answerMs { timing.answerMs = try within(v, 0...10_000, p.key("answerMs"), "ms") }
+        if let v = t.serialBaud { timing.serialBytesPerSecond = try within(v, 300...10_000_000, p.key("serialBaud"), "baud") / 10 }
+        return timing
     }
 
     /// A demo unit's fault names only fibers its assembly uses.

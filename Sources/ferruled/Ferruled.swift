@@ -4,6 +4,7 @@ import FerruleCore
 import FerruleDevices
 import FerruleProtocol
 import FerruleSetup
+import FerruleSimSpec
 import FerruleStation
 import FerruleWeb
 import Foundation
@@ -61,6 +62,11 @@ struct Run: AsyncParsableCommand {
     )
     var socket: String?
 
+    @Option(
+        name: .long,
+        help: "Run the simulated instruments at this timing preset (instant or realistic) instead of simulation.timing.")
+    var simTiming: String?
+
     @Flag(name: .long, help: "Log at debug level.")
     var verbose = false
 
@@ -73,10 +79,18 @@ struct Run: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "ferruled")
-        let cfg: StationConfig
+        var cfg: StationConfig
         do { cfg = try StationConfig.load(path: config) } catch {
             FileHandle.standardError.write(Data("ferruled: \(error)\n".utf8))
             throw ExitCode(2)
+        }
+        if let name = simTiming {
+            guard let timing = SimulationTiming.presets[name], cfg.simulation != nil else {
+                let why = cfg.simulation == nil ? "\(config) has no simulation section" : "no timing preset '\(Escaped.text(name))'"
+                FileHandle.standardError.write(Data("ferruled: --sim-timing: \(why) (use instant or realistic)\n".utf8))
+                throw ExitCode(2)
+            }
+            cfg.simulation?.bench.timing = timing
         }
         let data = DataDirectory.resolve(cli: dataDir, config: cfg)
         let built: BuiltStation
