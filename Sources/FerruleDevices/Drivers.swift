@@ -6,6 +6,9 @@ import Foundation
 
 /// Santec RL1 / RLM IL-RL meter: laser source, IL detector and RL meter in one box.
 ///
+/// Exchanges: enable 1 (`LAS:ENAB <nm>;*OPC?;*ESR?`; 0 when the laser is already at that
+/// wavelength), disable 1, a power reading 1 (`READ:IL:det1? <nm>;*ESR?`), an RL reading 1.
+///
 /// The RL1 reports IL against a reference it holds (`REF:IL:det1 <nm>,<dBm>`). The station keeps
 /// its own references (per fixture, path and wavelength), so at connect the driver sets the
 /// meter's reference to 0 dBm at every wavelength; `READ:IL:det1?` then answers -P, the power at
@@ -27,6 +30,8 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     private let rlRangeDb: Double
     /// RL takes under 1.5 s in fast mode and under 5 s in standard mode (domain notes, section 5).
     private let rlTimeout: Duration
+    /// The laser's wavelength as last set on this connection: re-sent only when it changes.
+    private var laser: (wavelengthNm: Int, connection: Int)?
 
     public init(
         name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
@@ -52,11 +57,18 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
             throw InstrumentError(
                 instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
         }
+        if let laser, laser.wavelengthNm == wavelengthNm, session.isConnected, laser.connection == session.connections { return }
+        laser = nil
         try await session.command("LAS:ENAB \(wavelengthNm)")
+        laser = (wavelengthNm, session.connections)
     }
 
+    /// Always sent, whatever the driver believes: switching the light off is the safe state.
     public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
-    private func locked_disable() async throws { try await session.command("LAS:DISAB") }
+    private func locked_disable() async throws {
+        laser = nil
+        try await session.command("LAS:DISAB")
+    }
 
     public func readPower(wavelengthNm: Int) async throws -> PowerReading {
         try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) }
@@ -109,7 +121,11 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
 
 /// Santec OSX optical switch (TCP 5025). Switching is asynchronous: after `CLOSe <ch>` the driver
 /// polls `:STAT:OPER:COND?` until it reads 0 (every 10 ms, at most 300 polls, as the vendor's
-/// example does), then checks `CLOSe?`.
+/// example does), with `CLOSe?` on the same line so that the last poll also checks the channel.
+///
+/// Exchanges per move: 1 (`CLOSe <ch>;*ESR?`) and one per poll (`:STAT:OPER:COND?;CLOSe?;*ESR?`,
+/// the error queue read only if the event status has an error): about 25 for a 300 ms move.
+/// None when the switch is already on that channel.
 public actor SantecOSX: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
@@ -117,7 +133,8 @@ public actor SantecOSX: OpticalSwitch {
     public nonisolated let conversation = Conversation()
     public var pollInterval: Duration = .milliseconds(10)
     public var maxPolls = 300
-    private var current: Int?
+    /// The channel as last set on this connection.
+    private var current: (channel: Int, connection: Int)?
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(2)) {
         self.name = name
@@ -142,13 +159,24 @@ public actor SantecOSX: OpticalSwitch {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "CLOSe \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
-        if current == channel { return }
+        if let current, current.channel == channel, session.isConnected, current.connection == session.connections { return }
         current = nil
-        try await session.command("CLOSe \(channel)")
+        try await session.command("CLOSe \(channel)", waitForCompletion: false)
         var polls = 0
         while true {
-            let cond = try await session.query(":STAT:OPER:COND?")
-            if Int(cond) == 0 { break }
+            let q = ":STAT:OPER:COND?;CLOSe?"
+            let reply = try await session.query(q)
+            let parts = reply.split(separator: ";").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let cond = parts[0] else {
+                throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(40))\" is not condition;channel")
+            }
+            if cond == 0 {
+                guard parts[1] == channel else {
+                    throw InstrumentError(
+                        instrument: name, operation: "CLOSe \(channel)", detail: "switch reports channel \(parts[1].map(String.init) ?? "?") after switching")
+                }
+                break
+            }
             polls += 1
             if polls >= maxPolls {
                 throw InstrumentError(
@@ -156,11 +184,7 @@ public actor SantecOSX: OpticalSwitch {
             }
             try await Task.sleep(for: pollInterval)
         }
-        let now = try await session.query("CLOSe?")
-        guard Int(now) == channel else {
-            throw InstrumentError(instrument: name, operation: "CLOSe \(channel)", detail: "switch reports channel \(now) after switching")
-        }
-        current = channel
+        current = (channel, session.connections)
     }
 
     /// The OSX has no park position; the station's safe state is the source being off.
@@ -181,6 +205,10 @@ public actor SantecOSX: OpticalSwitch {
 /// reading is no light. Sentinels: the mainframe answers a reading it cannot make (the display's
 /// "+1.--- dBm", power above the range's upper limit) with SCPI's "not a number" +9.91E37, and
 /// +9.9E37 likewise: over range, never dark. -9.9E37 (under range) is no light.
+///
+/// Exchanges: enable 1 (`:SOUR<n>:WAV <nm>NM;:SOUR<n>:POW:STAT 1;*OPC?;*ESR?`; 0 when already on
+/// at that wavelength), disable 1, a reading 1 (the meter's wavelength joined to `:READ?` when it
+/// changes). Settings are remembered per connection only: a re-plugged mainframe gets them again.
 public actor Keysight816x: LightSource, PowerMeter {
     /// Where the laser module and the power meter sit in the mainframe.
     public struct Slots: Sendable, Hashable {
@@ -203,8 +231,10 @@ public actor Keysight816x: LightSource, PowerMeter {
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
     public let noLightFloorDbm: Double
+    /// What this connection has set: the meter's wavelength and the laser's (nil: off or unknown).
     private var wavelength: Int?
-    private var sourceWavelength: Int?
+    private var sourceOn: Int?
+    private var settingsConnection = 0
 
     public init(
         name: String, address: InstrumentAddress, slots: Slots = Slots(), wavelengthsNm: [Int] = [],
@@ -234,16 +264,26 @@ public actor Keysight816x: LightSource, PowerMeter {
                 instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM",
                 detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
         }
-        if sourceWavelength != wl {
-            try await session.command(":SOUR\(slot):WAV \(wl)NM")
-            sourceWavelength = wl
-        }
-        try await session.command(":SOUR\(slot):POW:STAT 1")
+        forgetSettingsIfReconnected()
+        if sourceOn == wl { return }
+        sourceOn = nil
+        try await session.command(":SOUR\(slot):WAV \(wl)NM;:SOUR\(slot):POW:STAT 1")
+        sourceOn = wl
+    }
+
+    /// A new connection may be to an instrument that has reset: what was set before is unknown.
+    private func forgetSettingsIfReconnected() {
+        let connection = session.isConnected ? session.connections : session.connections + 1  // the next exchange connects
+        guard connection != settingsConnection else { return }
+        wavelength = nil
+        sourceOn = nil
+        settingsConnection = connection
     }
 
     public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
     private func locked_disable() async throws {
         guard let slot = slots.sourceSlot else { return }
+        sourceOn = nil  // always sent: switching the light off is the safe state
         try await session.command(":SOUR\(slot):POW:STAT 0")
     }
 
@@ -253,12 +293,14 @@ public actor Keysight816x: LightSource, PowerMeter {
     private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
         let n = slots.meterSlot
         let m = slots.meterChannel
+        forgetSettingsIfReconnected()
+        var q = ":READ\(n):CHAN\(m):POW?"
         if wavelength != wavelengthNm {
-            try await session.command(":SENS\(n):CHAN\(m):POW:WAV \(wavelengthNm)NM")
-            wavelength = wavelengthNm
+            q = ":SENS\(n):CHAN\(m):POW:WAV \(wavelengthNm)NM;" + q
+            wavelength = nil
         }
-        let q = ":READ\(n):CHAN\(m):POW?"
         let reply = try await session.query(q)
+        wavelength = wavelengthNm
         switch SCPI.sentinel(reply) {
         case .positiveInfinity?, .notANumber?: return .overRange
         case .negativeInfinity?: return .noLight
@@ -275,12 +317,17 @@ public actor Keysight816x: LightSource, PowerMeter {
 
 /// DiCon MEMS 1xN switch on a serial line (115200 8N1): `I1 <ch>`, `I1?`, `PK`, `ID?`. Not SCPI:
 /// no error queue, so every move is read back.
+///
+/// Exchanges per move: 2 (`I1 <ch>`, which has no reply, and the read-back `I1?`, its only
+/// check; the protocol does not promise that two commands may share a line). None when the
+/// switch is already on that channel.
 public actor DiConSwitch: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
-    private var current: Int?
+    /// The channel as last set on this connection.
+    private var current: (channel: Int, connection: Int)?
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(1)) {
         self.name = name
@@ -301,14 +348,14 @@ public actor DiConSwitch: OpticalSwitch {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "I1 \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
-        if current == channel { return }
+        if let current, current.channel == channel, session.isConnected, current.connection == session.connections { return }
         current = nil
         try await session.command("I1 \(channel)")
         let now = try await session.query("I1?")
         guard Int(now) == channel else {
             throw InstrumentError(instrument: name, operation: "I1 \(channel)", detail: "switch reports \"\(now)\" after the move")
         }
-        current = channel
+        current = (channel, session.connections)
     }
 
     public func park() async throws { try await conversation.run { try await self.locked_park() } }

@@ -45,6 +45,10 @@ public struct ModbusIOMap: Sendable, Hashable, Codable {
 }
 
 /// A 1xN optical switch driven over Modbus RTU or TCP through a register map.
+///
+/// Exchanges per move: 1 (write the channel register, function 06) and per poll one read each of
+/// the busy flag and the position register the map names (they may sit in different tables).
+/// None when the switch is already on that channel.
 public actor ModbusSwitch: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
@@ -117,6 +121,8 @@ public actor ModbusSwitch: OpticalSwitch {
 }
 
 /// A fixture's I/O module (interlock, part sensor, start button, stack light) over Modbus.
+///
+/// Exchanges: each input read is 1 request; a stack light is one write per lamp the map names.
 public actor ModbusFixtureIO: FixtureIO {
     public nonisolated let name: String
     public nonisolated let map: ModbusIOMap

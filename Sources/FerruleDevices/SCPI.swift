@@ -45,9 +45,13 @@ public enum SCPI {
     }
 }
 
-/// A SCPI instrument's session: connects on demand (`*CLS` first), asks, drains the error
-/// queue after every command, and turns every failure into an `InstrumentError` that names
+/// A SCPI instrument's session: connects on demand (`*CLS` first), asks, checks the instrument's
+/// event status with every exchange, and turns every failure into an `InstrumentError` that names
 /// the instrument, the command and the instrument's own words.
+///
+/// Exchanges: a command or a query costs one exchange: `*ESR?` rides on the same line
+/// (`LAS:ENAB 1310;*OPC?;*ESR?` answers `1;0`), and the error queue is read only when the event
+/// status has an error bit set (then one `SYST:ERR?` per queued error, plus the one that says 0).
 public final class SCPISession: @unchecked Sendable {
     // Unchecked: every use goes through its driver's `Conversation` (one exchange at a time, the
     // replug handlers included), which is what keeps its mutable state to one task.
@@ -56,15 +60,24 @@ public final class SCPISession: @unchecked Sendable {
     public var timeout: Duration
     /// Commands sent after `*CLS` on every (re)connect, e.g. `sens1:pow:unit 1`.
     public var setup: [String] = []
-    /// False for instruments without an IEEE 488.2 error queue (DiCon).
+    /// False for instruments without IEEE 488.2 status and error queue (DiCon).
     public var hasErrorQueue = true
+    /// How many times the session has connected: a driver's cache of the instrument's settings is
+    /// good only for the connection it was made on (a re-plugged instrument may have reset).
+    public private(set) var connections = 0
     private var link: LineLink?
+
+    /// Event status bits that mean an error was queued (IEEE 488.2 11.5.1): query error (2),
+    /// device-dependent error (3), execution error (4), command error (5).
+    static let errorBits = 4 | 8 | 16 | 32
 
     public init(name: String, address: InstrumentAddress, timeout: Duration = .seconds(2)) {
         self.name = name
         self.address = address
         self.timeout = timeout
     }
+
+    public var isConnected: Bool { link?.isOpen ?? false }
 
     public func disconnect() {
         link?.close()
@@ -83,6 +96,7 @@ public final class SCPISession: @unchecked Sendable {
         do {
             let l = try await LineLink.open(address, connectTimeout: timeout)
             link = l
+            connections += 1
             if hasErrorQueue { try await l.send("*CLS") }
             for cmd in setup { try await command(cmd) }
             return l
@@ -91,10 +105,12 @@ public final class SCPISession: @unchecked Sendable {
         }
     }
 
-    /// Sends a command synchronously (`<cmd>;*OPC?`, which must answer 1), then reads the error
-    /// queue until it is empty. A command lost on the line is thus a timeout, never a silent
-    /// no-op (a laser that never came on would read as dark fibers: a false `fail`).
-    public func command(_ cmd: String) async throws {
+    /// Sends a command and checks that the instrument took it: one exchange. With
+    /// `waitForCompletion` (the default) the line is `<cmd>;*OPC?;*ESR?`, which answers once the
+    /// command is done; without it `<cmd>;*ESR?`, for an operation the driver polls itself (a
+    /// switch move). Either way a command lost on the line is a timeout, never a silent no-op (a
+    /// laser that never came on would read as dark fibers: a false `fail`).
+    public func command(_ cmd: String, waitForCompletion: Bool = true) async throws {
         guard hasErrorQueue else {
             let l = try await connected(cmd)
             do { try await l.send(cmd) } catch let e as LinkError {
@@ -103,32 +119,47 @@ public final class SCPISession: @unchecked Sendable {
             }
             return
         }
-        let done: String
-        do {
-            done = try await query("\(cmd);*OPC?")
-        } catch var e as InstrumentError {
-            e.operation = cmd  // name the command as the driver wrote it
-            throw e
+        guard waitForCompletion else {
+            _ = try await exchange(cmd, operation: cmd, replies: false)
+            return
         }
+        let done = try await exchange("\(cmd);*OPC?", operation: cmd)
         guard done == "1" else {
             disconnect()
             throw InstrumentError(instrument: name, operation: cmd, detail: "*OPC? answered \"\(done.prefix(40))\" instead of 1")
         }
     }
 
-    /// Sends a query and returns its reply, then reads the error queue until it is empty.
+    /// Sends a query and returns its reply: one exchange (`<query>;*ESR?`).
     public func query(_ q: String, timeout: Duration? = nil) async throws -> String {
-        let l = try await connected(q)
-        let reply: String
-        do {
-            reply = try await l.query(q, timeout: timeout ?? self.timeout)
-        } catch let e as LinkError {
+        try await exchange(q, operation: q, timeout: timeout)
+    }
+
+    /// One line out, one reply back, with the event status joined where the instrument has one.
+    private func exchange(_ line: String, operation: String, timeout: Duration? = nil, replies: Bool = true) async throws -> String {
+        let l = try await connected(operation)
+        guard hasErrorQueue else { return try await ask(l, line, operation: operation, timeout: timeout ?? self.timeout) }
+        let reply = try await ask(l, line + ";*ESR?", operation: operation, timeout: timeout ?? self.timeout)
+        let parts = reply.split(separator: ";", omittingEmptySubsequences: false)
+        // A reply is `<answer>;<esr>` (the answer may itself hold ';'), a bare command's `<esr>`;
+        // a query the instrument refused has no answer, and its error is in the queue.
+        let esr = parts.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        if let esr, esr & Self.errorBits != 0 { try await checkErrors(after: operation) }
+        guard esr != nil, replies ? parts.count >= 2 : parts.count == 1 else {
             disconnect()
             throw InstrumentError(
-                instrument: name, operation: q, detail: e.kind == .timeout ? "no reply within \(timeout ?? self.timeout)" : e.detail)
+                instrument: name, operation: operation, detail: "reply \"\(reply.prefix(60))\" does not end in the event status (*ESR?)")
         }
-        try await checkErrors(after: q)
-        return reply.trimmingCharacters(in: .whitespaces)
+        return parts.dropLast().joined(separator: ";").trimmingCharacters(in: .whitespaces)
+    }
+
+    private func ask(_ l: LineLink, _ line: String, operation: String, timeout: Duration) async throws -> String {
+        do {
+            return try await l.query(line, timeout: timeout).trimmingCharacters(in: .whitespaces)
+        } catch let e as LinkError {
+            disconnect()
+            throw InstrumentError(instrument: name, operation: operation, detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
+        }
     }
 
     /// A query whose reply must be a number.
@@ -149,16 +180,13 @@ public final class SCPISession: @unchecked Sendable {
         return id
     }
 
+    /// Reads the error queue until it is empty (the event status said an error was queued) and
+    /// throws what it held.
     private func checkErrors(after cmd: String) async throws {
-        guard hasErrorQueue, let l = link else { return }
+        guard let l = link else { return }
         var errors: [String] = []
         for _ in 0..<32 {  // the queue is about 30 deep; a queue that never empties is a fault too
-            let reply: String
-            do { reply = try await l.query("SYST:ERR?", timeout: timeout) } catch let e as LinkError {
-                disconnect()
-                throw InstrumentError(
-                    instrument: name, operation: "\(cmd) (SYST:ERR?)", detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
-            }
+            let reply = try await ask(l, "SYST:ERR?", operation: "\(cmd) (SYST:ERR?)", timeout: timeout)
             guard let (code, text) = SCPI.parseError(reply) else {
                 disconnect()
                 throw InstrumentError(

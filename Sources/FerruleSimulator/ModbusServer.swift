@@ -50,6 +50,9 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
     deinit { modbus_mapping_free(mapping) }
 
     public func inject(_ f: WireFault) { lock.withLock { fault = f } }
+    private var requests = 0
+    /// Requests received, each one exchange.
+    public var requestsHandled: Int { lock.withLock { requests } }
     public var currentFault: WireFault { lock.withLock { fault } }
 
     enum Action { case replied, dropped, close }
@@ -59,6 +62,7 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
     /// cooperative pool may be waiting for that lock.
     func handle(ctx: OpaquePointer, request: UnsafePointer<UInt8>, length: Int32, fd: Int32) -> Action {
         let early: Action? = lock.withLock {
+            requests += 1
             switch fault {
             case .noReply: return .dropped
             case .garbage:

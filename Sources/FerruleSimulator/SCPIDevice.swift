@@ -74,9 +74,12 @@ public actor SCPIDevice {
     }
 
     public var queuedErrors: Int { errors.count }
+    /// Lines received, each one exchange (a benchmark divides them by the fibers measured).
+    public private(set) var linesHandled = 0
 
     /// Handles one line; returns the reply line, nil for none, or `.close` semantics via `closeConnection`.
     func handle(_ line: String) async -> (reply: String?, close: Bool) {
+        linesHandled += 1
         // An unplugged instrument is gone for every line, whatever the fault's scope.
         let active = await faultApplies(to: line) ? fault : (fault == .unplug ? .unplug : .none)
         switch active {

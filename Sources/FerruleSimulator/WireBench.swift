@@ -133,6 +133,14 @@ public final class WireBench: Sendable {
 
     public func server(_ name: String) -> WireServer? { servers[name] }
 
+    /// Exchanges (lines or Modbus requests) each instrument has received so far.
+    public func exchanges() async -> [String: Int] {
+        var n: [String: Int] = [:]
+        for (name, s) in servers { n[name] = await s.device.linesHandled }
+        for (name, m) in modbusServers { n[name] = m.device.requestsHandled }
+        return n
+    }
+
     /// Writes the endpoints file: JSON, one entry per instrument (name, protocol, transport, address).
     public func writeEndpoints(to path: String) throws {
         let e = JSONEncoder()

@@ -9,8 +9,8 @@ extension StationConfig {
                                   _ path: ConfigPath) throws -> SimulationSpec {
         var bench = BenchSettings()
         if let v = s.seed { bench.seed = v }
-        if let b = s.bench { try benchSettings(b, into: &bench, path.key("bench")) }
         if let t = s.timing { bench.timing = try timing(t, path.key("timing")) }
+        if let b = s.bench { try benchSettings(b, into: &bench, path.key("bench")) }  // its shorthands win over the preset
         var lot: [DemoUnit] = []
         for (i, u) in (s.demoLot ?? []).enumerated() {
             let p = path.key("demoLot").index(i)
