@@ -32,11 +32,14 @@ public struct DiagnosisContext: Sendable {
     public var rules: DiagnosisRules
     public var measurements: [Measurement]
     public var polarity: PolarityResult
+    /// The unit was stopped after its first fibers were all dark (`UnitStop.allDark`).
+    public var stoppedAllDark = false
 
     var layout: MPOLayout { recipe.assembly.layout }
     /// Fibers whose light arrived nowhere at any wavelength.
     var dark: [Int] { polarity.observedMap.filter { $0.receivePosition == nil }.map(\.fiber) }
     var allDark: Bool {
+        if stoppedAllDark { return !dark.isEmpty }
         let n = polarity.observedMap.count
         return n > 0 && n == layout.usedPositions.count && dark.count == n
     }

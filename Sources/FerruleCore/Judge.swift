@@ -88,7 +88,8 @@ public struct Judge: Sendable {
         let referenceSuspect = measurements.contains { ($0.ilDb ?? 0) < -tol }
         let polarity = polarityResult(observed)
         var reasons: [String] = []
-        let context = DiagnosisContext(recipe: recipe, rules: rules, measurements: measurements, polarity: polarity)
+        var context = DiagnosisContext(recipe: recipe, rules: rules, measurements: measurements, polarity: polarity)
+        if case .allDark = stop { context.stoppedAllDark = true }
         var diagnoses = Diagnosers.all.flatMap { $0(context) }
         for d in diagnoses where d.code == .meanIlHigh { reasons.append(d.message) }
         let faultFiber = stop.faultMessage == nil ? nil : (stop.faultFiber ?? steps.last { $0.fault != nil }?.fiber)
@@ -247,6 +248,10 @@ public struct Judge: Sendable {
                 reasons.append("fiber\(bad.count == 1 ? "" : "s") \(Self.list(bad)) could not be judged: see their reasons")
             }
             return .error
+        }
+        if case .allDark(let n) = stop {
+            reasons.append("no light from the first \(n) fibers at any receive position: the unit was stopped there, "
+                           + "the other fibers were not measured")
         }
         if fibers.contains(where: { $0.verdict == .fail }) || !reasons.isEmpty {
             let failed = fibers.filter { $0.verdict == .fail }.map(\.fiber)

@@ -52,8 +52,23 @@ public struct DiagnosisRules: Sendable, Hashable, Codable {
     public var lightThresholdIlDb: Double = 20
     /// RL this far below the median of the unit counts as degraded at that end.
     public var rlDegradedDb: Double = 6
+    /// After this many fibers dark at every receive position, with none lit before them, the unit
+    /// is stopped and diagnosed all dark (a gender mismatch, an unmated end) instead of scanning
+    /// every position for every fiber. 0: every fiber is scanned.
+    public var allDarkAfterFibers: Int = 2
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey { case contaminationClusterMin, lightThresholdIlDb, rlDegradedDb, allDarkAfterFibers }
+
+    // Records written before a rule existed read with its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        contaminationClusterMin = try c.decodeIfPresent(Int.self, forKey: .contaminationClusterMin) ?? 3
+        lightThresholdIlDb = try c.decodeIfPresent(Double.self, forKey: .lightThresholdIlDb) ?? 20
+        rlDegradedDb = try c.decodeIfPresent(Double.self, forKey: .rlDegradedDb) ?? 6
+        allDarkAfterFibers = try c.decodeIfPresent(Int.self, forKey: .allDarkAfterFibers) ?? 2
+    }
 }
 
 /// What a part number must meet.

@@ -10,6 +10,9 @@ public enum UnitStop: Sendable, Equatable {
     /// An instrument failed (no reply, an error, unplugged): verdict `error`, never `fail`.
     /// `instrument` is nil for an error no instrument raised; `message` is the text reports show.
     case fault(instrument: String?, command: String?, fiber: Int?, message: String)
+    /// The first `fibers` were dark at every receive position with none lit before them: the rest
+    /// were not scanned (`DiagnosisRules.allDarkAfterFibers`). Verdict `fail`, diagnosed all dark.
+    case allDark(fibers: Int)
     /// ferruled itself stopped during the unit (crash, power loss), found at the next start.
     case interrupted(reason: String)
 

@@ -47,6 +47,8 @@ struct StationSection: Codable {
     var id: String
     var dataDir: String?
     var certificateTemplate: String?
+    /// How fixtures that share instruments take turns: `unit` (default) or `fiber`.
+    var schedule: String?
 }
 
 struct InstrumentEntry: Codable {
@@ -276,6 +278,7 @@ struct DiagnosisEntry: Codable {
     var contaminationClusterMin: Int?
     var lightThresholdIlDb: Double?
     var rlDegradedDb: Double?
+    var allDarkAfterFibers: Int?
 }
 
 struct BenchEntry: Codable {

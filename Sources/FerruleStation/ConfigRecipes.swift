@@ -51,6 +51,13 @@ extension StationConfig {
         }
         if let v = d.lightThresholdIlDb { rules.lightThresholdIlDb = v }
         if let v = d.rlDegradedDb { rules.rlDegradedDb = v }
+        if let v = d.allDarkAfterFibers {
+            guard (0...32).contains(v) else {
+                throw ConfigIssue(path: path.key("allDarkAfterFibers"), message: "\(v) fibers is not within 0...32",
+                                  fix: "give 2 (stop after two dark fibers), or 0 to scan every fiber")
+            }
+            rules.allDarkAfterFibers = v
+        }
         return rules
     }
 

@@ -4,10 +4,16 @@
 /// the meter; nobody else may move those switches in between. A step asks for all its
 /// instruments at once and gets them all or waits, so two fixtures can never deadlock, and
 /// waiters are served in arrival order when their sets are free.
+///
+/// One nesting is allowed: a holder of a fixture's switches may ask for its source and meters
+/// (`nested`). Such a lease does not queue behind earlier waiters: they may be waiting for the
+/// switches it holds, and it would wait for them in turn. It cannot deadlock, because nobody who
+/// holds a source or a meter ever waits for anything while holding it.
 public actor InstrumentArbiter {
     private struct Waiter {
         let id: UInt64
         let names: Set<String>
+        let nested: Bool
         let continuation: CheckedContinuation<Void, any Error>
     }
     private var busy: Set<String> = []
@@ -25,8 +31,10 @@ public actor InstrumentArbiter {
     }
 
     /// Runs `body` holding every instrument in `names`. Cancellation while waiting throws.
-    public func withLease<T: Sendable>(_ names: Set<String>, _ body: @Sendable () async throws -> T) async throws -> T {
-        try await acquire(names)
+    public func withLease<T: Sendable>(
+        _ names: Set<String>, nested: Bool = false, _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        try await acquire(names, nested: nested)
         do {
             let v = try await body()
             release(names)
@@ -37,9 +45,9 @@ public actor InstrumentArbiter {
         }
     }
 
-    private func acquire(_ names: Set<String>) async throws {
+    private func acquire(_ names: Set<String>, nested: Bool) async throws {
         try Task.checkCancellation()
-        if busy.isDisjoint(with: names) && !waiters.contains(where: { !$0.names.isDisjoint(with: names) }) {
+        if busy.isDisjoint(with: names) && (nested || !waiters.contains(where: { !$0.names.isDisjoint(with: names) })) {
             busy.formUnion(names)
             return
         }
@@ -47,7 +55,7 @@ public actor InstrumentArbiter {
         let id = nextId
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                waiters.append(Waiter(id: id, names: names, continuation: c))
+                waiters.append(Waiter(id: id, names: names, nested: nested, continuation: c))
             }
         } onCancel: {
             Task { await self.cancel(id) }
@@ -65,18 +73,19 @@ public actor InstrumentArbiter {
         grant()
     }
 
-    /// Wake every waiter whose set is free, in order; a waiter blocks later ones that overlap it.
+    /// Wake every waiter whose set is free, in order; a waiter blocks later ones that overlap it
+    /// (a nested one neither waits for earlier waiters nor blocks later ones).
     private func grant() {
         var blocked: Set<String> = []
         var i = 0
         while i < waiters.count {
             let w = waiters[i]
-            if busy.isDisjoint(with: w.names) && blocked.isDisjoint(with: w.names) {
+            if busy.isDisjoint(with: w.names) && (w.nested || blocked.isDisjoint(with: w.names)) {
                 busy.formUnion(w.names)
                 waiters.remove(at: i)
                 w.continuation.resume()
             } else {
-                blocked.formUnion(w.names)
+                if !w.nested { blocked.formUnion(w.names) }
                 i += 1
             }
         }

@@ -100,6 +100,16 @@ public struct SinkSpec: Sendable, Hashable {
 
 enum TLSMode: String, CaseIterable { case disable, require }
 
+/// How fixtures that share instruments take turns with them (`station.schedule`).
+public enum InstrumentSchedule: String, Sendable, CaseIterable {
+    /// A started unit keeps the instruments its fixture uses until it ends: the other fixture's
+    /// unit waits, and its operator's loading time is hidden behind this unit's measuring.
+    case unit
+    /// Fixtures take turns fiber by fiber: both units progress at once, each about half as fast.
+    /// Fixtures with switches of their own move them while the other fixture reads.
+    case fiber
+}
+
 /// A validated station configuration.
 public struct StationConfig: Sendable {
     public var sourcePath: String
@@ -121,6 +131,7 @@ public struct StationConfig: Sendable {
     public var users: [StationUser] = []
     /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
     public var certificate: CertificateTemplate = .standard
+    public var schedule: InstrumentSchedule = .unit
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
     public var hash: String
 
@@ -164,6 +175,13 @@ public struct StationConfig: Sendable {
             control: control, sinks: sinks, simulation: simulation, hash: "")
         config.users = try usersSection(f.users, file: f.usersFile, configFile: file, root)
         config.http = try f.http.map { try httpSection($0, users: config.users, configFile: file, root.key("http")) }
+        if let s = f.station.schedule {
+            guard let schedule = InstrumentSchedule(rawValue: s) else {
+                throw ConfigIssue(path: root.key("station").key("schedule"), message: "'\(Escaped.text(s))' is not a schedule",
+                                  fix: "use unit (a unit keeps shared instruments until it ends) or fiber (fixtures alternate per fiber)")
+            }
+            config.schedule = schedule
+        }
         if let t = f.station.certificateTemplate {
             config.certificate = try certificateTemplate(t, configFile: file, root.key("station").key("certificateTemplate"))
         }

@@ -194,7 +194,7 @@ extension Station {
             onFiber: { [weak self] fiber, arrival, steps in
                 await self?.records.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
                 await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
-            })
+            }, schedule: active.schedule)
         var result: UnitRun.Result
         if let panel { result = await panel.measureWatchingLid(run) } else { result = await run.measure() }
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {

@@ -44,37 +44,80 @@ struct UnitRun: Sendable {
         var failure: (any Error)?
     }
 
+    /// How fixtures that share instruments take turns (see `InstrumentSchedule`).
+    let schedule: InstrumentSchedule
+
     func measure() async -> Result {
         var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(
             .unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
+        guard schedule == .unit else { return await measureFibers(result, unitLeased: false) }
+        do {
+            return try await arbiter.withLease(wiring.instruments) { [result] in await measureFibers(result, unitLeased: true) }
+        } catch {
+            result.stop = .aborted(reason: "stopped while waiting for the instruments another fixture was using")
+            return result
+        }
+    }
+
+    /// Every used fiber in order; learns where fibers arrive, and stops early on an all-dark unit.
+    private func measureFibers(_ start: Result, unitLeased: Bool) async -> Result {
+        var result = start
         let expected = recipe.assembly.expectedMap()
         let judge = Judge(recipe: recipe, rules: rules)
-        for fiber in recipe.assembly.layout.usedPositions {
+        var predictor = ArrivalPredictor(expected: expected, layout: recipe.assembly.layout, kind: recipe.assembly.kind)
+        let used = recipe.assembly.layout.usedPositions
+        var darkEverywhere = 0
+        var anyLit = false
+        for fiber in used {
             if Task.isCancelled {
                 result.stop = .aborted(reason: "stopped before fiber \(fiber)")
                 break
             }
-            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!)
+            let candidates = predictor.candidates(fiber, positions: receivePositions)
+            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates, unitLeased: unitLeased)
             result.steps += f.steps
-            if let arrival = f.arrival { result.observed[fiber] = .some(arrival) }
-            // Recorded before it is announced: a step event means the reading is on disk, so a
-            // power loss right after one can never lose what a watcher has seen.
-            if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
-            for s in f.steps {
-                let m = judge.measure(s)
-                let onPath = (f.arrival ?? nil) == expected[fiber]
-                await events.publish(
-                    .step(
-                        fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
-                        receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
-                        verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
+            if let arrival = f.arrival {
+                result.observed[fiber] = .some(arrival)
+                if let q = arrival {
+                    predictor.observe(fiber: fiber, arrival: q)
+                    anyLit = true
+                } else {
+                    darkEverywhere += 1
+                }
             }
-            guard let error = f.failure else { continue }
-            result.stop = Self.stop(by: error, onFiber: fiber)
-            break
+            await announce(fiber, f, expected: expected[fiber]!, judge: judge)
+            if let error = f.failure {
+                result.stop = Self.stop(by: error, onFiber: fiber)
+                break
+            }
+            if !anyLit, rules.allDarkAfterFibers > 0, darkEverywhere >= rules.allDarkAfterFibers, fiber != used.last {
+                result.stop = .allDark(fibers: darkEverywhere)
+                break
+            }
         }
         return result
+    }
+
+    /// The receive positions this fixture is cabled for, in order.
+    private var receivePositions: [Int] {
+        recipe.assembly.receivePositions.filter { wiring.receiveChannels[$0] != nil }
+    }
+
+    /// Stores a measured fiber, then tells the watchers.
+    private func announce(_ fiber: Int, _ f: Fiber, expected: Int, judge: Judge) async {
+        // Recorded before it is announced: a step event means the reading is on disk, so a
+        // power loss right after one can never lose what a watcher has seen.
+        if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
+        for s in f.steps {
+            let m = judge.measure(s)
+            let onPath = (f.arrival ?? nil) == expected
+            await events.publish(
+                .step(
+                    fixture: wiring.id, serial: request.serial, fiber: fiber, wavelengthNm: s.wavelengthNm,
+                    receivePosition: m.receivePosition, ilDb: m.ilDb, rlDb: m.rlDb, rlBDb: m.rlBDb,
+                    verdict: m.verdict == .pass && !onPath ? .fail : m.verdict))
+        }
     }
 
     /// Why a unit ends when measuring `fiber` threw `error`.
@@ -91,30 +134,60 @@ struct UnitRun: Sendable {
         }
     }
 
-    /// Measures one fiber at every wavelength while holding the fixture's instruments. The first
-    /// wavelength finds where the light arrives; every wavelength is then judged on its own reading
-    /// (a fiber lit at 1310 nm can be dark at 1550 nm). The switches are always set inside the lease.
-    private func measureFiber(_ fiber: Int, expectedReceive: Int) async -> Fiber {
+    /// Measures one fiber at every wavelength. Under the `fiber` schedule it leases the fixture's
+    /// switches for the whole fiber (nobody moves them between the move and the last reading)
+    /// and the source and meters only for the readings, so that a fixture with switches of its
+    /// own moves them while another fixture reads.
+    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int], unitLeased: Bool) async -> Fiber {
         let w = wiring
+        let switches: Set<String> = [w.launchSwitch, w.receiveSwitch]
+        let readers = w.instruments.subtracting(switches)
+        let run: @Sendable () async -> Fiber = {
+            do {
+                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive)
+            } catch {
+                return Fiber(failure: error)
+            }
+            if unitLeased || readers.isEmpty { return await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates) }
+            do {
+                return try await arbiter.withLease(readers, nested: true) {
+                    await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates)
+                }
+            } catch {
+                return Fiber(failure: error)
+            }
+        }
+        if unitLeased { return await run() }
         do {
-            return try await arbiter.withLease(w.instruments) { await measureHeld(fiber, expectedReceive: expectedReceive) }
+            return try await arbiter.withLease(switches, run)
         } catch {
             return Fiber(failure: error)  // cancelled while waiting for the instruments
         }
     }
 
-    private func measureHeld(_ fiber: Int, expectedReceive: Int) async -> Fiber {
+    /// Both switches move at once (each waits only for itself), and the lid is read meanwhile:
+    /// the fiber's light path is set in the time of the slower switch.
+    private func moveSwitches(_ fiber: Int, receive q: Int) async throws {
+        let w = wiring
+        async let lid: Void = interlock.check()  // the source may still be on from the last fiber
+        async let launch: Void = instruments.switches[w.launchSwitch]!.select(channel: w.launchChannels[fiber]!)
+        async let receive: Void = instruments.switches[w.receiveSwitch]!.select(channel: w.receiveChannels[q]!)
+        _ = try await (lid, launch, receive)
+    }
+
+    /// Every wavelength of a fiber whose switches are set. The first wavelength finds where the
+    /// light arrives; every wavelength is then judged on its own reading (a fiber lit at 1310 nm
+    /// can be dark at 1550 nm).
+    private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int]) async -> Fiber {
         let w = wiring
         let ins = instruments
-        let launch = ins.switches[w.launchSwitch]!
         let receive = ins.switches[w.receiveSwitch]!
         let source = ins.sources[w.source]!
         let meter = ins.powerMeters[w.powerMeter]!
-        let rlMeter = w.rlMeter.flatMap { ins.rlMeters[$0] }
+        // An RL reading nobody judges is not taken: on an RL1 it costs about a second per wavelength.
+        let rlMeter = recipe.limits.judgesReturnLoss ? w.rlMeter.flatMap { ins.rlMeters[$0] } : nil
         var f = Fiber()
         do {
-            try await interlock.check()  // the source may still be on from the last fiber
-            try await launch.select(channel: w.launchChannels[fiber]!)
             for wl in recipe.wavelengthsNm {
                 try Task.checkCancellation()
                 try await interlock.check()
@@ -125,8 +198,7 @@ struct UnitRun: Sendable {
                     power: nil, rlDb: nil, fault: nil)
                 do {
                     let (q, light) = try await locate(
-                        fiber, wl, expected: expectedReceive, arrival: f.arrival, receive: receive,
-                        meter: meter)
+                        fiber, wl, expected: expectedReceive, candidates: candidates, arrival: f.arrival, receive: receive, meter: meter)
                     if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
                     step.receivePosition = q
@@ -155,15 +227,15 @@ struct UnitRun: Sendable {
     }
 
     /// Reads the fiber's light at one wavelength: at the position it arrived at, or, at the first
-    /// wavelength, looking for it (expected position first, then where other polarities put it).
+    /// wavelength, looking for it at `candidates` in order (the predicted position first).
     private func locate(
-        _ fiber: Int, _ wl: Int, expected: Int, arrival: Int??, receive: any OpticalSwitch,
+        _ fiber: Int, _ wl: Int, expected: Int, candidates: [Int], arrival: Int??, receive: any OpticalSwitch,
         meter: any PowerMeter
     ) async throws -> (Int, Light) {
-        let candidates = arrival.map { [$0 ?? expected] } ?? [expected] + scanOrder(fiber: fiber, expected: expected)
-        for q in candidates {
+        let order = arrival.map { [$0 ?? expected] } ?? candidates
+        for q in order {
             try Task.checkCancellation()
-            try await receive.select(channel: wiring.receiveChannels[q]!)
+            try await receive.select(channel: wiring.receiveChannels[q]!)  // no move when it is already there
             let reading = try await meter.readPower(wavelengthNm: wl)
             let ref =
                 references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
@@ -172,22 +244,6 @@ struct UnitRun: Sendable {
             if light != .dark { return (q, light) }
         }
         return (arrival.map { $0 ?? expected } ?? expected, .dark)
-    }
-
-    /// Where to look when a fiber's light is not at its expected position: first where the other
-    /// polarity types would put it, then every other receive position.
-    private func scanOrder(fiber: Int, expected: Int) -> [Int] {
-        let spec = recipe.assembly
-        var order: [Int] = []
-        for t in PolarityType.allCases {
-            if let q = PolarityMap.standard(t, layout: spec.layout, kind: spec.kind)[fiber], q != expected, !order.contains(q) {
-                order.append(q)
-            }
-        }
-        for q in spec.receivePositions where q != expected && !order.contains(q) && wiring.receiveChannels[q] != nil {
-            order.append(q)
-        }
-        return order
     }
 }
 
