@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleSimSpec
 import FerruleDevices
 import Foundation
+import NIOConcurrencyHelpers
 
 /// What sits in a fixture.
 public enum Mounted: Sendable {
@@ -51,6 +52,7 @@ public actor SimulatedBench {
     public init(wiring: [FixtureWiring], settings: BenchSettings = BenchSettings()) {
         self.wiring = wiring
         self.settings = settings
+        self.timingBox = NIOLockedValueBox(settings.timing)
         self.rng = SplitMix64(seed: settings.seed)
     }
 
@@ -133,8 +135,11 @@ public actor SimulatedBench {
         switchPosition[name] = channel
         checkInterlock("\(name) to channel \(channel)")
     }
-    /// How long each simulated instrument takes.
-    public nonisolated var timing: SimulationTiming { settings.timing }
+    /// How long each simulated instrument takes: the settings' timing until `setTiming` changes it
+    /// (a benchmark takes its references instantly, then times units at real speed).
+    public nonisolated var timing: SimulationTiming { timingBox.withLockedValue { $0 } }
+    public nonisolated func setTiming(_ timing: SimulationTiming) { timingBox.withLockedValue { $0 = timing } }
+    private nonisolated let timingBox: NIOLockedValueBox<SimulationTiming>
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
     public func switchChannel(_ name: String) -> Int? { switchPosition[name] }
     func setSource(_ name: String, wavelengthNm: Int?) {

@@ -30,8 +30,7 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
     private var fault: WireFault = .none
     private var target: Int?
     private var movingUntil = ContinuousClock.now
-    var switchSettle: Duration = .zero
-    var answerDelay: Duration = .zero  // what the module takes to answer (its own thread waits)
+    var switchSettle: Duration?  // fixed (tests); nil: the bench's timing
 
     init(name: String, unitId: Int, kind: ModbusSimKind, bench: SimulatedBench) {
         self.name = name
@@ -89,7 +88,8 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
             return applyWrite(function: request[header], address: Int(request[header + 1]) << 8 | Int(request[header + 2]))
         }
         if let effect { blocking(effect) }
-        if answerDelay > .zero { usleep(UInt32(answerDelay.seconds * 1_000_000)) }
+        let answerMs = bench.timing.answerMs  // what the module takes to answer (its own thread waits)
+        if answerMs > 0 { usleep(UInt32(answerMs * 1000)) }
         return lock.withLock {
             guard modbus_reply(ctx, request, length, mapping) >= 0 else { return .close }
             return .replied
@@ -163,7 +163,8 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
             let ch = Int(mapping.pointee.tab_registers[address])
             guard ch <= channels else { return nil }
             target = ch
-            movingUntil = ContinuousClock.now + (fault == .slowSwitch ? .seconds(2) : switchSettle)
+            let settle = switchSettle ?? .microseconds(Int64(bench.timing.settleMs(WireModel.modbusSwitch.rawValue) * 1000))
+            movingUntil = ContinuousClock.now + (fault == .slowSwitch ? .seconds(2) : settle)
             if let p = m.position { set(p, word: 0) }
             if let b = m.busy { set(b, true) }
             return nil

@@ -33,9 +33,10 @@ public actor SCPIDevice {
     private var ese = 0
     private var sre = 0
     public static let queueDepth = 30
-    var switchSettle: Duration = .zero
-    /// A serial line's speed (bytes per second) for an instrument on a pty; nil on TCP.
-    var lineBytesPerSecond: Double?
+    /// A fixed settling time (tests); nil: the bench's timing for the model.
+    var switchSettle: Duration?
+    /// Whether the instrument is on a serial line (a pty), whose speed the bench's timing gives.
+    var onSerialLine = false
     var busyUntil: ContinuousClock.Instant = .now
 
     init(name: String, model: any SCPIModel, bench: SimulatedBench) {
@@ -110,7 +111,9 @@ public actor SCPIDevice {
         let reply = replies.isEmpty ? nil : replies.joined(separator: ";")
         // Every line costs the instrument its answer time, and a serial line its bytes.
         let bytes = Double(line.utf8.count + 1 + (reply.map { $0.utf8.count + 1 } ?? 0))
-        try? await pause(ms: bench.timing.answerMs + (lineBytesPerSecond.map { bytes / $0 * 1000 } ?? 0))
+        let timing = bench.timing
+        let lineMs = onSerialLine ? (timing.serialBytesPerSecond.map { bytes / $0 * 1000 } ?? 0) : 0
+        try? await pause(ms: timing.answerMs + lineMs)
         return (reply, false)
     }
 
@@ -191,7 +194,10 @@ public actor SCPIDevice {
     }
 
     // Helpers for models.
-    func startSwitching() { busyUntil = .now + switchSettle + (fault == .slowSwitch ? .seconds(2) : .zero) }
+    func startSwitching(driver: String) {
+        let settle = switchSettle ?? .microseconds(Int64(bench.timing.settleMs(driver) * 1000))
+        busyUntil = .now + settle + (fault == .slowSwitch ? .seconds(2) : .zero)
+    }
     var switching: Bool { ContinuousClock.now < busyUntil }
 }
 

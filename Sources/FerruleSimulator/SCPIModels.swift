@@ -80,7 +80,7 @@ struct OSXModel: SCPIModel {
         if SCPIDevice.matches(h, "CLOSe") || h.range(of: #"^ROUT(E)?\d*:CHAN(NEL)?$"#, options: .regularExpression) != nil {
             guard let ch = a.last.flatMap(Int.init), (1...channels).contains(ch) else { return .error(-222, "Data out of range") }
             await bench.setSwitch(name, channel: ch)
-            await device.startSwitching()
+            await device.startSwitching(driver: WireModel.santecOSX.rawValue)
             return .none
         }
         if SCPIDevice.matches(h, "CLOSe?") { return .reply(String(await bench.switchChannel(name) ?? 0)) }

@@ -85,18 +85,14 @@ public final class WireBench: Sendable {
         _ instruments: [WireInstrument], bench: SimulatedBench, ptyDirectory: String,
         switchSettle: Duration? = nil
     ) async throws -> WireBench {
-        let timing = bench.timing
-        func settle(_ model: WireModel) -> Duration {
-            switchSettle ?? .microseconds(Int64(timing.settleMs(model.rawValue) * 1000))
-        }
+
         var servers: [String: WireServer] = [:]
         var modbus: [String: ModbusWireServer] = [:]
         do {
             for i in instruments {
                 if let kind = i.modbus {
                     let device = ModbusSimDevice(name: i.name, unitId: i.unitId, kind: kind, bench: bench)
-                    device.switchSettle = settle(i.model)
-                    device.answerDelay = .microseconds(Int64(timing.answerMs * 1000))
+                    device.switchSettle = switchSettle
                     device.inject(i.fault)
                     switch i.transport {
                     case .tcp: modbus[i.name] = try ModbusWireServer.serveTCP(device: device, name: i.name)
@@ -116,8 +112,7 @@ public final class WireBench: Sendable {
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
                 await device.configure(
-                    fault: i.fault, scope: i.faultScope, switchSettle: settle(i.model),
-                    lineBytesPerSecond: i.transport == .pty ? timing.serialBytesPerSecond : nil)
+                    fault: i.fault, scope: i.faultScope, switchSettle: switchSettle, onSerialLine: i.transport == .pty)
                 switch i.transport {
                 case .tcp: servers[i.name] = try await WireServer.serveTCP(device: device, name: i.name)
                 case .pty: servers[i.name] = try await WireServer.servePTY(device: device, name: i.name, link: ptyDirectory + "/" + i.name)
@@ -155,10 +150,10 @@ public final class WireBench: Sendable {
 }
 
 extension SCPIDevice {
-    func configure(fault: WireFault, scope: FaultScope, switchSettle: Duration, lineBytesPerSecond: Double?) {
+    func configure(fault: WireFault, scope: FaultScope, switchSettle: Duration?, onSerialLine: Bool) {
         self.fault = fault
         self.scope = scope
         self.switchSettle = switchSettle
-        self.lineBytesPerSecond = lineBytesPerSecond
+        self.onSerialLine = onSerialLine
     }
 }

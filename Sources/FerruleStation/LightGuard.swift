@@ -29,24 +29,26 @@ public actor LightGuard {
 
     /// Source off and the fixture's switches parked. The switches are best effort; the source's
     /// answer decides whether light may still be on. Returns true when the source confirmed off.
+    /// `leased`: the caller holds the fixture's instruments already (a unit under the `unit` schedule).
     @discardableResult
-    func safeState(_ w: FixtureWiring) async -> Bool {
+    func safeState(_ w: FixtureWiring, leased: Bool = false) async -> Bool {
         let ins = instruments
         let arbiter = arbiter
         // One lease for both; each outcome kept apart (the source's decides, the switches' is logged).
         let (off, parked): (String?, String?)
         do {
+            let body: @Sendable () async -> (String?, String?) = {
+                var off: String?
+                var parked: String?
+                do { try await ins.sources[w.source]?.disable() } catch { off = "\(error)" }
+                do {
+                    try await ins.switches[w.launchSwitch]?.park()
+                    try await ins.switches[w.receiveSwitch]?.park()
+                } catch { parked = "\(error)" }
+                return (off, parked)
+            }
             (off, parked) = try await withTaskCancellationShield {
-                try await arbiter.withLease(w.instruments) {
-                    var off: String?
-                    var parked: String?
-                    do { try await ins.sources[w.source]?.disable() } catch { off = "\(error)" }
-                    do {
-                        try await ins.switches[w.launchSwitch]?.park()
-                        try await ins.switches[w.receiveSwitch]?.park()
-                    } catch { parked = "\(error)" }
-                    return (off, parked)
-                }
+                leased ? await body() : try await arbiter.withLease(w.instruments, body)
             }
         } catch {
             (off, parked) = ("\(error)", nil)  // the lease itself was not granted

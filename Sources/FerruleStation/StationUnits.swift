@@ -194,13 +194,11 @@ extension Station {
             onFiber: { [weak self] fiber, arrival, steps in
                 await self?.records.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)
                 await self?.fiberDone(w.id, worstIl: steps.compactMap { s in UnitRun.insertionLoss(s) }.max())
-            }, schedule: active.schedule)
-        var result: UnitRun.Result
-        if let panel { result = await panel.measureWatchingLid(run) } else { result = await run.measure() }
+            }, unitLeased: active.schedule == .unit)
+        var result = await measureAndSwitchOff(run, panel: panel)
         if let (name, why) = unpluggedDuringUnit.removeValue(forKey: w.id) {
             result.stop = .fault(instrument: name, command: nil, fiber: nil, message: why)
         }
-        await light.safeState(w)
 
         let judgement = Judge(recipe: recipe, rules: p.rules).judge(steps: result.steps, observed: result.observed, stop: result.stop)
         if judgement.referenceSuspect { await referenceKeeper.markSuspect(judgement, fixture: w.id, recipe: recipe, serial: req.serial) }
@@ -233,6 +231,27 @@ extension Station {
                 "report": "\(path)"
             ])
         return UnitOutcome(report: report, reportPath: path, stored: stored)
+    }
+
+    /// Measures the unit and leaves its fixture safe (source off, switches parked). Under the `unit`
+    /// schedule both happen in one lease of the fixture's instruments, so that the fixture waiting
+    /// for them starts at once and this unit's verdict does not wait for that fixture's unit.
+    private func measureAndSwitchOff(_ run: UnitRun, panel: FixturePanel?) async -> UnitRun.Result {
+        let light = light
+        let w = run.wiring
+        let body: @Sendable (_ leased: Bool) async -> UnitRun.Result = { leased in
+            let result = if let panel { await panel.measureWatchingLid(run) } else { await run.measure() }
+            await light.safeState(w, leased: leased)
+            return result
+        }
+        guard run.unitLeased else { return await body(false) }
+        do {
+            return try await arbiter.withLease(w.instruments) { await body(true) }
+        } catch {
+            var result = UnitRun.Result(reportId: run.reportId, startedAt: run.startedAt)
+            result.stop = .aborted(reason: "stopped while waiting for the instruments another fixture was using")
+            return result
+        }
     }
 
     func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {

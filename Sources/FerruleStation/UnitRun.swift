@@ -44,25 +44,15 @@ struct UnitRun: Sendable {
         var failure: (any Error)?
     }
 
-    /// How fixtures that share instruments take turns (see `InstrumentSchedule`).
-    let schedule: InstrumentSchedule
+    /// Whether the caller holds every instrument of the fixture for the whole unit (the `unit`
+    /// schedule); otherwise each fiber leases them (see `measureFiber`).
+    let unitLeased: Bool
 
+    /// Every used fiber in order; learns where fibers arrive, and stops early on an all-dark unit.
     func measure() async -> Result {
         var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(
             .unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
-        guard schedule == .unit else { return await measureFibers(result, unitLeased: false) }
-        do {
-            return try await arbiter.withLease(wiring.instruments) { [result] in await measureFibers(result, unitLeased: true) }
-        } catch {
-            result.stop = .aborted(reason: "stopped while waiting for the instruments another fixture was using")
-            return result
-        }
-    }
-
-    /// Every used fiber in order; learns where fibers arrive, and stops early on an all-dark unit.
-    private func measureFibers(_ start: Result, unitLeased: Bool) async -> Result {
-        var result = start
         let expected = recipe.assembly.expectedMap()
         let judge = Judge(recipe: recipe, rules: rules)
         var predictor = ArrivalPredictor(expected: expected, layout: recipe.assembly.layout, kind: recipe.assembly.kind)
@@ -75,7 +65,7 @@ struct UnitRun: Sendable {
                 break
             }
             let candidates = predictor.candidates(fiber, positions: receivePositions)
-            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates, unitLeased: unitLeased)
+            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates)
             result.steps += f.steps
             if let arrival = f.arrival {
                 result.observed[fiber] = .some(arrival)
@@ -138,13 +128,14 @@ struct UnitRun: Sendable {
     /// switches for the whole fiber (nobody moves them between the move and the last reading)
     /// and the source and meters only for the readings, so that a fixture with switches of its
     /// own moves them while another fixture reads.
-    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int], unitLeased: Bool) async -> Fiber {
+    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int]) async -> Fiber {
         let w = wiring
         let switches: Set<String> = [w.launchSwitch, w.receiveSwitch]
         let readers = w.instruments.subtracting(switches)
         let run: @Sendable () async -> Fiber = {
             do {
-                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive)
+                // Holding the source too (the unit's lease), its laser is set while the switches move.
+                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive, setSource: unitLeased)
             } catch {
                 return Fiber(failure: error)
             }
@@ -165,19 +156,26 @@ struct UnitRun: Sendable {
         }
     }
 
-    /// Both switches move at once (each waits only for itself), and the lid is read meanwhile:
-    /// the fiber's light path is set in the time of the slower switch.
-    private func moveSwitches(_ fiber: Int, receive q: Int) async throws {
+    /// Both switches move at once (each waits only for itself), and meanwhile the lid is read
+    /// and then, with `setSource`, the laser set to the first wavelength: the fiber's light path
+    /// is ready in the time of the slower switch.
+    private func moveSwitches(_ fiber: Int, receive q: Int, setSource: Bool) async throws {
         let w = wiring
-        async let lid: Void = interlock.check()  // the source may still be on from the last fiber
+        let source = instruments.sources[w.source]!
+        let first = recipe.wavelengthsNm[0]
+        async let light: Void = {
+            try await interlock.check()  // before any light enters: the lid closed
+            if setSource { try await source.enable(wavelengthNm: first) }
+        }()
         async let launch: Void = instruments.switches[w.launchSwitch]!.select(channel: w.launchChannels[fiber]!)
         async let receive: Void = instruments.switches[w.receiveSwitch]!.select(channel: w.receiveChannels[q]!)
-        _ = try await (lid, launch, receive)
+        _ = try await (light, launch, receive)
     }
 
     /// Every wavelength of a fiber whose switches are set. The first wavelength finds where the
     /// light arrives; every wavelength is then judged on its own reading (a fiber lit at 1310 nm
-    /// can be dark at 1550 nm).
+    /// can be dark at 1550 nm). The lid was read as the switches moved; the lid watcher reads it
+    /// every 50 ms besides, and a lid found open stops the unit with the source off.
     private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int]) async -> Fiber {
         let w = wiring
         let ins = instruments
@@ -190,8 +188,7 @@ struct UnitRun: Sendable {
         do {
             for wl in recipe.wavelengthsNm {
                 try Task.checkCancellation()
-                try await interlock.check()
-                try await source.enable(wavelengthNm: wl)
+                try await source.enable(wavelengthNm: wl)  // no exchange when the laser is already there
                 var step = RawStep(
                     fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
                     receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,

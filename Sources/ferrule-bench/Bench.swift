@@ -12,7 +12,7 @@ import Logging
 
 /// Prints figures; asserts nothing. Machines here are shared and noisy: compare runs on one machine.
 ///
-///     swift run -c release ferrule-bench [--config Config/simulated.yaml] [--units 20] [--subscribers 200]
+///     swift run -c release ferrule-bench [--config Config/simulated.yaml] [--units 20] [--subscribers 200] [--load 10]
 @main
 struct FerruleBench {
     static func main() async throws {
@@ -20,19 +20,32 @@ struct FerruleBench {
         var configPath = "Config/simulated.yaml"
         var units = 20
         var subscribers = 200
+        var load = 10.0
+        var cycles = 4
+        var withRL = false
+        var only: String?
         while let a = args.popFirst() {
             switch a {
             case "--config": configPath = args.popFirst() ?? configPath
             case "--units": units = Int(args.popFirst() ?? "") ?? units
             case "--subscribers": subscribers = Int(args.popFirst() ?? "") ?? subscribers
+            case "--load": load = Double(args.popFirst() ?? "") ?? load
+            case "--cycles": cycles = max(2, Int(args.popFirst() ?? "") ?? cycles)
+            case "--with-rl": withRL = true
+            case "--only": only = args.popFirst()
             default:
-                print("usage: ferrule-bench [--config PATH] [--units N] [--subscribers N]")
+                print(
+                    """
+                    usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
+                                         [--only round-trips|software|store|throughput]
+                    """)
                 return
             }
         }
-        try await roundTrips(configPath: configPath)
-        try await run(configPath: configPath, units: units, subscribers: subscribers)
-        try await records(configPath: configPath)
+        if only == nil || only == "round-trips" { try await roundTrips(configPath: configPath) }
+        if only == nil || only == "software" { try await run(configPath: configPath, units: units, subscribers: subscribers) }
+        if only == nil || only == "store" { try await records(configPath: configPath) }
+        if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
     }
 
     /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
