@@ -49,7 +49,8 @@ public struct ArrivalPredictor: Sendable {
     /// predicted it, else takes the first rule that does (recipe, a standard type, an offset).
     public mutating func observe(fiber: Int, arrival: Int) {
         if position(fiber, under: rule) == arrival { return }
-        let rules: [Rule] = [.recipe] + standards.map { .standard($0.0) } + [expected[fiber].map { .offset(arrival - $0) }].compactMap { $0 }
+        let rules: [Rule] =
+            [.recipe] + standards.map { .standard($0.0) } + [expected[fiber].map { .offset(arrival - $0) }].compactMap { $0 }
         if let r = rules.first(where: { position(fiber, under: $0) == arrival }) { rule = r }
     }
 }

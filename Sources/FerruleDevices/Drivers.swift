@@ -173,7 +173,8 @@ public actor SantecOSX: OpticalSwitch {
             if cond == 0 {
                 guard parts[1] == channel else {
                     throw InstrumentError(
-                        instrument: name, operation: "CLOSe \(channel)", detail: "switch reports channel \(parts[1].map(String.init) ?? "?") after switching")
+                        instrument: name, operation: "CLOSe \(channel)",
+                        detail: "switch reports channel \(parts[1].map(String.init) ?? "?") after switching")
                 }
                 break
             }

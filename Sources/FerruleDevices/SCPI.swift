@@ -158,7 +158,8 @@ public final class SCPISession: @unchecked Sendable {
             return try await l.query(line, timeout: timeout).trimmingCharacters(in: .whitespaces)
         } catch let e as LinkError {
             disconnect()
-            throw InstrumentError(instrument: name, operation: operation, detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
+            throw InstrumentError(
+                instrument: name, operation: operation, detail: e.kind == .timeout ? "no reply within \(timeout)" : e.detail)
         }
     }
 

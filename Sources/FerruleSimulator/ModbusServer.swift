@@ -9,14 +9,6 @@ import NIOConcurrencyHelpers
 import Glibc
 #endif
 
-/// What a simulated Modbus device is.
-public enum ModbusSimKind: Sendable, Hashable {
-    /// A 1xN optical switch with the given register map.
-    case opticalSwitch(ModbusSwitchMap, channels: Int)
-    /// The I/O module of a fixture: its inputs come from the bench, its stack light goes to it.
-    case fixtureIO(ModbusIOMap, fixture: Int)
-}
-
 /// A simulated Modbus slave: a libmodbus register mapping backed by the simulated bench.
 /// libmodbus's own server code parses every request and builds every reply (`modbus_receive`,
 /// `modbus_reply`), on its own threads, so the wire is the real protocol in both directions.

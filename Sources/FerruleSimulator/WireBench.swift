@@ -15,6 +15,14 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
 
+/// What a simulated Modbus device is.
+public enum ModbusSimKind: Sendable, Hashable {
+    /// A 1xN optical switch with the given register map.
+    case opticalSwitch(ModbusSwitchMap, channels: Int)
+    /// The I/O module of a fixture: its inputs come from the bench, its stack light goes to it.
+    case fixtureIO(ModbusIOMap, fixture: Int)
+}
+
 /// One instrument simulated on the wire: its model, transport, channels and any fault.
 public struct WireInstrument: Sendable, Hashable {
     public var name: String

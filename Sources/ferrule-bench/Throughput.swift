@@ -127,7 +127,9 @@ extension FerruleBench {
             let u = try await t.unit(part, serial: "G-\(part)")
             good[part] = u.seconds
             let (bare, full) = t.floor(part)
-            let perFiber = u.exchanges.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, Double($0.value) / Double(u.fibers)) }
+            let perFiber = u.exchanges.sorted { $0.key < $1.key }.map {
+                String(format: "%@ %.1f", $0.key, Double($0.value) / Double(u.fibers))
+            }
             print(
                 String(
                     format: "  %@ (%d fibers, %d wavelengths): %.2f s; floor %.2f s with the instruments' answers (%.3fx), "
@@ -150,12 +152,14 @@ extension FerruleBench {
         let cycle = good[part]!
         let one = try await t.unitsPerHour(part, fixtures: [1], load: load, cycles: cycles)
         let idealOne = 3600 / (cycle + load)
-        print(String(format: "  units/hour, one fixture, %.0f s load: %.0f (ideal %.0f, %.1f%%)", load, one, idealOne, one / idealOne * 100))
+        print(
+            String(format: "  units/hour, one fixture, %.0f s load: %.0f (ideal %.0f, %.1f%%)", load, one, idealOne, one / idealOne * 100))
         let two = try await t.unitsPerHour(part, fixtures: [1, 2], load: load, cycles: cycles)
         // Two fixtures sharing the instruments: they are busy all the time unless a load takes
         // longer than the other fixture's test; then each fixture's cycle is its test plus its load.
         let idealTwo = min(3600 / cycle, 7200 / (cycle + load))
-        print(String(format: "  units/hour, two fixtures, %.0f s load: %.0f (ideal %.0f, %.1f%%)", load, two, idealTwo, two / idealTwo * 100))
+        print(
+            String(format: "  units/hour, two fixtures, %.0f s load: %.0f (ideal %.0f, %.1f%%)", load, two, idealTwo, two / idealTwo * 100))
         await t.station.shutdown()
     }
 }

@@ -155,3 +155,20 @@ import Testing
         #expect(Optics.returnLoss(incidentWatts: 1e-3, reflectedWatts: 0) == nil)
     }
 }
+
+@Suite struct ArrivalPredictorTests {
+    let layout = try! MPOLayout(fiberCount: 12)
+
+    @Test func learnsAStandardTypeAndAnOffset() {
+        let typeB = PolarityMap.standard(.b, layout: layout, kind: .trunk)
+        var p = ArrivalPredictor(expected: typeB, layout: layout, kind: .trunk)
+        #expect(p.candidates(1, positions: Array(1...12)).first == 12)  // the recipe's position first
+        p.observe(fiber: 1, arrival: 1)  // built as Type A
+        #expect(p.rule == .standard(.a) && p.candidates(2, positions: Array(1...12)).first == 2)
+        var q = ArrivalPredictor(expected: typeB, layout: layout, kind: .trunk)
+        q.observe(fiber: 3, arrival: 8)  // shifted by -2 from its Type B position 10
+        #expect(q.rule == .offset(-2) && q.candidates(4, positions: Array(1...12)).first == 7)
+        // Every position is still tried, each once.
+        #expect(q.candidates(4, positions: Array(1...12)).sorted() == Array(1...12))
+    }
+}
