@@ -31,9 +31,7 @@ import Testing
         let built = try await wireStation(schedule: schedule)
         defer { built.simulation?.close() }
         let (station, bench) = (built.station, try #require(built.simulation?.bench))
-        var timing = SimulationTiming.realistic
-        timing.switchSettleMs["santec-osx"] = 100  // realistic in shape, a third of the wait
-        bench.setTiming(timing)
+        bench.setTiming(.realistic)
         let part = "FT-MTP8-SMAPC-B"
         let recipe = station.config.recipes[part]!
         let units = [1, 2].map { SimulatedAssembly(serial: "RS-\(schedule)-\($0)", recipe: recipe, seed: UInt64($0)) }
