@@ -31,7 +31,7 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
     /// RL takes under 1.5 s in fast mode and under 5 s in standard mode (domain notes, section 5).
     private let rlTimeout: Duration
     /// The laser's wavelength as last set on this connection: re-sent only when it changes.
-    private var laser: (wavelengthNm: Int, connection: Int)?
+    private var laser = SentSetting<Int>()
 
     public init(
         name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
@@ -57,16 +57,16 @@ public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
             throw InstrumentError(
                 instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
         }
-        if let laser, laser.wavelengthNm == wavelengthNm, session.isConnected, laser.connection == session.connections { return }
-        laser = nil
+        if laser.holds(wavelengthNm, on: session) { return }
+        laser.forget()
         try await session.command("LAS:ENAB \(wavelengthNm)")
-        laser = (wavelengthNm, session.connections)
+        laser.record(wavelengthNm, on: session)
     }
 
     /// Always sent, whatever the driver believes: switching the light off is the safe state.
     public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
     private func locked_disable() async throws {
-        laser = nil
+        laser.forget()
         try await session.command("LAS:DISAB")
     }
 
@@ -134,7 +134,7 @@ public actor SantecOSX: OpticalSwitch {
     public var pollInterval: Duration = .milliseconds(10)
     public var maxPolls = 300
     /// The channel as last set on this connection.
-    private var current: (channel: Int, connection: Int)?
+    private var current = SentSetting<Int>()
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(2)) {
         self.name = name
@@ -159,8 +159,8 @@ public actor SantecOSX: OpticalSwitch {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "CLOSe \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
-        if let current, current.channel == channel, session.isConnected, current.connection == session.connections { return }
-        current = nil
+        if current.holds(channel, on: session) { return }
+        current.forget()
         try await session.command("CLOSe \(channel)", waitForCompletion: false)
         var polls = 0
         while true {
@@ -185,12 +185,12 @@ public actor SantecOSX: OpticalSwitch {
             }
             try await Task.sleep(for: pollInterval)
         }
-        current = (channel, session.connections)
+        current.record(channel, on: session)
     }
 
     /// The OSX has no park position; the station's safe state is the source being off.
     public func park() async throws { try await conversation.run { try await self.locked_park() } }
-    private func locked_park() async throws { current = nil }
+    private func locked_park() async throws { current.forget() }
 }
 
 /// Keysight 8163B/8164B/8166B mainframe (and N77xx): a laser module as the source and a power
@@ -232,10 +232,9 @@ public actor Keysight816x: LightSource, PowerMeter {
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
     public let noLightFloorDbm: Double
-    /// What this connection has set: the meter's wavelength and the laser's (nil: off or unknown).
-    private var wavelength: Int?
-    private var sourceOn: Int?
-    private var settingsConnection = 0
+    /// What this connection has set: the meter's wavelength, and the laser's while it is on.
+    private var wavelength = SentSetting<Int>()
+    private var sourceOn = SentSetting<Int>()
 
     public init(
         name: String, address: InstrumentAddress, slots: Slots = Slots(), wavelengthsNm: [Int] = [],
@@ -265,26 +264,16 @@ public actor Keysight816x: LightSource, PowerMeter {
                 instrument: name, operation: ":SOUR\(slot):WAV \(wl)NM",
                 detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
         }
-        forgetSettingsIfReconnected()
-        if sourceOn == wl { return }
-        sourceOn = nil
+        if sourceOn.holds(wl, on: session) { return }
+        sourceOn.forget()
         try await session.command(":SOUR\(slot):WAV \(wl)NM;:SOUR\(slot):POW:STAT 1")
-        sourceOn = wl
-    }
-
-    /// A new connection may be to an instrument that has reset: what was set before is unknown.
-    private func forgetSettingsIfReconnected() {
-        let connection = session.isConnected ? session.connections : session.connections + 1  // the next exchange connects
-        guard connection != settingsConnection else { return }
-        wavelength = nil
-        sourceOn = nil
-        settingsConnection = connection
+        sourceOn.record(wl, on: session)
     }
 
     public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
     private func locked_disable() async throws {
         guard let slot = slots.sourceSlot else { return }
-        sourceOn = nil  // always sent: switching the light off is the safe state
+        sourceOn.forget()  // always sent: switching the light off is the safe state
         try await session.command(":SOUR\(slot):POW:STAT 0")
     }
 
@@ -294,14 +283,13 @@ public actor Keysight816x: LightSource, PowerMeter {
     private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
         let n = slots.meterSlot
         let m = slots.meterChannel
-        forgetSettingsIfReconnected()
         var q = ":READ\(n):CHAN\(m):POW?"
-        if wavelength != wavelengthNm {
+        if !wavelength.holds(wavelengthNm, on: session) {
             q = ":SENS\(n):CHAN\(m):POW:WAV \(wavelengthNm)NM;" + q
-            wavelength = nil
+            wavelength.forget()
         }
         let reply = try await session.query(q)
-        wavelength = wavelengthNm
+        wavelength.record(wavelengthNm, on: session)
         switch SCPI.sentinel(reply) {
         case .positiveInfinity?, .notANumber?: return .overRange
         case .negativeInfinity?: return .noLight
@@ -328,7 +316,7 @@ public actor DiConSwitch: OpticalSwitch {
     public nonisolated let session: SCPISession
     public nonisolated let conversation = Conversation()
     /// The channel as last set on this connection.
-    private var current: (channel: Int, connection: Int)?
+    private var current = SentSetting<Int>()
 
     public init(name: String, address: InstrumentAddress, channelCount: Int, timeout: Duration = .seconds(1)) {
         self.name = name
@@ -349,20 +337,20 @@ public actor DiConSwitch: OpticalSwitch {
         guard (1...channelCount).contains(channel) else {
             throw InstrumentError(instrument: name, operation: "I1 \(channel)", detail: "channel out of range 1...\(channelCount)")
         }
-        if let current, current.channel == channel, session.isConnected, current.connection == session.connections { return }
-        current = nil
+        if current.holds(channel, on: session) { return }
+        current.forget()
         try await session.command("I1 \(channel)")
         let now = try await session.query("I1?")
         guard Int(now) == channel else {
             throw InstrumentError(instrument: name, operation: "I1 \(channel)", detail: "switch reports \"\(now)\" after the move")
         }
-        current = (channel, session.connections)
+        current.record(channel, on: session)
     }
 
     public func park() async throws { try await conversation.run { try await self.locked_park() } }
     private func locked_park() async throws {
         try await session.command("PK")
-        current = nil
+        current.forget()
     }
 }
 

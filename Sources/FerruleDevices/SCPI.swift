@@ -201,3 +201,18 @@ public final class SCPISession: @unchecked Sendable {
         }
     }
 }
+
+/// A setting as a driver last sent it on one connection of its session. It holds only while that
+/// connection lasts: a re-plugged (or power-cycled) instrument may have reset, so it is sent again.
+struct SentSetting<Value: Equatable & Sendable>: Sendable {
+    private var sent: (value: Value, connection: Int)?
+
+    /// Whether `value` is what the session's current connection was last given.
+    func holds(_ value: Value, on session: SCPISession) -> Bool {
+        guard let sent, session.isConnected else { return false }
+        return sent.value == value && sent.connection == session.connections
+    }
+
+    mutating func record(_ value: Value, on session: SCPISession) { sent = (value, session.connections) }
+    mutating func forget() { sent = nil }
+}

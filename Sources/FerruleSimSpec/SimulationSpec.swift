@@ -157,8 +157,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
 /// `instant` keeps CI fast; `realistic` is the domain notes' figures, so that the station can be
 /// timed on the simulated bench as it would run on the real one.
 public struct SimulationTiming: Sendable, Codable, Hashable {
-    /// Settling time of one switch move, by driver name (`santec-osx`, `dicon-mems`,
-    /// `modbus-switch`, `sim-switch`); a model not listed takes `otherSwitchSettleMs`.
+    /// Settling time of one switch move, by driver name (one of `switchDrivers`); a model not
+    /// listed takes `otherSwitchSettleMs`.
     public var switchSettleMs: [String: Double] = [:]
     public var otherSwitchSettleMs: Double = 0
     /// One power reading: the meter's averaging time.
@@ -175,6 +175,9 @@ public struct SimulationTiming: Sendable, Codable, Hashable {
 
     /// The settling time of a switch of this driver.
     public func settleMs(_ driver: String) -> Double { switchSettleMs[driver] ?? otherSwitchSettleMs }
+
+    /// The simulated switch models whose settling a timing can set.
+    public static let switchDrivers = ["dicon-mems", "modbus-switch", "santec-osx", "sim-switch"]
 
     public static let instant = SimulationTiming()
 

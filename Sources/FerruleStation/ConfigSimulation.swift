@@ -63,7 +63,7 @@ extension StationConfig {
                               fix: "use \(SimulationTiming.presets.keys.sorted().joined(separator: " or ")), or a mapping")
         }
         for (driver, ms) in (t.switchSettleMs ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let known = ["santec-osx", "dicon-mems", "modbus-switch", "sim-switch"]
+            let known = SimulationTiming.switchDrivers
             guard known.contains(driver) else {
                 throw ConfigIssue(path: p.key("switchSettleMs").key(driver), message: "'\(Escaped.text(driver))' is not a switch driver",
                                   fix: "name one of \(known.joined(separator: ", "))")

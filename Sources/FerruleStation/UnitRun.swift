@@ -57,6 +57,7 @@ struct UnitRun: Sendable {
         let judge = Judge(recipe: recipe, rules: rules)
         var predictor = ArrivalPredictor(expected: expected, layout: recipe.assembly.layout, kind: recipe.assembly.kind)
         let used = recipe.assembly.layout.usedPositions
+        let cabled = recipe.assembly.receivePositions.filter { wiring.receiveChannels[$0] != nil }
         var darkEverywhere = 0
         var anyLit = false
         for fiber in used {
@@ -64,7 +65,7 @@ struct UnitRun: Sendable {
                 result.stop = .aborted(reason: "stopped before fiber \(fiber)")
                 break
             }
-            let candidates = predictor.candidates(fiber, positions: receivePositions)
+            let candidates = predictor.candidates(fiber, positions: cabled)
             let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates)
             result.steps += f.steps
             if let arrival = f.arrival {
@@ -87,11 +88,6 @@ struct UnitRun: Sendable {
             }
         }
         return result
-    }
-
-    /// The receive positions this fixture is cabled for, in order.
-    private var receivePositions: [Int] {
-        recipe.assembly.receivePositions.filter { wiring.receiveChannels[$0] != nil }
     }
 
     /// Stores a measured fiber, then tells the watchers.
