@@ -171,15 +171,23 @@ F.onEvent = function (e, at) {
   F.station.onEvent(e, at);
   if (e.kind === "prompt") F.state.prompts.push(e.prompt);
   if (e.kind === "promptClosed") F.state.prompts = F.state.prompts.filter((p) => p.id !== e.id);
-  if (e.kind !== "step") F.refreshStatus();
+  if (e.kind !== "step") {
+    F.statusEvents = (F.statusEvents || 0) + 1;
+    F.refreshStatus();
+  }
 };
 
-// The fixtures' states change around the events: take a fresh status after each (batched).
+// The fixtures' states change around the events: take a fresh status after each (batched). A
+// status answered while another such event came is older than that event (it would show a unit
+// that has just ended as running): it is dropped, and the refresh that event asked for follows.
 F.refreshStatus = function () {
   clearTimeout(F.statusTimer);
   F.statusTimer = setTimeout(async () => {
+    const asked = F.statusEvents;
     try {
-      F.state.status = await F.api("GET", "/api/status");
+      const status = await F.api("GET", "/api/status");
+      if (F.statusEvents !== asked) return;
+      F.state.status = status;
       F.station.render();
       F.pages.refresh();
     } catch (err) { /* the feed's reconnect handles a lost station */ }

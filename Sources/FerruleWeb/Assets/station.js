@@ -76,6 +76,9 @@ F.station = {
     if (f.unit && (!p.unit || p.unit.serial !== f.unit.serial)) this.startUnit(p, f.unit.serial, f.unit.partNumber, null);
     // A verdict the page missed (opened or reconnected after it): from the latest unit's report.
     const last = f.lastUnit;
+    // The unit the page saw running ended while its feed was down (a restart): no unitFinished
+    // came, so its verdict is the latest unit's.
+    if (!f.unit && p.unit && last && last.serial === p.unit.serial && p.shown !== last.reportId) p.unit = null;
     if (!f.unit && !p.unit && last && p.shown !== last.reportId) {
       this.drawGrid(p, last.partNumber);
       if (last.stored) this.showVerdict(p, last);
