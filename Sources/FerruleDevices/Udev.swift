@@ -155,7 +155,7 @@ public final class UdevMonitor: Sendable {
     /// What happened to a device.
     public enum Action: String, Sendable { case add, remove }
 
-    private let stopped = Atomic<Bool>(false)
+    private let stopSignal = StopSignal()
 
     public init() {}
 
@@ -178,14 +178,16 @@ public final class UdevMonitor: Sendable {
         let box = MonitorBox(udev: udev, mon: mon)
         let (events, continuation) = AsyncStream<DeviceEvent>.makeStream()
         let t = Thread { [self] in
+            nameCurrentThread("udev-monitor")
             defer {
                 udev_monitor_unref(box.mon)
                 udev_unref(box.udev)
                 continuation.finish()
             }
-            while !stopped.load(ordering: .acquiring) {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&p, 1, 100) > 0 else { continue }
+            // Blocks until udev sends something or `stop()`: an idle monitor never wakes.
+            while let revents = stopSignal.waitReadable(fd) {
+                // POLLERR is a lost event (ENOBUFS), read and passed over; POLLNVAL a closed socket.
+                guard revents & Int16(POLLNVAL) == 0 else { return }
                 guard let dev = udev_monitor_receive_device(box.mon) else { continue }
                 defer { udev_device_unref(dev) }
                 let action = udev_device_get_action(dev).map { String(cString: $0) } ?? ""
@@ -194,7 +196,6 @@ public final class UdevMonitor: Sendable {
                 if let c = Udev.candidate(dev) ?? Self.bare(dev) { continuation.yield(DeviceEvent(a, c)) }
             }
         }
-        t.name = "udev-monitor"
         t.start()
         return events
     }
@@ -207,9 +208,9 @@ public final class UdevMonitor: Sendable {
     }
 
     public func stop() {
-        // The thread sees this within one poll interval and frees the monitor itself; not waited
-        // for, so that stopping never blocks the caller's (cooperative) thread.
-        stopped.store(true, ordering: .releasing)
+        // Wakes the thread at once; it frees the monitor itself. Not waited for, so that stopping
+        // never blocks the caller's (cooperative) thread.
+        stopSignal.raise()
     }
 }
 

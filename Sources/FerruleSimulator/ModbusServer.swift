@@ -223,7 +223,8 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
     public let device: ModbusSimDevice
     public let endpoint: Endpoint
     private let lock = NIOLock()
-    private var stopped = false
+    /// Wakes every serving thread at close; until then they block with no timeout.
+    private let stop = StopSignal()
     private var clients: Set<Int32> = []
     private var listenFD: Int32 = -1
     private var pty: LinkedPTY?
@@ -284,27 +285,26 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
     }
 
     public func close() {
-        lock.withLock { stopped = true }
+        stop.raise()
         dropConnections()
         pty?.unlink()
-        // The threads notice within one poll interval and release their descriptors themselves.
-        // Not waited for: close() is called from async code, and a serving thread may itself be
-        // waiting for the cooperative pool (`blocking`).
+        // The threads wake at once and release their descriptors themselves. Not waited for:
+        // close() is called from async code, and a serving thread may itself be waiting for the
+        // cooperative pool (`blocking`).
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
-
     private func spawn(_ body: @escaping @Sendable () -> Void) {
-        let t = Thread { body() }
-        t.name = "modbus-sim-\(endpoint.name)"
-        t.start()
+        let name = "modbus-\(endpoint.name)"
+        Thread {
+            nameCurrentThread(name)
+            body()
+        }.start()
     }
 
     private func acceptLoop() {
         defer { Glibc.close(listenFD) }
-        while !isStopped {
-            var p = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 100) > 0 else { continue }
+        while let revents = stop.waitReadable(listenFD) {
+            if revents & Int16(POLLNVAL) != 0 { return }
             let fd = accept(listenFD, nil, nil)
             guard fd >= 0 else { continue }
             if device.currentFault == .unplug {
@@ -330,12 +330,9 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
 
     private func serve(ctx: OpaquePointer, fd: Int32, rtu: Bool) {
         var buf = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
-        while !isStopped {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, 100)
-            if ready == 0 { continue }
-            if ready < 0 || p.revents & Int16(POLLNVAL | POLLERR) != 0 { return }
-            if !rtu && p.revents & Int16(POLLHUP) != 0 && p.revents & Int16(POLLIN) == 0 { return }
+        while let revents = stop.waitReadable(fd) {
+            if revents & Int16(POLLNVAL | POLLERR) != 0 { return }
+            if !rtu && revents & Int16(POLLHUP) != 0 && revents & Int16(POLLIN) == 0 { return }
             let n: Int32
             if rtu {
                 n = buf.withUnsafeMutableBufferPointer { modbus_receive(ctx, $0.baseAddress) }
@@ -385,11 +382,7 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
     private func readExactly(_ fd: Int32, _ buf: inout [UInt8], from start: Int, count: Int) -> Bool {
         var got = 0
         while got < count {
-            if isStopped { return false }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, 100)
-            if ready == 0 { continue }
-            if ready < 0 { return false }
+            guard let revents = stop.waitReadable(fd), revents & Int16(POLLNVAL) == 0 else { return false }
             let n = buf.withUnsafeMutableBufferPointer { read(fd, $0.baseAddress! + start + got, count - got) }
             if n <= 0 { return false }
             got += n

@@ -24,6 +24,7 @@ struct FerruleBench {
         var cycles = 4
         var withRL = false
         var only: String?
+        var seconds = 10
         while let a = args.popFirst() {
             switch a {
             case "--config": configPath = args.popFirst() ?? configPath
@@ -33,11 +34,12 @@ struct FerruleBench {
             case "--cycles": cycles = max(2, Int(args.popFirst() ?? "") ?? cycles)
             case "--with-rl": withRL = true
             case "--only": only = args.popFirst()
+            case "--seconds": seconds = Int(args.popFirst() ?? "") ?? seconds
             default:
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
-                                         [--only round-trips|software|store|throughput]
+                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle]
                     """)
                 return
             }
@@ -45,6 +47,7 @@ struct FerruleBench {
         if only == nil || only == "round-trips" { try await roundTrips(configPath: configPath) }
         if only == nil || only == "software" { try await run(configPath: configPath, units: units, subscribers: subscribers) }
         if only == nil || only == "store" { try await records(configPath: configPath) }
+        if only == nil || only == "idle" { try await IdleWakes.run(configPath: configPath, seconds: seconds) }
         if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
     }
 

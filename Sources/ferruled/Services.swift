@@ -90,24 +90,39 @@ struct StationService: Service {
         await station.events.finish()
     }
 
-    /// STATUS= lines while the state changes, and WATCHDOG=1 only while the engine answers.
+    /// STATUS= lines as the state changes, and WATCHDOG=1 only while the engine answers. Driven
+    /// by the station's events and by the watchdog's own period, so an idle daemon is not woken
+    /// (without systemd, neither runs).
     private func heartbeat() async {
-        var last = ""
-        var lastPing = ContinuousClock.now
-        while !Task.isCancelled {
-            let s = await station.status()
-            let text = s.fixtures.map { f in
-                "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
-            }.joined(separator: "; ")
-            if text != last {
-                notifier.notify("STATUS=\(text)")
-                last = text
+        guard notifier.enabled else { return }
+        // Subscribed before the first line, so that no change falls between the two; a buffer
+        // of one, for the status is read afresh at each event.
+        let changes = await station.events.subscribe(buffer: 1)
+        let first = await sendStatus(unlessSameAs: "")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var last = first
+                for await _ in changes { last = await sendStatus(unlessSameAs: last) }
             }
-            if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
-                notifier.notify("WATCHDOG=1")
-                lastPing = .now
+            if let interval = notifier.watchdogInterval {
+                group.addTask {
+                    while !Task.isCancelled {
+                        _ = await station.status()  // a hung engine never gets here: systemd restarts it
+                        notifier.notify("WATCHDOG=1")
+                        try? await Task.sleep(for: interval)
+                    }
+                }
             }
-            try? await Task.sleep(for: .milliseconds(500))
         }
+    }
+
+    /// Sends the fixtures' states as STATUS= when they differ from `last`; returns them.
+    private func sendStatus(unlessSameAs last: String) async -> String {
+        let s = await station.status()
+        let text = s.fixtures.map { f in
+            "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
+        }.joined(separator: "; ")
+        if text != last { notifier.notify("STATUS=\(text)") }
+        return text
     }
 }

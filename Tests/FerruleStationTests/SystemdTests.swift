@@ -1,3 +1,4 @@
+import FerruleProtocol
 import Foundation
 import Testing
 
@@ -65,6 +66,24 @@ import Glibc
         #expect(seen.contains { $0.contains("READY=1") })
         #expect(seen.contains { $0.hasPrefix("STATUS=fixture 1: idle") })
         #expect(seen.contains { $0.contains("WATCHDOG=1") })
+        // The STATUS lines follow the station's events: a unit's progress shows while it runs.
+        try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("test") {
+                $0.serial = "FRL-SD1"
+                $0.partNumber = "FT-MTP24-OM4-A"
+                $0.fixture = 1
+                $0.operator = "op-1"
+            }
+        }
+        var testing: [String] = []
+        while let m = receive() {
+            seen.append(m)
+            if m.hasPrefix("STATUS=fixture 1: testing FRL-SD1") { testing.append(m) }
+            if !testing.isEmpty && m.hasPrefix("STATUS=") && !m.contains("testing") { break }  // the unit ended
+        }
+        #expect(!testing.isEmpty, "\(seen)")
+        #expect(testing.contains { $0.contains("/24") }, "progress as fibers n/24: \(testing)")
         d.signal(SIGTERM)
         while !seen.contains(where: { $0.contains("STOPPING=1") }), let m = receive() { seen.append(m) }
         #expect(seen.contains { $0.contains("STOPPING=1") })
