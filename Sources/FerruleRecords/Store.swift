@@ -58,10 +58,17 @@ public struct StoreError: Error, CustomStringConvertible {
 /// Units, their measurements (written fiber by fiber as they are measured), references,
 /// instrument identities, and an outbox that the sinks follow with cursors of their own.
 ///
-/// Durability: WAL journal with `synchronous = FULL`. In WAL mode NORMAL is safe against a
-/// crash of the process but a power loss can roll back the last transactions; FULL syncs the
-/// WAL at every commit, so a unit reported as done survives the station losing power. It costs
-/// one fsync per fiber and per unit (a few ms) against the seconds an instrument takes per step.
+/// Durability: WAL journal. Each fiber is committed as it is measured without a sync
+/// (`synchronous = NORMAL`); every other transaction, above all a unit's final record, commits
+/// with one (`FULL`), which syncs the whole WAL and so every fiber written before it. What that
+/// may cost:
+/// - a crash of the process (SIGKILL, a fault): nothing. A committed fiber is in the WAL, which
+///   the kernel holds for the file; the unit comes back `interrupted` with every fiber measured.
+/// - a power loss or a kernel crash: the fibers of a unit in progress measured since the last
+///   synced commit (its start), never a finished unit, never half a fiber. SQLite rolls back to
+///   the last synced commit; the interrupted unit is retested either way.
+/// A sync costs a few ms, one per fiber before; against the seconds an instrument takes per
+/// fiber it is little, but it was most of the software's time (ferrule-bench, software).
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
@@ -70,7 +77,7 @@ public final class Store: Sendable {
         self.path = path
         var config = Configuration()
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(Sync.full.rawValue)")
         }
         config.busyMode = .timeout(10)
         do {
@@ -100,12 +107,34 @@ public final class Store: Sendable {
         return e
     }()
 
+    /// How a commit reaches the disk (see the type's comment).
+    enum Sync: String {
+        /// Synced at commit: survives a power loss.
+        case full = "FULL"
+        /// Written to the WAL without a sync: survives a crash of the process; the next full
+        /// commit syncs it.
+        case normal = "NORMAL"
+    }
+
     /// A write transaction that runs to its end even if the calling task is cancelled: an
     /// aborted unit (its task cancelled) must still be recorded.
-    func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func transaction<T: Sendable>(
+        _ operation: String, sync: Sync = .full, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
         do {
             let pool = pool
-            return try await Task.detached { try await pool.write(body) }.value
+            return try await Task.detached {
+                try await pool.writeWithoutTransaction { db in
+                    // Per commit, on the one writer connection; it reads nothing from the disk.
+                    try db.execute(sql: "PRAGMA synchronous = \(sync.rawValue)")
+                    var result: T?
+                    try db.inTransaction {
+                        result = try body(db)
+                        return .commit
+                    }
+                    return result!
+                }
+            }.value
         } catch {
             throw StoreError(operation: operation, path: path, underlying: Self.words(error))
         }
@@ -144,7 +173,7 @@ public final class Store: Sendable {
 
     /// Records one fiber's steps as soon as they are measured (one transaction per fiber).
     public func record(reportId: UUID, fiber: Int, arrival: Int?, steps: [RawStep]) async throws(StoreError) {
-        try await transaction("record fiber \(fiber)") { db in
+        try await transaction("record fiber \(fiber)", sync: .normal) { db in
             let id = reportId.uuidString.lowercased()
             var seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM measurement WHERE reportId = ?", arguments: [id]) ?? 0
             for s in steps {
@@ -272,84 +301,6 @@ public final class Store: Sendable {
     public func touch(_ date: Date) async throws(StoreError) {
         try await transaction("write to the store") { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('lastWrite', ?)", arguments: [iso(date)])
-        }
-    }
-
-    // MARK: Cords
-
-    /// Counts one mating of each cord (a unit loaded, a reference cord mated) and returns every
-    /// cord's count after it, in one transaction.
-    public func mate(_ ids: [String], at date: Date) async throws(StoreError) -> [String: Int] {
-        try await transaction("count cord matings") { db in
-            for id in ids {
-                try db.execute(
-                    sql: """
-                        INSERT INTO cord (id, matings, since) VALUES (?, 1, ?) ON CONFLICT(id) DO UPDATE SET matings = matings + 1
-                        """, arguments: [id, date.timeIntervalSince1970])
-            }
-            return try Self.cordCounts(db)
-        }
-    }
-
-    /// A cord replaced or cleaned: its count starts again from zero.
-    public func resetCord(_ id: String, at date: Date) async throws(StoreError) {
-        try await transaction("reset the matings of \(id)") { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO cord (id, matings, since) VALUES (?, 0, ?)",
-                arguments: [
-                    id,
-                    date.timeIntervalSince1970
-                ])
-        }
-    }
-
-    public func cordMatings() async throws(StoreError) -> [String: Int] {
-        try await readOnly("read cord matings") { db in try Self.cordCounts(db) }
-    }
-
-    static func cordCounts(_ db: Database) throws -> [String: Int] {
-        Dictionary(
-            try Row.fetchAll(db, sql: "SELECT id, matings FROM cord").map { ($0["id"] as String, $0["matings"] as Int) },
-            uniquingKeysWith: { a, _ in a })
-    }
-
-    // MARK: References and instruments
-
-    public func save(_ reference: Reference) async throws(StoreError) {
-        let data = (try? Self.json.encode(reference)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        try await transaction("record the reference of fixture \(reference.fixture)") { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO reference (fixture, takenAt, data) VALUES (?, ?, ?)",
-                arguments: [reference.fixture, reference.takenAt.timeIntervalSince1970, data])
-        }
-    }
-
-    /// Every reference a fixture has had, oldest first.
-    public func references(fixture: Int) async throws(StoreError) -> [Reference] {
-        try await readOnly("read references") { db in
-            try String.fetchAll(db, sql: "SELECT data FROM reference WHERE fixture = ? ORDER BY takenAt", arguments: [fixture])
-                .compactMap { try? UnitReport.decoder().decode(Reference.self, from: Data($0.utf8)) }
-        }
-    }
-
-    public func saw(_ name: String, _ id: InstrumentIdentity, at date: Date) async throws(StoreError) {
-        try await transaction("record the identity of \(name)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO instrument (name, manufacturer, model, serial, firmware, firstSeen, lastSeen) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET lastSeen = excluded.lastSeen
-                    """,
-                arguments: [name, id.manufacturer, id.model, id.serial, id.firmware, date.timeIntervalSince1970, date.timeIntervalSince1970]
-            )
-        }
-    }
-
-    /// Every identity an instrument has shown (a swapped meter or new firmware is a new row).
-    public func identities(of name: String) async throws(StoreError) -> [InstrumentIdentity] {
-        try await readOnly("read identities") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM instrument WHERE name = ? ORDER BY firstSeen", arguments: [name]).map {
-                InstrumentIdentity(manufacturer: $0["manufacturer"], model: $0["model"], serial: $0["serial"], firmware: $0["firmware"])
-            }
         }
     }
 
