@@ -275,7 +275,7 @@ public final class ControlServer: Sendable {
     }
 
     /// Requests logged with who sent them.
-    static let changesTheStation: Set<ControlRequest.Kind> = [.test, .abort, .reference, .cordReset, .answer, .fault]
+    static let changesTheStation: Set<ControlRequest.Kind> = [.test, .abort, .reference, .cordReset, .answer, .fault, .resend]
 
     func dispatch(_ r: ControlRequest, client: Hub.Client) async throws -> JSONValue {
         if let v = r.v, v != ControlProtocol.version {

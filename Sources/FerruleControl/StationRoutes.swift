@@ -38,6 +38,8 @@ extension ControlRoutes {
         }
         routes.on(.report, s.report)
         routes.on(.prompts) { _ in try JSONValue.from(await station.prompts.pending) }
+        routes.on(.sinks, s.sinks)
+        routes.on(.resend, s.resend)
         routes.on(.answer) { r in
             let id = try r.require(r.prompt, "prompt", example: "\"p1\"")
             let text = try r.require(r.answer, "answer", example: "\"ok\"")
@@ -81,6 +83,55 @@ struct StationRoutes: Sendable {
             "cord": .string(refs.map(\.cord.id).joined(separator: ", ")),
             "polarity": .string(refs.map(\.cord.polarity).joined(separator: ", "))
         ])
+    }
+
+    /// Every sink's queue, with its parked reports and why each was refused.
+    func sinks(_ r: ControlRequest) async throws -> JSONValue {
+        let delivery = station.delivery
+        var list: [JSONValue] = []
+        for status in delivery.statuses() where r.sink == nil || r.sink == status.name {
+            guard case .object(var o) = try JSONValue.from(status) else { continue }
+            o["parkedReports"] = try JSONValue.from(
+                try await Self.mapped { () async throws(ResendProblem) in try await delivery.parked(sink: status.name) })
+            list.append(.object(o))
+        }
+        if let name = r.sink, list.isEmpty { throw Self.controlError(.unknownSink(name, known: delivery.statuses().map(\.name))) }
+        return .array(list)
+    }
+
+    /// Puts a report (or every parked one) back in a sink's queue.
+    func resend(_ r: ControlRequest) async throws -> JSONValue {
+        let sink = try r.require(r.sink, "sink", example: "\"line-mes\"")
+        let selection: ResendSelection
+        switch (r.report, r.parked ?? false) {
+        case (let report?, false): selection = .report(report)
+        case (nil, true): selection = .parked
+        default:
+            throw ControlError(
+                .badRequest, r.report == nil ? "neither 'report' nor 'parked' is given" : "both 'report' and 'parked' are given",
+                fix: "send \"report\": a report id or serial, or \"parked\": true for every parked report of the sink")
+        }
+        let who = r.via ?? r.operator ?? "unknown"
+        let delivery = station.delivery
+        return try JSONValue.from(
+            try await Self.mapped { () async throws(ResendProblem) in try await delivery.resend(sink: sink, selection, by: who) })
+    }
+
+    static func mapped<T>(_ body: () async throws(ResendProblem) -> T) async throws -> T {
+        do { return try await body() } catch { throw controlError(error) }
+    }
+
+    static func controlError(_ p: ResendProblem) -> ControlError {
+        switch p {
+        case .unknownSink(_, let known):
+            ControlError(
+                .notFound, p.description, fix: known.isEmpty ? "declare one under 'sinks'" : "name one of: \(known.joined(separator: ", "))"
+            )
+        case .noReport: ControlError(.notFound, p.description, fix: "give a report id or a serial that was tested ('ferrulectl history')")
+        case .stillWaiting:
+            ControlError(.refused, p.description, fix: "nothing to do: the sink will get it ('ferrulectl sinks' shows its queue)")
+        case .storage: ControlError(.refused, p.description)
+        }
     }
 
     func history(_ r: ControlRequest) async throws -> JSONValue {

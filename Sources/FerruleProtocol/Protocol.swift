@@ -88,6 +88,10 @@ public struct ControlRequest: Codable, Sendable {
     public var fiber: Int?
     // reference, cordReset
     public var cord: String?
+    // sinks, resend: a sink's name; the report to send again (its id or a serial), or every parked one
+    public var sink: String?
+    public var report: String?
+    public var parked: Bool?
     /// Who sent the request as the server saw it (the socket peer's OS user, the web app's
     /// signed-in user). Set by the server, which overwrites anything a client sends here.
     public var via: String?
@@ -101,7 +105,7 @@ public struct ControlRequest: Codable, Sendable {
     /// The request types the station answers.
     public enum Kind: String, CaseIterable, Sendable {
         case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault, yield, pareto, report
-        case cordReset
+        case cordReset, sinks, resend
     }
 }
 

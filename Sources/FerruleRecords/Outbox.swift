@@ -68,11 +68,15 @@ extension Store {
         }
     }
 
+    /// Reports waiting for the sink: new ones past its cursor and those queued again by hand.
     public func pending(for sink: String) async throws(StoreError) -> Int {
         try await readOnly("count the outbox") { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)",
-                arguments: [sink]) ?? 0
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM outbox WHERE seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)) \
+                    + (SELECT COUNT(*) FROM resend WHERE sink = ?)
+                    """, arguments: [sink, sink]) ?? 0
         }
     }
 
@@ -86,9 +90,13 @@ extension Store {
         }
     }
 
+    /// Reports the sink refused for good, not queued again since.
     public func parked(sink: String? = nil) async throws(StoreError) -> [ParkedDelivery] {
         try await readOnly("list parked deliveries") { db in
-            var sql = "SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = 'parked'"
+            var sql = """
+                SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = 'parked' \
+                AND NOT EXISTS (SELECT 1 FROM resend r WHERE r.sink = d.sink AND r.reportId = d.reportId)
+                """
             var args: [any DatabaseValueConvertible] = []
             if let sink {
                 sql += " AND d.sink = ?"
@@ -114,12 +122,20 @@ extension Store {
     }
 }
 
+/// Where a report to deliver came from: the outbox (at this sequence number) or the sink's
+/// queue of reports sent again by hand.
+enum QueueEntry: Sendable {
+    case outbox(Int64)
+    case again
+}
+
 /// Follows the outbox for one sink: delivers in order, retries with exponential backoff
 /// (base doubling up to `maxBackoff`), parks what the receiver refuses, and keeps its cursor
-/// in the store, so that a restart resumes where it stopped and nothing is skipped. A `Service`:
+/// in the store, so that a restart resumes where it stopped and nothing is skipped. Reports
+/// queued again by hand (`Store.queueAgain`) go first. A `Service`:
 /// ferruled runs one per sink in its service group; on shutdown it stops between deliveries.
 public actor SinkRunner: Service {
-    public let sink: any Sink
+    public nonisolated let sink: any Sink
     let store: Store
     let logger: Logger
     let baseBackoff: Duration
@@ -142,7 +158,7 @@ public actor SinkRunner: Service {
         status = SinkStatus(name: sink.name, kind: sink.kind, pending: 0, parked: 0, attempts: 0)
     }
 
-    /// A new record is in the outbox.
+    /// A new record is in the outbox, or one was queued again.
     public nonisolated func wake() { Task { await self.signal() } }
 
     private func signal() {
@@ -182,15 +198,21 @@ public actor SinkRunner: Service {
     }
 
     private func deliverUntilCancelled() async {
-        status.parked = (try? await store.parked(sink: sink.name).count) ?? 0
         while !Task.isCancelled {
-            let next: (seq: Int64, reportId: UUID)?
-            do { next = try await store.next(for: sink.name) } catch {
+            let next: (entry: QueueEntry, reportId: UUID)?
+            do {
+                if let again = try await store.nextResend(for: sink.name) {
+                    next = (.again, again)
+                } else {
+                    next = try await store.next(for: sink.name).map { (.outbox($0.seq), $0.reportId) }
+                }
+            } catch {
                 await fail("the results store: \(error)")
                 try? await Task.sleep(for: backoff())
                 continue
             }
             status.pending = (try? await store.pending(for: sink.name)) ?? status.pending
+            status.parked = (try? await store.parked(sink: sink.name).count) ?? status.parked
             await onChange(status)  // current while a delivery is on its way, not only once idle
             guard let next else {
                 status.attempts = 0
@@ -198,11 +220,20 @@ public actor SinkRunner: Service {
                 await idle(.seconds(5))  // until a new record (or a periodic look)
                 continue
             }
-            await deliver(next.seq, next.reportId)
+            await deliver(next.entry, next.reportId)
         }
     }
 
-    private func deliver(_ seq: Int64, _ id: UUID) async {
+    private func settle(_ entry: QueueEntry, _ id: UUID, parked: String?) async throws(StoreError) {
+        switch entry {
+        case .outbox(let seq):
+            try await store.settle(sink: sink.name, seq: seq, reportId: id, parked: parked, attempts: status.attempts, at: Date())
+        case .again:
+            try await store.settleResend(sink: sink.name, reportId: id, parked: parked, attempts: status.attempts, at: Date())
+        }
+    }
+
+    private func deliver(_ entry: QueueEntry, _ id: UUID) async {
         let report: UnitReport?
         do { report = try await store.report(id) } catch {
             await fail("cannot read report \(id): \(error)")
@@ -211,17 +242,14 @@ public actor SinkRunner: Service {
         }
         guard let report else {
             // Cannot happen (the outbox refers to committed units); never block the queue on it.
-            try? await store.settle(
-                sink: sink.name, seq: seq, reportId: id, parked: "the stored record is missing", attempts: 0, at: Date())
+            try? await settle(entry, id, parked: "the stored record is missing")
             return
         }
         status.attempts += 1
         await onChange(status)
         switch await sink.deliver(report) {
         case .delivered:
-            do {
-                try await store.settle(sink: sink.name, seq: seq, reportId: id, parked: nil, attempts: status.attempts, at: Date())
-            } catch {
+            do { try await settle(entry, id, parked: nil) } catch {
                 // Delivered but not recorded: it will be delivered again (idempotent by report id).
                 await fail("delivered \(report.unit.serial) but could not record it: \(error)")
                 try? await Task.sleep(for: backoff())
@@ -235,7 +263,7 @@ public actor SinkRunner: Service {
             status.lastDeliveredAt = Date()
         case .park(let why):
             logger.error("\(sink.name) refused \(report.unit.serial) (report \(id)): \(why); parked", metadata: ["sink": "\(sink.name)"])
-            try? await store.settle(sink: sink.name, seq: seq, reportId: id, parked: why, attempts: status.attempts, at: Date())
+            try? await settle(entry, id, parked: why)
             status.parked += 1
             status.attempts = 0
         case .retry(let why):

@@ -122,6 +122,18 @@ extension Store {
                 );
                 """)
         }
+        // Reports put back in one sink's queue by hand (`ferrulectl sinks resend`).
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE resend (
+                    sink TEXT NOT NULL,
+                    reportId TEXT NOT NULL REFERENCES unit(reportId),
+                    requestedAt REAL NOT NULL,
+                    requestedBy TEXT NOT NULL,
+                    PRIMARY KEY (sink, reportId)
+                );
+                """)
+        }
         return m
     }
 }

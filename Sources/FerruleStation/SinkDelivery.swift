@@ -9,6 +9,7 @@ import Synchronization
 public struct Delivery: Sendable {
     public let runners: [SinkRunner]
     let board: SinkStatusBoard
+    let store: Store
 
     /// Runners for `sinks` (the configured ones when nil), reading the outbox of `store`.
     init(
@@ -21,6 +22,7 @@ public struct Delivery: Sendable {
                 SinkStatus(name: $0.name, kind: $0.kind, pending: 0, parked: 0, attempts: 0)
             })
         self.board = board
+        self.store = store
         runners = list.map { sink in
             let spec = config.sinks.first { $0.name == sink.name }
             return SinkRunner(
@@ -33,7 +35,7 @@ public struct Delivery: Sendable {
     /// A new record is in the outbox.
     func wake() { for r in runners { r.wake() } }
 
-    func statuses() -> [SinkStatus] { board.all() }
+    public func statuses() -> [SinkStatus] { board.all() }
 
     static func makeSink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
         switch s.kind {

@@ -13,16 +13,16 @@ public enum WebAccess {
     /// (`subscribe`/`unsubscribe` belong to a socket connection; the page has its WebSocket).
     public static func role(for kind: ControlRequest.Kind) -> StationRole? {
         switch kind {
-        case .status, .recipes, .history, .yield, .pareto, .report, .prompts: return .operator
+        case .status, .recipes, .history, .yield, .pareto, .report, .prompts, .sinks: return .operator
         case .test, .abort, .answer: return .operator
-        case .reference, .cordReset: return .supervisor
+        case .reference, .cordReset, .resend: return .supervisor
         case .fault: return .engineer
         case .subscribe, .unsubscribe: return nil
         }
     }
 
     /// Requests that change nothing; served over GET too.
-    public static let readOnly: Set<ControlRequest.Kind> = [.status, .recipes, .history, .yield, .pareto, .report, .prompts]
+    public static let readOnly: Set<ControlRequest.Kind> = [.status, .recipes, .history, .yield, .pareto, .report, .prompts, .sinks]
 
     /// Reloading the config (the web app's own request, SIGHUP's twin).
     public static let reloadRole = StationRole.engineer
