@@ -53,7 +53,7 @@ public struct CertificateTemplate: Sendable {
     }
 
     public func render(_ report: UnitReport) -> String {
-        template.render(CertificateView(report))
+        template.render(CertificateView(report).plain)
     }
 
     /// Every tag's name must be a certificate field (`CertificateView`). Partials, parents and
