@@ -91,8 +91,9 @@ struct StationRoutes: Sendable {
         var list: [JSONValue] = []
         for status in delivery.statuses() where r.sink == nil || r.sink == status.name {
             guard case .object(var o) = try JSONValue.from(status) else { continue }
-            o["parkedReports"] = try JSONValue.from(
-                try await Self.mapped { () async throws(ResendProblem) in try await delivery.parked(sink: status.name) })
+            do { o["parkedReports"] = try JSONValue.from(try await delivery.parked(sink: status.name)) } catch let p as ResendProblem {
+                throw Self.controlError(p)
+            }
             list.append(.object(o))
         }
         if let name = r.sink, list.isEmpty { throw Self.controlError(.unknownSink(name, known: delivery.statuses().map(\.name))) }
@@ -111,14 +112,11 @@ struct StationRoutes: Sendable {
                 .badRequest, r.report == nil ? "neither 'report' nor 'parked' is given" : "both 'report' and 'parked' are given",
                 fix: "send \"report\": a report id or serial, or \"parked\": true for every parked report of the sink")
         }
-        let who = r.via ?? r.operator ?? "unknown"
-        let delivery = station.delivery
-        return try JSONValue.from(
-            try await Self.mapped { () async throws(ResendProblem) in try await delivery.resend(sink: sink, selection, by: who) })
-    }
-
-    static func mapped<T>(_ body: () async throws(ResendProblem) -> T) async throws -> T {
-        do { return try await body() } catch { throw controlError(error) }
+        do {
+            return try JSONValue.from(try await station.delivery.resend(sink: sink, selection, by: r.via ?? r.operator ?? "unknown"))
+        } catch let p as ResendProblem {
+            throw Self.controlError(p)
+        }
     }
 
     static func controlError(_ p: ResendProblem) -> ControlError {

@@ -198,6 +198,7 @@ public actor SinkRunner: Service {
     }
 
     private func deliverUntilCancelled() async {
+        status.parked = (try? await store.parked(sink: sink.name).count) ?? 0
         while !Task.isCancelled {
             let next: (entry: QueueEntry, reportId: UUID)?
             do {
@@ -212,7 +213,8 @@ public actor SinkRunner: Service {
                 continue
             }
             status.pending = (try? await store.pending(for: sink.name)) ?? status.pending
-            status.parked = (try? await store.parked(sink: sink.name).count) ?? status.parked
+            // Queuing a report again takes it off the parked list: counted anew when one comes up.
+            if case .again? = next?.entry { status.parked = (try? await store.parked(sink: sink.name).count) ?? status.parked }
             await onChange(status)  // current while a delivery is on its way, not only once idle
             guard let next else {
                 status.attempts = 0

@@ -40,7 +40,8 @@ extension Delivery {
     /// A sink's parked reports, oldest first.
     public func parked(sink: String) async throws(ResendProblem) -> [ParkedDelivery] {
         try known(sink)
-        do { return try await store.parked(sink: sink) } catch { throw .storage("\(error)") }
+        let store = store
+        return try await storing { try await store.parked(sink: sink) }
     }
 
     /// Puts reports back in `sink`'s queue (a parked one once its receiver was fixed, a delivered
@@ -52,13 +53,10 @@ extension Delivery {
         case .parked: ids = try await parked(sink: sink).map(\.reportId)
         case .report(let what): ids = [try await reportId(what, sink: sink)]
         }
-        do {
-            let waiting = try await store.queueAgain(sink: sink, reportIds: ids, by: who, at: Date())
-            runners.first { $0.sink.name == sink }?.wake()
-            return ResendOutcome(sink: sink, queued: ids, waiting: waiting)
-        } catch {
-            throw .storage("\(error)")
-        }
+        let store = store
+        let waiting = try await storing { try await store.queueAgain(sink: sink, reportIds: ids, by: who, at: Date()) }
+        runners.first { $0.sink.name == sink }?.wake()
+        return ResendOutcome(sink: sink, queued: ids, waiting: waiting)
     }
 
     private func known(_ sink: String) throws(ResendProblem) {
@@ -68,21 +66,23 @@ extension Delivery {
 
     /// The report `what` names (an id, else a serial's latest finished unit), if the sink has had it.
     private func reportId(_ what: String, sink: String) async throws(ResendProblem) -> UUID {
-        do {
-            var id = UUID(uuidString: what)
-            if id == nil {
-                id = try await store.history(HistoryFilter(serial: what, limit: 20)).first { $0.state != "running" }?.reportId
+        let store = store
+        var found = UUID(uuidString: what)
+        if found == nil {
+            found = try await storing {
+                try await store.history(HistoryFilter(serial: what, limit: 20)).first { $0.state != "running" }?.reportId
             }
-            guard let id else { throw ResendProblem.noReport(what) }
-            switch try await store.resendRefusal(sink: sink, reportId: id) {
-            case nil: return id
-            case .stillWaiting?: throw ResendProblem.stillWaiting(what)
-            case .noSuchReport?: throw ResendProblem.noReport(what)
-            }
-        } catch let p as ResendProblem {
-            throw p
-        } catch {
-            throw .storage("\(error)")
         }
+        guard let id = found else { throw .noReport(what) }
+        switch try await storing({ try await store.resendRefusal(sink: sink, reportId: id) }) {
+        case nil: return id
+        case .stillWaiting?: throw .stillWaiting(what)
+        case .noSuchReport?: throw .noReport(what)
+        }
+    }
+
+    /// A store call whose failure is the store's problem, said as such.
+    private func storing<T>(_ body: () async throws -> T) async throws(ResendProblem) -> T {
+        do { return try await body() } catch { throw .storage("\(error)") }
     }
 }
