@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
@@ -46,6 +48,7 @@ let package = Package(
         // Instrument capability protocols, transports, drivers and udev discovery.
         .target(name: "FerruleDevices", dependencies: [
             "FerruleCore", "CUdev", "CModbus",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -108,6 +111,14 @@ let package = Package(
             ],
             exclude: ["Assets/README.md"],
             resources: WebAssets.files.map { .embedInCode("Assets/" + $0) }),
+        // What a line engineer's Prometheus scrapes: the station's figures as swift-metrics, kept in a
+        // swift-prometheus registry with a help text for each, and the refresh of the gauges at a scrape.
+        .target(name: "FerruleMetrics", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleProtocol", "FerruleStation",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Builds a station from its config: drivers real or simulated, the engine around them, the
         // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
         .target(name: "FerruleSetup", dependencies: [
@@ -119,7 +130,7 @@ let package = Package(
 
         .executableTarget(name: "ferruled", dependencies: [
             "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol", "FerruleRecords",
-            "FerruleWeb", "FerruleSimSpec",
+            "FerruleWeb", "FerruleSimSpec", "FerruleMetrics",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -145,7 +156,7 @@ let package = Package(
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
-            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb",
+            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb", "FerruleMetrics",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

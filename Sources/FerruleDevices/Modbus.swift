@@ -1,3 +1,4 @@
+import CoreMetrics
 import CModbus
 import FerruleCore
 import Foundation
@@ -116,6 +117,7 @@ public actor ModbusLink {
     public nonisolated let retries: Int
     private let queue: DispatchQueue
     private let context: ModbusContext
+    private let roundTrips: CoreMetrics.Timer
 
     public init(name: String, address: InstrumentAddress, unitId: Int, timeout: Duration = .milliseconds(500), retries: Int = 2) {
         self.name = name
@@ -125,6 +127,7 @@ public actor ModbusLink {
         self.retries = max(0, retries)
         self.queue = DispatchQueue(label: "ferrule.modbus.\(name)")
         self.context = ModbusContext(address: address, unitId: unitId, timeout: timeout)
+        roundTrips = DeviceMetrics.roundTripTimer(instrument: name)
     }
 
     // MARK: Requests
@@ -219,6 +222,7 @@ public actor ModbusLink {
         let unitId = unitId
         let timeout = timeout
         let address = address
+        let roundTrips = roundTrips
         let outcome: Result<T, InstrumentError> = await withCheckedContinuation { cont in
             queue.async {
                 var lastFailure = ""
@@ -230,8 +234,10 @@ public actor ModbusLink {
                         continue
                     }
                     errno = 0
+                    let started = ContinuousClock.now
                     let (rc, value) = op(ctx.handle!)
                     if rc >= 0 {
+                        roundTrips.recordInterval(since: started)
                         cont.resume(returning: .success(value))
                         return
                     }

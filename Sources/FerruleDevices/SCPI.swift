@@ -1,3 +1,4 @@
+import CoreMetrics
 import FerruleCore
 import Foundation
 
@@ -71,10 +72,13 @@ public final class SCPISession: @unchecked Sendable {
     /// device-dependent error (3), execution error (4), command error (5).
     static let errorBits = 4 | 8 | 16 | 32
 
+    private let roundTrips: CoreMetrics.Timer
+
     public init(name: String, address: InstrumentAddress, timeout: Duration = .seconds(2)) {
         self.name = name
         self.address = address
         self.timeout = timeout
+        roundTrips = DeviceMetrics.roundTripTimer(instrument: name)
     }
 
     public var isConnected: Bool { link?.isOpen ?? false }
@@ -155,7 +159,10 @@ public final class SCPISession: @unchecked Sendable {
 
     private func ask(_ l: LineLink, _ line: String, operation: String, timeout: Duration) async throws -> String {
         do {
-            return try await l.query(line, timeout: timeout).trimmingCharacters(in: .whitespaces)
+            let started = ContinuousClock.now
+            let reply = try await l.query(line, timeout: timeout)
+            roundTrips.recordInterval(since: started)
+            return reply.trimmingCharacters(in: .whitespaces)
         } catch let e as LinkError {
             disconnect()
             throw InstrumentError(

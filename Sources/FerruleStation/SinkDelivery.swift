@@ -37,6 +37,19 @@ public struct Delivery: Sendable {
 
     public func statuses() -> [SinkStatus] { board.all() }
 
+    /// What waits for each sink, read from the store now (the status board's count is the one its
+    /// runner last saw, and a runner in backoff sees nothing new until it wakes). A sink whose
+    /// outbox cannot be read just now is absent.
+    public func backlog() async -> [String: SinkBacklog] {
+        var backlog: [String: SinkBacklog] = [:]
+        for r in runners {
+            let name = r.sink.name
+            guard let waiting = try? await store.pending(for: name), let oldest = try? await store.oldestWaiting(for: name) else { continue }
+            backlog[name] = SinkBacklog(waiting: waiting, oldestFinishedAt: oldest)
+        }
+        return backlog
+    }
+
     static func makeSink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
         switch s.kind {
         case .directory:
@@ -63,6 +76,12 @@ public struct Delivery: Sendable {
             }
         }
     }
+}
+
+/// Reports waiting for one sink: how many (re-sends included), and when the oldest was finished.
+public struct SinkBacklog: Sendable {
+    public var waiting: Int
+    public var oldestFinishedAt: Date?
 }
 
 /// What each sink last said, for status (read without waiting); a change of failing or parked

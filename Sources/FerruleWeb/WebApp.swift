@@ -22,14 +22,22 @@ public struct WebService: Service {
     ///   - routes: the socket's request handlers (with fault injection where the bench is simulated).
     ///   - sessionsPath: where signed-in sessions survive a restart (in the data directory).
     ///   - reload: reads the config file again (what SIGHUP does).
+    ///   - metrics: the Prometheus exposition served at `/metrics`, without sign-in (a scraper has none).
     public init(
         station: Station, routes: ControlRoutes, spec: HTTPSpec, sessionsPath: String,
-        reload: @escaping @Sendable () async -> ReloadOutcome, logger: Logger
+        reload: @escaping @Sendable () async -> ReloadOutcome, metrics: (@Sendable () async -> String)? = nil, logger: Logger
     ) throws {
         host = spec.host
         port = spec.port
         let sessions = SessionFile(path: sessionsPath)
         let router = Self.router(station: station, routes: routes, spec: spec, sessions: sessions, reload: reload)
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: await metrics())))
+            }
+        }
         let ws = HTTP1WebSocketUpgradeChannel.Configuration(ws: .init(maxFrameSize: 1 << 20))
         var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router, configuration: ws)
         if let cert = spec.tlsCertificate, let key = spec.tlsKey {

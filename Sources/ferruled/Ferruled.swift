@@ -2,6 +2,7 @@ import ArgumentParser
 import FerruleControl
 import FerruleCore
 import FerruleDevices
+import FerruleMetrics
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
@@ -78,6 +79,7 @@ struct Run: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
+        let metricsFactory = DocumentedMetricsFactory.bootstrapped()
         let logger = Logger(label: "ferruled")
         var cfg: StationConfig
         do { cfg = try StationConfig.load(path: config) } catch {
@@ -107,7 +109,7 @@ struct Run: AsyncParsableCommand {
         if demo {
             try await runDemo(built, data: data)
         } else {
-            try await serve(built, config: cfg, data: data, logger: logger)
+            try await serve(built, config: cfg, data: data, metricsFactory: metricsFactory, logger: logger)
         }
     }
 
@@ -130,7 +132,10 @@ struct Run: AsyncParsableCommand {
     }
 
     /// The long-lived daemon: the station, its status socket and SIGHUP reload as services.
-    func serve(_ built: BuiltStation, config cfg: StationConfig, data: DataDirectory, logger: Logger) async throws {
+    func serve(
+        _ built: BuiltStation, config cfg: StationConfig, data: DataDirectory, metricsFactory: DocumentedMetricsFactory,
+        logger: Logger
+    ) async throws {
         let station = built.station
         if let bench = built.simulation?.bench {
             let sim = cfg.simulation
@@ -166,11 +171,13 @@ struct Run: AsyncParsableCommand {
         if let spec = cfg.http {
             do {
                 let configPath = config
+                let metrics = StationMetrics(station: station, factory: metricsFactory)
                 web = [
+                    .init(service: metrics),
                     .init(
                         service: try WebService(
                             station: station, routes: routes, spec: spec, sessionsPath: data.root + "/web-sessions.json",
-                            reload: { await station.reload(fromFile: configPath) }, logger: logger))
+                            reload: { await station.reload(fromFile: configPath) }, metrics: metrics.exposition, logger: logger)),
                 ]
             } catch {
                 FileHandle.standardError.write(Data("ferruled: \(config): \(error)\n".utf8))
