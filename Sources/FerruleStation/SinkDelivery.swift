@@ -44,7 +44,8 @@ public struct Delivery: Sendable {
         var backlog: [String: SinkBacklog] = [:]
         for r in runners {
             let name = r.sink.name
-            guard let waiting = try? await store.pending(for: name), let oldest = try? await store.oldestWaiting(for: name) else { continue }
+            guard let waiting = try? await store.pending(for: name), let oldest = try? await store.oldestWaiting(for: name)
+            else { continue }
             backlog[name] = SinkBacklog(waiting: waiting, oldestFinishedAt: oldest)
         }
         return backlog
