@@ -34,6 +34,9 @@ let package = Package(
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        // Apache Qpid Proton-C, the AMQP 1.0 engine (Debian: libqpid-proton11-dev).
+        // Headers in /usr/include, no pkg-config: Debian's .pc file opens with a C comment SwiftPM cannot parse.
+        .systemLibrary(name: "CProton", providers: [.apt(["libqpid-proton11-dev"])]),
 
         // Pure MPO domain: geometry, polarity, dB math, recipes, verdicts, report model. No I/O.
         .target(name: "FerruleCore"),
@@ -78,10 +81,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // AMQP 1.0 publishing through Proton-C (one connection, SASL PLAIN, the broker's settlement as
+        // proof) and the IPC-CFX sink that publishes each unit's messages with it.
+        .target(name: "FerruleAMQP", dependencies: [
+            "FerruleCore", "FerruleRecords", "CProton",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The engine: config, fixtures, sequencing, references, records. Knows instruments only
         // through the capability protocols; never the simulator.
         .target(name: "FerruleStation", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec",
+            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec", "FerruleAMQP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

@@ -19,16 +19,10 @@ enum CFXUnitsTested {
     }
 
     static func render(_ r: UnitReport) throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.keyEncodingStrategy = .custom { path in
-            let key = path.last?.stringValue ?? ""
-            return CFXKey(key == "type" ? "$type" : key.prefix(1).uppercased() + key.dropFirst())
-        }
-        return try e.encode(envelope(r))
+        try CFXKey.encoder.encode(envelope(r))
     }
 
-    static func envelope(_ r: UnitReport) -> CFXEnvelope {
+    static func envelope(_ r: UnitReport, source: String? = nil) -> CFXEnvelope<CFXUnitsTestedBody> {
         var seq = 0
         func next() -> Int {
             seq += 1
@@ -67,11 +61,11 @@ enum CFXUnitsTested {
                     componentOfInterest: $0.fibers.map(String.init).joined(separator: ","))
             })
         let body = CFXUnitsTestedBody(
-            transactionId: r.reportId.uuidString.lowercased(), tester: .init(operatorIdentifier: r.operator), testedUnits: [unit],
+            transactionID: r.reportId.uuidString.lowercased(), tester: .init(operatorIdentifier: r.operator), testedUnits: [unit],
             recipeName: r.unit.partNumber)
         return CFXEnvelope(
-            timeStamp: at, uniqueID: r.reportId.uuidString.lowercased(), source: "ferrule.station.\(r.station.id)",
-            messageBody: body)
+            messageName: "CFX.Production.TestAndInspection.UnitsTested", timeStamp: at, uniqueID: r.reportId.uuidString.lowercased(),
+            source: source ?? "ferrule.station.\(r.station.id)", messageBody: body)
     }
 }
 
@@ -79,6 +73,17 @@ enum CFXUnitsTested {
 // writes `messageName` as "MessageName". Absent values are written as null, as CFX's samples do.
 
 struct CFXKey: CodingKey {
+    /// CFX's JSON: PascalCase names, `$type` for the body's type.
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.keyEncodingStrategy = .custom { path in
+            let key = path.last?.stringValue ?? ""
+            return CFXKey(key == "type" ? "$type" : key.prefix(1).uppercased() + key.dropFirst())
+        }
+        return e
+    }
+
     var stringValue: String
     var intValue: Int? { nil }
     init(_ s: String) { stringValue = s }
@@ -86,15 +91,15 @@ struct CFXKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-struct CFXEnvelope: Encodable {
-    var messageName = "CFX.Production.TestAndInspection.UnitsTested"
+struct CFXEnvelope<Body: Encodable>: Encodable {
+    var messageName: String
     var version = "1.7"
     var timeStamp: String
     var uniqueID: String
     var source: String
     var target: String?
     var requestID: String?
-    var messageBody: CFXUnitsTestedBody
+    var messageBody: Body
 
     enum CodingKeys: String, CodingKey { case messageName, version, timeStamp, uniqueID, source, target, requestID, messageBody }
 
@@ -113,7 +118,7 @@ struct CFXEnvelope: Encodable {
 
 struct CFXUnitsTestedBody: Encodable {
     var type = "CFX.Production.TestAndInspection.UnitsTested, CFX"
-    var transactionId: String
+    var transactionID: String
     var testMethod = "Functional"
     var tester: CFXOperator
     var testedUnits: [CFXTestedUnit]
@@ -121,7 +126,7 @@ struct CFXUnitsTestedBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case type
-        case transactionId, testMethod, tester, testedUnits, recipeName
+        case transactionID, testMethod, tester, testedUnits, recipeName
     }
 }
 

@@ -34,6 +34,9 @@ struct SinkEntry: Codable {
     var tls: String?
     var timeout: String?
     var maxBackoff: String?
+    var address: String?
+    var handle: String?
+    var user: String?
 }
 
 struct ControlEntry: Codable {

@@ -38,6 +38,7 @@ extension StationConfig {
             case .directory: try directorySink(e, into: &spec, folder: folder, p)
             case .postgres: try postgresSink(e, into: &spec, folder: folder, p)
             case .http: try httpSink(e, into: &spec, folder: folder, p)
+            case .cfxAMQP: try cfxSink(e, into: &spec, folder: folder, p)
             }
             sinks.append(spec)
         }
@@ -99,5 +100,33 @@ extension StationConfig {
         spec.url = url
         if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }
         if let t = e.tokenFile { spec.tokenFile = t.hasPrefix("/") ? t : folder + "/" + t }
+    }
+
+    private static func cfxSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+        guard let url = e.url, let u = URLComponents(string: url), u.scheme == "amqp", u.host?.isEmpty == false else {
+            let tls = e.url?.hasPrefix("amqps:") == true ? " (TLS to the broker, amqps, is not supported yet)" : ""
+            throw ConfigIssue(
+                path: p.key("url"), message: "'\(e.url ?? "")' is not an amqp URL\(tls)",
+                fix: "give the line's broker, e.g. 'url: amqp://broker.line3:5672'")
+        }
+        guard let address = e.address, !address.isEmpty else {
+            throw ConfigIssue(
+                path: p.key("address"), message: "a cfx-amqp sink needs the broker address to publish to",
+                fix: "add e.g. 'address: /exchange/amq.topic/cfx' (an exchange) or '/queue/cfx' (a queue)")
+        }
+        for (key, set) in [("path", e.path != nil), ("formats", e.formats != nil), ("format", e.format != nil)] where set {
+            throw ConfigIssue(
+                path: p.key(key), message: "'\(key)' is not for cfx-amqp sinks", fix: "remove it; the sink publishes CFX messages")
+        }
+        if e.user != nil, e.passwordFile == nil {
+            throw ConfigIssue(
+                path: p.key("passwordFile"), message: "user '\(e.user!)' has no password",
+                fix: "add 'passwordFile: /etc/ferrule/amqp.password' (a file holding only the password)")
+        }
+        spec.url = url
+        spec.address = address
+        spec.user = e.user
+        spec.handle = e.handle
+        if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
     }
 }

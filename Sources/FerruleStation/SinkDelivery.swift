@@ -1,3 +1,4 @@
+import FerruleAMQP
 import FerruleCore
 import FerruleRecords
 import Foundation
@@ -60,6 +61,12 @@ public struct Delivery: Sendable {
             return HTTPSink(
                 name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
                 timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), certificate: config.certificate)
+        case .cfxAMQP:
+            let u = URLComponents(string: s.url!)
+            return CFXAMQPSink(
+                name: s.name, host: u?.host ?? "", port: u?.port ?? 5672, address: s.address!,
+                handle: s.handle ?? "ferrule.\(config.stationId)", user: s.user, passwordFile: s.passwordFile,
+                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
         case .postgres:
             var password: String?
             if let f = s.passwordFile {

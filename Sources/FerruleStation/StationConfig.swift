@@ -80,7 +80,10 @@ public struct ControlSpec: Sendable, Hashable {
 /// A sink: somewhere every report goes, at least once, with its own place in the outbox.
 public struct SinkSpec: Sendable, Hashable {
     /// Where the sink delivers: a folder, an HTTP endpoint or a PostgreSQL database.
-    public enum Kind: String, Sendable, CaseIterable { case directory, http, postgres }
+    public enum Kind: String, Sendable, CaseIterable {
+        case directory, http, postgres
+        case cfxAMQP = "cfx-amqp"
+    }
     public var name: String
     public var kind: Kind
     /// directory: the folder (absolute, or relative to the config file's folder).
@@ -94,6 +97,10 @@ public struct SinkSpec: Sendable, Hashable {
     /// postgres: the password's file (the URL may carry one too) and whether TLS is required.
     public var passwordFile: String?
     public var requireTLS = false
+    /// cfx-amqp: the broker's target address, the station's CFX handle and the SASL user.
+    public var address: String?
+    public var handle: String?
+    public var user: String?
     public var timeoutSeconds: Double = 10
     public var maxBackoffSeconds: Double = 60
 }

@@ -1,0 +1,85 @@
+import Crypto
+import FerruleCore
+import FerruleRecords
+import Foundation
+
+/// Publishes each finished unit's IPC-CFX messages (WorkStarted, UnitsTested, WorkCompleted) to
+/// an AMQP 1.0 broker, from the outbox like every sink: at least once, in order, retried with
+/// backoff, and delivered only when the broker has accepted all three (its settlement is the
+/// proof). A message sent again keeps its UniqueID. A refused credential or a broker that is
+/// down is retried and shown as the sink failing; a message the broker rejects is parked.
+/// The password is read from its file at every attempt, so a rotated password needs no restart.
+public final class CFXAMQPSink: Sink {
+    public let name: String
+    public var kind: String { "cfx-amqp" }
+    public let host: String
+    public let port: Int
+    public let address: String
+    /// The station's CFX handle: every envelope's Source.
+    public let handle: String
+    public let user: String?
+    public let passwordFile: String?
+    public let timeout: Duration
+    let publisher = AMQPPublisher()
+
+    public init(
+        name: String, host: String, port: Int, address: String, handle: String, user: String?, passwordFile: String?,
+        timeout: Duration = .seconds(10)
+    ) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.address = address
+        self.handle = handle
+        self.user = user
+        self.passwordFile = passwordFile
+        self.timeout = timeout
+    }
+
+    public func deliver(_ report: UnitReport) async -> DeliveryOutcome {
+        var password: String?
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                return .retry("cannot read the broker password from \(passwordFile)")
+            }
+            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let messages: [CFXMessage]
+        do {
+            messages = try CFXUnitMessages.messages(report, source: handle) { Self.uniqueID(report: report.reportId, message: $0) }
+        } catch {
+            return .park("cannot render the CFX messages: \(error)")
+        }
+        let endpoint = AMQPEndpoint(
+            host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)")
+        let outcomes = await publisher.publish(
+            messages.map { AMQPMessage(body: Array($0.json), subject: $0.name, messageId: $0.uniqueID) }, to: endpoint,
+            timeout: timeout)
+        for (message, outcome) in zip(messages, outcomes) {
+            switch outcome {
+            case .accepted: continue
+            case .rejected(let why): return .park("\(message.name): \(why)")
+            case .notDelivered(let why): return .retry(explain(why))
+            }
+        }
+        return .delivered
+    }
+
+    /// Says what to do when the broker refused the credentials, as the operator will read it.
+    func explain(_ why: String) -> String {
+        guard why.contains("unauthorized-access") || why.contains("Authentication failed") else { return why }
+        return "the broker at \(host):\(port) refused user '\(user ?? "anonymous")' (\(why)): check the sink's user and passwordFile"
+    }
+
+    public func shutdown() async { publisher.close() }
+
+    /// A UniqueID for one of a report's messages: a name-based UUID (RFC 9562 version 8) from the
+    /// report id and the message name, the same at every attempt.
+    public static func uniqueID(report: UUID, message: String) -> String {
+        var bytes = Array(SHA256.hash(data: Data("\(report.uuidString.lowercased())/\(message)".utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let uuid = bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }
+        return uuid.uuidString.lowercased()
+    }
+}

@@ -1,0 +1,88 @@
+import FerruleAMQP
+import Foundation
+import Testing
+
+/// The line's broker in the tests: the RabbitMQ that `.ci/run` installs and starts on
+/// 127.0.0.1:5672 with its AMQP 1.0 plugin and a `ferrule` user (password `ferrule`).
+enum Broker {
+    static let host = "127.0.0.1"
+    static let port = 5672
+    static let url = "amqp://\(host):\(port)"
+    static let user = "ferrule"
+    static let password = "ferrule"
+
+    /// A queue of a test's own, so that tests never read each other's messages.
+    static func freshQueue(_ name: String = #function) -> String {
+        "/queue/ferrule-test-\(name.prefix(while: { $0 != "(" }))-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    static func passwordFile(_ password: String = password) throws -> String {
+        let path = temporaryDirectory() + "/amqp.password"
+        try (password + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// `rabbitmqctl stop_app` / `start_app`: the broker goes away (connections dropped, the port
+    /// refused) and comes back with what it had stored.
+    static func ctl(_ args: String...) throws {
+        let (status, out) = try runProgram("/usr/sbin/rabbitmqctl", args)
+        guard status == 0 else { throw DaemonError(description: "rabbitmqctl \(args.joined(separator: " ")): \(out)") }
+    }
+
+    static func sink(name: String = "line-cfx", address: String, passwordFile: String, timeout: Duration = .seconds(5)) -> CFXAMQPSink {
+        CFXAMQPSink(
+            name: name, host: host, port: port, address: address, handle: "ferrule.test.station07", user: user,
+            passwordFile: passwordFile, timeout: timeout)
+    }
+}
+
+/// A consumer of the broker that no one here wrote: Qpid Proton's Python binding (Debian's
+/// python3-qpid-proton, under Debian's own python3), writing each message it accepts as a JSON line.
+final class CFXConsumer: @unchecked Sendable {
+    let process = Process()
+    let file: String
+
+    init(address: String) throws {
+        file = temporaryDirectory() + "/received.jsonl"
+        FileManager.default.createFile(atPath: file, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            Repo.root + "/scripts/cfx-consumer.py", "--url", Broker.url, "--address", address, "--user", Broker.user,
+            "--password", Broker.password, "--out", file,
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = try LineReader(out.fileHandleForReading.fileDescriptor).line()
+        guard line.hasPrefix("ready") else {
+            stop()
+            throw DaemonError(description: "the CFX consumer did not start (got '\(line)'): is RabbitMQ running with rabbitmq_amqp1_0?")
+        }
+    }
+
+    /// Every message received so far: subject, message id and the CFX envelope as JSON.
+    func messages() throws -> [(subject: String, id: String, envelope: [String: Any])] {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let body = try #require(row["body"] as? String)
+            let envelope = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            return (row["subject"] as? String ?? "", row["id"] as? String ?? "", envelope)
+        }
+    }
+
+    func waitFor(_ count: Int, timeout: Duration = .seconds(60)) async throws -> [(subject: String, id: String, envelope: [String: Any])] {
+        var got: [(subject: String, id: String, envelope: [String: Any])] = []
+        try await waitUntil("\(count) CFX messages at the consumer", timeout: timeout) {
+            got = try messages()
+            return got.count >= count
+        }
+        return got
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
