@@ -8,8 +8,9 @@ import FerruleSimulator
 import Foundation
 import Testing
 
-/// ferruled killed with SIGKILL at 50 random moments while units run on both fixtures and three
-/// sinks deliver (a share, an MES over HTTP, the line's PostgreSQL), restarted each time.
+/// ferruled killed with SIGKILL at 50 random moments while units run on both fixtures and four
+/// sinks deliver (a share, an MES over HTTP, the line's PostgreSQL, CFX to the line's AMQP
+/// broker), restarted each time.
 @Suite(.serialized) struct CrashTests {
     @Test func fiftySigkillsLoseNothingAndHalfWriteNothing() async throws {
         let base = temporaryDirectory()
@@ -17,6 +18,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
         let (peer, port) = try startPeer("mes-peer.py", ["--log", base + "/mes.log"])
         defer { kill(peer.processIdentifier, SIGKILL) }
+        let queue = Broker.freshQueue()
+        let consumer = try CFXConsumer(address: queue)
+        defer { consumer.stop() }
         let config =
             try slowConfigText(switchMs: 3, readMs: 3) + """
 
@@ -24,6 +28,14 @@ import Testing
                   - { name: share, kind: directory, path: \(share), formats: [json, html] }
                   - { name: mes, kind: http, url: "http://127.0.0.1:\(port)/results", timeout: 2s, maxBackoff: 1s }
                   - { name: line-db, kind: postgres, url: "\(PostgresSinkTests.url)", maxBackoff: 1s }
+                  - name: line-cfx
+                    kind: cfx-amqp
+                    url: \(Broker.url)
+                    address: \(queue)
+                    handle: ferrule.crash.station
+                    user: \(Broker.user)
+                    passwordFile: \(try Broker.passwordFile())
+                    maxBackoff: 1s
 
                 """
 
@@ -62,7 +74,7 @@ import Testing
         daemon = try await Daemon(config: config, dir: dir)
         let store = try Store(path: dir + "/data/ferrule.sqlite")
         try await waitUntil("every sink to catch up", timeout: .seconds(120)) {
-            for sink in ["share", "mes", "line-db"] where try await store.pending(for: sink) > 0 { return false }
+            for sink in ["share", "mes", "line-db", "line-cfx"] where try await store.pending(for: sink) > 0 { return false }
             return true
         }
         await daemon.stop()
@@ -108,5 +120,21 @@ import Testing
         let counts = try PostgresSinkTests().psql(
             "SELECT count(*) || ' ' || count(DISTINCT report_id) FROM ferrule_unit WHERE report_id IN (\(list))")
         #expect(counts == "\(ids.count) \(ids.count)", "\(counts)")
+        try checkTheBroker(consumer, ids: ids)
+    }
+
+    /// Every unit's UnitsTested reached the broker at least once, and each unit's messages kept
+    /// one UniqueID however often they were sent.
+    func checkTheBroker(_ consumer: CFXConsumer, ids: Set<String>) throws {
+        let got = try consumer.messages()
+        var uniqueIDs: [String: Set<String>] = [:]
+        for (subject, id, envelope) in got {
+            let transaction = (envelope["MessageBody"] as? [String: Any])?["TransactionID"] as? String ?? ""
+            uniqueIDs["\(transaction) \(subject)", default: []].insert(id)
+        }
+        let tested = Set(got.filter { $0.subject == "CFX.Production.TestAndInspection.UnitsTested" }.map(\.id))
+        #expect(ids.isSubset(of: tested), "the broker misses \(ids.subtracting(tested).count) UnitsTested")
+        #expect(uniqueIDs.values.allSatisfy { $0.count == 1 }, "\(uniqueIDs.filter { $0.value.count > 1 })")
+        print("crash test: \(got.count) CFX messages at the broker for \(ids.count) units")
     }
 }
