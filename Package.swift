@@ -158,7 +158,7 @@ let package = Package(
         // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
         .executableTarget(name: "ferrule-bench", dependencies: [
             "FerruleRecords", "FerruleSetup", "FerruleProtocol", "FerruleSimSpec",
-            "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl",
+            "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl", "FerruleAMQP",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -20,7 +20,7 @@ public enum CFXUnitMessages {
     public static let workCompleted = "CFX.Production.WorkCompleted"
 
     public static func messages(_ r: UnitReport, source: String, uniqueID: (String) -> String) throws -> [CFXMessage] {
-        let encoder = CFXKey.encoder
+        let encoder = CFXKey.encoder(pretty: false)
         let transaction = r.reportId.uuidString.lowercased()
         let units = [CFXWorkUnit(unitIdentifier: r.unit.serial, positionNumber: r.fixture, positionName: "fixture \(r.fixture)")]
         let started = CFXEnvelope(

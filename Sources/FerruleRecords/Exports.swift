@@ -19,7 +19,7 @@ enum CFXUnitsTested {
     }
 
     static func render(_ r: UnitReport) throws -> Data {
-        try CFXKey.encoder.encode(envelope(r))
+        try CFXKey.encoder().encode(envelope(r))
     }
 
     static func envelope(_ r: UnitReport, source: String? = nil) -> CFXEnvelope<CFXUnitsTestedBody> {
@@ -73,10 +73,11 @@ enum CFXUnitsTested {
 // writes `messageName` as "MessageName". Absent values are written as null, as CFX's samples do.
 
 struct CFXKey: CodingKey {
-    /// CFX's JSON: PascalCase names, `$type` for the body's type.
-    static var encoder: JSONEncoder {
+    /// CFX's JSON: PascalCase names, `$type` for the body's type; pretty for a file a person may
+    /// open, compact on the wire.
+    static func encoder(pretty: Bool = true) -> JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         e.keyEncodingStrategy = .custom { path in
             let key = path.last?.stringValue ?? ""
             return CFXKey(key == "type" ? "$type" : key.prefix(1).uppercased() + key.dropFirst())

@@ -39,7 +39,7 @@ struct FerruleBench {
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
-                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle]
+                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle|cfx]
                     """)
                 return
             }
@@ -47,6 +47,7 @@ struct FerruleBench {
         if only == nil || only == "round-trips" { try await roundTrips(configPath: configPath) }
         if only == nil || only == "software" { try await run(configPath: configPath, units: units, subscribers: subscribers) }
         if only == nil || only == "store" { try await records(configPath: configPath) }
+        if only == nil || only == "cfx" { try await CFXBench.run(configPath: configPath) }
         if only == nil || only == "idle" { try await IdleWakes.run(configPath: configPath, seconds: seconds) }
         if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
     }

@@ -119,6 +119,38 @@ import Testing
         #expect(ok.sinks[1].passwordFile == "/etc/ferrule/db.pw" && ok.sinks[1].requireTLS)
     }
 
+    @Test func cfxAMQPSinksAreCheckedWithTheFix() throws {
+        func sinks(_ yaml: String) throws -> ConfigError { try error(replacing: "diagnosis:\n", with: "sinks:\n\(yaml)diagnosis:\n") }
+        var e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"http://broker\", address: /queue/cfx }\n")
+        #expect(e.path.description == "sinks[0].url" && e.fix.contains("amqp://broker.line3:5672"))
+        e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"amqps://broker\", address: /queue/cfx }\n")
+        #expect(e.message.contains("amqps, is not supported yet"), "\(e)")
+        e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"amqp://broker\" }\n")
+        #expect(e.path.description == "sinks[0].address" && e.fix.contains("/exchange/amq.topic/cfx"))
+        e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"amqp://broker\", address: /queue/cfx, user: ferrule }\n")
+        #expect(e.path.description == "sinks[0].passwordFile" && e.message.contains("'ferrule' has no password"))
+        e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"amqp://broker\", address: /queue/cfx, formats: [json] }\n")
+        #expect(e.path.description == "sinks[0].formats")
+        let ok = try StationConfig.parse(
+            good.replacingOccurrences(
+                of: "diagnosis:\n",
+                with: """
+                    sinks:
+                      - name: line-cfx
+                        kind: cfx-amqp
+                        url: amqp://broker.line3:5672
+                        address: /exchange/amq.topic/cfx
+                        handle: ferrule.line3.station07
+                        user: ferrule
+                        passwordFile: amqp.password
+                    diagnosis:
+
+                    """), file: "/etc/ferrule/station.yaml")
+        let cfx = try #require(ok.sinks.first)
+        #expect(cfx.kind == .cfxAMQP && cfx.address == "/exchange/amq.topic/cfx" && cfx.handle == "ferrule.line3.station07")
+        #expect(cfx.user == "ferrule" && cfx.passwordFile == "/etc/ferrule/amqp.password")
+    }
+
     @Test func yamlSyntaxErrorHasALine() throws {
         let e = try error(replacing: "  id: SIM-01", with: "  id: [SIM-01")
         #expect(e.line != nil)
