@@ -37,6 +37,9 @@ struct SinkEntry: Codable {
     var address: String?
     var handle: String?
     var user: String?
+    var printer: String?
+    var print: [String]?
+    var templates: [String: String]?
 }
 
 struct ControlEntry: Codable {

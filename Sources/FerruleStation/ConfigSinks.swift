@@ -39,6 +39,7 @@ extension StationConfig {
             case .postgres: try postgresSink(e, into: &spec, folder: folder, p)
             case .http: try httpSink(e, into: &spec, folder: folder, p)
             case .cfxAMQP: try cfxSink(e, into: &spec, folder: folder, p)
+            case .zplLabel: try labelSink(e, into: &spec, folder: folder, p)
             }
             sinks.append(spec)
         }
@@ -128,5 +129,31 @@ extension StationConfig {
         spec.user = e.user
         spec.handle = e.handle
         if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
+    }
+
+    private static func labelSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+        guard let printer = e.printer, LabelPrinter.parse(printer) != nil else {
+            throw ConfigIssue(
+                path: p.key("printer"), message: "'\(e.printer ?? "")' is not a label printer",
+                fix: "give a network printer's raw port, e.g. 'printer: tcp://10.3.0.50:9100', or a device, '/dev/usb/lp0'")
+        }
+        for (key, set) in [("url", e.url != nil), ("path", e.path != nil), ("formats", e.formats != nil)] where set {
+            throw ConfigIssue(path: p.key(key), message: "'\(key)' is not for zpl-label sinks", fix: "remove it; name the 'printer'")
+        }
+        spec.printer = printer
+        if let verdicts = e.print {
+            spec.printOn = try verdicts.enumerated().map { i, v in try oneOf(v, Verdict.self, p.key("print").index(i), what: "verdict") }
+        }
+        for (part, file) in (e.templates ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let path = file.hasPrefix("/") ? file : folder + "/" + file
+            let where_ = p.key("templates").key(part)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigIssue(path: where_, message: "cannot read the label template \(path)", fix: "give a readable ZPL file")
+            }
+            do { _ = try LabelTemplate(text: text, source: path) } catch {
+                throw ConfigIssue(path: where_, message: error.description, fix: "see the README's label fields")
+            }
+            spec.labelTemplates[part] = text
+        }
     }
 }

@@ -45,9 +45,11 @@ public struct Delivery: Sendable {
         var backlog: [String: SinkBacklog] = [:]
         for r in runners {
             let name = r.sink.name
-            guard let waiting = try? await store.pending(for: name), let oldest = try? await store.oldestWaiting(for: name)
-            else { continue }
-            backlog[name] = SinkBacklog(waiting: waiting, oldestFinishedAt: oldest)
+            do {
+                backlog[name] = SinkBacklog(waiting: try await store.pending(for: name), oldestFinishedAt: try await store.oldestWaiting(for: name))
+            } catch {
+                continue
+            }
         }
         return backlog
     }
@@ -66,6 +68,17 @@ public struct Delivery: Sendable {
             return CFXAMQPSink(
                 name: s.name, host: u?.host ?? "", port: u?.port ?? 5672, address: s.address!,
                 handle: s.handle ?? "ferrule.\(config.stationId)", user: s.user, passwordFile: s.passwordFile,
+                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
+        case .zplLabel:
+            var templates: [String: LabelTemplate] = [:]
+            for (part, text) in s.labelTemplates {
+                guard let t = try? LabelTemplate(text: text, source: "label template of \(part)") else {
+                    return UnavailableSink(name: s.name, kind: "zpl-label", why: "the label template of \(part) does not parse")
+                }
+                templates[part] = t
+            }
+            return LabelSink(
+                name: s.name, printer: LabelPrinter.parse(s.printer!)!, printOn: Set(s.printOn), templates: templates,
                 timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
         case .postgres:
             var password: String?

@@ -83,6 +83,7 @@ public struct SinkSpec: Sendable, Hashable {
     public enum Kind: String, Sendable, CaseIterable {
         case directory, http, postgres
         case cfxAMQP = "cfx-amqp"
+        case zplLabel = "zpl-label"
     }
     public var name: String
     public var kind: Kind
@@ -101,6 +102,11 @@ public struct SinkSpec: Sendable, Hashable {
     public var address: String?
     public var handle: String?
     public var user: String?
+    /// zpl-label: the printer (`tcp://host:9100` or a device path), the verdicts that get a
+    /// label, and the label templates' text by part number (read and checked with the config).
+    public var printer: String?
+    public var printOn: [Verdict] = [.pass]
+    public var labelTemplates: [String: String] = [:]
     public var timeoutSeconds: Double = 10
     public var maxBackoffSeconds: Double = 60
 }

@@ -119,6 +119,25 @@ import Testing
         #expect(ok.sinks[1].passwordFile == "/etc/ferrule/db.pw" && ok.sinks[1].requireTLS)
     }
 
+    @Test func labelSinksAreCheckedWithTheFix() throws {
+        func sinks(_ yaml: String) throws -> ConfigError { try error(replacing: "diagnosis:\n", with: "sinks:\n\(yaml)diagnosis:\n") }
+        var e = try sinks("  - { name: labels, kind: zpl-label, printer: \"lpt1\" }\n")
+        #expect(e.path.description == "sinks[0].printer" && e.fix.contains("tcp://10.3.0.50:9100"))
+        e = try sinks("  - { name: labels, kind: zpl-label, printer: \"tcp://p\", print: [pass, great] }\n")
+        #expect(e.path.description == "sinks[0].print[1]" && e.message.contains("great"))
+        let dir = temporaryDirectory()
+        try "^XA^FH^FD{{serail}}^FS^XZ".write(toFile: dir + "/bad.zpl", atomically: true, encoding: .utf8)
+        e = try sinks("  - { name: labels, kind: zpl-label, printer: \"tcp://p\", templates: { FT-X: \(dir)/bad.zpl } }\n")
+        #expect(e.path.description == "sinks[0].templates.FT-X" && e.message.contains("'{{serail}}' is not a label field"), "\(e)")
+        try "^XA^FH^FD{{serial}}^FS^XZ".write(toFile: dir + "/good.zpl", atomically: true, encoding: .utf8)
+        let ok = try StationConfig.parse(
+            good.replacingOccurrences(
+                of: "diagnosis:\n",
+                with: "sinks:\n  - { name: labels, kind: zpl-label, printer: \"tcp://p\", print: [pass, fail], "
+                    + "templates: { FT-X: \(dir)/good.zpl } }\ndiagnosis:\n"), file: "/etc/ferrule/station.yaml")
+        #expect(ok.sinks.first?.printOn == [.pass, .fail] && ok.sinks.first?.labelTemplates["FT-X"]?.contains("{{serial}}") == true)
+    }
+
     @Test func cfxAMQPSinksAreCheckedWithTheFix() throws {
         func sinks(_ yaml: String) throws -> ConfigError { try error(replacing: "diagnosis:\n", with: "sinks:\n\(yaml)diagnosis:\n") }
         var e = try sinks("  - { name: cfx, kind: cfx-amqp, url: \"http://broker\", address: /queue/cfx }\n")
