@@ -46,7 +46,8 @@ public struct Delivery: Sendable {
         for r in runners {
             let name = r.sink.name
             do {
-                backlog[name] = SinkBacklog(waiting: try await store.pending(for: name), oldestFinishedAt: try await store.oldestWaiting(for: name))
+                let waiting = try await store.pending(for: name)
+                backlog[name] = SinkBacklog(waiting: waiting, oldestFinishedAt: try await store.oldestWaiting(for: name))
             } catch {
                 continue
             }

@@ -46,7 +46,9 @@ enum CFXBench {
             for lane in 0..<16 {
                 group.addTask {
                     for i in stride(from: lane, to: count, by: 16) {
-                        guard case .delivered = await sink.deliver(report(count + i)) else { throw BenchError("report \(i) was not delivered") }
+                        guard case .delivered = await sink.deliver(report(count + i)) else {
+                            throw BenchError("report \(i) was not delivered")
+                        }
                     }
                 }
             }
