@@ -212,10 +212,9 @@ final class ProtonConnection: @unchecked Sendable {
         pn_delivery_settle(delivery)
     }
 
-    private func note(_ condition: OpaquePointer?, _ fallback: String) {
-        if remoteReason == nil, let why = Self.describe(condition) { remoteReason = why }
-        if remoteReason == nil, pn_condition_is_set(condition) { remoteReason = fallback }
-        _ = fallback
+    /// Keeps the first reason the broker or the transport gave, for every message not settled.
+    private func note(_ condition: OpaquePointer?, _ context: String) {
+        if remoteReason == nil, let why = Self.describe(condition) { remoteReason = "\(context): \(why)" }
     }
 
     /// The transport is gone: every message not settled is not delivered, with the reason.
