@@ -28,6 +28,9 @@ public final class StationMetrics: Service, Sendable {
         for await event in events.cancelOnGracefulShutdown() {
             take(event, at: ContinuousClock.now)
         }
+        // The station stops first and ends its event bus: stay until the group says stop, or
+        // the group would take this service's end for a failure.
+        try? await gracefulShutdown()
     }
 
     /// The text Prometheus reads at `/metrics` (exposition format 0.0.4).
