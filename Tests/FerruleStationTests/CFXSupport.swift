@@ -24,8 +24,8 @@ enum Broker {
 
     /// `rabbitmqctl stop_app` / `start_app`: the broker goes away (connections dropped, the port
     /// refused) and comes back with what it had stored.
-    static func ctl(_ args: String...) throws {
-        let (status, out) = try runProgram("/usr/sbin/rabbitmqctl", args)
+    static func ctl(_ args: String...) async throws {
+        let (status, out) = try await offPool { try runProgram("/usr/sbin/rabbitmqctl", args) }
         guard status == 0 else { throw DaemonError(description: "rabbitmqctl \(args.joined(separator: " ")): \(out)") }
     }
 
@@ -42,7 +42,21 @@ final class CFXConsumer: @unchecked Sendable {
     let process = Process()
     let file: String
 
-    init(address: String) throws {
+    /// Starts the consumer and returns once it is connected to the broker.
+    static func start(address: String) async throws -> CFXConsumer {
+        let consumer = try CFXConsumer(address: address)
+        let fd = consumer.output.fileHandleForReading.fileDescriptor
+        let line = try await offPool { try LineReader(fd).line(seconds: 60) }
+        guard line.hasPrefix("ready") else {
+            consumer.stop()
+            throw DaemonError(description: "the CFX consumer did not start (got '\(line)'): is RabbitMQ running with rabbitmq_amqp1_0?")
+        }
+        return consumer
+    }
+
+    let output = Pipe()
+
+    private init(address: String) throws {
         file = temporaryDirectory() + "/received.jsonl"
         FileManager.default.createFile(atPath: file, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -50,15 +64,9 @@ final class CFXConsumer: @unchecked Sendable {
             Repo.root + "/scripts/cfx-consumer.py", "--url", Broker.url, "--address", address, "--user", Broker.user,
             "--password", Broker.password, "--out", file,
         ]
-        let out = Pipe()
-        process.standardOutput = out
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let line = try LineReader(out.fileHandleForReading.fileDescriptor).line()
-        guard line.hasPrefix("ready") else {
-            stop()
-            throw DaemonError(description: "the CFX consumer did not start (got '\(line)'): is RabbitMQ running with rabbitmq_amqp1_0?")
-        }
     }
 
     /// Every message received so far: subject, message id and the CFX envelope as JSON.

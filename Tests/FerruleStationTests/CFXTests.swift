@@ -12,7 +12,7 @@ import Testing
 
     @Test func everyMessageOfAUnitArrivesAndParses() async throws {
         let queue = Broker.freshQueue()
-        let consumer = try CFXConsumer(address: queue)
+        let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
         let sink = Broker.sink(address: queue, passwordFile: try Broker.passwordFile())
         let (station, bench) = try await makeStation(sinks: [sink])
@@ -46,22 +46,22 @@ import Testing
 
     @Test func theBrokerStoppedAndRestartedMidRunLosesNothing() async throws {
         let queue = Broker.freshQueue()
-        let consumer = try CFXConsumer(address: queue)
+        let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
         let sink = Broker.sink(address: queue, passwordFile: try Broker.passwordFile(), timeout: .seconds(3))
         let (station, bench) = try await makeStation(sinks: [sink])
         var reports: [UUID] = [try await testUnit(station, bench, serial: "CFX-R1", part: Self.part).report.reportId]
         _ = try await consumer.waitFor(3)
-        try Broker.ctl("stop_app")
+        try await Broker.ctl("stop_app")
         do {
             for i in 2...4 { reports.append(try await testUnit(station, bench, serial: "CFX-R\(i)", part: Self.part).report.reportId) }
             try await waitUntil("the sink says it is failing") { station.delivery.statuses().first?.failing != nil }
             #expect(await station.delivery.backlog()["line-cfx"]?.waiting == 3)
         } catch {
-            try? Broker.ctl("start_app")
+            try? await Broker.ctl("start_app")
             throw error
         }
-        try Broker.ctl("start_app")
+        try await Broker.ctl("start_app")
         let got = try await consumer.waitFor(12, timeout: .seconds(120))
         let tested = got.filter { $0.subject == CFXUnitMessages.unitsTested }.map(\.id)
         #expect(Set(tested) == Set(reports.map { $0.uuidString.lowercased() }), "every unit's UnitsTested reached the broker")
@@ -97,7 +97,7 @@ import Testing
         #expect(text.contains("refused user 'ferrule'") && text.contains("passwordFile"), "\(text)")
         #expect(await station.delivery.backlog()["line-cfx"]?.waiting == 1, "the unit waits, it is not parked")
         // The password is fixed in its file: the next attempt delivers, with no restart.
-        let consumer = try CFXConsumer(address: queue)
+        let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
         try (Broker.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
         _ = try await consumer.waitFor(3)

@@ -19,7 +19,7 @@ import Testing
         let (peer, port) = try startPeer("mes-peer.py", ["--log", base + "/mes.log"])
         defer { kill(peer.processIdentifier, SIGKILL) }
         let queue = Broker.freshQueue()
-        let consumer = try CFXConsumer(address: queue)
+        let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
         let config =
             try slowConfigText(switchMs: 3, readMs: 3) + """

@@ -34,18 +34,27 @@ import Testing
     @Test func idleDaemonDoesNotPoll() async throws {
         let d = try await Daemon()
         defer { Task { await d.stop() } }
-        // The harness's status call has ended; what follows is the daemon alone.
-        let before = ThreadWakes(pid: d.pid)
+        // The harness's status call has ended; what follows is the daemon alone. Up to three
+        // windows, the quietest counts: a poller wakes the daemon in every window, while a busy
+        // machine (other suites at work) only makes some windows noisier.
         let seconds = 4.0
-        try await Task.sleep(for: .seconds(seconds))  // the observation window, not a synchronisation
-        let woke = ThreadWakes(pid: d.pid).since(before)
+        var quietest: [(name: String, wakes: Int)]?
+        for _ in 0..<3 {
+            let before = ThreadWakes(pid: d.pid)
+            try await Task.sleep(for: .seconds(seconds))  // the observation window, not a synchronisation
+            let woke = ThreadWakes(pid: d.pid).since(before)
+            let total = woke.reduce(0) { $0 + $1.wakes }
+            print("idle ferruled woke \(total) times in \(seconds) s: \(woke.filter { $0.wakes > 0 })")
+            // The simulated Modbus instruments' threads block until a request or the stop: never woken.
+            let own = woke.filter { $0.name.hasPrefix("modbus-") || $0.name == "udev-monitor" }
+            #expect(!own.isEmpty, "the simulated bench's Modbus threads are named")
+            #expect(own.allSatisfy { $0.wakes == 0 }, "\(own)")
+            if total < quietest.map({ $0.reduce(0) { $0 + $1.wakes } }) ?? .max { quietest = woke }
+            if Double(total) / seconds < 15 { break }
+        }
+        let woke = try #require(quietest)
         let total = woke.reduce(0) { $0 + $1.wakes }
-        print("idle ferruled woke \(total) times in \(seconds) s: \(woke.filter { $0.wakes > 0 })")
-        // The simulated Modbus instruments' threads block until a request or the stop.
-        let own = woke.filter { $0.name.hasPrefix("modbus-") || $0.name == "udev-monitor" }
-        #expect(!own.isEmpty, "the simulated bench's Modbus threads are named")
-        #expect(own.allSatisfy { $0.wakes == 0 }, "\(own)")
-        // About 9/s measured: two 1 s timers (idle clients, the web server's date), each waking
+        // About 9-11/s measured: two 1 s timers (idle clients, the web server's date), each waking
         // Dispatch's timer thread and a worker. One 100 ms poller alone would add 10-25/s.
         #expect(Double(total) / seconds < 15, "\(woke)")
     }

@@ -21,7 +21,7 @@ import Testing
             try #require(try await s.ok("status")["webAddress"]?.string)
         }
         let idle = try await scrape(base)
-        try checkWithPromtool(idle)
+        try await checkWithPromtool(idle)
         #expect(!idle.contains("ferrule_units_total{"), "no unit yet")
         #expect(try #require(value(idle, "ferrule_units_in_progress")) == 0)
         #expect(try #require(value(idle, "ferrule_store_bytes")) > 0)
@@ -41,7 +41,7 @@ import Testing
             steps = events.count { $0["kind"]?.string == "step" }
         }
         let after = try await scrape(base)
-        try checkWithPromtool(after)
+        try await checkWithPromtool(after)
         #expect(value(after, #"ferrule_units_total{part_number="\#(Self.part)",verdict="pass"}"#) == 1)
         #expect(value(after, #"ferrule_cycle_seconds_count{part_number="\#(Self.part)"}"#) == 1)
         #expect(steps > 0 && value(after, #"ferrule_step_seconds_count{fixture="1"}"#) == Double(steps), "\(steps) steps")
@@ -73,7 +73,7 @@ import Testing
             #expect(events.last?["verdict"]?.string == "error")
         }
         let faulted = try await scrape(base)
-        try checkWithPromtool(faulted)
+        try await checkWithPromtool(faulted)
         #expect(value(faulted, #"ferrule_units_total{part_number="\#(Self.part)",verdict="error"}"#) == 1)
         #expect(try #require(value(faulted, #"ferrule_instrument_faults_total{instrument="ilrl"}"#)) >= 1)
         #expect(value(faulted, #"ferrule_outbox_backlog{sink="mes-share"}"#) == 2)
@@ -97,10 +97,10 @@ import Testing
 
     /// `promtool check metrics` lints the exposition (names, help, types, histogram buckets):
     /// any problem it prints fails the test.
-    func checkWithPromtool(_ text: String) throws {
+    func checkWithPromtool(_ text: String) async throws {
         let file = temporaryDirectory() + "/metrics.txt"
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        let (status, out) = try runProgram("/bin/sh", ["-c", "promtool check metrics < '\(file)' 2>&1"])
+        let (status, out) = try await offPool { try runProgram("/bin/sh", ["-c", "promtool check metrics < '\(file)' 2>&1"]) }
         #expect(status == 0 && out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "promtool: \(out)\n\(text)")
     }
 

@@ -120,6 +120,15 @@ func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String)
     return (p.terminationStatus, out)
 }
 
+/// `body` on a thread of its own: a test waiting for something slow outside the process
+/// (rabbitmqctl, promtool, a peer's first line) must not hold one of the few threads of Swift's
+/// cooperative pool, which the in-process simulators and the station need meanwhile.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
 func validateReports(_ paths: [String]) throws -> (Int32, String) {
     try runProgram("/usr/bin/env", ["python3", Repo.validator, Repo.schema] + paths)
