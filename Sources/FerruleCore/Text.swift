@@ -33,6 +33,8 @@ public enum Escaped {
 extension Duration {
     /// The duration in seconds, fractions included (for `Date` arithmetic and printing).
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in whole nanoseconds (for timers and event-loop deadlines).
+    public var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 /// Durations in the unit that reads well: "300 ms", "45 s", "12 min", "8.0 h".

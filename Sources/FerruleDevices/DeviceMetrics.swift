@@ -1,4 +1,5 @@
 import CoreMetrics
+import FerruleCore
 
 /// The figures the drivers report through swift-metrics (the process's backend decides where
 /// they go: Prometheus in ferruled, nowhere in a test that sets none).
@@ -13,7 +14,6 @@ public enum DeviceMetrics {
 
 extension CoreMetrics.Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
-        let d = ContinuousClock.now - start
-        recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+        recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 }

@@ -143,7 +143,3 @@ struct UnitTally {
         return (units[id]?.part ?? "unknown", cycle)
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}

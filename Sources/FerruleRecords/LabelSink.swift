@@ -67,11 +67,11 @@ public final class LabelSink: Sink {
     }
 
     func send(_ zpl: String, host: String, port: Int) async throws {
-        let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let limit = TimeAmount.nanoseconds(timeout.nanoseconds)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(ms))
+            .connectTimeout(limit)
             .connect(host: host, port: port).get()
-        let deadline = channel.eventLoop.scheduleTask(in: .milliseconds(ms)) { channel.close(promise: nil) }
+        let deadline = channel.eventLoop.scheduleTask(in: limit) { channel.close(promise: nil) }
         defer { deadline.cancel() }
         try await channel.writeAndFlush(ByteBuffer(string: zpl))
         try await channel.close()

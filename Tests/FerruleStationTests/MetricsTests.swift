@@ -30,13 +30,7 @@ import Testing
         var steps = 0
         try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") { $0.fixture = 1 }
-            _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") {
-                $0.serial = "FRL-M1"
-                $0.partNumber = Self.part
-                $0.fixture = 1
-            }
-            let events = try await s.events { $0["kind"]?.string == "unitFinished" }
+            let events = try await testOnFixture1(&s, serial: "FRL-M1")
             #expect(events.last?["verdict"]?.string == "pass")
             steps = events.count { $0["kind"]?.string == "step" }
         }
@@ -63,13 +57,7 @@ import Testing
                 $0.instrument = "ilrl"
                 $0.fault = "queueError"
             }
-            _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") {
-                $0.serial = "FRL-M2"
-                $0.partNumber = Self.part
-                $0.fixture = 1
-            }
-            let events = try await s.events { $0["kind"]?.string == "unitFinished" }
+            let events = try await testOnFixture1(&s, serial: "FRL-M2")
             #expect(events.last?["verdict"]?.string == "error")
         }
         let faulted = try await scrape(base)
@@ -86,6 +74,17 @@ import Testing
             #expect((m.kind == .counter) == m.name.hasSuffix("_total"), "\(m.name): only counters end in _total")
             #expect((m.kind == .histogram) == !m.buckets.isEmpty, "\(m.name)")
         }
+    }
+
+    /// Tests one unit on fixture 1 through the socket; its events up to its `unitFinished`.
+    func testOnFixture1(_ s: inout ControlSession, serial: String) async throws -> [JSONValue] {
+        _ = try await s.ok("subscribe")
+        _ = try await s.ok("test") {
+            $0.serial = serial
+            $0.partNumber = Self.part
+            $0.fixture = 1
+        }
+        return try await s.events { $0["kind"]?.string == "unitFinished" }
     }
 
     func scrape(_ base: String) async throws -> String {
