@@ -30,6 +30,7 @@ public enum InstrumentFaultKind: String, Sendable, Codable {
 /// The optical model of a whole bench: switches, source, meters and what is mounted in each
 /// fixture. Simulated instruments (in-process or on the wire) all act on one bench.
 public actor SimulatedBench {
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }
     public let wiring: [FixtureWiring]
     public nonisolated let settings: BenchSettings
     private var rng: SplitMix64

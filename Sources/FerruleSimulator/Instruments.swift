@@ -17,6 +17,7 @@ private func fault(_ bench: SimulatedBench, _ name: String, _ op: String) async 
 
 /// A simulated 1xN switch acting on the bench model.
 public actor SimulatedSwitch: OpticalSwitch {
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }
     public nonisolated let name: String
     public nonisolated let channelCount: Int
     private let bench: SimulatedBench
@@ -52,6 +53,7 @@ public actor SimulatedSwitch: OpticalSwitch {
 
 /// A simulated IL/RL meter: laser source, power meter and RL meter in one box (like a Santec RL1).
 public actor SimulatedILRLMeter: LightSource, PowerMeter, ReturnLossMeter {
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
     private let bench: SimulatedBench

@@ -205,11 +205,11 @@ struct ContextBox: @unchecked Sendable {  // a C pointer, moved to one thread
     init(_ ctx: OpaquePointer) { self.ctx = ctx }
 }
 
-/// Runs an async call to completion from a plain (non-pool) thread.
+/// Runs an async call to completion on the simulators' thread, from a plain thread of a server's own.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
     let done = DispatchSemaphore(value: 0)
     let box = NIOLockedValueBox<T?>(nil)
-    Task {
+    Task(executorPreference: SimulatorThread.taskExecutor) {
         let v = await body()
         box.withLockedValue { $0 = v }
         done.signal()
@@ -290,7 +290,7 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
         pty?.unlink()
         // The threads wake at once and release their descriptors themselves. Not waited for:
         // close() is called from async code, and a serving thread may itself be waiting for the
-        // cooperative pool (`blocking`).
+        // simulators' thread (`blocking`).
     }
 
     private func spawn(_ body: @escaping @Sendable () -> Void) {

@@ -20,6 +20,7 @@ enum SCPIResult: Sendable {
 /// The IEEE 488.2 side of a simulated instrument: common commands, a FIFO error queue (about
 /// 30 deep, -350 as the last entry on overflow, cleared by *CLS) and injectable faults.
 public actor SCPIDevice {
+    nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }
     public let name: String
     let model: any SCPIModel
     let bench: SimulatedBench

@@ -171,13 +171,15 @@ final class LineServerHandler: ChannelInboundHandler {
         let previous = tail ?? loop.makeSucceededVoidFuture()
         let next = previous.flatMap {
             let p = loop.makePromise(of: Void.self)
-            p.completeWithTask {
+            // On the simulators' own thread, not the cooperative pool (see `SimulatorThread`).
+            Task(executorPreference: SimulatorThread.taskExecutor) {
                 let (reply, close) = await device.handle(line)
                 if close {
                     if canClose { try? await channel.close() }
-                    return
+                } else if let reply {
+                    try? await channel.writeAndFlush(ByteBuffer(string: reply + "\n"))
                 }
-                if let reply { try? await channel.writeAndFlush(ByteBuffer(string: reply + "\n")) }
+                p.succeed()
             }
             return p.futureResult
         }
