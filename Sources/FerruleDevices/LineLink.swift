@@ -1,3 +1,4 @@
+import FerruleCore
 import Foundation
 import NIOCore
 import NIOExtras
@@ -92,9 +93,8 @@ public final class LineLink: Sendable {
         do {
             switch address {
             case .tcp(let host, let port):
-                let ms = Int64(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
                 let ch = try await ClientBootstrap(group: group)
-                    .connectTimeout(.milliseconds(ms))
+                    .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .connect(host: host, port: port)
                     .get()
@@ -134,23 +134,28 @@ public final class LineLink: Sendable {
         guard channel.isActive else { throw LinkError(kind: .disconnected, detail: "\(address) is closed") }
         let loop = channel.eventLoop
         let handler = handler
-        let nanos = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let channel = channel
         let reply: EventLoopFuture<String> = loop.flatSubmit {
             let promise = loop.makePromise(of: String.self)
             handler.value.expect(promise)
-            let timer = loop.scheduleTask(in: .nanoseconds(nanos)) {
+            // The timeout bounds the write too: an instrument that stops reading (a hung
+            // USB-serial adapter, a full TCP window) must not hold the exchange forever. The
+            // link closes at once, so that a late reply is never taken for the next question.
+            let timer = loop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
                 handler.value.timeOut()
+                channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
             return promise.futureResult
         }
-        try await send(line)
         do {
-            return try await reply.get()
-        } catch let e as LinkError {
-            if e.kind == .timeout { close() }
-            throw e
+            try await send(line)
+        } catch {
+            // The reply has failed too by now (timeout or closed); its reason is the better one.
+            do { _ = try await reply.get() } catch let e as LinkError where e.kind == .timeout { throw e } catch {}
+            throw error
         }
+        return try await reply.get()
     }
 
     /// Opens a serial device raw, exclusive, with the given line settings. A node that is not a

@@ -6,6 +6,8 @@ import FerruleSimSpec
 import FerruleSimulator
 import FerruleStation
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 /// The real drivers against the wire-level simulators, over real TCP sockets and ptys.
@@ -108,6 +110,21 @@ import Testing
         #expect(InstrumentAddress.parse("tcp://10.0.0.5:5025") == .tcp(host: "10.0.0.5", port: 5025))
         #expect(InstrumentAddress.parse("tcp://10.0.0.5") == nil)
         #expect(InstrumentAddress.parse("COM3") == nil)
+    }
+
+    /// An instrument that stops reading (a hung USB-serial adapter, a full TCP window) ends the
+    /// exchange at its timeout with the link closed: the write does not wait for it forever.
+    @Test func anInstrumentThatStopsReadingTimesOut() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .childChannelOption(.autoRead, value: false)  // accepts, never reads
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        let link = try await LineLink.open(.tcp(host: "127.0.0.1", port: try #require(server.localAddress?.port)))
+        let line = String(repeating: "X", count: 32 << 20)  // more than the two sockets' buffers hold
+        let error = await #expect(throws: LinkError.self) { try await link.query(line, timeout: .milliseconds(500)) }
+        #expect(error?.kind == .timeout)
+        #expect(!link.isOpen)
     }
 
     @Test func concurrentOperationsDoNotTangle() async throws {
