@@ -49,13 +49,13 @@ import Testing
                 #expect(steps.compactMap { $0["wavelengthNm"]?.int } == fibers.flatMap { _ in wls })
             }
             // The fixtures share the switches and the meter; under the default `unit` schedule the
-            // unit that got them first finished before the other measured its first fiber.
-            let idx = events.indices
-            func first(_ kind: String, _ fixture: Int) -> Int {
-                idx.first { events[$0]["kind"]?.string == kind && events[$0]["fixture"]?.int == fixture }!
+            // unit that got them first measured its last fiber before the other measured its first.
+            // (Not its unitFinished: the instruments are free while its report is being written.)
+            let steps = { (fixture: Int) in
+                events.indices.filter { events[$0]["kind"]?.string == "step" && events[$0]["fixture"]?.int == fixture }
             }
-            let (a, b) = first("step", 1) < first("step", 2) ? (1, 2) : (2, 1)
-            #expect(first("unitFinished", a) < first("step", b))
+            let (a, b) = steps(1)[0] < steps(2)[0] ? (1, 2) : (2, 1)
+            #expect(steps(a).last! < steps(b)[0])
 
             let verdicts = Dictionary(
                 uniqueKeysWithValues: events.filter { $0["kind"]?.string == "unitFinished" }
