@@ -5,6 +5,7 @@ public enum InstrumentRole: String, Sendable, CaseIterable, Codable {
     case powerMeter = "power meter"
     case rlMeter = "RL meter"
     case fixtureIO = "fixture I/O module"
+    case barcodeScanner = "barcode scanner"
 }
 
 /// How a driver reaches its instrument, which decides the settings a config may give it.

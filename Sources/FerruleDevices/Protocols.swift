@@ -81,6 +81,12 @@ public enum StackLight: String, Sendable, Codable {
     case off, green, amber, red
 }
 
+/// A fixed barcode scanner: every scan it reads, one line each, while its port is open. The
+/// stream ends (throwing why) when the port closes or cannot be opened; the caller opens it again.
+public protocol BarcodeScanner: Instrument {
+    func scans() async -> AsyncThrowingStream<String, any Error>
+}
+
 /// An instrument on a port that can come and go (USB): the station drops the connection when
 /// the device is unplugged and points the driver at the port it comes back on.
 public protocol Replugging: Instrument {

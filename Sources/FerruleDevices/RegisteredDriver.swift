@@ -22,6 +22,7 @@ extension Set where Element == InstrumentRole {
         if type is any PowerMeter.Type { roles.insert(.powerMeter) }
         if type is any ReturnLossMeter.Type { roles.insert(.rlMeter) }
         if type is any FixtureIO.Type { roles.insert(.fixtureIO) }
+        if type is any BarcodeScanner.Type { roles.insert(.barcodeScanner) }
         return roles
     }
 }
@@ -30,6 +31,12 @@ extension SantecRL1: RegisteredDriver {
     public static let driverName = "santec-rl1"
     public static let summary = "Santec RL1/RLM IL-RL meter (SCPI): source, power meter and RL meter"
     public static let bus = DriverBus.scpi
+}
+
+extension SerialBarcodeScanner: RegisteredDriver {
+    public static let driverName = "barcode-serial"
+    public static let summary = "barcode scanner in USB-serial (CDC) mode: one line per scan, CR or LF"
+    public static let bus = DriverBus.serialLine
 }
 
 extension SantecOSX: RegisteredDriver {

@@ -32,6 +32,9 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case storageProblem(detail: String?)
     /// A unit kept in memory while the store failed is now stored.
     case unitStored(serial: String, reportId: UUID)
+    /// A fixed scanner read `text` at a fixture: `accepted` with what it did (a unit started, a part
+    /// chosen), or refused with why and what to do; nothing starts on a refused scan.
+    case scan(fixture: Int, scanner: String, text: String, accepted: Bool, detail: String)
     /// A sink started or stopped failing, or parked a report the receiver refused.
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }

@@ -103,6 +103,7 @@ public enum DriverRegistry {
             ModbusSwitch(name: c.name, link: c.modbusLink, channelCount: c.channels, map: c.spec.switchMap ?? ModbusSwitchMap())
         },
         ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
+        SerialBarcodeScanner.driverName: { c in SerialBarcodeScanner(name: c.name, address: c.address) },
         SimulatedSwitch.driverName: { c in SimulatedSwitch(name: c.name, channelCount: c.channels, bench: c.bench) },
         SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) }
     ]

@@ -11,6 +11,7 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     case diconMEMS = "dicon-mems"
     case modbusSwitch = "modbus-switch"
     case modbusIO = "modbus-io"
+    case barcodeSerial = "barcode-serial"
 
     public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
@@ -59,18 +60,23 @@ public final class WireBench: Sendable {
     public let bench: SimulatedBench
     public let servers: [String: WireServer]
     public let modbusServers: [String: ModbusWireServer]
+    public let scanners: [String: SimulatedScanner]
 
     public var endpoints: [Endpoint] {
-        (servers.values.map(\.endpoint) + modbusServers.values.map(\.endpoint)).sorted { $0.name < $1.name }
+        (servers.values.map(\.endpoint) + modbusServers.values.map(\.endpoint) + scanners.values.map(\.endpoint))
+            .sorted { $0.name < $1.name }
     }
 
-    private init(bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer]) {
+    private init(
+        bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer], scanners: [String: SimulatedScanner]
+    ) {
         self.bench = bench
         self.servers = servers
         self.modbusServers = modbusServers
+        self.scanners = scanners
     }
 
-    public var instrumentNames: [String] { (Array(servers.keys) + Array(modbusServers.keys)).sorted() }
+    public var instrumentNames: [String] { (Array(servers.keys) + Array(modbusServers.keys) + Array(scanners.keys)).sorted() }
 
     /// Injects a fault into a simulated instrument at run time (`none` clears it and plugs an
     /// unplugged one back in). False when no simulated instrument has that name.
@@ -82,6 +88,10 @@ public final class WireBench: Sendable {
         }
         if let m = modbusServers[name] {
             m.inject(fault)
+            return true
+        }
+        if let s = scanners[name] {
+            do { try s.inject(fault) } catch { return false }
             return true
         }
         return false
@@ -96,8 +106,16 @@ public final class WireBench: Sendable {
 
         var servers: [String: WireServer] = [:]
         var modbus: [String: ModbusWireServer] = [:]
+        var scanners: [String: SimulatedScanner] = [:]
         do {
             for i in instruments {
+                if i.model == .barcodeSerial {
+                    guard i.transport == .pty else {
+                        throw LinkError(kind: .connect, detail: "\(i.name): a barcode scanner is simulated on a pty (a USB-serial port)")
+                    }
+                    scanners[i.name] = try SimulatedScanner(name: i.name, link: ptyDirectory + "/" + i.name)
+                    continue
+                }
                 if let kind = i.modbus {
                     let device = ModbusSimDevice(name: i.name, unitId: i.unitId, kind: kind, bench: bench)
                     device.switchSettle = switchSettle
@@ -115,7 +133,7 @@ public final class WireBench: Sendable {
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
                 case .keysight816x: model = KeysightModel(name: i.name, bench: bench, slots: i.keysight, wavelengths: i.wavelengthsNm)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
-                case .modbusSwitch, .modbusIO:
+                case .modbusSwitch, .modbusIO, .barcodeSerial:
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
@@ -129,9 +147,10 @@ public final class WireBench: Sendable {
         } catch {
             for s in servers.values { s.close() }
             for s in modbus.values { s.close() }
+            for s in scanners.values { s.close() }
             throw error
         }
-        return WireBench(bench: bench, servers: servers, modbusServers: modbus)
+        return WireBench(bench: bench, servers: servers, modbusServers: modbus, scanners: scanners)
     }
 
     public func server(_ name: String) -> WireServer? { servers[name] }
@@ -154,6 +173,7 @@ public final class WireBench: Sendable {
     public func close() {
         for s in servers.values { s.close() }
         for s in modbusServers.values { s.close() }
+        for s in scanners.values { s.close() }
     }
 }
 

@@ -215,6 +215,14 @@ struct FixtureEntry: Codable {
     var io: String?
     /// The launch and receive test cords, counted for matings.
     var testCords: TestCordsEntry?
+    /// A fixed barcode scanner whose scans start units on this fixture.
+    var scanner: ScannerEntry?
+}
+
+struct ScannerEntry: Codable {
+    var instrument: String
+    var `operator`: String
+    var partPrefixes: [String: String]?
 }
 
 struct EndEntry: Codable {

@@ -14,6 +14,7 @@ public struct InstrumentSet: Sendable {
     public var powerMeters: [String: any PowerMeter] = [:]
     public var rlMeters: [String: any ReturnLossMeter] = [:]
     public var fixtureIO: [String: any FixtureIO] = [:]
+    public var scanners: [String: any BarcodeScanner] = [:]
 
     public init(specs: [String: InstrumentSpec]) { self.specs = specs }
 
@@ -25,5 +26,6 @@ public struct InstrumentSet: Sendable {
         if let m = instrument as? any PowerMeter { powerMeters[spec.name] = m }
         if let m = instrument as? any ReturnLossMeter { rlMeters[spec.name] = m }
         if let io = instrument as? any FixtureIO { fixtureIO[spec.name] = io }
+        if let s = instrument as? any BarcodeScanner { scanners[spec.name] = s }
     }
 }

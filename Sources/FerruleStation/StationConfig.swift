@@ -9,6 +9,7 @@ import Foundation
 public enum DriverCatalog {
     public static let all: [DriverInfo] = [
         SantecRL1.info, SantecOSX.info, Keysight816x.info, DiConSwitch.info, ModbusSwitch.info, ModbusFixtureIO.info,
+        SerialBarcodeScanner.info,
         SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter
     ]
 
@@ -145,6 +146,8 @@ public struct StationConfig: Sendable {
     /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
     public var certificate: CertificateTemplate = .standard
     public var schedule: InstrumentSchedule = .unit
+    /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
+    public var scanners: [FixtureScanner] = []
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
     public var hash: String
 
@@ -186,6 +189,7 @@ public struct StationConfig: Sendable {
             sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
             control: control, sinks: sinks, simulation: simulation, hash: "")
+        config.scanners = try scannersSection(f.fixtures, instruments: instruments, recipes: recipes, root.key("fixtures"))
         config.users = try usersSection(f.users, file: f.usersFile, configFile: file, root)
         config.http = try f.http.map { try httpSection($0, users: config.users, configFile: file, root.key("http")) }
         if let s = f.station.schedule {

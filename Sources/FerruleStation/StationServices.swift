@@ -45,6 +45,18 @@ extension Station {
     /// stored and offered to the sinks).
     public nonisolated var services: [any Service] {
         [LightRetryService(light: light), StorageRetryService(records: records), DeviceWatchService(availability: availability)]
-            + delivery.runners
+            + delivery.runners + scannerServices
+    }
+}
+
+extension Station {
+    /// One reader per fixed scanner (`fixtures[].scanner`), all handing scans to one desk.
+    nonisolated var scannerServices: [any Service] {
+        let desk = ScanDesk(station: self)
+        return config.scanners.compactMap { s in
+            instruments.scanners[s.instrument].map {
+                ScannerService(scanner: s, device: $0, desk: desk, events: events, logger: logger)
+            }
+        }
     }
 }

@@ -222,6 +222,11 @@ F.station = {
     }
     if (e.kind === "unitFinished") this.showVerdict(p, e);
     if (e.kind === "unitHeld") { this.showBigVerdict(p, e.verdict); p.message.textContent = F.t("verdict.held"); }
+    if (e.kind === "scan") {
+      // A fixed scanner's scan: what it started or chose, or why nothing started.
+      p.message.dataset.kind = e.accepted ? "info" : "error";
+      p.message.textContent = F.t(e.accepted ? "scan.accepted" : "scan.refused") + " " + e.text + ": " + e.detail;
+    }
     if (e.kind === "unitNotStarted") {
       p.unit = null;
       p.message.dataset.kind = "error";
