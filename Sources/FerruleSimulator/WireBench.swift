@@ -68,7 +68,8 @@ public final class WireBench: Sendable {
     }
 
     private init(
-        bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer], scanners: [String: SimulatedScanner]
+        bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer],
+        scanners: [String: SimulatedScanner]
     ) {
         self.bench = bench
         self.servers = servers
