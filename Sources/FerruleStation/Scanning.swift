@@ -14,46 +14,44 @@ public actor ScanDesk {
 
     init(station: Station) { self.station = station }
 
-    /// Reads one scan of `scanner` and acts on it. Returns the event it published.
+    /// Reads one scan of `scanner`, acts on it and says what it did. Returns the event it published.
     @discardableResult
     public func handle(_ raw: String, from scanner: FixtureScanner) async -> StationEvent {
-        let event = await outcome(raw, scanner)
-        if case .scan(_, _, let text, let accepted, let detail) = event {
-            let line = "scanner \(scanner.instrument) at fixture \(scanner.fixture): \(Escaped.text(text)): \(Escaped.text(detail))"
-            if accepted { station.logger.info("\(line)") } else { station.logger.warning("\(line)") }
-        }
+        let (accepted, detail) = await act(on: raw, scanner)
+        let line = "scanner \(scanner.instrument) at fixture \(scanner.fixture): \(Escaped.text(raw)): \(Escaped.text(detail))"
+        if accepted { station.logger.info("\(line)") } else { station.logger.warning("\(line)") }
+        let event = StationEvent.scan(fixture: scanner.fixture, scanner: scanner.instrument, text: raw, accepted: accepted, detail: detail)
         await station.events.publish(event)
         return event
     }
 
-    private func outcome(_ raw: String, _ scanner: FixtureScanner) async -> StationEvent {
+    /// Whether the scan was taken, and what it did or why not.
+    private func act(on raw: String, _ scanner: FixtureScanner) async -> (Bool, String) {
         let f = scanner.fixture
-        func said(_ accepted: Bool, _ detail: String) -> StationEvent {
-            .scan(fixture: f, scanner: scanner.instrument, text: raw, accepted: accepted, detail: detail)
-        }
+        let parts = await station.knownPartNumbers()
         let content: ScanContent
-        do { content = try scanner.read(raw, knownParts: await station.knownPartNumbers()) } catch {
-            return said(false, error.description)
+        do { content = try scanner.read(raw, knownParts: parts) } catch {
+            return (false, error.description)
         }
         switch content {
         case .partNumber(let part):
             chosenPart[f] = part
-            return said(true, "part \(part) chosen for fixture \(f); scan the units' serials")
+            return (true, "part \(part) chosen for fixture \(f); scan the units' serials")
         case .unit(let serial, let scannedPart):
             guard let part = scannedPart ?? chosenPart[f] else {
-                return said(false, "no part number for \(Escaped.text(serial)); scan the part number's barcode first")
+                return (false, "no part number for \(Escaped.text(serial)); scan the part number's barcode first")
             }
-            guard await station.knownPartNumbers().contains(part) else {
-                return said(false, "part number \(Escaped.text(part)) has no recipe; scan a part this station tests")
+            guard parts.contains(part) else {
+                return (false, "part number \(Escaped.text(part)) has no recipe; scan a part this station tests")
             }
             var unit = UnitRequest(serial: serial, partNumber: part, fixture: f, operatorId: scanner.operatorId)
             unit.requestedBy = "scanner \(scanner.instrument)"
             do {
                 try await station.start(unit)
             } catch {
-                return said(false, "\(error.message). Fix: \(error.fix)")
+                return (false, "\(error.message). Fix: \(error.fix)")
             }
-            return said(true, "testing \(Escaped.text(serial)) as \(part) on fixture \(f)")
+            return (true, "testing \(Escaped.text(serial)) as \(part) on fixture \(f)")
         }
     }
 }
