@@ -136,6 +136,16 @@ class API:
         raise AssertionError("fixture %d did not become idle" % fixture)
 
 
+def until(condition, what, timeout=WAIT):
+    """A bounded poll of something outside the browser (the API, a peer's log)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)  # bounded poll, not a wait for time to pass
+    raise AssertionError("timed out waiting for " + what)
+
+
 def browser(width=1280, height=800, lang="en-US"):
     opts = Options()
     for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=%d,%d" % (width, height),

@@ -3,8 +3,11 @@
 bench: sign in, scan to start, the grid filling in, the verdict, stop, prompts, Chinese, roles,
 and a page that reconnects by itself after ferruled restarts. Run by BrowserTests (swift test)."""
 
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -262,6 +265,52 @@ class Prompts(unittest.TestCase):
                 p.close()
         finally:
             daemon.close()
+
+
+def mes_answers(log):
+    """What the MES stand-in answered, in order (one JSON line per POST)."""
+    with open(log, encoding="utf-8") as f:
+        return [json.loads(line)["answer"] for line in f]
+
+
+class Delivery(unittest.TestCase):
+    def test_a_supervisor_sends_a_parked_report_again_from_the_page(self):
+        mes_log = tempfile.mktemp(prefix="ferrule-mes-", suffix=".log")
+        mes = subprocess.Popen([sys.executable, os.path.join(fw.REPO, "scripts", "mes-peer.py"), "--log", mes_log,
+                                "--plan", "WEB-PARK=422"], stdout=subprocess.PIPE, text=True)
+        port = int(mes.stdout.readline().split()[1])
+        sinks = "\nsinks:\n  - { name: mes, kind: http, url: \"http://127.0.0.1:%d/results\", timeout: 5s, maxBackoff: 1s }\n" % port
+        daemon = fw.Daemon(users_extra=sinks)
+        try:
+            fw.take_references(daemon.url)
+            op = fw.API(daemon.url)
+            op.sign_in("op1", "1111")
+            op.ok("/api/test", {"serial": "WEB-PARK", "partNumber": PART, "fixture": 1})
+            # The MES refuses it for good (HTTP 422): the sink parks it.
+            parked = lambda: sum(s["parked"] for s in op.get("/api/delivery").json())  # noqa: E731
+            fw.until(lambda: parked() == 1, "the report to be parked")
+            p = Page(daemon, user="sup1", pin="2222")
+            try:
+                p.d.get(daemon.url + "/#delivery")
+                fw.signed_in(p.d)
+                button = fw.wait(p.d, lambda d: [b for b in css(d, "#delivery button") if b.is_displayed()])[0]
+                self.assertIn("HTTP 422", text(p.d, "#delivery"))
+                # An operator is refused it on the API, as the page would ask it.
+                refused = op.post("/api/resend", {"sink": "mes", "report": button.get_attribute("data-report")})
+                self.assertEqual(refused.status_code, 403)
+                button.click()
+                fw.wait(p.d, lambda d: "WEB-PARK is queued again for mes" in text(d, "#delivery-message"))
+                fw.until(lambda: mes_answers(mes_log) == ["422", "200"], "the MES to get it again")
+                self.assertEqual(parked(), 0)
+                p.d.execute_script("F.pages.delivery()")
+                fw.wait(p.d, lambda d: "HTTP 422" not in text(d, "#delivery") and text(d, "#delivery"))
+            finally:
+                p.close()
+        finally:
+            daemon.close()
+            mes.kill()
+            mes.wait()
+            mes.stdout.close()
 
 
 class Reconnect(unittest.TestCase):

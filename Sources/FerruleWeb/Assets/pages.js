@@ -4,7 +4,8 @@
 F.table = function (headKeys, rows) {
   return F.h("table", {},
     F.h("thead", {}, F.h("tr", {}, headKeys.map((k) => F.h("th", { text: F.t(k) })))),
-    F.h("tbody", {}, rows.map((cells) => F.h("tr", {}, cells.map((c) => (c instanceof Node ? F.h("td", {}, c) : F.h("td", { text: c ?? "–" })))))));
+    F.h("tbody", {}, rows.map((cells) => F.h("tr", {},
+      cells.map((c) => (c instanceof Node ? F.h("td", {}, c) : F.h("td", { text: c ?? "–" })))))));
 };
 F.time = (iso) => (iso ? new Date(iso).toLocaleString(F.i18n.lang === "zh" ? "zh-CN" : undefined) : "–");
 F.duration = function (seconds) {
@@ -56,7 +57,8 @@ F.pages = {
     F.$("cords").append(F.table(["cord.id", "cord.role", "cord.matings", "cord.limit", "ref.state", "cord.reset"],
       [...cords.values()].map((c) => [c.id, F.t("cord.role." + c.role), String(c.matings), String(c.maxMatings),
         F.h("span", { class: "badge", "data-state": c.state, text: F.t("cord.state." + c.state) }),
-        F.h("button", { class: "supervisor-only", type: "button", "data-cord": c.id, text: F.t("cord.reset"), onclick: () => this.resetCord(c.id) })])));
+        F.h("button", { class: "supervisor-only", type: "button", "data-cord": c.id, text: F.t("cord.reset"),
+          onclick: () => this.resetCord(c.id) })])));
   },
 
   async takeReference(fixture) {
@@ -80,7 +82,8 @@ F.pages = {
     const part = F.$("history-part"), verdict = F.$("history-verdict");
     const keepPart = part.value, keepVerdict = verdict.value;
     part.textContent = "";
-    part.append(F.h("option", { value: "", text: F.t("history.any") }), ...F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber })));
+    const options = F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber }));
+    part.append(F.h("option", { value: "", text: F.t("history.any") }), ...options);
     verdict.textContent = "";
     verdict.append(F.h("option", { value: "", text: F.t("history.any") }),
       ...["pass", "fail", "error", "aborted", "interrupted"].map((v) => F.h("option", { value: v, text: F.t("verdict." + v) })));
@@ -111,7 +114,8 @@ F.pages = {
   yield() {
     const sel = F.$("pareto-part"), keep = sel.value;
     sel.textContent = "";
-    sel.append(F.h("option", { value: "", text: F.t("pareto.allParts") }), ...F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber })));
+    const options = F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber }));
+    sel.append(F.h("option", { value: "", text: F.t("pareto.allParts") }), ...options);
     sel.value = keep;
     const lang = "lang=" + F.i18n.lang + "&t=" + Date.now();
     F.$("yield-chart").src = "/charts/yield.svg?" + lang;
@@ -162,9 +166,21 @@ F.pages = {
       sinks.map((s) => [s.name, s.kind, String(s.pending), F.time(s.oldestWaitingSince), s.failing || "–", F.time(s.failingSince),
         String(s.parked)])));
     const parked = sinks.flatMap((s) => s.parkedReports);
-    if (parked.length) {
-      box.append(F.h("h2", { text: F.t("sink.parkedReports") }), F.table(["sink.name", "history.serial", "history.time", "sink.reason"],
-        parked.map((p) => [p.sink, p.serial, F.time(p.at), p.reason])));
-    }
+    if (!parked.length) return;
+    const again = (p) => F.h("button", { class: "supervisor-only", type: "button", "data-report": p.reportId,
+      text: F.t("sink.resend"), onclick: () => this.resend(p) });
+    box.append(F.h("h2", { text: F.t("sink.parkedReports") }),
+      F.table(["sink.name", "history.serial", "history.time", "sink.reason", "sink.resend"],
+        parked.map((p) => [p.sink, p.serial, F.time(p.at), p.reason, again(p)])));
+  },
+
+  // A supervisor sends a parked report again (after the MES was fixed); it goes back in that sink's queue only.
+  async resend(parked) {
+    const msg = F.$("delivery-message");
+    try {
+      await F.api("POST", "/api/resend", { sink: parked.sink, report: parked.reportId });
+      msg.textContent = F.t("sink.resendDone", { serial: parked.serial, sink: parked.sink });
+    } catch (err) { msg.textContent = F.errorText(err); }
+    this.delivery();
   },
 };

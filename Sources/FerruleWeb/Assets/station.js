@@ -63,7 +63,9 @@ F.station = {
     p.fixture = f;
     const busy = f.state !== "idle";
     let text = F.t("state." + f.state);
-    if (f.state === "testing" && f.unit) text = F.t("state.testing", { done: Math.max(f.unit.fibersDone, p.done.size), total: f.unit.fibersTotal });
+    if (f.state === "testing" && f.unit) {
+      text = F.t("state.testing", { done: Math.max(f.unit.fibersDone, p.done.size), total: f.unit.fibersTotal });
+    }
     if (f.unit) text = f.unit.serial + " · " + text;
     p.state.textContent = text;
     p.root.dataset.state = f.state;
@@ -171,7 +173,8 @@ F.station = {
     p.grid.style.setProperty("--columns", r.positionsPerRow);
     for (let n = 1; n <= r.positions; n++) {
       if ((n - 1) % r.positionsPerRow === 0) {
-        p.grid.append(F.h("div", { class: "legend" }, F.h("b", { text: "nm" }), r.wavelengthsNm.map((wl) => F.h("span", { text: String(wl) }))));
+        const wavelengths = r.wavelengthsNm.map((wl) => F.h("span", { text: String(wl) }));
+        p.grid.append(F.h("div", { class: "legend" }, F.h("b", { text: "nm" }), wavelengths));
       }
       const used = r.usedPositions.includes(n);
       const cell = F.h("div", { class: "cell", "data-position": n, "data-state": used ? "pending" : "unused",
@@ -259,7 +262,8 @@ F.station = {
   },
 
   renderPrompts(p) {
-    const mine = F.state.prompts.filter((q) => q.fixture === p.id || (q.fixture === null || q.fixture === undefined) && p.id === this.chosen);
+    const forAnyFixture = (q) => q.fixture === null || q.fixture === undefined;
+    const mine = F.state.prompts.filter((q) => q.fixture === p.id || (forAnyFixture(q) && p.id === this.chosen));
     p.prompt.textContent = "";
     for (const q of mine) {
       const label = (c) => (F.i18n.messages["choice." + c] === undefined ? c : F.t("choice." + c));
