@@ -81,7 +81,7 @@ public final class LineLink: Sendable {
     public static func open(_ address: InstrumentAddress, connectTimeout: Duration = .seconds(3), terminator: String = "\n") async throws
         -> LineLink
     {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = InstrumentThread.loop
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOLoopBound<ReplyHandler>> = { ch in
             ch.eventLoop.makeCompletedFuture {
                 let h = ReplyHandler()
@@ -119,23 +119,26 @@ public final class LineLink: Sendable {
 
     public func close() { channel.close(promise: nil) }
 
-    /// Sends a line that has no reply.
-    public func send(_ line: String) async throws {
-        guard channel.isActive else { throw LinkError(kind: .disconnected, detail: "\(address) is closed") }
-        do {
-            try await channel.writeAndFlush(ByteBuffer(string: line + terminator))
-        } catch {
-            throw LinkError(kind: .disconnected, detail: "writing to \(address): \(error)")
+    /// Sends a line that has no reply, at most `timeout` for the write: an instrument that stops
+    /// reading closes the link instead of holding the conversation forever.
+    public func send(_ line: String, timeout: Duration = .seconds(5)) async throws {
+        let written: EventLoopFuture<Void> = onLoop { [channel, address, terminator] loop in
+            guard channel.isActive else { return loop.makeFailedFuture(LinkError(kind: .disconnected, detail: "\(address) is closed")) }
+            let timer = loop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { channel.close(promise: nil) }
+            let done = channel.writeAndFlush(ByteBuffer(string: line + terminator))
+            done.whenComplete { _ in timer.cancel() }
+            return done.flatMapErrorThrowing { error in
+                throw LinkError(kind: .disconnected, detail: "writing to \(address): \(error)")
+            }
         }
+        try await written.get()
     }
 
-    /// Sends a line and waits for the next line back, at most `timeout`.
+    /// Sends a line and waits for the next line back, at most `timeout`. One task on the link's
+    /// event loop expects the reply and writes the line; none when the caller is already there.
     public func query(_ line: String, timeout: Duration) async throws -> String {
-        guard channel.isActive else { throw LinkError(kind: .disconnected, detail: "\(address) is closed") }
-        let loop = channel.eventLoop
-        let handler = handler
-        let channel = channel
-        let reply: EventLoopFuture<String> = loop.flatSubmit {
+        let reply: EventLoopFuture<String> = onLoop { [channel, handler, address, terminator] loop in
+            guard channel.isActive else { return loop.makeFailedFuture(LinkError(kind: .disconnected, detail: "\(address) is closed")) }
             let promise = loop.makePromise(of: String.self)
             handler.value.expect(promise)
             // The timeout bounds the write too: an instrument that stops reading (a hung
@@ -146,16 +149,19 @@ public final class LineLink: Sendable {
                 channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
+            channel.writeAndFlush(ByteBuffer(string: line + terminator)).whenFailure { error in
+                // A timeout or a close has failed the reply already, with the better reason.
+                handler.value.fail(LinkError(kind: .disconnected, detail: "writing to \(address): \(error)"))
+            }
             return promise.futureResult
         }
-        do {
-            try await send(line)
-        } catch {
-            // The reply has failed too by now (timeout or closed); its reason is the better one.
-            do { _ = try await reply.get() } catch let e as LinkError where e.kind == .timeout { throw e } catch {}
-            throw error
-        }
         return try await reply.get()
+    }
+
+    /// Runs `body` on the channel's event loop: at once when already there, else as one task.
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (any EventLoop) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        let loop = channel.eventLoop
+        return loop.inEventLoop ? body(loop) : loop.flatSubmit { body(loop) }
     }
 
     /// Opens a serial device raw, exclusive, with the given line settings. A node that is not a
@@ -225,7 +231,12 @@ final class ReplyHandler: ChannelInboundHandler {
     }
 
     func timeOut() {
-        waiting?.fail(LinkError(kind: .timeout, detail: "no reply within the timeout"))
+        fail(LinkError(kind: .timeout, detail: "no reply within the timeout"))
+    }
+
+    /// Fails the waiting exchange, if there is one.
+    func fail(_ error: LinkError) {
+        waiting?.fail(error)
         waiting = nil
     }
 

@@ -1,3 +1,4 @@
+import FerruleDevices
 import NIOCore
 import NIOPosix
 
@@ -11,21 +12,13 @@ import NIOPosix
 /// the nonisolated code between them runs here too.
 public enum SimulatorThread {
     /// One thread for every simulator of the process; it lives as long as the process.
-    static let loop: any EventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+    static let loop: any EventLoop = {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+        loop.execute { nameCurrentThread("simulator") }  // apart from the station's own threads in `top` and the bench
+        return loop
+    }()
     /// For actors: `nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }`.
     public static var actorExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
     /// For tasks: `Task(executorPreference: SimulatorThread.taskExecutor) { ... }`.
     public static let taskExecutor = LoopTaskExecutor(loop: loop)
-}
-
-/// Runs a task's nonisolated code on one event loop's thread.
-public final class LoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
-
-    init(loop: any EventLoop) { self.loop = loop }
-
-    public func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
 }

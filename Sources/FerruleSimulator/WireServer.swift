@@ -113,7 +113,7 @@ public final class WireServer: Sendable {
 
     static func serveTCP(device: SCPIDevice, name: String, host: String = "127.0.0.1", port: Int = 0) async throws -> WireServer {
         let connections = NIOLockedValueBox<[any Channel]>([])
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server = try await ServerBootstrap(group: SimulatorThread.loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { ch in pipeline(ch, device: device, connections: connections) }
@@ -131,7 +131,7 @@ public final class WireServer: Sendable {
         let master = pty.master
         _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         let connections = NIOLockedValueBox<[any Channel]>([])
-        let ch = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let ch = try await NIOPipeBootstrap(group: SimulatorThread.loop)
             // A pty cannot be "disconnected" without destroying it: a disconnect drops the exchange
             // mid-conversation instead, as a pulled serial cable does.
             .channelInitializer { ch in pipeline(ch, device: device, connections: connections, canClose: false) }

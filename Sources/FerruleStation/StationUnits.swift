@@ -236,13 +236,17 @@ extension Station {
     /// Measures the unit and leaves its fixture safe (source off, switches parked). Under the `unit`
     /// schedule both happen in one lease of the fixture's instruments, so that the fixture waiting
     /// for them starts at once and this unit's verdict does not wait for that fixture's unit.
+    /// Both run on the instrument thread, where the replies arrive (see `InstrumentThread`); the
+    /// report is built and written after, off it.
     private func measureAndSwitchOff(_ run: UnitRun, panel: FixturePanel?) async -> UnitRun.Result {
         let light = light
         let w = run.wiring
         let body: @Sendable (_ leased: Bool) async -> UnitRun.Result = { leased in
-            let result = if let panel { await panel.measureWatchingLid(run) } else { await run.measure() }
-            await light.safeState(w, leased: leased)
-            return result
+            await withTaskExecutorPreference(InstrumentThread.taskExecutor) {
+                let result = if let panel { await panel.measureWatchingLid(run) } else { await run.measure() }
+                await light.safeState(w, leased: leased)
+                return result
+            }
         }
         guard run.unitLeased else { return await body(false) }
         do {
