@@ -60,7 +60,8 @@ public struct StoreError: Error, CustomStringConvertible {
 ///
 /// Durability: WAL journal. Each fiber is committed as it is measured without a sync
 /// (`synchronous = NORMAL`); every other transaction, above all a unit's final record, commits
-/// with one (`FULL`), which syncs the whole WAL and so every fiber written before it. What that
+/// with one (`FULL`), which syncs the whole WAL and so every fiber written before it (the mark
+/// that a unit's files are written is not synced either: see `markFilesWritten`). What that
 /// may cost:
 /// - a crash of the process (SIGKILL, a fault): nothing. A committed fiber is in the WAL, which
 ///   the kernel holds for the file; the unit comes back `interrupted` with every fiber measured.
@@ -114,30 +115,33 @@ public final class Store: Sendable {
         /// Written to the WAL without a sync: survives a crash of the process; the next full
         /// commit syncs it.
         case normal = "NORMAL"
+
+        var pragma: String { "PRAGMA synchronous = \(rawValue)" }
     }
 
     /// A write transaction that runs to its end even if the calling task is cancelled: an
-    /// aborted unit (its task cancelled) must still be recorded.
+    /// aborted unit (its task cancelled) must still be recorded. It is handed to the writer's
+    /// queue as it is (no task of its own, no cancellation check), and the caller resumes when it
+    /// has committed.
     func transaction<T: Sendable>(
         _ operation: String, sync: Sync = .full, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
-        do {
-            let pool = pool
-            return try await Task.detached {
-                try await pool.writeWithoutTransaction { db in
-                    // Per commit, on the one writer connection; it reads nothing from the disk.
-                    try db.execute(sql: "PRAGMA synchronous = \(sync.rawValue)")
-                    var result: T?
-                    try db.inTransaction {
-                        result = try body(db)
-                        return .commit
-                    }
-                    return result!
-                }
-            }.value
-        } catch {
-            throw StoreError(operation: operation, path: path, underlying: Self.words(error))
+        let outcome: Result<T, any Error> = await withCheckedContinuation { done in
+            pool.asyncWriteWithoutTransaction { db in
+                done.resume(
+                    returning: Result {
+                        // Per commit, on the one writer connection; it reads nothing from the disk.
+                        try db.cachedStatement(sql: sync.pragma).execute()
+                        var result: T?
+                        try db.inTransaction {
+                            result = try body(db)
+                            return .commit
+                        }
+                        return result!
+                    })
+            }
         }
+        do { return try outcome.get() } catch { throw StoreError(operation: operation, path: path, underlying: Self.words(error)) }
     }
 
     func readOnly<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
@@ -175,7 +179,14 @@ public final class Store: Sendable {
     public func record(reportId: UUID, fiber: Int, arrival: Int?, steps: [RawStep]) async throws(StoreError) {
         try await transaction("record fiber \(fiber)", sync: .normal) { db in
             let id = reportId.uuidString.lowercased()
-            var seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM measurement WHERE reportId = ?", arguments: [id]) ?? 0
+            let last = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM measurement WHERE reportId = ?")
+            var seq = try Int.fetchOne(last, arguments: [id]) ?? 0
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
+                                             referenceDbm, referenceCord, powerStatus, powerDbm, rlDb, rlBDb, fault)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for s in steps {
                 seq += 1
                 let (status, dbm): (String?, Double?) =
@@ -185,12 +196,7 @@ public final class Store: Sendable {
                     case .overRange?: ("overRange", nil)
                     case nil: (nil, nil)
                     }
-                try db.execute(
-                    sql: """
-                        INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, arrival,
-                                                 referenceDbm, referenceCord, powerStatus, powerDbm, rlDb, rlBDb, fault)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
+                try insert.execute(
                     arguments: [
                         id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
                         s.referenceDbm, s.referenceCord, status, dbm, s.rlDb, s.rlBDb, s.fault
@@ -291,8 +297,10 @@ public final class Store: Sendable {
         }
     }
 
+    /// Not synced: the files themselves were synced before this is written, and a mark lost to a
+    /// power loss only makes the next start write the same files again.
     public func markFilesWritten(_ reportId: UUID) async throws(StoreError) {
-        try await transaction("mark the files written") { db in
+        try await transaction("mark the files written", sync: .normal) { db in
             try db.execute(sql: "UPDATE unit SET filesWritten = 1 WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
         }
     }
