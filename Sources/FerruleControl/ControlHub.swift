@@ -125,7 +125,9 @@ actor Hub {
         for c in clients.values { c.continuation.finish() }
     }
 
-    func broadcast(_ line: ByteBuffer) {
+    /// Sends an event line to every subscriber; `line` is encoded only when there is one.
+    func broadcast(_ line: () -> ByteBuffer?) {
+        guard !subscribers.isEmpty, let line = line() else { return }
         for id in subscribers { if let c = clients[id] { _ = send(line, to: c) } }
     }
 

@@ -88,8 +88,7 @@ public final class ControlServer: Sendable {
         // Encode each event once and fan it out. Ends when the station's event bus finishes.
         let pump = Task {
             for await event in events {
-                guard let line = try? Self.line(ControlMessage(type: .event, event: event.wireValue())) else { continue }
-                await hub.broadcast(line)
+                await hub.broadcast { try? Self.line(ControlMessage(type: .event, event: event.wireValue())) }
             }
         }
         // Idle clients are looked for every second.
