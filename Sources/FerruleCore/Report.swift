@@ -246,6 +246,21 @@ public struct UnitReport: Sendable, Codable {
         return e
     }
 
+    /// The report as its record holds it: every time rounded to the millisecond, as its JSON
+    /// writes them. Files rendered from it are the stored record's, without reading it back
+    /// (the finish time names the files, and x.9996 s carries into the next second).
+    public func atMilliseconds() -> UnitReport {
+        func ms(_ d: Date) -> Date { Date(timeIntervalSince1970: (d.timeIntervalSince1970 * 1000).rounded() / 1000) }
+        var r = self
+        r.startedAt = ms(startedAt)
+        r.finishedAt = ms(finishedAt)
+        for i in r.references.indices {
+            r.references[i].takenAt = ms(r.references[i].takenAt)
+            r.references[i].validUntil = ms(r.references[i].validUntil)
+        }
+        return r
+    }
+
     /// ISO 8601 UTC with milliseconds, rounded to the nearest millisecond, so that a time read
     /// back from a report is written again as the same text (the formatter truncates, and a
     /// parsed .301 is 0.30099... s: a report re-rendered from the store would differ by 1 ms).

@@ -108,12 +108,25 @@ public struct DataDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: referencePath(fixture: fixture, cord: cord))
     }
 
-    /// Writes the unit's report (JSON) and certificate (HTML), both rendered from the stored
-    /// record, the certificate laid out by `certificate`; returns the report's path.
-    public func writeFiles(_ report: UnitReport, certificate: CertificateTemplate) throws -> String {
-        let path = reportPath(for: report)
-        try AtomicFile.write(try ReportFormat.json.render(report), to: path)
-        try AtomicFile.write(try ReportFormat.html.render(report, certificate: certificate), to: certificatePath(for: report))
-        return path
+    /// A unit's report (JSON) and certificate (HTML), rendered and named, not yet written.
+    public struct ReportFiles: Sendable {
+        public var reportPath: String
+        public var report: Data
+        public var certificatePath: String
+        public var certificate: Data
+    }
+
+    /// Renders the unit's report and certificate from its record as stored (see
+    /// `UnitReport.atMilliseconds`), the certificate laid out by `certificate`.
+    public func renderFiles(_ report: UnitReport, certificate: CertificateTemplate) throws -> ReportFiles {
+        ReportFiles(
+            reportPath: reportPath(for: report), report: try ReportFormat.json.render(report),
+            certificatePath: certificatePath(for: report), certificate: try ReportFormat.html.render(report, certificate: certificate))
+    }
+
+    /// Writes rendered files, each whole or not at all.
+    public func write(_ files: ReportFiles) throws {
+        try AtomicFile.write(files.report, to: files.reportPath)
+        try AtomicFile.write(files.certificate, to: files.certificatePath)
     }
 }

@@ -136,35 +136,36 @@ public actor RecordKeeper {
 
     /// The unit is done once this has committed its record; then its files are written and the
     /// sinks are told. A record that cannot be committed is kept and retried, never dropped.
-    /// Returns the report's path and whether the record is committed.
+    /// Returns the report's path and whether the record is committed. The files are rendered
+    /// while the record commits (both from the report as the store keeps it), and written only
+    /// once it has.
     func keep(_ report: UnitReport) async -> (path: String, stored: Bool) {
+        let report = report.atMilliseconds()
+        async let rendered = Self.render(report, data: data, certificate: certificate)
         do {
             try await store.commit(report)
         } catch {
             storageFailed(error)
             unstored.append(report)
+            _ = await rendered
             return (data.reportPath(for: report), false)
         }
-        let path = await writeStoredFiles(report)
+        await writeFiles(report, rendered: await rendered)
         delivery.wake()
-        return (path, true)
+        return (data.reportPath(for: report), true)
     }
 
-    /// Writes a committed unit's files and returns the report's path. The files are rendered
-    /// from the record as stored, like every sink's output, and named from it: its finish time
-    /// is rounded to the millisecond, which can carry into the next second of the file name
-    /// (x.9996 s), so the in-memory report's name may not exist.
-    private func writeStoredFiles(_ report: UnitReport) async -> String {
-        let stored = (try? await store.report(report.reportId)) ?? report
-        await writeFiles(stored)
-        return data.reportPath(for: stored)
+    private static func render(_ report: UnitReport, data: DataDirectory, certificate: CertificateTemplate) async -> Result<
+        DataDirectory.ReportFiles, any Error
+    > {
+        Result { try data.renderFiles(report, certificate: certificate) }
     }
 
     /// Writes a stored unit's report and certificate. One that cannot be written (reports/
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
-    func writeFiles(_ report: UnitReport) async {
+    func writeFiles(_ report: UnitReport, rendered: Result<DataDirectory.ReportFiles, any Error>? = nil) async {
         do {
-            _ = try data.writeFiles(report, certificate: certificate)
+            try data.write(try (rendered ?? Result { try data.renderFiles(report, certificate: certificate) }).get())
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
             if filesUnwritten.isEmpty, filesProblem != nil {
@@ -230,7 +231,8 @@ public actor RecordKeeper {
                 return false
             }
             unstored.removeFirst()
-            let path = await writeStoredFiles(r)
+            await writeFiles(r)
+            let path = data.reportPath(for: r)
             await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
             await events.publish(
                 .unitFinished(

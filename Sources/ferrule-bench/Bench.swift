@@ -45,7 +45,7 @@ struct FerruleBench {
             }
         }
         if only == nil || only == "round-trips" { try await roundTrips(configPath: configPath) }
-        if only == nil || only == "software" { try await run(configPath: configPath, units: units, subscribers: subscribers) }
+        if only == nil || only == "software" { try await SoftwareBench.run(configPath: configPath, units: units, subscribers: subscribers) }
         if only == nil || only == "store" { try await records(configPath: configPath) }
         if only == nil || only == "cfx" { try await CFXBench.run(configPath: configPath) }
         if only == nil || only == "idle" { try await IdleWakes.run(configPath: configPath, seconds: seconds) }
@@ -99,6 +99,14 @@ struct FerruleBench {
 
     /// The config's simulated station, its instruments identified and fixture 1 referenced.
     static func referencedStation(_ configPath: String, data: String) async throws -> (StationConfig, Station, SimulatedBench, Logger) {
+        let (config, station, bench, _, logger) = try await referencedWireStation(configPath, data: data)
+        return (config, station, bench, logger)
+    }
+
+    /// `referencedStation`, with the wire simulators it talks to (nil when the config has none).
+    static func referencedWireStation(_ configPath: String, data: String) async throws
+        -> (StationConfig, Station, SimulatedBench, WireBench?, Logger)
+    {
         let config = try StationConfig.load(path: configPath)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -108,7 +116,7 @@ struct FerruleBench {
         await station.availability.probe()
         await bench.mount(.referenceCord, fixture: 1)
         _ = try await station.takeReference(fixture: 1)
-        return (config, station, bench, logger)
+        return (config, station, bench, built.simulation?.wire, logger)
     }
 
     /// Reports per second through the store (begin, 24 fibers one transaction each, commit) and
@@ -205,93 +213,6 @@ struct FerruleBench {
         } else {
             print("sink postgres: skipped (no database at \(pg); set FERRULE_TEST_PG)")
         }
-    }
-
-    static func run(configPath: String, units: Int, subscribers: Int) async throws {
-        let dir = NSTemporaryDirectory() + "ferrule-bench-\(getpid())"
-        let (config, station, bench, logger) = try await referencedStation(configPath, data: dir + "/data")
-        let part = "FT-MTP24-OM4-A"
-        let recipe = config.recipes[part]!
-        let stepsPerUnit = recipe.assembly.layout.usedPositions.count * recipe.wavelengthsNm.count
-
-        let server = ControlServer(
-            routes: .station(station), events: { await station.events.subscribe(buffer: 1 << 16) },
-            options: .init(path: dir + "/bench.sock"), logger: logger)
-        let serverTask = Task { try await server.run() }
-        while !FileManager.default.fileExists(atPath: dir + "/bench.sock") { try await Task.sleep(for: .milliseconds(10)) }
-
-        func cycle(_ label: String) async throws -> [Double] {
-            var times: [Double] = []
-            for i in 0..<units {
-                await bench.mount(.assembly(SimulatedAssembly(serial: "\(label)-\(i)", recipe: recipe)), fixture: 1)
-                let t0 = ContinuousClock.now
-                _ = try await station.test(UnitRequest(serial: "\(label)-\(i)", partNumber: part, fixture: 1, operatorId: "bench"))
-                times.append((ContinuousClock.now - t0).seconds)
-            }
-            return times
-        }
-
-        print("ferrule-bench: \(units) units of \(part) (\(stepsPerUnit) steps each) on the simulated bench, instruments taking no time")
-        let quiet = try await cycle("Q")
-        report("cycle time, 0 subscribers", quiet, stepsPerUnit)
-
-        // N subscribers, each counting events until it has seen every unit finish.
-        let ready = Counter()
-        let listeners = Task {
-            try await withThrowingTaskGroup(of: Int.self) { g in
-                for _ in 0..<subscribers {
-                    g.addTask {
-                        try await ControlSession.with(path: dir + "/bench.sock") { s in
-                            _ = try await s.call(ControlRequest(id: nil, type: "subscribe"))
-                            await ready.add()
-                            var n = 0
-                            var finished = 0
-                            while finished < units, let m = try await s.next() {
-                                guard m.type == .event else { continue }
-                                n += 1
-                                if m.event?["kind"]?.string == "unitFinished" { finished += 1 }
-                            }
-                            return n
-                        }
-                    }
-                }
-                var total = 0
-                for try await n in g { total += n }
-                return total
-            }
-        }
-        while await ready.value < subscribers { try await Task.sleep(for: .milliseconds(5)) }
-        let t0 = ContinuousClock.now
-        let loud = try await cycle("L")
-        let delivered = try await listeners.value
-        let elapsed = (ContinuousClock.now - t0).seconds
-        report("cycle time, \(subscribers) subscribers", loud, stepsPerUnit)
-        print(
-            String(
-                format: "events delivered to %d subscribers: %d in %.2f s = %.0f events/s", subscribers, delivered, elapsed,
-                Double(delivered) / elapsed))
-        print(
-            String(
-                format:
-                    """
-                        for scale: a real switch settles in ~300 ms and a meter reads in 0.1-1 s per step, so a %d-step unit takes \
-                        minutes on real instruments
-                        """,
-                stepsPerUnit))
-        server.shutdown()
-        await station.events.finish()
-        _ = try? await serverTask.value
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    static func report(_ label: String, _ times: [Double], _ steps: Int) {
-        let s = times.sorted()
-        let median = s[s.count / 2]
-        let p90 = s[min(s.count - 1, Int(Double(s.count) * 0.9))]
-        print(
-            String(
-                format: "%@: median %.1f ms, p90 %.1f ms, %.3f ms of software per step", label, median * 1000, p90 * 1000,
-                median * 1000 / Double(steps)))
     }
 }
 
