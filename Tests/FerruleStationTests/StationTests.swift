@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleProtocol
+import FerruleRecords
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
@@ -81,12 +82,17 @@ import Testing
     }
 
     /// The report's path names the file written from the stored record, even when the finish
-    /// time rounds (to the millisecond) into the next second of the file name.
+    /// time rounds (to the millisecond) into the next second of the file name; the files (rendered
+    /// while the record commits) are byte for byte what the stored record renders.
     @Test func reportPathExistsWhenTheFinishTimeRoundsIntoTheNextSecond() async throws {
         let clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000.9996))
         let (station, bench) = try await makeStation(clock: clock)
         let o = try await testUnit(station, bench, serial: "ROUND-1", part: "FT-MTP8-SMAPC-B")
         #expect(FileManager.default.fileExists(atPath: o.reportPath), "\(o.reportPath)")
+        let stored = try #require(try await station.store.report(o.report.reportId))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: o.reportPath)) == (try ReportFormat.json.render(stored)))
+        let certificate = String(o.reportPath.dropLast(5)) + ".html"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: certificate)) == (try ReportFormat.html.render(stored, certificate: .standard)))
     }
 
     @Test func genderMismatchIsAllDark() async throws {
