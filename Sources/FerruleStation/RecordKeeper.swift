@@ -155,15 +155,16 @@ public actor RecordKeeper {
         return (data.reportPath(for: report), true)
     }
 
-    private static func render(_ report: UnitReport, data: DataDirectory, certificate: CertificateTemplate) async -> Result<
-        DataDirectory.ReportFiles, any Error
-    > {
+    typealias Rendered = Result<DataDirectory.ReportFiles, any Error>
+
+    /// The unit's files, rendered off this actor (the certificate takes a few ms).
+    private static func render(_ report: UnitReport, data: DataDirectory, certificate: CertificateTemplate) async -> Rendered {
         Result { try data.renderFiles(report, certificate: certificate) }
     }
 
     /// Writes a stored unit's report and certificate. One that cannot be written (reports/
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
-    func writeFiles(_ report: UnitReport, rendered: Result<DataDirectory.ReportFiles, any Error>? = nil) async {
+    func writeFiles(_ report: UnitReport, rendered: Rendered? = nil) async {
         do {
             try data.write(try (rendered ?? Result { try data.renderFiles(report, certificate: certificate) }).get())
             try await store.markFilesWritten(report.reportId)
