@@ -15,10 +15,12 @@ actor Readiness {
         self.notifier = notifier
         self.logger = logger
     }
-    func mark(_ part: String) {
+    func mark(_ part: String) async {
         parts.insert(part)
         if parts == ["station", "socket"] {
-            notifier.notify("READY=1\nSTATUS=ready")
+            if notifier.enabled, await !notifier.notifyUntilSent("READY=1\nSTATUS=ready") {
+                logger.error("systemd did not take READY=1 (its notify socket is full or gone)")
+            }
             logger.info("ready")
         }
     }
@@ -83,7 +85,7 @@ struct StationService: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            notifier.notify("STOPPING=1\nSTATUS=stopping: aborting running units")
+            Task { [notifier] in await notifier.notifyUntilSent("STOPPING=1\nSTATUS=stopping: aborting running units") }
         }
         await station.shutdown()
         logger.info("station \(station.config.stationId) stopped")
@@ -122,7 +124,8 @@ struct StationService: Service {
         let text = s.fixtures.map { f in
             "fixture \(f.id): \(f.state)\(f.unit.map { " \($0.serial) \($0.fibersDone)/\($0.fibersTotal)" } ?? "")"
         }.joined(separator: "; ")
-        if text != last { notifier.notify("STATUS=\(text)") }
-        return text
+        guard text != last else { return text }
+        // Not taken (systemd's queue full): `last` stays, so that the next change sends it again.
+        return notifier.notify("STATUS=\(text)") ? text : last
     }
 }
