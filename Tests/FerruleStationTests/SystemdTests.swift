@@ -34,21 +34,9 @@ import Glibc
     }
 
     @Test func notifiesReadyStatusWatchdogAndStopping() async throws {
-        let dir = temporaryDirectory()
-        let path = dir + "/notify.sock"
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let path = temporaryDirectory() + "/notify.sock"
+        let fd = try Self.notifySocket(path)
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let bound = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         func receive() -> String? {
@@ -88,5 +76,55 @@ import Glibc
         while !seen.contains(where: { $0.contains("STOPPING=1") }), let m = receive() { seen.append(m) }
         #expect(seen.contains { $0.contains("STOPPING=1") })
         #expect(await d.waitForExit() == 0)
+    }
+
+    /// A notify socket nobody reads (a stuck systemd) fills after 10 datagrams; the daemon must
+    /// go on testing units instead of blocking its threads in the send (it once did, and hung).
+    @Test func aNotifySocketNobodyReadsBlocksNothing() async throws {
+        let path = temporaryDirectory() + "/notify.sock"
+        let fd = try Self.notifySocket(path)
+        defer { close(fd) }
+        let d = try await Daemon(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"])
+        defer { Task { await d.stop() } }
+        // A hung daemon is killed after 3 minutes, so that the test fails instead of hanging.
+        let deadline = Task {
+            try await Task.sleep(for: .seconds(180))
+            d.signal(SIGKILL)
+        }
+        defer { deadline.cancel() }
+        let verdicts = try await ControlSession.with(path: d.socket) { s in
+            _ = try await s.ok("reference") { $0.fixture = 1 }
+            _ = try await s.ok("subscribe")
+            var verdicts: [String] = []
+            for n in 1...3 {
+                _ = try await s.ok("test") {
+                    $0.serial = "FRL-NR\(n)"
+                    $0.partNumber = "FT-MTP24-OM4-A"
+                    $0.fixture = 1
+                    $0.operator = "op-1"
+                }
+                let done = try await s.events(limit: 5000) { $0["kind"]?.string == "unitFinished" }.last
+                verdicts.append(done?["verdict"]?.string ?? "?")
+            }
+            return verdicts
+        }
+        #expect(verdicts == ["pass", "pass", "pass"])
+    }
+
+    /// A datagram socket bound at `path`, as systemd's notify socket is.
+    static func notifySocket(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
+        }
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        return fd
     }
 }
