@@ -66,8 +66,20 @@ import Testing
         t0 = .now
         try await sw.select(channel: 3)
         #expect(ContinuousClock.now - t0 >= .milliseconds(1000))
-        t0 = .now
-        try await sw.select(channel: 3)
-        #expect(ContinuousClock.now - t0 < .milliseconds(900))  // not moved, so no settling (with room for a loaded machine)
+        // Not moved, so no settling: with a settling time of ten minutes now, a move would lose
+        // the race against 20 s (room for a loaded machine, where a bound of 0.9 s once failed).
+        settings.timing.switchSettleMs["sim-switch"] = 600_000
+        bench.setTiming(settings.timing)
+        let stayed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await sw.select(channel: 3)) != nil }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(stayed, "asked for the channel it was on, the switch settled again")
     }
 }
