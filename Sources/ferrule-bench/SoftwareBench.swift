@@ -47,8 +47,8 @@ enum SoftwareBench {
         }
 
         print(
-            "ferrule-bench: \(units) units of \(part) (\(fibers) fibers, \(recipe.wavelengthsNm.count) wavelengths) on the simulated bench, "
-                + "instruments taking no time")
+            "ferrule-bench: \(units) units of \(part) (\(fibers) fibers, \(recipe.wavelengthsNm.count) wavelengths) "
+                + "on the simulated bench, instruments taking no time")
         report("0 subscribers", try await cycle("Q"), fibers: fibers)
         let listeners = try await Subscribers.start(subscribers, socket: dir + "/bench.sock", units: units)
         let t0 = ContinuousClock.now
