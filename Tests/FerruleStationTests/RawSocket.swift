@@ -3,6 +3,20 @@ import Foundation
 import Glibc
 #endif
 
+/// Calls `body` with `path` as a Unix socket's address (a path in the file system) and its length.
+func withUnixAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        let b = Array(path.utf8)
+        raw.copyBytes(from: b)
+        raw[b.count] = 0
+    }
+    return withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+}
+
 /// A deliberately primitive Unix-socket client for hostile tests: sends any bytes, can stop
 /// writing (half-open) or never read, and reads with a timeout.
 final class RawSocket {
@@ -13,16 +27,7 @@ final class RawSocket {
     init(path: String, receiveBufferBytes: Int32? = nil) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferBytes { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let r = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let r = withUnixAddress(path) { connect(fd, $0, $1) }
         guard r == 0 else { close(fd); throw DaemonError(description: "connect \(path): errno \(errno)") }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
