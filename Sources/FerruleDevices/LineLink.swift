@@ -143,10 +143,10 @@ public final class LineLink: Sendable {
             handler.value.expect(promise)
             // The timeout bounds the write too: an instrument that stops reading (a hung
             // USB-serial adapter, a full TCP window) must not hold the exchange forever. The
-            // link closes at once, so that a late reply is never taken for the next question.
+            // link is closed before the caller hears of the timeout, so that a late reply is
+            // never taken for the next question.
             let timer = loop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-                handler.value.timeOut()
-                channel.close(promise: nil)
+                handler.value.timeOut { channel.close(promise: nil) }
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
             channel.writeAndFlush(ByteBuffer(string: line + terminator)).whenFailure { error in
@@ -230,8 +230,13 @@ final class ReplyHandler: ChannelInboundHandler {
         waiting = p
     }
 
-    func timeOut() {
-        fail(LinkError(kind: .timeout, detail: "no reply within the timeout"))
+    /// The waiting exchange timed out: `closing` runs first (the close then fails nothing else),
+    /// and only then does the exchange fail, so that its caller never finds the link still open.
+    func timeOut(closing: () -> Void = {}) {
+        let timedOut = waiting
+        waiting = nil
+        closing()
+        timedOut?.fail(LinkError(kind: .timeout, detail: "no reply within the timeout"))
     }
 
     /// Fails the waiting exchange, if there is one.
