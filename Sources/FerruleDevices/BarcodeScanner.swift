@@ -51,10 +51,9 @@ public actor SerialBarcodeScanner: BarcodeScanner {
                 .takingOwnershipOfDescriptor(inputOutput: fd)
                 .get()
             continuation.onTermination = { _ in channel.close(promise: nil) }
-        } catch let e as LinkError {
-            continuation.finish(throwing: InstrumentError(instrument: name, operation: "open \(path)", detail: e.detail))
         } catch {
-            continuation.finish(throwing: InstrumentError(instrument: name, operation: "open \(path)", detail: "\(error)"))
+            let detail = (error as? LinkError)?.detail ?? "\(error)"
+            continuation.finish(throwing: InstrumentError(instrument: name, operation: "open \(path)", detail: detail))
         }
         return stream
     }

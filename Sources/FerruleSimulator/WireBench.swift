@@ -110,13 +110,6 @@ public final class WireBench: Sendable {
         var scanners: [String: SimulatedScanner] = [:]
         do {
             for i in instruments {
-                if i.model == .barcodeSerial {
-                    guard i.transport == .pty else {
-                        throw LinkError(kind: .connect, detail: "\(i.name): a barcode scanner is simulated on a pty (a USB-serial port)")
-                    }
-                    scanners[i.name] = try SimulatedScanner(name: i.name, link: ptyDirectory + "/" + i.name)
-                    continue
-                }
                 if let kind = i.modbus {
                     let device = ModbusSimDevice(name: i.name, unitId: i.unitId, kind: kind, bench: bench)
                     device.switchSettle = switchSettle
@@ -134,8 +127,14 @@ public final class WireBench: Sendable {
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
                 case .keysight816x: model = KeysightModel(name: i.name, bench: bench, slots: i.keysight, wavelengths: i.wavelengthsNm)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
-                case .modbusSwitch, .modbusIO, .barcodeSerial:
+                case .modbusSwitch, .modbusIO:
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
+                case .barcodeSerial:  // asked nothing, so not an SCPI device: a port it writes its scans to
+                    guard i.transport == .pty else {
+                        throw LinkError(kind: .connect, detail: "\(i.name): a barcode scanner is simulated on a pty (a USB-serial port)")
+                    }
+                    scanners[i.name] = try SimulatedScanner(name: i.name, link: ptyDirectory + "/" + i.name)
+                    continue
                 }
                 let device = SCPIDevice(name: i.name, model: model, bench: bench)
                 await device.configure(

@@ -33,9 +33,9 @@ enum IdleWakes {
             try await Task.sleep(for: .milliseconds(50))
         }
         try await Task.sleep(for: .seconds(1))  // the status client's goodbye and the probe's tail
-        let before = ThreadWakes(pid: daemon.processIdentifier)
+        let before = ThreadActivity(pid: daemon.processIdentifier)
         try await Task.sleep(for: .seconds(seconds))
-        let woke = ThreadWakes(pid: daemon.processIdentifier).since(before)
+        let woke = ThreadActivity(pid: daemon.processIdentifier).since(before)
         let total = woke.reduce(0) { $0 + $1.wakes }
         print(
             String(

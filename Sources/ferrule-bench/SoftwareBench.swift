@@ -2,6 +2,7 @@ import FerruleControl
 import FerruleCore
 import FerruleProtocol
 import FerruleSimSpec
+import FerruleSetup
 import FerruleSimulator
 import FerruleStation
 import Foundation
@@ -32,14 +33,18 @@ enum SoftwareBench {
                 let serial = "\(label)-\(i)"
                 await bench.mount(.assembly(SimulatedAssembly(serial: serial, recipe: recipe)), fixture: 1)
                 let exchanges = await wire?.exchanges().values.reduce(0, +) ?? 0
-                let cpu = ThreadCPU.now()
+                let threadsBefore = ThreadActivity(pid: getpid())
                 let t0 = ContinuousClock.now
                 _ = try await station.test(UnitRequest(serial: serial, partNumber: part, fixture: 1, operatorId: "bench"))
                 let cycle = (ContinuousClock.now - t0).seconds
-                let spent = ThreadCPU.now().since(cpu)
+                let threadsAfter = ThreadActivity(pid: getpid())
                 let exchanged = (await wire?.exchanges().values.reduce(0, +) ?? 0) - exchanges
                 while await times.finished(serial) == nil { try await Task.sleep(for: .milliseconds(1)) }
-                var timing = try await times.timing(serial, cycle: cycle, cpu: spent)
+                var timing = try await times.timing(serial, cycle: cycle)
+                // The simulators' threads stand for the instruments' own processors.
+                let simulated = { (name: String) in name == "simulator" || name.hasPrefix("modbus-") }
+                timing.stationCPU = threadsAfter.cpuSeconds(since: threadsBefore) { !simulated($0) }
+                timing.simulatorCPU = threadsAfter.cpuSeconds(since: threadsBefore, of: simulated)
                 timing.exchanges = Double(exchanged)
                 timings.append(timing)
             }
@@ -94,8 +99,8 @@ struct UnitTiming {
     var cycle: Double
     var measuring: Double
     var after: Double
-    var stationCPU: Double
-    var simulatorCPU: Double
+    var stationCPU: Double = 0
+    var simulatorCPU: Double = 0
     var exchanges: Double = 0
 }
 
@@ -116,46 +121,11 @@ actor EventTimes {
 
     func finished(_ serial: String) -> Date? { done[serial] }
 
-    func timing(_ serial: String, cycle: Double, cpu: ThreadCPU.Spent) throws -> UnitTiming {
+    func timing(_ serial: String, cycle: Double) throws -> UnitTiming {
         guard let start = started[serial], let last = lastStep[serial], let end = done[serial] else {
             throw BenchError("unit \(serial) has no start, step or finish event")
         }
-        return UnitTiming(
-            cycle: cycle, measuring: last.timeIntervalSince(start), after: end.timeIntervalSince(last), stationCPU: cpu.station,
-            simulatorCPU: cpu.simulator)
-    }
-}
-
-/// On-CPU time of this process's threads (the kernel's schedstat, in nanoseconds), by thread.
-struct ThreadCPU {
-    struct Spent {
-        var station: Double
-        var simulator: Double
-    }
-
-    var threads: [Int: (name: String, ns: Int)]
-
-    static func now() -> ThreadCPU {
-        var threads: [Int: (String, Int)] = [:]
-        for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-            guard let id = Int(tid),
-                let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/schedstat", encoding: .utf8),
-                let ns = stat.split(separator: " ").first.flatMap({ Int($0) }),
-                let name = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)
-            else { continue }  // a thread that ended between the listing and the read
-            threads[id] = (name.trimmingCharacters(in: .whitespacesAndNewlines), ns)
-        }
-        return ThreadCPU(threads: threads)
-    }
-
-    /// Seconds on CPU since `earlier`: the simulators' threads ("simulator", "modbus-…") and the rest.
-    func since(_ earlier: ThreadCPU) -> Spent {
-        var spent = Spent(station: 0, simulator: 0)
-        for (tid, t) in threads {
-            let seconds = Double(t.ns - (earlier.threads[tid]?.ns ?? 0)) / 1e9
-            if t.name == "simulator" || t.name.hasPrefix("modbus-") { spent.simulator += seconds } else { spent.station += seconds }
-        }
-        return spent
+        return UnitTiming(cycle: cycle, measuring: last.timeIntervalSince(start), after: end.timeIntervalSince(last))
     }
 }
 

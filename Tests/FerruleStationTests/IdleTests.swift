@@ -40,9 +40,9 @@ import Testing
         let seconds = 4.0
         var quietest: [(name: String, wakes: Int)]?
         for _ in 0..<3 {
-            let before = ThreadWakes(pid: d.pid)
+            let before = ThreadActivity(pid: d.pid)
             try await Task.sleep(for: .seconds(seconds))  // the observation window, not a synchronisation
-            let woke = ThreadWakes(pid: d.pid).since(before)
+            let woke = ThreadActivity(pid: d.pid).since(before)
             let total = woke.reduce(0) { $0 + $1.wakes }
             print("idle ferruled woke \(total) times in \(seconds) s: \(woke.filter { $0.wakes > 0 })")
             // The simulated Modbus instruments' threads block until a request or the stop: never woken.
