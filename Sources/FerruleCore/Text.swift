@@ -47,3 +47,17 @@ public enum Durations {
         return String(format: "%.1f h", s / 3600)
     }
 }
+
+extension StringProtocol {
+    /// Without the spaces and tabs around it, as instruments pad their replies. A plain scan:
+    /// Foundation's `trimmingCharacters(in:)` goes through NSString and costs microseconds, and
+    /// every instrument exchange trims a few times.
+    public func trimmingBlanks() -> SubSequence {
+        func blank(_ c: Character) -> Bool { c == " " || c == "\t" }
+        var start = startIndex
+        var end = endIndex
+        while start < end, blank(self[start]) { start = index(after: start) }
+        while start < end, blank(self[index(before: end)]) { end = index(before: end) }
+        return self[start..<end]
+    }
+}

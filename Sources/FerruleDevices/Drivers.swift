@@ -4,128 +4,14 @@ import Foundation
 // Drivers for real instrument command sets (domain notes, section 5). Each is an actor: one
 // conversation with its instrument at a time.
 
-/// Santec RL1 / RLM IL-RL meter: laser source, IL detector and RL meter in one box.
-///
-/// Exchanges: enable 1 (`LAS:ENAB <nm>;*OPC?;*ESR?`; 0 when the laser is already at that
-/// wavelength), disable 1, a power reading 1 (`READ:IL:det1? <nm>;*ESR?`), an RL reading 1.
-///
-/// The RL1 reports IL against a reference it holds (`REF:IL:det1 <nm>,<dBm>`). The station keeps
-/// its own references (per fixture, path and wavelength), so at connect the driver sets the
-/// meter's reference to 0 dBm at every wavelength; `READ:IL:det1?` then answers -P, the power at
-/// the detector. RL comes from `READ:RL?` as `RLA,RLB,RLTOTAL,length`: both ends are kept.
-///
-/// Sentinels (SCPI-99 special values, as the RL1 answers an IL it cannot give): +9.9E37 is an
-/// infinite loss (nothing reached the detector: no light); -9.9E37 a loss below any the detector
-/// can show (the power is above its range: over range, never dark); 9.91E37 an invalid reading,
-/// which is an error naming the reply. An RL of +9.9E37 is a reflection below what the meter can
-/// see: it is reported as the meter's range limit (75 dB fast, 85 dB standard), a lower bound.
-public actor SantecRL1: LightSource, PowerMeter, ReturnLossMeter {
-    public nonisolated let name: String
-    public nonisolated let wavelengthsNm: [Int]
-    public nonisolated let session: SCPISession
-    public nonisolated let conversation = Conversation()
-    /// IL readings at or beyond this mean no light reached the detector (the RL1's IL range is
-    /// 0-70 dB against a 0 dBm reference); configurable as `noLightFloorDbm: -70`.
-    public let noLightIlDb: Double
-    private let rlRangeDb: Double
-    /// RL takes under 1.5 s in fast mode and under 5 s in standard mode (domain notes, section 5).
-    private let rlTimeout: Duration
-    /// The laser's wavelength as last set on this connection: re-sent only when it changes.
-    private var laser = SentSetting<Int>()
-
-    public init(
-        name: String, address: InstrumentAddress, wavelengthsNm: [Int], rlSensitivity: String = "fast",
-        dutLengthM: Int = 100, noLightFloorDbm: Double? = nil, timeout: Duration = .seconds(6)
-    ) {
-        self.name = name
-        self.wavelengthsNm = wavelengthsNm
-        self.noLightIlDb = -(noLightFloorDbm ?? -70)
-        self.rlRangeDb = rlSensitivity.lowercased() == "standard" ? 85 : 75
-        self.rlTimeout = max(timeout, rlSensitivity.lowercased() == "standard" ? .seconds(8) : .seconds(3))
-        session = SCPISession(name: name, address: address, timeout: timeout)
-        session.setup = wavelengthsNm.map { "REF:IL:det1 \($0),0" } + ["RL:SENS \(rlSensitivity)", "DUT:LENGTH \(dutLengthM)"]
-    }
-
-    public func identify() async throws -> InstrumentIdentity { try await conversation.run { try await self.locked_identify() } }
-    private func locked_identify() async throws -> InstrumentIdentity { try await session.identify() }
-
-    public func enable(wavelengthNm: Int) async throws {
-        try await conversation.run { try await self.locked_enable(wavelengthNm: wavelengthNm) }
-    }
-    private func locked_enable(wavelengthNm: Int) async throws {
-        guard wavelengthsNm.contains(wavelengthNm) else {
-            throw InstrumentError(
-                instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
-        }
-        if laser.holds(wavelengthNm, on: session) { return }
-        laser.forget()
-        try await session.command("LAS:ENAB \(wavelengthNm)")
-        laser.record(wavelengthNm, on: session)
-    }
-
-    /// Always sent, whatever the driver believes: switching the light off is the safe state.
-    public func disable() async throws { try await conversation.run { try await self.locked_disable() } }
-    private func locked_disable() async throws {
-        laser.forget()
-        try await session.command("LAS:DISAB")
-    }
-
-    public func readPower(wavelengthNm: Int) async throws -> PowerReading {
-        try await conversation.run { try await self.locked_readPower(wavelengthNm: wavelengthNm) }
-    }
-    private func locked_readPower(wavelengthNm: Int) async throws -> PowerReading {
-        let q = "READ:IL:det1? \(wavelengthNm)"
-        let reply = try await session.query(q)
-        switch SCPI.sentinel(reply) {
-        case .positiveInfinity?: return .noLight
-        case .negativeInfinity?: return .overRange
-        case .notANumber?:
-            throw InstrumentError(
-                instrument: name, operation: q,
-                detail: "the meter answered \"\(reply.prefix(60))\": an invalid reading")
-        case nil: break
-        }
-        guard let il = SCPI.parseNumber(reply) else {
-            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not a number")
-        }
-        if il >= noLightIlDb { return .noLight }
-        return .dBm(-il)
-    }
-
-    public func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
-        try await conversation.run { try await self.locked_readReturnLoss(wavelengthNm: wavelengthNm) }
-    }
-    private func locked_readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading {
-        let q = "READ:RL? \(wavelengthNm)"
-        let reply = try await session.query(q, timeout: rlTimeout)
-        let parts = reply.split(separator: ",").map { String($0) }
-        guard parts.count >= 3 else {
-            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not RLA,RLB,RLTOTAL,length")
-        }
-        func end(_ text: String) throws -> Double? {
-            switch SCPI.sentinel(text) {
-            case .positiveInfinity?: return rlRangeDb
-            case .negativeInfinity?, .notANumber?: return nil
-            case nil:
-                guard let v = SCPI.parseNumber(text) else {
-                    throw InstrumentError(
-                        instrument: name, operation: q,
-                        detail: "RL \"\(text.prefix(30))\" in reply \"\(reply.prefix(60))\" is not a number")
-                }
-                return v
-            }
-        }
-        return ReturnLossReading(endA: try end(parts[0]), endB: try end(parts[1]))
-    }
-}
-
 /// Santec OSX optical switch (TCP 5025). Switching is asynchronous: after `CLOSe <ch>` the driver
 /// polls `:STAT:OPER:COND?` until it reads 0 (every 10 ms, at most 300 polls, as the vendor's
 /// example does), with `CLOSe?` on the same line so that the last poll also checks the channel.
 ///
-/// Exchanges per move: 1 (`CLOSe <ch>;*ESR?`) and one per poll (`:STAT:OPER:COND?;CLOSe?;*ESR?`,
-/// the error queue read only if the event status has an error): about 25 for a 300 ms move.
-/// None when the switch is already on that channel.
+/// Exchanges per move: one per poll, the first riding on the move's own line
+/// (`CLOSe <ch>;:STAT:OPER:COND?;CLOSe?;*ESR?`, then `:STAT:OPER:COND?;CLOSe?;*ESR?` every 10 ms;
+/// the error queue read only if the event status has an error): 1 for a switch that is done at
+/// once, about 30 for a 300 ms move. None when the switch is already on that channel.
 public actor SantecOSX: OpticalSwitch {
     public nonisolated let name: String
     public nonisolated let channelCount: Int
@@ -161,12 +47,13 @@ public actor SantecOSX: OpticalSwitch {
         }
         if current.holds(channel, on: session) { return }
         current.forget()
-        try await session.command("CLOSe \(channel)", waitForCompletion: false)
+        let move = "CLOSe \(channel)"
+        let poll = ":STAT:OPER:COND?;CLOSe?"
         var polls = 0
         while true {
-            let q = ":STAT:OPER:COND?;CLOSe?"
-            let reply = try await session.query(q)
-            let parts = reply.split(separator: ";").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let q = polls == 0 ? "\(move);\(poll)" : poll
+            let reply = try await session.query(q, operation: polls == 0 ? move : poll)
+            let parts = reply.split(separator: ";").map { Int($0.trimmingBlanks()) }
             guard parts.count == 2, let cond = parts[0] else {
                 throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(40))\" is not condition;channel")
             }

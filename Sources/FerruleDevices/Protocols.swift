@@ -66,6 +66,13 @@ public protocol ReturnLossMeter: Instrument {
     func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading
 }
 
+/// A meter that reads power and return loss on one line, where one box does both (the Santec
+/// RL1): one exchange instead of two. RL is a reflection back toward the launch end, so it does
+/// not depend on where the receive switch stands.
+public protocol PowerAndReturnLossMeter: PowerMeter, ReturnLossMeter {
+    func readPowerAndReturnLoss(wavelengthNm: Int) async throws -> (power: PowerReading, returnLoss: ReturnLossReading)
+}
+
 /// The inputs and outputs of a fixture: start button, interlock, part sensor, stack light.
 public protocol FixtureIO: Instrument {
     /// Whether the module has a start button the station should wait for.

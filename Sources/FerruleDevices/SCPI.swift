@@ -29,7 +29,7 @@ public enum SCPI {
     }
 
     public static func sentinel(_ text: String) -> Sentinel? {
-        var t = text.trimmingCharacters(in: .whitespaces)
+        var t = text.trimmingBlanks()
         while let last = t.last, last.isLetter { t.removeLast() }
         guard let v = Double(t), abs(v) >= 9.0e37 else { return nil }
         if abs(v - 9.91e37) < 0.005e37 { return .notANumber }
@@ -39,7 +39,7 @@ public enum SCPI {
     /// A number as instruments write it (`+1.33555600E-006`, `-12.5`, `12.5dBm`).
     /// IEEE 488.2 / SCPI sentinels (9.9E37 "not a number", 9.91E37 NaN) come back as nil.
     public static func parseNumber(_ text: String) -> Double? {
-        var t = text.trimmingCharacters(in: .whitespaces)
+        var t = text.trimmingBlanks()
         while let last = t.last, last.isLetter { t.removeLast() }
         guard let v = Double(t), v.isFinite, abs(v) < 9.0e37 else { return nil }
         return v
@@ -134,9 +134,10 @@ public final class SCPISession: @unchecked Sendable {
         }
     }
 
-    /// Sends a query and returns its reply: one exchange (`<query>;*ESR?`).
-    public func query(_ q: String, timeout: Duration? = nil) async throws -> String {
-        try await exchange(q, operation: q, timeout: timeout)
+    /// Sends a query and returns its reply: one exchange (`<query>;*ESR?`). An error names
+    /// `operation` when given (a line that joins a command to its first query), else the query.
+    public func query(_ q: String, operation: String? = nil, timeout: Duration? = nil) async throws -> String {
+        try await exchange(q, operation: operation ?? q, timeout: timeout)
     }
 
     /// One line out, one reply back, with the event status joined where the instrument has one.
@@ -147,14 +148,14 @@ public final class SCPISession: @unchecked Sendable {
         let parts = reply.split(separator: ";", omittingEmptySubsequences: false)
         // A reply is `<answer>;<esr>` (the answer may itself hold ';'), a bare command's `<esr>`;
         // a query the instrument refused has no answer, and its error is in the queue.
-        let esr = parts.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let esr = parts.last.flatMap { Int($0.trimmingBlanks()) }
         if let esr, esr & Self.errorBits != 0 { try await checkErrors(after: operation) }
         guard esr != nil, replies ? parts.count >= 2 : parts.count == 1 else {
             disconnect()
             throw InstrumentError(
                 instrument: name, operation: operation, detail: "reply \"\(reply.prefix(60))\" does not end in the event status (*ESR?)")
         }
-        return parts.dropLast().joined(separator: ";").trimmingCharacters(in: .whitespaces)
+        return String(parts.dropLast().joined(separator: ";").trimmingBlanks())
     }
 
     private func ask(_ l: LineLink, _ line: String, operation: String, timeout: Duration) async throws -> String {
@@ -162,7 +163,7 @@ public final class SCPISession: @unchecked Sendable {
             let started = ContinuousClock.now
             let reply = try await l.query(line, timeout: timeout)
             roundTrips.recordInterval(since: started)
-            return reply.trimmingCharacters(in: .whitespaces)
+            return String(reply.trimmingBlanks())
         } catch let e as LinkError {
             disconnect()
             throw InstrumentError(

@@ -187,6 +187,18 @@ public actor SimulatedBench {
         return nil
     }
 
+    /// The fiber a switch's channel serves: a launch channel the fiber it lights, a receive
+    /// channel the fiber whose light arrives there in the mounted assembly (nil: none).
+    func fiber(servedBy instrument: String, channel: Int) -> Int? {
+        for w in wiring {
+            if w.launchSwitch == instrument, let p = w.launchChannels.first(where: { $0.value == channel })?.key { return p }
+            guard w.receiveSwitch == instrument, let q = w.receiveChannels.first(where: { $0.value == channel })?.key else { continue }
+            guard case .assembly(let a)? = mounted[w.id] else { return nil }
+            return a.arrival.first { $0.value == q }?.key
+        }
+        return nil
+    }
+
     /// RL at both ends of what is mounted on the fixture whose launch switch routes `meter`'s light.
     func readReturnLoss(meter: String, wavelengthNm: Int) -> (a: Double, b: Double)? {
         for w in wiring where w.rlMeter == meter {

@@ -9,6 +9,12 @@ protocol SCPIModel: Sendable {
     /// Non-SCPI instruments (DiCon) have no IEEE 488.2 common commands or error queue.
     var ieee4882: Bool { get }
     func execute(_ header: String, _ args: [String], device: SCPIDevice) async -> SCPIResult
+    /// The channel a switch command selects (nil: not a move), for faults scoped to a fiber.
+    func channel(selectedBy header: String, _ args: [String]) -> Int?
+}
+
+extension SCPIModel {
+    func channel(selectedBy header: String, _ args: [String]) -> Int? { nil }
 }
 
 enum SCPIResult: Sendable {
@@ -63,16 +69,23 @@ public actor SCPIDevice {
         }
     }
 
-    /// Whether the injected fault applies to this line: its command and the fiber lit now.
+    /// Whether the injected fault applies to this line: its command, and the fiber lit now or,
+    /// for a switch, the fiber the channel it moves to serves (a switch's one line for a fiber
+    /// both moves it and reads its status, and may arrive before the launch switch has moved).
     private func faultApplies(to line: String) async -> Bool {
         guard fault != .none else { return false }
+        let parts = line.split(separator: ";").map { Self.split(String($0.trimmingBlanks())) }
         if let command = scope.command {
             let want = Self.split(command).0
-            let parts = line.split(separator: ";").map { Self.split($0.trimmingCharacters(in: .whitespaces)).0 }
-            guard parts.contains(where: { $0.hasPrefix(want) }) else { return false }
+            guard parts.contains(where: { $0.0.hasPrefix(want) }) else { return false }
         }
-        if let fiber = scope.fiber, await bench.litFiber(instrument: name) != fiber { return false }
-        return true
+        guard let fiber = scope.fiber, await bench.litFiber(instrument: name) != fiber else { return true }
+        for (header, args) in parts {
+            if let channel = model.channel(selectedBy: header, args), await bench.fiber(servedBy: name, channel: channel) == fiber {
+                return true
+            }
+        }
+        return false
     }
 
     public var queuedErrors: Int { errors.count }
@@ -94,7 +107,7 @@ public actor SCPIDevice {
         defer { overRangeNow = false }
         var replies: [String] = []
         // Several commands may share a line: "CLOSe 3;*OPC?".
-        for part in line.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+        for part in line.split(separator: ";").map({ String($0.trimmingBlanks()) }) where !part.isEmpty {
             let (header, args) = Self.split(part)
             if commonWithArgument(header, args) { continue }
             if let r = await common(header) {
@@ -174,7 +187,7 @@ public actor SCPIDevice {
     static func split(_ part: String) -> (String, [String]) {
         let trimmed = part.hasPrefix(":") ? String(part.dropFirst()) : part
         guard let space = trimmed.firstIndex(of: " ") else { return (trimmed.uppercased(), []) }
-        let args = trimmed[trimmed.index(after: space)...].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let args = trimmed[trimmed.index(after: space)...].split(separator: ",").map { String($0.trimmingBlanks()) }
         return (String(trimmed[..<space]).uppercased(), args)
     }
 

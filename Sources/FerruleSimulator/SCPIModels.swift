@@ -88,6 +88,11 @@ struct OSXModel: SCPIModel {
         if SCPIDevice.matches(h, "STATus:OPERation:CONDition?") { return .reply(await device.switching ? "1" : "0") }
         return .error(-113, "Undefined header")
     }
+
+    func channel(selectedBy h: String, _ a: [String]) -> Int? {
+        let moves = SCPIDevice.matches(h, "CLOSe") || h.range(of: #"^ROUT(E)?\d*:CHAN(NEL)?$"#, options: .regularExpression) != nil
+        return moves ? a.last.flatMap(Int.init) : nil
+    }
 }
 
 /// Keysight 8164B mainframe: a laser module in `sourceSlot` (slot 0 is the built-in one) and a
@@ -223,4 +228,6 @@ struct DiConModel: SCPIModel {
         default: return .error(0, "")
         }
     }
+
+    func channel(selectedBy h: String, _ a: [String]) -> Int? { h == "I1" ? a.first.flatMap(Int.init) : nil }
 }

@@ -42,8 +42,8 @@ import Testing
         let pm = Keysight816x(name: "pm", address: address(wb, "pm"), slots: .init(sourceSlot: 0), wavelengthsNm: [1310, 1550])
         for i in [rl1, osx, dicon, pm] as [any Instrument] { _ = try await i.identify() }  // connected, set up
 
-        // The OSX: the move, then one poll that finds it settled and on the channel.
-        #expect(try await cost(wb, "launch-switch") { try await osx.select(channel: 7) } == 2)
+        // The OSX: the move and its first poll on one line, which finds it settled and on the channel.
+        #expect(try await cost(wb, "launch-switch") { try await osx.select(channel: 7) } == 1)
         #expect(try await cost(wb, "launch-switch") { try await osx.select(channel: 7) } == 0)
         #expect(try await cost(wb, "receive-switch") { try await dicon.select(channel: 7) } == 2)  // move and read-back
         #expect(try await cost(wb, "receive-switch") { try await dicon.select(channel: 7) } == 0)
@@ -80,5 +80,28 @@ import Testing
         #expect(n == 3)  // the reading, then SYST:ERR? for the error and for "0,No error"
         await wb.server("ilrl")!.inject(.none)
         #expect(try await cost(wb, "ilrl") { _ = try await rl1.readPower(wavelengthNm: 1310) } == 1)
+    }
+
+    /// A switch still moving after the line that moved it is polled until it settles, and then
+    /// its channel is checked; a channel it refuses is the instrument's own error.
+    @Test func aMovingSwitchIsPolledUntilItSettles() async throws {
+        let config = try StationConfig.load(path: Repo.simulatedConfig)
+        let sb = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
+        let wb = try await WireBench.start(
+            [WireInstrument(name: "launch-switch", model: .santecOSX, transport: .tcp, channels: 48)], bench: sb,
+            ptyDirectory: temporaryDirectory(), switchSettle: .milliseconds(60))
+        defer { wb.close() }
+        let osx = SantecOSX(name: "launch-switch", address: address(wb, "launch-switch"), channelCount: 48)
+        _ = try await osx.identify()
+        let polls = try await cost(wb, "launch-switch") { try await osx.select(channel: 9) }
+        #expect(polls >= 2, "a 60 ms move read as settled on the line that started it")
+        #expect(await sb.switchChannel("launch-switch") == 9)
+        await wb.server("launch-switch")!.inject(.queueError, scope: FaultScope(command: "CLOSe"))
+        do {
+            try await osx.select(channel: 10)
+            Issue.record("a refused move must throw")
+        } catch let e as InstrumentError {
+            #expect(e.operation == "CLOSe 10" && e.detail.contains("-222"), "\(e)")
+        }
     }
 }
