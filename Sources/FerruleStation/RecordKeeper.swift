@@ -141,25 +141,33 @@ public actor RecordKeeper {
     /// once it has.
     func keep(_ report: UnitReport) async -> (path: String, stored: Bool) {
         let report = report.atMilliseconds()
-        async let rendered = Self.render(report, data: data, certificate: certificate)
+        // The report's JSON, the certificate and the record's own JSON are made at the same time.
+        async let json = Self.render(.json, report, certificate: certificate)
+        async let html = Self.render(.html, report, certificate: certificate)
         do {
             try await store.commit(report)
         } catch {
             storageFailed(error)
             unstored.append(report)
-            _ = await rendered
+            _ = await (json, html)
             return (data.reportPath(for: report), false)
         }
-        await writeFiles(report, rendered: await rendered)
+        let (reportData, certificateData) = await (json, html)
+        let rendered = Rendered {
+            DataDirectory.ReportFiles(
+                reportPath: data.reportPath(for: report), report: try reportData.get(),
+                certificatePath: data.certificatePath(for: report), certificate: try certificateData.get())
+        }
+        await writeFiles(report, rendered: rendered)
         delivery.wake()
         return (data.reportPath(for: report), true)
     }
 
     typealias Rendered = Result<DataDirectory.ReportFiles, any Error>
 
-    /// The unit's files, rendered off this actor (the certificate takes a few ms).
-    private static func render(_ report: UnitReport, data: DataDirectory, certificate: CertificateTemplate) async -> Rendered {
-        Result { try data.renderFiles(report, certificate: certificate) }
+    /// One of the unit's files, rendered off this actor (the certificate takes a few ms).
+    private static func render(_ format: ReportFormat, _ report: UnitReport, certificate: CertificateTemplate) async -> Result<Data, any Error> {
+        Result { try format.render(report, certificate: certificate) }
     }
 
     /// Writes a stored unit's report and certificate. One that cannot be written (reports/

@@ -60,14 +60,20 @@ struct UnitRun: Sendable {
         let cabled = recipe.assembly.receivePositions.filter { wiring.receiveChannels[$0] != nil }
         var darkEverywhere = 0
         var anyLit = false
+        // A fiber is stored and announced while the next one is measured (the store's writer
+        // works on its own thread), each after the one before it, and all before the unit ends.
+        // Unstructured, so that an aborted unit still records every fiber it measured.
+        var announced: Task<Void, Never>?
+        var laserOn = false
         for fiber in used {
             if Task.isCancelled {
                 result.stop = .aborted(reason: "stopped before fiber \(fiber)")
                 break
             }
             let candidates = predictor.candidates(fiber, positions: cabled)
-            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates)
+            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates, laserOn: laserOn)
             result.steps += f.steps
+            laserOn = unitLeased && !f.steps.isEmpty  // a reading was taken, so the unit's laser is on
             if let arrival = f.arrival {
                 result.observed[fiber] = .some(arrival)
                 if let q = arrival {
@@ -77,7 +83,11 @@ struct UnitRun: Sendable {
                     darkEverywhere += 1
                 }
             }
-            await announce(fiber, f, expected: expected[fiber]!, judge: judge)
+            let previous = announced
+            announced = Task(executorPreference: InstrumentThread.taskExecutor) { [self] in
+                await previous?.value
+                await announce(fiber, f, expected: expected[fiber]!, judge: judge)
+            }
             if let error = f.failure {
                 result.stop = Self.stop(by: error, onFiber: fiber)
                 break
@@ -87,13 +97,14 @@ struct UnitRun: Sendable {
                 break
             }
         }
+        await announced?.value
         return result
     }
 
     /// Stores a measured fiber, then tells the watchers.
     private func announce(_ fiber: Int, _ f: Fiber, expected: Int, judge: Judge) async {
-        // Recorded before it is announced: a step event means the reading is on disk, so a
-        // power loss right after one can never lose what a watcher has seen.
+        // Recorded before it is announced: a step event means the reading is committed, so a
+        // crash right after one can never lose what a watcher has seen (see `Store` for a power loss).
         if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
         for s in f.steps {
             let m = judge.measure(s)
@@ -124,14 +135,14 @@ struct UnitRun: Sendable {
     /// switches for the whole fiber (nobody moves them between the move and the last reading)
     /// and the source and meters only for the readings, so that a fixture with switches of its
     /// own moves them while another fixture reads.
-    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int]) async -> Fiber {
+    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int], laserOn: Bool) async -> Fiber {
         let w = wiring
         let switches: Set<String> = [w.launchSwitch, w.receiveSwitch]
         let readers = w.instruments.subtracting(switches)
         let run: @Sendable () async -> Fiber = {
             do {
                 // Holding the source too (the unit's lease), its laser is set while the switches move.
-                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive, setSource: unitLeased)
+                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive, setSource: unitLeased, laserOn: laserOn)
             } catch {
                 return Fiber(failure: error)
             }
@@ -153,15 +164,23 @@ struct UnitRun: Sendable {
     }
 
     /// Both switches move at once (each waits only for itself), and meanwhile the lid is read
-    /// and then, with `setSource`, the laser set to the first wavelength: the fiber's light path
-    /// is ready in the time of the slower switch.
-    private func moveSwitches(_ fiber: Int, receive q: Int, setSource: Bool) async throws {
+    /// and, with `setSource`, the laser set to the first wavelength: the fiber's light path is
+    /// ready in the time of the slower switch. A laser that is off is switched on only once the
+    /// lid reads closed; one already on for this unit (`laserOn`) changes its wavelength while
+    /// the lid is read, as that lets no more light into the fixture than there is.
+    private func moveSwitches(_ fiber: Int, receive q: Int, setSource: Bool, laserOn: Bool) async throws {
         let w = wiring
         let source = instruments.sources[w.source]!
         let first = recipe.wavelengthsNm[0]
         async let light: Void = {
-            try await interlock.check()  // before any light enters: the lid closed
-            if setSource { try await source.enable(wavelengthNm: first) }
+            if setSource && laserOn {
+                async let lid: Void = interlock.check()
+                try await source.enable(wavelengthNm: first)
+                try await lid
+            } else {
+                try await interlock.check()  // before any light enters: the lid closed
+                if setSource { try await source.enable(wavelengthNm: first) }
+            }
         }()
         async let launch: Void = instruments.switches[w.launchSwitch]!.select(channel: w.launchChannels[fiber]!)
         async let receive: Void = instruments.switches[w.receiveSwitch]!.select(channel: w.receiveChannels[q]!)
@@ -180,6 +199,8 @@ struct UnitRun: Sendable {
         let meter = ins.powerMeters[w.powerMeter]!
         // An RL reading nobody judges is not taken: on an RL1 it costs about a second per wavelength.
         let rlMeter = recipe.limits.judgesReturnLoss ? w.rlMeter.flatMap { ins.rlMeters[$0] } : nil
+        // One box that reads both reads them on one line, at the first position the light is looked for.
+        let both = rlMeter != nil && w.rlMeter == w.powerMeter ? meter as? any PowerAndReturnLossMeter : nil
         var f = Fiber()
         do {
             for wl in recipe.wavelengthsNm {
@@ -190,8 +211,9 @@ struct UnitRun: Sendable {
                     receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
                     power: nil, rlDb: nil, fault: nil)
                 do {
-                    let (q, light) = try await locate(
-                        fiber, wl, expected: expectedReceive, candidates: candidates, arrival: f.arrival, receive: receive, meter: meter)
+                    let (q, light, rlTaken) = try await locate(
+                        fiber, wl, expected: expectedReceive, candidates: candidates, arrival: f.arrival, receive: receive,
+                        meter: meter, alsoReturnLoss: both)
                     if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
                     step.receivePosition = q
@@ -202,7 +224,9 @@ struct UnitRun: Sendable {
                     case .dark: step.power = .noLight
                     case .overRange: step.power = .overRange
                     }
-                    if let rl = try await rlMeter?.readReturnLoss(wavelengthNm: wl) {
+                    var rl = rlTaken
+                    if rl == nil { rl = try await rlMeter?.readReturnLoss(wavelengthNm: wl) }
+                    if let rl {
                         step.rlDb = rl.endA
                         step.rlBDb = rl.endB
                     }
@@ -220,23 +244,31 @@ struct UnitRun: Sendable {
     }
 
     /// Reads the fiber's light at one wavelength: at the position it arrived at, or, at the first
-    /// wavelength, looking for it at `candidates` in order (the predicted position first).
+    /// wavelength, looking for it at `candidates` in order (the predicted position first). With
+    /// `alsoReturnLoss`, the first reading takes the fiber's RL with it (RL does not depend on the
+    /// receive position, so it holds wherever the light is found).
     private func locate(
         _ fiber: Int, _ wl: Int, expected: Int, candidates: [Int], arrival: Int??, receive: any OpticalSwitch,
-        meter: any PowerMeter
-    ) async throws -> (Int, Light) {
+        meter: any PowerMeter, alsoReturnLoss: (any PowerAndReturnLossMeter)?
+    ) async throws -> (Int, Light, ReturnLossReading?) {
         let order = arrival.map { [$0 ?? expected] } ?? candidates
+        var rl: ReturnLossReading?
         for q in order {
             try Task.checkCancellation()
             try await receive.select(channel: wiring.receiveChannels[q]!)  // no move when it is already there
-            let reading = try await meter.readPower(wavelengthNm: wl)
+            let reading: PowerReading
+            if let both = alsoReturnLoss, rl == nil {
+                (reading, rl) = try await both.readPowerAndReturnLoss(wavelengthNm: wl)
+            } else {
+                reading = try await meter.readPower(wavelengthNm: wl)
+            }
             let ref =
                 references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
                 ?? references.anyValue(launch: fiber, wavelengthNm: wl)
             let light = MeasurementRule.classify(reading, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb)
-            if light != .dark { return (q, light) }
+            if light != .dark { return (q, light, rl) }
         }
-        return (arrival.map { $0 ?? expected } ?? expected, .dark)
+        return (arrival.map { $0 ?? expected } ?? expected, .dark, rl)
     }
 }
 

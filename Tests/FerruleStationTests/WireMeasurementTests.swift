@@ -25,7 +25,8 @@ import FerruleProtocol
     }
 
     /// A fault scoped to `READ:RL?` on fiber 9 ends the unit `error` naming the instrument, the
-    /// command and fiber 9; fiber 9 keeps the IL read before the fault, the fibers before it pass.
+    /// command and fiber 9; the fibers before it pass. The RL1 reads IL and RL on one line, so
+    /// the fault takes fiber 9's IL at that wavelength with it: the step is `error` with neither.
     @Test func faultOnOneCommandOfOneFiberIsRecordedWhereItStruck() async throws {
         let (station, bench, built) = try await wireStation(ilrlFault: "{ kind: noReply, command: \"READ:RL?\", fiber: 9 }")
         defer { built.simulation?.close() }
@@ -35,7 +36,8 @@ import FerruleProtocol
         let reason = try #require(r.reasons.first)
         #expect(reason.contains("ilrl") && reason.contains("READ:RL? 1310") && reason.contains("fiber 9"), "\(reason)")
         let nine = r.measurements.filter { $0.fiber == 9 }
-        #expect(nine.count == 1 && nine[0].ilDb != nil && nine[0].rlDb == nil && nine[0].verdict == .error, "\(nine)")
+        #expect(nine.count == 1 && nine[0].ilDb == nil && nine[0].rlDb == nil && nine[0].verdict == .error, "\(nine)")
+        #expect(r.measurements.filter { $0.fiber < 9 }.allSatisfy { $0.ilDb != nil && $0.rlDb != nil && $0.rlBDb != nil })
         #expect(r.fibers.first { $0.fiber == 9 }?.verdict == .error)
         #expect(r.fibers.filter { (1...8).contains($0.fiber) }.allSatisfy { $0.verdict == .pass })
         #expect(r.fibers.filter { (10...12).contains($0.fiber) }.allSatisfy { $0.verdict == .notTested })
