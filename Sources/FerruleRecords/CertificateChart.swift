@@ -81,5 +81,5 @@ enum CertificateChart {
         return s + "</svg>"
     }
 
-    static func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
+    static func fmt(_ v: Double) -> String { num(v, 1) }
 }

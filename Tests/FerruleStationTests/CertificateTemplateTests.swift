@@ -5,6 +5,7 @@ import FerruleSimulator
 import Foundation
 import Testing
 
+@testable import FerruleRecords
 @testable import FerruleStation
 
 /// The certificate is a template that quality people edit: the station uses the configured one
@@ -79,5 +80,33 @@ import Testing
     @Test func theBuiltInTemplatePassesItsOwnCheck() throws {
         _ = try CertificateTemplate(text: CertificateTemplate.standardText, source: "test")
         #expect(CertificateTemplate.standard.source == "built-in")
+    }
+
+    /// The certificate's rows are turned into Mustache's dictionaries by hand, the rest by
+    /// reflection: both ways give the same view, failing rows (with their reasons) included.
+    @Test func rowsByHandAreWhatReflectionGives() async throws {
+        let built = try await makeBuiltStation(config: try StationConfig.load(path: Repo.simulatedConfig))
+        defer { built.simulation?.close() }
+        let bench = try #require(built.simulation?.bench)
+        let o = try await testUnit(built.station, bench, serial: "ROWS-1", part: "FO-MTP12-LC-SM", faults: [.darkFiber(fiber: 7)])
+        #expect(o.report.verdict == .fail)
+        let view = CertificateView(o.report)
+        #expect(view.tables.flatMap(\.rows).contains { $0.why != nil } && view.tables.flatMap(\.rows).contains { $0.why == nil })
+        func json(_ value: [String: Any]) throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+        }
+        #expect(try json(view.plain) == json(view.reflected))
+        await built.station.shutdown()
+    }
+
+    /// Report numbers come from the C library's `%.*f`, as `String(format:)` writes them.
+    @Test func numbersAreWhatStringFormatWrites() {
+        var values: [Double] = [0, -0.0, 0.0005, 0.125, 2.675, 1.005, -1.115, 9.9e37, 1e59, 1e60, 1e300, -73.21549]
+        var x = -80.0
+        while x < 80 { values.append(x); x += 0.0123457 }
+        for v in values {
+            for digits in 0...3 { #expect(num(v, digits) == String(format: "%.\(digits)f", v), "\(v) to \(digits)") }
+        }
+        #expect(num(nil) == "" && num(.infinity) == "" && num(.nan) == "")
     }
 }
