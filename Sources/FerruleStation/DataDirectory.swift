@@ -125,8 +125,10 @@ public struct DataDirectory: Sendable {
     }
 
     /// Writes rendered files, each whole or not at all.
-    public func write(_ files: ReportFiles) throws {
-        try AtomicFile.write(files.report, to: files.reportPath)
+    /// Both at once: each waits for its own sync.
+    public func write(_ files: ReportFiles) async throws {
+        async let report: Void = AtomicFile.write(files.report, to: files.reportPath)
         try AtomicFile.write(files.certificate, to: files.certificatePath)
+        try await report
     }
 }

@@ -174,7 +174,7 @@ public actor RecordKeeper {
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport, rendered: Rendered? = nil) async {
         do {
-            try data.write(try (rendered ?? Result { try data.renderFiles(report, certificate: certificate) }).get())
+            try await data.write(try (rendered ?? Result { try data.renderFiles(report, certificate: certificate) }).get())
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
             if filesUnwritten.isEmpty, filesProblem != nil {

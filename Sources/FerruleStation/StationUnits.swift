@@ -220,10 +220,12 @@ extension Station {
             references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         report.requestedBy = req.requestedBy
+        // The verdict's light goes on while the record is kept; a dead I/O module would only time out again.
+        let showVerdict = result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io
+        let light: StackLight = report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red)
+        async let verdictShown: Void = { if showVerdict { await panel?.setStackLight(light) } }()
         let (path, stored) = await records.keep(report)
-        if result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io {  // a dead module would only time out again
-            await panel?.setStackLight(report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red))
-        }
+        await verdictShown
         logger.info(
             "unit finished",
             metadata: [
