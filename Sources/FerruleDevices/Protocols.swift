@@ -66,11 +66,14 @@ public protocol ReturnLossMeter: Instrument {
     func readReturnLoss(wavelengthNm: Int) async throws -> ReturnLossReading
 }
 
-/// A meter that reads power and return loss on one line, where one box does both (the Santec
-/// RL1): one exchange instead of two. RL is a reflection back toward the launch end, so it does
-/// not depend on where the receive switch stands.
-public protocol PowerAndReturnLossMeter: PowerMeter, ReturnLossMeter {
-    func readPowerAndReturnLoss(wavelengthNm: Int) async throws -> (power: PowerReading, returnLoss: ReturnLossReading)
+/// One box that is a fixture's power meter and also its source or RL meter (the Santec RL1): a
+/// reading can take the RL with it, and change the laser's wavelength before it, on its own
+/// line: one exchange instead of up to three. RL is a reflection back toward the launch end, so
+/// it does not depend on where the receive switch stands.
+public protocol CombinedMeter: LightSource, PowerMeter, ReturnLossMeter {
+    /// Reads the power at `wavelengthNm`; with `returnLoss`, the RL too; with `settingLaser`, the
+    /// laser is first set to `wavelengthNm` as `enable` would (nothing sent when it is there).
+    func read(wavelengthNm: Int, returnLoss: Bool, settingLaser: Bool) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?)
 }
 
 /// The inputs and outputs of a fixture: start button, interlock, part sensor, stack light.

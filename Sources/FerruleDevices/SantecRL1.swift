@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Exchanges: enable 1 (`LAS:ENAB <nm>;*OPC?;*ESR?`; 0 when the laser is already at that
 /// wavelength), disable 1, a power reading 1 (`READ:IL:det1? <nm>;*ESR?`), an RL reading 1, and
-/// power and RL together 1 (`READ:IL:det1? <nm>;READ:RL? <nm>;*ESR?`, answered `IL;RLA,RLB,...`).
+/// a combined reading 1 whatever it joins (`LAS:ENAB <nm>;*OPC?;READ:IL:det1? <nm>;READ:RL? <nm>;*ESR?`,
+/// answered `1;IL;RLA,RLB,RLTOTAL,length;ESR`).
 ///
 /// The RL1 reports IL against a reference it holds (`REF:IL:det1 <nm>,<dBm>`). The station keeps
 /// its own references (per fixture, path and wavelength), so at connect the driver sets the
@@ -17,7 +18,7 @@ import Foundation
 /// can show (the power is above its range: over range, never dark); 9.91E37 an invalid reading,
 /// which is an error naming the reply. An RL of +9.9E37 is a reflection below what the meter can
 /// see: it is reported as the meter's range limit (75 dB fast, 85 dB standard), a lower bound.
-public actor SantecRL1: LightSource, PowerAndReturnLossMeter {
+public actor SantecRL1: CombinedMeter {
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
     public nonisolated let session: SCPISession
@@ -84,19 +85,32 @@ public actor SantecRL1: LightSource, PowerAndReturnLossMeter {
         return try returnLoss(try await session.query(q, timeout: rlTimeout), operation: q)
     }
 
-    public func readPowerAndReturnLoss(wavelengthNm: Int) async throws -> (power: PowerReading, returnLoss: ReturnLossReading) {
-        try await conversation.run { try await self.locked_readPowerAndReturnLoss(wavelengthNm: wavelengthNm) }
-    }
-    private func locked_readPowerAndReturnLoss(wavelengthNm: Int) async throws -> (power: PowerReading, returnLoss: ReturnLossReading) {
-        let q = "READ:IL:det1? \(wavelengthNm);READ:RL? \(wavelengthNm)"
-        let reply = try await session.query(q, timeout: rlTimeout)
-        guard let split = reply.firstIndex(of: ";") else {
-            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not IL;RLA,RLB,RLTOTAL,length")
+    public func read(wavelengthNm: Int, returnLoss: Bool, settingLaser: Bool) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?) {
+        try await conversation.run {
+            try await self.locked_read(wavelengthNm: wavelengthNm, returnLoss: returnLoss, settingLaser: settingLaser)
         }
-        return (
-            try power(String(reply[..<split]), operation: q),
-            try returnLoss(String(reply[reply.index(after: split)...]), operation: q)
-        )
+    }
+    private func locked_read(
+        wavelengthNm wl: Int, returnLoss: Bool, settingLaser: Bool
+    ) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?) {
+        let setsLaser = settingLaser && !laser.holds(wl, on: session)
+        if setsLaser {
+            guard wavelengthsNm.contains(wl) else {
+                throw InstrumentError(instrument: name, operation: "LAS:ENAB \(wl)", detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
+            }
+            laser.forget()  // unknown until the line has been answered
+        }
+        let q = ((setsLaser ? ["LAS:ENAB \(wl)", "*OPC?"] : []) + ["READ:IL:det1? \(wl)"] + (returnLoss ? ["READ:RL? \(wl)"] : []))
+            .joined(separator: ";")
+        let reply = try await session.query(q, timeout: returnLoss ? rlTimeout : nil)
+        // The RL answer holds commas, never ';': one answer per query on the line.
+        var answers = reply.split(separator: ";", omittingEmptySubsequences: false).map { String($0.trimmingBlanks()) }
+        if setsLaser, answers.first == "1" { answers.removeFirst() } else if setsLaser { answers = [] }
+        guard answers.count == (returnLoss ? 2 : 1) else {
+            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(80))\" does not answer each query of the line")
+        }
+        if setsLaser { laser.record(wl, on: session) }
+        return (try power(answers[0], operation: q), returnLoss ? try self.returnLoss(answers[1], operation: q) : nil)
     }
 
     /// An IL reply as a power at the detector (the meter's reference is 0 dBm), its sentinels mapped.

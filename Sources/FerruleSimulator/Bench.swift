@@ -109,6 +109,8 @@ public actor SimulatedBench {
 
     /// Whether a source's light is on: the last laser command it acted on switched it on.
     public func lightOn(source: String) -> Bool { sourceWavelength[source] != nil }
+    /// The wavelength a source's laser is on at (nil: off).
+    public func wavelength(source: String) -> Int? { sourceWavelength[source] }
 
     /// A step change of the source power since the reference (drift, a cleaned cord...).
     public func shiftSource(byDb delta: Double) { sourceOffsetDb += delta }

@@ -199,13 +199,18 @@ struct UnitRun: Sendable {
         let meter = ins.powerMeters[w.powerMeter]!
         // An RL reading nobody judges is not taken: on an RL1 it costs about a second per wavelength.
         let rlMeter = recipe.limits.judgesReturnLoss ? w.rlMeter.flatMap { ins.rlMeters[$0] } : nil
-        // One box that reads both reads them on one line, at the first position the light is looked for.
-        let both = rlMeter != nil && w.rlMeter == w.powerMeter ? meter as? any PowerAndReturnLossMeter : nil
+        // Where the meter is also the RL meter or the source, one line does their parts (`Joined`).
+        let box = meter as? any CombinedMeter
+        let joinsRL = box != nil && rlMeter != nil && w.rlMeter == w.powerMeter
+        let joinsLaser = box != nil && w.source == w.powerMeter
         var f = Fiber()
         do {
-            for wl in recipe.wavelengthsNm {
+            for (index, wl) in recipe.wavelengthsNm.enumerated() {
                 try Task.checkCancellation()
-                try await source.enable(wavelengthNm: wl)  // no exchange when the laser is already there
+                // A later wavelength's laser change rides on its first reading: nothing could overlap it.
+                let laserOnReading = joinsLaser && index > 0
+                if !laserOnReading { try await source.enable(wavelengthNm: wl) }  // no exchange when the laser is already there
+                let joined = box.flatMap { joinsRL || laserOnReading ? Joined(box: $0, returnLoss: joinsRL, settingLaser: laserOnReading) : nil }
                 var step = RawStep(
                     fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
                     receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
@@ -213,7 +218,7 @@ struct UnitRun: Sendable {
                 do {
                     let (q, light, rlTaken) = try await locate(
                         fiber, wl, expected: expectedReceive, candidates: candidates, arrival: f.arrival, receive: receive,
-                        meter: meter, alsoReturnLoss: both)
+                        meter: meter, joined: joined)
                     if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
                     step.receivePosition = q
@@ -243,22 +248,33 @@ struct UnitRun: Sendable {
         return f
     }
 
+    /// What a wavelength's first reading also does on its line, where one box is the meter and
+    /// the RL meter or the source.
+    struct Joined {
+        let box: any CombinedMeter
+        /// The fiber's RL (it does not depend on the receive position, so it holds wherever the
+        /// light is found).
+        let returnLoss: Bool
+        /// The laser's change to the wavelength.
+        let settingLaser: Bool
+    }
+
     /// Reads the fiber's light at one wavelength: at the position it arrived at, or, at the first
-    /// wavelength, looking for it at `candidates` in order (the predicted position first). With
-    /// `alsoReturnLoss`, the first reading takes the fiber's RL with it (RL does not depend on the
-    /// receive position, so it holds wherever the light is found).
+    /// wavelength, looking for it at `candidates` in order (the predicted position first). The
+    /// first reading does what `joined` asks besides; the RL comes back if it took it.
     private func locate(
         _ fiber: Int, _ wl: Int, expected: Int, candidates: [Int], arrival: Int??, receive: any OpticalSwitch,
-        meter: any PowerMeter, alsoReturnLoss: (any PowerAndReturnLossMeter)?
+        meter: any PowerMeter, joined: Joined?
     ) async throws -> (Int, Light, ReturnLossReading?) {
         let order = arrival.map { [$0 ?? expected] } ?? candidates
         var rl: ReturnLossReading?
-        for q in order {
+        for (index, q) in order.enumerated() {
             try Task.checkCancellation()
             try await receive.select(channel: wiring.receiveChannels[q]!)  // no move when it is already there
             let reading: PowerReading
-            if let both = alsoReturnLoss, rl == nil {
-                (reading, rl) = try await both.readPowerAndReturnLoss(wavelengthNm: wl)
+            if let joined, index == 0 {
+                (reading, rl) = try await joined.box.read(
+                    wavelengthNm: wl, returnLoss: joined.returnLoss, settingLaser: joined.settingLaser)
             } else {
                 reading = try await meter.readPower(wavelengthNm: wl)
             }

@@ -52,6 +52,13 @@ import Testing
         #expect(try await cost(wb, "ilrl") { try await rl1.enable(wavelengthNm: 1310) } == 0)  // already there
         #expect(try await cost(wb, "ilrl") { _ = try await rl1.readPower(wavelengthNm: 1310) } == 1)
         #expect(try await cost(wb, "ilrl") { _ = try await rl1.readReturnLoss(wavelengthNm: 1310) } == 1)
+        // The laser's change, the reading and the RL on one line; the laser is then where the line set it.
+        var joined: (power: PowerReading, returnLoss: ReturnLossReading?)?
+        #expect(try await cost(wb, "ilrl") { joined = try await rl1.read(wavelengthNm: 1550, returnLoss: true, settingLaser: true) } == 1)
+        #expect(joined?.returnLoss?.endA != nil && joined?.power != nil)
+        #expect(await wb.bench.wavelength(source: "ilrl") == 1550)
+        #expect(try await cost(wb, "ilrl") { try await rl1.enable(wavelengthNm: 1550) } == 0)
+        #expect(try await cost(wb, "ilrl") { _ = try await rl1.read(wavelengthNm: 1550, returnLoss: false, settingLaser: true) } == 1)
         #expect(try await cost(wb, "ilrl") { try await rl1.disable() } == 1)
         #expect(try await cost(wb, "ilrl") { try await rl1.enable(wavelengthNm: 1310) } == 1)  // off, so on again
 
