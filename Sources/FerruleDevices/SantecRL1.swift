@@ -85,7 +85,9 @@ public actor SantecRL1: CombinedMeter {
         return try returnLoss(try await session.query(q, timeout: rlTimeout), operation: q)
     }
 
-    public func read(wavelengthNm: Int, returnLoss: Bool, settingLaser: Bool) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?) {
+    public func read(
+        wavelengthNm: Int, returnLoss: Bool, settingLaser: Bool
+    ) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?) {
         try await conversation.run {
             try await self.locked_read(wavelengthNm: wavelengthNm, returnLoss: returnLoss, settingLaser: settingLaser)
         }
@@ -107,7 +109,8 @@ public actor SantecRL1: CombinedMeter {
         var answers = reply.split(separator: ";", omittingEmptySubsequences: false).map { String($0.trimmingBlanks()) }
         if setsLaser, answers.first == "1" { answers.removeFirst() } else if setsLaser { answers = [] }
         guard answers.count == (returnLoss ? 2 : 1) else {
-            throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(80))\" does not answer each query of the line")
+            throw InstrumentError(
+                instrument: name, operation: q, detail: "reply \"\(reply.prefix(80))\" does not answer each query of the line")
         }
         if setsLaser { laser.record(wl, on: session) }
         return (try power(answers[0], operation: q), returnLoss ? try self.returnLoss(answers[1], operation: q) : nil)

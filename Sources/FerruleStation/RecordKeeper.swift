@@ -166,7 +166,9 @@ public actor RecordKeeper {
     typealias Rendered = Result<DataDirectory.ReportFiles, any Error>
 
     /// One of the unit's files, rendered off this actor (the certificate takes a few ms).
-    private static func render(_ format: ReportFormat, _ report: UnitReport, certificate: CertificateTemplate) async -> Result<Data, any Error> {
+    private static func render(
+        _ format: ReportFormat, _ report: UnitReport, certificate: CertificateTemplate
+    ) async -> Result<Data, any Error> {
         Result { try format.render(report, certificate: certificate) }
     }
 

@@ -210,7 +210,9 @@ struct UnitRun: Sendable {
                 // A later wavelength's laser change rides on its first reading: nothing could overlap it.
                 let laserOnReading = joinsLaser && index > 0
                 if !laserOnReading { try await source.enable(wavelengthNm: wl) }  // no exchange when the laser is already there
-                let joined = box.flatMap { joinsRL || laserOnReading ? Joined(box: $0, returnLoss: joinsRL, settingLaser: laserOnReading) : nil }
+                let joined = box.flatMap {
+                    joinsRL || laserOnReading ? Joined(box: $0, returnLoss: joinsRL, settingLaser: laserOnReading) : nil
+                }
                 var step = RawStep(
                     fiber: fiber, wavelengthNm: wl, expectedReceivePosition: expectedReceive,
                     receivePosition: (f.arrival ?? nil) ?? expectedReceive, referenceDbm: nil,
