@@ -63,8 +63,10 @@ public struct StoreError: Error, CustomStringConvertible {
 /// with one (`FULL`), which syncs the whole WAL and so every fiber written before it (the mark
 /// that a unit's files are written is not synced either: see `markFilesWritten`). What that
 /// may cost:
-/// - a crash of the process (SIGKILL, a fault): nothing. A committed fiber is in the WAL, which
-///   the kernel holds for the file; the unit comes back `interrupted` with every fiber measured.
+/// - a crash of the process (SIGKILL, a fault): the fibers not committed yet as it struck (the
+///   engine writes a fiber while it measures the next: at most those two). A committed fiber is
+///   in the WAL, which the kernel holds for the file, and a fiber is announced only once it is
+///   committed: the unit comes back `interrupted` with every fiber a client was told of.
 /// - a power loss or a kernel crash: the fibers of a unit in progress measured since the last
 ///   synced commit (its start), never a finished unit, never half a fiber. SQLite rolls back to
 ///   the last synced commit; the interrupted unit is retested either way.
