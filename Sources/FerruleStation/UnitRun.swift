@@ -61,8 +61,8 @@ struct UnitRun: Sendable {
         var darkEverywhere = 0
         var anyLit = false
         // A fiber is stored and announced while the next one is measured (the store's writer
-        // works on its own thread), each after the one before it, and all before the unit ends.
-        // Unstructured, so that an aborted unit still records every fiber it measured.
+        // works on its own thread), in order, and all before the unit ends. Unstructured, so
+        // that an aborted unit still records every fiber it measured.
         var announced: Task<Void, Never>?
         var laserOn = false
         for fiber in used {
@@ -83,9 +83,8 @@ struct UnitRun: Sendable {
                     darkEverywhere += 1
                 }
             }
-            let previous = announced
+            await announced?.value  // one fiber in the writer's hands at a time: a slow disk holds the engine back
             announced = Task(executorPreference: InstrumentThread.taskExecutor) { [self] in
-                await previous?.value
                 await announce(fiber, f, expected: expected[fiber]!, judge: judge)
             }
             if let error = f.failure {

@@ -162,8 +162,8 @@ struct FerruleBench {
             String(
                 format:
                     """
-                        store: %d units of %@ (24 fibers, 48 measurements) in %.2f s = %.0f units/s (%.1f ms per unit, 26 fsynced \
-                        transactions); %.1f kB per unit on disk
+                        store: %d units of %@ (24 fibers, 48 measurements) in %.2f s = %.0f units/s (%.1f ms per unit, 26 \
+                        transactions: 24 fibers unsynced, the start and the record synced); %.1f kB per unit on disk
                         """,
                 count, part, storeTime, Double(count) / storeTime, storeTime / Double(count) * 1000,
                 Double(store.sizeOnDisk()) / Double(count) / 1024))
