@@ -52,10 +52,7 @@ public actor SantecRL1: CombinedMeter {
         try await conversation.run { try await self.locked_enable(wavelengthNm: wavelengthNm) }
     }
     private func locked_enable(wavelengthNm: Int) async throws {
-        guard wavelengthsNm.contains(wavelengthNm) else {
-            throw InstrumentError(
-                instrument: name, operation: "LAS:ENAB \(wavelengthNm)", detail: "no laser at \(wavelengthNm) nm (has \(wavelengthsNm))")
-        }
+        try checkLaser(wavelengthNm)
         if laser.holds(wavelengthNm, on: session) { return }
         laser.forget()
         try await session.command("LAS:ENAB \(wavelengthNm)")
@@ -97,9 +94,7 @@ public actor SantecRL1: CombinedMeter {
     ) async throws -> (power: PowerReading, returnLoss: ReturnLossReading?) {
         let setsLaser = settingLaser && !laser.holds(wl, on: session)
         if setsLaser {
-            guard wavelengthsNm.contains(wl) else {
-                throw InstrumentError(instrument: name, operation: "LAS:ENAB \(wl)", detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
-            }
+            try checkLaser(wl)
             laser.forget()  // unknown until the line has been answered
         }
         let q = ((setsLaser ? ["LAS:ENAB \(wl)", "*OPC?"] : []) + ["READ:IL:det1? \(wl)"] + (returnLoss ? ["READ:RL? \(wl)"] : []))
@@ -107,13 +102,24 @@ public actor SantecRL1: CombinedMeter {
         let reply = try await session.query(q, timeout: returnLoss ? rlTimeout : nil)
         // The RL answer holds commas, never ';': one answer per query on the line.
         var answers = reply.split(separator: ";", omittingEmptySubsequences: false).map { String($0.trimmingBlanks()) }
-        if setsLaser, answers.first == "1" { answers.removeFirst() } else if setsLaser { answers = [] }
+        if setsLaser {
+            guard answers.first == "1" else {
+                throw InstrumentError(instrument: name, operation: q, detail: "*OPC? answered \"\(reply.prefix(40))\" instead of 1")
+            }
+            answers.removeFirst()
+        }
         guard answers.count == (returnLoss ? 2 : 1) else {
             throw InstrumentError(
                 instrument: name, operation: q, detail: "reply \"\(reply.prefix(80))\" does not answer each query of the line")
         }
         if setsLaser { laser.record(wl, on: session) }
         return (try power(answers[0], operation: q), returnLoss ? try self.returnLoss(answers[1], operation: q) : nil)
+    }
+
+    private func checkLaser(_ wl: Int) throws {
+        guard wavelengthsNm.contains(wl) else {
+            throw InstrumentError(instrument: name, operation: "LAS:ENAB \(wl)", detail: "no laser at \(wl) nm (has \(wavelengthsNm))")
+        }
     }
 
     /// An IL reply as a power at the detector (the meter's reference is 0 dBm), its sentinels mapped.

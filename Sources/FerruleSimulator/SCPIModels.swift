@@ -77,7 +77,7 @@ struct OSXModel: SCPIModel {
     var ieee4882: Bool { true }
 
     func execute(_ h: String, _ a: [String], device: SCPIDevice) async -> SCPIResult {
-        if SCPIDevice.matches(h, "CLOSe") || h.range(of: #"^ROUT(E)?\d*:CHAN(NEL)?$"#, options: .regularExpression) != nil {
+        if Self.moves(h) {
             guard let ch = a.last.flatMap(Int.init), (1...channels).contains(ch) else { return .error(-222, "Data out of range") }
             await bench.setSwitch(name, channel: ch)
             await device.startSwitching(driver: WireModel.santecOSX.rawValue)
@@ -89,9 +89,11 @@ struct OSXModel: SCPIModel {
         return .error(-113, "Undefined header")
     }
 
-    func channel(selectedBy h: String, _ a: [String]) -> Int? {
-        let moves = SCPIDevice.matches(h, "CLOSe") || h.range(of: #"^ROUT(E)?\d*:CHAN(NEL)?$"#, options: .regularExpression) != nil
-        return moves ? a.last.flatMap(Int.init) : nil
+    func channel(selectedBy h: String, _ a: [String]) -> Int? { Self.moves(h) ? a.last.flatMap(Int.init) : nil }
+
+    /// `CLOSe <ch>` or `ROUTe<m>:CHANnel <ch>`.
+    static func moves(_ h: String) -> Bool {
+        SCPIDevice.matches(h, "CLOSe") || h.range(of: #"^ROUT(E)?\d*:CHAN(NEL)?$"#, options: .regularExpression) != nil
     }
 }
 

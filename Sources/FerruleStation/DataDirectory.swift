@@ -117,15 +117,15 @@ public struct DataDirectory: Sendable {
     }
 
     /// Renders the unit's report and certificate from its record as stored (see
-    /// `UnitReport.atMilliseconds`), the certificate laid out by `certificate`.
-    public func renderFiles(_ report: UnitReport, certificate: CertificateTemplate) throws -> ReportFiles {
-        ReportFiles(
-            reportPath: reportPath(for: report), report: try ReportFormat.json.render(report),
-            certificatePath: certificatePath(for: report), certificate: try ReportFormat.html.render(report, certificate: certificate))
+    /// `UnitReport.atMilliseconds`), the certificate laid out by `certificate`; both at once.
+    public func renderFiles(_ report: UnitReport, certificate: CertificateTemplate) async throws -> ReportFiles {
+        async let json = ReportFormat.json.render(report)
+        let html = try ReportFormat.html.render(report, certificate: certificate)
+        return ReportFiles(
+            reportPath: reportPath(for: report), report: try await json, certificatePath: certificatePath(for: report), certificate: html)
     }
 
-    /// Writes rendered files, each whole or not at all.
-    /// Both at once: each waits for its own sync.
+    /// Writes rendered files, each whole or not at all; both at once, each waiting for its own sync.
     public func write(_ files: ReportFiles) async throws {
         async let report: Void = AtomicFile.write(files.report, to: files.reportPath)
         try AtomicFile.write(files.certificate, to: files.certificatePath)

@@ -142,41 +142,33 @@ public actor RecordKeeper {
     func keep(_ report: UnitReport) async -> (path: String, stored: Bool) {
         let report = report.atMilliseconds()
         // The report's JSON, the certificate and the record's own JSON are made at the same time.
-        async let json = Self.render(.json, report, certificate: certificate)
-        async let html = Self.render(.html, report, certificate: certificate)
+        async let rendered = Self.render(report, data: data, certificate: certificate)
         do {
             try await store.commit(report)
         } catch {
             storageFailed(error)
             unstored.append(report)
-            _ = await (json, html)
+            _ = await rendered
             return (data.reportPath(for: report), false)
         }
-        let (reportData, certificateData) = await (json, html)
-        let rendered = Rendered {
-            DataDirectory.ReportFiles(
-                reportPath: data.reportPath(for: report), report: try reportData.get(),
-                certificatePath: data.certificatePath(for: report), certificate: try certificateData.get())
-        }
-        await writeFiles(report, rendered: rendered)
+        await writeFiles(report, rendered: await rendered)
         delivery.wake()
         return (data.reportPath(for: report), true)
     }
 
     typealias Rendered = Result<DataDirectory.ReportFiles, any Error>
 
-    /// One of the unit's files, rendered off this actor (the certificate takes a few ms).
-    private static func render(
-        _ format: ReportFormat, _ report: UnitReport, certificate: CertificateTemplate
-    ) async -> Result<Data, any Error> {
-        Result { try format.render(report, certificate: certificate) }
+    /// The unit's files, rendered off this actor (the certificate takes a few ms).
+    private static func render(_ report: UnitReport, data: DataDirectory, certificate: CertificateTemplate) async -> Rendered {
+        do { return .success(try await data.renderFiles(report, certificate: certificate)) } catch { return .failure(error) }
     }
 
     /// Writes a stored unit's report and certificate. One that cannot be written (reports/
     /// missing, unwritable, disk full) is said in status and retried every 5 s while running.
     func writeFiles(_ report: UnitReport, rendered: Rendered? = nil) async {
         do {
-            try await data.write(try (rendered ?? Result { try data.renderFiles(report, certificate: certificate) }).get())
+            let files = if let rendered { try rendered.get() } else { try await data.renderFiles(report, certificate: certificate) }
+            try await data.write(files)
             try await store.markFilesWritten(report.reportId)
             filesUnwritten.remove(report.reportId)
             if filesUnwritten.isEmpty, filesProblem != nil {
