@@ -125,6 +125,11 @@ actor Hub {
         for c in clients.values { c.continuation.finish() }
     }
 
+    /// Server shutdown, after the drain: whoever is still connected is closed.
+    func closeAll() {
+        for c in clients.values { c.channel.close(promise: nil) }
+    }
+
     /// Sends an event line to every subscriber; `line` is encoded only when there is one.
     func broadcast(_ line: () -> ByteBuffer?) {
         guard !subscribers.isEmpty, let line = line() else { return }

@@ -66,23 +66,44 @@ public final class ControlServer: Sendable {
                 idleTimeout: options.idleTimeout), logger: logger)
     }
 
-    /// Binds the socket, then calls `ready` and serves until the task is cancelled.
+    typealias Listener = NIOAsyncChannel<AcceptedConnections.Connection, Never>
+
+    /// Binds the socket, then calls `ready` and serves until the task is cancelled or `shutdown()`.
+    /// On every way out (a failed start unwinding included) the listener is closed and every
+    /// connection it accepted is finished and closed, served or not.
     public func run(ready: @Sendable () async -> Void = {}) async throws {
         try FileManager.default.createDirectory(atPath: parentDirectory(of: options.path), withIntermediateDirectories: true)
+        let accepted = AcceptedConnections()
+        let listener = try await bind(accepted)
+        do {
+            try secureSocketFile()
+            logger.info("status socket listening", metadata: ["path": "\(options.path)"])
+            try await serve(listener, accepted: accepted, ready: ready)
+        } catch {
+            try? await listener.executeThenClose { _ in }  // a no-op if serving already closed it
+            await accepted.closeUnserved()
+            try? FileManager.default.removeItem(atPath: options.path)
+            throw error
+        }
+        await accepted.closeUnserved()
+        try? FileManager.default.removeItem(atPath: options.path)
+    }
+
+    private func bind(_ accepted: AcceptedConnections) async throws -> Listener {
         let maxLine = ControlProtocol.maxLineBytes
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelOption(.allowRemoteHalfClosure, value: true)  // a client may send, shut its side, and still read
             .bind(unixDomainSocketPath: options.path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addLineFraming(maxLineBytes: maxLine)
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try accepted.wrap(channel)
                 }
             }
-        try secureSocketFile()
-        logger.info("status socket listening", metadata: ["path": "\(options.path)"])
+    }
 
+    private func serve(_ server: Listener, accepted: AcceptedConnections, ready: @Sendable () async -> Void) async throws {
         let events = await self.events()
         let hub = hub
         // Encode each event once and fan it out. Ends when the station's event bus finishes.
@@ -98,16 +119,25 @@ public final class ControlServer: Sendable {
                 await hub.reapIdle()
             }
         }
-        defer { reaper.cancel() }
+        defer {
+            reaper.cancel()
+            pump.cancel()
+        }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [stop] in
-                // Graceful stop: let the last events through, drain every client, then close.
+                // Graceful stop: no new clients, the last events through, every client drained
+                // for up to 3 s, then closed. Each wait gives way to cancellation (see `within`).
                 for await _ in stop.stream { break }
                 if Task.isCancelled { return }
-                await Self.within(.seconds(3)) { await pump.value }
-                await hub.finishAll()
-                await Self.within(.seconds(3)) { while await hub.count > 0 { try? await Task.sleep(for: .milliseconds(10)) } }
                 server.channel.close(promise: nil)
+                await Self.within(.seconds(3)) {
+                    await withTaskCancellationHandler { await pump.value } onCancel: { pump.cancel() }
+                }
+                await hub.finishAll()
+                await Self.within(.seconds(3)) {
+                    while !Task.isCancelled, await hub.count > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+                }
+                await hub.closeAll()
             }
             await ready()
             do {
@@ -115,6 +145,7 @@ public final class ControlServer: Sendable {
                     try await server.executeThenClose { inbound in
                         try await withThrowingDiscardingTaskGroup { clients in
                             for try await conn in inbound {
+                                accepted.take(conn)
                                 clients.addTask { await self.serve(conn) }
                             }
                         }
@@ -122,20 +153,19 @@ public final class ControlServer: Sendable {
                 } onCancel: {
                     server.channel.close(promise: nil)
                 }
-            } catch  where Task.isCancelled || stop.requested {
+            } catch where Task.isCancelled || stop.requested {
                 // Closing the listener ends the loop with a channel error: expected.
             }
             stop.continuation.finish()
-            pump.cancel()
         }
-        try? FileManager.default.removeItem(atPath: options.path)
     }
 
     /// Graceful stop: no new clients; every client gets what is queued for it (the last unit's
     /// `unitFinished` included), then the socket closes and `run` returns.
     public func shutdown() { stop.fire() }
 
-    /// Runs `body` for at most `limit`.
+    /// Runs `body` for at most `limit`, then cancels it; `body` must end when cancelled (a task
+    /// group waits for its child: a body that ignored cancellation would hold the stop forever).
     static func within(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async {
         await withTaskGroup(of: Void.self) { g in
             g.addTask { await body() }
@@ -175,10 +205,10 @@ public final class ControlServer: Sendable {
             let e = ControlError(
                 .tooManyClients, "the station serves at most \(options.maxClients) clients and none of them is idle",
                 fix: "close a client (ferrulectl watch, a screen) or try again")
-            if let bye = try? Self.line(ControlMessage(type: .error, error: e)) {
-                try? await conn.channel.writeAndFlush(bye)
+            // Through the async channel, which must be finished on every path (see `AcceptedConnections`).
+            try? await conn.executeThenClose { _, outbound in
+                if let bye = try? Self.line(ControlMessage(type: .error, error: e)) { try await outbound.write(bye) }
             }
-            try? await conn.channel.close()
             return
         }
         defer { Task { [hub] in await hub.remove(client.id) } }

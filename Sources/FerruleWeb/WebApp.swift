@@ -8,6 +8,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
@@ -67,7 +68,9 @@ public struct WebService: Service {
     public func run() async throws {
         do { try await app.run() } catch {
             // Most often the port is taken: say which and where to change it; ferruled stops.
-            throw WebSetupError(description: "the web app cannot listen on \(host):\(port): \(error); change http.listen")
+            let why = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw WebSetupError(
+                description: "the web app cannot listen on \(host):\(port): \(why); change http.listen or stop what uses that port")
         }
     }
 

@@ -195,7 +195,11 @@ struct Run: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = .seconds(30)
         groupConfig.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: groupConfig).run()
+        do { try await ServiceGroup(configuration: groupConfig).run() } catch {
+            // A service that could not start (the web port taken) or failed: its words, exit 1.
+            FileHandle.standardError.write(Data("ferruled: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

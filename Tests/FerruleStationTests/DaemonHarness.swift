@@ -68,10 +68,21 @@ final class Daemon: @unchecked Sendable {
     func signal(_ sig: Int32) { kill(pid, sig) }
 
     /// Waits for exit (bounded); returns the exit status, or nil if it did not exit in time.
+    /// A daemon that trapped on its way out fails the test, whatever it was testing.
     func waitForExit(seconds: Double = 30) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if !process.isRunning { Self.expectNoTrap(in: logText, of: process) }
         return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// No Swift runtime trap (`Fatal error`, SIGILL or SIGTRAP) in a daemon's log or exit.
+    static func expectNoTrap(in log: String, of process: Process, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!log.contains("Fatal error"), "ferruled trapped: \(log.suffix(3000))", sourceLocation: sourceLocation)
+        let signalled = process.terminationReason == .uncaughtSignal
+        #expect(
+            !(signalled && [SIGILL, SIGTRAP].contains(process.terminationStatus)),
+            "ferruled died by signal \(process.terminationStatus)", sourceLocation: sourceLocation)
     }
 
     func stop() async {
