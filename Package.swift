@@ -183,6 +183,6 @@ let package = Package(
 enum WebAssets {
     static let files = [
         "index.html", "app.css", "app.js", "station.js", "pages.js", "i18n.js",
-        "messages-en.json", "messages-zh.json",
+        "messages-en.json", "messages-zh.json", "favicon.svg",
     ]
 }

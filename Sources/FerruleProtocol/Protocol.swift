@@ -130,11 +130,14 @@ public struct ControlError: Codable, Sendable, Error, CustomStringConvertible {
     public var code: ControlErrorCode
     public var message: String
     public var fix: String?
+    /// A refused request's reason and remedy in typed terms (see `Refusal`).
+    public var refusal: Refusal?
 
-    public init(_ code: ControlErrorCode, _ message: String, fix: String? = nil) {
+    public init(_ code: ControlErrorCode, _ message: String, fix: String? = nil, refusal: Refusal? = nil) {
         self.code = code
         self.message = message
         self.fix = fix
+        self.refusal = refusal
     }
 
     public var description: String { "\(code.rawValue): \(message)\(fix.map { ". Fix: \($0)" } ?? "")" }

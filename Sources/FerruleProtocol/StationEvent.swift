@@ -9,9 +9,10 @@ public enum StationEvent: Sendable, Codable, Hashable {
               rlDb: Double?, rlBDb: Double?, verdict: MeasurementVerdict)
     /// Sent once the unit's record is committed, never before.
     case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String)
-    /// Measured, but its record could not be committed (`reason`): kept in memory and retried;
-    /// `unitStored` and then `unitFinished` follow once it is stored.
-    case unitHeld(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reason: String)
+    /// Measured, but its record could not be committed (`reason`): kept in the spill file and in
+    /// memory and retried; `unitStored` and then `unitFinished` follow once it is stored. `verdict`
+    /// is nil when the spill file refused it too: a verdict a stop could take back is not shown.
+    case unitHeld(fixture: Int, serial: String, reportId: UUID, verdict: Verdict?, reason: String)
     /// A unit that was accepted but never measured (not loaded, prompt unanswered).
     case unitNotStarted(fixture: Int, serial: String, reason: String)
     case prompt(Prompt)
@@ -34,7 +35,7 @@ public enum StationEvent: Sendable, Codable, Hashable {
     case unitStored(serial: String, reportId: UUID)
     /// A fixed scanner read `text` at a fixture: `accepted` with what it did (a unit started, a part
     /// chosen), or refused with why and what to do; nothing starts on a refused scan.
-    case scan(fixture: Int, scanner: String, text: String, accepted: Bool, detail: String)
+    case scan(fixture: Int, scanner: String, text: String, accepted: Bool, detail: String, refusal: Refusal?)
     /// A sink started or stopped failing, or parked a report the receiver refused.
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }

@@ -165,14 +165,23 @@ public struct StationStatus: Sendable, Codable {
         public var problem: String?
         /// Measured units waiting in memory for the store to take them.
         public var unstoredUnits: Int
+        /// Of those, the ones kept in the spill file, which a stop does not lose.
+        public var spilledUnits: Int = 0
+        public var spillFile: String?
+        /// Why the spill file could not take a unit; nil when it could.
+        public var spillProblem: String?
         /// Why stored units' report files cannot be written right now (retried every 5 s).
         public var reportFilesProblem: String?
         public var reportFilesUnwritten: Int = 0
 
         public init(
             path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int,
+            spilledUnits: Int = 0, spillFile: String? = nil, spillProblem: String? = nil,
             reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0
         ) {
+            self.spilledUnits = spilledUnits
+            self.spillFile = spillFile
+            self.spillProblem = spillProblem
             self.path = path
             self.sizeBytes = sizeBytes
             self.freeBytes = freeBytes

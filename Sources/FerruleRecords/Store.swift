@@ -209,28 +209,38 @@ public final class Store: Sendable {
 
     /// The unit is done: its record, its failure reasons and its outbox entry in one transaction.
     /// Only after this returns does the unit count as finished.
-    public func commit(_ report: UnitReport, interrupted: Bool = false) async throws(StoreError) {
+    /// Records a unit's final report. `whileRunning`: only if the unit is still recorded as
+    /// running, so that a unit kept in the spill file is stored once however often it is offered
+    /// (returns false when it was stored already).
+    @discardableResult
+    public func commit(_ report: UnitReport, interrupted: Bool = false, whileRunning: Bool = false) async throws(StoreError) -> Bool {
         let data: String
         do { data = String(decoding: try Self.json.encode(report), as: UTF8.self) } catch {
             throw StoreError(
                 operation: "record the report of \(report.unit.serial)", path: path, underlying: "the report cannot be encoded: \(error)")
         }
-        try await transaction("record the report of \(report.unit.serial)") { db in
+        return try await transaction("record the report of \(report.unit.serial)") { db in
             let id = report.reportId.uuidString.lowercased()
             try db.execute(
                 sql: """
-                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0 WHERE reportId = ?
+                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0
+                    WHERE reportId = ? AND (? = 0 OR state = 'running')
                     """,
                 arguments: [
                     interrupted ? "interrupted" : "done", report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
-                    report.summary.worstIlDb, data, id
+                    report.summary.worstIlDb, data, id, whileRunning
                 ])
-            guard db.changesCount == 1 else { throw StoreError(operation: "record", path: "", underlying: "no unit \(id) was started") }
+            guard db.changesCount == 1 else {
+                let started = try Bool.fetchOne(db, sql: "SELECT 1 FROM unit WHERE reportId = ?", arguments: [id]) ?? false
+                if whileRunning && started { return false }
+                throw StoreError(operation: "record", path: "", underlying: "no unit \(id) was started")
+            }
             try db.execute(sql: "DELETE FROM failureReason WHERE reportId = ?", arguments: [id])
             for code in Self.failureCodes(report) {
                 try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])
             }
             try db.execute(sql: "INSERT OR IGNORE INTO outbox (reportId) VALUES (?)", arguments: [id])
+            return true
         }
     }
 

@@ -53,6 +53,9 @@ struct StationSection: Codable {
     var id: String
     var dataDir: String?
     var certificateTemplate: String?
+    /// Where measured units wait while the store refuses them (default: spill.ferrule in the data
+    /// directory; a path on another disk keeps them even when the data directory's disk is full).
+    var spillFile: String?
     /// How fixtures that share instruments take turns: `unit` (default) or `fiber`.
     var schedule: String?
 }

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
 import Foundation
 import Logging
@@ -54,8 +55,8 @@ extension ReferenceKeeper {
         return UnitRefused(
             message: "the \(worn.role) test cord \(worn.id) of fixture \(w.id) has reached \(worn.matings) of its "
                 + "\(worn.maxMatings) rated matings",
-            fix: "replace or clean \(worn.id), run 'ferrulectl cord reset \(worn.id)', then take new references on "
-                + "fixture \(w.id)")
+            fix: "replace or clean \(worn.id), have a supervisor reset its count, then take new references on fixture \(w.id)",
+            Refusal(.cordWorn, fixture: w.id, cord: worn.id, remedy: Remedy(.resetCord, cord: worn.id)))
     }
 
     /// A cord replaced or cleaned: its count starts again; a test cord's fixture needs new references.

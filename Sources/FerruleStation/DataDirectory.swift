@@ -36,6 +36,12 @@ public struct DataDirectory: Sendable {
     public var reports: String { (root as NSString).appendingPathComponent("reports") }
     public var references: String { (root as NSString).appendingPathComponent("references") }
 
+    /// Where measured units wait while the store refuses them (`station.spillFile`, see `SpillFile`).
+    public func spillPath(configured: String?) -> String {
+        guard let configured, !configured.isEmpty else { return (root as NSString).appendingPathComponent("spill.ferrule") }
+        return Self.absolute(configured, base: root)
+    }
+
     /// The lock file a running station holds (see `ExclusiveLock`).
     public var lockPath: String { (root as NSString).appendingPathComponent("ferruled.lock") }
 

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleDevices
 import Foundation
 import Logging
@@ -21,7 +22,7 @@ struct FixturePanel: Sendable {
         guard try await io.partPresent() else {
             throw UnitRefused(
                 message: "the part sensor of fixture \(id) sees no unit",
-                fix: "load \(Escaped.text(serial)) into fixture \(id) and start again")
+                fix: "load \(Escaped.text(serial)) into fixture \(id) and start again", Refusal(.noUnitSensed, fixture: id))
         }
         if waitForStart && io.hasStartButton {
             await waiting(true)
@@ -37,7 +38,8 @@ struct FixturePanel: Sendable {
             await waiting(false)
         }
         guard try await io.lidClosed() else {
-            throw UnitRefused(message: "the lid of fixture \(id) is open", fix: "close the lid and start the unit again")
+            throw UnitRefused(
+                message: "the lid of fixture \(id) is open", fix: "close the lid and start the unit again", Refusal(.lidOpen, fixture: id))
         }
     }
 

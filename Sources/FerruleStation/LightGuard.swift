@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleDevices
 import Foundation
 import Logging
@@ -73,7 +74,7 @@ public actor LightGuard {
         return UnitRefused(
             message: "the light source of fixture \(w.id) may be ON (\(why))",
             fix: "check \(w.source) (power, cable, the front panel's laser lamp); the station keeps switching it off "
-                + "and takes units again once \(w.source) confirms it is off")
+                + "and takes units again once \(w.source) confirms it is off", Refusal(.sourceMayBeOn, fixture: w.id))
     }
 
     private func sourceMayBeOn(_ source: String, because why: String) {

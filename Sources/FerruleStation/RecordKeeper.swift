@@ -6,14 +6,21 @@ import Logging
 
 /// Free space below which the station stops starting units: a unit's record must always fit.
 let minimumFreeBytes: Int64 = 64 << 20
+/// Space reserved for the spill file: a unit's report is 15-45 kB, and only the units running
+/// when the store fails can land there (new ones are refused), so 8 MiB holds a few hundred.
+let spillReserveBytes = 8 << 20
 
 /// Record keeping: every unit's record in the store (its start, each fiber, the final report),
 /// its files in the data directory, and what happens when the disk refuses: units kept in
-/// memory and retried, files written late, the station refusing new units until it can store
-/// them. Delivery to the factory starts from here (`Delivery.wake`).
+/// memory and in the spill file (so that a stop loses none of them) and retried, files written
+/// late, the station refusing new units until it can store them. Delivery to the factory starts from here (`Delivery.wake`).
 public actor RecordKeeper {
     /// The durable record of every unit (see `Store`).
     public nonisolated let store: Store
+    /// Where a unit the store refused waits across a stop (see `SpillFile`).
+    nonisolated let spill: SpillFile
+    /// Why the spill file could not take a unit; nil when it could.
+    var spillProblem: String?
     let data: DataDirectory
     let certificate: CertificateTemplate
     let events: EventBus
@@ -31,10 +38,11 @@ public actor RecordKeeper {
     var filesProblem: String?
 
     init(
-        store: Store, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery, logger: Logger,
+        store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery, logger: Logger,
         now: @escaping @Sendable () -> Date
     ) {
         self.store = store
+        self.spill = spill
         self.data = data
         self.certificate = certificate
         self.events = events
@@ -47,27 +55,55 @@ public actor RecordKeeper {
     func status() -> StationStatus.Storage {
         .init(
             path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root), problem: storageProblem,
-            unstoredUnits: unstored.count, reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count)
+            unstoredUnits: unstored.count, spilledUnits: spill.count, spillFile: spill.path, spillProblem: spillProblem,
+            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count)
     }
 
     /// At shutdown: one last attempt to store what waits in memory, said loudly if it fails.
+    /// What is still waiting then is in the spill file, and the next start stores it first.
     func flushBeforeExit() async {
         if !unstored.isEmpty { _ = await flushUnstored() }
-        if !unstored.isEmpty {
-            logger.critical("\(unstored.count) measured unit(s) could not be stored before stopping: \(storageProblem ?? "")")
+        guard !unstored.isEmpty else { return }
+        let spilled = Set(spill.units().map(\.reportId))
+        let lost = unstored.filter { !spilled.contains($0.reportId) }
+        let waiting = unstored.count - lost.count
+        logger.critical(
+            """
+            \(waiting) measured unit(s) could not be stored before stopping (\(storageProblem ?? "")); they wait in the spill \
+            file \(spill.path) and the next start stores them first
+            """)
+        for r in lost {
+            logger.critical(
+                """
+                unit \(Escaped.text(r.unit.serial)) (report \(r.reportId)) is lost: neither the store nor the spill file took it \
+                (\(spillProblem ?? "")); retest it
+                """)
         }
     }
 
-    /// Why a measured unit is held instead of stored.
-    var heldReason: String { storageProblem ?? "the store refused the record" }
+    /// Why a measured unit is held instead of stored, and where it waits.
+    func heldReason(_ kept: UnitOutcome.Kept) -> String {
+        let why = storageProblem ?? "the store refused the record"
+        return kept == .spilled
+            ? "\(why); the result is kept in the spill file \(spill.path) and stored when the store can take it"
+            : "\(why); the spill file \(spill.path) refused it too (\(spillProblem ?? "")): the verdict cannot be kept, "
+                + "retest the unit once results can be stored"
+    }
 
     // MARK: Recovery
 
     /// At start: units that were running when the process died are recorded as `interrupted`
     /// with what they had measured, and report files missing after a crash are written.
     func recover() async {
+        let spilled = spill.units()
+        if !spilled.isEmpty {
+            logger.notice("\(spilled.count) measured unit(s) wait in the spill file \(spill.path): storing them first")
+            unstored = spilled
+            _ = await flushUnstored()
+        }
+        let waiting = Set(unstored.map(\.reportId))
         do {
-            for u in try await store.unfinished() {
+            for u in try await store.unfinished() where !waiting.contains(u.start.reportId) {
                 let s = u.start
                 let measured = Set(u.steps.map(\.fiber)).count
                 let total = s.recipe.assembly.layout.usedPositions.count
@@ -102,12 +138,13 @@ public actor RecordKeeper {
             return UnitRefused(
                 message: "results cannot be stored: \(p)"
                     + (unstored.isEmpty ? "" : "; \(unstored.count) measured unit(s) kept in memory until they can"),
-                fix: "free disk space or make \(data.root) writable; the station stores the waiting results by itself")
+                fix: "free disk space or make \(data.root) writable; the station stores the waiting results by itself",
+                Refusal(.storage))
         }
         if let free = freeBytes(data.root), free < minimumFreeBytes {
             return UnitRefused(
                 message: "the disk holding \(data.root) is nearly full (\(free >> 20) MB free)",
-                fix: "free disk space (old logs, reports already delivered)")
+                fix: "free disk space (old logs, reports already delivered)", Refusal(.storage))
         }
         return nil
     }
@@ -136,10 +173,10 @@ public actor RecordKeeper {
 
     /// The unit is done once this has committed its record; then its files are written and the
     /// sinks are told. A record that cannot be committed is kept and retried, never dropped.
-    /// Returns the report's path and whether the record is committed. The files are rendered
+    /// Returns the report's path and where the record is. The files are rendered
     /// while the record commits (both from the report as the store keeps it), and written only
     /// once it has.
-    func keep(_ report: UnitReport) async -> (path: String, stored: Bool) {
+    func keep(_ report: UnitReport) async -> (path: String, kept: UnitOutcome.Kept) {
         let report = report.atMilliseconds()
         // The report's JSON, the certificate and the record's own JSON are made at the same time.
         async let rendered = Self.render(report, data: data, certificate: certificate)
@@ -149,11 +186,25 @@ public actor RecordKeeper {
             storageFailed(error)
             unstored.append(report)
             _ = await rendered
-            return (data.reportPath(for: report), false)
+            return (data.reportPath(for: report), spillOut(report) ? .spilled : .memoryOnly)
         }
         await writeFiles(report, rendered: await rendered)
         delivery.wake()
-        return (data.reportPath(for: report), true)
+        return (data.reportPath(for: report), .stored)
+    }
+
+    /// Writes a unit the store refused into the spill file; false if that failed too.
+    private func spillOut(_ report: UnitReport) -> Bool {
+        do {
+            try spill.append(report)
+            spillProblem = nil
+            logger.warning("unit \(Escaped.text(report.unit.serial)) (report \(report.reportId)) kept in the spill file \(spill.path)")
+            return true
+        } catch {
+            spillProblem = "\(error)"
+            logger.critical("unit \(Escaped.text(report.unit.serial)) is only in memory: \(error)")
+            return false
+        }
     }
 
     typealias Rendered = Result<DataDirectory.ReportFiles, any Error>
@@ -229,11 +280,13 @@ public actor RecordKeeper {
     /// True when nothing is left to store.
     func flushUnstored() async -> Bool {
         while let r = unstored.first {
-            do { try await store.commit(r) } catch {
+            let stored: Bool
+            do { stored = try await store.commit(r, whileRunning: true) } catch {
                 storageFailed(error)
                 return false
             }
             unstored.removeFirst()
+            guard stored else { continue }  // from the spill file, and stored before the last stop
             await writeFiles(r)
             let path = data.reportPath(for: r)
             await events.publish(.unitStored(serial: r.unit.serial, reportId: r.reportId))
@@ -245,6 +298,9 @@ public actor RecordKeeper {
         do { try await store.touch(now()) } catch {
             storageFailed(error)
             return false
+        }
+        do { try spill.clear() } catch {
+            logger.error("\(error); its units are stored, and storing them again changes nothing")
         }
         storageRecovered()
         delivery.wake()

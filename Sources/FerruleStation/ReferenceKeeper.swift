@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
 import Foundation
 import Logging
@@ -124,14 +125,17 @@ public actor ReferenceKeeper {
             c.polarityName == (kind ?? "explicit") && missing.allSatisfy { c.map[$0.launch] == $0.receive }
         }
         let polarityText = kind.map { "a Type \($0)" } ?? "a"
+        let none = references(fixture: id).isEmpty
         let message =
-            references(fixture: id).isEmpty
+            none
             ? "fixture \(id) has no reference"
             : "no valid reference of fixture \(id) covers the path \(first.launch) -> \(first.receive) at \(first.wavelengthNm) nm "
                 + "that \(recipe.partNumber) needs" + (why.isEmpty ? "" : " (\(why.joined(separator: "; ")))")
-        let command = "ferrulectl reference --fixture \(id) --cord \(cord?.id ?? kind ?? "CORD")"
         let which = cord.map { "reference cord \($0.id) (\(polarityText) cord)" } ?? "\(polarityText) reference cord"
-        return .failure(UnitRefused(message: message, fix: "connect \(which) to fixture \(id) and take a reference (\(command))"))
+        let refusal = Refusal(
+            none ? .noReference : .referenceNotValid, fixture: id, cord: cord?.id, polarity: kind, partNumber: recipe.partNumber,
+            remedy: cord.map { Remedy(.takeReference, fixture: id, cord: $0.id) })
+        return .failure(UnitRefused(message: message, fix: "connect \(which) to fixture \(id) and take a reference", refusal))
     }
 
     /// The references a unit's IL is computed against, with the values its paths use.

@@ -18,6 +18,7 @@ struct ConfigChanges: Sendable {
         check("fixtures", old.fixtures, new.fixtures, restart: true)
         check("sinks", old.sinks, new.sinks, restart: true)
         check("station.dataDir", old.dataDir, new.dataDir, restart: true)
+        check("station.spillFile", old.spillFile, new.spillFile, restart: true)
         check("control.socket", old.control.socket, new.control.socket, restart: true)
         check("control.group", old.control.group, new.control.group, restart: true)
         check("control.idleTimeout", old.control.idleTimeoutSeconds, new.control.idleTimeoutSeconds, restart: true)

@@ -17,41 +17,42 @@ public actor ScanDesk {
     /// Reads one scan of `scanner`, acts on it and says what it did. Returns the event it published.
     @discardableResult
     public func handle(_ raw: String, from scanner: FixtureScanner) async -> StationEvent {
-        let (accepted, detail) = await act(on: raw, scanner)
+        let (accepted, detail, refusal) = await act(on: raw, scanner)
         let line = "scanner \(scanner.instrument) at fixture \(scanner.fixture): \(Escaped.text(raw)): \(Escaped.text(detail))"
         if accepted { station.logger.info("\(line)") } else { station.logger.warning("\(line)") }
-        let event = StationEvent.scan(fixture: scanner.fixture, scanner: scanner.instrument, text: raw, accepted: accepted, detail: detail)
+        let event = StationEvent.scan(
+            fixture: scanner.fixture, scanner: scanner.instrument, text: raw, accepted: accepted, detail: detail, refusal: refusal)
         await station.events.publish(event)
         return event
     }
 
-    /// Whether the scan was taken, and what it did or why not.
-    private func act(on raw: String, _ scanner: FixtureScanner) async -> (Bool, String) {
+    /// Whether the scan was taken, and what it did or why not (typed where the station refused the unit).
+    private func act(on raw: String, _ scanner: FixtureScanner) async -> (Bool, String, Refusal?) {
         let f = scanner.fixture
         let parts = await station.knownPartNumbers()
         let content: ScanContent
         do { content = try scanner.read(raw, knownParts: parts) } catch {
-            return (false, error.description)
+            return (false, error.description, nil)
         }
         switch content {
         case .partNumber(let part):
             chosenPart[f] = part
-            return (true, "part \(part) chosen for fixture \(f); scan the units' serials")
+            return (true, "part \(part) chosen for fixture \(f); scan the units' serials", nil)
         case .unit(let serial, let scannedPart):
             guard let part = scannedPart ?? chosenPart[f] else {
-                return (false, "no part number for \(Escaped.text(serial)); scan the part number's barcode first")
+                return (false, "no part number for \(Escaped.text(serial)); scan the part number's barcode first", nil)
             }
             guard parts.contains(part) else {
-                return (false, "part number \(Escaped.text(part)) has no recipe; scan a part this station tests")
+                return (false, "part number \(Escaped.text(part)) has no recipe; scan a part this station tests", nil)
             }
             var unit = UnitRequest(serial: serial, partNumber: part, fixture: f, operatorId: scanner.operatorId)
             unit.requestedBy = "scanner \(scanner.instrument)"
             do {
                 try await station.start(unit)
             } catch {
-                return (false, "\(error.message). Fix: \(error.fix)")
+                return (false, "\(error.message). Fix: \(error.fix)", error.refusal)
             }
-            return (true, "testing \(Escaped.text(serial)) as \(part) on fixture \(f)")
+            return (true, "testing \(Escaped.text(serial)) as \(part) on fixture \(f)", nil)
         }
     }
 }

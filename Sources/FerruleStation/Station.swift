@@ -28,14 +28,18 @@ public struct UnitRequest: Sendable, Hashable, Codable {
 }
 
 /// A unit the station will not start, and what to do about it. Nothing was measured.
+/// `message` and `fix` are English sentences without a command line; `refusal` says the same
+/// in terms a client words for itself, with the fix as an action where there is one.
 public struct UnitRefused: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var fix: String
-    public var description: String { "\(message). Fix: \(fix)" }
+    public var refusal: Refusal
+    public var description: String { "\(message). Fix: \(fix)" + (refusal.remedy.map { " (\($0.commandLine))" } ?? "") }
 
-    public init(message: String, fix: String) {
+    public init(message: String, fix: String, _ refusal: Refusal = Refusal(.other)) {
         self.message = message
         self.fix = fix
+        self.refusal = refusal
     }
 }
 
@@ -50,8 +54,19 @@ public struct UnitOutcome: Sendable {
     public var report: UnitReport
     /// Where the report is (or will be, once stored).
     public var reportPath: String
-    /// False while the record waits in memory for the store to take writes again.
-    public var stored = true
+    /// Where the record is: committed, or waiting for the store to take writes again.
+    public var kept: Kept = .stored
+    /// False while the record waits for the store to take writes again.
+    public var stored: Bool { kept == .stored }
+
+    public enum Kept: Sendable, Equatable {
+        /// In the store: the unit is done.
+        case stored
+        /// In the spill file and in memory: it survives a stop, and is stored when the store can.
+        case spilled
+        /// Only in memory: neither the store nor the spill file took it.
+        case memoryOnly
+    }
 }
 
 /// What occupies a fixture: a unit (by serial) or a reference being taken.
@@ -138,10 +153,11 @@ public actor Station {
         try data.prepare()
         try data.verifyStore()
         let store = try Store(path: data.storePath)
+        let spill = try SpillFile(path: data.spillPath(configured: config.spillFile), reserveBytes: spillReserveBytes)
         data.tightenModes()
         let instruments = try await build(data.root + "/run")
         let station = Station(
-            config: config, data: data, instruments: instruments, store: store, logger: logger, now: now,
+            config: config, data: data, instruments: instruments, store: store, spill: spill, logger: logger, now: now,
             sinks: sinks, sinkBackoff: sinkBackoff)
         await station.hold(lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
@@ -151,13 +167,14 @@ public actor Station {
     }
 
     private init(
-        config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, logger: Logger,
+        config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, spill: SpillFile, logger: Logger,
         now: @escaping @Sendable () -> Date, sinks: [any Sink]?, sinkBackoff: Duration
     ) {
         let delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
         self.delivery = delivery
         records = RecordKeeper(
-            store: store, data: data, certificate: config.certificate, events: events, delivery: delivery, logger: logger, now: now)
+            store: store, spill: spill, data: data, certificate: config.certificate, events: events, delivery: delivery,
+            logger: logger, now: now)
         self.config = config
         self.active = config
         self.data = data
@@ -191,7 +208,7 @@ public actor Station {
     /// Aborts the unit on a fixture: the source goes off, switches park, the report says `aborted`.
     public func abort(fixture: Int) throws(UnitRefused) {
         guard let task = running[fixture] else {
-            throw UnitRefused(message: "no unit is running on fixture \(fixture)", fix: "check 'ferrulectl status'")
+            throw UnitRefused(message: "no unit is running on fixture \(fixture)", fix: "check the fixture's state")
         }
         task.cancel()
     }

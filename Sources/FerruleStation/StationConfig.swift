@@ -129,6 +129,8 @@ public struct StationConfig: Sendable {
     public var sourcePath: String
     public var stationId: String
     public var dataDir: String?
+    /// `station.spillFile` as written (relative to the data directory); nil: the default.
+    public var spillFile: String?
     public var instruments: [InstrumentSpec]
     public var fixtures: [FixtureWiring]
     public var recipes: [String: Recipe]
@@ -189,6 +191,7 @@ public struct StationConfig: Sendable {
             sourcePath: file, stationId: f.station.id, dataDir: f.station.dataDir, instruments: instruments,
             fixtures: fixtures, recipes: recipes, recipeOrder: order, referenceCords: cords, rules: rules,
             control: control, sinks: sinks, simulation: simulation, hash: "")
+        config.spillFile = f.station.spillFile
         config.scanners = try scannersSection(f.fixtures, instruments: instruments, recipes: recipes, root.key("fixtures"))
         config.users = try usersSection(f.users, file: f.usersFile, configFile: file, root)
         config.http = try f.http.map { try httpSection($0, users: config.users, configFile: file, root.key("http")) }

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleProtocol
 import FerruleRecords
 import Foundation
 import Logging
@@ -37,16 +38,18 @@ extension Station {
         }
         let cord = try await referenceKeeper.referenceCord(cordName, for: w)
         guard accepting else {
-            throw UnitRefused(message: "the station is shutting down", fix: "take the reference after ferruled is back")
+            throw UnitRefused(message: "the station is shutting down", fix: "take the reference after ferruled is back", Refusal(.shuttingDown))
         }
         if let use = busy[id] {
-            throw UnitRefused(message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it")
+            throw UnitRefused(
+                message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it", Refusal(.fixtureBusy, fixture: id))
         }
         if let problem = await light.lightRefusal(w) { throw problem }
         if await referenceKeeper.cordUse(cord.id, wear: cord.wear, role: .reference).state == .limit {
             throw UnitRefused(
                 message: "reference cord \(cord.id) has reached its \(cord.wear.maxMatings) rated matings",
-                fix: "replace reference cord \(cord.id), then 'ferrulectl cord reset \(cord.id)'")
+                fix: "replace reference cord \(cord.id), then have a supervisor reset its count",
+                Refusal(.cordWorn, fixture: id, cord: cord.id, remedy: Remedy(.resetCord, cord: cord.id)))
         }
         busy[id] = .reference
         defer { busy[id] = nil }

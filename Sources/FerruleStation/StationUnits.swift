@@ -23,7 +23,8 @@ extension Station {
     func prepare(_ req: UnitRequest) async throws(UnitRefused) -> Prepared {
         let (recipe, w) = try admissible(req)
         if let (name, why) = await availability.unplugged(among: w.instruments.union(w.io.map { [$0] } ?? [])) {
-            throw UnitRefused(message: why, fix: "plug \(name) back in; the station reconnects by itself")
+            throw UnitRefused(
+                message: why, fix: "plug \(name) back in; the station reconnects by itself", Refusal(.instrumentMissing, fixture: w.id))
         }
         if let problem = await light.lightRefusal(w) { throw problem }
         if let problem = await referenceKeeper.cordRefusal(w) { throw problem }
@@ -40,10 +41,10 @@ extension Station {
     /// The request's own checks: fields, recipe, fixture, cabling, and not busy.
     private func admissible(_ req: UnitRequest) throws(UnitRefused) -> (Recipe, FixtureWiring) {
         guard accepting else {
-            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
+            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back", Refusal(.shuttingDown))
         }
         guard !req.serial.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw UnitRefused(message: "the serial number is empty", fix: "scan or type the unit's serial number")
+            throw UnitRefused(message: "the serial number is empty", fix: "scan or type the unit's serial number", Refusal(.emptySerial))
         }
         try UnitRequest.checkField("serial", req.serial, fix: "scan the unit's label again")
         try UnitRequest.checkField("partNumber", req.partNumber, fix: "use the part number of a recipe")
@@ -51,7 +52,7 @@ extension Station {
         guard let recipe = active.recipes[req.partNumber] else {
             throw UnitRefused(
                 message: "no recipe for part number '\(Escaped.text(req.partNumber))'",
-                fix: "use one of: \(active.recipeOrder.joined(separator: ", "))")
+                fix: "use one of: \(active.recipeOrder.joined(separator: ", "))", Refusal(.unknownPart, partNumber: req.partNumber))
         }
         guard let w = config.fixtures.first(where: { $0.id == req.fixture }) else {
             throw UnitRefused(
@@ -61,7 +62,8 @@ extension Station {
             throw UnitRefused(message: why, fix: "test \(req.partNumber) on a fixture cabled for \(recipe.assembly.fiberCount) fibers")
         }
         if let other = busy[w.id] {
-            throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
+            throw UnitRefused(
+                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it", Refusal(.fixtureBusy, fixture: w.id))
         }
         return (recipe, w)
     }
@@ -70,10 +72,11 @@ extension Station {
     /// stop) while the other checks were asked.
     private func claim(_ w: FixtureWiring, for req: UnitRequest) throws(UnitRefused) {
         guard accepting else {
-            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back")
+            throw UnitRefused(message: "the station is shutting down", fix: "start the unit after ferruled is back", Refusal(.shuttingDown))
         }
         if let other = busy[w.id] {
-            throw UnitRefused(message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it")
+            throw UnitRefused(
+                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it", Refusal(.fixtureBusy, fixture: w.id))
         }
         // One physical unit cannot be in two fixtures: a second scan of its label is a mistake.
         if let (other, _) = busy.first(where: { $0.value == .unit(serial: req.serial) }) {
@@ -133,7 +136,9 @@ extension Station {
     /// the moment it sees `unitFinished` is not refused as busy.
     func finish(_ req: UnitRequest, outcome: UnitOutcome?, notStarted: String?) async {
         release(req.fixture)
-        if let o = outcome {
+        if let o = outcome, o.kept == .memoryOnly {
+            lastUnits[req.fixture] = nil  // no verdict on any screen that a stop could take back
+        } else if let o = outcome {
             lastUnits[req.fixture] = StationStatus.LastUnit(
                 serial: req.serial, partNumber: req.partNumber, reportId: o.report.reportId, verdict: o.report.verdict,
                 finishedAt: o.report.finishedAt, stored: o.stored)
@@ -144,10 +149,11 @@ extension Station {
                     fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
                     verdict: o.report.verdict, reportPath: o.reportPath))
         } else if let o = outcome {
+            // A verdict is shown only once it is kept where a stop cannot lose it.
             await events.publish(
                 .unitHeld(
                     fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
-                    verdict: o.report.verdict, reason: await records.heldReason))
+                    verdict: o.kept == .spilled ? o.report.verdict : nil, reason: await records.heldReason(o.kept)))
         } else {
             await events.publish(.unitNotStarted(fixture: req.fixture, serial: req.serial, reason: notStarted ?? "unknown"))
         }
@@ -224,7 +230,7 @@ extension Station {
         let showVerdict = result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io
         let light: StackLight = report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red)
         async let verdictShown: Void = { if showVerdict { await panel?.setStackLight(light) } }()
-        let (path, stored) = await records.keep(report)
+        let (path, kept) = await records.keep(report)
         await verdictShown
         logger.info(
             "unit finished",
@@ -232,7 +238,7 @@ extension Station {
                 "serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
                 "report": "\(path)"
             ])
-        return UnitOutcome(report: report, reportPath: path, stored: stored)
+        return UnitOutcome(report: report, reportPath: path, kept: kept)
     }
 
     /// Measures the unit and leaves its fixture safe (source off, switches parked). Under the `unit`

@@ -117,9 +117,9 @@ struct APIRoutes {
         do {
             return try json(try await handler(r))
         } catch let e as ControlError {
-            throw WebError(Self.status(e.code), e.message, fix: e.fix, key: "error." + e.code.rawValue)
+            throw WebError(Self.status(e.code), e.message, fix: e.fix, key: "error." + e.code.rawValue, refusal: e.refusal)
         } catch let e as UnitRefused {
-            throw WebError(.conflict, e.message, fix: e.fix, key: "error.refused")
+            throw WebError(.conflict, e.message, fix: e.fix, key: "error.refused", refusal: e.refusal)
         }
     }
 

@@ -14,8 +14,9 @@ public enum WebAccess {
     public static func role(for kind: ControlRequest.Kind) -> StationRole? {
         switch kind {
         case .status, .recipes, .history, .yield, .pareto, .report, .prompts, .sinks: return .operator
-        case .test, .abort, .answer: return .operator
-        case .reference, .cordReset, .resend: return .supervisor
+        // Taking a reference is an operator's start-of-shift task; resetting a cord a supervisor's.
+        case .test, .abort, .answer, .reference: return .operator
+        case .cordReset, .resend: return .supervisor
         case .fault: return .engineer
         case .subscribe, .unsubscribe: return nil
         }

@@ -20,7 +20,8 @@ enum Assets {
         "pages.js": File(bytes: PackageResources.pages_js, contentType: "text/javascript; charset=utf-8"),
         "i18n.js": File(bytes: PackageResources.i18n_js, contentType: "text/javascript; charset=utf-8"),
         "messages-en.json": File(bytes: PackageResources.messages_en_json, contentType: "application/json; charset=utf-8"),
-        "messages-zh.json": File(bytes: PackageResources.messages_zh_json, contentType: "application/json; charset=utf-8")
+        "messages-zh.json": File(bytes: PackageResources.messages_zh_json, contentType: "application/json; charset=utf-8"),
+        "favicon.svg": File(bytes: PackageResources.favicon_svg, contentType: "image/svg+xml")
     ]
 
     /// Scripts only from this station, no inline script, no framing by other sites.

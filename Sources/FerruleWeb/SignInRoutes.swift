@@ -18,6 +18,11 @@ struct Me: Codable, ResponseEncodable {
     var stationId: String
 }
 
+/// `/api/session`: the signed-in user, or none.
+struct PageSession: Encodable, ResponseEncodable {
+    var me: Me?
+}
+
 struct SignInRequest: Decodable {
     var id: String
     var pin: String
@@ -70,6 +75,15 @@ struct SignInRoutes {
         context.sessions.clearSession()
         context.logger.info("\(user.id) signed out")
         return .noContent
+    }
+
+    /// The page's first question: who is signed in here, if anyone. Always 200, so that a page
+    /// opened signed out has no failed request in its console; `/api/me` stays 401 for API clients.
+    func session(_ request: Request, context: WebContext) async throws -> PageSession {
+        guard let session = context.sessions.session,
+            let user = await station.currentConfig.users.first(where: { $0.id == session.userId })
+        else { return PageSession(me: nil) }
+        return PageSession(me: await me(user, session))
     }
 
     func current(_ request: Request, context: WebContext) async throws -> Me {

@@ -89,10 +89,13 @@ public struct WebService: Service {
                     defaultSessionExpiration: idle)))
         router.get("/") { _, _ in try Assets.response("index.html") }
         router.get("/assets/:name") { _, context in try Assets.response(context.parameters.get("name") ?? "") }
+        // Browsers ask for /favicon.ico whatever the page links: the same icon, not a 404 in the console.
+        router.get("/favicon.ico") { _, _ in try Assets.response("favicon.svg") }
 
         let signIn = SignInRoutes(
             station: station, limiter: SignInGuard(limit: spec.maxFailedSignIns), idleSeconds: spec.idleSignOutSeconds)
         router.post("/api/signin", use: signIn.signIn)
+        router.get("/api/session", use: signIn.session)
 
         let api = APIRoutes(station: station, routes: routes, reload: reload)
         let events = EventStream(station: station, routes: routes)

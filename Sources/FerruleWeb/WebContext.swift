@@ -1,3 +1,4 @@
+import FerruleProtocol
 import FerruleStation
 import Foundation
 import Hummingbird
@@ -48,20 +49,31 @@ public struct WebError: Error, HTTPResponseError, Sendable {
     public var message: String
     public var fix: String?
     public var key: String
+    /// A refused request's reason and remedy, which the page words in the operator's language.
+    public var refusal: Refusal?
     public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ message: String, fix: String? = nil, key: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, fix: String? = nil, key: String, refusal: Refusal? = nil) {
         self.status = status
         self.message = message
         self.fix = fix
         self.key = key
+        self.refusal = refusal
+    }
+
+    /// The answer's body: `{"error": {"message", "key", "fix"?, "refusal"?}}`.
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            var message: String
+            var key: String
+            var fix: String?
+            var refusal: Refusal?
+        }
+        var error: Detail
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body: [String: [String: String]] = [
-            "error": ["message": message, "key": key].merging(fix.map { ["fix": $0] } ?? [:]) { a, _ in a }
-        ]
-        let data = try JSONEncoder().encode(body)
+        let data = try JSONEncoder().encode(Body(error: .init(message: message, key: key, fix: fix, refusal: refusal)))
         var h = headers
         h[.contentType] = "application/json; charset=utf-8"
         h[.cacheControl] = "no-store"

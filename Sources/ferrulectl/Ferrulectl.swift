@@ -53,6 +53,7 @@ struct Connection: ParsableArguments {
             } else {
                 stderr("ferrulectl: \(e.message)")
                 if let fix = e.fix { stderr("fix: \(fix)") }
+                if let remedy = e.refusal?.remedy { stderr("run: \(remedy.commandLine)") }
             }
             throw ExitCode(2)
         }

@@ -55,8 +55,9 @@ struct Test: AsyncParsableCommand {
                     // Measured but not stored (disk full, read-only): the station keeps it and
                     // stores it by itself; there is no report to ship yet, so not a verdict.
                     if !connection.json {
+                        let measured = e["verdict"]?.text.map { "measured \($0.uppercased())" } ?? "measured, NO VERDICT (not kept)"
                         print(
-                            "\(Escaped.text(serial)): measured \(e["verdict"]?.text?.uppercased() ?? ""), NOT STORED YET: "
+                            "\(Escaped.text(serial)): \(measured), NOT STORED YET: "
                                 + "\(e["reason"]?.text ?? ""); the station keeps it and stores it when it can (watch for unitFinished)")
                     }
                     return 2

@@ -152,6 +152,7 @@ def browser(width=1280, height=800, lang="en-US"):
               "--lang=" + lang, "--force-device-scale-factor=1"]:
         opts.add_argument(a)
     opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for console_errors()
     for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"]:
         if os.path.exists(path):
             opts.binary_location = path
@@ -187,6 +188,11 @@ def take_references(url):
     assert sup.sign_in("sup1", "2222").status_code == 200
     for fixture in (1, 2):
         sup.ok("/api/reference", {"fixture": fixture})
+
+
+def console_errors(driver):
+    """What the page's console said at error level since the last call (a failed load, a script error)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def js(driver, script):

@@ -84,8 +84,12 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         let request = UnitRequest(serial: "TB-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "t")
         let refused = try await #require(throws: UnitRefused.self) { try await station.test(request) }
         #expect(refused.message.contains("no valid reference of fixture 1 covers the path 1 -> 12"), "\(refused)")
-        #expect(refused.fix.contains("connect reference cord RC-B-012 (a Type B cord) to fixture 1")
-                && refused.fix.contains("ferrulectl reference --fixture 1 --cord RC-B-012"), "\(refused.fix)")
+        #expect(refused.fix.contains("connect reference cord RC-B-012 (a Type B cord) to fixture 1"), "\(refused.fix)")
+        // The fix as an action each client words for itself: a button on the screen, a command here.
+        #expect(refused.refusal.reason == .referenceNotValid && refused.refusal.cord == "RC-B-012")
+        #expect(refused.refusal.remedy == Remedy(.takeReference, fixture: 1, cord: "RC-B-012"))
+        #expect(refused.refusal.remedy?.commandLine == "ferrulectl reference --fixture 1 --cord RC-B-012")
+        #expect(!refused.fix.contains("ferrulectl"), "no command line in the sentence a screen shows")
 
         let b = station.config.referenceCords.first { $0.id == "RC-B-012" }!
         await bench.mount(.cord(b.map), fixture: 1)
@@ -190,7 +194,8 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         let refused = try await #require(throws: UnitRefused.self) { try await testUnit(second, bench, serial: "M-7",
             part: "FT-MTP12-SMAPC-B-LL") }
         #expect(refused.message.contains("launch test cord TC-L-1 of fixture 1 has reached 6 of its 6 rated matings"))
-        #expect(refused.fix.contains("ferrulectl cord reset TC-L-1"))
+        #expect(refused.refusal.remedy == Remedy(.resetCord, cord: "TC-L-1"))
+        #expect(refused.description.contains("ferrulectl cord reset TC-L-1"))
 
         // Replaced: the count starts again, and the fixture needs a new reference first.
         try await second.referenceKeeper.resetCord("TC-L-1", operatorId: "t")

@@ -329,7 +329,7 @@ import FerruleProtocol
             case .storageProblem(let d): kinds.append(d == nil ? "ok" : "problem")
             case .unitStored(let serial, _): kinds.append("stored \(serial)")
             case .unitHeld(_, let serial, _, let verdict, let reason):
-                kinds.append("held \(serial) \(verdict.rawValue)")
+                kinds.append("held \(serial) \(verdict?.rawValue ?? "no verdict")")
                 #expect(reason.contains(trouble == .full ? "the disk is full" : "read-only"), "\(reason)")
             case .unitFinished(_, let serial, _, _, let path):
                 kinds.append("finished \(serial)")

@@ -41,7 +41,7 @@ import Testing
     {
         #expect(scanner.scan(text))
         for await e in events {
-            if case .scan(1, "scanner1", let read, let accepted, let detail) = e {
+            if case .scan(1, "scanner1", let read, let accepted, let detail, _) = e {
                 #expect(read == text)
                 return (accepted, detail)
             }

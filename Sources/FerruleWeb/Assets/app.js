@@ -26,7 +26,37 @@ F.ApiError = class extends Error {
     this.status = status;
     this.key = (body && body.key) || (status === 0 ? "error.network" : "error.internal");
     this.fix = body && body.fix;
+    this.refusal = body && body.refusal;  // why and the remedy, typed (see F.refusalText)
   }
+};
+
+// Whether the signed-in user's role reaches `role` (operator < supervisor < engineer).
+F.may = function (role) {
+  const order = ["operator", "supervisor", "engineer"];
+  return !!F.state.me && order.indexOf(F.state.me.role) >= order.indexOf(role);
+};
+
+// "Fixture 1 has no reference" -> "Fixture 1 has no reference."
+F.sentence = function (text) {
+  const s = (text || "").trim();
+  if (!s) return "";
+  return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?。]$/.test(s) ? "" : ".");
+};
+
+// A refused request as the operator reads it: whose unit, one sentence of why and one of what
+// to do, in the page's language where the station gave a typed reason (`refusal`), else in the
+// station's own words. Never a command line: a fix the user may take is a button (F.remedyButton).
+F.refusalText = function (err, serial) {
+  const r = err.refusal;
+  const params = r ? { fixture: r.fixture, cord: r.cord, polarity: r.polarity, part: r.partNumber } : {};
+  const needs = (text) => (text.match(/\{(\w+)\}/g) || []).every((k) => params[k.slice(1, -1)] != null);
+  const why = r && F.i18n.messages["refusal." + r.reason];
+  const fix = r && F.i18n.messages["refusalFix." + r.reason];
+  const typed = why && fix && needs(why) && needs(fix);
+  const lead = serial ? F.t("scan.notStarted", { serial }) : "";
+  const body = typed ? [F.t("refusal." + r.reason, params), F.t("refusalFix." + r.reason, params)]
+    : [F.sentence(err.message || F.t(err.key)), F.sentence(err.fix)];
+  return [lead].concat(body).filter(Boolean).join(" ");
 };
 
 // The translated line for an error, then the station's own words (what was wrong and the fix).
@@ -143,10 +173,13 @@ F.connect = function () {
 
 F.reconnect = async function () {
   if (!F.state.me || F.ws) return;
-  try { F.state.me = await F.api("GET", "/api/me"); } catch (err) {
-    if (err.status !== 401) setTimeout(F.reconnect, F.retry = Math.min(F.retry * 2, 3000));
+  let session;
+  try { session = await F.api("GET", "/api/session"); } catch (err) {
+    setTimeout(F.reconnect, F.retry = Math.min(F.retry * 2, 3000));
     return;
   }
+  if (!session.me) { F.signedOut(); return; }
+  F.state.me = session.me;
   F.connect();
 };
 
@@ -220,10 +253,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   window.addEventListener("hashchange", F.route);
   ["pointerdown", "keydown"].forEach((t) => document.addEventListener(t, F.resetIdle, { passive: true }));
   F.pages.init();
+  let session = null;
+  try { session = await F.api("GET", "/api/session"); } catch (err) { /* the daemon is away: the sign-in form */ }
   try {
-    await F.start(await F.api("GET", "/api/me"));
-  } catch (err) {
-    await F.i18n.load(F.i18n.browserLanguage());
-    F.$("signin-id").focus();
-  }
+    if (session && session.me) return await F.start(session.me);
+  } catch (err) { /* the station went away while the page started: sign in again */ }
+  await F.i18n.load(F.i18n.browserLanguage());
+  F.$("signin-id").focus();
 });

@@ -45,7 +45,7 @@ F.pages = {
         r.suspect ? F.t("ref.suspectWhy", { why: r.suspect }) : "–",
       ]);
       const fitting = f.cords.filter((c) => c.role === "reference").map((c) => c.id).join(", ");
-      const take = F.h("button", { class: "big supervisor-only", type: "button", text: F.t("ref.take"), disabled: f.state !== "idle",
+      const take = F.h("button", { class: "big", type: "button", text: F.t("ref.take"), disabled: f.state !== "idle",
         onclick: () => this.takeReference(f.id) });
       box.append(F.h("div", { class: "card", id: "reference-" + f.id }, F.h("h2", { text: F.t("ref.fixture", { id: f.id }) }),
         F.table(["ref.state", "ref.cord", "ref.validUntil", "ref.expiresIn", "ref.state.suspect"], rows),

@@ -29,6 +29,7 @@ F.station = {
     p.stop = F.h("button", { class: "stop big", type: "button", text: F.t("button.stop"), onclick: () => this.stop(p) });
     p.choose = F.h("span", { class: "chosen-mark" });
     p.message = F.h("p", { class: "message", role: "alert" });
+    p.remedy = F.h("div", { class: "remedy" });
     p.prompt = F.h("div", { class: "prompt" });
     p.verdict = F.h("div", { class: "verdict", "aria-live": "polite" });
     p.todo = F.h("ul", { class: "todo" });
@@ -41,7 +42,7 @@ F.station = {
       F.h("div", { class: "scan" },
         F.h("label", {}, F.h("span", { text: F.t("scan.part") }), p.part),
         F.h("label", {}, F.h("span", { text: F.t("scan.serial") }), p.serial)),
-      p.message, p.prompt, p.verdict, p.todo, p.reasons, p.grid);
+      p.message, p.remedy, p.prompt, p.verdict, p.todo, p.reasons, p.grid);
     this.panels[f.id] = p;
     this.fillParts(p);
     return p.root;
@@ -84,7 +85,7 @@ F.station = {
     if (!f.unit && !p.unit && last && p.shown !== last.reportId) {
       this.drawGrid(p, last.partNumber);
       if (last.stored) this.showVerdict(p, last);
-      else { p.shown = last.reportId; this.showBigVerdict(p, last.verdict); p.message.textContent = F.t("verdict.held"); }
+      else { p.shown = last.reportId; this.showHeld(p, last.verdict, last.serial); }
     }
     if (!f.unit && !p.unit && !p.shown) this.drawGrid(p, p.part.value);
     this.renderPrompts(p);
@@ -123,6 +124,7 @@ F.station = {
     const text = p.serial.value.trim();
     p.serial.value = "";
     p.message.dataset.kind = "error";
+    p.remedy.textContent = "";
     if (!text) { p.message.textContent = F.t("scan.empty"); return; }
     if (this.recipe(text)) {
       p.part.value = text;
@@ -141,7 +143,61 @@ F.station = {
       const next = Object.values(this.panels).find((q) => q.id !== p.id && q.fixture && q.fixture.state === "idle");
       if (next) this.choose(next);
     } catch (err) {
-      p.message.textContent = F.t("scan.refused") + " " + F.errorText(err);
+      p.message.textContent = F.refusalText(err, text);
+      this.offerRemedy(p, err.refusal);
+    }
+  },
+
+  // The fix of a refusal as a button, where the signed-in role may take it: a reference with
+  // the cord the station named (connect it first, then start), or a supervisor's cord reset.
+  offerRemedy(p, refusal) {
+    p.remedy.textContent = "";
+    const remedy = refusal && refusal.remedy;
+    if (!remedy) return;
+    if (remedy.action === "takeReference" && F.may("operator")) {
+      p.remedy.append(F.h("button", { class: "big", type: "button", "data-remedy": "takeReference",
+        text: F.t("remedy.takeReference", { cord: remedy.cord }), onclick: () => this.walkReference(p, remedy) }));
+    }
+    if (remedy.action === "resetCord" && F.may("supervisor")) {
+      p.remedy.append(F.h("button", { class: "big", type: "button", "data-remedy": "resetCord",
+        text: F.t("remedy.resetCord", { cord: remedy.cord }), onclick: () => this.resetCord(p, remedy.cord) }));
+    }
+  },
+
+  // Connect the cord the station named, then the reference is taken (the station's own prompts
+  // follow where it has them); the next scan then runs the unit.
+  walkReference(p, remedy) {
+    const fixture = remedy.fixture || p.id;
+    p.remedy.textContent = "";
+    p.message.dataset.kind = "info";
+    p.message.textContent = F.t("remedy.connect", { cord: remedy.cord, fixture });
+    const start = F.h("button", { class: "big", type: "button", "data-remedy": "startReference", text: F.t("remedy.start"),
+      onclick: async () => {
+        p.remedy.textContent = "";
+        p.message.textContent = F.t("ref.taking");
+        try {
+          await F.api("POST", "/api/reference", { fixture, cord: remedy.cord });
+          p.message.textContent = F.t("remedy.done", { cord: remedy.cord });
+        } catch (err) {
+          p.message.dataset.kind = "error";
+          p.message.textContent = F.refusalText(err);
+          this.offerRemedy(p, err.refusal);
+        }
+        this.focusScan(true);
+      } });
+    const cancel = F.h("button", { type: "button", text: F.t("remedy.cancel"),
+      onclick: () => { p.remedy.textContent = ""; p.message.textContent = ""; this.focusScan(true); } });
+    p.remedy.append(start, cancel);
+  },
+
+  async resetCord(p, cord) {
+    p.remedy.textContent = "";
+    try {
+      await F.api("POST", "/api/cordReset", { cord });
+      p.message.dataset.kind = "info";
+      p.message.textContent = F.t("cord.resetDone", { cord });
+    } catch (err) {
+      p.message.textContent = F.refusalText(err);
     }
   },
 
@@ -158,6 +214,7 @@ F.station = {
 
   startUnit(p, serial, part, reportId) {
     p.unit = { serial, part, reportId };
+    p.remedy.textContent = "";
     p.done = new Set();
     this.clearVerdict(p);
     this.drawGrid(p, part);
@@ -224,16 +281,31 @@ F.station = {
       if (at) F.latencies.push(Date.now() - at);
     }
     if (e.kind === "unitFinished") this.showVerdict(p, e);
-    if (e.kind === "unitHeld") { this.showBigVerdict(p, e.verdict); p.message.textContent = F.t("verdict.held"); }
+    if (e.kind === "unitHeld") this.showHeld(p, e.verdict, e.serial);
     if (e.kind === "scan") {
       // A fixed scanner's scan: what it started or chose, or why nothing started.
       p.message.dataset.kind = e.accepted ? "info" : "error";
-      p.message.textContent = F.t(e.accepted ? "scan.accepted" : "scan.refused") + " " + e.text + ": " + e.detail;
+      p.message.textContent = e.refusal ? F.refusalText({ message: e.detail, refusal: e.refusal }, e.text)
+        : F.t(e.accepted ? "scan.accepted" : "scan.refused") + " " + e.text + ": " + e.detail;
+      this.offerRemedy(p, e.refusal);
     }
     if (e.kind === "unitNotStarted") {
       p.unit = null;
       p.message.dataset.kind = "error";
       p.message.textContent = F.t("verdict.notStarted") + " " + e.serial + ": " + e.reason;
+    }
+  },
+
+  // Measured but not yet stored: the verdict shows only when it is kept where a stop cannot lose it.
+  showHeld(p, verdict, serial) {
+    if (verdict) {
+      this.showBigVerdict(p, verdict);
+      p.message.dataset.kind = "info";
+      p.message.textContent = F.t("verdict.held");
+    } else {
+      this.clearVerdict(p);
+      p.message.dataset.kind = "error";
+      p.message.textContent = F.t("verdict.notKept", { serial });
     }
   },
 
