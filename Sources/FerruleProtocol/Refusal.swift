@@ -15,6 +15,10 @@ public struct Refusal: Codable, Sendable, Hashable {
         /// Results cannot be stored (disk full, read-only), or the disk is nearly full.
         case storage
         case fixtureBusy
+        /// The scanned unit is already being tested on another fixture (`fixture`).
+        case alreadyRunning
+        /// The fixture is not cabled for the part's fiber count.
+        case notCabled
         case lidOpen
         case noUnitSensed
         case shuttingDown

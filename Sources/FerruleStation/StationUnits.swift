@@ -59,7 +59,9 @@ extension Station {
                 message: "no fixture \(req.fixture)", fix: "use one of: \(config.fixtures.map { String($0.id) }.joined(separator: ", "))")
         }
         if let why = w.cannotTest(recipe.assembly) {
-            throw UnitRefused(message: why, fix: "test \(req.partNumber) on a fixture cabled for \(recipe.assembly.fiberCount) fibers")
+            throw UnitRefused(
+                message: why, fix: "test \(req.partNumber) on a fixture cabled for \(recipe.assembly.fiberCount) fibers",
+                Refusal(.notCabled, fixture: w.id, partNumber: req.partNumber))
         }
         if let other = busy[w.id] {
             throw UnitRefused(
@@ -82,7 +84,7 @@ extension Station {
         if let (other, _) = busy.first(where: { $0.value == .unit(serial: req.serial) }) {
             throw UnitRefused(
                 message: "unit \(Escaped.text(req.serial)) is already running on fixture \(other)",
-                fix: "scan the label of the unit in this fixture")
+                fix: "scan the label of the unit in this fixture", Refusal(.alreadyRunning, fixture: other))
         }
         busy[w.id] = .unit(serial: req.serial)
         unpluggedDuringUnit[w.id] = nil

@@ -4,6 +4,7 @@ import FerruleStation
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Sends READY=1 once the instruments were probed and the socket listens.
@@ -100,17 +101,24 @@ struct StationService: Service {
         // Subscribed before the first line, so that no change falls between the two; a buffer
         // of one, for the status is read afresh at each event.
         let changes = await station.events.subscribe(buffer: 1)
-        let first = await sendStatus(unlessSameAs: "")
+        // The STATUS systemd has: a line it did not take (its queue full) is sent again at the next
+        // change, or at the next watchdog tick, so that the last state of a burst is not lost.
+        let sent = Mutex(await sendStatus(unlessSameAs: ""))
+        let resend = { @Sendable in
+            let last = sent.withLock { $0 }
+            let now = await sendStatus(unlessSameAs: last)
+            sent.withLock { $0 = now }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                var last = first
-                for await _ in changes { last = await sendStatus(unlessSameAs: last) }
+                for await _ in changes { await resend() }
             }
             if let interval = notifier.watchdogInterval {
                 group.addTask {
                     while !Task.isCancelled {
                         _ = await station.status()  // a hung engine never gets here: systemd restarts it
                         notifier.notify("WATCHDOG=1")
+                        await resend()
                         try? await Task.sleep(for: interval)
                     }
                 }

@@ -144,7 +144,7 @@ class StationPage(unittest.TestCase):
         fw.wait(p.d, lambda d: "WEB-TWICE" in text(d, "#fixture-1 .state"))
         p.serial_field(2).click()
         p.scan("WEB-TWICE")
-        fw.wait(p.d, lambda d: "already running on fixture 1" in text(d, "#fixture-2 .message"))
+        fw.wait(p.d, lambda d: "WEB-TWICE was not started. This unit is already being tested on fixture 1." in text(d, "#fixture-2 .message"))
         self.assertEqual(p.d.find_element(By.CSS_SELECTOR, "#fixture-2").get_attribute("data-state"), "idle")
 
     def test_d_stop_shows_aborted(self):

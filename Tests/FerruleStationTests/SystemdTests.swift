@@ -45,7 +45,10 @@ import Glibc
             return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
         }
 
-        let d = try await Daemon(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"])
+        // Instruments that take time: a unit at instant speed can end before the STATUS line of
+        // its progress is read, and the watchdog's datagrams would then keep the loop below going.
+        let d = try await Daemon(
+            config: try slowConfigText(switchMs: 20, readMs: 20), environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"])
         var seen: [String] = []
         while !(seen.contains { $0.contains("READY=1") } && seen.contains { $0.contains("WATCHDOG=1") }) {
             guard let m = receive() else { break }
@@ -65,7 +68,8 @@ import Glibc
             }
         }
         var testing: [String] = []
-        while let m = receive() {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, let m = receive() {
             seen.append(m)
             if m.hasPrefix("STATUS=fixture 1: testing FRL-SD1") { testing.append(m) }
             if !testing.isEmpty && m.hasPrefix("STATUS=") && !m.contains("testing") { break }  // the unit ended
