@@ -287,7 +287,8 @@ public final class ControlServer: Sendable {
         } catch let e as ControlError {
             return try? Self.line(ControlMessage(type: .error, id: id, error: e))
         } catch let e as UnitRefused {
-            return try? Self.line(ControlMessage(type: .error, id: id, error: ControlError(.refused, e.message, fix: e.fix, refusal: e.refusal)))
+            let error = ControlError(.refused, e.message, fix: e.fix, refusal: e.refusal)
+            return try? Self.line(ControlMessage(type: .error, id: id, error: error))
         } catch {
             return try? Self.line(ControlMessage(type: .error, id: id, error: ControlError(.refused, "\(error)")))
         }

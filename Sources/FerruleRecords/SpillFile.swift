@@ -16,13 +16,13 @@ import Synchronization
 /// record that does not check out (the end, or a write torn by a power cut). `clear()` zeroes
 /// the first record's magic once every unit in the file is in the store. Storing a unit from it
 /// twice is harmless: the store takes a unit's final record only while the unit is running.
+/// The file is opened for each operation, not held: a station keeps no descriptor for it.
 public final class SpillFile: Sendable {
     public let path: String
     public let reserveBytes: Int
     private let state: Mutex<State>
 
     private struct State {
-        var fd: Int32
         /// Where the next record goes (the end of the last good one).
         var end: Int
         var count: Int
@@ -37,14 +37,18 @@ public final class SpillFile: Sendable {
     public init(path: String, reserveBytes: Int) throws(SpillError) {
         self.path = path
         self.reserveBytes = reserveBytes
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw SpillError(path: path, what: "open a file", errno: errno) }
+        let fd = try Self.open(path)
+        defer { close(fd) }
         let (records, end) = Self.scan(fd: fd)
-        state = Mutex(State(fd: fd, end: end, count: records.count))
+        state = Mutex(State(end: end, count: records.count))
         reserved = reserveBytes <= 0 || posix_fallocate(fd, 0, off_t(reserveBytes)) == 0
     }
 
-    deinit { state.withLock { _ = close($0.fd) } }
+    private static func open(_ path: String) throws(SpillError) -> Int32 {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw SpillError(path: path, what: "open a file", errno: errno) }
+        return fd
+    }
 
     /// Whether the file's space was reserved at start.
     public let reserved: Bool
@@ -64,11 +68,13 @@ public final class SpillFile: Sendable {
         record += payload
         record += [0, 0, 0, 0]
         try state.withLock { (s: inout State) throws(SpillError) in
-            let written = record.withUnsafeBytes { pwrite(s.fd, $0.baseAddress, $0.count, off_t(s.end)) }
+            let fd = try Self.open(path)
+            defer { close(fd) }
+            let written = record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(s.end)) }
             guard written == record.count else {
                 throw SpillError(path: path, what: "write a unit", errno: written < 0 ? errno : ENOSPC)
             }
-            guard fdatasync(s.fd) == 0 else { throw SpillError(path: path, what: "sync a unit", errno: errno) }
+            guard fdatasync(fd) == 0 else { throw SpillError(path: path, what: "sync a unit", errno: errno) }
             s.end += record.count - 4  // the terminator is overwritten by the next record
             s.count += 1
         }
@@ -76,18 +82,24 @@ public final class SpillFile: Sendable {
 
     /// Every unit in the file, oldest first.
     public func units() -> [UnitReport] {
-        state.withLock { Self.scan(fd: $0.fd).records }
+        state.withLock { _ in
+            guard let fd = try? Self.open(path) else { return [] }
+            defer { close(fd) }
+            return Self.scan(fd: fd).records
+        }
     }
 
     /// Empties the file (its reserved space stays): call once every unit in it is stored.
     public func clear() throws(SpillError) {
         try state.withLock { (s: inout State) throws(SpillError) in
             guard s.count > 0 else { return }
+            let fd = try Self.open(path)
+            defer { close(fd) }
             let zeros = [UInt8](repeating: 0, count: 4)
-            guard zeros.withUnsafeBytes({ pwrite(s.fd, $0.baseAddress, 4, 0) }) == 4 else {
+            guard zeros.withUnsafeBytes({ pwrite(fd, $0.baseAddress, 4, 0) }) == 4 else {
                 throw SpillError(path: path, what: "clear", errno: errno)
             }
-            guard fdatasync(s.fd) == 0 else { throw SpillError(path: path, what: "sync", errno: errno) }
+            guard fdatasync(fd) == 0 else { throw SpillError(path: path, what: "sync", errno: errno) }
             s.end = 0
             s.count = 0
         }

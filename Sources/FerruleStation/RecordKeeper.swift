@@ -38,7 +38,8 @@ public actor RecordKeeper {
     var filesProblem: String?
 
     init(
-        store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery, logger: Logger,
+        store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery,
+        logger: Logger,
         now: @escaping @Sendable () -> Date
     ) {
         self.store = store

@@ -38,11 +38,13 @@ extension Station {
         }
         let cord = try await referenceKeeper.referenceCord(cordName, for: w)
         guard accepting else {
-            throw UnitRefused(message: "the station is shutting down", fix: "take the reference after ferruled is back", Refusal(.shuttingDown))
+            throw UnitRefused(
+                message: "the station is shutting down", fix: "take the reference after ferruled is back", Refusal(.shuttingDown))
         }
         if let use = busy[id] {
             throw UnitRefused(
-                message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it", Refusal(.fixtureBusy, fixture: id))
+                message: "fixture \(id) is busy with \(use)", fix: "wait for the unit to finish or abort it",
+                Refusal(.fixtureBusy, fixture: id))
         }
         if let problem = await light.lightRefusal(w) { throw problem }
         if await referenceKeeper.cordUse(cord.id, wear: cord.wear, role: .reference).state == .limit {

@@ -144,7 +144,8 @@ class StationPage(unittest.TestCase):
         fw.wait(p.d, lambda d: "WEB-TWICE" in text(d, "#fixture-1 .state"))
         p.serial_field(2).click()
         p.scan("WEB-TWICE")
-        fw.wait(p.d, lambda d: "WEB-TWICE was not started. This unit is already being tested on fixture 1." in text(d, "#fixture-2 .message"))
+        twice = "WEB-TWICE was not started. This unit is already being tested on fixture 1."
+        fw.wait(p.d, lambda d: twice in text(d, "#fixture-2 .message"))
         self.assertEqual(p.d.find_element(By.CSS_SELECTOR, "#fixture-2").get_attribute("data-state"), "idle")
 
     def test_d_stop_shows_aborted(self):
@@ -332,7 +333,8 @@ class FirstScanOfAShift(unittest.TestCase):
             p.choose_part(fixture)
             p.ready(fixture)
             p.scan(serial)
-            msg = fw.wait(p.d, lambda d: serial in text(d, "#fixture-%d .message" % fixture) and text(d, "#fixture-%d .message" % fixture))
+            where = "#fixture-%d .message" % fixture
+            msg = fw.wait(p.d, lambda d: serial in text(d, where) and text(d, where))
             for words in expect["refused"]:
                 self.assertIn(words, msg)
             self.assertNotIn("ferrulectl", msg)  # no command line on a screen that has none

@@ -26,8 +26,8 @@ import Glibc
         let dir = temporaryDirectory()
         let data = dir + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try run("/bin/mount", ["-t", "tmpfs", "-o", "size=96m", "tmpfs", data])
-        defer { try? run("/bin/umount", ["-l", data]) }
+        try output("/bin/mount", ["-t", "tmpfs", "-o", "size=96m", "tmpfs", data])
+        defer { try? output("/bin/umount", ["-l", data]) }
         let first = try await Daemon(config: config, dir: dir)
 
         let filler = data + "/filler"
@@ -182,20 +182,10 @@ private func inodeOf(_ path: String) throws -> UInt64 {
     return UInt64(st.st_ino)
 }
 
-private func run(_ tool: String, _ args: [String]) throws {
-    _ = try output(tool, args)
-}
-
+/// `runProgram` that must succeed; returns what the program printed.
+@discardableResult
 private func output(_ tool: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw DaemonError(description: "\(tool) \(args.joined(separator: " ")): \(out)") }
+    let (status, out) = try runProgram(tool, args)
+    guard status == 0 else { throw DaemonError(description: "\(tool) \(args.joined(separator: " ")): \(out)") }
     return out
 }
