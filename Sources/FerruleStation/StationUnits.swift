@@ -65,7 +65,8 @@ extension Station {
         }
         if let other = busy[w.id] {
             throw UnitRefused(
-                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it", Refusal(.fixtureBusy, fixture: w.id))
+                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it",
+                Refusal(.fixtureBusy, fixture: w.id))
         }
         return (recipe, w)
     }
@@ -78,7 +79,8 @@ extension Station {
         }
         if let other = busy[w.id] {
             throw UnitRefused(
-                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it", Refusal(.fixtureBusy, fixture: w.id))
+                message: "fixture \(w.id) is busy with \(other)", fix: "wait for it to finish or abort it",
+                Refusal(.fixtureBusy, fixture: w.id))
         }
         // One physical unit cannot be in two fixtures: a second scan of its label is a mistake.
         if let (other, _) = busy.first(where: { $0.value == .unit(serial: req.serial) }) {
@@ -228,6 +230,9 @@ extension Station {
             references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         report.requestedBy = req.requestedBy
+        // As the store keeps it: the outcome, its files' names and the record agree to the
+        // millisecond (a unit finished at .9996 s would otherwise name its files a second later).
+        report = report.atMilliseconds()
         // The verdict's light goes on while the record is kept; a dead I/O module would only time out again.
         let showVerdict = result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io
         let light: StackLight = report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red)
