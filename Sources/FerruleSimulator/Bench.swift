@@ -36,6 +36,8 @@ public actor SimulatedBench {
     private var rng: SplitMix64
     private var switchPosition: [String: Int] = [:]
     private var sourceWavelength: [String: Int] = [:]  // enabled sources only
+    /// How often each source's laser went from one wavelength straight to another.
+    private var wavelengthChanges: [String: Int] = [:]
     private var mounted: [Int: Mounted] = [:]
     private var sourceOffsetDb = 0.0
     private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
@@ -111,6 +113,9 @@ public actor SimulatedBench {
     public func lightOn(source: String) -> Bool { sourceWavelength[source] != nil }
     /// The wavelength a source's laser is on at (nil: off).
     public func wavelength(source: String) -> Int? { sourceWavelength[source] }
+    /// How often a source's laser changed from one wavelength to another (each change settles
+    /// for a while on a real laser).
+    public func laserChanges(source: String) -> Int { wavelengthChanges[source] ?? 0 }
 
     /// A step change of the source power since the reference (drift, a cleaned cord...).
     public func shiftSource(byDb delta: Double) { sourceOffsetDb += delta }
@@ -146,6 +151,7 @@ public actor SimulatedBench {
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
     public func switchChannel(_ name: String) -> Int? { switchPosition[name] }
     func setSource(_ name: String, wavelengthNm: Int?) {
+        if let from = sourceWavelength[name], let to = wavelengthNm, from != to { wavelengthChanges[name, default: 0] += 1 }
         sourceWavelength[name] = wavelengthNm
         if let wl = wavelengthNm { checkInterlock("\(name) on at \(wl) nm") }
     }

@@ -42,6 +42,16 @@ struct UnitRun: Sendable {
         var steps: [RawStep] = []
         var arrival: Int?? = .none  // unknown until the first wavelength has been looked for
         var failure: (any Error)?
+        /// The wavelength the laser was left at (the last one read).
+        var laserAt: Int?
+    }
+
+    /// The order a fiber's wavelengths are read in: the recipe's, or reversed where the laser is
+    /// already at its last one, so that the laser changes once per fiber (1310-1550, then
+    /// 1550-1310) instead of twice; each change costs the laser's settling time on a real bench.
+    /// Reports and events keep the recipe's order.
+    static func wavelengthOrder(_ recipe: [Int], laserAt: Int?) -> [Int] {
+        recipe.count > 1 && laserAt == recipe.last ? recipe.reversed() : recipe
     }
 
     /// Whether the caller holds every instrument of the fixture for the whole unit (the `unit`
@@ -65,15 +75,19 @@ struct UnitRun: Sendable {
         // that an aborted unit still records every fiber it measured.
         var announced: Task<Void, Never>?
         var laserOn = false
+        var laserAt: Int?
         for fiber in used {
             if Task.isCancelled {
                 result.stop = .aborted(reason: "stopped before fiber \(fiber)")
                 break
             }
             let candidates = predictor.candidates(fiber, positions: cabled)
-            let f = await measureFiber(fiber, expectedReceive: expected[fiber]!, candidates: candidates, laserOn: laserOn)
+            let wavelengths = Self.wavelengthOrder(recipe.wavelengthsNm, laserAt: laserAt)
+            let f = await measureFiber(
+                fiber, expectedReceive: expected[fiber]!, candidates: candidates, wavelengths: wavelengths, laserOn: laserOn)
             result.steps += f.steps
             laserOn = unitLeased && !f.steps.isEmpty  // a reading was taken, so the unit's laser is on
+            laserAt = f.laserAt ?? laserAt
             if let arrival = f.arrival {
                 result.observed[fiber] = .some(arrival)
                 if let q = arrival {
@@ -134,22 +148,26 @@ struct UnitRun: Sendable {
     /// switches for the whole fiber (nobody moves them between the move and the last reading)
     /// and the source and meters only for the readings, so that a fixture with switches of its
     /// own moves them while another fixture reads.
-    private func measureFiber(_ fiber: Int, expectedReceive: Int, candidates: [Int], laserOn: Bool) async -> Fiber {
+    private func measureFiber(
+        _ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int], laserOn: Bool
+    ) async -> Fiber {
         let w = wiring
         let switches: Set<String> = [w.launchSwitch, w.receiveSwitch]
         let readers = w.instruments.subtracting(switches)
         let run: @Sendable () async -> Fiber = {
             do {
                 // Holding the source too (the unit's lease), its laser is set while the switches move.
-                try await moveSwitches(fiber, receive: candidates.first ?? expectedReceive, setSource: unitLeased, laserOn: laserOn)
+                try await moveSwitches(
+                    fiber, receive: candidates.first ?? expectedReceive, first: wavelengths[0], setSource: unitLeased, laserOn: laserOn)
             } catch {
                 return Fiber(failure: error)
             }
-            if unitLeased || readers.isEmpty { return await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates) }
+            let measure = { @Sendable in
+                await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates, wavelengths: wavelengths)
+            }
+            if unitLeased || readers.isEmpty { return await measure() }
             do {
-                return try await arbiter.withLease(readers, nested: true) {
-                    await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates)
-                }
+                return try await arbiter.withLease(readers, nested: true) { await measure() }
             } catch {
                 return Fiber(failure: error)
             }
@@ -167,10 +185,9 @@ struct UnitRun: Sendable {
     /// ready in the time of the slower switch. A laser that is off is switched on only once the
     /// lid reads closed; one already on for this unit (`laserOn`) changes its wavelength while
     /// the lid is read, as that lets no more light into the fixture than there is.
-    private func moveSwitches(_ fiber: Int, receive q: Int, setSource: Bool, laserOn: Bool) async throws {
+    private func moveSwitches(_ fiber: Int, receive q: Int, first: Int, setSource: Bool, laserOn: Bool) async throws {
         let w = wiring
         let source = instruments.sources[w.source]!
-        let first = recipe.wavelengthsNm[0]
         async let light: Void = {
             if setSource && laserOn {
                 async let lid: Void = interlock.check()
@@ -186,11 +203,11 @@ struct UnitRun: Sendable {
         _ = try await (light, launch, receive)
     }
 
-    /// Every wavelength of a fiber whose switches are set. The first wavelength finds where the
-    /// light arrives; every wavelength is then judged on its own reading (a fiber lit at 1310 nm
+    /// Every wavelength of a fiber whose switches are set, in `wavelengths`' order. The first
+    /// wavelength read finds where the light arrives; every wavelength is then judged on its own reading (a fiber lit at 1310 nm
     /// can be dark at 1550 nm). The lid was read as the switches moved; the lid watcher reads it
     /// every 50 ms besides, and a lid found open stops the unit with the source off.
-    private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int]) async -> Fiber {
+    private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int]) async -> Fiber {
         let w = wiring
         let ins = instruments
         let receive = ins.switches[w.receiveSwitch]!
@@ -204,11 +221,12 @@ struct UnitRun: Sendable {
         let joinsLaser = box != nil && w.source == w.powerMeter
         var f = Fiber()
         do {
-            for (index, wl) in recipe.wavelengthsNm.enumerated() {
+            for (index, wl) in wavelengths.enumerated() {
                 try Task.checkCancellation()
                 // A later wavelength's laser change rides on its first reading: nothing could overlap it.
                 let laserOnReading = joinsLaser && index > 0
                 if !laserOnReading { try await source.enable(wavelengthNm: wl) }  // no exchange when the laser is already there
+                f.laserAt = wl
                 let joined = box.flatMap {
                     joinsRL || laserOnReading ? Joined(box: $0, returnLoss: joinsRL, settingLaser: laserOnReading) : nil
                 }
@@ -220,7 +238,7 @@ struct UnitRun: Sendable {
                     let (q, light, rlTaken) = try await locate(
                         fiber, wl, expected: expectedReceive, candidates: candidates, arrival: f.arrival, receive: receive,
                         meter: meter, joined: joined)
-                    if f.arrival == nil { f.arrival = .some(light == .dark ? nil : q) }
+                    if f.arrival == nil || (f.arrival! == nil && light != .dark) { f.arrival = .some(light == .dark ? nil : q) }
                     let covered = references.value(launch: fiber, receive: q, wavelengthNm: wl)
                     step.receivePosition = q
                     step.referenceDbm = covered?.value.powerDbm
@@ -246,6 +264,8 @@ struct UnitRun: Sendable {
         } catch {
             f.failure = error
         }
+        let rank = Dictionary(uniqueKeysWithValues: recipe.wavelengthsNm.enumerated().map { ($1, $0) })
+        f.steps.sort { rank[$0.wavelengthNm, default: 0] < rank[$1.wavelengthNm, default: 0] }  // the recipe's order
         return f
     }
 
@@ -267,7 +287,11 @@ struct UnitRun: Sendable {
         _ fiber: Int, _ wl: Int, expected: Int, candidates: [Int], arrival: Int??, receive: any OpticalSwitch,
         meter: any PowerMeter, joined: Joined?
     ) async throws -> (Int, Light, ReturnLossReading?) {
-        let order = arrival.map { [$0 ?? expected] } ?? candidates
+        // Dark everywhere at a longer wavelength read first (see `wavelengthOrder`): looked for
+        // again at the recipe's first, so that a fiber dark only at 1550 nm is still found.
+        let darkSoFar = arrival.map { $0 == nil } ?? false
+        let search = arrival == nil || (darkSoFar && wl == recipe.wavelengthsNm.first)
+        let order = search ? candidates : [(arrival ?? nil) ?? expected]
         var rl: ReturnLossReading?
         for (index, q) in order.enumerated() {
             try Task.checkCancellation()

@@ -134,6 +134,24 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         #expect(r.summary.worstIlDb.map { $0 < 1 } == true)  // the noise never became a loss
     }
 
+    /// The laser changes wavelength once per fiber (1310-1550, then 1550-1310), not twice; the
+    /// report keeps the recipe's order. A fiber dark only at 1550 nm that is read 1550 first (the
+    /// even fibers) is looked for again at 1310 nm, and is diagnosed as before.
+    @Test func theLaserChangesOncePerFiberAndAMacrobendIsStillFound() async throws {
+        let (station, bench) = try await makeStation()
+        let source = station.config.fixtures[0].source
+        let before = await bench.laserChanges(source: source)
+        let o = try await testUnit(station, bench, serial: "LASER-1", part: "FT-MTP12-SMAPC-B-LL",
+                                   faults: [.darkAtWavelength(fiber: 6, wavelengthNm: 1550)])
+        #expect(await bench.laserChanges(source: source) - before == 12, "one change per fiber (the recipe's order: 23)")
+        let order = o.report.measurements.filter { $0.end == .a }.map { "\($0.fiber)@\($0.wavelengthNm)" }
+        #expect(order == (1...12).flatMap { ["\($0)@1310", "\($0)@1550"] })
+        #expect(o.report.diagnoses.map(\.code) == [.darkAtWavelength] && o.report.diagnoses[0].fibers == [6], "\(o.report.diagnoses)")
+        #expect(o.report.polarity.mismatches.isEmpty, "fiber 6 found where it arrives: \(o.report.polarity.mismatches)")
+        let lit = try #require(o.report.measurements.first { $0.fiber == 6 && $0.wavelengthNm == 1310 })
+        #expect(lit.ilDb != nil && lit.verdict == .pass)
+    }
+
     @Test func allDarkIsAllDarkAndNothingElse() async throws {
         let (station, bench) = try await makeStation()
         let o = try await testUnit(station, bench, serial: "AD-1", part: "FT-MTP24-OM4-A", faults: [.genderMismatch])
