@@ -107,6 +107,7 @@ public struct WebService: Service {
         signedIn.post("/api/reload", use: api.reloadConfig)
         signedIn.ws("/api/events", shouldUpgrade: events.shouldUpgrade, onUpgrade: events.run)
         signedIn.get("/api/delivery", use: api.delivery)
+        signedIn.post("/api/scan", use: api.scan)
         signedIn.get("/api/:type", use: api.get)
         signedIn.post("/api/:type", use: api.post)
         signedIn.get("/reports/:file", use: reports.report)

@@ -135,7 +135,12 @@ F.station = {
     }
     if (!p.part.value) { p.message.textContent = F.t("scan.noPart"); return; }
     try {
-      await F.api("POST", "/api/test", { serial: text, partNumber: p.part.value, fixture: p.id });
+      const answer = await F.api("POST", "/api/scan", { serial: text, partNumber: p.part.value, fixture: p.id });
+      if (!answer.started) {
+        p.message.textContent = F.refusalText(answer.error, text);
+        this.offerRemedy(p, answer.error.refusal);
+        return;
+      }
       p.message.dataset.kind = "info";
       p.message.textContent = F.t("scan.started", { serial: text });
       this.clearVerdict(p);
