@@ -13,7 +13,8 @@ let spillReserveBytes = 8 << 20
 /// Record keeping: every unit's record in the store (its start, each fiber, the final report),
 /// its files in the data directory, and what happens when the disk refuses: units kept in
 /// memory and in the spill file (so that a stop loses none of them) and retried, files written
-/// late, the station refusing new units until it can store them. Delivery to the factory starts from here (`Delivery.wake`).
+/// late, the station refusing new units until it can store them. Delivery to the factory starts
+/// from here (`Delivery.wake`).
 public actor RecordKeeper {
     /// The durable record of every unit (see `Store`).
     public nonisolated let store: Store
