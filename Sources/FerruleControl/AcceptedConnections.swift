@@ -48,6 +48,4 @@ final class AcceptedConnections: Sendable {
             try? await connection.executeThenClose { _, _ in }
         }
     }
-
-    var unservedCount: Int { state.withLock { $0.waiting.count } }
 }

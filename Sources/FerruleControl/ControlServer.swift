@@ -80,11 +80,15 @@ public final class ControlServer: Sendable {
             logger.info("status socket listening", metadata: ["path": "\(options.path)"])
             try await serve(listener, accepted: accepted, ready: ready)
         } catch {
-            try? await listener.executeThenClose { _ in }  // a no-op if serving already closed it
-            await accepted.closeUnserved()
-            try? FileManager.default.removeItem(atPath: options.path)
+            await tearDown(listener, accepted)
             throw error
         }
+        await tearDown(listener, accepted)
+    }
+
+    /// The listener closed (a no-op where serving closed it), every unserved connection finished.
+    private func tearDown(_ listener: Listener, _ accepted: AcceptedConnections) async {
+        try? await listener.executeThenClose { _ in }
         await accepted.closeUnserved()
         try? FileManager.default.removeItem(atPath: options.path)
     }

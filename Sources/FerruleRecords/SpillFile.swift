@@ -19,7 +19,6 @@ import Synchronization
 /// The file is opened for each operation, not held: a station keeps no descriptor for it.
 public final class SpillFile: Sendable {
     public let path: String
-    public let reserveBytes: Int
     private let state: Mutex<State>
 
     private struct State {
@@ -36,7 +35,6 @@ public final class SpillFile: Sendable {
     /// says whether it held.
     public init(path: String, reserveBytes: Int) throws(SpillError) {
         self.path = path
-        self.reserveBytes = reserveBytes
         let fd = try Self.open(path)
         defer { close(fd) }
         let (records, end) = Self.scan(fd: fd)

@@ -175,10 +175,11 @@ public actor RecordKeeper {
 
     /// The unit is done once this has committed its record; then its files are written and the
     /// sinks are told. A record that cannot be committed is kept and retried, never dropped.
-    /// Returns the report's path and where the record is. The files are rendered
+    /// Returns the report as the store keeps it (times at the millisecond: the outcome, the
+    /// files' names and the record agree), its path and where the record is. The files are rendered
     /// while the record commits (both from the report as the store keeps it), and written only
     /// once it has.
-    func keep(_ report: UnitReport) async -> (path: String, kept: UnitOutcome.Kept) {
+    func keep(_ report: UnitReport) async -> (report: UnitReport, path: String, kept: UnitOutcome.Kept) {
         let report = report.atMilliseconds()
         // The report's JSON, the certificate and the record's own JSON are made at the same time.
         async let rendered = Self.render(report, data: data, certificate: certificate)
@@ -188,11 +189,11 @@ public actor RecordKeeper {
             storageFailed(error)
             unstored.append(report)
             _ = await rendered
-            return (data.reportPath(for: report), spillOut(report) ? .spilled : .memoryOnly)
+            return (report, data.reportPath(for: report), spillOut(report) ? .spilled : .memoryOnly)
         }
         await writeFiles(report, rendered: await rendered)
         delivery.wake()
-        return (data.reportPath(for: report), .stored)
+        return (report, data.reportPath(for: report), .stored)
     }
 
     /// Writes a unit the store refused into the spill file; false if that failed too.

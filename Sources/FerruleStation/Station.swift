@@ -154,6 +154,13 @@ public actor Station {
         try data.verifyStore()
         let store = try Store(path: data.storePath)
         let spill = try SpillFile(path: data.spillPath(configured: config.spillFile), reserveBytes: spillReserveBytes)
+        if !spill.reserved {
+            logger.warning(
+                """
+                the spill file \(spill.path) could not reserve \(spillReserveBytes >> 20) MiB: a unit held while the disk is full \
+                may not fit
+                """)
+        }
         data.tightenModes()
         let instruments = try await build(data.root + "/run")
         let station = Station(

@@ -230,14 +230,11 @@ extension Station {
             references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         report.requestedBy = req.requestedBy
-        // As the store keeps it: the outcome, its files' names and the record agree to the
-        // millisecond (a unit finished at .9996 s would otherwise name its files a second later).
-        report = report.atMilliseconds()
         // The verdict's light goes on while the record is kept; a dead I/O module would only time out again.
         let showVerdict = result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io
         let light: StackLight = report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red)
         async let verdictShown: Void = { if showVerdict { await panel?.setStackLight(light) } }()
-        let (path, kept) = await records.keep(report)
+        let (stored, path, kept) = await records.keep(report)
         await verdictShown
         logger.info(
             "unit finished",
@@ -245,7 +242,7 @@ extension Station {
                 "serial": "\(Escaped.text(req.serial))", "verdict": "\(report.verdict.rawValue)",
                 "report": "\(path)"
             ])
-        return UnitOutcome(report: report, reportPath: path, kept: kept)
+        return UnitOutcome(report: stored, reportPath: path, kept: kept)
     }
 
     /// Measures the unit and leaves its fixture safe (source off, switches parked). Under the `unit`
