@@ -6,6 +6,8 @@ public enum DiagnosisCode: String, Codable, Sendable, CaseIterable {
     case contaminatedEndFace, lowReturnLoss, meanIlHigh, referenceSuspect, instrumentFault
     /// Lit at one wavelength and dark at another: a macrobend or a stressed fiber.
     case darkAtWavelength
+    /// The measured length is outside the recipe's length and tolerance.
+    case wrongLength
 }
 
 /// A likely cause read from the pattern of failures, with the fibers it concerns and what to do.
@@ -56,7 +58,7 @@ public enum Diagnosers {
     public typealias Diagnoser = @Sendable (DiagnosisContext) -> [Diagnosis]
 
     public static let all: [Diagnoser] = [darkness, wavelengthDark, polarity, contamination, highLoss, lowReturnLoss, meanIL,
-        suspectReference]
+        wrongLength, suspectReference]
 
     static func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
 
@@ -132,6 +134,23 @@ public enum Diagnosers {
                              message: "RL below the limit at end \(end.rawValue) on fiber\(plural(low.count)) \(Judge.list(low))",
                              action: "inspect end \(end.rawValue) for scratches, pits or contamination; clean or repolish")
         }
+    }
+
+    /// The unit's length (the median of what the instrument measured on its lit paths) against
+    /// `assembly.lengthM` ± `lengthToleranceM`; nothing where no instrument measures length.
+    static let wrongLength: Diagnoser = { c in
+        let spec = c.recipe.assembly
+        guard let nominal = spec.lengthM, let tolerance = spec.lengthToleranceM else { return [] }
+        let lengths = c.measurements.compactMap(\.lengthM).sorted()
+        guard !lengths.isEmpty else { return [] }
+        let measured = lengths[lengths.count / 2]
+        guard abs(measured - nominal) > tolerance else { return [] }
+        let word = measured < nominal ? "short" : "long"
+        return [Diagnosis(code: .wrongLength, fibers: [],
+                          message: String(format: "the cable measures %.2f m, %.2f m too %@ for %.2f m \u{00B1} %.2f m", measured,
+                                          abs(measured - nominal), word, nominal, tolerance),
+                          action: "check the cut length against the work order; a cable of the wrong length is scrapped or "
+                              + "relabelled as the route says, never shipped as this part")]
     }
 
     static let meanIL: Diagnoser = { c in

@@ -6,6 +6,9 @@ public enum InstrumentRole: String, Sendable, CaseIterable, Codable {
     case rlMeter = "RL meter"
     case fixtureIO = "fixture I/O module"
     case barcodeScanner = "barcode scanner"
+    /// An instrument that sequences a set of paths itself (switches, source and meter in one
+    /// measurement it runs): the VIAVI MAP-300 PCT. A fixture names it in place of the others.
+    case pathSetMeter = "self-sequencing IL/RL meter"
 }
 
 /// How a driver reaches its instrument, which decides the settings a config may give it.

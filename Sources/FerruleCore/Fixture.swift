@@ -16,6 +16,12 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
     public var io: String?
     /// The launch and receive test cords that mate with every unit, if they are tracked.
     public var testCords: TestCords
+    /// An instrument that measures the fixture's paths itself (the MAP-300 PCT): then the
+    /// channels are its own switches' (SW1 launch, SW2 receive) and it is also the fixture's
+    /// switches, source and meter.
+    public var sequencer: String?
+    /// The sequencer's source output (the PCT's J1 or J2); nil: 1.
+    public var launchPort: Int?
 
     public init(id: Int, launchSwitch: String, launchChannels: [Int: Int], receiveSwitch: String,
                 receiveChannels: [Int: Int], source: String, powerMeter: String, rlMeter: String?, io: String? = nil,
@@ -30,6 +36,19 @@ public struct FixtureWiring: Sendable, Hashable, Codable {
         self.rlMeter = rlMeter
         self.io = io
         self.testCords = testCords
+    }
+
+    /// A fixture served by one self-sequencing instrument: the switches, source and meter are it.
+    public static func sequenced(
+        id: Int, instrument: String, launchPort: Int, launchChannels: [Int: Int], receiveChannels: [Int: Int], io: String? = nil,
+        testCords: TestCords = TestCords()
+    ) -> FixtureWiring {
+        var w = FixtureWiring(
+            id: id, launchSwitch: instrument, launchChannels: launchChannels, receiveSwitch: instrument,
+            receiveChannels: receiveChannels, source: instrument, powerMeter: instrument, rlMeter: nil, io: io, testCords: testCords)
+        w.sequencer = instrument
+        w.launchPort = launchPort
+        return w
     }
 
     /// The largest launch position the fixture is cabled for.

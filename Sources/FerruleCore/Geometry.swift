@@ -108,10 +108,13 @@ public struct AssemblySpec: Sendable, Hashable, Codable {
     public var endA: ConnectorEnd
     public var endB: ConnectorEnd
     public var lengthM: Double?
+    /// How far the measured length may be from `lengthM` (judged where an instrument measures length).
+    public var lengthToleranceM: Double?
     public var polarity: PolaritySpec
 
     public init(layout: MPOLayout, kind: AssemblyKind, fiberType: FiberType, endA: ConnectorEnd,
-                endB: ConnectorEnd, lengthM: Double?, polarity: PolaritySpec) {
+                endB: ConnectorEnd, lengthM: Double?, polarity: PolaritySpec, lengthToleranceM: Double? = nil) {
+        self.lengthToleranceM = lengthToleranceM
         self.layout = layout
         self.kind = kind
         self.fiberType = fiberType

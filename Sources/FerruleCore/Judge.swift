@@ -91,7 +91,7 @@ public struct Judge: Sendable {
         var context = DiagnosisContext(recipe: recipe, rules: rules, measurements: measurements, polarity: polarity)
         if case .allDark = stop { context.stoppedAllDark = true }
         var diagnoses = Diagnosers.all.flatMap { $0(context) }
-        for d in diagnoses where d.code == .meanIlHigh { reasons.append(d.message) }
+        for d in diagnoses where d.code == .meanIlHigh || d.code == .wrongLength { reasons.append(d.message) }
         let faultFiber = stop.faultMessage == nil ? nil : (stop.faultFiber ?? steps.last { $0.fault != nil }?.fiber)
         if let fault = stop.faultMessage {
             diagnoses.append(Diagnosis(code: .instrumentFault, fibers: faultFiber.map { [$0] } ?? [], message: fault,
@@ -115,17 +115,19 @@ public struct Judge: Sendable {
             rlDb: s.rlDb.map { MeasurementRule.round($0, 2) }, rlMinDb: recipe.limits.rlMinDb, rlMarginDb: nil,
             rlBDb: s.rlBDb.map { MeasurementRule.round($0, 2) }, rlBMinDb: recipe.limits.rlMinDbB, rlBMarginDb: nil,
             verdict: .pass, reasons: [])
+        m.lengthM = s.lengthM.map { MeasurementRule.round($0, 2) }
         if let fault = s.fault { m.verdict = .error; m.reasons.append("instrument fault: \(fault)") }
-        func fail(_ why: String) {
-            if m.verdict == .pass { m.verdict = .fail }
-            m.reasons.append(why)
+        if let il = s.instrumentIlDb {
+            judgeInstrumentLoss(&m, il: il)
+            judgeReturnLoss(&m, hadFault: s.fault != nil)
+            return m
         }
         guard let power = s.power else { return m }
         switch MeasurementRule.classify(power, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb) {
         case .dark:
             m.powerStatus = "noLight"
             m.receivePosition = nil
-            fail("no light at \(s.wavelengthNm) nm at receive position \(s.receivePosition)")
+            m.fail("no light at \(s.wavelengthNm) nm at receive position \(s.receivePosition)")
         case .overRange:
             m.powerStatus = "overRange"
             m.verdict = .error
@@ -135,24 +137,46 @@ public struct Judge: Sendable {
             m.powerStatus = "ok"
             m.powerDbm = MeasurementRule.round(p, 3)
             guard let ref else {
-                fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is "
+                m.fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is "
                     + "unreferenced and not judged")
                 break
             }
-            let il = MeasurementRule.insertionLoss(referenceDbm: ref, powerDbm: p)
-            m.ilDb = il
-            m.ilMarginDb = MeasurementRule.round(ilMax - il, 3)
-            let tol = recipe.reference.negativeIlToleranceDb
-            if il < -tol {
-                m.verdict = .error
-                m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il,
-                    tol))
-            } else if il > ilMax {
-                fail(String(format: "IL %.3f dB exceeds %.3f dB", il, ilMax))
-            }
+            judgeLoss(&m, il: MeasurementRule.insertionLoss(referenceDbm: ref, powerDbm: p))
         }
         judgeReturnLoss(&m, hadFault: s.fault != nil)
         return m
+    }
+
+    /// An IL against its limit; one below the negative tolerance makes the reference suspect.
+    private func judgeLoss(_ m: inout Measurement, il: Double) {
+        m.ilDb = il
+        m.ilMarginDb = MeasurementRule.round(m.ilMaxDb - il, 3)
+        let tol = recipe.reference.negativeIlToleranceDb
+        if il < -tol {
+            m.verdict = .error
+            m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il, tol))
+        } else if il > m.ilMaxDb {
+            m.fail(String(format: "IL %.3f dB exceeds %.3f dB", il, m.ilMaxDb))
+        }
+    }
+
+    /// An IL the instrument computed against its own reference of the path. Ferrule judges it only
+    /// where its own reference book also covers the path (the reference it had the instrument take
+    /// there); a loss past the light threshold is the detector's noise: dark, never a number.
+    private func judgeInstrumentLoss(_ m: inout Measurement, il: Double) {
+        let q = m.receivePosition ?? m.expectedReceivePosition
+        if il >= rules.lightThresholdIlDb {
+            m.powerStatus = "noLight"
+            m.receivePosition = nil
+            m.fail("no light at \(m.wavelengthNm) nm at receive position \(q)")
+            return
+        }
+        m.powerStatus = "ok"
+        guard m.referenceDbm != nil else {
+            m.fail("light arrived at receive position \(q), a path no valid reference covers: its IL is unreferenced and not judged")
+            return
+        }
+        judgeLoss(&m, il: MeasurementRule.round(il, 3))
     }
 
     /// RL at each end against that end's limit. A limit with no value is an error: the meter did not say.
@@ -275,5 +299,13 @@ public struct Judge: Sendable {
             i = j + 1
         }
         return parts.joined(separator: ", ")
+    }
+}
+
+extension Measurement {
+    /// A limit not met: the reading fails (an error stays an error) and says why.
+    mutating func fail(_ why: String) {
+        if verdict == .pass { verdict = .fail }
+        reasons.append(why)
     }
 }

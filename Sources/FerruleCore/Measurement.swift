@@ -55,6 +55,12 @@ public struct RawStep: Sendable, Hashable {
     public var rlBDb: Double?
     /// An instrument fault during this step: the step has no valid result past what was read.
     public var fault: String?
+    /// IL as an instrument that references itself computed it against its own reference of this
+    /// path (the MAP-300 PCT), which reports no power: `power` is then nil. A path it found dark or
+    /// over range has `power` `.noLight` or `.overRange` and no IL, as on a stepped bench.
+    public var instrumentIlDb: Double?
+    /// The DUT's length as the instrument measured it on this path (m).
+    public var lengthM: Double?
 
     public var referencedPair: Bool { referenceDbm != nil }
 
@@ -101,6 +107,8 @@ public struct Measurement: Sendable, Hashable, Codable {
     public var rlBDb: Double?
     public var rlBMinDb: Double?
     public var rlBMarginDb: Double?
+    /// The DUT's length as the instrument measured it (m); nil where nothing measures length.
+    public var lengthM: Double?
     public var verdict: MeasurementVerdict
     public var reasons: [String]
 }

@@ -71,6 +71,29 @@ public struct DiagnosisRules: Sendable, Hashable, Codable {
     }
 }
 
+/// Where an OTDR-style IL/RL meter gates each connector's reflection: a window between two
+/// markers placed around the connector (VIAVI MAP-PCT Programming Guide 22112369-346, 5-20
+/// `:MEASure:ORL:SETup`: zone 1 anchored at the DUT start gives RL at end A, zone 2 anchored at
+/// the DUT end gives RL at end B).
+public struct ReturnLossWindow: Sendable, Hashable, Codable {
+    public enum Method: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The reflectance integrated between the markers.
+        case integration
+        /// The largest discrete reflection between the markers (APC connectors).
+        case discrete
+    }
+    public var method: Method
+    /// Marker A's and marker B's distance from the connector (m, negative: before it).
+    public var aOffsetM: Double
+    public var bOffsetM: Double
+
+    public init(method: Method, aOffsetM: Double = -0.5, bOffsetM: Double = 0.5) {
+        self.method = method
+        self.aOffsetM = aOffsetM
+        self.bOffsetM = bOffsetM
+    }
+}
+
 /// What a part number must meet.
 public struct Recipe: Sendable, Hashable, Codable {
     public var partNumber: String
@@ -79,9 +102,12 @@ public struct Recipe: Sendable, Hashable, Codable {
     public var wavelengthsNm: [Int]
     public var limits: Limits
     public var reference: ReferencePolicy
+    /// How RL is gated where the instrument gates it (nil: the instrument's own setting).
+    public var rlWindow: ReturnLossWindow?
 
     public init(partNumber: String, description: String, assembly: AssemblySpec, wavelengthsNm: [Int],
-                limits: Limits, reference: ReferencePolicy) {
+                limits: Limits, reference: ReferencePolicy, rlWindow: ReturnLossWindow? = nil) {
+        self.rlWindow = rlWindow
         self.partNumber = partNumber
         self.description = description
         self.assembly = assembly

@@ -23,6 +23,7 @@ extension Set where Element == InstrumentRole {
         if type is any ReturnLossMeter.Type { roles.insert(.rlMeter) }
         if type is any FixtureIO.Type { roles.insert(.fixtureIO) }
         if type is any BarcodeScanner.Type { roles.insert(.barcodeScanner) }
+        if type is any PathSetMeter.Type { roles.insert(.pathSetMeter) }
         return roles
     }
 }
@@ -37,6 +38,12 @@ extension SerialBarcodeScanner: RegisteredDriver {
     public static let driverName = "barcode-serial"
     public static let summary = "barcode scanner in USB-serial (CDC) mode: one line per scan, CR or LF"
     public static let bus = DriverBus.serialLine
+}
+
+extension ViaviMapPCT: RegisteredDriver {
+    public static let driverName = "viavi-map-pct"
+    public static let summary = "VIAVI MAP-300 PCT (mORL + mOSW, SCPI over TCP): measures a fixture's paths itself, IL, RL A/B, length"
+    public static let bus = DriverBus.scpi
 }
 
 extension SantecOSX: RegisteredDriver {

@@ -29,7 +29,10 @@ public enum InstrumentFactory {
             let wire = config.wireInstruments()
             if !wire.isEmpty {
                 let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: runtimeDirectory + "/sim")
-                for e in wb.endpoints { specs[e.name]?.address = e.address }
+                for e in wb.endpoints {
+                    specs[e.name]?.address = e.address
+                    if let a = e.applicationAddress { specs[e.name]?.pctAddress = a }
+                }
                 wireBench = wb
             }
             simulation = Simulation(bench: bench, wire: wireBench)
@@ -104,6 +107,12 @@ public enum DriverRegistry {
         },
         ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
         SerialBarcodeScanner.driverName: { c in SerialBarcodeScanner(name: c.name, address: c.address) },
+        ViaviMapPCT.driverName: { c in
+            ViaviMapPCT(
+                name: c.name, chassis: c.address,
+                application: c.spec.pctAddress.flatMap { InstrumentAddress.parse($0) } ?? .tcp(host: "invalid", port: 1),
+                wavelengthsNm: c.spec.wavelengthsNm, timeout: c.timeout(default: .seconds(3)))
+        },
         SimulatedSwitch.driverName: { c in SimulatedSwitch(name: c.name, channelCount: c.channels, bench: c.bench) },
         SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) }
     ]

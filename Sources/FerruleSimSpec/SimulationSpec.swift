@@ -28,6 +28,9 @@ public enum WireFault: String, Sendable, Codable, CaseIterable {
     case unplug
     /// A power meter answers its over-range sentinel to power readings.
     case overRange
+    /// A self-sequencing instrument's measurement ends in fault (the MAP-300 PCT's state 3, with
+    /// a warning queued that says why).
+    case measurementFault
 }
 
 /// Where an injected fault strikes: only on lines whose command starts with `command` (e.g.
@@ -64,11 +67,13 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
     case genderMismatch
     /// A macrobend: the fiber is lit at the shorter wavelengths and dark at this one.
     case darkAtWavelength(fiber: Int, wavelengthNm: Int)
+    /// Cut to the wrong length: `deltaM` metres longer (negative: shorter) than the recipe says.
+    case wrongLength(deltaM: Double)
 
     private enum Kind: String, Codable {
-        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch, darkAtWavelength
+        case highLoss, darkFiber, swappedPair, wrongPolarity, dirtyEndFace, genderMismatch, darkAtWavelength, wrongLength
     }
-    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end, wavelengthNm }
+    private enum Keys: String, CodingKey { case kind, fiber, fibers, extraDb, type, end, wavelengthNm, deltaM }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -98,6 +103,8 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
             self = .darkAtWavelength(
                 fiber: try c.decode(Int.self, forKey: .fiber),
                 wavelengthNm: try c.decodeIfPresent(Int.self, forKey: .wavelengthNm) ?? 1550)
+        case .wrongLength:
+            self = .wrongLength(deltaM: try c.decode(Double.self, forKey: .deltaM))
         }
     }
 
@@ -127,6 +134,9 @@ public enum AssemblyFault: Sendable, Hashable, Codable {
             try c.encode(Kind.darkAtWavelength, forKey: .kind)
             try c.encode(f, forKey: .fiber)
             try c.encode(wl, forKey: .wavelengthNm)
+        case .wrongLength(let d):
+            try c.encode(Kind.wrongLength, forKey: .kind)
+            try c.encode(d, forKey: .deltaM)
         }
     }
 }
@@ -167,6 +177,12 @@ public struct SimulationTiming: Sendable, Codable, Hashable {
     public var rlMeasurementMs: Double = 0
     /// What any instrument takes to answer a line, on top of the above.
     public var answerMs: Double = 0
+    /// MAP-300: the PCT application's launch after `:SUPer:LAUNch PCT` (about 7 s, guide 1-1).
+    public var pctLaunchMs: Double = 0
+    /// MAP-300 PCT: one path at one wavelength of a measurement (IL, RL and length).
+    public var pctPathMs: Double = 0
+    /// MAP-300 PCT: the port map's search of one launch channel.
+    public var pctPortMapMs: Double = 0
     /// Serial lines (pty instruments): bytes per second on the wire (115200 baud 8N1 is 11520).
     /// Nil: as fast as the pty.
     public var serialBytesPerSecond: Double?
@@ -193,6 +209,11 @@ public struct SimulationTiming: Sendable, Codable, Hashable {
         t.rlMeasurementMs = 1000
         t.answerMs = 3
         t.serialBytesPerSecond = 11520
+        // mORL data sheet: a 12-fiber cassette's port map in under 15 s; two wavelengths of IL
+        // and RL in about 6 s for a jumper; taken here as 250 ms per path and wavelength.
+        t.pctLaunchMs = 7000
+        t.pctPathMs = 250
+        t.pctPortMapMs = 1000
         return t
     }()
 

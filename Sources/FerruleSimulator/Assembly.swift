@@ -43,6 +43,8 @@ public struct SimulatedAssembly: Sendable {
     /// End-A position -> wavelengths at which its light does not arrive (a macrobend).
     public let darkAt: [Int: Set<Int>]
     public let mates: Bool
+    /// The cable's length (m): the recipe's (3 m where it gives none), unless cut wrong.
+    public let lengthM: Double
 
     public init(serial: String, recipe: Recipe, faults: [AssemblyFault] = [], seed: UInt64 = 1) {
         self.serial = serial
@@ -68,6 +70,7 @@ public struct SimulatedAssembly: Sendable {
             rlB[p] = Swift.max(rlMinB + 4, rlMinB + 8 + 1.5 * rng.gaussian())
         }
         var mates = true
+        var length = spec.lengthM ?? 3
         for fault in faults {
             switch fault {
             case .highLoss(let f, let extra):
@@ -89,8 +92,11 @@ public struct SimulatedAssembly: Sendable {
                 mates = false
             case .darkAtWavelength(let f, let wl):
                 darkAt[f, default: []].insert(wl)
+            case .wrongLength(let delta):
+                length += delta
             }
         }
+        self.lengthM = length
         self.arrival = mates ? map : [:]
         self.loss = loss
         self.returnLoss = rl
@@ -126,6 +132,8 @@ public struct SimulatedAssembly: Sendable {
                 }
             case .genderMismatch: d = [.allDark: layout.usedPositions]
             case .darkAtWavelength(let f, _): d[.darkAtWavelength, default: []].append(f)
+            case .wrongLength(let delta):
+                if let tolerance = recipe.assembly.lengthToleranceM, abs(delta) > tolerance { d[.wrongLength] = [] }
             }
         }
         for k in d.keys { d[k] = Array(Set(d[k]!)).sorted() }

@@ -33,16 +33,16 @@ public actor SimulatedBench {
     nonisolated public var unownedExecutor: UnownedSerialExecutor { SimulatorThread.actorExecutor }
     public let wiring: [FixtureWiring]
     public nonisolated let settings: BenchSettings
-    private var rng: SplitMix64
+    var rng: SplitMix64
     private var switchPosition: [String: Int] = [:]
     private var sourceWavelength: [String: Int] = [:]  // enabled sources only
     /// How often each source's laser went from one wavelength straight to another.
     private var wavelengthChanges: [String: Int] = [:]
-    private var mounted: [Int: Mounted] = [:]
-    private var sourceOffsetDb = 0.0
+    var mounted: [Int: Mounted] = [:]
+    var sourceOffsetDb = 0.0
     private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
-    private var unplugged: Set<String> = []
-    public private(set) var readings = 0
+    var unplugged: Set<String> = []
+    public internal(set) var readings = 0
     private var fixtureInputs: [Int: FixtureInputs] = [:]
     private var lidOpenedAt: [Int: ContinuousClock.Instant] = [:]
     public private(set) var stackLights: [Int: [StackLight]] = [:]

@@ -68,7 +68,7 @@ public final class ModbusSimDevice: @unchecked Sendable {  // its libmodbus mapp
                 // Modbus has no error queue: the device's own failure report is exception 4.
                 modbus_reply_exception(ctx, request, UInt32(MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE))
                 return .replied
-            case .none, .slowSwitch, .overRange: return nil
+            case .none, .slowSwitch, .overRange, .measurementFault: return nil
             }
         }
         if let early { return early }

@@ -11,10 +11,13 @@ protocol SCPIModel: Sendable {
     func execute(_ header: String, _ args: [String], device: SCPIDevice) async -> SCPIResult
     /// The channel a switch command selects (nil: not a move), for faults scoped to a fiber.
     func channel(selectedBy header: String, _ args: [String]) -> Int?
+    /// `*` commands of the model's own beyond IEEE 488.2's (the PCT's `*REM`, `*ACT?`).
+    var ownStarCommands: Set<String> { get }
 }
 
 extension SCPIModel {
     func channel(selectedBy header: String, _ args: [String]) -> Int? { nil }
+    var ownStarCommands: Set<String> { [] }
 }
 
 enum SCPIResult: Sendable {
@@ -34,6 +37,8 @@ public actor SCPIDevice {
     public internal(set) var scope = FaultScope()
     /// Set while a line is answered under an `overRange` fault: the models answer their sentinel.
     private(set) var overRangeNow = false
+    /// The injected fault that applies to the line being answered (`.none` if none does).
+    private(set) var faultNow: WireFault = .none
     private var errors: [(Int, String)] = []
     /// IEEE 488.2 Standard Event Status Register and its enable masks.
     private var esr = 0
@@ -104,7 +109,8 @@ public actor SCPIDevice {
         default: break
         }
         overRangeNow = active == .overRange
-        defer { overRangeNow = false }
+        faultNow = active
+        defer { overRangeNow = false; faultNow = .none }
         var replies: [String] = []
         // Several commands may share a line: "CLOSe 3;*OPC?".
         for part in line.split(separator: ";").map({ String($0.trimmingBlanks()) }) where !part.isEmpty {
@@ -160,7 +166,7 @@ public actor SCPIDevice {
             let (c, t) = errors.removeFirst()
             return .some("\(c),\"\(t)\"")
         default:
-            guard header.hasPrefix("*") else { return nil }
+            guard header.hasPrefix("*"), !model.ownStarCommands.contains(header) else { return nil }
             push(-113, "Undefined header")
             return .some(nil)
         }

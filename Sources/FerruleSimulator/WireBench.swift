@@ -12,6 +12,8 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     case modbusSwitch = "modbus-switch"
     case modbusIO = "modbus-io"
     case barcodeSerial = "barcode-serial"
+    /// A MAP-300 chassis with a PCT module: two ports, the chassis's and the PCT application's.
+    case viaviPCT = "viavi-map-pct"
 
     public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
@@ -62,19 +64,28 @@ public final class WireBench: Sendable {
     public let modbusServers: [String: ModbusWireServer]
     public let scanners: [String: SimulatedScanner]
 
+    /// The chassis of each simulated MAP-300, whose PCT module is in `servers` under the same name.
+    public let chassisServers: [String: WireServer]
+
     public var endpoints: [Endpoint] {
-        (servers.values.map(\.endpoint) + modbusServers.values.map(\.endpoint) + scanners.values.map(\.endpoint))
-            .sorted { $0.name < $1.name }
+        let plain = servers.values.map { s -> Endpoint in
+            guard let chassis = chassisServers[s.endpoint.name] else { return s.endpoint }
+            var e = chassis.endpoint
+            e.applicationAddress = s.endpoint.address
+            return e
+        }
+        return (plain + modbusServers.values.map(\.endpoint) + scanners.values.map(\.endpoint)).sorted { $0.name < $1.name }
     }
 
     private init(
         bench: SimulatedBench, servers: [String: WireServer], modbusServers: [String: ModbusWireServer],
-        scanners: [String: SimulatedScanner]
+        scanners: [String: SimulatedScanner], chassisServers: [String: WireServer]
     ) {
         self.bench = bench
         self.servers = servers
         self.modbusServers = modbusServers
         self.scanners = scanners
+        self.chassisServers = chassisServers
     }
 
     public var instrumentNames: [String] { (Array(servers.keys) + Array(modbusServers.keys) + Array(scanners.keys)).sorted() }
@@ -108,6 +119,7 @@ public final class WireBench: Sendable {
         var servers: [String: WireServer] = [:]
         var modbus: [String: ModbusWireServer] = [:]
         var scanners: [String: SimulatedScanner] = [:]
+        var chassisServers: [String: WireServer] = [:]
         do {
             for i in instruments {
                 if let kind = i.modbus {
@@ -121,13 +133,19 @@ public final class WireBench: Sendable {
                     }
                     continue
                 }
+                if i.model == .viaviPCT {
+                    let (chassis, pct) = try await servePCT(i, bench: bench)
+                    chassisServers[i.name] = chassis
+                    servers[i.name] = pct
+                    continue
+                }
                 let model: any SCPIModel
                 switch i.model {
                 case .santecRL1: model = RL1Model(name: i.name, wavelengths: i.wavelengthsNm, bench: bench)
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
                 case .keysight816x: model = KeysightModel(name: i.name, bench: bench, slots: i.keysight, wavelengths: i.wavelengthsNm)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
-                case .modbusSwitch, .modbusIO:
+                case .modbusSwitch, .modbusIO, .viaviPCT:
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 case .barcodeSerial:  // asked nothing, so not an SCPI device: a port it writes its scans to
                     guard i.transport == .pty else {
@@ -148,9 +166,30 @@ public final class WireBench: Sendable {
             for s in servers.values { s.close() }
             for s in modbus.values { s.close() }
             for s in scanners.values { s.close() }
+            for s in chassisServers.values { s.close() }
             throw error
         }
-        return WireBench(bench: bench, servers: servers, modbusServers: modbus, scanners: scanners)
+        return WireBench(bench: bench, servers: servers, modbusServers: modbus, scanners: scanners, chassisServers: chassisServers)
+    }
+
+    /// A MAP-300: the chassis on one port and the PCT module on another that takes connections
+    /// only once the chassis has launched the application (faults are injected into the PCT).
+    static func servePCT(_ i: WireInstrument, bench: SimulatedBench) async throws -> (chassis: WireServer, pct: WireServer) {
+        let app = PCTApplication()
+        let model = PCTModel(name: i.name, wavelengths: i.wavelengthsNm, channels: max(i.channels, 1), bench: bench)
+        let device = SCPIDevice(name: i.name, model: model, bench: bench)
+        await device.configure(fault: i.fault, scope: i.faultScope, switchSettle: nil, onSerialLine: false)
+        let pct = try await WireServer.serveTCP(device: device, name: i.name, admit: { app.isUp })
+        guard case .tcp(_, let port)? = InstrumentAddress.parse(pct.endpoint.address) else { preconditionFailure("a TCP endpoint") }
+        let chassisModel = MapChassisModel(name: i.name, application: app, applicationPort: port, bench: bench)
+        do {
+            let chassis = try await WireServer.serveTCP(device: SCPIDevice(name: i.name + "/chassis", model: chassisModel, bench: bench),
+                                                        name: i.name)
+            return (chassis, pct)
+        } catch {
+            pct.close()
+            throw error
+        }
     }
 
     public func server(_ name: String) -> WireServer? { servers[name] }
@@ -174,6 +213,7 @@ public final class WireBench: Sendable {
         for s in servers.values { s.close() }
         for s in modbusServers.values { s.close() }
         for s in scanners.values { s.close() }
+        for s in chassisServers.values { s.close() }
     }
 }
 

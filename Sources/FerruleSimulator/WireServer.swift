@@ -19,6 +19,8 @@ public struct Endpoint: Sendable, Codable, Hashable {
     public var transport: WireTransport
     /// `tcp://127.0.0.1:PORT` or the pty's stable symlink path.
     public var address: String
+    /// A MAP-300's PCT application port (`address` is then the chassis).
+    public var applicationAddress: String?
 }
 
 /// A raw pty pair whose slave side is reached through a stable symlink, as a USB-serial port is
@@ -111,12 +113,18 @@ public final class WireServer: Sendable {
         }
     }
 
-    static func serveTCP(device: SCPIDevice, name: String, host: String = "127.0.0.1", port: Int = 0) async throws -> WireServer {
+    /// With `admit`, a connection made while it says no is closed at once (an application not up yet).
+    static func serveTCP(
+        device: SCPIDevice, name: String, host: String = "127.0.0.1", port: Int = 0, admit: (@Sendable () -> Bool)? = nil
+    ) async throws -> WireServer {
         let connections = NIOLockedValueBox<[any Channel]>([])
         let server = try await ServerBootstrap(group: SimulatorThread.loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { ch in pipeline(ch, device: device, connections: connections) }
+            .childChannelInitializer { ch in
+                if let admit, !admit() { return ch.close() }
+                return pipeline(ch, device: device, connections: connections)
+            }
             .bind(host: host, port: port).get()
         let p = server.localAddress?.port ?? port
         return WireServer(

@@ -94,6 +94,10 @@ struct InstrumentEntry: Codable {
     /// Instead of `address`: udev properties that pick the instrument's port, e.g.
     /// `{ ID_VENDOR_ID: "0403", ID_MODEL_ID: "6001", ID_SERIAL_SHORT: "FT12AB" }`.
     var match: [String: String]?
+    /// `viavi-map-pct`: the mORL's slot in the chassis (the PCT port is 8300 + slot), or the
+    /// PCT's port given outright.
+    var slot: Int?
+    var pctAddress: String?
 }
 
 /// Points are written `TABLE:ADDRESS[.BIT]`, `!` in front for active low (see ModbusPoint).
@@ -121,7 +125,8 @@ struct SerialEntry: Codable {
 }
 
 struct PortEntry: Codable {
-    var `switch`: String
+    /// The switch (absent on a fixture with a `sequencer`, whose own switches these channels are).
+    var `switch`: String?
     /// `"1-24"`: positions 1, 2, ... on channels 1, 2, ...; or an explicit list of channels, one per position.
     var channels: ChannelList
 }
@@ -211,9 +216,14 @@ struct FixtureEntry: Codable {
     var id: Int
     var launch: PortEntry
     var receive: PortEntry
-    var source: String
-    var powerMeter: String
+    var source: String?
+    var powerMeter: String?
     var rlMeter: String?
+    /// An instrument that measures the fixture's paths itself (`viavi-map-pct`), in place of the
+    /// switches, source, power meter and RL meter; `launch`/`receive` then give its SW1/SW2 channels.
+    var sequencer: String?
+    /// The sequencer's source output (the PCT's J1 = 1 or J2 = 2); default 1.
+    var launchPort: Int?
     /// A `modbus-io` instrument: the fixture's lid interlock, part sensor, start button and stack light.
     var io: String?
     /// The launch and receive test cords, counted for matings.
@@ -242,6 +252,8 @@ struct AssemblyEntry: Codable {
     /// Explicit map, end-A position -> receive position (keys as written in YAML).
     var polarityMap: [String: Int]?
     var lengthM: Double?
+    /// Judged where an instrument measures length: the cable fails outside `lengthM` ± this.
+    var lengthToleranceM: Double?
     var endA: EndEntry
     var endB: EndEntry
 }
@@ -274,6 +286,16 @@ struct LimitsEntry: Codable {
     var ilMaxDb: PerKeyLimit
     var meanIlMaxDb: Double?
     var rlMinDb: PerKeyLimit?
+    /// RL min at one end (win over `rlMinDb` for that end).
+    var rlMinDbA: Double?
+    var rlMinDbB: Double?
+}
+
+/// `rl: { method: discrete, aOffsetM: -0.5, bOffsetM: 0.5 }`: the RL window around each connector.
+struct ReturnLossWindowEntry: Codable {
+    var method: String
+    var aOffsetM: Double?
+    var bOffsetM: Double?
 }
 
 struct ReferenceEntry: Codable {
@@ -289,6 +311,7 @@ struct RecipeEntry: Codable {
     var wavelengthsNm: [Int]?
     var limits: LimitsEntry
     var reference: ReferenceEntry?
+    var rl: ReturnLossWindowEntry?
 }
 
 struct DiagnosisEntry: Codable {

@@ -19,27 +19,86 @@ extension StationConfig {
             if fixtures.contains(where: { $0.id == e.id }) {
                 throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is used twice", fix: "give every fixture its own id")
             }
+            if e.sequencer != nil {
+                fixtures.append(try sequencedFixture(e, instruments: instruments, taken: &taken, others: fixtures, p))
+                continue
+            }
             let launch = try cabling(e.launch, fixture: e.id, instruments: instruments, taken: &taken, p.key("launch"))
             let receive = try cabling(e.receive, fixture: e.id, instruments: instruments, taken: &taken, p.key("receive"))
-            _ = try instrument(e.source, in: instruments, p.key("source"), role: "light source") { $0.canBeSource }
-            _ = try instrument(e.powerMeter, in: instruments, p.key("powerMeter"), role: "power meter") { $0.canBePowerMeter }
+            let source = try named(e.source, p, key: "source")
+            let powerMeter = try named(e.powerMeter, p, key: "powerMeter")
+            _ = try instrument(source, in: instruments, p.key("source"), role: "light source") { $0.canBeSource }
+            _ = try instrument(powerMeter, in: instruments, p.key("powerMeter"), role: "power meter") { $0.canBePowerMeter }
             if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: "RL meter") { $0.canBeRLMeter } }
-            if let io = e.io {
-                _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.can(.fixtureIO) }
-                if let other = fixtures.first(where: { $0.io == io }) {
-                    throw ConfigIssue(
-                        path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
-                        fix: "give each fixture its own I/O module")
-                }
-            }
+            try checkIO(e.io, instruments: instruments, others: fixtures, p)
             fixtures.append(
                 FixtureWiring(
-                    id: e.id, launchSwitch: e.launch.switch, launchChannels: launch,
-                    receiveSwitch: e.receive.switch, receiveChannels: receive,
-                    source: e.source, powerMeter: e.powerMeter, rlMeter: e.rlMeter, io: e.io,
+                    id: e.id, launchSwitch: e.launch.switch ?? "", launchChannels: launch,
+                    receiveSwitch: e.receive.switch ?? "", receiveChannels: receive,
+                    source: source, powerMeter: powerMeter, rlMeter: e.rlMeter, io: e.io,
                     testCords: try testCords(e.testCords, p.key("testCords"))))
         }
         return fixtures
+    }
+
+    /// A fixture's I/O module: one that can be, and serves no other fixture.
+    static func checkIO(_ io: String?, instruments: [InstrumentSpec], others: [FixtureWiring], _ p: ConfigPath) throws {
+        guard let io else { return }
+        _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.can(.fixtureIO) }
+        if let other = others.first(where: { $0.io == io }) {
+            throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
+                              fix: "give each fixture its own I/O module")
+        }
+    }
+
+    static func named(_ name: String?, _ p: ConfigPath, key: String) throws -> String {
+        guard let name else {
+            throw ConfigIssue(path: p.key(key), message: "the fixture names no \(key)",
+                              fix: "add '\(key): NAME', or 'sequencer: NAME' for an instrument that measures the fixture itself")
+        }
+        return name
+    }
+
+    /// A fixture measured by one self-sequencing instrument: its SW1/SW2 channels, no other instrument but the I/O.
+    static func sequencedFixture(
+        _ e: FixtureEntry, instruments: [InstrumentSpec], taken: inout [String: Int], others: [FixtureWiring], _ p: ConfigPath
+    ) throws -> FixtureWiring {
+        let name = e.sequencer!
+        let ins = try instrument(name, in: instruments, p.key("sequencer"), role: "self-sequencing IL/RL meter") {
+            $0.driver.can(.pathSetMeter)
+        }
+        for (key, present) in [("source", e.source), ("powerMeter", e.powerMeter), ("rlMeter", e.rlMeter),
+                               ("launch.switch", e.launch.switch), ("receive.switch", e.receive.switch)] where present != nil {
+            throw ConfigIssue(path: p.key(key), message: "'\(key)' is given beside 'sequencer: \(name)', which is all of them",
+                              fix: "remove '\(key)'")
+        }
+        let port = e.launchPort ?? 1
+        guard port == 1 || port == 2 else {
+            throw ConfigIssue(path: p.key("launchPort"), message: "launch port \(port) is not J1 or J2", fix: "use 1 or 2")
+        }
+        var sides: [[Int: Int]] = []
+        for (side, entry) in [("launch", e.launch), ("receive", e.receive)] {
+            var map: [Int: Int] = [:]
+            for (k, ch) in try channels(entry.channels, p.key(side).key("channels")).enumerated() {
+                let sw = side == "launch" ? "SW1" : "SW2"
+                guard (1...(ins.channels ?? 0)).contains(ch) else {
+                    throw ConfigIssue(path: p.key(side).key("channels"), message: "channel \(ch) is outside \(name)'s \(sw) "
+                        + "(1...\(ins.channels ?? 0))", fix: "use channels 1...\(ins.channels ?? 0), or set 'channels' on \(name)")
+                }
+                if let other = taken["\(name)/\(sw)#\(ch)"] {
+                    throw ConfigIssue(path: p.key(side).key("channels"),
+                                      message: "channel \(ch) of \(name)'s \(sw) is already cabled to fixture \(other)",
+                                      fix: "give each fixture its own channels")
+                }
+                taken["\(name)/\(sw)#\(ch)"] = e.id
+                map[k + 1] = ch
+            }
+            sides.append(map)
+        }
+        try checkIO(e.io, instruments: instruments, others: others, p)
+        return FixtureWiring.sequenced(
+            id: e.id, instrument: name, launchPort: port, launchChannels: sides[0], receiveChannels: sides[1], io: e.io,
+            testCords: try testCords(e.testCords, p.key("testCords")))
     }
 
     /// One side's switch channels by MPO position (position k on channel `map[k]`).
@@ -47,7 +106,9 @@ extension StationConfig {
         _ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
         _ p: ConfigPath
     ) throws -> [Int: Int] {
-        let sw = try instrument(port.switch, in: instruments, p.key("switch"), role: "switch") { $0.driver.can(.opticalSwitch) }
+        let sw = try instrument(try named(port.switch, p, key: "switch"), in: instruments, p.key("switch"), role: "switch") {
+            $0.driver.can(.opticalSwitch)
+        }
         var map: [Int: Int] = [:]
         for (k, ch) in try channels(port.channels, p.key("channels")).enumerated() {
             guard ch >= 1, ch <= sw.channels ?? 0 else {

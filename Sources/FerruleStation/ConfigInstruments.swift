@@ -27,7 +27,7 @@ extension StationConfig {
                 path: p.key("driver"), message: "'\(e.driver)' is not a known driver",
                 fix: "use one of: \(DriverCatalog.all.map(\.name).joined(separator: ", "))")
         }
-        if driver.can(.opticalSwitch) {
+        if driver.can(.opticalSwitch) || driver.can(.pathSetMeter) {
             guard let n = e.channels, (1...maxChannels).contains(n) else {
                 throw ConfigIssue(
                     path: p.key("channels"), message: "a switch needs its channel count",
@@ -46,6 +46,7 @@ extension StationConfig {
                 fix: "add e.g. 'wavelengthsNm: [1310, 1550]'")
         }
         try whereItIs(e, driver: driver, into: &spec, p)
+        try applicationPort(e, driver: driver, into: &spec, p)
         if let se = e.serial { try serialSettings(se, into: &spec.serial, p.key("serial")) }
         return spec
     }
@@ -88,6 +89,38 @@ extension StationConfig {
                     path: p.key("fault"), message: "faults are for simulated instruments",
                     fix: "remove 'fault' or add 'simulate: tcp'")
             }
+        }
+    }
+
+    /// `viavi-map-pct`: where the PCT application listens, from `slot` (8300 + slot on the
+    /// chassis's host, guide 1-1) or `pctAddress`; a simulated one is given its port when it starts.
+    static func applicationPort(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+        guard driver.name == ViaviMapPCT.driverName else {
+            for (key, present) in [("slot", e.slot != nil), ("pctAddress", e.pctAddress != nil)] where present {
+                throw ConfigIssue(path: p.key(key), message: "'\(key)' is for viavi-map-pct, not \(driver.name)", fix: "remove it")
+            }
+            return
+        }
+        if spec.simulate != nil { return }
+        switch (e.slot, e.pctAddress) {
+        case (let slot?, nil):
+            guard let chassis = InstrumentAddress.parse(spec.address),
+                  let a = ViaviMapPCT.applicationAddress(chassis: chassis, slot: slot) else {
+                throw ConfigIssue(path: p.key("slot"), message: "slot \(slot) on \(spec.address) gives no PCT port",
+                                  fix: "give the mORL's slot 1-16 and the chassis as tcp://HOST:8100")
+            }
+            spec.pctAddress = a.description
+        case (nil, let a?):
+            guard case .tcp? = InstrumentAddress.parse(a) else {
+                throw ConfigIssue(path: p.key("pctAddress"), message: "'\(Escaped.text(a))' is not tcp://HOST:PORT",
+                                  fix: "write the PCT's port, e.g. tcp://192.168.1.30:8301")
+            }
+            spec.pctAddress = a
+        case (nil, nil):
+            throw ConfigIssue(path: p, message: "the PCT's port is not given",
+                              fix: "add 'slot: N' (the mORL's slot; its port is 8300 + N) or 'pctAddress: tcp://HOST:PORT'")
+        case (_?, _?):
+            throw ConfigIssue(path: p.key("pctAddress"), message: "both 'slot' and 'pctAddress' are given", fix: "keep one of them")
         }
     }
 

@@ -101,7 +101,9 @@ extension StationConfig {
                 path: p.key("limits").key("meanIlMaxDb"), message: "mean IL max \(v) dB is not positive",
                 fix: "give a positive dB value or remove it")
         }
-        let (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
+        var (rlA, rlB) = try returnLossLimits(e.limits.rlMinDb, p.key("limits").key("rlMinDb"))
+        if let a = e.limits.rlMinDbA { rlA = try returnLossLimits(.all(a), p.key("limits").key("rlMinDbA")).0 }
+        if let b = e.limits.rlMinDbB { rlB = try returnLossLimits(.all(b), p.key("limits").key("rlMinDbB")).1 }
         let r = e.reference
         let validity = try r?.validity.map { try duration($0, p.key("reference").key("validity"), within: 60...(31 * 86400)) } ?? 8 * 3600
         let tol = r?.negativeIlToleranceDb ?? (fiberType.isSingleMode ? 0.05 : 0.10)
@@ -116,7 +118,20 @@ extension StationConfig {
         return Recipe(
             partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
             limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB),
-            reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method))
+            reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method),
+            rlWindow: try e.rl.map { try returnLossWindow($0, p.key("rl")) })
+    }
+
+    /// `rl:`: how an instrument that gates RL places its markers around each connector.
+    static func returnLossWindow(_ e: ReturnLossWindowEntry, _ p: ConfigPath) throws -> ReturnLossWindow {
+        let method = try oneOf(e.method, ReturnLossWindow.Method.self, p.key("method"), what: "RL method")
+        let w = ReturnLossWindow(method: method, aOffsetM: e.aOffsetM ?? -0.5, bOffsetM: e.bOffsetM ?? 0.5)
+        guard (-100...100).contains(w.aOffsetM), (-100...100).contains(w.bOffsetM), w.aOffsetM < w.bOffsetM else {
+            throw ConfigIssue(
+                path: p, message: "markers A at \(w.aOffsetM) m and B at \(w.bOffsetM) m are not a window",
+                fix: "put marker A before marker B, within 100 m of the connector, e.g. aOffsetM: -0.5, bOffsetM: 0.5")
+        }
+        return w
     }
 
     /// `assembly:`: its MPO layout, kind, fiber type, both ends and polarity.
@@ -149,8 +164,19 @@ extension StationConfig {
         if let l = a.lengthM, l <= 0 {
             throw ConfigIssue(path: ap.key("lengthM"), message: "length \(l) m is not positive", fix: "give the length in metres")
         }
+        if let t = a.lengthToleranceM {
+            guard a.lengthM != nil else {
+                throw ConfigIssue(path: ap.key("lengthToleranceM"), message: "a length tolerance without a length",
+                                  fix: "add 'lengthM: <metres>' or remove lengthToleranceM")
+            }
+            guard t > 0 else {
+                throw ConfigIssue(path: ap.key("lengthToleranceM"), message: "length tolerance \(t) m is not positive",
+                                  fix: "give the tolerance in metres, e.g. 0.1")
+            }
+        }
         return AssemblySpec(
-            layout: layout, kind: kind, fiberType: fiberType, endA: endA, endB: endB, lengthM: a.lengthM, polarity: polarity)
+            layout: layout, kind: kind, fiberType: fiberType, endA: endA, endB: endB, lengthM: a.lengthM, polarity: polarity,
+            lengthToleranceM: a.lengthToleranceM)
     }
 
     /// `polarityMap: {1: 12, 2: 11, ...}` keyed by end-A position.
@@ -197,7 +223,7 @@ extension StationConfig {
     /// A recipe that judges RL needs an RL meter on every fixture that can test it.
     static func checkReturnLossMeters(_ recipe: Recipe, fixtures: [FixtureWiring], _ p: ConfigPath) throws {
         guard recipe.limits.judgesReturnLoss else { return }
-        for w in fixtures where w.cannotTest(recipe.assembly) == nil && w.rlMeter == nil {
+        for w in fixtures where w.cannotTest(recipe.assembly) == nil && w.rlMeter == nil && w.sequencer == nil {
             throw ConfigIssue(
                 path: p.key("limits").key("rlMinDb"),
                 message: "recipe \(recipe.partNumber) judges RL, but fixture \(w.id) (which can test it) has no RL meter",

@@ -85,7 +85,7 @@ extension StationConfig {
         case .highLoss(let fb, _), .darkFiber(let fb): named = [fb]
         case .swappedPair(let a, let b): named = [a, b]
         case .dirtyEndFace(_, let fbs, _): named = fbs
-        case .wrongPolarity, .genderMismatch: named = []
+        case .wrongPolarity, .genderMismatch, .wrongLength: named = []
         case .darkAtWavelength(let fb, _): named = [fb]
         }
         if let bad = named.first(where: { !used.contains($0) }) {

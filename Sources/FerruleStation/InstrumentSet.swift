@@ -13,6 +13,7 @@ public struct InstrumentSet: Sendable {
     public var sources: [String: any LightSource] = [:]
     public var powerMeters: [String: any PowerMeter] = [:]
     public var rlMeters: [String: any ReturnLossMeter] = [:]
+    public var pathSetMeters: [String: any PathSetMeter] = [:]
     public var fixtureIO: [String: any FixtureIO] = [:]
     public var scanners: [String: any BarcodeScanner] = [:]
 
@@ -25,6 +26,7 @@ public struct InstrumentSet: Sendable {
         if let s = instrument as? any LightSource, spec.canBeSource { sources[spec.name] = s }
         if let m = instrument as? any PowerMeter { powerMeters[spec.name] = m }
         if let m = instrument as? any ReturnLossMeter { rlMeters[spec.name] = m }
+        if let m = instrument as? any PathSetMeter { pathSetMeters[spec.name] = m }
         if let io = instrument as? any FixtureIO { fixtureIO[spec.name] = io }
         if let s = instrument as? any BarcodeScanner { scanners[spec.name] = s }
     }

@@ -9,7 +9,7 @@ import Foundation
 public enum DriverCatalog {
     public static let all: [DriverInfo] = [
         SantecRL1.info, SantecOSX.info, Keysight816x.info, DiConSwitch.info, ModbusSwitch.info, ModbusFixtureIO.info,
-        SerialBarcodeScanner.info,
+        SerialBarcodeScanner.info, ViaviMapPCT.info,
         SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter
     ]
 
@@ -43,6 +43,8 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var ioMap: ModbusIOMap?
     /// udev properties that find the instrument's port (resolved at start, followed on hot-plug).
     public var match: [String: String]?
+    /// `viavi-map-pct`: the PCT application's port (`address` is the chassis).
+    public var pctAddress: String?
 
     /// The roles this instrument can take, from its driver and (for a Keysight mainframe) its modules.
     /// A Keysight mainframe is a source only with a laser module's slot configured.

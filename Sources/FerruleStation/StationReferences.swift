@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleDevices
 import FerruleProtocol
 import FerruleRecords
 import Foundation
@@ -77,7 +78,8 @@ extension Station {
         let ref = Reference(
             fixture: id, cord: .init(id: cord.id, polarity: cord.polarityName), method: method, takenAt: now(),
             operatorId: operatorId,
-            pairs: "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the "
+            pairs: (w.sequencer.map { "\($0) referenced itself (its reference mode, measured values, no override) with " } ?? "")
+                + "reference cord \(cord.id) (Type \(cord.polarityName)): launch k read at the receive position the "
                 + "cord lands it on, "
                 + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was "
                 + "read on",
@@ -90,6 +92,9 @@ extension Station {
     private func measureReference(_ w: FixtureWiring, cord: ReferenceCord, pairs: [Int: Int]) async throws -> [Reference.Value] {
         let interlock = Interlock(fixture: w.id, io: w.io.flatMap { instruments.fixtureIO[$0] })
         try await interlock.check()
+        if let name = w.sequencer, let meter = instruments.pathSetMeters[name] {
+            return try await measureSequencedReference(w, meter: meter, cord: cord, pairs: pairs, interlock: interlock)
+        }
         let wls = referenceWavelengths(fixture: w)
         let ins = instruments
         let id = w.id
@@ -107,13 +112,7 @@ extension Station {
                     try await interlock.check()
                     try await ins.sources[w.source]!.enable(wavelengthNm: wl)
                     let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
-                    guard case .dBm(let dbm) = r else {
-                        throw ReferenceFailed(
-                            message: "reference of fixture \(id) with cord \(cord.id): \(r) at position \(p) -> "
-                                + "\(q), \(wl) nm; "
-                                + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(id), "
-                                + "clean it and retry")
-                    }
+                    guard case .dBm(let dbm) = r else { throw Self.noReferenceLight(r, id, cord, p, q, wl) }
                     out.append(
                         .init(
                             position: p, receivePosition: q, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl,
@@ -125,4 +124,40 @@ extension Station {
         return values
     }
 
+    static func noReferenceLight(_ r: PowerReading, _ fixture: Int, _ cord: ReferenceCord, _ p: Int, _ q: Int, _ wl: Int)
+        -> ReferenceFailed
+    {
+        ReferenceFailed(
+            message: "reference of fixture \(fixture) with cord \(cord.id): \(r) at position \(p) -> \(q), \(wl) nm; "
+                + "connect reference cord \(cord.id) (Type \(cord.polarityName)) to fixture \(fixture), clean it and retry")
+    }
+
+    /// The instrument takes its own reference over every path the cord connects (the PCT's
+    /// reference mode), and what it measured on each path becomes the fixture's reference, kept,
+    /// checked and aged like any other.
+    private func measureSequencedReference(
+        _ w: FixtureWiring, meter: any PathSetMeter, cord: ReferenceCord, pairs: [Int: Int], interlock: Interlock
+    ) async throws -> [Reference.Value] {
+        let sorted = pairs.sorted { $0.key < $1.key }
+        let plan = PathSetPlan(
+            launchPort: w.launchPort ?? 1,
+            paths: sorted.map { InstrumentPath(launchChannel: w.launchChannels[$0.key]!, receiveChannel: w.receiveChannels[$0.value]!) },
+            wavelengthsNm: referenceWavelengths(fixture: w))
+        let taken = try await arbiter.withLease(w.instruments) {
+            try await interlock.check()
+            return try await meter.reference(plan)
+        }
+        var values: [Reference.Value] = []
+        for (p, q) in sorted {
+            let lch = w.launchChannels[p]!, rch = w.receiveChannels[q]!
+            for wl in plan.wavelengthsNm {
+                let r = taken.first { $0.path == InstrumentPath(launchChannel: lch, receiveChannel: rch) && $0.wavelengthNm == wl }
+                guard case .dBm(let dbm)? = r?.power else { throw Self.noReferenceLight(r?.power ?? .noLight, w.id, cord, p, q, wl) }
+                values.append(.init(
+                    position: p, receivePosition: q, launchChannel: lch, receiveChannel: rch, wavelengthNm: wl,
+                    powerDbm: Judge.round(dbm, 3)))
+            }
+        }
+        return values
+    }
 }

@@ -60,6 +60,7 @@ struct UnitRun: Sendable {
 
     /// Every used fiber in order; learns where fibers arrive, and stops early on an all-dark unit.
     func measure() async -> Result {
+        if let name = wiring.sequencer, let meter = instruments.pathSetMeters[name] { return await measureSequenced(meter) }
         var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(
             .unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
@@ -115,7 +116,7 @@ struct UnitRun: Sendable {
     }
 
     /// Stores a measured fiber, then tells the watchers.
-    private func announce(_ fiber: Int, _ f: Fiber, expected: Int, judge: Judge) async {
+    func announce(_ fiber: Int, _ f: Fiber, expected: Int, judge: Judge) async {
         // Recorded before it is announced: a step event means the reading is committed, so a
         // crash right after one can never lose what a watcher has seen (see `Store` for a power loss).
         if !f.steps.isEmpty { await onFiber(fiber, f.arrival ?? nil, f.steps) }
