@@ -54,6 +54,19 @@ extension SimulatedBench {
         return truth
     }
 
+    /// Where a launch channel's light lands without a receive switch (single MTJ: a receive jumper
+    /// takes whatever arrives): the SW2 channel of the position it arrives at, as if read there.
+    func sequencedReceiveChannel(_ instrument: String, launchChannel lch: Int) -> Int? {
+        guard let w = sequencedFixture(instrument), let p = w.launchChannels.first(where: { $0.value == lch })?.key else { return nil }
+        let q: Int?
+        switch mounted[w.id] ?? .empty {
+        case .empty: q = nil
+        case .cord(let map): q = map[p]
+        case .assembly(let a): q = a.arrival[p]
+        }
+        return q.flatMap { w.receiveChannels[$0] }
+    }
+
     /// The receive position a launch position's light arrives at in what is mounted (for the port map).
     func sequencedArrival(_ instrument: String, launchChannel lch: Int, among receiveChannels: [Int], wavelengthNm wl: Int) -> Int? {
         receiveChannels.first { rch in

@@ -10,7 +10,9 @@ extension PCTModel {
     func start(device: SCPIDevice) async -> SCPIResult {
         let s = state
         s.faulted = false
-        let paths = s.links.sorted { $0.key < $1.key }
+        // With the Port Map its linked paths; without it (single MTJ) each listed SW1 channel into
+        // the receive jumper, written as receive channel 0.
+        let paths = s.portMapOn ? s.links.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } : s.pathList.map { ($0, 0) }
         let duration = bench.timing.pctPathMs * Double(max(paths.count, 1) * s.sourceList.count)
         s.busyUntil = .now + .microseconds(Int64(duration * 1000))
         func fault(_ code: Int, _ text: String) -> SCPIResult {
@@ -39,7 +41,8 @@ extension PCTModel {
     private func referenceGroups(_ l: Int, _ r: Int) async -> String {
         var groups: [String] = []
         for wl in state.sourceList {
-            let t = await bench.sequencedPath(name, launchChannel: l, receiveChannel: r, wavelengthNm: wl)
+            let rx = r > 0 ? r : await bench.sequencedReceiveChannel(name, launchChannel: l) ?? 0
+            let t = await bench.sequencedPath(name, launchChannel: l, receiveChannel: rx, wavelengthNm: wl)
             guard let p = t.powerDbm, p >= -70 else {
                 groups.append("\(wl),-------,,")
                 continue
@@ -59,8 +62,13 @@ extension PCTModel {
         for wl in state.sourceList {
             // The exact path's reference; else the launch channel's from another path, as a
             // single-jumper reference would give (wrong by the receive channels' difference).
-            guard let ref = state.reference[PCTState.key(l, r, wl)] ?? state.launchReference["\(l)@\(wl)"] else { return nil }
-            let t = await bench.sequencedPath(name, launchChannel: l, receiveChannel: r, wavelengthNm: wl)
+            // An IL override in use stands for the launch jumper's loss against the source's calibrated power.
+            let overridden = state.ilOverrideOn.contains(l) ? state.ilOverride[l].map { bench.settings.sourcePowerDbm - $0 } : nil
+            guard let ref = overridden ?? state.reference[PCTState.key(l, r, wl)] ?? state.launchReference["\(l)@\(wl)"] else {
+                return nil
+            }
+            let rx = r > 0 ? r : await bench.sequencedReceiveChannel(name, launchChannel: l) ?? 0
+            let t = await bench.sequencedPath(name, launchChannel: l, receiveChannel: rx, wavelengthNm: wl)
             if t.overRange {
                 groups.append("\(wl),+++++++,,,")
             } else if let p = t.powerDbm, p >= -70 {
@@ -100,7 +108,7 @@ extension PCTModel {
             return .error(-224, "Illegal parameter value")
         }
         guard ContinuousClock.now >= s.busyUntil else { return .error(-205, "Command not valid in current state") }
-        let r = a.count == 2 ? Int(a[1]) : s.links[l]
+        let r = s.portMapOn ? (a.count == 2 ? Int(a[1]) : s.links[l]) : 0  // single MTJ: the receive channel is ignored
         let stored = s.function == 0 ? s.referenceResults : s.dutResults
         if let r, let groups = stored["\(l)/\(r)"] { return .reply(groups) }
         let empties = s.function == 0 ? ",,," : ",,,,"

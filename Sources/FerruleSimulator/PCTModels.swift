@@ -56,6 +56,11 @@ final class PCTState: @unchecked Sendable {
     var sw1: [Int] = []
     var sw2: [Int] = []
     var links: [Int: Int] = [:]
+    /// `:PATH:LIST 1,...`: the SW1 channels measured without the Port Map (single MTJ).
+    var pathList: [Int] = []
+    /// `:PATH:JUMPer:IL` overrides of the launch MTJ per channel, and whether each is in use.
+    var ilOverride: [Int: Double] = [:]
+    var ilOverrideOn: Set<Int> = []
     var function = 1
     var busyUntil: ContinuousClock.Instant = .now
     var faulted = false
@@ -128,8 +133,11 @@ struct PCTModel: SCPIModel {
             s.launchPort = p
             return SCPIResult.none
         }
-        if SCPIDevice.matches(h, "PATH:LIST") {  // single-switch channel list: SW1 only
-            guard a.count >= 2, a[0] == "1" else { return .error(-224, "Illegal parameter value") }
+        if SCPIDevice.matches(h, "PATH:LIST") {  // 5-60: `1,1-10,12`; SW1's list is what a single-MTJ cycle measures
+            guard a.count >= 2, a[0] == "1" || a[0] == "2", let list = Self.channelList(a.dropFirst()) else {
+                return .error(-224, "Illegal parameter value")
+            }
+            if a[0] == "1" { s.pathList = list }
             return SCPIResult.none
         }
         if SCPIDevice.matches(h, "MEASure:ORL:SETup") {
@@ -149,11 +157,28 @@ struct PCTModel: SCPIModel {
         if SCPIDevice.matches(h, "SENSe:FUNCtion?") { return .reply(String(s.function)) }
         for node in ["PATH:JUMPer:IL", "PATH:JUMPer:IL:AUTO", "PATH:JUMPer:LENGth", "PATH:JUMPer:LENGth:AUTO"]
         where SCPIDevice.matches(h, node) {
-            guard a.count == 3, let g = Int(a[0]), (1...3).contains(g), let c = Int(a[1]), (1...channels).contains(c), Double(a[2]) != nil
-            else { return .error(-224, "Illegal parameter value") }
+            guard a.count == 3, let g = Int(a[0]), (1...3).contains(g), let c = Int(a[1]), (1...channels).contains(c),
+                  let v = Double(a[2]) else { return .error(-224, "Illegal parameter value") }
+            guard g == 1 else { return SCPIResult.none }  // the launch MTJ's are the ones a DUT's IL uses here
+            if node == "PATH:JUMPer:IL" { s.ilOverride[c] = v }
+            if node == "PATH:JUMPer:IL:AUTO" {
+                guard v == 0 || v == 1 else { return .error(-224, "Illegal parameter value") }
+                if v == 0 { s.ilOverrideOn.insert(c) } else { s.ilOverrideOn.remove(c) }
+            }
             return SCPIResult.none
         }
         return nil
+    }
+
+    /// `1-10`, `12`... as a channel list; nil when a part is not a channel or a range.
+    static func channelList(_ parts: ArraySlice<String>) -> [Int]? {
+        var out: [Int] = []
+        for part in parts {
+            let ends = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard (1...2).contains(ends.count), let from = ends.first!, let to = ends.last!, from >= 1, from <= to else { return nil }
+            out += Array(from...to)
+        }
+        return out
     }
 
     private func portMap(_ h: String, _ a: [String]) -> SCPIResult? {

@@ -53,7 +53,7 @@ extension StationConfig {
 
     static func named(_ name: String?, _ p: ConfigPath, key: String) throws -> String {
         guard let name else {
-            throw ConfigIssue(path: p.key(key), message: "the fixture names no \(key)",
+            throw ConfigIssue(path: p, message: "missing required key '\(key)'",
                               fix: "add '\(key): NAME', or 'sequencer: NAME' for an instrument that measures the fixture itself")
         }
         return name
