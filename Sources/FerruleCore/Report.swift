@@ -48,6 +48,7 @@ public struct UnitReport: Sendable, Codable {
         public var endA: ConnectorEnd
         public var endB: ConnectorEnd
         public var lengthM: Double?
+        public var lengthToleranceM: Double?
 
         public init(_ spec: AssemblySpec) {
             fiberCount = spec.fiberCount
@@ -61,6 +62,7 @@ public struct UnitReport: Sendable, Codable {
             endA = spec.endA
             endB = spec.endB
             lengthM = spec.lengthM
+            lengthToleranceM = spec.lengthToleranceM
         }
     }
     /// The station that tested the unit: its id, software version and config hash.
@@ -148,6 +150,8 @@ public struct UnitReport: Sendable, Codable {
         /// RL min at end A and at end B.
         public var rlMinDb: Double?
         public var rlMinDbB: Double?
+        /// How the instrument gated RL around each connector, where the recipe says.
+        public var rlWindow: ReturnLossWindow?
     }
     /// Worst and mean values over the unit, for the certificate's summary.
     public struct Summary: Sendable, Codable {
@@ -208,7 +212,7 @@ public struct UnitReport: Sendable, Codable {
         self.limits = Limits(
             il: recipe.wavelengthsNm.map { .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity) },
             meanIlMaxDb: recipe.limits.meanIlMaxDb, rlMinDb: recipe.limits.rlMinDb,
-            rlMinDbB: recipe.limits.rlMinDbB)
+            rlMinDbB: recipe.limits.rlMinDbB, rlWindow: recipe.rlWindow)
         self.instruments = instruments
         self.references = references
         self.cords = cords

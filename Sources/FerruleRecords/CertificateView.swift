@@ -243,7 +243,7 @@ extension CertificateView {
 
     static func assemblyText(_ a: UnitReport.Assembly) -> String {
         "\(a.fiberCount)-fiber \(a.kind.rawValue), \(a.fiberType.rawValue), polarity \(a.polarity)"
-            + (a.lengthM.map { ", \(num($0, 1)) m" } ?? "")
+            + (a.lengthM.map { ", \(num($0, 1)) m" } ?? "") + (a.lengthToleranceM.map { " \u{00B1} \(num($0, 2)) m" } ?? "")
     }
 
     static func endText(_ end: ConnectorEnd) -> String {
@@ -255,6 +255,9 @@ extension CertificateView {
         if let m = r.limits.meanIlMaxDb { parts.append("mean IL \u{2264} \(num(m, 2)) dB") }
         if let rl = r.limits.rlMinDb { parts.append("RL at A \u{2265} \(num(rl, 0)) dB") }
         if let rl = r.limits.rlMinDbB { parts.append("RL at B \u{2265} \(num(rl, 0)) dB") }
+        if let w = r.limits.rlWindow {
+            parts.append("RL gated \(w.method.rawValue), markers \(num(w.aOffsetM, 2)) to \(num(w.bOffsetM, 2)) m around each connector")
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -271,7 +271,7 @@ extension Station {
     }
 
     func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {
-        var roles: [(String, String)] = [
+        var roles: [(String, String)] = w.sequencer.map { [("sequencer", $0)] } ?? [
             ("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
             ("source", w.source), ("powerMeter", w.powerMeter)
         ]

@@ -41,6 +41,11 @@ import Testing
         }
         #expect(r.polarity.observedType == .b)
         #expect(r.references.contains { $0.pairs.contains("pct referenced itself") }, "the report says the instrument referenced itself")
+        #expect(r.instruments.map(\.role) == ["sequencer"] && r.limits.rlWindow?.method == .discrete)
+        // The report file, with its lengths, RL window and tolerance, is valid against the published schema.
+        try await waitUntil("the report file") { FileManager.default.fileExists(atPath: o.reportPath) }
+        let (status, out) = try validateReports([o.reportPath])
+        #expect(status == 0, "\(out)")
     }
 
     /// A dark fiber has no IL number and is diagnosed dark; a Type A unit under a Type B recipe is
