@@ -85,6 +85,8 @@ public struct UnitReport: Sendable, Codable {
         public var address: String
         public var identity: InstrumentIdentity?
         public var calibrationDue: String?
+        /// True when the unit was tested with the instrument past its calibration (`station.calibration: warn`).
+        public var calibrationOverdue: Bool?
 
         public init(
             role: String, name: String, driver: String, address: String, identity: InstrumentIdentity?,

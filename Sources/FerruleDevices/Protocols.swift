@@ -103,3 +103,16 @@ public protocol Replugging: Instrument {
     func unplugged() async
     func replugged(at address: InstrumentAddress) async
 }
+
+/// What an instrument says of its own calibration.
+public enum CalibrationRecord: Sendable, Hashable {
+    /// Calibrated on this day (`yyyy-MM-dd`).
+    case calibrated(on: String)
+    /// The instrument says it is not calibrated.
+    case notCalibrated
+}
+
+/// An instrument that reports when it was calibrated (the MAP-300 PCT's `:FACTory:CALibration:DATe?`).
+public protocol ReportsCalibration: Instrument {
+    func calibration() async throws -> CalibrationRecord
+}

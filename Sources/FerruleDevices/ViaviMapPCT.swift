@@ -22,7 +22,7 @@ import Foundation
 /// channel it wants read (`:PMAP:SETup:LINK`), or has the PCT find them (`:PMAP:MEASure:ALL`,
 /// then `:PMAP:PATH:LINK?`). Results: `:MEASure:ALL? <launch>,<receive>` per path, parsed by
 /// `ViaviPCTReplies`.
-public actor ViaviMapPCT: PathSetMeter {
+public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
     public nonisolated let name: String
     public nonisolated let wavelengthsNm: [Int]
     public nonisolated let chassisAddress: InstrumentAddress
@@ -62,6 +62,17 @@ public actor ViaviMapPCT: PathSetMeter {
                 throw self.failure("*IDN?", "reply \"\(reply.prefix(80))\" is not maker,model,serial,firmware")
             }
             return id
+        }
+    }
+
+    /// The mORL's factory calibration date (guide 4-4, `:FACTory:CALibration:DATe?`).
+    public func calibration() async throws -> CalibrationRecord {
+        try await conversation.run {
+            let reply = try await self.query(":FACT:CAL:DAT?")
+            guard let record = ViaviPCTReplies.calibration(reply) else {
+                throw self.failure(":FACT:CAL:DAT?", "reply \"\(reply.prefix(40))\" is not yyyy.mm.dd or NO")
+            }
+            return record
         }
     }
 

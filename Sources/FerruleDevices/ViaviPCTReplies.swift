@@ -126,6 +126,16 @@ public enum ViaviPCTReplies {
         return (launch, receive > 0 ? receive : nil)
     }
 
+    /// `:FACTory:CALibration:DATe?` (4-4): `yyyy.mm.dd` the day it was calibrated, or `NO`.
+    public static func calibration(_ reply: String) -> CalibrationRecord? {
+        let t = reply.trimmingCharacters(in: .whitespaces)
+        if t.uppercased() == "NO" { return .notCalibrated }
+        let parts = t.split(separator: ".").map { Int($0) }
+        guard parts.count == 3, let y = parts[0], let m = parts[1], let d = parts[2], (1990...2200).contains(y), (1...12).contains(m),
+              (1...31).contains(d) else { return nil }
+        return .calibrated(on: String(format: "%04d-%02d-%02d", y, m, d))
+    }
+
     /// `:SYSTem:ERRor?` and `:SYSTem:WARNing?` (3-8, 5-108): `<code>,"<text>"`, 0 when empty.
     public static func queueEntry(_ reply: String) -> (code: Int, text: String)? { SCPI.parseError(reply) }
 }

@@ -26,6 +26,8 @@ public struct Refusal: Codable, Sendable, Hashable {
         case emptySerial
         case instrumentMissing
         case sourceMayBeOn
+        /// An instrument of the fixture is past its calibration and `station.calibration` is `refuse`.
+        case calibrationOverdue
         /// Anything else: the error's message and fix say it.
         case other
     }

@@ -83,6 +83,8 @@ public struct StationStatus: Sendable, Codable {
         public var cords: [UnitReport.CordUse]
         /// Set when the fixture's light source did not confirm off: "source may be ON: why".
         public var sourceMayBeOn: String?
+        /// The fixture's instruments past their calibration (nil: none).
+        public var calibrationOverdue: [OverdueCalibration]?
         /// The latest unit this fixture finished since the daemon started.
         public var lastUnit: LastUnit?
 
@@ -118,6 +120,16 @@ public struct StationStatus: Sendable, Codable {
             self.stored = stored
         }
     }
+    /// An instrument past its calibration: due on `due`, or never calibrated (nil).
+    public struct OverdueCalibration: Sendable, Codable, Hashable {
+        public var instrument: String
+        public var due: String?
+
+        public init(instrument: String, due: String?) {
+            self.instrument = instrument
+            self.due = due
+        }
+    }
     /// One instrument: where it is, whether it answers, who it is and its last error.
     public struct Instrument: Sendable, Codable {
         public var name: String
@@ -126,8 +138,12 @@ public struct StationStatus: Sendable, Codable {
         public var state: InstrumentState
         public var identity: InstrumentIdentity?
         public var lastError: String?
-        /// From the config (`calibrationDue`), as written there.
+        /// `yyyy-MM-dd`: the instrument's own calibration date plus its interval, or the config's `calibrationDue`.
         public var calibrationDue: String?
+        /// What says when it is due, in words ("calibration due 2027-03-02 (from the instrument)").
+        public var calibration: String?
+        /// True when today is past it (or the instrument says it is not calibrated).
+        public var calibrationOverdue: Bool?
 
         public init(
             name: String, driver: String, address: String, state: InstrumentState, identity: InstrumentIdentity? = nil,

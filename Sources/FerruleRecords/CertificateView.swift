@@ -238,7 +238,7 @@ extension CertificateView {
         let identity = i.identity.map { "\($0.manufacturer) \($0.model), s/n \($0.serial), fw \($0.firmware)" }
         return Instrument(
             role: i.role, name: i.name, driver: i.driver, address: i.address, identity: identity ?? "not identified",
-            calibrationDue: i.calibrationDue ?? "-")
+            calibrationDue: (i.calibrationDue ?? "-") + (i.calibrationOverdue == true ? " (OVERDUE)" : ""))
     }
 
     static func assemblyText(_ a: UnitReport.Assembly) -> String {

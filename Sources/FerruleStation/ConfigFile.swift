@@ -58,6 +58,8 @@ struct StationSection: Codable {
     var spillFile: String?
     /// How fixtures that share instruments take turns: `unit` (default) or `fiber`.
     var schedule: String?
+    /// An instrument past its calibration: `warn` (default) or `refuse` units.
+    var calibration: String?
 }
 
 struct InstrumentEntry: Codable {
@@ -83,6 +85,8 @@ struct InstrumentEntry: Codable {
     var channels: Int?
     var wavelengthsNm: [Int]?
     var calibrationDue: String?
+    /// For an instrument that reports the day it was calibrated: months until it is due again (default 12).
+    var calibrationIntervalMonths: Int?
     /// Modbus: the slave (unit) id, 1...247.
     var unitId: Int?
     /// Modbus: extra tries after a timeout or a corrupt reply.

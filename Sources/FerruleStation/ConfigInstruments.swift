@@ -38,6 +38,17 @@ extension StationConfig {
             name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
             channels: e.channels, wavelengthsNm: e.wavelengthsNm ?? [], calibrationDue: e.calibrationDue)
         if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
+        if let d = e.calibrationDue, CalendarDay.parse(d) == nil {
+            throw ConfigIssue(path: p.key("calibrationDue"), message: "'\(Escaped.text(d))' is not a day",
+                              fix: "write the day the calibration is due as YYYY-MM-DD, e.g. \"2027-06-30\"")
+        }
+        if let m = e.calibrationIntervalMonths {
+            guard (1...120).contains(m) else {
+                throw ConfigIssue(path: p.key("calibrationIntervalMonths"), message: "\(m) months is not in 1...120",
+                                  fix: "give the calibration interval in months, e.g. 12")
+            }
+            spec.calibrationIntervalMonths = m
+        }
         try modbusSettings(e, driver: driver, into: &spec, p)
         try meterSettings(e, driver: driver, into: &spec, p)
         if spec.canBeSource && spec.wavelengthsNm.isEmpty {  // after the settings: a Keysight is a source with its laser's slot

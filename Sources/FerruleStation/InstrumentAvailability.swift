@@ -17,6 +17,8 @@ public actor InstrumentAvailability {
     let logger: Logger
     let now: @Sendable () -> Date
     var identities: [String: InstrumentIdentity] = [:]
+    /// What instruments that report their calibration said at the last probe.
+    var calibrationRecords: [String: CalibrationRecord] = [:]
     var instrumentErrors: [String: String] = [:]
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     var missing: [String: String] = [:]
@@ -58,6 +60,7 @@ public actor InstrumentAvailability {
                 instrumentErrors[name] = "\(error)"
             }
         }
+        await readCalibrations()
         return failures
     }
 
@@ -83,7 +86,10 @@ public actor InstrumentAvailability {
             var row = StationStatus.Instrument(
                 name: spec.name, driver: spec.driver.name, address: devnodes[spec.name] ?? spec.address, state: state,
                 identity: identities[spec.name], lastError: instrumentErrors[spec.name])
-            row.calibrationDue = spec.calibrationDue
+            let calibration = InstrumentCalibration.of(spec, record: calibrationRecords[spec.name])
+            row.calibrationDue = calibration.due
+            row.calibration = calibration.text
+            row.calibrationOverdue = calibration.overdue(today: CalendarDay.of(now())) ? true : nil
             return row
         }
     }

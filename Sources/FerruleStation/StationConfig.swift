@@ -36,7 +36,10 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var timeoutSeconds: Double?
     public var channels: Int?
     public var wavelengthsNm: [Int]
+    /// `yyyy-MM-dd`, validated.
     public var calibrationDue: String?
+    /// Added to the date an instrument reports it was calibrated on (`calibrationIntervalMonths`).
+    public var calibrationIntervalMonths = 12
     public var unitId = 1
     public var retries = 2
     public var switchMap: ModbusSwitchMap?
@@ -150,6 +153,8 @@ public struct StationConfig: Sendable {
     /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
     public var certificate: CertificateTemplate = .standard
     public var schedule: InstrumentSchedule = .unit
+    /// What an instrument past its calibration does to units (`station.calibration`).
+    public var calibration: CalibrationPolicy = .warn
     /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
     public var scanners: [FixtureScanner] = []
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
@@ -203,6 +208,9 @@ public struct StationConfig: Sendable {
                                   fix: "use unit (a unit keeps shared instruments until it ends) or fiber (fixtures alternate per fiber)")
             }
             config.schedule = schedule
+        }
+        if let c = f.station.calibration {
+            config.calibration = try oneOf(c, CalibrationPolicy.self, root.key("station").key("calibration"), what: "calibration policy")
         }
         if let t = f.station.certificateTemplate {
             config.certificate = try certificateTemplate(t, configFile: file, root.key("station").key("certificateTemplate"))

@@ -58,6 +58,8 @@ extension Station {
             id: w.id, state: fixtureState(w.id), unit: progress[w.id], reference: refs.first ?? missing, references: refs,
             cords: await referenceKeeper.cordUses(w), sourceMayBeOn: await light.sourceWarning(w))
         fixture.lastUnit = lastUnits[w.id]
+        let overdue = await availability.overdue(among: w.instruments, today: CalendarDay.of(t))
+        if !overdue.isEmpty { fixture.calibrationOverdue = overdue.map { .init(instrument: $0.name, due: $0.calibration.due) } }
         return fixture
     }
 }

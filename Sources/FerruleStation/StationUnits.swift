@@ -27,6 +27,7 @@ extension Station {
                 message: why, fix: "plug \(name) back in; the station reconnects by itself", Refusal(.instrumentMissing, fixture: w.id))
         }
         if let problem = await light.lightRefusal(w) { throw problem }
+        if let problem = await calibrationRefusal(w) { throw problem }
         if let problem = await referenceKeeper.cordRefusal(w) { throw problem }
         let book: ReferenceBook
         switch await referenceKeeper.referenceBook(w, recipe: recipe) {
@@ -270,6 +271,17 @@ extension Station {
         }
     }
 
+    /// A fixture whose instrument is past its calibration, under `station.calibration: refuse`.
+    func calibrationRefusal(_ w: FixtureWiring) async -> UnitRefused? {
+        guard active.calibration == .refuse,
+              let (name, c) = await availability.overdue(among: w.instruments, today: CalendarDay.of(now())).first else { return nil }
+        return UnitRefused(
+            message: "\(name) is past its calibration: \(c.text)",
+            fix: "have \(name) calibrated (then update calibrationDue, or the instrument's own date is read at the next start); "
+                + "a supervisor may set station.calibration: warn meanwhile",
+            Refusal(.calibrationOverdue, fixture: w.id))
+    }
+
     func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {
         var roles: [(String, String)] = w.sequencer.map { [("sequencer", $0)] } ?? [
             ("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
@@ -278,12 +290,15 @@ extension Station {
         if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
         if let io = w.io { roles.append(("fixtureIO", io)) }
         var records: [UnitReport.Instrument] = []
+        let today = CalendarDay.of(now())
         for (role, name) in roles {
             let spec = instruments.specs[name]
-            records.append(
-                UnitReport.Instrument(
-                    role: role, name: name, driver: spec?.driver.name ?? "?", address: spec?.address ?? "?",
-                    identity: await availability.identity(of: name), calibrationDue: spec?.calibrationDue))
+            let calibration = await availability.calibration(of: name)
+            var record = UnitReport.Instrument(
+                role: role, name: name, driver: spec?.driver.name ?? "?", address: spec?.address ?? "?",
+                identity: await availability.identity(of: name), calibrationDue: calibration?.due)
+            if calibration?.overdue(today: today) ?? false { record.calibrationOverdue = true }
+            records.append(record)
         }
         return records
     }

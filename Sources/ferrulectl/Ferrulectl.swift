@@ -125,7 +125,8 @@ struct Status: AsyncParsableCommand {
             let id = i["identity"]
             print(
                 "instrument \(i["name"]?.text ?? ""): \(i["state"]?.text ?? "") \(id?["model"]?.text ?? "") "
-                    + "\(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")")
+                    + "\(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")"
+                    + (i["calibration"]?.text.map { "; \($0)" } ?? "") + (i["calibrationOverdue"] == nil ? "" : " OVERDUE"))
         }
         if let st = result["storage"] {
             let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576

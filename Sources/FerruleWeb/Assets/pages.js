@@ -125,13 +125,13 @@ F.pages = {
   instruments() {
     const box = F.$("instruments");
     box.textContent = "";
-    const today = new Date().toISOString().slice(0, 10);
     box.append(F.table(["inst.name", "inst.driver", "inst.address", "inst.state", "inst.identity", "inst.calibration", "inst.lastError"],
       F.state.status.instruments.map((i) => [i.name, i.driver, i.address,
         F.h("span", { class: "badge", "data-state": i.state, text: F.t("inst.state." + i.state) }),
         i.identity ? [i.identity.manufacturer, i.identity.model, i.identity.serial, i.identity.firmware].join(" ") : "–",
-        i.calibrationDue ? F.h("span", { class: "badge", "data-state": i.calibrationDue < today ? "fault" : "ok",
-          text: i.calibrationDue + (i.calibrationDue < today ? " " + F.t("inst.overdue") : "") }) : "–",
+        // Overdue as the station judges it (its own day, the instrument's own date where it gives one).
+        i.calibrationDue || i.calibrationOverdue ? F.h("span", { class: "badge", "data-state": i.calibrationOverdue ? "fault" : "ok",
+          text: (i.calibrationDue || "") + (i.calibrationOverdue ? " " + F.t("inst.overdue") : ""), title: i.calibration || "" }) : "–",
         i.lastError || "–"])));
     const sel = F.$("fault-instrument"), keep = sel.value;
     sel.textContent = "";

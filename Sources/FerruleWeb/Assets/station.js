@@ -29,6 +29,7 @@ F.station = {
     p.stop = F.h("button", { class: "stop big", type: "button", text: F.t("button.stop"), onclick: () => this.stop(p) });
     p.choose = F.h("span", { class: "chosen-mark" });
     p.message = F.h("p", { class: "message", role: "alert" });
+    p.calibration = F.h("p", { class: "message calibration" });
     p.remedy = F.h("div", { class: "remedy" });
     p.prompt = F.h("div", { class: "prompt" });
     p.verdict = F.h("div", { class: "verdict", "aria-live": "polite" });
@@ -42,7 +43,7 @@ F.station = {
       F.h("div", { class: "scan" },
         F.h("label", {}, F.h("span", { text: F.t("scan.part") }), p.part),
         F.h("label", {}, F.h("span", { text: F.t("scan.serial") }), p.serial)),
-      p.message, p.remedy, p.prompt, p.verdict, p.todo, p.reasons, p.grid);
+      p.calibration, p.message, p.remedy, p.prompt, p.verdict, p.todo, p.reasons, p.grid);
     this.panels[f.id] = p;
     this.fillParts(p);
     return p.root;
@@ -70,6 +71,11 @@ F.station = {
     if (f.unit) text = f.unit.serial + " · " + text;
     p.state.textContent = text;
     p.root.dataset.state = f.state;
+    // An instrument past its calibration is said on every screen, whatever station.calibration does with units.
+    p.calibration.textContent = (f.calibrationOverdue || []).map((c) =>
+      c.due ? F.t("calibration.overdue", { instrument: c.instrument, due: c.due }) : F.t("calibration.never", { instrument: c.instrument }))
+      .join(" ");
+    p.calibration.hidden = !f.calibrationOverdue;
     p.stop.hidden = !busy || f.state === "referencing";
     p.serial.disabled = busy;
     p.part.disabled = busy;
