@@ -116,3 +116,11 @@ public enum CalibrationRecord: Sendable, Hashable {
 public protocol ReportsCalibration: Instrument {
     func calibration() async throws -> CalibrationRecord
 }
+
+/// A power meter with several detectors that read at once (the Keysight N7744C/N7745C): a
+/// launch's every candidate receive position is read in one exchange, with no receive switch.
+public protocol MultiPortMeter: PowerMeter {
+    nonisolated var portCount: Int { get }
+    /// Every port's reading at `wavelengthNm`, port 1 first.
+    func readAll(wavelengthNm: Int) async throws -> [PowerReading]
+}

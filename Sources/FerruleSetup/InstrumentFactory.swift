@@ -107,6 +107,11 @@ public enum DriverRegistry {
         },
         ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
         SerialBarcodeScanner.driverName: { c in SerialBarcodeScanner(name: c.name, address: c.address) },
+        KeysightN774x.driverName: { c in
+            KeysightN774x(
+                name: c.name, address: c.address, ports: c.channels, averagingTime: c.spec.keysight?.averagingTime ?? 0.1,
+                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
+        },
         ViaviMapPCT.driverName: { c in
             ViaviMapPCT(
                 name: c.name, chassis: c.address,

@@ -34,7 +34,9 @@ public actor SimulatedBench {
     public let wiring: [FixtureWiring]
     public nonisolated let settings: BenchSettings
     var rng: SplitMix64
-    private var switchPosition: [String: Int] = [:]
+    var switchPosition: [String: Int] = [:]
+    /// How often each switch moved to another channel.
+    private var switchMoves: [String: Int] = [:]
     private var sourceWavelength: [String: Int] = [:]  // enabled sources only
     /// How often each source's laser went from one wavelength straight to another.
     private var wavelengthChanges: [String: Int] = [:]
@@ -140,6 +142,7 @@ public actor SimulatedBench {
     // MARK: What the instruments do
 
     func setSwitch(_ name: String, channel: Int) {
+        if switchPosition[name] != channel { switchMoves[name, default: 0] += 1 }
         switchPosition[name] = channel
         checkInterlock("\(name) to channel \(channel)")
     }
@@ -150,6 +153,8 @@ public actor SimulatedBench {
     private nonisolated let timingBox: NIOLockedValueBox<SimulationTiming>
     func parkSwitch(_ name: String) { switchPosition[name] = nil }
     public func switchChannel(_ name: String) -> Int? { switchPosition[name] }
+    /// How often a switch moved to another channel since the bench started.
+    public func moves(switch name: String) -> Int { switchMoves[name] ?? 0 }
     func setSource(_ name: String, wavelengthNm: Int?) {
         if let from = sourceWavelength[name], let to = wavelengthNm, from != to { wavelengthChanges[name, default: 0] += 1 }
         sourceWavelength[name] = wavelengthNm

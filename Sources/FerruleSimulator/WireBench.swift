@@ -14,6 +14,8 @@ public enum WireModel: String, Sendable, Codable, CaseIterable {
     case barcodeSerial = "barcode-serial"
     /// A MAP-300 chassis with a PCT module: two ports, the chassis's and the PCT application's.
     case viaviPCT = "viavi-map-pct"
+    /// A Keysight N7744C/N7745C multi-port power meter (`channels` ports).
+    case keysightN774x = "keysight-n774x"
 
     public var isModbus: Bool { self == .modbusSwitch || self == .modbusIO }
 }
@@ -145,6 +147,7 @@ public final class WireBench: Sendable {
                 case .santecOSX: model = OSXModel(name: i.name, channels: i.channels, bench: bench)
                 case .keysight816x: model = KeysightModel(name: i.name, bench: bench, slots: i.keysight, wavelengths: i.wavelengthsNm)
                 case .diconMEMS: model = DiConModel(name: i.name, channels: i.channels, bench: bench)
+                case .keysightN774x: model = N774xModel(name: i.name, ports: max(i.channels, 1), bench: bench)
                 case .modbusSwitch, .modbusIO, .viaviPCT:
                     throw LinkError(kind: .connect, detail: "\(i.name): a Modbus model needs its register map")
                 case .barcodeSerial:  // asked nothing, so not an SCPI device: a port it writes its scans to

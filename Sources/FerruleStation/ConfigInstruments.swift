@@ -34,6 +34,10 @@ extension StationConfig {
                     fix: "add 'channels: N' (the N of the 1xN switch)")
             }
         }
+        if driver.name == KeysightN774x.driverName, let n = e.channels, n > 8 {
+            throw ConfigIssue(path: p.key("channels"), message: "a Keysight multi-port meter has 4 (N7744C) or 8 (N7745C) ports, not \(n)",
+                              fix: "give the meter's port count; a fixture with more receive positions needs a receive switch")
+        }
         var spec = InstrumentSpec(
             name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
             channels: e.channels, wavelengthsNm: e.wavelengthsNm ?? [], calibrationDue: e.calibrationDue)

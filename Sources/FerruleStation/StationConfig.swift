@@ -9,7 +9,7 @@ import Foundation
 public enum DriverCatalog {
     public static let all: [DriverInfo] = [
         SantecRL1.info, SantecOSX.info, Keysight816x.info, DiConSwitch.info, ModbusSwitch.info, ModbusFixtureIO.info,
-        SerialBarcodeScanner.info, ViaviMapPCT.info,
+        SerialBarcodeScanner.info, ViaviMapPCT.info, KeysightN774x.info,
         SimulatedDriverInfo.opticalSwitch, SimulatedDriverInfo.ilrlMeter
     ]
 

@@ -293,6 +293,9 @@ struct UnitRun: Sendable {
         let darkSoFar = arrival.map { $0 == nil } ?? false
         let search = arrival == nil || (darkSoFar && wl == recipe.wavelengthsNm.first)
         let order = search ? candidates : [(arrival ?? nil) ?? expected]
+        if search, order.count > 1, joined == nil, wiring.receiveSwitch == wiring.powerMeter, let ports = meter as? any MultiPortMeter {
+            return try await locateAtOnce(fiber, wl, order: order, expected: expected, arrival: arrival, ports: ports, receive: receive)
+        }
         var rl: ReturnLossReading?
         for (index, q) in order.enumerated() {
             try Task.checkCancellation()
@@ -311,6 +314,28 @@ struct UnitRun: Sendable {
             if light != .dark { return (q, light, rl) }
         }
         return (arrival.map { $0 ?? expected } ?? expected, .dark, rl)
+    }
+}
+
+extension UnitRun {
+    /// A multi-port meter in place of the receive switch: every candidate position is read in one
+    /// exchange, the first lit one in `order` is where the light arrived (and the port the
+    /// fixture's later wavelengths read).
+    func locateAtOnce(
+        _ fiber: Int, _ wl: Int, order: [Int], expected: Int, arrival: Int??, ports: any MultiPortMeter, receive: any OpticalSwitch
+    ) async throws -> (Int, Light, ReturnLossReading?) {
+        let all = try await ports.readAll(wavelengthNm: wl)
+        for q in order {
+            guard let port = wiring.receiveChannels[q], all.indices.contains(port - 1) else { continue }
+            let ref = references.value(launch: fiber, receive: q, wavelengthNm: wl)?.value.powerDbm
+                ?? references.anyValue(launch: fiber, wavelengthNm: wl)
+            let light = MeasurementRule.classify(all[port - 1], referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb)
+            if light != .dark {
+                try await receive.select(channel: port)
+                return (q, light, nil)
+            }
+        }
+        return (arrival.map { $0 ?? expected } ?? expected, .dark, nil)
     }
 }
 

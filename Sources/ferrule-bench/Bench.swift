@@ -39,7 +39,7 @@ struct FerruleBench {
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
-                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle|cfx|pct]
+                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle|cfx|pct|multiport]
                     """)
                 return
             }
@@ -51,6 +51,7 @@ struct FerruleBench {
         if only == nil || only == "idle" { try await IdleWakes.run(configPath: configPath, seconds: seconds) }
         if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
         if only == nil || only == "pct" { try await PCTBench.run() }
+        if only == nil || only == "multiport" { try await MultiPortBench.run() }
     }
 
     /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
