@@ -177,16 +177,9 @@ public actor Keysight816x: LightSource, PowerMeter {
         }
         let reply = try await session.query(q)
         wavelength.record(wavelengthNm, on: session)
-        switch SCPI.sentinel(reply) {
-        case .positiveInfinity?, .notANumber?: return .overRange
-        case .negativeInfinity?: return .noLight
-        case nil: break
-        }
-        guard let w = SCPI.parseNumber(reply) else {
+        guard let reading = SCPI.wattsReading(reply, noLightFloorDbm: noLightFloorDbm) else {
             throw InstrumentError(instrument: name, operation: q, detail: "reply \"\(reply.prefix(60))\" is not a number")
         }
-        let reading = PowerReading.watts(w)
-        if let dbm = reading.dBmValue, dbm < noLightFloorDbm { return .noLight }
         return reading
     }
 }

@@ -87,16 +87,9 @@ public actor KeysightN774x: MultiPortMeter, OpticalSwitch {
             throw InstrumentError(instrument: name, operation: q, detail: "reply has \(fields.count) values for \(portCount) ports")
         }
         return try fields.prefix(portCount).map { f in
-            switch SCPI.sentinel(f) {
-            case .positiveInfinity?, .notANumber?: return .overRange
-            case .negativeInfinity?: return .noLight
-            case nil: break
-            }
-            guard let w = SCPI.parseNumber(f) else {
+            guard let r = SCPI.wattsReading(f, noLightFloorDbm: noLightFloorDbm) else {
                 throw InstrumentError(instrument: name, operation: q, detail: "value \"\(f.prefix(24))\" is not a number")
             }
-            let r = PowerReading.watts(w)
-            if let dbm = r.dBmValue, dbm < noLightFloorDbm { return .noLight }
             return r
         }
     }
@@ -106,6 +99,6 @@ extension KeysightN774x: SCPIBacked, Replugging {}
 
 extension KeysightN774x: RegisteredDriver {
     public static let driverName = "keysight-n774x"
-    public static let summary = "Keysight N7744C/N7745C multi-port power meter (SCPI): every receive position read at once, no receive switch"
+    public static let summary = "Keysight N7744C/N7745C multi-port power meter (SCPI): every receive position read at once"
     public static let bus = DriverBus.scpi
 }

@@ -36,6 +36,21 @@ public enum SCPI {
         return v > 0 ? .positiveInfinity : .negativeInfinity
     }
 
+    /// A power in watts as Keysight's meters answer it (816x, N774x): +9.91E37 / +9.9E37 over
+    /// range, -9.9E37 no light, a dark detector's noise (tiny or negative watts) below
+    /// `noLightFloorDbm` no light. Nil when the text is not a number.
+    public static func wattsReading(_ text: String, noLightFloorDbm: Double) -> PowerReading? {
+        switch sentinel(text) {
+        case .positiveInfinity?, .notANumber?: return .overRange
+        case .negativeInfinity?: return .noLight
+        case nil: break
+        }
+        guard let w = parseNumber(text) else { return nil }
+        let reading = PowerReading.watts(w)
+        if let dbm = reading.dBmValue, dbm < noLightFloorDbm { return .noLight }
+        return reading
+    }
+
     /// A number as instruments write it (`+1.33555600E-006`, `-12.5`, `12.5dBm`).
     /// IEEE 488.2 / SCPI sentinels (9.9E37 "not a number", 9.91E37 NaN) come back as nil.
     public static func parseNumber(_ text: String) -> Double? {

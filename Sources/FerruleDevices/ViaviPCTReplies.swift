@@ -63,17 +63,27 @@ public enum ViaviPCTReplies {
         init(_ detail: String) { self.detail = detail }
     }
 
+    /// A group's first value: a number, or too little or too much light; nil when it is empty.
+    enum FirstValue { case value(Double), noLight, overRange }
+    static func light(_ f: Field) -> FirstValue? {
+        switch f {
+        case .value(let v): .value(v)
+        case .tooLittleLight: .noLight
+        case .tooMuchLight: .overRange
+        case .empty: nil
+        }
+    }
+
     /// A DUT-mode group as a reading: IL (too little light is no light, too much over range, no
     /// result an error), RL at end A (ORL zone 1, at the DUT start) and end B (zone 2, at its
     /// end), and length. A value that is not a number is no value, never a number.
     public static func dutReading(_ g: Group, path: InstrumentPath) -> Result<PathReading, Problem> {
         guard g.fields.count == 4 else { return .failure(Problem("DUT group has \(g.fields.count) values, expected 4")) }
-        let loss: LossReading
-        switch g.fields[0] {
-        case .value(let v): loss = .dB(v)
-        case .tooLittleLight: loss = .noLight
-        case .tooMuchLight: loss = .overRange
-        case .empty: return .failure(Problem("no IL result for path \(path) at \(g.wavelengthNm) nm"))
+        guard let first = light(g.fields[0]) else { return .failure(Problem("no IL result for path \(path) at \(g.wavelengthNm) nm")) }
+        let loss: LossReading = switch first {
+        case .value(let v): .dB(v)
+        case .noLight: .noLight
+        case .overRange: .overRange
         }
         func number(_ f: Field) -> Double? { if case .value(let v) = f { return v } else { return nil } }
         let lit = if case .dB = loss { true } else { false }
@@ -86,12 +96,13 @@ public enum ViaviPCTReplies {
     /// A reference-mode group: the power through the reference cord and the jumpers' length.
     public static func referenceReading(_ g: Group, path: InstrumentPath) -> Result<PathReference, Problem> {
         guard g.fields.count == 3 else { return .failure(Problem("reference group has \(g.fields.count) values, expected 3")) }
-        let power: PowerReading
-        switch g.fields[0] {
-        case .value(let v): power = .dBm(v)
-        case .tooLittleLight: power = .noLight
-        case .tooMuchLight: power = .overRange
-        case .empty: return .failure(Problem("no reference power for path \(path) at \(g.wavelengthNm) nm"))
+        guard let first = light(g.fields[0]) else {
+            return .failure(Problem("no reference power for path \(path) at \(g.wavelengthNm) nm"))
+        }
+        let power: PowerReading = switch first {
+        case .value(let v): .dBm(v)
+        case .noLight: .noLight
+        case .overRange: .overRange
         }
         let length: Double? = if case .value(let v) = g.fields[2] { v } else { nil }
         return .success(PathReference(path: path, wavelengthNm: g.wavelengthNm, power: power, lengthM: length))

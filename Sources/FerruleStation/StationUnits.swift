@@ -21,7 +21,10 @@ extension Station {
     /// checks that ask the station's other parts come between two synchronous ones, so that
     /// "not busy" and "now busy" happen in one step on this actor.
     func prepare(_ req: UnitRequest) async throws(UnitRefused) -> Prepared {
-        let (recipe, w) = try admissible(req)
+        var (recipe, w) = try admissible(req)
+        // Only an instrument that gates RL itself applies the recipe's window (the PCT; the RL1's
+        // manual gives no window command): elsewhere the report states none.
+        if w.sequencer == nil { recipe.rlWindow = nil }
         if let (name, why) = await availability.unplugged(among: w.instruments.union(w.io.map { [$0] } ?? [])) {
             throw UnitRefused(
                 message: why, fix: "plug \(name) back in; the station reconnects by itself", Refusal(.instrumentMissing, fixture: w.id))

@@ -46,13 +46,14 @@ def config_text(port, switch_ms=0, read_ms=0, prompts=False):
 class Daemon:
     """ferruled in its own folder; `restart()` keeps the folder (data, sessions) and the port."""
 
-    def __init__(self, switch_ms=0, read_ms=0, prompts=False, users_extra=""):
+    def __init__(self, switch_ms=0, read_ms=0, prompts=False, users_extra="", edit=None):
         self.dir = tempfile.mkdtemp(prefix="ferrule-browser-")
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.config = os.path.join(self.dir, "station.yaml")
         with open(self.config, "w", encoding="utf-8") as f:
-            f.write(config_text(self.port, switch_ms, read_ms, prompts) + users_extra)
+            text = config_text(self.port, switch_ms, read_ms, prompts) + users_extra
+            f.write(edit(text) if edit else text)
         self.proc = None
         self.start()
 

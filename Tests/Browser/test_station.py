@@ -377,6 +377,30 @@ class FirstScanOfAShift(unittest.TestCase):
             "connect": "请将参考跳线 RC-B-012 连接到夹具 2", "done": "已用 RC-B-012 完成参考", "pass": "合格"})
 
 
+class Calibration(unittest.TestCase):
+    """An instrument past its calibration is said on the station page's fixture panels and on the
+    Instruments page (station.calibration: warn, the default: units still run)."""
+
+    def test_an_overdue_instrument_is_shown_where_operators_look(self):
+        daemon = fw.Daemon(edit=lambda t: t.replace('calibrationDue: "2027-06-30"', 'calibrationDue: "2020-01-31"'))
+        try:
+            p = Page(daemon)
+            try:
+                for fixture in (1, 2):  # ilrl serves both
+                    note = fw.wait(p.d, lambda d: text(d, "#fixture-%d .calibration" % fixture))
+                    self.assertEqual(note, "ilrl is past its calibration (due 2020-01-31).")
+                p.d.get(daemon.url + "/#instruments")
+                fw.signed_in(p.d)
+                badge = fw.wait(p.d, lambda d: [e for e in css(d, "#instruments .badge") if "2020-01-31" in e.text])[0]
+                self.assertEqual(badge.get_attribute("data-state"), "fault")
+                self.assertIn("overdue", badge.text.lower())
+                self.assertEqual(fw.console_errors(p.d), [])
+            finally:
+                p.close()
+        finally:
+            daemon.close()
+
+
 class Reconnect(unittest.TestCase):
     def test_the_page_reconnects_after_ferruled_restarts(self):
         daemon = fw.Daemon()

@@ -29,7 +29,7 @@ F.station = {
     p.stop = F.h("button", { class: "stop big", type: "button", text: F.t("button.stop"), onclick: () => this.stop(p) });
     p.choose = F.h("span", { class: "chosen-mark" });
     p.message = F.h("p", { class: "message", role: "alert" });
-    p.calibration = F.h("p", { class: "message calibration" });
+    p.calibration = F.h("p", { class: "calibration", role: "status" });
     p.remedy = F.h("div", { class: "remedy" });
     p.prompt = F.h("div", { class: "prompt" });
     p.verdict = F.h("div", { class: "verdict", "aria-live": "polite" });
