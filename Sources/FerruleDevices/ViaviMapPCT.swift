@@ -28,7 +28,8 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
     public nonisolated let chassisAddress: InstrumentAddress
     public nonisolated let applicationAddress: InstrumentAddress
     public let timeout: Duration
-    public var launchTimeout: Duration = .seconds(30)
+    /// How long the application may take to come up after `:SUPer:LAUNch PCT` (about 7 s, guide 1-1).
+    public let launchTimeout: Duration
     /// VIAVI's example polls every 100 ms; half that leaves less of the instrument's time unused.
     public var pollInterval: Duration = .milliseconds(50)
     /// A measurement's bound: this plus `perPathTimeout` for each path and wavelength.
@@ -41,8 +42,9 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
     private var sent: [String: String] = [:]
 
     public init(name: String, chassis: InstrumentAddress, application: InstrumentAddress, wavelengthsNm: [Int],
-                timeout: Duration = .seconds(3)) {
+                timeout: Duration = .seconds(3), launchTimeout: Duration = .seconds(30)) {
         self.name = name
+        self.launchTimeout = launchTimeout
         self.chassisAddress = chassis
         self.applicationAddress = application
         self.wavelengthsNm = wavelengthsNm

@@ -98,6 +98,32 @@ import Testing
         #expect(next.report.verdict == .pass, "\(next.report.reasons)")
     }
 
+    /// The application launched from the chassis, the wait bounded: a PCT port that never
+    /// answers (a wrong slot) is an error naming both ports; a chassis that is not there, too.
+    @Test func theLaunchIsBoundedAndSaysWhy() async throws {
+        let config = try StationConfig.load(path: Self.config)
+        let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
+        let wb = try await WireBench.start(config.wireInstruments(), bench: bench, ptyDirectory: temporaryDirectory())
+        defer { wb.close() }
+        let endpoint = try #require(wb.endpoints.first { $0.name == "pct" })
+        let chassis = try #require(InstrumentAddress.parse(endpoint.address))
+        let nowhere = InstrumentAddress.tcp(host: "127.0.0.1", port: 1)  // nothing listens: refused
+        let wrongSlot = ViaviMapPCT(name: "pct", chassis: chassis, application: nowhere, wavelengthsNm: [1310],
+                                    timeout: .seconds(1), launchTimeout: .seconds(1))
+        let e = await #expect(throws: InstrumentError.self) { _ = try await wrongSlot.identify() }
+        let why = e?.detail ?? ""
+        #expect(why.contains("did not answer at \(nowhere)") && why.contains("SUPer:LAUNch PCT"), "\(why)")
+        let noChassis = ViaviMapPCT(name: "pct", chassis: nowhere, application: nowhere, wavelengthsNm: [1310], timeout: .seconds(1))
+        let e2 = await #expect(throws: InstrumentError.self) { _ = try await noChassis.identify() }
+        #expect(e2?.detail.contains("neither the PCT") == true, "\(String(describing: e2))")
+        // The right port comes up once the chassis has launched it.
+        let application = try #require(endpoint.applicationAddress)
+        let right = ViaviMapPCT(name: "pct", chassis: chassis, application: try #require(InstrumentAddress.parse(application)),
+                                wavelengthsNm: [1310], timeout: .seconds(2))
+        #expect(try await right.identify().model.contains("PCT"))
+        #expect(try await right.calibration() == .calibrated(on: "2026-03-02"))
+    }
+
     /// VIAVI's own example (`PCT_12_Channel_Test.py`, in JacobLiou/VIAVI---Santec-Testers at
     /// 661f294) replayed line by line against the simulated MAP-300: launch from the chassis,
     /// ORL window, wavelengths, launch port, channel list, IL and length overrides, a DUT cycle
