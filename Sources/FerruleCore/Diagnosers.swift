@@ -76,7 +76,7 @@ public enum Diagnosers {
 
     static let wavelengthDark: Diagnoser = { c in
         let lit = Set(c.polarity.observedMap.filter { $0.receivePosition != nil }.map(\.fiber))
-        let darkAt = c.measurements.filter { lit.contains($0.fiber) && $0.powerStatus == "noLight" }
+        let darkAt = c.measurements.filter { lit.contains($0.fiber) && $0.powerStatus == .noLight }
         guard !darkAt.isEmpty else { return [] }
         let fibers = Array(Set(darkAt.map(\.fiber))).sorted()
         let wls = Array(Set(darkAt.map(\.wavelengthNm))).sorted().map { "\($0) nm" }.joined(separator: ", ")

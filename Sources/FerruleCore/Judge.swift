@@ -111,7 +111,7 @@ public struct Judge: Sendable {
         var m = Measurement(
             fiber: s.fiber, wavelengthNm: s.wavelengthNm, end: .a, expectedReceivePosition: s.expectedReceivePosition,
             receivePosition: s.receivePosition, referenceDbm: ref, referencedPair: ref != nil, referenceCord: s.referenceCord,
-            powerDbm: nil, powerStatus: "notMeasured", ilDb: nil, ilMaxDb: ilMax, ilMarginDb: nil,
+            powerDbm: nil, powerStatus: .notMeasured, ilDb: nil, ilMaxDb: ilMax, ilMarginDb: nil,
             rlDb: s.rlDb.map { MeasurementRule.round($0, 2) }, rlMinDb: recipe.limits.rlMinDb, rlMarginDb: nil,
             rlBDb: s.rlBDb.map { MeasurementRule.round($0, 2) }, rlBMinDb: recipe.limits.rlMinDbB, rlBMarginDb: nil,
             verdict: .pass, reasons: [])
@@ -125,16 +125,16 @@ public struct Judge: Sendable {
         guard let power = s.power else { return m }
         switch MeasurementRule.classify(power, referenceDbm: ref, lightThresholdIlDb: rules.lightThresholdIlDb) {
         case .dark:
-            m.powerStatus = "noLight"
+            m.powerStatus = .noLight
             m.receivePosition = nil
             m.fail("no light at \(s.wavelengthNm) nm at receive position \(s.receivePosition)")
         case .overRange:
-            m.powerStatus = "overRange"
+            m.powerStatus = .overRange
             m.verdict = .error
             m.reasons.append("power meter over range at receive position \(s.receivePosition): no loss can be computed; "
                              + "check the source power and the detector's range")
         case .lit(let p):
-            m.powerStatus = "ok"
+            m.powerStatus = .ok
             m.powerDbm = MeasurementRule.round(p, 3)
             guard let ref else {
                 m.fail("light arrived at receive position \(s.receivePosition), a path no valid reference covers: its IL is "
@@ -166,12 +166,12 @@ public struct Judge: Sendable {
     private func judgeInstrumentLoss(_ m: inout Measurement, il: Double) {
         let q = m.receivePosition ?? m.expectedReceivePosition
         if il >= rules.lightThresholdIlDb {
-            m.powerStatus = "noLight"
+            m.powerStatus = .noLight
             m.receivePosition = nil
             m.fail("no light at \(m.wavelengthNm) nm at receive position \(q)")
             return
         }
-        m.powerStatus = "ok"
+        m.powerStatus = .ok
         guard m.referenceDbm != nil else {
             m.fail("light arrived at receive position \(q), a path no valid reference covers: its IL is unreferenced and not judged")
             return
@@ -185,7 +185,7 @@ public struct Judge: Sendable {
             let (value, limit) = end == .a ? (m.rlDb, m.rlMinDb) : (m.rlBDb, m.rlBMinDb)
             guard let limit else { continue }
             guard let value else {
-                if !hadFault && m.powerStatus == "ok" {
+                if !hadFault && m.powerStatus == .ok {
                     m.verdict = .error
                     m.reasons.append("no RL at end \(end.rawValue) was reported, the recipe requires \(String(format: "%.1f", limit)) dB")
                 }
@@ -259,7 +259,7 @@ public struct Judge: Sendable {
             return .interrupted
         }
         let fault = stop.faultMessage
-        let overRange = Array(Set(measurements.filter { $0.powerStatus == "overRange" }.map(\.fiber))).sorted()
+        let overRange = Array(Set(measurements.filter { $0.powerStatus == .overRange }.map(\.fiber))).sorted()
         if fault != nil || referenceSuspect || measurements.contains(where: { $0.verdict == .error }) {
             if let fault { reasons.insert("instrument fault: \(fault)", at: 0) }
             if !overRange.isEmpty {

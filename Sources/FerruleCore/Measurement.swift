@@ -79,6 +79,12 @@ public struct RawStep: Sendable, Hashable {
     }
 }
 
+/// What a judged reading's light was: a measurement (`ok`), none, more than the detector takes,
+/// or nothing read (the step ended on a fault first).
+public enum PowerStatus: String, Sendable, Hashable, Codable {
+    case ok, noLight, overRange, notMeasured
+}
+
 /// One judged reading: a fiber at one wavelength, with its limits, margins and verdict.
 public struct Measurement: Sendable, Hashable, Codable {
     public var fiber: Int
@@ -94,8 +100,7 @@ public struct Measurement: Sendable, Hashable, Codable {
     /// The reference cord that covered the path.
     public var referenceCord: String?
     public var powerDbm: Double?
-    /// `ok`, `noLight`, `overRange` or `notMeasured`.
-    public var powerStatus: String
+    public var powerStatus: PowerStatus
     public var ilDb: Double?
     public var ilMaxDb: Double
     public var ilMarginDb: Double?

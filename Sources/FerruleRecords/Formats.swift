@@ -88,7 +88,7 @@ enum CSVReport {
                 texts.map { field($0) } + [
                     String(r.fixture), field(r.operator), iso(r.finishedAt), r.verdict.rawValue,
                     String(m.fiber), String(m.wavelengthNm), m.end.rawValue, String(m.expectedReceivePosition),
-                    m.receivePosition.map(String.init) ?? "", m.powerStatus, num(m.powerDbm), num(m.referenceDbm),
+                    m.receivePosition.map(String.init) ?? "", m.powerStatus.rawValue, num(m.powerDbm), num(m.referenceDbm),
                     field(m.referenceCord ?? ""),
                     num(m.ilDb), num(m.ilMaxDb), num(m.ilMarginDb), num(m.rlDb, 2), num(m.rlMinDb, 2), num(m.rlMarginDb, 2),
                     num(m.rlBDb, 2), num(m.rlBMinDb, 2), num(m.rlBMarginDb, 2),

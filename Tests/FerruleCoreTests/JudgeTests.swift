@@ -91,7 +91,7 @@ struct Bench {
         #expect(j.diagnoses.map(\.code) == [.darkFiber])
         #expect(j.diagnoses[0].fibers == [7])
         let m = try #require(j.measurements.first { $0.fiber == 7 })
-        #expect(m.ilDb == nil && m.powerStatus == "noLight" && m.receivePosition == nil)
+        #expect(m.ilDb == nil && m.powerStatus == .noLight && m.receivePosition == nil)
     }
 
     @Test func everythingDarkPointsAtMatingAndGender() throws {
@@ -203,7 +203,7 @@ struct Bench {
         let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
         #expect(j.verdict == .error)
         let six = j.measurements.filter { $0.fiber == 6 }
-        #expect(six.allSatisfy { $0.ilDb == nil && $0.powerStatus == "overRange" && $0.verdict == .error })
+        #expect(six.allSatisfy { $0.ilDb == nil && $0.powerStatus == .overRange && $0.verdict == .error })
         #expect(j.reasons.contains { $0.hasPrefix("power meter over range on fiber 6:") })
         #expect(j.diagnoses.isEmpty)
     }
@@ -214,7 +214,7 @@ struct Bench {
         let (s, observed) = steps(b) { s in if s.fiber == 2 && s.wavelengthNm == 1550 { s.power = .dBm(b.ref - 89) } }
         let j = Judge(recipe: b.recipe).judge(steps: s, observed: observed)
         let m = try #require(j.measurements.first { $0.fiber == 2 && $0.wavelengthNm == 1550 })
-        #expect(m.ilDb == nil && m.powerDbm == nil && m.powerStatus == "noLight")
+        #expect(m.ilDb == nil && m.powerDbm == nil && m.powerStatus == .noLight)
         #expect(j.diagnoses.map(\.code) == [.darkAtWavelength] && j.diagnoses[0].fibers == [2])
         #expect(j.summary(worstOf: 1550) < 1)
     }

@@ -126,7 +126,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         #expect(r.diagnoses.map(\.code) == [.darkFiber, .darkAtWavelength], "\(r.diagnoses)")
         #expect(r.diagnoses[0].fibers == [3] && r.diagnoses[1].fibers == [5])
         for m in r.measurements where m.fiber == 3 || (m.fiber == 5 && m.wavelengthNm == 1550) {
-            #expect(m.ilDb == nil && m.powerDbm == nil && m.powerStatus == "noLight" && m.verdict == .fail, "\(m)")
+            #expect(m.ilDb == nil && m.powerDbm == nil && m.powerStatus == .noLight && m.verdict == .fail, "\(m)")
         }
         let lit = try #require(r.measurements.first { $0.fiber == 5 && $0.wavelengthNm == 1310 })
         #expect(lit.ilDb != nil && lit.verdict == .pass)
@@ -156,7 +156,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         let (station, bench) = try await makeStation()
         let o = try await testUnit(station, bench, serial: "AD-1", part: "FT-MTP24-OM4-A", faults: [.genderMismatch])
         #expect(o.report.verdict == .fail && o.report.diagnoses.map(\.code) == [.allDark])
-        #expect(o.report.measurements.allSatisfy { $0.ilDb == nil && $0.powerStatus == "noLight" })
+        #expect(o.report.measurements.allSatisfy { $0.ilDb == nil && $0.powerStatus == .noLight })
     }
 
     /// RL is kept and judged at both ends, each against its own limit: the fan-out's LC legs at

@@ -55,7 +55,7 @@ import Testing
         defer { built.simulation?.close() }
         let dark = try await testUnit(station, bench, serial: "PCT-DK", part: Self.typeB, faults: [.darkFiber(fiber: 5)])
         #expect(dark.report.verdict == .fail)
-        #expect(dark.report.measurements.filter { $0.fiber == 5 }.allSatisfy { $0.ilDb == nil && $0.powerStatus == "noLight" })
+        #expect(dark.report.measurements.filter { $0.fiber == 5 }.allSatisfy { $0.ilDb == nil && $0.powerStatus == .noLight })
         #expect(dark.report.diagnoses.map(\.code) == [.darkFiber] && dark.report.diagnoses[0].fibers == [5])
         let typeA = try await testUnit(station, bench, serial: "PCT-A", part: Self.typeB, faults: [.wrongPolarity(.a)])
         #expect(typeA.report.verdict == .fail)

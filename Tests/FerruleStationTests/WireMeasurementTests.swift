@@ -52,7 +52,7 @@ import FerruleProtocol
         let o = try await testUnit(station, bench, serial: "OR-1", part: "FT-MTP12-SMAPC-B-LL")
         #expect(o.report.verdict == .error)
         let four = o.report.measurements.filter { $0.fiber == 4 }
-        #expect(four.count == 2 && four.allSatisfy { $0.powerStatus == "overRange" && $0.ilDb == nil && $0.verdict == .error })
+        #expect(four.count == 2 && four.allSatisfy { $0.powerStatus == .overRange && $0.ilDb == nil && $0.verdict == .error })
         #expect(o.report.reasons.contains { $0.contains("over range on fiber 4") && $0.contains("source power") }, "\(o.report.reasons)")
         #expect(!o.report.diagnoses.contains { [.allDark, .darkFiber].contains($0.code) })
     }
