@@ -91,8 +91,8 @@ struct Fault: AsyncParsableCommand {
         abstract: "Inject a fault into a simulated instrument (rehearsing the line; 'none' clears it).",
         discussion:
             """
-                Faults: noReply, garbage, queueError, disconnect, slowSwitch, unplug, none. Only instruments the station simulates on the \
-                wire ('simulate:' in its config) take faults.
+                Faults: noReply, garbage, queueError, disconnect, slowSwitch, unplug, overRange, measurementFault, none. \
+                Only instruments the station simulates on the wire ('simulate:' in its config) take faults.
                 """
     )
     @OptionGroup var connection: Connection

@@ -19,7 +19,7 @@ F.pages = {
     F.$("pareto-part").addEventListener("change", () => this.yield());
     F.$("reload").addEventListener("click", () => this.reload());
     F.$("fault-form").addEventListener("submit", (e) => { e.preventDefault(); this.injectFault(); });
-    const kinds = ["none", "noReply", "garbage", "queueError", "disconnect", "slowSwitch", "unplug", "overRange"];
+    const kinds = ["none", "noReply", "garbage", "queueError", "disconnect", "slowSwitch", "unplug", "overRange", "measurementFault"];
     F.$("fault-kind").append(...kinds.map((k) => F.h("option", { value: k, text: k })));
   },
 
