@@ -2,6 +2,10 @@
 """A stand-in MES for the HTTP sink tests: a plain Python HTTP server that misbehaves on cue.
 
   mes-peer.py --log FILE [--plan 'SERIAL=500,stall,200;OTHER=422'] [--stall-seconds 3]
+              [--route 'SERIAL=hold:on hold by QA;OTHER=stall']
+
+POST /route-check answers a route check (`mes.routeCheck.http`): {"allowed": true}, or
+{"allowed": false, "reason": ...} for a serial held in --route, or stalls, or a status code.
 
 Prints "PORT <n>" once listening on 127.0.0.1, then serves until killed. For each POST it
 appends one JSON line to FILE (serial, Idempotency-Key, Authorization, body SHA-256, answer),
@@ -24,6 +28,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/route-check":
+            return self.route_check(body)
         serial = self.headers.get("X-Ferrule-Serial", "")
         with lock:
             steps = plans.get(serial, [])
@@ -48,13 +54,47 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the client gave up waiting
 
 
+    def route_check(self, body):
+        """A route check: the serial's plan says allow (the default), hold:REASON, stall, or a status code."""
+        query = json.loads(body or b"{}")
+        with lock:
+            step = routes.get(query.get("serial", ""), "allow")
+            with open(args.log, "a") as f:
+                f.write(json.dumps({"route": query, "answer": step, "at": time.time()}) + "\n")
+        if step == "stall":
+            time.sleep(args.stall_seconds)
+            step = "allow"
+        if step == "allow":
+            code, text = 200, json.dumps({"allowed": True})
+        elif step.startswith("hold:"):
+            code, text = 200, json.dumps({"allowed": False, "reason": step[5:]})
+        else:
+            code, text = int(step), json.dumps({"error": "the MES test peer says " + step})
+        data = text.encode()
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+routes = {}
+
+
 def main():
     global args
     p = argparse.ArgumentParser()
     p.add_argument("--log", required=True)
     p.add_argument("--plan", default="")
     p.add_argument("--stall-seconds", type=float, default=3)
+    p.add_argument("--route", default="", help="route checks: 'SERIAL=hold:REASON;OTHER=stall;THIRD=503' (default allow)")
     args = p.parse_args()
+    for part in filter(None, args.route.split(";")):
+        serial, step = part.split("=", 1)
+        routes[serial] = step
     for part in filter(None, args.plan.split(";")):
         serial, steps = part.split("=", 1)
         plans[serial] = steps.split(",")

@@ -100,6 +100,23 @@ public struct UnitReport: Sendable, Codable {
             self.calibrationDue = calibrationDue
         }
     }
+    /// What the MES said before the unit was tested (`mes.routeCheck`).
+    public struct RouteCheck: Sendable, Codable, Hashable {
+        public enum Result: String, Sendable, Codable, Hashable {
+            /// The MES allowed the serial.
+            case allowed
+            /// The MES could not be asked and `onUnavailable: allow` let the unit run.
+            case notChecked
+        }
+        public var result: Result
+        /// Why it was not checked, where it was not.
+        public var detail: String?
+
+        public init(result: Result, detail: String? = nil) {
+            self.result = result
+            self.detail = detail
+        }
+    }
     /// A reference a unit's IL was computed against: the cord it was taken with and the values used.
     public struct ReferenceUsed: Sendable, Codable {
         public var cord: Reference.Cord
@@ -180,6 +197,8 @@ public struct UnitReport: Sendable, Codable {
     /// Who started the unit as the daemon saw it: "web user op1 from 10.3.0.7", or the socket
     /// peer's OS user ("os user alice (uid 1000) on the socket"). Absent for older reports.
     public var requestedBy: String?
+    /// The MES's route check, where the station has one.
+    public var routeCheck: RouteCheck?
     public var startedAt: Date
     public var finishedAt: Date
     public var wavelengthsNm: [Int]

@@ -28,6 +28,10 @@ public struct Refusal: Codable, Sendable, Hashable {
         case sourceMayBeOn
         /// An instrument of the fixture is past its calibration and `station.calibration` is `refuse`.
         case calibrationOverdue
+        /// The MES refused the serial (on hold, not routed here): its reason is in the message.
+        case routeRefused
+        /// The MES could not be asked and `mes.routeCheck.onUnavailable` is `refuse`.
+        case routeUnavailable
         /// Anything else: the error's message and fix say it.
         case other
     }

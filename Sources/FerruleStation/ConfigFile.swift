@@ -19,6 +19,24 @@ struct ConfigFile: Codable {
     /// Who may sign in to the web app, here or in a YAML file of the same entries.
     var users: [UserEntry]?
     var usersFile: String?
+    /// What the MES decides before a unit is tested (`mes.routeCheck`).
+    var mes: MESEntry?
+}
+
+struct MESEntry: Codable {
+    var routeCheck: RouteCheckEntry?
+}
+
+/// `routeCheck: { http: { url, timeout, tokenFile }, onUnavailable: refuse | allow }`.
+struct RouteCheckEntry: Codable {
+    var http: HTTPRouteCheckEntry?
+    var onUnavailable: String?
+}
+
+struct HTTPRouteCheckEntry: Codable {
+    var url: String
+    var timeout: String?
+    var tokenFile: String?
 }
 
 /// Where results go besides the station's own store (see `SinkSpec`).

@@ -25,6 +25,7 @@ struct ConfigChanges: Sendable {
         check("simulation.bench", old.simulation?.bench, new.simulation?.bench, restart: true)
         check("station.certificateTemplate", old.certificate.text, new.certificate.text, restart: true)
         check("http", old.http, new.http, restart: true)
+        check("mes.routeCheck", old.routeCheck, new.routeCheck, restart: true)
         check("station.id", old.stationId, new.stationId, restart: false)
         check("station.calibration", old.calibration, new.calibration, restart: false)
         // The web app looks users up on every request: a removed user is signed out at once.

@@ -135,6 +135,8 @@ public actor Station {
     public nonisolated var store: Store { records.store }
     /// The sink runners that deliver stored units (Services, run by the composition root).
     public nonisolated let delivery: Delivery
+    /// Asks the MES whether a serial may be tested, before any light (`mes.routeCheck`).
+    nonisolated let routeCheck: (any RouteCheck)?
 
     /// Starts a station: claims and prepares the data directory, checks the store, then builds
     /// the instruments with `instruments` (given the folder for run-time files such as a
@@ -179,6 +181,9 @@ public actor Station {
     ) {
         let delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
         self.delivery = delivery
+        routeCheck = config.routeCheck.map {
+            HTTPRouteCheck(url: $0.url, timeout: .milliseconds(Int64($0.timeoutSeconds * 1000)), tokenFile: $0.tokenFile)
+        }
         records = RecordKeeper(
             store: store, spill: spill, data: data, certificate: config.certificate, events: events, delivery: delivery,
             logger: logger, now: now)
@@ -230,6 +235,7 @@ public actor Station {
         await waitForReferences()
         await light.lightOffBeforeExit()
         await records.flushBeforeExit()
+        await routeCheck?.shutdown()
         await onShutdown()
         dataLock = nil
     }

@@ -153,6 +153,8 @@ public struct StationConfig: Sendable {
     /// The certificate's layout: the built-in one, or `station.certificateTemplate`.
     public var certificate: CertificateTemplate = .standard
     public var schedule: InstrumentSchedule = .unit
+    /// The MES's route check before any light (`mes.routeCheck`); nil: none.
+    public var routeCheck: RouteCheckSpec?
     /// What an instrument past its calibration does to units (`station.calibration`).
     public var calibration: CalibrationPolicy = .warn
     /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
@@ -209,6 +211,7 @@ public struct StationConfig: Sendable {
             }
             config.schedule = schedule
         }
+        config.routeCheck = try routeCheckSection(f.mes?.routeCheck, configFile: file, root.key("mes").key("routeCheck"))
         if let c = f.station.calibration {
             config.calibration = try oneOf(c, CalibrationPolicy.self, root.key("station").key("calibration"), what: "calibration policy")
         }

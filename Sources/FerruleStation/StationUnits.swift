@@ -15,6 +15,8 @@ extension Station {
         var rules: DiagnosisRules
         /// Units started from the socket wait for the fixture's start button, when it has one.
         var waitForStart = false
+        /// What the MES said, where it was asked.
+        var route: UnitReport.RouteCheck?
     }
 
     /// All checks before a unit may start; marks the fixture busy. Nothing is measured. The
@@ -38,8 +40,35 @@ extension Station {
         case .failure(let problem): throw problem
         }
         if let problem = await records.storageRefusal() { throw problem }
+        let route = try await askTheMES(req)  // last: the slowest check, after every one the station answers itself
         try claim(w, for: req)
-        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules)
+        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules, route: route)
+    }
+
+    /// The MES's route check, before any light: a refusal ends the unit here with the MES's
+    /// reason; an MES that cannot be asked refuses the unit or lets it run as `onUnavailable` says.
+    func askTheMES(_ req: UnitRequest) async throws(UnitRefused) -> UnitReport.RouteCheck? {
+        guard let check = routeCheck, let spec = config.routeCheck else { return nil }
+        let query = RouteQuery(serial: req.serial, partNumber: req.partNumber, station: active.stationId, fixture: req.fixture,
+                               operator: req.operatorId)
+        switch await check.check(query) {
+        case .allowed:
+            return UnitReport.RouteCheck(result: .allowed)
+        case .refused(let reason):
+            throw UnitRefused(
+                message: "the MES refused \(Escaped.text(req.serial)): \(Escaped.text(reason))",
+                fix: "do not test this unit here; take it where the MES routes it, or ask the MES planner to release it",
+                Refusal(.routeRefused, fixture: req.fixture, partNumber: req.partNumber))
+        case .unavailable(let why):
+            let detail = "\(check.destination) could not be asked: \(Escaped.text(why))"
+            guard spec.onUnavailable == .allow else {
+                throw UnitRefused(
+                    message: detail, fix: "check the MES link and try again; a supervisor may set mes.routeCheck.onUnavailable: allow",
+                    Refusal(.routeUnavailable, fixture: req.fixture))
+            }
+            logger.warning("\(Escaped.text(req.serial)) runs without a route check: \(detail)")
+            return UnitReport.RouteCheck(result: .notChecked, detail: detail)
+        }
     }
 
     /// The request's own checks: fields, recipe, fixture, cabling, and not busy.
@@ -234,6 +263,7 @@ extension Station {
             references: ReferenceKeeper.referencesUsed(p.references, recipe: recipe, steps: result.steps), cords: cords,
             judgement: judgement)
         report.requestedBy = req.requestedBy
+        report.routeCheck = p.route
         // The verdict's light goes on while the record is kept; a dead I/O module would only time out again.
         let showVerdict = result.stop.faultInstrument == nil || result.stop.faultInstrument != w.io
         let light: StackLight = report.verdict == .pass ? .green : (report.verdict == .aborted ? .off : .red)
