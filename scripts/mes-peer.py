@@ -43,16 +43,17 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(args.stall_seconds)
             step = "200"
         code = int(step)
-        text = b'{"ok": true}' if code < 300 else b'{"error": "unit rejected by the MES test peer"}'
+        self.answer(code, b'{"ok": true}' if code < 300 else b'{"error": "unit rejected by the MES test peer"}')
+
+    def answer(self, code, data):
         try:
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(text)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(text)
+            self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting
-
 
     def route_check(self, body):
         """A route check: the serial's plan says allow (the default), hold:REASON, stall, or a status code."""
@@ -70,15 +71,7 @@ class Handler(BaseHTTPRequestHandler):
             code, text = 200, json.dumps({"allowed": False, "reason": step[5:]})
         else:
             code, text = int(step), json.dumps({"error": "the MES test peer says " + step})
-        data = text.encode()
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        self.answer(code, text.encode())
 
 
 routes = {}

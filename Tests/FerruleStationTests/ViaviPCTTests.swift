@@ -14,6 +14,18 @@ import Testing
     static let config = Repo.root + "/Config/viavi-pct.yaml"
     static let typeB = "FT-MTP12-SMAPC-B-3M"
 
+    /// The config's MAP-300 alone on the wire (no station): its bench and its endpoints.
+    func simulatedMAP300() async throws -> (WireBench, SimulatedBench, Endpoint) {
+        let config = try StationConfig.load(path: Self.config)
+        let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
+        let wb = try await WireBench.start(config.wireInstruments(), bench: bench, ptyDirectory: temporaryDirectory())
+        guard let endpoint = wb.endpoints.first(where: { $0.name == "pct" }) else {
+            wb.close()
+            throw DaemonError(description: "no pct endpoint")
+        }
+        return (wb, bench, endpoint)
+    }
+
     func pctStation() async throws -> (Station, SimulatedBench, BuiltStation) {
         let built = try await makeBuiltStation(config: try StationConfig.load(path: Self.config))
         return (built.station, try #require(built.simulation?.bench), built)
@@ -101,11 +113,8 @@ import Testing
     /// The application launched from the chassis, the wait bounded: a PCT port that never
     /// answers (a wrong slot) is an error naming both ports; a chassis that is not there, too.
     @Test func theLaunchIsBoundedAndSaysWhy() async throws {
-        let config = try StationConfig.load(path: Self.config)
-        let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
-        let wb = try await WireBench.start(config.wireInstruments(), bench: bench, ptyDirectory: temporaryDirectory())
+        let (wb, _, endpoint) = try await simulatedMAP300()
         defer { wb.close() }
-        let endpoint = try #require(wb.endpoints.first { $0.name == "pct" })
         let chassis = try #require(InstrumentAddress.parse(endpoint.address))
         let nowhere = InstrumentAddress.tcp(host: "127.0.0.1", port: 1)  // nothing listens: refused
         let wrongSlot = ViaviMapPCT(name: "pct", chassis: chassis, application: nowhere, wavelengthsNm: [1310],
@@ -130,12 +139,9 @@ import Testing
     /// polled on MEAS:STATE?, then five values per wavelength from MEAS:ALL? with RL fourth. The
     /// simulator is held to the vendor's sequence, not only to our driver's.
     @Test func vendorExampleRunsAgainstTheSimulator() async throws {
-        let config = try StationConfig.load(path: Self.config)
-        let bench = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)
-        let wb = try await WireBench.start(config.wireInstruments(), bench: bench, ptyDirectory: temporaryDirectory())
+        let (wb, bench, endpoint) = try await simulatedMAP300()
         defer { wb.close() }
-        let endpoint = try #require(wb.endpoints.first { $0.name == "pct" })
-        let unit = SimulatedAssembly(serial: "VX-1", recipe: config.recipes[Self.typeB]!)
+        let unit = SimulatedAssembly(serial: "VX-1", recipe: try StationConfig.load(path: Self.config).recipes[Self.typeB]!)
         await bench.mount(.assembly(unit), fixture: 1)
         func ask(_ l: LineLink, _ c: String) async throws -> String { String(try await l.query(c, timeout: .seconds(3))) }
         func errorCheck(_ l: LineLink) async throws { #expect(try await ask(l, "SYST:ERR?").hasPrefix("0,")) }
