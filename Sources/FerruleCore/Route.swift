@@ -40,3 +40,12 @@ public enum RouteUnavailablePolicy: String, Sendable, Hashable, CaseIterable {
     /// The unit runs, and its report says the route was not checked.
     case allow
 }
+
+/// What came of a unit's route check, as events and metrics count it.
+public enum RouteOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    case allowed, refused
+    /// The MES could not be asked and the unit was refused (`onUnavailable: refuse`).
+    case unavailableRefused
+    /// The MES could not be asked and the unit ran (`onUnavailable: allow`).
+    case notChecked
+}

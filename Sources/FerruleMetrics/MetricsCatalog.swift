@@ -31,6 +31,9 @@ public enum MetricsCatalog {
     public static let instrumentFaults = MetricDefinition(
         name: "ferrule_instrument_faults_total", kind: .counter,
         help: "Instrument faults since the daemon started (no reply, an error reply, a lost connection).")
+    public static let routeChecks = MetricDefinition(
+        name: "ferrule_route_checks_total", kind: .counter,
+        help: "The MES's route checks before units, by outcome (allowed, refused, unavailableRefused, notChecked).")
     public static let referenceAge = MetricDefinition(
         name: "ferrule_reference_age_seconds", kind: .gauge,
         help: "Age of the fixture's newest reference; absent while it has none.")
@@ -66,7 +69,7 @@ public enum MetricsCatalog {
         help: "Units being tested now, over all fixtures.")
 
     public static let all: [MetricDefinition] = [
-        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, referenceAge, referenceValid,
+        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, referenceAge, referenceValid,
         cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
         storeFreeBytes, unitsInProgress,
     ]

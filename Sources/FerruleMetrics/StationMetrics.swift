@@ -55,6 +55,8 @@ public final class StationMetrics: Service, Sendable {
             counter(MetricsCatalog.unitsTotal, [("part_number", done.part), ("verdict", verdict.rawValue)]).increment()
         case .instrumentFault(let instrument, _):
             counter(MetricsCatalog.instrumentFaults, [("instrument", instrument)]).increment()
+        case .routeChecked(_, _, let outcome, _):
+            counter(MetricsCatalog.routeChecks, [("outcome", outcome.rawValue)]).increment()
         default:
             break
         }

@@ -36,6 +36,9 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// A fixed scanner read `text` at a fixture: `accepted` with what it did (a unit started, a part
     /// chosen), or refused with why and what to do; nothing starts on a refused scan.
     case scan(fixture: Int, scanner: String, text: String, accepted: Bool, detail: String, refusal: Refusal?)
+    /// The MES's route check of a unit before any light (`mes.routeCheck`): its outcome and, for
+    /// all but `allowed`, why (the MES's reason, escaped, or why it could not be asked).
+    case routeChecked(fixture: Int, serial: String, outcome: RouteOutcome, detail: String?)
     /// A sink started or stopped failing, or parked a report the receiver refused.
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }

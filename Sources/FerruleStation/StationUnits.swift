@@ -51,10 +51,16 @@ extension Station {
         guard let check = routeCheck, let spec = config.routeCheck else { return nil }
         let query = RouteQuery(serial: req.serial, partNumber: req.partNumber, station: active.stationId, fixture: req.fixture,
                                operator: req.operatorId)
-        switch await check.check(query) {
+        let decision = await check.check(query)
+        func told(_ outcome: RouteOutcome, _ detail: String?) async {
+            await events.publish(.routeChecked(fixture: req.fixture, serial: req.serial, outcome: outcome, detail: detail))
+        }
+        switch decision {
         case .allowed:
+            await told(.allowed, nil)
             return UnitReport.RouteCheck(result: .allowed)
         case .refused(let reason):
+            await told(.refused, Escaped.text(reason))
             throw UnitRefused(
                 message: "the MES refused \(Escaped.text(req.serial)): \(Escaped.text(reason))",
                 fix: "do not test this unit here; take it where the MES routes it, or ask the MES planner to release it",
@@ -62,10 +68,12 @@ extension Station {
         case .unavailable(let why):
             let detail = "\(check.destination) could not be asked: \(Escaped.text(why))"
             guard spec.onUnavailable == .allow else {
+                await told(.unavailableRefused, detail)
                 throw UnitRefused(
                     message: detail, fix: "check the MES link and try again; a supervisor may set mes.routeCheck.onUnavailable: allow",
                     Refusal(.routeUnavailable, fixture: req.fixture))
             }
+            await told(.notChecked, detail)
             logger.warning("\(Escaped.text(req.serial)) runs without a route check: \(detail)")
             return UnitReport.RouteCheck(result: .notChecked, detail: detail)
         }

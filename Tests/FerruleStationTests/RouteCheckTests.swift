@@ -42,6 +42,7 @@ import Glibc
         let (peer, port) = try startPeer("mes-peer.py", ["--log", log, "--route", "HELD-1=hold:on hold by QA \u{1B}[31m NCR-77"])
         defer { kill(peer.processIdentifier, SIGKILL) }
         let (station, bench) = try await station(port: port, onUnavailable: "refuse")
+        let events = await station.events.subscribe()
         let readings = await bench.readings
         let held = await refusal { try await testUnit(station, bench, serial: "HELD-1", part: "FT-MTP12-SMAPC-B-LL") }
         #expect(held?.refusal.reason == .routeRefused)
@@ -57,6 +58,12 @@ import Glibc
         #expect(free["serial"] as? String == "FREE-1" && free["partNumber"] as? String == "FT-MTP12-SMAPC-B-LL")
         #expect(free["station"] as? String == station.config.stationId && free["fixture"] as? Int == 1)
         #expect(free["operator"] as? String == "op-7")
+        // Each check is an event (metrics count them by outcome), the MES's reason escaped in it.
+        await station.events.finish()
+        var outcomes: [RouteOutcome: String?] = [:]
+        for await e in events { if case .routeChecked(_, _, let outcome, let detail) = e { outcomes[outcome] = detail } }
+        #expect(outcomes.keys.sorted { $0.rawValue < $1.rawValue } == [.allowed, .refused])
+        #expect(outcomes[.refused] == .some("on hold by QA \\u{1B}[31m NCR-77"))
     }
 
     /// An MES that does not answer in time follows `onUnavailable`: refuse, or run the unit with
