@@ -29,7 +29,7 @@ extension UnitRun {
             let steps = readings[f]!.map { step(f, $0, expected: expected[f]!) }
             result.steps += steps
             if let a = arrival[f] { result.observed[f] = a }
-            let fiber = Fiber(steps: steps, arrival: arrival[f].map { .some($0) } ?? .none)
+            let fiber = Fiber(steps: steps, arrival: arrival[f])  // absent: unknown; .some(nil): dark everywhere
             await announce(f, fiber, expected: expected[f]!, judge: judge)
         }
         return result

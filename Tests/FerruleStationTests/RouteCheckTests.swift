@@ -11,12 +11,13 @@ import Glibc
 /// The MES's route check before any light (#30 item 1, HTTP): against `scripts/mes-peer.py`, a
 /// plain Python HTTP server standing in for the MES.
 @Suite(.serialized) struct RouteCheckTests {
-    func station(port: Int, onUnavailable: String) async throws -> (Station, SimulatedBench) {
+    /// The in-process bench asking the stand-in MES; `timeout` leaves a loaded machine room to answer.
+    func station(port: Int, onUnavailable: String, timeout: String = "10s") async throws -> (Station, SimulatedBench) {
         let text = try inProcessConfigText() + """
 
             mes:
               routeCheck:
-                http: { url: "http://127.0.0.1:\(port)/route-check", timeout: 1s }
+                http: { url: "http://127.0.0.1:\(port)/route-check", timeout: \(timeout) }
                 onUnavailable: \(onUnavailable)
 
             """
@@ -70,9 +71,9 @@ import Glibc
     /// a report that says the route was not checked.
     @Test(arguments: ["refuse", "allow"]) func anMESThatDoesNotAnswer(onUnavailable: String) async throws {
         let log = temporaryDirectory() + "/mes.log"
-        let (peer, port) = try startPeer("mes-peer.py", ["--log", log, "--route", "SLOW-1=stall", "--stall-seconds", "3"])
+        let (peer, port) = try startPeer("mes-peer.py", ["--log", log, "--route", "SLOW-1=stall", "--stall-seconds", "30"])
         defer { kill(peer.processIdentifier, SIGKILL) }
-        let (station, bench) = try await station(port: port, onUnavailable: onUnavailable)
+        let (station, bench) = try await station(port: port, onUnavailable: onUnavailable, timeout: "1s")
         if onUnavailable == "refuse" {
             let e = await refusal { try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP12-SMAPC-B-LL") }
             #expect(e?.refusal.reason == .routeUnavailable && e?.message.contains("no answer within") == true, "\(String(describing: e))")
