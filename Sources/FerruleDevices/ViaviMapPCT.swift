@@ -86,10 +86,18 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
 
     /// Stops a measurement that is running (its laser goes off with it); nothing when idle, as
     /// `:MEASure:STOP` outside a measurement is -205 "Command not valid in current state".
+    /// Never launches the application for it: a PCT whose application is not up measures nothing.
     public func disable() async throws {
         try await conversation.run {
+            guard await self.linkWithoutLaunching() else { return }
             if try await self.state() == 2 { try await self.command(":MEAS:STOP") }
         }
+    }
+
+    /// The open line, or the PCT port if the application is up; false when it is not.
+    private func linkWithoutLaunching() async -> Bool {
+        if let link, link.isOpen { return true }
+        return (try? await application()) != nil
     }
 
     public func reference(_ plan: PathSetPlan) async throws -> [PathReference] {
@@ -302,7 +310,6 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
     private func connected(_ operation: String) async throws -> LineLink {
         if let link, link.isOpen { return link }
         link = nil
-        sent = [:]
         if let l = try await application() { return l }
         try await launchApplication(operation)
         let deadline = ContinuousClock.now + launchTimeout
@@ -325,6 +332,7 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
                 throw failure("*ACT?", "the PCT module at \(applicationAddress) is not the active one (answered \"\(active.prefix(20))\")")
             }
             link = l
+            sent = [:]  // a new connection has been sent nothing
             // 0: the application is still initializing (5-32).
             let deadline = ContinuousClock.now + launchTimeout
             while try await state() == 0 {

@@ -133,6 +133,21 @@ import Testing
         #expect(try await right.calibration() == .calibrated(on: "2026-03-02"))
     }
 
+    /// Switching the light off (after every unit, at every stop) never launches the application:
+    /// a PCT whose application is not up measures nothing, and a stop must not wait 30 s for it.
+    @Test func lightOffNeverLaunchesTheApplication() async throws {
+        let (wb, _, endpoint) = try await simulatedMAP300()
+        defer { wb.close() }
+        let chassis = try #require(InstrumentAddress.parse(endpoint.address))
+        let application = try #require(endpoint.applicationAddress)
+        let pct = ViaviMapPCT(name: "pct", chassis: chassis, application: try #require(InstrumentAddress.parse(application)),
+                              wavelengthsNm: [1310], timeout: .seconds(2))
+        try await pct.disable()
+        let cmr = try await LineLink.open(chassis)
+        defer { cmr.close() }
+        #expect(try await cmr.query(":SUP:STAT? PCT", timeout: .seconds(3)) == "0")
+    }
+
     /// VIAVI's own example (`PCT_12_Channel_Test.py`, in JacobLiou/VIAVI---Santec-Testers at
     /// 661f294) replayed line by line against the simulated MAP-300: launch from the chassis,
     /// ORL window, wavelengths, launch port, channel list, IL and length overrides, a DUT cycle
