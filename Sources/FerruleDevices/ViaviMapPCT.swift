@@ -109,13 +109,7 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
             }
             try await self.checkErrors(after: ":PATH:JUMP:IL:AUTO/:LENG:AUTO 1,<channel>,1")
             try await self.run(mode: 0, plan)
-            var out: [PathReference] = []
-            for path in plan.paths {
-                for g in try await self.results(path, valuesPerGroup: 3, plan) {
-                    out.append(try self.read(ViaviPCTReplies.referenceReading(g, path: path), path))
-                }
-            }
-            return out
+            return try await self.readOut(plan, valuesPerGroup: 3, ViaviPCTReplies.referenceReading)
         }
     }
 
@@ -123,13 +117,7 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
         try await conversation.run {
             try await self.setUp(plan, links: plan.paths)
             try await self.run(mode: 1, plan)
-            var out: [PathReading] = []
-            for path in plan.paths {
-                for g in try await self.results(path, valuesPerGroup: 4, plan) {
-                    out.append(try self.read(ViaviPCTReplies.dutReading(g, path: path), path))
-                }
-            }
-            return out
+            return try await self.readOut(plan, valuesPerGroup: 4, ViaviPCTReplies.dutReading)
         }
     }
 
@@ -144,7 +132,7 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
             try await self.waitForMeasurement(":PMAP:MEAS:ALL", bound: self.bound(paths: launchChannels.count * receiveChannels.count, 1))
             let size = try await self.integer(":PMAP:PATH:SIZE?")
             var found: [Int: Int?] = Dictionary(uniqueKeysWithValues: launchChannels.map { ($0, nil) })
-            for p in 1...max(size, 1) where size > 0 {
+            for p in 1..<(size + 1) {  // paths are numbered from 1; none when the table is empty
                 let reply = try await self.query(":PMAP:PATH:LINK? \(p)")
                 guard let link = ViaviPCTReplies.link(reply) else {
                     throw self.failure(":PMAP:PATH:LINK? \(p)", "reply \"\(reply.prefix(40))\" is not <SW1 channel>[,<SW2 channel>]")
@@ -234,20 +222,28 @@ public actor ViaviMapPCT: PathSetMeter, ReportsCalibration {
         }
     }
 
-    private func results(_ path: InstrumentPath, valuesPerGroup: Int, _ plan: PathSetPlan) async throws -> [ViaviPCTReplies.Group] {
-        let q = ":MEAS:ALL? \(path.launchChannel),\(path.receiveChannel)"
-        let reply = try await query(q)
-        switch ViaviPCTReplies.groups(reply, valuesPerGroup: valuesPerGroup, wavelengthsNm: plan.wavelengthsNm) {
-        case .success(let g): return g
-        case .failure(let p): throw failure(q, "reply \"\(reply.prefix(80))\" \(p.detail)")
+    /// Every path's `:MEAS:ALL?` after a cycle, each wavelength's group read by `parse`.
+    private func readOut<T>(
+        _ plan: PathSetPlan, valuesPerGroup: Int,
+        _ parse: (ViaviPCTReplies.Group, InstrumentPath) -> Result<T, ViaviPCTReplies.Problem>
+    ) async throws -> [T] {
+        var out: [T] = []
+        for path in plan.paths {
+            let q = ":MEAS:ALL? \(path.launchChannel),\(path.receiveChannel)"
+            let reply = try await query(q)
+            let groups: [ViaviPCTReplies.Group]
+            switch ViaviPCTReplies.groups(reply, valuesPerGroup: valuesPerGroup, wavelengthsNm: plan.wavelengthsNm) {
+            case .success(let g): groups = g
+            case .failure(let p): throw failure(q, "reply \"\(reply.prefix(80))\" \(p.detail)")
+            }
+            for g in groups {
+                switch parse(g, path) {
+                case .success(let v): out.append(v)
+                case .failure(let p): throw failure(q, p.detail)
+                }
+            }
         }
-    }
-
-    private nonisolated func read<T>(_ r: Result<T, ViaviPCTReplies.Problem>, _ path: InstrumentPath) throws -> T {
-        switch r {
-        case .success(let v): return v
-        case .failure(let p): throw failure(":MEAS:ALL? \(path.launchChannel),\(path.receiveChannel)", p.detail)
-        }
+        return out
     }
 
     private func state() async throws -> Int { try await integer(":MEAS:STAT?") }

@@ -25,8 +25,9 @@ extension UnitRun {
         if let failure = outcome.failure { result.stop = stopping(by: failure) }
         let readings = outcome.readings, arrival = outcome.arrival
         let judge = Judge(recipe: recipe, rules: rules)
+        let positionOf = Dictionary(uniqueKeysWithValues: wiring.receiveChannels.map { ($0.value, $0.key) })
         for f in used where readings[f] != nil {
-            let steps = readings[f]!.map { step(f, $0, expected: expected[f]!) }
+            let steps = readings[f]!.map { step(f, $0, expected: expected[f]!, positionOf: positionOf) }
             result.steps += steps
             if let a = arrival[f] { result.observed[f] = a }
             let fiber = Fiber(steps: steps, arrival: arrival[f])  // absent: unknown; .some(nil): dark everywhere
@@ -114,8 +115,7 @@ extension UnitRun {
 
     /// One reading as a step: the instrument's IL, judged only on a path Ferrule's reference book
     /// also covers (the reference it had the instrument take there).
-    private func step(_ fiber: Int, _ r: PathReading, expected: Int) -> RawStep {
-        let positionOf = Dictionary(uniqueKeysWithValues: wiring.receiveChannels.map { ($0.value, $0.key) })
+    private func step(_ fiber: Int, _ r: PathReading, expected: Int, positionOf: [Int: Int]) -> RawStep {
         let q = positionOf[r.path.receiveChannel] ?? expected
         let covered = references.value(launch: fiber, receive: q, wavelengthNm: r.wavelengthNm)
         var s = RawStep(
