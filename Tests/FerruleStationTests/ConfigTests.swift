@@ -256,7 +256,7 @@ import Testing
 
     /// Values that once trapped the daemon at start (or at the next unit after a reload) are
     /// config errors with their allowed range, found at once and without growing memory.
-    @Test(arguments: [
+    @Test(.timeLimit(.minutes(1)), arguments: [  // a value that would trap or spin must not hang the check
         (
             "    channels: 48\n  - name: receive-switch", "    timeout: 1e10s\n    channels: 48\n  - name: receive-switch",
             "instruments[0].timeout", "outside 1 ms...24.0 h"
@@ -288,11 +288,9 @@ import Testing
         )
     ])
     func valuesThatWouldTrapAreRefused(old: String, new: String, path: String, message: String) throws {
-        let t0 = ContinuousClock.now
         let e = try error(replacing: old, with: new)
         #expect(e.path.description == path && e.message.contains(message), "\(e)")
         #expect(!e.fix.isEmpty)
-        #expect(ContinuousClock.now - t0 < .seconds(5))
     }
 
     @Test func oversizedAndAliasBombConfigsAreRefused() throws {
