@@ -30,6 +30,10 @@ extension StationConfig {
                 "write the config without nested aliases")
         }
         let root = plainScalarKeys(composed)
+        // Lengths: before decoding, so that no section ever holds a 100 KB name.
+        if let issue = overlongString(in: root) {
+            throw fail(root.locate(issue.path), issue.path, issue.message, issue.fix)
+        }
         let decoded: ConfigFile
         do {
             decoded = try YAMLDecoder().decode(ConfigFile.self, from: root)
