@@ -11,7 +11,7 @@ import Foundation
 /// The password is read from its file at every attempt, so a rotated password needs no restart.
 public final class CFXAMQPSink: Sink {
     public let name: String
-    public var kind: String { "cfx-amqp" }
+    public var kind: SinkKind { .cfxAMQP }
     public let host: String
     public let port: Int
     public let address: String

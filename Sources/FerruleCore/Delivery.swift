@@ -1,10 +1,17 @@
 import Foundation
 
+/// What kind of destination a sink is; its config key `sinks[].kind`.
+public enum SinkKind: String, Sendable, Codable, Hashable, CaseIterable {
+    case directory, http, postgres
+    case cfxAMQP = "cfx-amqp"
+    case zplLabel = "zpl-label"
+}
+
 /// How one destination of reports (a sink: a share, the MES, a database) is keeping up:
 /// what is still to deliver, what it refused, and whether it is failing now.
 public struct SinkStatus: Sendable, Codable, Hashable {
     public var name: String
-    public var kind: String
+    public var kind: SinkKind
     /// Records not yet delivered (the one being retried included).
     public var pending: Int
     public var parked: Int
@@ -14,7 +21,7 @@ public struct SinkStatus: Sendable, Codable, Hashable {
     public var attempts: Int
     public var lastDeliveredAt: Date?
 
-    public init(name: String, kind: String, pending: Int, parked: Int, failing: String? = nil, failingSince: Date? = nil,
+    public init(name: String, kind: SinkKind, pending: Int, parked: Int, failing: String? = nil, failingSince: Date? = nil,
                 attempts: Int, lastDeliveredAt: Date? = nil) {
         self.name = name
         self.kind = kind

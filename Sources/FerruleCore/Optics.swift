@@ -19,6 +19,27 @@ public enum PowerReading: Sendable, Hashable, Codable, CustomStringConvertible {
         return nil
     }
 
+    /// The reading's kind in the one vocabulary the store and the report share (a power is `ok`).
+    public var status: PowerStatus {
+        switch self {
+        case .dBm: .ok
+        case .noLight: .noLight
+        case .overRange: .overRange
+        }
+    }
+
+    /// A reading back from its status and power; nil for `notMeasured`, or `ok` without a power.
+    public init?(status: PowerStatus, dBm: Double?) {
+        switch status {
+        case .ok:
+            guard let dBm else { return nil }
+            self = .dBm(dBm)
+        case .noLight: self = .noLight
+        case .overRange: self = .overRange
+        case .notMeasured: return nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .dBm(let v): return String(format: "%.3f dBm", v)

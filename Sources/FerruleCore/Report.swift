@@ -79,7 +79,11 @@ public struct UnitReport: Sendable, Codable {
     }
     /// An instrument used for the unit, in its role, with its identity and calibration date.
     public struct Instrument: Sendable, Codable {
-        public var role: String
+        /// The part an instrument plays at a fixture, as the report names it.
+        public enum Role: String, Sendable, Codable, Hashable, CaseIterable {
+            case sequencer, launchSwitch, receiveSwitch, source, powerMeter, rlMeter, fixtureIO
+        }
+        public var role: Role
         public var name: String
         public var driver: String
         public var address: String
@@ -89,7 +93,7 @@ public struct UnitReport: Sendable, Codable {
         public var calibrationOverdue: Bool?
 
         public init(
-            role: String, name: String, driver: String, address: String, identity: InstrumentIdentity?,
+            role: Role, name: String, driver: String, address: String, identity: InstrumentIdentity?,
             calibrationDue: String?
         ) {
             self.role = role

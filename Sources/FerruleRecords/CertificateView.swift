@@ -237,7 +237,7 @@ extension CertificateView {
     static func instrument(_ i: UnitReport.Instrument) -> Instrument {
         let identity = i.identity.map { "\($0.manufacturer) \($0.model), s/n \($0.serial), fw \($0.firmware)" }
         return Instrument(
-            role: i.role, name: i.name, driver: i.driver, address: i.address, identity: identity ?? "not identified",
+            role: i.role.rawValue, name: i.name, driver: i.driver, address: i.address, identity: identity ?? "not identified",
             calibrationDue: (i.calibrationDue ?? "-") + (i.calibrationOverdue == true ? " (OVERDUE)" : ""))
     }
 

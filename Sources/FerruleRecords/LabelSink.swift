@@ -32,7 +32,7 @@ public enum LabelPrinter: Sendable, Hashable, CustomStringConvertible {
 /// printer has taken every byte and the connection closed cleanly.
 public final class LabelSink: Sink {
     public let name: String
-    public var kind: String { "zpl-label" }
+    public var kind: SinkKind { .zplLabel }
     public let printer: LabelPrinter
     public let printOn: Set<Verdict>
     /// Templates by part number; others get `fallback`.

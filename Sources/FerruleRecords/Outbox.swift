@@ -18,13 +18,31 @@ public enum DeliveryOutcome: Sendable, Equatable {
 /// report id (a crash between delivering and recording it repeats the delivery).
 public protocol Sink: Sendable {
     var name: String { get }
-    var kind: String { get }
+    var kind: SinkKind { get }
     func deliver(_ report: UnitReport) async -> DeliveryOutcome
     func shutdown() async
 }
 
 extension Sink {
     public func shutdown() async {}
+}
+
+/// How a delivery was settled, as the store records it and `ferrulectl report` shows it.
+public enum DeliveryState: String, Sendable, Codable, Hashable {
+    case delivered
+    /// Refused for good by the receiver, with its reason; waits for an engineer.
+    case parked
+
+    /// A settled attempt: parked when the receiver gave a reason to refuse it.
+    init(parkedReason: String?) { self = parkedReason == nil ? .delivered : .parked }
+}
+
+/// Which sink has a report, and how.
+public struct DeliveryRecord: Sendable, Codable, Hashable {
+    public var sink: String
+    public var state: DeliveryState
+    /// Why it was parked.
+    public var detail: String?
 }
 
 /// A report a sink refused for good, with why; shown until an engineer deals with it.
@@ -58,7 +76,7 @@ extension Store {
                     INSERT OR REPLACE INTO delivery (sink, reportId, state, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    sink, reportId.uuidString.lowercased(), parked == nil ? "delivered" : "parked", attempts, parked,
+                    sink, reportId.uuidString.lowercased(), DeliveryState(parkedReason: parked).rawValue, attempts, parked,
                     at.timeIntervalSince1970
                 ])
             try db.execute(
@@ -94,10 +112,10 @@ extension Store {
     public func parked(sink: String? = nil) async throws(StoreError) -> [ParkedDelivery] {
         try await readOnly("list parked deliveries") { db in
             var sql = """
-                SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = 'parked' \
+                SELECT d.*, u.serial FROM delivery d JOIN unit u ON u.reportId = d.reportId WHERE d.state = ? \
                 AND NOT EXISTS (SELECT 1 FROM resend r WHERE r.sink = d.sink AND r.reportId = d.reportId)
                 """
-            var args: [any DatabaseValueConvertible] = []
+            var args: [any DatabaseValueConvertible] = [DeliveryState.parked.rawValue]
             if let sink {
                 sql += " AND d.sink = ?"
                 args.append(sink)
@@ -111,13 +129,19 @@ extension Store {
     }
 
     /// Which sinks have the report, for `ferrulectl report`.
-    public func deliveries(of reportId: UUID) async throws(StoreError) -> [(sink: String, state: String, detail: String?)] {
+    public func deliveries(of reportId: UUID) async throws(StoreError) -> [DeliveryRecord] {
         try await readOnly("read deliveries") { db in
             try Row.fetchAll(
                 db, sql: "SELECT sink, state, detail FROM delivery WHERE reportId = ? ORDER BY sink",
                 arguments: [reportId.uuidString.lowercased()]
             )
-            .map { (sink: $0["sink"] as String, state: $0["state"] as String, detail: $0["detail"] as String?) }
+            .map { row in
+                let state: String = row["state"]
+                guard let known = DeliveryState(rawValue: state) else {
+                    throw DatabaseError(message: "delivery state '\(Escaped.text(state))' is not delivered or parked")
+                }
+                return DeliveryRecord(sink: row["sink"], state: known, detail: row["detail"])
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ import PostgresNIO
 /// once) leaves exactly one copy.
 public final class PostgresSink: Sink {
     public let name: String
-    public var kind: String { "postgres" }
+    public var kind: SinkKind { .postgres }
     let client: PostgresClient
     let runner: Task<Void, Never>
     let logger: Logger

@@ -4,14 +4,30 @@ import GRDB
 
 /// One unit as history lists it. `attempt` counts the tests of the serial (1 = first pass);
 /// `previousReportId` links a retest to the test before it.
+/// Where a unit's record stands in the store: measuring, finished, or stopped by a stop or a crash.
+public enum UnitRecordState: String, Sendable, Codable, Hashable, CaseIterable {
+    case running, done, interrupted
+
+    /// The state of a record that was committed (`interrupted`: by a stop or a crash).
+    public init(committedInterrupted interrupted: Bool) { self = interrupted ? .interrupted : .done }
+
+    /// The column's value; anything else is damage, reported as the store operation's error.
+    static func read(_ row: Row) throws -> UnitRecordState {
+        let text: String = row["state"]
+        guard let state = UnitRecordState(rawValue: text) else {
+            throw DatabaseError(message: "unit state '\(Escaped.text(text))' is not running, done or interrupted")
+        }
+        return state
+    }
+}
+
 public struct HistoryEntry: Sendable, Codable, Hashable {
     public var reportId: UUID
     public var serial: String
     public var partNumber: String
     public var fixture: Int
     public var `operator`: String
-    /// `running`, `done` or `interrupted`.
-    public var state: String
+    public var state: UnitRecordState
     public var verdict: Verdict?
     public var startedAt: Date
     public var finishedAt: Date?
@@ -84,7 +100,7 @@ extension Store {
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
                 HistoryEntry(
                     reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
-                    fixture: row["fixture"], operator: row["operator"], state: row["state"],
+                    fixture: row["fixture"], operator: row["operator"], state: try UnitRecordState.read(row),
                     verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
                     startedAt: Date(timeIntervalSince1970: row["startedAt"]),
                     finishedAt: (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),

@@ -60,7 +60,7 @@ extension Store {
             let key = reportId.uuidString.lowercased()
             try db.execute(
                 sql: "INSERT OR REPLACE INTO delivery (sink, reportId, state, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [sink, key, parked == nil ? "delivered" : "parked", attempts, parked, at.timeIntervalSince1970])
+                arguments: [sink, key, DeliveryState(parkedReason: parked).rawValue, attempts, parked, at.timeIntervalSince1970])
             try db.execute(sql: "DELETE FROM resend WHERE sink = ? AND reportId = ?", arguments: [sink, key])
         }
     }

@@ -32,7 +32,7 @@ public final class DirectorySink: Sink, Sendable {
     public let formats: [ReportFormat]
     public let tag: String
     public let certificate: CertificateTemplate
-    public var kind: String { "directory" }
+    public var kind: SinkKind { .directory }
     /// Temporary files can only be left by a crash or by a write that failed (the share went
     /// away mid-write): the folder is swept then, not at every delivery.
     private let needsSweep = Atomic<Bool>(true)
@@ -82,7 +82,7 @@ public final class HTTPSink: Sink {
     public let tokenFile: String?
     public let timeout: Duration
     public let certificate: CertificateTemplate
-    public var kind: String { "http" }
+    public var kind: SinkKind { .http }
     let client: HTTPClient
 
     public init(

@@ -191,13 +191,7 @@ public final class Store: Sendable {
                     """)
             for s in steps {
                 seq += 1
-                let (status, dbm): (String?, Double?) =
-                    switch s.power {
-                    case .dBm(let p)?: ("dBm", p)
-                    case .noLight?: ("noLight", nil)
-                    case .overRange?: ("overRange", nil)
-                    case nil: (nil, nil)
-                    }
+                let (status, dbm) = (s.power?.status.rawValue, s.power?.dBmValue)
                 try insert.execute(
                     arguments: [
                         id, seq, s.fiber, s.wavelengthNm, s.expectedReceivePosition, s.receivePosition, arrival,
@@ -227,7 +221,7 @@ public final class Store: Sendable {
                     WHERE reportId = ? AND (? = 0 OR state = 'running')
                     """,
                 arguments: [
-                    interrupted ? "interrupted" : "done", report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
+                    UnitRecordState(committedInterrupted: interrupted).rawValue, report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
                     report.summary.worstIlDb, data, id, whileRunning
                 ])
             guard db.changesCount == 1 else {
@@ -272,13 +266,9 @@ public final class Store: Sendable {
                 for m in try Row.fetchAll(
                     db, sql: "SELECT * FROM measurement WHERE reportId = ? ORDER BY seq", arguments: [row["reportId"] as String])
                 {
-                    let power: PowerReading? =
-                        switch m["powerStatus"] as String? {
-                        case "dBm": .dBm(m["powerDbm"])
-                        case "noLight": .noLight
-                        case "overRange": .overRange
-                        default: nil
-                        }
+                    // "dBm" is how stores before the v4 migration named a power that was read.
+                    let status = (m["powerStatus"] as String?).flatMap { $0 == "dBm" ? .ok : PowerStatus(rawValue: $0) }
+                    let power = status.flatMap { PowerReading(status: $0, dBm: m["powerDbm"]) }
                     steps.append(
                         RawStep(
                             fiber: m["fiber"], wavelengthNm: m["wavelengthNm"], expectedReceivePosition: m["expectedReceivePosition"],

@@ -121,7 +121,7 @@ extension Store {
                                   attempt, previousReportId, start, report, filesWritten)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, report.unit.serial, report.unit.partNumber, report.fixture, report.operator,
-                                 report.verdict == .interrupted ? "interrupted" : "done", report.verdict.rawValue,
+                                 UnitRecordState(committedInterrupted: report.verdict == .interrupted).rawValue, report.verdict.rawValue,
                                  report.startedAt.timeIntervalSince1970, report.finishedAt.timeIntervalSince1970,
                                  report.summary.worstIlDb, ((previous?["attempt"] as Int?) ?? 0) + 1,
                                  previous?["reportId"] as String?, startText, reportText, filesWritten ? 1 : 0])

@@ -134,6 +134,16 @@ extension Store {
                 );
                 """)
         }
+        // One vocabulary for a reading from the meter to the report: a power read is 'ok', as the
+        // report says (it was 'dBm' here). The status column becomes checked.
+        m.registerMigration("v4") { db in
+            try db.execute(sql: "UPDATE measurement SET powerStatus = 'ok' WHERE powerStatus = 'dBm'")
+            try db.execute(sql: """
+                CREATE TRIGGER measurement_powerStatus BEFORE INSERT ON measurement
+                WHEN NEW.powerStatus IS NOT NULL AND NEW.powerStatus NOT IN ('ok', 'noLight', 'overRange')
+                BEGIN SELECT RAISE(ABORT, 'powerStatus is ok, noLight or overRange'); END;
+                """)
+        }
         return m
     }
 }

@@ -27,9 +27,9 @@ extension StationConfig {
             let receive = try cabling(e.receive, fixture: e.id, instruments: instruments, taken: &taken, p.key("receive"))
             let source = try named(e.source, p, key: "source")
             let powerMeter = try named(e.powerMeter, p, key: "powerMeter")
-            _ = try instrument(source, in: instruments, p.key("source"), role: "light source") { $0.canBeSource }
-            _ = try instrument(powerMeter, in: instruments, p.key("powerMeter"), role: "power meter") { $0.canBePowerMeter }
-            if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: "RL meter") { $0.canBeRLMeter } }
+            _ = try instrument(source, in: instruments, p.key("source"), role: .lightSource) { $0.canBeSource }
+            _ = try instrument(powerMeter, in: instruments, p.key("powerMeter"), role: .powerMeter) { $0.canBePowerMeter }
+            if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: .rlMeter) { $0.canBeRLMeter } }
             try checkIO(e.io, instruments: instruments, others: fixtures, p)
             fixtures.append(
                 FixtureWiring(
@@ -44,7 +44,7 @@ extension StationConfig {
     /// A fixture's I/O module: one that can be, and serves no other fixture.
     static func checkIO(_ io: String?, instruments: [InstrumentSpec], others: [FixtureWiring], _ p: ConfigPath) throws {
         guard let io else { return }
-        _ = try instrument(io, in: instruments, p.key("io"), role: "fixture I/O module") { $0.driver.can(.fixtureIO) }
+        _ = try instrument(io, in: instruments, p.key("io"), role: .fixtureIO) { $0.driver.can(.fixtureIO) }
         if let other = others.first(where: { $0.io == io }) {
             throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
                               fix: "give each fixture its own I/O module")
@@ -64,7 +64,7 @@ extension StationConfig {
         _ e: FixtureEntry, instruments: [InstrumentSpec], taken: inout [String: Int], others: [FixtureWiring], _ p: ConfigPath
     ) throws -> FixtureWiring {
         let name = e.sequencer!
-        let ins = try instrument(name, in: instruments, p.key("sequencer"), role: "self-sequencing IL/RL meter") {
+        let ins = try instrument(name, in: instruments, p.key("sequencer"), role: .pathSetMeter) {
             $0.driver.can(.pathSetMeter)
         }
         for (key, present) in [("source", e.source), ("powerMeter", e.powerMeter), ("rlMeter", e.rlMeter),
@@ -106,7 +106,7 @@ extension StationConfig {
         _ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
         _ p: ConfigPath
     ) throws -> [Int: Int] {
-        let sw = try instrument(try named(port.switch, p, key: "switch"), in: instruments, p.key("switch"), role: "switch") {
+        let sw = try instrument(try named(port.switch, p, key: "switch"), in: instruments, p.key("switch"), role: .opticalSwitch) {
             $0.driver.can(.opticalSwitch)
         }
         var map: [Int: Int] = [:]
@@ -129,7 +129,7 @@ extension StationConfig {
 
     /// The instrument a fixture names for a role, which must exist and be able to take the role.
     static func instrument(
-        _ name: String, in instruments: [InstrumentSpec], _ p: ConfigPath, role: String,
+        _ name: String, in instruments: [InstrumentSpec], _ p: ConfigPath, role: InstrumentRole,
         _ ok: (InstrumentSpec) -> Bool
     ) throws -> InstrumentSpec {
         guard let ins = instruments.first(where: { $0.name == name }) else {
@@ -139,8 +139,8 @@ extension StationConfig {
         }
         guard ok(ins) else {
             throw ConfigIssue(
-                path: p, message: "instrument '\(name)' (driver \(ins.driver.name)) cannot act as \(role)",
-                fix: "name an instrument whose driver is a \(role)")
+                path: p, message: "instrument '\(name)' (driver \(ins.driver.name)) cannot act as \(role.rawValue)",
+                fix: "name an instrument whose driver is a \(role.rawValue)")
         }
         return ins
     }

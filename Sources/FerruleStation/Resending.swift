@@ -70,7 +70,7 @@ extension Delivery {
         var found = UUID(uuidString: what)
         if found == nil {
             found = try await storing {
-                try await store.history(HistoryFilter(serial: what, limit: 20)).first { $0.state != "running" }?.reportId
+                try await store.history(HistoryFilter(serial: what, limit: 20)).first { $0.state != .running }?.reportId
             }
         }
         guard let id = found else { throw .noReport(what) }

@@ -74,7 +74,7 @@ public struct Delivery: Sendable {
             var templates: [String: LabelTemplate] = [:]
             for (part, text) in s.labelTemplates {
                 guard let t = try? LabelTemplate(text: text, source: "label template of \(part)") else {
-                    return UnavailableSink(name: s.name, kind: "zpl-label", why: "the label template of \(part) does not parse")
+                    return UnavailableSink(name: s.name, kind: .zplLabel, why: "the label template of \(part) does not parse")
                 }
                 templates[part] = t
             }
@@ -85,7 +85,7 @@ public struct Delivery: Sendable {
             var password: String?
             if let f = s.passwordFile {
                 guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
-                    return UnavailableSink(name: s.name, kind: "postgres", why: "cannot read the password file \(f)")
+                    return UnavailableSink(name: s.name, kind: .postgres, why: "cannot read the password file \(f)")
                 }
                 password = p.trimmingCharacters(in: .whitespacesAndNewlines)
             }
@@ -94,7 +94,7 @@ public struct Delivery: Sendable {
                     name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
                     timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
             } catch {
-                return UnavailableSink(name: s.name, kind: "postgres", why: "\(error)")
+                return UnavailableSink(name: s.name, kind: .postgres, why: "\(error)")
             }
         }
     }
@@ -134,7 +134,7 @@ final class SinkStatusBoard: Sendable {
 /// reason, visibly, and its reports stay in the outbox until it is fixed and ferruled restarted.
 struct UnavailableSink: Sink {
     let name: String
-    let kind: String
+    let kind: SinkKind
     let why: String
     func deliver(_ report: UnitReport) async -> DeliveryOutcome { .retry(why) }
 }

@@ -86,11 +86,7 @@ public struct ControlSpec: Sendable, Hashable {
 /// A sink: somewhere every report goes, at least once, with its own place in the outbox.
 public struct SinkSpec: Sendable, Hashable {
     /// Where the sink delivers: a folder, an HTTP endpoint or a PostgreSQL database.
-    public enum Kind: String, Sendable, CaseIterable {
-        case directory, http, postgres
-        case cfxAMQP = "cfx-amqp"
-        case zplLabel = "zpl-label"
-    }
+    public typealias Kind = SinkKind
     public var name: String
     public var kind: Kind
     /// directory: the folder (absolute, or relative to the config file's folder).

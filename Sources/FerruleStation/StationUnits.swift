@@ -324,12 +324,11 @@ extension Station {
     }
 
     func instrumentRecords(_ w: FixtureWiring) async -> [UnitReport.Instrument] {
-        var roles: [(String, String)] = w.sequencer.map { [("sequencer", $0)] } ?? [
-            ("launchSwitch", w.launchSwitch), ("receiveSwitch", w.receiveSwitch),
-            ("source", w.source), ("powerMeter", w.powerMeter)
+        var roles: [(UnitReport.Instrument.Role, String)] = w.sequencer.map { [(.sequencer, $0)] } ?? [
+            (.launchSwitch, w.launchSwitch), (.receiveSwitch, w.receiveSwitch), (.source, w.source), (.powerMeter, w.powerMeter)
         ]
-        if let rl = w.rlMeter { roles.append(("rlMeter", rl)) }
-        if let io = w.io { roles.append(("fixtureIO", io)) }
+        if let rl = w.rlMeter { roles.append((.rlMeter, rl)) }
+        if let io = w.io { roles.append((.fixtureIO, io)) }
         var records: [UnitReport.Instrument] = []
         let today = CalendarDay.of(now())
         for (role, name) in roles {

@@ -81,12 +81,12 @@ import Testing
 
         let units = try await store.history(HistoryFilter(limit: 100_000))
         #expect(started >= 50 && units.count >= 50, "started \(started), stored \(units.count)")
-        #expect(units.allSatisfy { $0.state == "done" || $0.state == "interrupted" }, "\(units.filter { $0.state == "running" })")
-        #expect(units.contains { $0.state == "interrupted" })
+        #expect(units.allSatisfy { $0.state == .done || $0.state == .interrupted }, "\(units.filter { $0.state == .running })")
+        #expect(units.contains { $0.state == .interrupted })
         let ids = Set(units.map { $0.reportId.uuidString.lowercased() })
         print(
             "crash test: \(started) units started over 50 kills, \(units.count) stored, "
-                + "\(units.filter { $0.state == "interrupted" }.count) interrupted"
+                + "\(units.filter { $0.state == .interrupted }.count) interrupted"
         )
 
         // No half-written file anywhere: no temporary leftovers, every report parses, every

@@ -47,7 +47,7 @@ import FerruleProtocol
         let (second, _) = try await makeStation(data: dir, reference: false)
         let rows = try await second.records.history(HistoryFilter(serial: "CRASH-1"))
         let row = try #require(rows.first)
-        #expect(row.entry.state == "interrupted" && row.entry.verdict == .interrupted)
+        #expect(row.entry.state == .interrupted && row.entry.verdict == .interrupted)
         let report = try #require(try await second.store.report(id))
         #expect(report.measurements.count == 4 && Set(report.measurements.map(\.fiber)) == [1, 2])
         #expect(report.measurements.allSatisfy { $0.ilDb == 0.15 })
@@ -226,7 +226,7 @@ import FerruleProtocol
         #expect(files.filter { $0.hasPrefix("DIR-2_") }.count == 3 && files.filter { $0.hasPrefix("DIR-1_") }.isEmpty, "\(files)")
         #expect(!files.contains { $0.hasPrefix(".") }, "\(files)")  // no temporary file left
         let deliveries = try await station.store.deliveries(of: b.report.reportId)
-        #expect(deliveries.map(\.state) == ["delivered"])
+        #expect(deliveries.map(\.state) == [.delivered])
         await station.shutdown()
     }
 
@@ -269,7 +269,7 @@ import FerruleProtocol
             parked.map(\.reportId) == [b.report.reportId] && parked[0].reason.contains("HTTP 422")
                 && parked[0].reason.contains("rejected by the MES"))
         #expect(await station.status().sinks.first?.parked == 1)
-        #expect(try await station.store.deliveries(of: c.report.reportId).map(\.state) == ["delivered"])
+        #expect(try await station.store.deliveries(of: c.report.reportId).map(\.state) == [.delivered])
         #expect(hits.last?.serial == "HTTP-C")
         await station.shutdown()
     }
@@ -445,7 +445,7 @@ extension StorageTroubleTests {
 /// A sink that holds each delivery until the test lets it go: what a slow MES looks like.
 actor GateSink: Sink {
     nonisolated let name = "slow-mes"
-    nonisolated let kind = "test"
+    nonisolated let kind = SinkKind.http  // it stands in for a MES
     private var open = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
 

@@ -50,7 +50,7 @@ import Testing
         #expect(outcome.queued == [b.report.reportId])
         try await drained(station, "mes")
         #expect(try await station.delivery.parked(sink: "mes").isEmpty)
-        #expect(try await station.store.deliveries(of: b.report.reportId).map(\.state) == ["delivered", "delivered"])
+        #expect(try await station.store.deliveries(of: b.report.reportId).map(\.state) == [.delivered, .delivered])
         #expect(try hits(log).filter { $0.serial == "RS-B" }.map(\.answer) == ["422", "200"])
         #expect(await station.status().sinks.first { $0.name == "mes" }?.parked == 0)
 

@@ -69,7 +69,7 @@ import Testing
         // The Type B paths, 8 fibers x 2 wavelengths, from Type B reference cords only.
         #expect(r.references.flatMap(\.values).count == 16 && r.references.allSatisfy { $0.method == .oneCord && $0.cord.polarity == "B" })
         #expect(r.references.flatMap(\.values).allSatisfy { $0.receivePosition == 13 - $0.position })
-        #expect(Set(r.instruments.map(\.role)) == ["launchSwitch", "receiveSwitch", "source", "powerMeter", "rlMeter"])
+        #expect(Set(r.instruments.map(\.role)) == [.launchSwitch, .receiveSwitch, .source, .powerMeter, .rlMeter])
         #expect(r.instruments.allSatisfy { $0.identity != nil })
         #expect(r.finishedAt >= r.startedAt)
         #expect(r.fibers.filter { $0.verdict == .unused }.map(\.fiber) == [5, 6, 7, 8])

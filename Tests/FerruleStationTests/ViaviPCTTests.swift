@@ -53,7 +53,7 @@ import Testing
         }
         #expect(r.polarity.observedType == .b)
         #expect(r.references.contains { $0.pairs.contains("pct referenced itself") }, "the report says the instrument referenced itself")
-        #expect(r.instruments.map(\.role) == ["sequencer"] && r.limits.rlWindow?.method == .discrete)
+        #expect(r.instruments.map(\.role) == [.sequencer] && r.limits.rlWindow?.method == .discrete)
         // The report file, with its lengths, RL window and tolerance, is valid against the published schema.
         try await waitUntil("the report file") { FileManager.default.fileExists(atPath: o.reportPath) }
         let (status, out) = try validateReports([o.reportPath])

@@ -126,7 +126,7 @@ import FerruleProtocol
         await bench.mount(.assembly(truth), fixture: 1)
         let o = try await station.test(UnitRequest(serial: "KS-1", partNumber: recipe.partNumber, fixture: 1, operatorId: "t"))
         #expect(o.report.verdict == .pass, "\(o.report.reasons)")
-        #expect(o.report.instruments.filter { $0.name == "mainframe" }.map(\.role).sorted() == ["powerMeter", "source"])
+        #expect(o.report.instruments.filter { $0.name == "mainframe" }.map(\.role.rawValue).sorted() == ["powerMeter", "source"])
         for m in o.report.measurements { #expect(abs(m.ilDb! - truth.loss[m.fiber]![m.wavelengthNm]!) <= 0.02) }
         // A driver pointed at the wrong slot hears the mainframe's own error.
         let address = InstrumentAddress.parse(station.instruments.specs["mainframe"]!.address)!
