@@ -86,9 +86,10 @@ extension StationConfig {
         if let tls = e.tls {
             let base = parentDirectory(of: file) as NSString
             func full(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p) }
-            spec.tlsCertificate = full(tls.certificate)
-            spec.tlsKey = full(tls.key)
-            for (key, p) in [("certificate", spec.tlsCertificate!), ("key", spec.tlsKey!)]
+            let (certificate, key) = (full(tls.certificate), full(tls.key))
+            spec.tlsCertificate = certificate
+            spec.tlsKey = key
+            for (key, p) in [("certificate", certificate), ("key", key)]
             where !FileManager.default.isReadableFile(atPath: p) {
                 throw ConfigIssue(
                     path: path.key("tls").key(key), message: "cannot read '\(Escaped.text(p))'",

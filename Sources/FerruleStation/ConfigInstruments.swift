@@ -212,7 +212,7 @@ extension StationConfig {
             if let r = e.registers {
                 let rp = p.key("registers")
                 spec.switchMap = ModbusSwitchMap(
-                    channel: try point(r.channel, rp.key("channel"), output: true, word: true)!,
+                    channel: try requiredPoint(r.channel, rp.key("channel"), output: true, word: true),
                     position: try point(r.position, rp.key("position"), word: true),
                     busy: try point(r.busy, rp.key("busy")))
             } else if simulated {
@@ -229,20 +229,21 @@ extension StationConfig {
             }
             if let m = e.io {
                 let ip = p.key("io")
-                spec.ioMap = ModbusIOMap(
-                    lidClosed: try point(m.lidClosed, ip.key("lidClosed"))!,
+                let map = ModbusIOMap(
+                    lidClosed: try requiredPoint(m.lidClosed, ip.key("lidClosed")),
                     partPresent: try point(m.partPresent, ip.key("partPresent")),
                     startButton: try point(m.startButton, ip.key("startButton")),
                     red: try point(m.red, ip.key("red"), output: true), amber: try point(m.amber, ip.key("amber"), output: true),
                     green: try point(m.green, ip.key("green"), output: true))
-                if let bad = [
-                    ("lidClosed", spec.ioMap!.lidClosed), ("partPresent", spec.ioMap!.partPresent), ("startButton", spec.ioMap!.startButton)
+                let inputs: [(String, ModbusPoint?)] = [
+                    ("lidClosed", map.lidClosed), ("partPresent", map.partPresent), ("startButton", map.startButton)
                 ]
-                .first(where: { $0.1.map { !$0.isSignal } ?? false }) {
+                for case let (key, point?) in inputs where !point.isSignal {
                     throw ConfigIssue(
-                        path: ip.key(bad.0), message: "'\(bad.1!)' is a whole register, an input signal is a bit",
+                        path: ip.key(key), message: "'\(point)' is a whole register, an input signal is a bit",
                         fix: "write di:N, coil:N or REGISTER:N.BIT")
                 }
+                spec.ioMap = map
             } else if simulated {
                 spec.ioMap = ModbusIOMap()
             } else {

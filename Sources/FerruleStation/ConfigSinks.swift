@@ -30,23 +30,24 @@ extension StationConfig {
                     path: p.key("name"), message: "sink name '\(e.name)' is used twice",
                     fix: "give every sink its own name: it keys its place in the outbox")
             }
-            var spec = SinkSpec(name: e.name, kind: try oneOf(e.kind, SinkSpec.Kind.self, p.key("kind"), what: "sink kind"))
+            let folder = parentDirectory(of: file)
+            let destination: SinkSpec.Destination =
+                switch try oneOf(e.kind, SinkKind.self, p.key("kind"), what: "sink kind") {
+                case .directory: .directory(try directorySink(e, folder: folder, p))
+                case .postgres: .postgres(try postgresSink(e, folder: folder, p))
+                case .http: .http(try httpSink(e, folder: folder, p))
+                case .cfxAMQP: .cfxAMQP(try cfxSink(e, folder: folder, p))
+                case .zplLabel: .zplLabel(try labelSink(e, folder: folder, p))
+                }
+            var spec = SinkSpec(name: e.name, destination: destination)
             if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
             if let t = e.maxBackoff { spec.maxBackoffSeconds = try duration(t, p.key("maxBackoff")) }
-            let folder = parentDirectory(of: file)
-            switch spec.kind {
-            case .directory: try directorySink(e, into: &spec, folder: folder, p)
-            case .postgres: try postgresSink(e, into: &spec, folder: folder, p)
-            case .http: try httpSink(e, into: &spec, folder: folder, p)
-            case .cfxAMQP: try cfxSink(e, into: &spec, folder: folder, p)
-            case .zplLabel: try labelSink(e, into: &spec, folder: folder, p)
-            }
             sinks.append(spec)
         }
         return sinks
     }
 
-    private static func directorySink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+    private static func directorySink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> DirectorySinkSpec {
         guard let path = e.path, !path.isEmpty else {
             throw ConfigIssue(
                 path: p.key("path"), message: "a directory sink needs its folder",
@@ -55,7 +56,7 @@ extension StationConfig {
         for (key, v) in [("url", e.url), ("format", e.format), ("tokenFile", e.tokenFile)] where v != nil {
             throw ConfigIssue(path: p.key(key), message: "'\(key)' is for http sinks", fix: "remove it, or use 'kind: http'")
         }
-        spec.path = path.hasPrefix("/") ? path : folder + "/" + path
+        var spec = DirectorySinkSpec(path: path.hasPrefix("/") ? path : folder + "/" + path)
         if let fs = e.formats {
             guard !fs.isEmpty else {
                 throw ConfigIssue(
@@ -66,9 +67,10 @@ extension StationConfig {
                 try oneOf(x, ReportFormat.self, p.key("formats").index(j), what: "report format")
             }
         }
+        return spec
     }
 
-    private static func postgresSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+    private static func postgresSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> PostgresSinkSpec {
         guard let url = e.url, let u = URLComponents(string: url), ["postgres", "postgresql"].contains(u.scheme ?? ""),
             u.host != nil, u.user != nil, !u.path.dropFirst().isEmpty
         else {
@@ -83,12 +85,13 @@ extension StationConfig {
             throw ConfigIssue(
                 path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
         }
-        spec.url = url
+        var spec = PostgresSinkSpec(url: url)
         if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
         if let t = e.tls { spec.requireTLS = try oneOf(t, TLSMode.self, p.key("tls"), what: "TLS mode") == .require }
+        return spec
     }
 
-    private static func httpSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
+    private static func httpSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> HTTPSinkSpec {
         guard let url = e.url, let u = URL(string: url), ["http", "https"].contains(u.scheme ?? ""), u.host != nil else {
             throw ConfigIssue(
                 path: p.key("url"), message: "'\(e.url ?? "")' is not an http(s) URL",
@@ -98,13 +101,14 @@ extension StationConfig {
             throw ConfigIssue(
                 path: p.key(key), message: "'\(key)' is for directory sinks", fix: "remove it; an http sink sends one 'format'")
         }
-        spec.url = url
+        var spec = HTTPSinkSpec(url: url)
         if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }
         if let t = e.tokenFile { spec.tokenFile = t.hasPrefix("/") ? t : folder + "/" + t }
+        return spec
     }
 
-    private static func cfxSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
-        guard let url = e.url, let u = URLComponents(string: url), u.scheme == "amqp", u.host?.isEmpty == false else {
+    private static func cfxSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> CFXSinkSpec {
+        guard let url = e.url, let u = URLComponents(string: url), u.scheme == "amqp", let host = u.host, !host.isEmpty else {
             let tls = e.url?.hasPrefix("amqps:") == true ? " (TLS to the broker, amqps, is not supported yet)" : ""
             throw ConfigIssue(
                 path: p.key("url"), message: "'\(e.url ?? "")' is not an amqp URL\(tls)",
@@ -119,20 +123,18 @@ extension StationConfig {
             throw ConfigIssue(
                 path: p.key(key), message: "'\(key)' is not for cfx-amqp sinks", fix: "remove it; the sink publishes CFX messages")
         }
-        if e.user != nil, e.passwordFile == nil {
+        if let user = e.user, e.passwordFile == nil {
             throw ConfigIssue(
-                path: p.key("passwordFile"), message: "user '\(e.user!)' has no password",
+                path: p.key("passwordFile"), message: "user '\(Escaped.text(user))' has no password",
                 fix: "add 'passwordFile: /etc/ferrule/amqp.password' (a file holding only the password)")
         }
-        spec.url = url
-        spec.address = address
-        spec.user = e.user
-        spec.handle = e.handle
-        if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
+        return CFXSinkSpec(
+            host: host, port: u.port ?? 5672, address: address, handle: e.handle, user: e.user,
+            passwordFile: e.passwordFile.map { $0.hasPrefix("/") ? $0 : folder + "/" + $0 })
     }
 
-    private static func labelSink(_ e: SinkEntry, into spec: inout SinkSpec, folder: String, _ p: ConfigPath) throws {
-        guard let printer = e.printer, LabelPrinter.parse(printer) != nil else {
+    private static func labelSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> LabelSinkSpec {
+        guard let printer = e.printer.flatMap(LabelPrinter.parse) else {
             throw ConfigIssue(
                 path: p.key("printer"), message: "'\(e.printer ?? "")' is not a label printer",
                 fix: "give a network printer's raw port, e.g. 'printer: tcp://10.3.0.50:9100', or a device, '/dev/usb/lp0'")
@@ -140,7 +142,7 @@ extension StationConfig {
         for (key, set) in [("url", e.url != nil), ("path", e.path != nil), ("formats", e.formats != nil)] where set {
             throw ConfigIssue(path: p.key(key), message: "'\(key)' is not for zpl-label sinks", fix: "remove it; name the 'printer'")
         }
-        spec.printer = printer
+        var spec = LabelSinkSpec(printer: printer)
         if let verdicts = e.print {
             spec.printOn = try verdicts.enumerated().map { i, v in try oneOf(v, Verdict.self, p.key("print").index(i), what: "verdict") }
         }
@@ -153,7 +155,8 @@ extension StationConfig {
             do { _ = try LabelTemplate(text: text, source: path) } catch {
                 throw ConfigIssue(path: where_, message: error.description, fix: "see the README's label fields")
             }
-            spec.labelTemplates[part] = text
+            spec.templates[part] = text
         }
+        return spec
     }
 }

@@ -69,6 +69,11 @@ extension StationConfig {
 
     static func point(_ text: String?, _ path: ConfigPath, output: Bool = false, word: Bool = false) throws -> ModbusPoint? {
         guard let text else { return nil }
+        return try requiredPoint(text, path, output: output, word: word)
+    }
+
+    /// A point the config must give (a required key), checked as above.
+    static func requiredPoint(_ text: String, _ path: ConfigPath, output: Bool = false, word: Bool = false) throws -> ModbusPoint {
         switch ModbusPoint.parse(text) {
         case .failure(let e):
             throw ConfigIssue(

@@ -56,34 +56,28 @@ public struct Delivery: Sendable {
     }
 
     static func makeSink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
-        switch s.kind {
-        case .directory:
-            return DirectorySink(
-                name: s.name, path: s.path!, formats: s.formats, stationId: config.stationId, certificate: config.certificate)
-        case .http:
-            return HTTPSink(
-                name: s.name, url: s.url!, format: s.format, tokenFile: s.tokenFile,
-                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), certificate: config.certificate)
-        case .cfxAMQP:
-            let u = URLComponents(string: s.url!)
+        let timeout = Duration.milliseconds(Int64(s.timeoutSeconds * 1000))
+        switch s.destination {
+        case .directory(let d):
+            return DirectorySink(name: s.name, path: d.path, formats: d.formats, stationId: config.stationId, certificate: config.certificate)
+        case .http(let h):
+            return HTTPSink(name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
+        case .cfxAMQP(let c):
             return CFXAMQPSink(
-                name: s.name, host: u?.host ?? "", port: u?.port ?? 5672, address: s.address!,
-                handle: s.handle ?? "ferrule.\(config.stationId)", user: s.user, passwordFile: s.passwordFile,
-                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
-        case .zplLabel:
+                name: s.name, host: c.host, port: c.port, address: c.address, handle: c.handle ?? "ferrule.\(config.stationId)",
+                user: c.user, passwordFile: c.passwordFile, timeout: timeout)
+        case .zplLabel(let l):
             var templates: [String: LabelTemplate] = [:]
-            for (part, text) in s.labelTemplates {
+            for (part, text) in l.templates {
                 guard let t = try? LabelTemplate(text: text, source: "label template of \(part)") else {
                     return UnavailableSink(name: s.name, kind: .zplLabel, why: "the label template of \(part) does not parse")
                 }
                 templates[part] = t
             }
-            return LabelSink(
-                name: s.name, printer: LabelPrinter.parse(s.printer!)!, printOn: Set(s.printOn), templates: templates,
-                timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)))
-        case .postgres:
+            return LabelSink(name: s.name, printer: l.printer, printOn: Set(l.printOn), templates: templates, timeout: timeout)
+        case .postgres(let pg):
             var password: String?
-            if let f = s.passwordFile {
+            if let f = pg.passwordFile {
                 guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
                     return UnavailableSink(name: s.name, kind: .postgres, why: "cannot read the password file \(f)")
                 }
@@ -91,8 +85,7 @@ public struct Delivery: Sendable {
             }
             do {
                 return try PostgresSink(
-                    name: s.name, url: s.url!, password: password, requireTLS: s.requireTLS,
-                    timeout: .milliseconds(Int64(s.timeoutSeconds * 1000)), logger: logger)
+                    name: s.name, url: pg.url, password: password, requireTLS: pg.requireTLS, timeout: timeout, logger: logger)
             } catch {
                 return UnavailableSink(name: s.name, kind: .postgres, why: "\(error)")
             }

@@ -83,36 +83,6 @@ public struct ControlSpec: Sendable, Hashable {
     public var idleTimeoutSeconds: Double = 60
 }
 
-/// A sink: somewhere every report goes, at least once, with its own place in the outbox.
-public struct SinkSpec: Sendable, Hashable {
-    /// Where the sink delivers: a folder, an HTTP endpoint or a PostgreSQL database.
-    public typealias Kind = SinkKind
-    public var name: String
-    public var kind: Kind
-    /// directory: the folder (absolute, or relative to the config file's folder).
-    public var path: String?
-    /// directory: the files written per unit.
-    public var formats: [ReportFormat] = [.json, .html]
-    /// http: the endpoint and the body's format.
-    public var url: String?
-    public var format: ReportFormat = .json
-    public var tokenFile: String?
-    /// postgres: the password's file (the URL may carry one too) and whether TLS is required.
-    public var passwordFile: String?
-    public var requireTLS = false
-    /// cfx-amqp: the broker's target address, the station's CFX handle and the SASL user.
-    public var address: String?
-    public var handle: String?
-    public var user: String?
-    /// zpl-label: the printer (`tcp://host:9100` or a device path), the verdicts that get a
-    /// label, and the label templates' text by part number (read and checked with the config).
-    public var printer: String?
-    public var printOn: [Verdict] = [.pass]
-    public var labelTemplates: [String: String] = [:]
-    public var timeoutSeconds: Double = 10
-    public var maxBackoffSeconds: Double = 60
-}
-
 enum TLSMode: String, CaseIterable { case disable, require }
 
 /// How fixtures that share instruments take turns with them (`station.schedule`).

@@ -17,6 +17,8 @@ extension Station {
         var waitForStart = false
         /// What the MES said, where it was asked.
         var route: UnitReport.RouteCheck?
+        /// The fixture's instruments by the part each plays.
+        var rig: FixtureRig
     }
 
     /// All checks before a unit may start; marks the fixture busy. Nothing is measured. The
@@ -31,6 +33,7 @@ extension Station {
             throw UnitRefused(
                 message: why, fix: "plug \(name) back in; the station reconnects by itself", Refusal(.instrumentMissing, fixture: w.id))
         }
+        let rig = try FixtureRig(w, in: instruments)
         if let problem = await light.lightRefusal(w) { throw problem }
         if let problem = await calibrationRefusal(w) { throw problem }
         if let problem = await referenceKeeper.cordRefusal(w) { throw problem }
@@ -42,7 +45,7 @@ extension Station {
         if let problem = await records.storageRefusal() { throw problem }
         let route = try await askTheMES(req)  // last: the slowest check, after every one the station answers itself
         try claim(w, for: req)
-        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules, route: route)
+        return Prepared(request: req, recipe: recipe, wiring: w, references: book, rules: active.rules, route: route, rig: rig)
     }
 
     /// The MES's route check, before any light: a refusal ends the unit here with the MES's
@@ -240,7 +243,7 @@ extension Station {
         await panel?.setStackLight(.amber)
         let run = UnitRun(
             request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,
-            instruments: instruments, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
+            rig: p.rig, interlock: Interlock(fixture: w.id, io: io), arbiter: arbiter, events: events, now: now,
             reportId: reportId, startedAt: startedAt,
             onFiber: { [weak self] fiber, arrival, steps in
                 await self?.records.recordFiber(reportId, fiber: fiber, arrival: arrival, steps: steps)

@@ -19,7 +19,8 @@ struct UnitRun: Sendable {
     /// The valid references of the fixture: each IL only against its own path's value.
     let references: ReferenceBook
     let rules: DiagnosisRules
-    let instruments: InstrumentSet
+    /// The fixture's instruments, found before the unit started.
+    let rig: FixtureRig
     /// The fixture's interlock: checked before light can enter the fixture.
     let interlock: Interlock
     let arbiter: InstrumentArbiter
@@ -60,7 +61,11 @@ struct UnitRun: Sendable {
 
     /// Every used fiber in order; learns where fibers arrive, and stops early on an all-dark unit.
     func measure() async -> Result {
-        if let name = wiring.sequencer, let meter = instruments.pathSetMeters[name] { return await measureSequenced(meter) }
+        let rig: SteppedRig
+        switch self.rig {
+        case .sequenced(let meter): return await measureSequenced(meter)
+        case .stepped(let stepped): rig = stepped
+        }
         var result = Result(reportId: reportId, startedAt: startedAt)
         await events.publish(
             .unitStarted(fixture: wiring.id, serial: request.serial, partNumber: request.partNumber, reportId: result.reportId))
@@ -85,7 +90,7 @@ struct UnitRun: Sendable {
             let candidates = predictor.candidates(fiber, positions: cabled)
             let wavelengths = Self.wavelengthOrder(recipe.wavelengthsNm, laserAt: laserAt)
             let f = await measureFiber(
-                fiber, expectedReceive: expected[fiber]!, candidates: candidates, wavelengths: wavelengths, laserOn: laserOn)
+                fiber, expectedReceive: expected[fiber]!, candidates: candidates, wavelengths: wavelengths, laserOn: laserOn, rig: rig)
             result.steps += f.steps
             laserOn = unitLeased && !f.steps.isEmpty  // a reading was taken, so the unit's laser is on
             laserAt = f.laserAt ?? laserAt
@@ -150,7 +155,7 @@ struct UnitRun: Sendable {
     /// and the source and meters only for the readings, so that a fixture with switches of its
     /// own moves them while another fixture reads.
     private func measureFiber(
-        _ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int], laserOn: Bool
+        _ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int], laserOn: Bool, rig: SteppedRig
     ) async -> Fiber {
         let w = wiring
         let switches: Set<String> = [w.launchSwitch, w.receiveSwitch]
@@ -159,12 +164,13 @@ struct UnitRun: Sendable {
             do {
                 // Holding the source too (the unit's lease), its laser is set while the switches move.
                 try await moveSwitches(
-                    fiber, receive: candidates.first ?? expectedReceive, first: wavelengths[0], setSource: unitLeased, laserOn: laserOn)
+                    fiber, receive: candidates.first ?? expectedReceive, first: wavelengths[0], setSource: unitLeased, laserOn: laserOn,
+                    rig: rig)
             } catch {
                 return Fiber(failure: error)
             }
             let measure = { @Sendable in
-                await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates, wavelengths: wavelengths)
+                await measureHeld(fiber, expectedReceive: expectedReceive, candidates: candidates, wavelengths: wavelengths, rig: rig)
             }
             if unitLeased || readers.isEmpty { return await measure() }
             do {
@@ -186,9 +192,9 @@ struct UnitRun: Sendable {
     /// ready in the time of the slower switch. A laser that is off is switched on only once the
     /// lid reads closed; one already on for this unit (`laserOn`) changes its wavelength while
     /// the lid is read, as that lets no more light into the fixture than there is.
-    private func moveSwitches(_ fiber: Int, receive q: Int, first: Int, setSource: Bool, laserOn: Bool) async throws {
+    private func moveSwitches(_ fiber: Int, receive q: Int, first: Int, setSource: Bool, laserOn: Bool, rig: SteppedRig) async throws {
         let w = wiring
-        let source = instruments.sources[w.source]!
+        let source = rig.source
         async let light: Void = {
             if setSource && laserOn {
                 async let lid: Void = interlock.check()
@@ -199,8 +205,8 @@ struct UnitRun: Sendable {
                 if setSource { try await source.enable(wavelengthNm: first) }
             }
         }()
-        async let launch: Void = instruments.switches[w.launchSwitch]!.select(channel: w.launchChannels[fiber]!)
-        async let receive: Void = instruments.switches[w.receiveSwitch]!.select(channel: w.receiveChannels[q]!)
+        async let launch: Void = rig.launch.select(channel: w.launchChannels[fiber]!)
+        async let receive: Void = rig.receive.select(channel: w.receiveChannels[q]!)
         _ = try await (light, launch, receive)
     }
 
@@ -208,14 +214,11 @@ struct UnitRun: Sendable {
     /// wavelength read finds where the light arrives; every wavelength is then judged on its own reading (a fiber lit at 1310 nm
     /// can be dark at 1550 nm). The lid was read as the switches moved; the lid watcher reads it
     /// every 50 ms besides, and a lid found open stops the unit with the source off.
-    private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int]) async -> Fiber {
+    private func measureHeld(_ fiber: Int, expectedReceive: Int, candidates: [Int], wavelengths: [Int], rig: SteppedRig) async -> Fiber {
         let w = wiring
-        let ins = instruments
-        let receive = ins.switches[w.receiveSwitch]!
-        let source = ins.sources[w.source]!
-        let meter = ins.powerMeters[w.powerMeter]!
+        let (receive, source, meter) = (rig.receive, rig.source, rig.meter)
         // An RL reading nobody judges is not taken: on an RL1 it costs about a second per wavelength.
-        let rlMeter = recipe.limits.judgesReturnLoss ? w.rlMeter.flatMap { ins.rlMeters[$0] } : nil
+        let rlMeter = recipe.limits.judgesReturnLoss ? rig.rlMeter : nil
         // Where the meter is also the RL meter or the source, one line does their parts (`Joined`).
         let box = meter as? any CombinedMeter
         let joinsRL = box != nil && rlMeter != nil && w.rlMeter == w.powerMeter
