@@ -1,7 +1,7 @@
 import FerruleDevices
 
 /// Every figure ferruled exposes, with the help text Prometheus shows and, for histograms, the
-/// buckets. One list, so that the README's table and `promtool check metrics` see the same names.
+/// buckets. One list, so that the table in docs/integration.md and `promtool check metrics` see the same names.
 public struct MetricDefinition: Sendable {
     public enum Kind: String, Sendable { case counter, gauge, histogram }
 

@@ -153,7 +153,7 @@ extension StationConfig {
                 throw ConfigIssue(path: where_, message: "cannot read the label template \(path)", fix: "give a readable ZPL file")
             }
             do { _ = try LabelTemplate(text: text, source: path) } catch {
-                throw ConfigIssue(path: where_, message: error.description, fix: "see the README's label fields")
+                throw ConfigIssue(path: where_, message: error.description, fix: "see the label fields in docs/integration.md")
             }
             spec.templates[part] = text
         }

@@ -106,7 +106,7 @@ public struct StationConfig: Sendable {
     public var fixtures: [FixtureWiring]
     public var recipes: [String: Recipe]
     public var recipeOrder: [String]
-    /// The reference cords; a config without any has one straight cord, `straight-A` (see README).
+    /// The reference cords; a config without any has one straight cord, `straight-A` (see docs/configuration.md).
     public var referenceCords: [ReferenceCord]
     public var rules: DiagnosisRules
     public var control: ControlSpec

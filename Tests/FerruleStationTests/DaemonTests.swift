@@ -260,7 +260,7 @@ import Testing
         #expect(d.logText.contains("config reload refused"))
     }
 
-    /// The README's end-to-end script: ferruled driven only by ferrulectl, verdicts by exit code.
+    /// The end-to-end script of docs/running.md: ferruled driven only by ferrulectl, verdicts by exit code.
     @Test func lineDemoScriptPasses() throws {
         let (status, out) = try runProgram("/bin/bash", [Repo.root + "/scripts/line-demo.sh", Repo.root + "/.build/debug"])
         #expect(status == 0, "\(out)")
