@@ -94,7 +94,7 @@ let package = Package(
         // The engine: config, fixtures, sequencing, references, records. Knows instruments only
         // through the capability protocols; never the simulator.
         .target(name: "FerruleStation", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec", "FerruleAMQP",
+            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -140,7 +140,7 @@ let package = Package(
         // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
         .target(name: "FerruleSetup", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleProtocol",
-            "FerruleControl", "FerruleRecords",
+            "FerruleControl", "FerruleRecords", "FerruleAMQP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

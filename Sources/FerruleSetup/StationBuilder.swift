@@ -46,7 +46,8 @@ public enum StationBuilder {
                 await background.value?.stop()  // the sink runners' last deliveries, before the instruments go
                 simulation.value?.close()
             },
-            sinks: sinks, sinkBackoff: sinkBackoff, logger: logger, now: now)
+            sinks: sinks ?? StationParts.sinks(for: config, logger: logger), routeCheck: StationParts.routeCheck(for: config),
+            sinkBackoff: sinkBackoff, logger: logger, now: now)
         let sim = simulation.value
         if runServices { background.value = BackgroundServices(station.services, logger: logger) }
         return BuiltStation(station: station, simulation: sim,

@@ -1,4 +1,3 @@
-import FerruleAMQP
 import FerruleCore
 import FerruleRecords
 import Foundation
@@ -12,11 +11,9 @@ public struct Delivery: Sendable {
     let board: SinkStatusBoard
     let store: Store
 
-    /// Runners for `sinks` (the configured ones when nil), reading the outbox of `store`.
-    init(
-        sinks: [any Sink]?, config: StationConfig, store: Store, events: EventBus, logger: Logger, baseBackoff: Duration
-    ) {
-        let list = sinks ?? config.sinks.map { Self.makeSink($0, config: config, logger: logger) }
+    /// Runners for `sinks` (built by the composition root from the config's sinks, or a test's),
+    /// reading the outbox of `store`.
+    init(sinks list: [any Sink], config: StationConfig, store: Store, events: EventBus, logger: Logger, baseBackoff: Duration) {
         let board = SinkStatusBoard(
             events: events,
             initial: list.map {
@@ -54,43 +51,6 @@ public struct Delivery: Sendable {
         }
         return backlog
     }
-
-    static func makeSink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
-        let timeout = Duration.milliseconds(Int64(s.timeoutSeconds * 1000))
-        switch s.destination {
-        case .directory(let d):
-            return DirectorySink(name: s.name, path: d.path, formats: d.formats, stationId: config.stationId, certificate: config.certificate)
-        case .http(let h):
-            return HTTPSink(name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
-        case .cfxAMQP(let c):
-            return CFXAMQPSink(
-                name: s.name, host: c.host, port: c.port, address: c.address, handle: c.handle ?? "ferrule.\(config.stationId)",
-                user: c.user, passwordFile: c.passwordFile, timeout: timeout)
-        case .zplLabel(let l):
-            var templates: [String: LabelTemplate] = [:]
-            for (part, text) in l.templates {
-                guard let t = try? LabelTemplate(text: text, source: "label template of \(part)") else {
-                    return UnavailableSink(name: s.name, kind: .zplLabel, why: "the label template of \(part) does not parse")
-                }
-                templates[part] = t
-            }
-            return LabelSink(name: s.name, printer: l.printer, printOn: Set(l.printOn), templates: templates, timeout: timeout)
-        case .postgres(let pg):
-            var password: String?
-            if let f = pg.passwordFile {
-                guard let p = try? String(contentsOfFile: f, encoding: .utf8) else {
-                    return UnavailableSink(name: s.name, kind: .postgres, why: "cannot read the password file \(f)")
-                }
-                password = p.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            do {
-                return try PostgresSink(
-                    name: s.name, url: pg.url, password: password, requireTLS: pg.requireTLS, timeout: timeout, logger: logger)
-            } catch {
-                return UnavailableSink(name: s.name, kind: .postgres, why: "\(error)")
-            }
-        }
-    }
 }
 
 /// Reports waiting for one sink: how many (re-sends included), and when the oldest was finished.
@@ -121,13 +81,4 @@ final class SinkStatusBoard: Sendable {
     }
 
     func all() -> [SinkStatus] { statuses.withLock { $0.values.sorted { $0.name < $1.name } } }
-}
-
-/// A configured sink that cannot run (its secret is unreadable): it keeps failing with the
-/// reason, visibly, and its reports stay in the outbox until it is fixed and ferruled restarted.
-struct UnavailableSink: Sink {
-    let name: String
-    let kind: SinkKind
-    let why: String
-    func deliver(_ report: UnitReport) async -> DeliveryOutcome { .retry(why) }
 }

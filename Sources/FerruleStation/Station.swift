@@ -141,13 +141,14 @@ public actor Station {
     /// Starts a station: claims and prepares the data directory, checks the store, then builds
     /// the instruments with `instruments` (given the folder for run-time files such as a
     /// simulator's pty links) and loads the references. `onShutdown` runs last in `shutdown()`
-    /// (the composition root stops what it started for the instruments there). `sinks` replaces
-    /// the configured sinks (tests); their runners retry after `sinkBackoff`, doubling.
+    /// (the composition root stops what it started for the instruments there). `sinks` are where
+    /// reports go, built by the composition root (their runners retry after `sinkBackoff`,
+    /// doubling); `routeCheck` asks the MES before any light.
     public static func make(
         config: StationConfig, data: DataDirectory,
         instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
         onShutdown: @escaping @Sendable () async -> Void = {},
-        sinks: [any Sink]? = nil, sinkBackoff: Duration = .seconds(1),
+        sinks: [any Sink] = [], routeCheck: (any RouteCheck)? = nil, sinkBackoff: Duration = .seconds(1),
         logger: Logger = Logger(label: "ferrule.station"),
         now: @escaping @Sendable () -> Date = Date.init
     ) async throws -> Station {
@@ -167,7 +168,7 @@ public actor Station {
         let instruments = try await build(data.root + "/run")
         let station = Station(
             config: config, data: data, instruments: instruments, store: store, spill: spill, logger: logger, now: now,
-            sinks: sinks, sinkBackoff: sinkBackoff)
+            sinks: sinks, routeCheck: routeCheck, sinkBackoff: sinkBackoff)
         await station.hold(lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         await station.records.recover()
@@ -177,13 +178,11 @@ public actor Station {
 
     private init(
         config: StationConfig, data: DataDirectory, instruments: InstrumentSet, store: Store, spill: SpillFile, logger: Logger,
-        now: @escaping @Sendable () -> Date, sinks: [any Sink]?, sinkBackoff: Duration
+        now: @escaping @Sendable () -> Date, sinks: [any Sink], routeCheck: (any RouteCheck)?, sinkBackoff: Duration
     ) {
         let delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
         self.delivery = delivery
-        routeCheck = config.routeCheck.map {
-            HTTPRouteCheck(url: $0.url, timeout: .milliseconds(Int64($0.timeoutSeconds * 1000)), tokenFile: $0.tokenFile)
-        }
+        self.routeCheck = routeCheck
         records = RecordKeeper(
             store: store, spill: spill, data: data, certificate: config.certificate, events: events, delivery: delivery,
             logger: logger, now: now)
