@@ -87,17 +87,9 @@ struct StationRoutes: Sendable {
 
     /// Every sink's queue, with its parked reports and why each was refused.
     func sinks(_ r: ControlRequest) async throws -> JSONValue {
-        let delivery = station.delivery
-        var list: [JSONValue] = []
-        for status in delivery.statuses() where r.sink == nil || r.sink == status.name {
-            guard case .object(var o) = try JSONValue.from(status) else { continue }
-            do { o["parkedReports"] = try JSONValue.from(try await delivery.parked(sink: status.name)) } catch let p as ResendProblem {
-                throw Self.controlError(p)
-            }
-            list.append(.object(o))
+        do { return try JSONValue.from(try await station.delivery.queues(sink: r.sink)) } catch let p as ResendProblem {
+            throw Self.controlError(p)
         }
-        if let name = r.sink, list.isEmpty { throw Self.controlError(.unknownSink(name, known: delivery.statuses().map(\.name))) }
-        return .array(list)
     }
 
     /// Puts a report (or every parked one) back in a sink's queue.

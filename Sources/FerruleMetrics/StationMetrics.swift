@@ -87,14 +87,16 @@ public final class StationMetrics: Service, Sendable {
         gauge(MetricsCatalog.unitsInProgress, []).record(inProgress)
         gauge(MetricsCatalog.storeBytes, []).record(status.storage.sizeBytes)
         if let free = status.storage.freeBytes { gauge(MetricsCatalog.storeFreeBytes, []).record(free) }
-        let backlog = await station.delivery.backlog()
+        // A store that cannot be read just now leaves the runners' own counts.
+        let queues = (try? await station.delivery.queues(parked: false)) ?? []
+        let backlog = Dictionary(queues.map { ($0.status.name, $0) }, uniquingKeysWith: { a, _ in a })
         for s in status.sinks {
             let sink = [("sink", s.name)]
             let waiting = backlog[s.name]
             gauge(MetricsCatalog.outboxBacklog, sink).record(waiting?.waiting ?? s.pending)
             gauge(MetricsCatalog.outboxParked, sink).record(s.parked)
             gauge(MetricsCatalog.sinkFailing, sink).record(s.failing == nil ? 0 : 1)
-            let age = waiting?.oldestFinishedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            let age = waiting?.oldestWaitingSince.map { max(0, now.timeIntervalSince($0)) } ?? 0
             gauge(MetricsCatalog.outboxOldest, sink).record(age)
         }
     }

@@ -59,7 +59,7 @@ extension Delivery {
         return ResendOutcome(sink: sink, queued: ids, waiting: waiting)
     }
 
-    private func known(_ sink: String) throws(ResendProblem) {
+    func known(_ sink: String) throws(ResendProblem) {
         let names = runners.map(\.sink.name)
         guard names.contains(sink) else { throw .unknownSink(sink, known: names) }
     }
@@ -82,7 +82,7 @@ extension Delivery {
     }
 
     /// A store call whose failure is the store's problem, said as such.
-    private func storing<T>(_ body: () async throws -> T) async throws(ResendProblem) -> T {
+    func storing<T>(_ body: () async throws -> T) async throws(ResendProblem) -> T {
         do { return try await body() } catch { throw .storage("\(error)") }
     }
 }

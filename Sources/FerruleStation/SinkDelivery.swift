@@ -34,29 +34,6 @@ public struct Delivery: Sendable {
     func wake() { for r in runners { r.wake() } }
 
     public func statuses() -> [SinkStatus] { board.all() }
-
-    /// What waits for each sink, read from the store now (the status board's count is the one its
-    /// runner last saw, and a runner in backoff sees nothing new until it wakes). A sink whose
-    /// outbox cannot be read just now is absent.
-    public func backlog() async -> [String: SinkBacklog] {
-        var backlog: [String: SinkBacklog] = [:]
-        for r in runners {
-            let name = r.sink.name
-            do {
-                let waiting = try await store.pending(for: name)
-                backlog[name] = SinkBacklog(waiting: waiting, oldestFinishedAt: try await store.oldestWaiting(for: name))
-            } catch {
-                continue
-            }
-        }
-        return backlog
-    }
-}
-
-/// Reports waiting for one sink: how many (re-sends included), and when the oldest was finished.
-public struct SinkBacklog: Sendable {
-    public var waiting: Int
-    public var oldestFinishedAt: Date?
 }
 
 /// What each sink last said, for status (read without waiting); a change of failing or parked

@@ -93,19 +93,9 @@ struct APIRoutes {
     /// it fails, and the reports it parked (refused for good) with why.
     func delivery(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
-        var rows: [JSONValue] = []
-        do {
-            let parked = try await station.store.parked()
-            for sink in await station.status().sinks {
-                guard case .object(var fields) = try JSONValue.from(sink) else { continue }
-                fields["oldestWaitingSince"] = try JSONValue.from(try await station.store.oldestWaiting(for: sink.name))
-                fields["parkedReports"] = try JSONValue.from(parked.filter { $0.sink == sink.name })
-                rows.append(.object(fields))
-            }
-        } catch let e as StoreError {
-            throw WebError(.serviceUnavailable, "the store cannot be read: \(e)", fix: "see 'ferrulectl status'", key: "error.internal")
+        do { return try json(try JSONValue.from(try await station.delivery.queues())) } catch let e as ResendProblem {
+            throw WebError(.serviceUnavailable, "\(e)", fix: "see 'ferrulectl status'", key: "error.internal")
         }
-        return try json(.array(rows))
     }
 
     private func kind(_ context: WebContext) throws -> ControlRequest.Kind {

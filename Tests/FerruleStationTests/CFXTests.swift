@@ -56,7 +56,7 @@ import Testing
         do {
             for i in 2...4 { reports.append(try await testUnit(station, bench, serial: "CFX-R\(i)", part: Self.part).report.reportId) }
             try await waitUntil("the sink says it is failing") { station.delivery.statuses().first?.failing != nil }
-            #expect(await station.delivery.backlog()["line-cfx"]?.waiting == 3)
+            #expect(try await station.delivery.queues(sink: "line-cfx").first?.waiting == 3)
         } catch {
             try? await Broker.ctl("start_app")
             throw error
@@ -95,7 +95,7 @@ import Testing
         }
         let text = try #require(said)
         #expect(text.contains("refused user 'ferrule'") && text.contains("passwordFile"), "\(text)")
-        #expect(await station.delivery.backlog()["line-cfx"]?.waiting == 1, "the unit waits, it is not parked")
+        #expect(try await station.delivery.queues(sink: "line-cfx").first?.waiting == 1, "the unit waits, it is not parked")
         // The password is fixed in its file: the next attempt delivers, with no restart.
         let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }

@@ -41,7 +41,7 @@ import Testing
 
         let bad = try await testUnit(station, bench, serial: "LBL-002", part: Self.part, faults: [.darkFiber(fiber: 3)]).report
         #expect(bad.verdict == .fail)
-        try await waitUntil("the outbox is empty") { await station.delivery.backlog()["labels"]?.waiting == 0 }
+        try await waitUntil("the outbox is empty") { (try? await station.delivery.queues(sink: "labels").first?.waiting) == 0 }
         #expect(try labels(log).count == 1, "a failed unit gets no label")
 
         // A reprint is the outbox's re-send: the same label again.
