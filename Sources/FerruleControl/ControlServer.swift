@@ -276,6 +276,8 @@ public final class ControlServer: Sendable {
         do {
             request = try JSONDecoder().decode(ControlRequest.self, from: bytes)
             request.via = peer
+        } catch let e as ControlError {
+            return try? Self.line(ControlMessage(type: .error, id: ControlRequest.id(in: bytes), error: e))
         } catch {
             return try? Self.line(
                 ControlMessage(
@@ -312,15 +314,7 @@ public final class ControlServer: Sendable {
     static let changesTheStation: Set<ControlRequest.Kind> = [.test, .abort, .reference, .cordReset, .answer, .fault, .resend]
 
     func dispatch(_ r: ControlRequest, client: Hub.Client) async throws -> JSONValue {
-        if let v = r.v, v != ControlProtocol.version {
-            throw ControlError(.unsupportedVersion, "protocol version \(v) is not supported", fix: "send \"v\": \(ControlProtocol.version)")
-        }
-        let typeName = try r.require(r.type, "type", example: "\"status\"")
-        guard let kind = ControlRequest.Kind(rawValue: typeName) else {
-            throw ControlError(
-                .unknownType, "unknown request type '\(Escaped.text(typeName))'",
-                fix: "use one of: \(ControlRequest.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let kind = r.kind
         switch kind {
         case .subscribe:
             await hub.subscribe(client.id)

@@ -12,13 +12,13 @@ extension ControlRoutes {
         routes.on(.status) { _ in try JSONValue.from(await station.status()) }
         routes.on(.test, s.test)
         routes.on(.abort) { r in
-            let fixture = try r.require(r.fixture, "fixture", example: "1")
+            guard case .abort(let fixture) = r.request else { throw misrouted(r, to: .abort) }
             try await station.abort(fixture: fixture)
             return .object(["aborting": .number(Double(fixture))])
         }
         routes.on(.reference, s.reference)
         routes.on(.cordReset) { r in
-            let cord = try r.require(r.cord, "cord", example: "\"TC-L-1\"")
+            guard case .cordReset(let cord) = r.request else { throw misrouted(r, to: .cordReset) }
             try await station.referenceKeeper.resetCord(cord, operatorId: r.operator)
             return .object(["cord": .string(cord), "matings": .number(0)])
         }
@@ -26,23 +26,27 @@ extension ControlRoutes {
             let cfg = await station.currentConfig
             return .array(try cfg.recipeOrder.compactMap { cfg.recipes[$0] }.map { try JSONValue.from(RecipeSummary($0)) })
         }
-        routes.on(.history, s.history)
+        routes.on(.history) { r in
+            guard case .history(let q) = r.request else { throw misrouted(r, to: .history) }
+            let filter = HistoryFilter(
+                serial: q.serial, partNumber: q.partNumber, verdict: q.verdict, since: q.window.since, until: q.window.until,
+                limit: q.limit, offset: q.offset)
+            return try JSONValue.from(await station.records.history(filter))
+        }
         routes.on(.yield) { r in
-            try JSONValue.from(await station.store.yield(since: try r.time(r.since, "since"), until: try r.time(r.until, "until")))
+            guard case .yield(let w) = r.request else { throw misrouted(r, to: .yield) }
+            return try JSONValue.from(await station.store.yield(since: w.since, until: w.until))
         }
         routes.on(.pareto) { r in
-            try JSONValue.from(
-                await station.store.pareto(
-                    partNumber: r.partNumber, since: try r.time(r.since, "since"),
-                    until: try r.time(r.until, "until")))
+            guard case .pareto(let part, let w) = r.request else { throw misrouted(r, to: .pareto) }
+            return try JSONValue.from(await station.store.pareto(partNumber: part, since: w.since, until: w.until))
         }
         routes.on(.report, s.report)
         routes.on(.prompts) { _ in try JSONValue.from(await station.prompts.pending) }
         routes.on(.sinks, s.sinks)
         routes.on(.resend, s.resend)
         routes.on(.answer) { r in
-            let id = try r.require(r.prompt, "prompt", example: "\"p1\"")
-            let text = try r.require(r.answer, "answer", example: "\"ok\"")
+            guard case .answer(let id, let text) = r.request else { throw misrouted(r, to: .answer) }
             do { try await station.prompts.answer(id, text) } catch {
                 throw ControlError(.notFound, "\(error)")
             }
@@ -57,23 +61,22 @@ struct StationRoutes: Sendable {
     let station: Station
 
     func test(_ r: ControlRequest) async throws -> JSONValue {
-        let serial = try r.require(r.serial, "serial", example: "\"SN123\"")
-        let part = try r.require(r.partNumber, "partNumber", example: "\"FT-MTP12-SMAPC-B-LL\"")
+        guard case .test(let u) = r.request else { throw misrouted(r, to: .test) }
         let fixture: Int
-        if let named = r.fixture { fixture = named } else { fixture = try await station.firstIdleFixture(for: part) }
-        var unit = UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: r.operator ?? "unknown")
+        if let named = u.fixture { fixture = named } else { fixture = try await station.firstIdleFixture(for: u.partNumber) }
+        var unit = UnitRequest(serial: u.serial, partNumber: u.partNumber, fixture: fixture, operatorId: r.operator ?? "unknown")
         unit.requestedBy = r.via
         try await station.start(unit)
-        return .object(["accepted": .bool(true), "serial": .string(serial), "fixture": .number(Double(fixture))])
+        return .object(["accepted": .bool(true), "serial": .string(u.serial), "fixture": .number(Double(fixture))])
     }
 
     /// No cord named: every reference cord that fits the fixture, one after the other.
     func reference(_ r: ControlRequest) async throws -> JSONValue {
-        let fixture = try r.require(r.fixture, "fixture", example: "1")
+        guard case .reference(let fixture, let cord) = r.request else { throw misrouted(r, to: .reference) }
         let refs =
-            r.cord == nil
+            cord == nil
             ? try await station.takeReferences(fixture: fixture, operatorId: r.operator)
-            : [try await station.takeReference(fixture: fixture, cord: r.cord, operatorId: r.operator)]
+            : [try await station.takeReference(fixture: fixture, cord: cord, operatorId: r.operator)]
         guard let last = refs.last else {
             throw ControlError(.refused, "no reference cord fits fixture \(fixture)", fix: "declare one under 'referenceCords'")
         }
@@ -87,23 +90,20 @@ struct StationRoutes: Sendable {
 
     /// Every sink's queue, with its parked reports and why each was refused.
     func sinks(_ r: ControlRequest) async throws -> JSONValue {
-        do { return try JSONValue.from(try await station.delivery.queues(sink: r.sink)) } catch let p as ResendProblem {
+        guard case .sinks(let sink) = r.request else { throw misrouted(r, to: .sinks) }
+        do { return try JSONValue.from(try await station.delivery.queues(sink: sink)) } catch let p as ResendProblem {
             throw Self.controlError(p)
         }
     }
 
     /// Puts a report (or every parked one) back in a sink's queue.
     func resend(_ r: ControlRequest) async throws -> JSONValue {
-        let sink = try r.require(r.sink, "sink", example: "\"line-mes\"")
-        let selection: ResendSelection
-        switch (r.report, r.parked ?? false) {
-        case (let report?, false): selection = .report(report)
-        case (nil, true): selection = .parked
-        default:
-            throw ControlError(
-                .badRequest, r.report == nil ? "neither 'report' nor 'parked' is given" : "both 'report' and 'parked' are given",
-                fix: "send \"report\": a report id or serial, or \"parked\": true for every parked report of the sink")
-        }
+        guard case .resend(let sink, let target) = r.request else { throw misrouted(r, to: .resend) }
+        let selection: ResendSelection =
+            switch target {
+            case .report(let report): .report(report)
+            case .parked: .parked
+            }
         do {
             return try JSONValue.from(try await station.delivery.resend(sink: sink, selection, by: r.via ?? r.operator ?? "unknown"))
         } catch let p as ResendProblem {
@@ -124,35 +124,9 @@ struct StationRoutes: Sendable {
         }
     }
 
-    func history(_ r: ControlRequest) async throws -> JSONValue {
-        var verdict: Verdict?
-        if let v = r.verdict {
-            guard let x = Verdict(rawValue: v) else {
-                throw ControlError(
-                    .badRequest, "'verdict' is '\(Escaped.text(v))'",
-                    fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            verdict = x
-        }
-        let limit = r.limit ?? 50
-        let offset = r.offset ?? 0
-        guard (1...ControlProtocol.maxHistoryPage).contains(limit) else {
-            throw ControlError(
-                .badRequest, "'limit' is \(limit)",
-                fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
-        }
-        guard offset >= 0 else {
-            throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)")
-        }
-        let filter = HistoryFilter(
-            serial: r.serial, partNumber: r.partNumber, verdict: verdict, since: try r.time(r.since, "since"),
-            until: try r.time(r.until, "until"), limit: limit, offset: offset)
-        return try JSONValue.from(await station.records.history(filter))
-    }
-
     /// Every test of one serial, with whether its files exist and where each sink delivered it.
     func report(_ r: ControlRequest) async throws -> JSONValue {
-        let serial = try r.require(r.serial, "serial", example: "\"SN123\"")
+        guard case .report(let serial) = r.request else { throw misrouted(r, to: .report) }
         let rows = try await station.records.history(HistoryFilter(serial: serial, limit: 1000))
         guard !rows.isEmpty else {
             throw ControlError(

@@ -62,7 +62,15 @@ public struct ControlSession: ~Copyable {
         var r = request
         let id = r.id ?? .integer(Int64(nextId))
         r.id = id
-        var data = try JSONEncoder().encode(r)
+        return try await call(line: r, id: id, onEvent: onEvent)
+    }
+
+    /// Sends any JSON object as a request line and returns the reply to `id` (which the object
+    /// must carry): for clients that speak the wire directly, such as tests of malformed requests.
+    public mutating func call(
+        line request: some Encodable, id: RequestID, onEvent: (JSONValue) -> Void = { _ in }
+    ) async throws -> ControlMessage {
+        var data = try JSONEncoder().encode(request)
         data.append(UInt8(ascii: "\n"))
         try await writer.write(ByteBuffer(bytes: data))
         while let m = try await read() {

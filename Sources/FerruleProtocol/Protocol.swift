@@ -9,6 +9,13 @@ public enum ControlProtocol {
     /// Most units one `history` reply lists; further pages with `offset`.
     public static let maxHistoryPage = 500
 
+    /// An ISO 8601 time as requests give it: with or without fractional seconds, or a day (UTC).
+    public static func time(_ text: String) -> Date? {
+        if let d = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return d }
+        if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
+        return try? Date.ISO8601FormatStyle().year().month().day().parse(text)
+    }
+
     public static func encoder() -> JSONEncoder {
         let e = UnitReport.encoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // one line
@@ -61,45 +68,25 @@ public enum RequestID: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Every request type, with its parameters (all optional at decode time; each handler names a
-/// missing one in its error).
+/// A request as sent on the socket (or over HTTP): the envelope and the typed request. Its
+/// wire form is one flat JSON object (`RequestCoding.swift`).
 public struct ControlRequest: Codable, Sendable {
-    public var v: Int?
+    public var v: Int
     public var id: RequestID?
-    public var type: String?
-    // test
-    public var serial: String?
-    public var partNumber: String?
-    public var fixture: Int?
+    /// Who asks, as the client says (an operator's id); the web app sets the signed-in user.
     public var `operator`: String?
-    // history, yield, pareto (times in ISO 8601)
-    public var verdict: String?
-    public var limit: Int?
-    public var offset: Int?
-    public var since: String?
-    public var until: String?
-    // answer
-    public var prompt: String?
-    public var answer: String?
-    // fault (scoped to a command and a fiber when given)
-    public var instrument: String?
-    public var fault: String?
-    public var command: String?
-    public var fiber: Int?
-    // reference, cordReset
-    public var cord: String?
-    // sinks, resend: a sink's name; the report to send again (its id or a serial), or every parked one
-    public var sink: String?
-    public var report: String?
-    public var parked: Bool?
     /// Who sent the request as the server saw it (the socket peer's OS user, the web app's
     /// signed-in user). Set by the server, which overwrites anything a client sends here.
     public var via: String?
+    public var request: StationRequest
 
-    public init(id: RequestID?, type: String) {
+    public var kind: Kind { request.kind }
+
+    public init(_ request: StationRequest, id: RequestID? = nil, operator: String? = nil) {
         self.v = ControlProtocol.version
         self.id = id
-        self.type = type
+        self.operator = `operator`
+        self.request = request
     }
 
     /// The request types the station answers.

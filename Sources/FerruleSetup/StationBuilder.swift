@@ -94,13 +94,15 @@ extension ControlRoutes {
     /// The `fault` request: a simulated fault into an instrument simulated on the wire.
     public mutating func serveFaults(_ injector: FaultInjector) {
         on(.fault) { r in
-            let name = try r.require(r.instrument, "instrument", example: "\"ilrl\"")
-            let text = try r.require(r.fault, "fault", example: "\"noReply\"")
+            guard case .fault(let asked) = r.request else {
+                throw ControlError(.internalError, "a '\(r.kind.rawValue)' request reached the 'fault' handler")
+            }
+            let (name, text) = (asked.instrument, asked.fault)
             guard let fault = WireFault(rawValue: text) else {
                 throw ControlError(.badRequest, "'fault' is '\(Escaped.text(text))', not a simulated fault",
                                    fix: "use one of: \(WireFault.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let scope = FaultScope(command: r.command, fiber: r.fiber)
+            let scope = FaultScope(command: asked.command, fiber: asked.fiber)
             try await injector.inject(fault, into: name, scope: scope)
             return .object(["instrument": .string(name), "fault": .string(fault.rawValue), "scope": .string(scope.description)])
         }

@@ -18,7 +18,7 @@ struct APIRoutes {
 
     func post(_ request: Request, context: WebContext) async throws -> Response {
         let kind = try kind(context)
-        return try await answer(try await fields(request, kind: kind), kind: kind, context: context)
+        return try await answer(try await fields(request, kind: kind, context: context), kind: kind, context: context)
     }
 
     /// `POST /api/scan`: the station page's scan, a `test` whose refusal is an answer (200,
@@ -32,7 +32,7 @@ struct APIRoutes {
         }
         var answer = Answer(started: true)
         do {
-            _ = try await self.answer(try await fields(request, kind: .test), kind: .test, context: context)
+            _ = try await self.answer(try await fields(request, kind: .test, context: context), kind: .test, context: context)
         } catch let e as WebError where e.status == .conflict {
             answer = Answer(started: false, error: .init(message: e.message, key: e.key, fix: e.fix, refusal: e.refusal))
         }
@@ -43,10 +43,20 @@ struct APIRoutes {
     }
 
     /// A POST's body: the request's fields as a JSON object (none: the request with no field).
-    private func fields(_ request: Request, kind: ControlRequest.Kind) async throws -> ControlRequest {
+    /// Who may ask is checked first: a request the user may not send is refused as such,
+    /// whatever its fields.
+    private func fields(_ request: Request, kind: ControlRequest.Kind, context: WebContext) async throws -> ControlRequest {
+        _ = try authorize(kind, context)
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard body.readableBytes > 0 else { return ControlRequest(id: nil, type: kind.rawValue) }
-        do { return try JSONDecoder().decode(ControlRequest.self, from: body) } catch {
+        return try decode(kind, Data(body.readableBytesView))
+    }
+
+    /// The request of `kind` from a JSON object of its fields: a missing or malformed field is a
+    /// 400 naming it, as on the socket.
+    private func decode(_ kind: ControlRequest.Kind, _ data: Data) throws -> ControlRequest {
+        do { return try ControlRequest.decode(kind, fields: data) } catch let e as ControlError {
+            throw WebError(Self.status(e.code), e.message, fix: e.fix, key: "error." + e.code.rawValue, refusal: e.refusal)
+        } catch {
             throw WebError(
                 .badRequest, "the body is not a JSON object of request fields: \(error)",
                 fix: "send e.g. {\"serial\": \"SN1\", \"partNumber\": \"FT-X\"}", key: "error.badRequest")
@@ -67,12 +77,8 @@ struct APIRoutes {
                 ? (Double(value).map(JSONValue.number) ?? .string(value))
                 : .string(value)
         }
-        let r: ControlRequest
-        do { r = try JSONDecoder().decode(ControlRequest.self, from: ControlProtocol.encoder().encode(JSONValue.object(fields))) } catch {
-            throw WebError(
-                .badRequest, "a query parameter has the wrong type: \(error)", fix: "give numbers for limit, offset and fixture",
-                key: "error.badRequest")
-        }
+        _ = try authorize(kind, context)
+        let r = try decode(kind, try ControlProtocol.encoder().encode(JSONValue.object(fields)))
         return try await answer(r, kind: kind, context: context)
     }
 
@@ -110,10 +116,8 @@ struct APIRoutes {
     }
 
     private func answer(_ request: ControlRequest, kind: ControlRequest.Kind, context: WebContext) async throws -> Response {
-        let user = try context.requireUser()
-        if let role = WebAccess.role(for: kind) { try WebAccess.check(user, needs: role, to: "'\(kind.rawValue)'") }
+        let user = try authorize(kind, context)
         var r = request
-        r.type = kind.rawValue
         r.operator = user.id  // never a free-form field: who is signed in is who did it
         r.via = "web user \(user.id) from \(context.peer)"
         guard let handler = routes.handler(for: kind) else {
@@ -132,6 +136,13 @@ struct APIRoutes {
         } catch let e as UnitRefused {
             throw WebError(.conflict, e.message, fix: e.fix, key: "error.refused", refusal: e.refusal)
         }
+    }
+
+    /// The signed-in user, if their role may send `kind`.
+    private func authorize(_ kind: ControlRequest.Kind, _ context: WebContext) throws -> StationUser {
+        let user = try context.requireUser()
+        if let role = WebAccess.role(for: kind) { try WebAccess.check(user, needs: role, to: "'\(kind.rawValue)'") }
+        return user
     }
 
     static func status(_ code: ControlErrorCode) -> HTTPResponse.Status {

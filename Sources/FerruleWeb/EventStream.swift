@@ -45,7 +45,7 @@ struct EventStream {
     func snapshot() async throws -> String {
         let status = try JSONValue.from(await station.status())
         let prompts = try JSONValue.from(await station.prompts.pending)
-        let recipes = try await routes.handler(for: .recipes)?(ControlRequest(id: nil, type: "recipes")) ?? .array([])
+        let recipes = try await routes.handler(for: .recipes)?(ControlRequest(.recipes)) ?? .array([])
         let value = JSONValue.object([
             "type": .string("snapshot"), "at": .number(Self.now()), "status": status, "prompts": prompts, "recipes": recipes
         ])

@@ -45,14 +45,13 @@ struct ReportRoutes {
     func chart(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
         let q = request.uri.queryParameters
-        var r = ControlRequest(id: nil, type: "yield")
-        r.since = q["since"].map(String.init)
-        r.until = q["until"].map(String.init)
+        let fields = ["since": q["since"], "until": q["until"]].compactMapValues { $0.map { JSONValue.string(String($0)) } }
         let since: Date?
         let until: Date?
         do {
-            since = try r.time(r.since, "since")
-            until = try r.time(r.until, "until")
+            let asked = try ControlRequest.decode(.yield, fields: try ControlProtocol.encoder().encode(JSONValue.object(fields)))
+            guard case .yield(let window) = asked.request else { throw ControlError(.badRequest, "not a time window") }
+            (since, until) = (window.since, window.until)
         } catch let e as ControlError {
             throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
         }

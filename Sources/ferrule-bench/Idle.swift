@@ -25,7 +25,7 @@ enum IdleWakes {
             daemon.terminate()
             daemon.waitUntilExit()
         }
-        while (try? await ControlSession.with(path: dir + "/d.sock", { try await $0.call(.init(id: nil, type: "status")) })) == nil {
+        while (try? await ControlSession.with(path: dir + "/d.sock", { try await $0.call(ControlRequest(.status)) })) == nil {
             guard daemon.isRunning else {
                 throw BenchError(
                     "ferruled exited at start: " + ((try? String(contentsOfFile: dir + "/ferruled.log", encoding: .utf8)) ?? ""))

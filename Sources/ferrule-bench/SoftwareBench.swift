@@ -148,7 +148,7 @@ enum Subscribers {
                 for _ in 0..<count {
                     g.addTask {
                         try await ControlSession.with(path: socket) { s in
-                            _ = try await s.call(ControlRequest(id: nil, type: "subscribe"))
+                            _ = try await s.call(ControlRequest(.subscribe))
                             await ready.add()
                             var n = 0
                             var finished = 0

@@ -75,10 +75,23 @@ func printJSON<T: Encodable>(_ v: T) {
     if let d = try? ControlProtocol.encoder().encode(v) { print(String(decoding: d, as: UTF8.self)) }
 }
 
-func request(_ type: ControlRequest.Kind, _ fill: (inout ControlRequest) -> Void = { _ in }) -> ControlRequest {
-    var r = ControlRequest(id: nil, type: type.rawValue)
-    fill(&r)
-    return r
+func request(_ request: StationRequest, operator: String? = nil) -> ControlRequest {
+    ControlRequest(request, operator: `operator`)
+}
+
+/// An ISO 8601 option (`--since 2026-11-21`), checked here so that the error names the option.
+func isoTime(_ text: String) throws -> Date {
+    guard let d = ControlProtocol.time(text) else {
+        throw ValidationError("'\(Escaped.text(text))' is not an ISO 8601 time: use e.g. 2026-11-21 or 2026-11-21T06:00:00Z")
+    }
+    return d
+}
+
+func verdictOption(_ text: String) throws -> Verdict {
+    guard let v = Verdict(rawValue: text) else {
+        throw ValidationError("'\(Escaped.text(text))' is not a verdict: use one of \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return v
 }
 
 func fmt(_ v: JSONValue?, _ digits: Int = 3) -> String {

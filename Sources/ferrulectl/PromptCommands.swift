@@ -33,10 +33,7 @@ struct Answer: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.answer) {
-                    $0.prompt = prompt
-                    $0.answer = answer
-                })
+                request(.answer(prompt: prompt, answer: answer)))
         }
         if connection.json { printJSON(r) } else { print("answered \(prompt): \(answer)") }
     }

@@ -11,9 +11,9 @@ struct HistoryCommand: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Option(help: "Only this serial.") var serial: String?
     @Option(help: "Only this part number.") var part: String?
-    @Option(help: "Only this verdict (pass, fail, error, aborted, interrupted).") var verdict: String?
-    @Option(help: "Started at or after (ISO 8601, e.g. 2026-11-21 or 2026-11-21T06:00:00Z).") var since: String?
-    @Option(help: "Started before (ISO 8601).") var until: String?
+    @Option(help: "Only this verdict (pass, fail, error, aborted, interrupted).", transform: verdictOption) var verdict: Verdict?
+    @Option(help: "Started at or after (ISO 8601, e.g. 2026-11-21 or 2026-11-21T06:00:00Z).", transform: isoTime) var since: Date?
+    @Option(help: "Started before (ISO 8601).", transform: isoTime) var until: Date?
     @Option(help: "At most this many (a page, up to 500).") var limit = 50
     @Option(help: "Skip this many, newest first (the next page).") var offset = 0
 
@@ -21,15 +21,11 @@ struct HistoryCommand: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.history) {
-                    $0.serial = serial
-                    $0.partNumber = part
-                    $0.verdict = verdict
-                    $0.limit = limit
-                    $0.offset = offset
-                    $0.since = since
-                    $0.until = until
-                })
+                request(
+                    .history(
+                        HistoryQuery(
+                            serial: serial, partNumber: part, verdict: verdict, window: TimeWindow(since: since, until: until),
+                            limit: limit, offset: offset))))
         }
         if connection.json {
             printJSON(r)
@@ -49,8 +45,8 @@ struct HistoryCommand: AsyncParsableCommand {
 struct Yield: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "First-pass yield per part number, and the Pareto of failure reasons.")
     @OptionGroup var connection: Connection
-    @Option(help: "From (ISO 8601).") var since: String?
-    @Option(help: "Until (ISO 8601).") var until: String?
+    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
+    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
     @Option(help: "Pareto for this part number only.") var part: String?
 
     func run() async throws {
@@ -58,17 +54,10 @@ struct Yield: AsyncParsableCommand {
             (
                 try await connection.call(
                     &s,
-                    request(.yield) {
-                        $0.since = since
-                        $0.until = until
-                    }),
+                    request(.yield(TimeWindow(since: since, until: until)))),
                 try await connection.call(
                     &s,
-                    request(.pareto) {
-                        $0.since = since
-                        $0.until = until
-                        $0.partNumber = part
-                    })
+                    request(.pareto(partNumber: part, TimeWindow(since: since, until: until))))
             )
         }
         if connection.json {
@@ -102,7 +91,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Argument(help: "Serial number.") var serial: String
 
     func run() async throws {
-        let r = try await connection.session { s in try await connection.call(&s, request(.report) { $0.serial = serial }) }
+        let r = try await connection.session { s in try await connection.call(&s, request(.report(serial: serial))) }
         if connection.json {
             printJSON(r)
             return

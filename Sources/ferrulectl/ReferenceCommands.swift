@@ -17,11 +17,7 @@ struct Reference: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.reference) {
-                    $0.fixture = fixture
-                    $0.cord = cord
-                    $0.operator = operatorId
-                }
+                request(.reference(fixture: fixture, cord: cord), operator: operatorId)
             ) { e in
                 if e["kind"]?.string == "prompt", let p = e["prompt"], !connection.json {
                     print("PROMPT \(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  (ferrulectl answer \(p["id"]?.text ?? "") ok)")
@@ -58,10 +54,7 @@ struct Cord: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.cordReset) {
-                    $0.cord = cord
-                    $0.operator = operatorId
-                })
+                request(.cordReset(cord: cord), operator: operatorId))
         }
         if connection.json { printJSON(r) } else { print("cord \(Escaped.text(cord)): matings reset to 0") }
     }

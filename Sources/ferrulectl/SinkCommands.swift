@@ -18,7 +18,7 @@ struct SinksList: AsyncParsableCommand {
     @Argument(help: "Only this sink.") var sink: String?
 
     func run() async throws {
-        let r = try await connection.session { s in try await connection.call(&s, request(.sinks) { $0.sink = sink }) }
+        let r = try await connection.session { s in try await connection.call(&s, request(.sinks(sink: sink))) }
         if connection.json {
             printJSON(r)
             return
@@ -54,11 +54,7 @@ struct Resend: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.resend) {
-                    $0.sink = sink
-                    $0.report = report
-                    $0.parked = parked ? true : nil
-                })
+                request(.resend(sink: sink, report.map(ResendTarget.report) ?? .parked)))
         }
         if connection.json {
             printJSON(r)

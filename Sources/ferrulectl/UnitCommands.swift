@@ -20,12 +20,7 @@ struct Test: AsyncParsableCommand {
             if wait { _ = try await connection.call(&s, request(.subscribe)) }
             let accepted = try await connection.call(
                 &s,
-                request(.test) {
-                    $0.serial = serial
-                    $0.partNumber = part
-                    $0.fixture = fixture
-                    $0.operator = operatorId
-                })
+                request(.test(UnitToTest(serial: serial, partNumber: part, fixture: fixture)), operator: operatorId))
             let fx = accepted["fixture"]?.int ?? 0
             if !connection.json { print("\(Escaped.text(serial)) started on fixture \(fx)") } else { printJSON(accepted) }
             guard wait else { return 0 }
@@ -81,7 +76,7 @@ struct Abort: AsyncParsableCommand {
     @Option(help: "Fixture.") var fixture: Int
 
     func run() async throws {
-        let r = try await connection.session { s in try await connection.call(&s, request(.abort) { $0.fixture = fixture }) }
+        let r = try await connection.session { s in try await connection.call(&s, request(.abort(fixture: fixture))) }
         if connection.json { printJSON(r) } else { print("aborting fixture \(fixture)") }
     }
 }
@@ -105,12 +100,7 @@ struct Fault: AsyncParsableCommand {
         let r = try await connection.session { s in
             try await connection.call(
                 &s,
-                request(.fault) {
-                    $0.instrument = instrument
-                    $0.fault = fault
-                    $0.command = command
-                    $0.fiber = fiber
-                })
+                request(.fault(FaultToInject(instrument: instrument, fault: fault, command: command, fiber: fiber))))
         }
         if connection.json {
             printJSON(r)

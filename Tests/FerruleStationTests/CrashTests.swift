@@ -57,7 +57,7 @@ import Testing
             try await ControlSession.with(path: daemon.socket) { s in
                 while ContinuousClock.now < killAt {
                     for fixture in [1, 2] {
-                        var r = ControlRequest(id: nil, type: "test")
+                        var r = RequestDraft(type: "test")
                         r.serial = "CR-\(round)-\(started)"
                         r.partNumber = "FT-MTP12-SMAPC-B-LL"
                         r.fixture = fixture

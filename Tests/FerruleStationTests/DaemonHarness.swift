@@ -122,8 +122,8 @@ struct DaemonError: Error, CustomStringConvertible { var description: String }
 
 extension ControlSession {
     /// A request that must succeed.
-    mutating func ok(_ type: String, _ fill: (inout ControlRequest) -> Void = { _ in }) async throws -> JSONValue {
-        var r = ControlRequest(id: nil, type: type)
+    mutating func ok(_ type: String, _ fill: (inout RequestDraft) -> Void = { _ in }) async throws -> JSONValue {
+        var r = RequestDraft(type: type)
         fill(&r)
         let m = try await call(r)
         guard m.type == .result, let result = m.result else {

@@ -86,7 +86,7 @@ import Testing
             _ = try await s.ok("reference") { $0.fixture = 1 }
             _ = try await s.ok("subscribe")
             // Bad requests name the field, the value and the fix.
-            var bad = ControlRequest(id: nil, type: "fault")
+            var bad = RequestDraft(type: "fault")
             bad.instrument = "ilrl"
             bad.fault = "melted"
             let r1 = try await s.call(bad)
@@ -287,7 +287,7 @@ import Testing
         let p = try #require(prompt)
         #expect(p["text"]?.string?.contains("reference cord RC-B-012 (Type B)") == true && p["fixture"]?.int == 2)
         let bad = try await ControlSession.with(path: d.socket) { s in
-            try await s.call(ControlRequest(id: nil, type: "answer"))  // missing fields
+            try await s.call(RequestDraft(type: "answer"))  // missing fields
         }
         #expect(bad.error?.code == .badRequest && bad.error?.message.contains("'prompt'") == true)
         _ = try await ControlSession.with(path: d.socket) { s in
@@ -311,7 +311,7 @@ import Testing
                 $0.fixture = 1
                 $0.cord = "RC-B-012"
             }
-            var bad = ControlRequest(id: nil, type: "test")
+            var bad = RequestDraft(type: "test")
             bad.serial = "EVIL-0\nforged line \u{1B}[31mred"
             bad.partNumber = "FT-MTP12-SMAPC-B-LL"
             let refused = try await s.call(bad)

@@ -280,7 +280,7 @@ final class Testbed: @unchecked Sendable {
         let status = try await c.ok("status")
         #expect(status["instruments"]?.array?.first { $0["name"]?.string == "ilrl" }?["state"]?.string == "missing")
         // While it is missing, units on its fixtures are refused, naming it.
-        var refused = ControlRequest(id: nil, type: "test")
+        var refused = RequestDraft(type: "test")
         refused.serial = "PLUG-2"
         refused.partNumber = "FT-MTP12-SMAPC-B-LL"
         refused.fixture = 1
