@@ -140,7 +140,9 @@ struct StationRoutes: Sendable {
             fields["filesExist"] = .bool(row.reportPath.map { FileManager.default.fileExists(atPath: $0) } ?? false)
             fields["deliveries"] = .array(
                 deliveries.map {
-                    .object(["sink": .string($0.sink), "state": .string($0.state.rawValue), "detail": $0.detail.map(JSONValue.string) ?? .null])
+                    .object([
+                        "sink": .string($0.sink), "state": .string($0.state.rawValue), "detail": $0.detail.map(JSONValue.string) ?? .null
+                    ])
                 })
             out.append(.object(fields))
         }

@@ -218,17 +218,3 @@ public enum JSONValue: Codable, Sendable, Hashable {
         return nil
     }
 }
-
-extension StationEvent {
-    /// The event's wire form: `{"kind": "<case>", ...its fields}`.
-    public func wireValue() throws -> JSONValue {
-        guard case .object(let outer) = try JSONValue.from(self), let (kind, inner) = outer.first else {
-            throw ControlError(.internalError, "event did not encode as an object")
-        }
-        var fields: [String: JSONValue] = ["kind": .string(kind)]
-        if case .object(let o) = inner {
-            for (k, v) in o { fields[k == "_0" ? "prompt" : k] = v }
-        }
-        return .object(fields)
-    }
-}

@@ -17,7 +17,8 @@ struct RequestFields {
 
     func required<T: Decodable>(_ key: RequestKey, example: String) throws -> T {
         guard let value: T = try optional(key) else {
-            throw ControlError(.badRequest, "'\(key.stringValue)' is missing", fix: "add \"\(key.stringValue)\": \(example) to the '\(kind)' request")
+            throw ControlError(
+                .badRequest, "'\(key.stringValue)' is missing", fix: "add \"\(key.stringValue)\": \(example) to the '\(kind)' request")
         }
         return value
     }
@@ -37,7 +38,8 @@ struct RequestFields {
         guard let text: String = try optional(.verdict) else { return nil }
         guard let v = Verdict(rawValue: text) else {
             throw ControlError(
-                .badRequest, "'verdict' is '\(Escaped.text(text))'", fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
+                .badRequest, "'verdict' is '\(Escaped.text(text))'",
+                fix: "use one of: \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return v
     }
@@ -47,9 +49,12 @@ struct RequestFields {
         let offset: Int = try optional(.offset) ?? 0
         guard (1...ControlProtocol.maxHistoryPage).contains(limit) else {
             throw ControlError(
-                .badRequest, "'limit' is \(limit)", fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
+                .badRequest, "'limit' is \(limit)",
+                fix: "ask for 1 to \(ControlProtocol.maxHistoryPage) units a page and page on with 'offset'")
         }
-        guard offset >= 0 else { throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)") }
+        guard offset >= 0 else {
+            throw ControlError(.badRequest, "'offset' is \(offset)", fix: "use 0 or more (rows to skip, newest first)")
+        }
         return HistoryQuery(
             serial: try optional(.serial), partNumber: try optional(.partNumber), verdict: try verdict(), window: try window(),
             limit: limit, offset: offset)

@@ -221,7 +221,8 @@ public final class Store: Sendable {
                     WHERE reportId = ? AND (? = 0 OR state = 'running')
                     """,
                 arguments: [
-                    UnitRecordState(committedInterrupted: interrupted).rawValue, report.verdict.rawValue, report.finishedAt.timeIntervalSince1970,
+                    UnitRecordState(committedInterrupted: interrupted).rawValue, report.verdict.rawValue,
+                    report.finishedAt.timeIntervalSince1970,
                     report.summary.worstIlDb, data, id, whileRunning
                 ])
             guard db.changesCount == 1 else {

@@ -25,9 +25,11 @@ public enum StationParts {
         let timeout = Duration.milliseconds(Int64(s.timeoutSeconds * 1000))
         switch s.destination {
         case .directory(let d):
-            return DirectorySink(name: s.name, path: d.path, formats: d.formats, stationId: config.stationId, certificate: config.certificate)
+            return DirectorySink(
+                name: s.name, path: d.path, formats: d.formats, stationId: config.stationId, certificate: config.certificate)
         case .http(let h):
-            return HTTPSink(name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
+            return HTTPSink(
+                name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
         case .cfxAMQP(let c):
             return CFXAMQPSink(
                 name: s.name, host: c.host, port: c.port, address: c.address, handle: c.handle ?? "ferrule.\(config.stationId)",

@@ -89,7 +89,8 @@ func isoTime(_ text: String) throws -> Date {
 
 func verdictOption(_ text: String) throws -> Verdict {
     guard let v = Verdict(rawValue: text) else {
-        throw ValidationError("'\(Escaped.text(text))' is not a verdict: use one of \(Verdict.allCases.map(\.rawValue).joined(separator: ", "))")
+        let known = Verdict.allCases.map(\.rawValue).joined(separator: ", ")
+        throw ValidationError("'\(Escaped.text(text))' is not a verdict: use one of \(known)")
     }
     return v
 }

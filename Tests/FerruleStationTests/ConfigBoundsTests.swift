@@ -38,7 +38,8 @@ import Testing
     @Test func aHugeSerialPrefixIsRefusedAsAKey() throws {
         // An explicit key (`? key : value`): YAML itself refuses implicit keys past 1024 characters.
         let e = #expect(throws: ConfigError.self) {
-            try ScannerTests.config(scanner: "{ instrument: scanner1, operator: x, partPrefixes: { ? \(Self.huge) : FT-MTP12-SMAPC-B-LL } }")
+            try ScannerTests.config(
+                scanner: "{ instrument: scanner1, operator: x, partPrefixes: { ? \(Self.huge) : FT-MTP12-SMAPC-B-LL } }")
         }
         #expect(e?.path.description.hasSuffix("scanner.partPrefixes") == true, "\(String(describing: e))")
         #expect(e?.message.contains("the key ('XXXXXXXXXXXXXXXXXXXX...') is 100000 characters, more than the 64") == true,

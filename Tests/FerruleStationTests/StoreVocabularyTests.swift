@@ -59,7 +59,8 @@ import Testing
         #expect(try Self.sql(path, "SELECT count(*) FROM measurement WHERE powerStatus = 'dBm'") == "1")
 
         let reopened = try Store(path: path)
-        #expect(try Self.sql(path, "SELECT powerStatus FROM measurement ORDER BY seq").split(separator: "\n") == ["ok", "noLight", "overRange"])
+        let statuses = try Self.sql(path, "SELECT powerStatus FROM measurement ORDER BY seq")
+        #expect(statuses.split(separator: "\n") == ["ok", "noLight", "overRange"])
         let unfinished = try #require(try await reopened.unfinished().first { $0.start.reportId == id })
         #expect(unfinished.steps.map(\.power) == [.dBm(-4.75), .noLight, .overRange])
     }
