@@ -59,6 +59,12 @@ struct Connection: ParsableArguments {
         }
         return m.result ?? .null
     }
+
+    /// Sends one request and reads its result as the type the station answers it with.
+    func call<T: Decodable>(_ s: inout ControlSession, _ r: ControlRequest, as type: T.Type) async throws -> T {
+        let result = try await call(&s, r)
+        return try UnitReport.decoder().decode(T.self, from: ControlProtocol.encoder().encode(result))
+    }
 }
 
 /// Everything printed for the operator comes from the station and may hold what a client typed:
@@ -98,67 +104,6 @@ func verdictOption(_ text: String) throws -> Verdict {
 func fmt(_ v: JSONValue?, _ digits: Int = 3) -> String {
     guard let n = v?.number else { return "-" }
     return String(format: "%.\(digits)f", n)
-}
-
-struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Fixtures, instruments, references and the units in progress.")
-    @OptionGroup var connection: Connection
-
-    func run() async throws {
-        let result = try await connection.session { s in try await connection.call(&s, request(.status)) }
-        if connection.json {
-            printJSON(result)
-            return
-        }
-        print(
-            "station \(result["stationId"]?.text ?? "?") (ferrule \(result["softwareVersion"]?.text ?? "?")), config "
-                + "\(result["configPath"]?.text ?? "?")")
-        for f in result["fixtures"]?.array ?? [] {
-            let ref = f["reference"]
-            var line = "fixture \(f["id"]?.int ?? 0): \(f["state"]?.string ?? "?")"
-            if let u = f["unit"] {
-                line +=
-                    " \(u["serial"]?.text ?? "") \(u["partNumber"]?.text ?? "") "
-                    + "\(u["fibersDone"]?.int ?? 0)/\(u["fibersTotal"]?.int ?? 0) fibers"
-            }
-            line += "; reference \(ref?["state"]?.string ?? "?")"
-            if let until = ref?["validUntil"]?.string { line += " until \(until)" }
-            if let light = f["sourceMayBeOn"]?.text { line += "; \(light.uppercased())" }
-            print(line)
-            let refs = (f["references"]?.array ?? []).map { r in
-                "\(r["cord"]?.text ?? "?") (Type \(r["polarity"]?.text ?? "?")) \(r["state"]?.text ?? "?")"
-            }
-            if !refs.isEmpty { print("  references: \(refs.joined(separator: ", "))") }
-            let cords = (f["cords"]?.array ?? []).map { c in
-                let state = c["state"]?.string == "ok" ? "" : " \(c["state"]?.text?.uppercased() ?? "")"
-                return "\(c["role"]?.text ?? "") \(c["id"]?.text ?? "") \(c["matings"]?.int ?? 0)/\(c["maxMatings"]?.int ?? 0)\(state)"
-            }
-            if !cords.isEmpty { print("  cords (matings/rated): \(cords.joined(separator: ", "))") }
-        }
-        for i in result["instruments"]?.array ?? [] {
-            let id = i["identity"]
-            print(
-                "instrument \(i["name"]?.text ?? ""): \(i["state"]?.text ?? "") \(id?["model"]?.text ?? "") "
-                    + "\(id?["serial"]?.text ?? "")\(i["lastError"]?.text.map { " last error: \($0)" } ?? "")"
-                    + (i["calibration"]?.text.map { "; \($0)" } ?? "") + (i["calibrationOverdue"] == nil ? "" : " OVERDUE"))
-        }
-        if let st = result["storage"] {
-            let size = (st["sizeBytes"]?.number ?? 0) / 1_048_576
-            let free = (st["freeBytes"]?.number).map { String(format: "%.0f MB free", $0 / 1_048_576) } ?? "free space unknown"
-            var line = String(format: "store %@: %.1f MB, %@", st["path"]?.string ?? "?", size, free)
-            if let p = st["problem"]?.text { line += "; CANNOT STORE: \(p) (\(st["unstoredUnits"]?.int ?? 0) unit(s) waiting in memory)" }
-            if let p = st["reportFilesProblem"]?.text {
-                line += "; REPORT FILES LATE: \(st["reportFilesUnwritten"]?.int ?? 0) unit(s): \(p)"
-            }
-            print(line)
-        }
-        for k in result["sinks"]?.array ?? [] {
-            var line = "sink \(k["name"]?.string ?? "") (\(k["kind"]?.string ?? "")): "
-                + "\(k["pending"]?.int ?? 0) pending, \(k["parked"]?.int ?? 0) parked"
-            if let f = k["failing"]?.string { line += "; FAILING since \(k["failingSince"]?.string ?? "?"): \(f)" }
-            print(line)
-        }
-    }
 }
 
 struct Recipes: AsyncParsableCommand {
