@@ -25,10 +25,18 @@ final class RawSocket {
     private(set) var sawEOF = false
 
     init(path: String, receiveBufferBytes: Int32? = nil) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        // The descriptor is this object's only once connected: a class whose init throws after
+        // every property is set runs its deinit too, and a second close() would close whatever
+        // descriptor another thread opened in between (a simulator's pty, a child's pipe).
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferBytes { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         let r = withUnixAddress(path) { connect(fd, $0, $1) }
-        guard r == 0 else { close(fd); throw DaemonError(description: "connect \(path): errno \(errno)") }
+        guard r == 0 else {
+            let e = errno
+            close(fd)
+            throw DaemonError(description: "connect \(path): errno \(e)")
+        }
+        self.fd = fd
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }

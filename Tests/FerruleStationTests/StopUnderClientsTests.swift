@@ -133,7 +133,6 @@ final class TakenPort {
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -145,9 +144,11 @@ final class TakenPort {
             }
         }
         guard bound else {
-            close(fd)
-            throw DaemonError(description: "cannot take a port: errno \(errno)")
+            let e = errno
+            close(fd)  // not yet ours: deinit does not run, so this is the only close
+            throw DaemonError(description: "cannot take a port: errno \(e)")
         }
+        self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
     }
 

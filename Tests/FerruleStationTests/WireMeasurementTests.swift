@@ -201,14 +201,19 @@ import FerruleProtocol
 final class TCPClient {
     let fd: Int32
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // ours only once connected (see RawSocket)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = UInt16(port).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0,
             socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0 else { Glibc.close(fd); throw DaemonError(description: "connect to port \(port): errno \(errno)") }
+        guard r == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw DaemonError(description: "connect to port \(port): errno \(e)")
+        }
+        self.fd = fd
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
