@@ -62,6 +62,7 @@ actor Hub {
     }
 
     private var clients: [UInt64: Client] = [:]
+    private let emptyWaiters = Waiters()
     private var subscribers: Set<UInt64> = []
     let limits: Limits
     let logger: Logger
@@ -88,9 +89,13 @@ actor Hub {
     func remove(_ id: UInt64) {
         clients[id] = nil
         subscribers.remove(id)
+        if clients.isEmpty { emptyWaiters.resumeAll() }
     }
 
     var count: Int { clients.count }
+
+    /// Returns once every client has left (or the waiting task is cancelled).
+    func untilEmpty() async { await emptyWaiters.wait { clients.isEmpty } }
     func subscribe(_ id: UInt64) { subscribers.insert(id) }
     func unsubscribe(_ id: UInt64) { subscribers.remove(id) }
     func isSubscribed(_ id: UInt64) -> Bool { subscribers.contains(id) }

@@ -138,9 +138,7 @@ public final class ControlServer: Sendable {
                     await withTaskCancellationHandler { await pump.value } onCancel: { pump.cancel() }
                 }
                 await hub.finishAll()
-                await Self.within(.seconds(3)) {
-                    while !Task.isCancelled, await hub.count > 0 { try? await Task.sleep(for: .milliseconds(10)) }
-                }
+                await Self.within(.seconds(3)) { await hub.untilEmpty() }
                 await hub.closeAll()
             }
             await ready()

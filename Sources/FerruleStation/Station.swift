@@ -109,7 +109,11 @@ public actor Station {
     var active: StationConfig
     var hands: (any BenchHands)?
     /// What occupies each fixture that is not idle.
-    var busy: [Int: FixtureUse] = [:]
+    var busy: [Int: FixtureUse] = [:] {
+        didSet { if !busy.values.contains(.reference) { referencesDone.resumeAll() } }
+    }
+    /// Who waits for the references in progress to end (`waitForReferences`).
+    private let referencesDone = Waiters()
     var progress: [Int: UnitProgress] = [:]
     var running: [Int: Task<UnitOutcome?, Never>] = [:]
     var accepting = true
@@ -241,11 +245,17 @@ public actor Station {
 
     /// At shutdown: a reference in progress stops at its next path (it checks `accepting`); wait for it.
     func waitForReferences(limit: Duration = .seconds(15)) async {
-        let deadline = ContinuousClock.now + limit
-        while busy.values.contains(.reference), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        guard busy.values.contains(.reference) else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.untilNoReference() }
+            group.addTask { try? await Task.sleep(for: limit) }  // a deadline, not a poll
+            await group.next()
+            group.cancelAll()
         }
     }
+
+
+    private func untilNoReference() async { await referencesDone.wait { !busy.values.contains(.reference) } }
 
     func release(_ fixture: Int) {
         busy[fixture] = nil
