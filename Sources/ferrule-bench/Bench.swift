@@ -25,6 +25,7 @@ struct FerruleBench {
         var withRL = false
         var only: String?
         var seconds = 10
+        var scaleUnits = 20_000
         while let a = args.popFirst() {
             switch a {
             case "--config": configPath = args.popFirst() ?? configPath
@@ -34,12 +35,14 @@ struct FerruleBench {
             case "--cycles": cycles = max(2, Int(args.popFirst() ?? "") ?? cycles)
             case "--with-rl": withRL = true
             case "--only": only = args.popFirst()
+            case "--scale-units": scaleUnits = Int(args.popFirst() ?? "") ?? scaleUnits
             case "--seconds": seconds = Int(args.popFirst() ?? "") ?? seconds
             default:
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
-                                         [--seconds IDLE-SECONDS] [--only round-trips|software|store|throughput|idle|cfx|pct|multiport]
+                                         [--seconds IDLE-SECONDS] [--scale-units N (a year: 500000)]
+                                         [--only round-trips|software|store|throughput|idle|cfx|pct|multiport|scale]
                     """)
                 return
             }
@@ -52,6 +55,7 @@ struct FerruleBench {
         if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
         if only == nil || only == "pct" { try await PCTBench.run() }
         if only == nil || only == "multiport" { try await MultiPortBench.run() }
+        if only == "scale" { try await ScaleBench.run(configPath: configPath, units: scaleUnits) }  // minutes at a year's size: asked for
     }
 
     /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
