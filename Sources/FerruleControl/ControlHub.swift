@@ -61,7 +61,10 @@ actor Hub {
         }
     }
 
-    private var clients: [UInt64: Client] = [:]
+    /// A stop waits for this to empty (`untilEmpty`), whichever way the last client leaves.
+    private var clients: [UInt64: Client] = [:] {
+        didSet { if clients.isEmpty { emptyWaiters.resumeAll() } }
+    }
     private let emptyWaiters = Waiters()
     private var subscribers: Set<UInt64> = []
     let limits: Limits
@@ -89,7 +92,6 @@ actor Hub {
     func remove(_ id: UInt64) {
         clients[id] = nil
         subscribers.remove(id)
-        if clients.isEmpty { emptyWaiters.resumeAll() }
     }
 
     var count: Int { clients.count }

@@ -254,7 +254,6 @@ public actor Station {
         }
     }
 
-
     private func untilNoReference() async { await referencesDone.wait { !busy.values.contains(.reference) } }
 
     func release(_ fixture: Int) {
