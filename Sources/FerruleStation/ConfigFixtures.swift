@@ -19,8 +19,9 @@ extension StationConfig {
             if fixtures.contains(where: { $0.id == e.id }) {
                 throw ConfigIssue(path: p.key("id"), message: "fixture id \(e.id) is used twice", fix: "give every fixture its own id")
             }
-            if e.sequencer != nil {
-                fixtures.append(try sequencedFixture(e, instruments: instruments, taken: &taken, others: fixtures, p))
+            if let sequencer = e.sequencer {
+                fixtures.append(
+                    try sequencedFixture(e, by: sequencer, instruments: instruments, taken: &taken, others: fixtures, p))
                 continue
             }
             let launch = try cabling(e.launch, fixture: e.id, instruments: instruments, taken: &taken, p.key("launch"))
@@ -61,9 +62,9 @@ extension StationConfig {
 
     /// A fixture measured by one self-sequencing instrument: its SW1/SW2 channels, no other instrument but the I/O.
     static func sequencedFixture(
-        _ e: FixtureEntry, instruments: [InstrumentSpec], taken: inout [String: Int], others: [FixtureWiring], _ p: ConfigPath
+        _ e: FixtureEntry, by name: String, instruments: [InstrumentSpec], taken: inout [String: Int], others: [FixtureWiring],
+        _ p: ConfigPath
     ) throws -> FixtureWiring {
-        let name = e.sequencer!
         let ins = try instrument(name, in: instruments, p.key("sequencer"), role: .pathSetMeter) {
             $0.driver.can(.pathSetMeter)
         }

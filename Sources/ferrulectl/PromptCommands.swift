@@ -10,15 +10,13 @@ struct Prompts: AsyncParsableCommand {
     @OptionGroup var connection: Connection
 
     func run() async throws {
-        let r = try await connection.session { s in try await connection.call(&s, request(.prompts)) }
+        let prompts = try await connection.session { s in try await connection.call(&s, request(.prompts), as: [Prompt].self) }
         if connection.json {
-            printJSON(r)
+            printJSON(prompts)
             return
         }
-        for p in r.array ?? [] {
-            print(
-                "\(p["id"]?.text ?? ""): \(p["text"]?.text ?? "")  "
-                    + "[\((p["choices"]?.array ?? []).compactMap(\.string).joined(separator: "/"))]")
+        for p in prompts {
+            print("\(Escaped.text(p.id)): \(Escaped.text(p.text))  [\(p.choices.map(Escaped.text).joined(separator: "/"))]")
         }
     }
 }
