@@ -21,6 +21,6 @@ public struct ControlRoutes: Sendable {
 }
 
 /// A handler was given a request of another kind: a routing mistake in the code, not the client's.
-func misrouted(_ r: ControlRequest, to expected: ControlRequest.Kind) -> ControlError {
+public func misrouted(_ r: ControlRequest, to expected: ControlRequest.Kind) -> ControlError {
     ControlError(.internalError, "a '\(r.kind.rawValue)' request reached the '\(expected.rawValue)' handler")
 }

@@ -7,3 +7,9 @@ import Foundation
 public func parentDirectory(of path: String) -> String {
     URL(fileURLWithPath: path).deletingLastPathComponent().path
 }
+
+/// `path` as given when absolute, else taken from `folder` (a config's files are relative to the
+/// config file's folder, a data directory's to its base).
+public func resolvedPath(_ path: String, from folder: String) -> String {
+    path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path)
+}

@@ -16,6 +16,17 @@ public enum ControlProtocol {
         return try? Date.ISO8601FormatStyle().year().month().day().parse(text)
     }
 
+    /// The time a request's `field` gives (nil when absent), or the error a client gets for it.
+    public static func time(_ text: String?, field: String) throws(ControlError) -> Date? {
+        guard let text else { return nil }
+        guard let d = time(text) else {
+            throw ControlError(
+                .badRequest, "'\(field)' is '\(Escaped.text(text))', not an ISO 8601 time",
+                fix: "use e.g. \"2026-11-21T06:00:00Z\" or \"2026-11-21\"")
+        }
+        return d
+    }
+
     public static func encoder() -> JSONEncoder {
         let e = UnitReport.encoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // one line

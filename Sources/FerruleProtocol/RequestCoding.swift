@@ -24,13 +24,7 @@ struct RequestFields {
     }
 
     /// An ISO 8601 time (with or without fractional seconds, or a day).
-    func time(_ key: RequestKey) throws -> Date? {
-        guard let text: String = try optional(key) else { return nil }
-        if let d = ControlProtocol.time(text) { return d }
-        throw ControlError(
-            .badRequest, "'\(key.stringValue)' is '\(Escaped.text(text))', not an ISO 8601 time",
-            fix: "use e.g. \"2026-11-21T06:00:00Z\" or \"2026-11-21\"")
-    }
+    func time(_ key: RequestKey) throws -> Date? { try ControlProtocol.time(try optional(key), field: key.stringValue) }
 
     func window() throws -> TimeWindow { TimeWindow(since: try time(.since), until: try time(.until)) }
 

@@ -94,9 +94,7 @@ extension ControlRoutes {
     /// The `fault` request: a simulated fault into an instrument simulated on the wire.
     public mutating func serveFaults(_ injector: FaultInjector) {
         on(.fault) { r in
-            guard case .fault(let asked) = r.request else {
-                throw ControlError(.internalError, "a '\(r.kind.rawValue)' request reached the 'fault' handler")
-            }
+            guard case .fault(let asked) = r.request else { throw misrouted(r, to: .fault) }
             let (name, text) = (asked.instrument, asked.fault)
             guard let fault = WireFault(rawValue: text) else {
                 throw ControlError(.badRequest, "'fault' is '\(Escaped.text(text))', not a simulated fault",

@@ -28,9 +28,9 @@ extension StationConfig {
             let receive = try cabling(e.receive, fixture: e.id, instruments: instruments, taken: &taken, p.key("receive"))
             let source = try named(e.source, p, key: "source")
             let powerMeter = try named(e.powerMeter, p, key: "powerMeter")
-            _ = try instrument(source, in: instruments, p.key("source"), role: .lightSource) { $0.canBeSource }
-            _ = try instrument(powerMeter, in: instruments, p.key("powerMeter"), role: .powerMeter) { $0.canBePowerMeter }
-            if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: .rlMeter) { $0.canBeRLMeter } }
+            _ = try instrument(source, in: instruments, p.key("source"), role: .lightSource, alsoNeeds: \.canBeSource)
+            _ = try instrument(powerMeter, in: instruments, p.key("powerMeter"), role: .powerMeter)
+            if let rl = e.rlMeter { _ = try instrument(rl, in: instruments, p.key("rlMeter"), role: .rlMeter) }
             try checkIO(e.io, instruments: instruments, others: fixtures, p)
             fixtures.append(
                 FixtureWiring(
@@ -45,7 +45,7 @@ extension StationConfig {
     /// A fixture's I/O module: one that can be, and serves no other fixture.
     static func checkIO(_ io: String?, instruments: [InstrumentSpec], others: [FixtureWiring], _ p: ConfigPath) throws {
         guard let io else { return }
-        _ = try instrument(io, in: instruments, p.key("io"), role: .fixtureIO) { $0.driver.can(.fixtureIO) }
+        _ = try instrument(io, in: instruments, p.key("io"), role: .fixtureIO)
         if let other = others.first(where: { $0.io == io }) {
             throw ConfigIssue(path: p.key("io"), message: "I/O module '\(io)' already serves fixture \(other.id)",
                               fix: "give each fixture its own I/O module")
@@ -65,9 +65,7 @@ extension StationConfig {
         _ e: FixtureEntry, by name: String, instruments: [InstrumentSpec], taken: inout [String: Int], others: [FixtureWiring],
         _ p: ConfigPath
     ) throws -> FixtureWiring {
-        let ins = try instrument(name, in: instruments, p.key("sequencer"), role: .pathSetMeter) {
-            $0.driver.can(.pathSetMeter)
-        }
+        let ins = try instrument(name, in: instruments, p.key("sequencer"), role: .pathSetMeter)
         for (key, present) in [("source", e.source), ("powerMeter", e.powerMeter), ("rlMeter", e.rlMeter),
                                ("launch.switch", e.launch.switch), ("receive.switch", e.receive.switch)] where present != nil {
             throw ConfigIssue(path: p.key(key), message: "'\(key)' is given beside 'sequencer: \(name)', which is all of them",
@@ -107,9 +105,7 @@ extension StationConfig {
         _ port: PortEntry, fixture: Int, instruments: [InstrumentSpec], taken: inout [String: Int],
         _ p: ConfigPath
     ) throws -> [Int: Int] {
-        let sw = try instrument(try named(port.switch, p, key: "switch"), in: instruments, p.key("switch"), role: .opticalSwitch) {
-            $0.driver.can(.opticalSwitch)
-        }
+        let sw = try instrument(try named(port.switch, p, key: "switch"), in: instruments, p.key("switch"), role: .opticalSwitch)
         var map: [Int: Int] = [:]
         for (k, ch) in try channels(port.channels, p.key("channels")).enumerated() {
             guard ch >= 1, ch <= sw.channels ?? 0 else {
@@ -128,17 +124,18 @@ extension StationConfig {
         return map
     }
 
-    /// The instrument a fixture names for a role, which must exist and be able to take the role.
+    /// The instrument a fixture names for a role, which must exist and whose driver must play the
+    /// role (and pass `alsoNeeds`, where the driver alone does not decide: a mainframe's source slot).
     static func instrument(
         _ name: String, in instruments: [InstrumentSpec], _ p: ConfigPath, role: InstrumentRole,
-        _ ok: (InstrumentSpec) -> Bool
+        alsoNeeds: (InstrumentSpec) -> Bool = { _ in true }
     ) throws -> InstrumentSpec {
         guard let ins = instruments.first(where: { $0.name == name }) else {
             throw ConfigIssue(
                 path: p, message: "no instrument named '\(name)'",
                 fix: "use one of: \(instruments.map(\.name).joined(separator: ", "))")
         }
-        guard ok(ins) else {
+        guard ins.driver.can(role), alsoNeeds(ins) else {
             throw ConfigIssue(
                 path: p, message: "instrument '\(name)' (driver \(ins.driver.name)) cannot act as \(role.rawValue)",
                 fix: "name an instrument whose driver is a \(role.rawValue)")

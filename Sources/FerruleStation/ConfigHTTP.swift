@@ -84,9 +84,8 @@ extension StationConfig {
                 fix: "declare users (with PIN hashes from 'ferruled hash-pin') under 'users', or listen on 127.0.0.1")
         }
         if let tls = e.tls {
-            let base = parentDirectory(of: file) as NSString
-            func full(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p) }
-            let (certificate, key) = (full(tls.certificate), full(tls.key))
+            let folder = parentDirectory(of: file)
+            let (certificate, key) = (resolvedPath(tls.certificate, from: folder), resolvedPath(tls.key, from: folder))
             spec.tlsCertificate = certificate
             spec.tlsKey = key
             for (key, p) in [("certificate", certificate), ("key", key)]
@@ -118,7 +117,7 @@ extension StationConfig {
         var list = entries ?? []
         var path = root.key("users")
         if let f = usersFile {
-            let full = f.hasPrefix("/") ? f : (parentDirectory(of: configFile) as NSString).appendingPathComponent(f)
+            let full = resolvedPath(f, from: parentDirectory(of: configFile))
             path = root.key("usersFile")
             do {
                 list = try YAMLDecoder().decode([UserEntry].self, from: String(contentsOfFile: full, encoding: .utf8))

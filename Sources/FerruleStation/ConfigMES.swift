@@ -24,10 +24,7 @@ extension StationConfig {
         }
         var spec = RouteCheckSpec(url: http.url)
         if let t = http.timeout { spec.timeoutSeconds = try duration(t, p.key("http").key("timeout"), within: 0.1...60) }
-        if let t = http.tokenFile {
-            let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
-            spec.tokenFile = t.hasPrefix("/") ? t : folder + "/" + t
-        }
+        spec.tokenFile = http.tokenFile.map { resolvedPath($0, from: parentDirectory(of: file)) }
         if let o = e.onUnavailable {
             spec.onUnavailable = try oneOf(o, RouteUnavailablePolicy.self, p.key("onUnavailable"), what: "route-check fallback")
         }

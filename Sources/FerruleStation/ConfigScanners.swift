@@ -10,9 +10,7 @@ extension StationConfig {
         for (i, e) in entries.enumerated() {
             guard let s = e.scanner else { continue }
             let p = path.index(i).key("scanner")
-            _ = try instrument(s.instrument, in: instruments, p.key("instrument"), role: .barcodeScanner) {
-                $0.driver.can(.barcodeScanner)
-            }
+            _ = try instrument(s.instrument, in: instruments, p.key("instrument"), role: .barcodeScanner)
             if let other = scanners.first(where: { $0.instrument == s.instrument }) {
                 throw ConfigIssue(
                     path: p.key("instrument"), message: "scanner '\(Escaped.text(s.instrument))' already serves fixture \(other.fixture)",

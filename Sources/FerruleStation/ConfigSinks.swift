@@ -56,7 +56,7 @@ extension StationConfig {
         for (key, v) in [("url", e.url), ("format", e.format), ("tokenFile", e.tokenFile)] where v != nil {
             throw ConfigIssue(path: p.key(key), message: "'\(key)' is for http sinks", fix: "remove it, or use 'kind: http'")
         }
-        var spec = DirectorySinkSpec(path: path.hasPrefix("/") ? path : folder + "/" + path)
+        var spec = DirectorySinkSpec(path: resolvedPath(path, from: folder))
         if let fs = e.formats {
             guard !fs.isEmpty else {
                 throw ConfigIssue(
@@ -86,7 +86,7 @@ extension StationConfig {
                 path: p.key(key), message: "'\(key)' is not for postgres sinks", fix: "remove it; the database gets the whole report")
         }
         var spec = PostgresSinkSpec(url: url)
-        if let t = e.passwordFile { spec.passwordFile = t.hasPrefix("/") ? t : folder + "/" + t }
+        spec.passwordFile = e.passwordFile.map { resolvedPath($0, from: folder) }
         if let t = e.tls { spec.requireTLS = try oneOf(t, TLSMode.self, p.key("tls"), what: "TLS mode") == .require }
         return spec
     }
@@ -103,7 +103,7 @@ extension StationConfig {
         }
         var spec = HTTPSinkSpec(url: url)
         if let x = e.format { spec.format = try oneOf(x, ReportFormat.self, p.key("format"), what: "report format") }
-        if let t = e.tokenFile { spec.tokenFile = t.hasPrefix("/") ? t : folder + "/" + t }
+        spec.tokenFile = e.tokenFile.map { resolvedPath($0, from: folder) }
         return spec
     }
 
@@ -130,7 +130,7 @@ extension StationConfig {
         }
         return CFXSinkSpec(
             host: host, port: u.port ?? 5672, address: address, handle: e.handle, user: e.user,
-            passwordFile: e.passwordFile.map { $0.hasPrefix("/") ? $0 : folder + "/" + $0 })
+            passwordFile: e.passwordFile.map { resolvedPath($0, from: folder) })
     }
 
     private static func labelSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> LabelSinkSpec {
@@ -147,7 +147,7 @@ extension StationConfig {
             spec.printOn = try verdicts.enumerated().map { i, v in try oneOf(v, Verdict.self, p.key("print").index(i), what: "verdict") }
         }
         for (part, file) in (e.templates ?? [:]).sorted(by: { $0.key < $1.key }) {
-            let path = file.hasPrefix("/") ? file : folder + "/" + file
+            let path = resolvedPath(file, from: folder)
             let where_ = p.key("templates").key(part)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigIssue(path: where_, message: "cannot read the label template \(path)", fix: "give a readable ZPL file")

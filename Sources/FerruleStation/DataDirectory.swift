@@ -16,10 +16,10 @@ public struct DataDirectory: Sendable {
     public static func resolve(cli: String?, config: StationConfig?, environment: [String: String] = ProcessInfo.processInfo.environment)
         -> DataDirectory
     {
-        if let cli { return DataDirectory(root: absolute(cli, base: FileManager.default.currentDirectoryPath)) }
+        let here = FileManager.default.currentDirectoryPath
+        if let cli { return DataDirectory(root: resolvedPath(cli, from: here)) }
         if let c = config, let d = c.dataDir {
-            return DataDirectory(
-                root: absolute(d, base: parentDirectory(of: absolute(c.sourcePath, base: FileManager.default.currentDirectoryPath))))
+            return DataDirectory(root: resolvedPath(d, from: parentDirectory(of: resolvedPath(c.sourcePath, from: here))))
         }
         if let s = environment["STATE_DIRECTORY"], !s.isEmpty { return DataDirectory(root: String(s.split(separator: ":")[0])) }
         if let x = environment["XDG_STATE_HOME"], !x.isEmpty {
@@ -29,17 +29,13 @@ public struct DataDirectory: Sendable {
         return DataDirectory(root: (home as NSString).appendingPathComponent(".local/state/ferrule"))
     }
 
-    private static func absolute(_ p: String, base: String) -> String {
-        p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p)
-    }
-
     public var reports: String { (root as NSString).appendingPathComponent("reports") }
     public var references: String { (root as NSString).appendingPathComponent("references") }
 
     /// Where measured units wait while the store refuses them (`station.spillFile`, see `SpillFile`).
     public func spillPath(configured: String?) -> String {
         guard let configured, !configured.isEmpty else { return (root as NSString).appendingPathComponent("spill.ferrule") }
-        return Self.absolute(configured, base: root)
+        return resolvedPath(configured, from: root)
     }
 
     /// The lock file a running station holds (see `ExclusiveLock`).

@@ -49,13 +49,11 @@ public struct InstrumentSpec: Sendable, Hashable {
     /// `viavi-map-pct`: the PCT application's port (`address` is the chassis).
     public var pctAddress: String?
 
-    /// The roles this instrument can take, from its driver and (for a Keysight mainframe) its modules.
-    /// A Keysight mainframe is a source only with a laser module's slot configured.
+    /// Whether it can be a fixture's light source: a Keysight mainframe only with a laser module's
+    /// slot configured.
     public var canBeSource: Bool {
         driver.can(.lightSource) && (driver.name != Keysight816x.driverName || keysight?.sourceSlot != nil)
     }
-    public var canBePowerMeter: Bool { driver.can(.powerMeter) }
-    public var canBeRLMeter: Bool { driver.can(.rlMeter) }
 }
 
 /// One unit of the simulated demo lot, with the faults built into it.
@@ -190,7 +188,7 @@ public struct StationConfig: Sendable {
     /// `station.certificateTemplate`: a Mustache file, relative to the config file's folder,
     /// read and checked now so that a broken template stops the start, not the first unit.
     static func certificateTemplate(_ value: String, configFile file: String, _ path: ConfigPath) throws -> CertificateTemplate {
-        let full = value.hasPrefix("/") ? value : (parentDirectory(of: file) as NSString).appendingPathComponent(value)
+        let full = resolvedPath(value, from: parentDirectory(of: file))
         do {
             return try CertificateTemplate(path: full)
         } catch {

@@ -18,7 +18,8 @@ struct APIRoutes {
 
     func post(_ request: Request, context: WebContext) async throws -> Response {
         let kind = try kind(context)
-        return try await answer(try await fields(request, kind: kind, context: context), kind: kind, context: context)
+        let user = try authorize(kind, context)
+        return try await answer(try await fields(request, kind: kind), kind: kind, by: user, context: context)
     }
 
     /// `POST /api/scan`: the station page's scan, a `test` whose refusal is an answer (200,
@@ -32,7 +33,8 @@ struct APIRoutes {
         }
         var answer = Answer(started: true)
         do {
-            _ = try await self.answer(try await fields(request, kind: .test, context: context), kind: .test, context: context)
+            let user = try authorize(.test, context)
+            _ = try await self.answer(try await fields(request, kind: .test), kind: .test, by: user, context: context)
         } catch let e as WebError where e.status == .conflict {
             answer = Answer(started: false, error: .init(message: e.message, key: e.key, fix: e.fix, refusal: e.refusal))
         }
@@ -43,10 +45,8 @@ struct APIRoutes {
     }
 
     /// A POST's body: the request's fields as a JSON object (none: the request with no field).
-    /// Who may ask is checked first: a request the user may not send is refused as such,
-    /// whatever its fields.
-    private func fields(_ request: Request, kind: ControlRequest.Kind, context: WebContext) async throws -> ControlRequest {
-        _ = try authorize(kind, context)
+    /// Read after `authorize`: a request the user may not send is refused as such, whatever its fields.
+    private func fields(_ request: Request, kind: ControlRequest.Kind) async throws -> ControlRequest {
         let body = try await request.body.collect(upTo: 64 * 1024)
         return try decode(kind, Data(body.readableBytesView))
     }
@@ -77,9 +77,9 @@ struct APIRoutes {
                 ? (Double(value).map(JSONValue.number) ?? .string(value))
                 : .string(value)
         }
-        _ = try authorize(kind, context)
+        let user = try authorize(kind, context)
         let r = try decode(kind, try ControlProtocol.encoder().encode(JSONValue.object(fields)))
-        return try await answer(r, kind: kind, context: context)
+        return try await answer(r, kind: kind, by: user, context: context)
     }
 
     /// `POST /api/reload`: SIGHUP's twin, for an engineer.
@@ -115,8 +115,9 @@ struct APIRoutes {
         return kind
     }
 
-    private func answer(_ request: ControlRequest, kind: ControlRequest.Kind, context: WebContext) async throws -> Response {
-        let user = try authorize(kind, context)
+    private func answer(
+        _ request: ControlRequest, kind: ControlRequest.Kind, by user: StationUser, context: WebContext
+    ) async throws -> Response {
         var r = request
         r.operator = user.id  // never a free-form field: who is signed in is who did it
         r.via = "web user \(user.id) from \(context.peer)"

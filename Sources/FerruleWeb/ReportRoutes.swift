@@ -45,14 +45,12 @@ struct ReportRoutes {
     func chart(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
         let q = request.uri.queryParameters
-        let fields = ["since": q["since"], "until": q["until"]].compactMapValues { $0.map { JSONValue.string(String($0)) } }
         let since: Date?
         let until: Date?
         do {
-            let asked = try ControlRequest.decode(.yield, fields: try ControlProtocol.encoder().encode(JSONValue.object(fields)))
-            guard case .yield(let window) = asked.request else { throw ControlError(.badRequest, "not a time window") }
-            (since, until) = (window.since, window.until)
-        } catch let e as ControlError {
+            since = try ControlProtocol.time(q["since"].map(String.init), field: "since")
+            until = try ControlProtocol.time(q["until"].map(String.init), field: "until")
+        } catch let e {
             throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
         }
         let messages = Catalog.messages(q["lang"].map(String.init) ?? "en")
