@@ -91,18 +91,24 @@ let package = Package(
             "FerruleCore", "FerruleRecords", "CProton",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The engine: config, fixtures, sequencing, references, records. Knows instruments only
-        // through the capability protocols; never the simulator.
-        .target(name: "FerruleStation", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleProtocol", "FerruleSimSpec",
+        // The station's config: reads the YAML, checks every key (naming the key, the value and the
+        // fix) and hands out validated, typed specs. The one module that knows YAML.
+        .target(name: "FerruleConfig", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleRecords", "FerruleSimSpec",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The engine: fixtures, sequencing, references, records. Knows instruments only through the
+        // capability protocols and its config only as validated specs; never the simulator or YAML.
+        .target(name: "FerruleStation", dependencies: [
+            "FerruleCore", "FerruleConfig", "FerruleDevices", "FerruleRecords", "FerruleProtocol",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The status socket's server: clients, subscriptions and the station's request handlers.
         .target(name: "FerruleControl", dependencies: [
-            "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleRecords",
+            "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleConfig", "FerruleRecords",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -112,7 +118,7 @@ let package = Package(
         .target(
             name: "FerruleWeb",
             dependencies: [
-                "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleControl", "FerruleRecords",
+                "FerruleCore", "FerruleProtocol", "FerruleStation", "FerruleConfig", "FerruleControl", "FerruleRecords",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -131,7 +137,7 @@ let package = Package(
         // What a line engineer's Prometheus scrapes: the station's figures as swift-metrics, kept in a
         // swift-prometheus registry with a help text for each, and the refresh of the gauges at a scrape.
         .target(name: "FerruleMetrics", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleProtocol", "FerruleStation",
+            "FerruleCore", "FerruleDevices", "FerruleProtocol", "FerruleStation", "FerruleConfig",
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,14 +145,15 @@ let package = Package(
         // Builds a station from its config: drivers real or simulated, the engine around them, the
         // demo lot and simulated hands, run-time fault injection. Used by every executable and the tests.
         .target(name: "FerruleSetup", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleProtocol",
+            "FerruleCore", "FerruleDevices", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleConfig", "FerruleProtocol",
             "FerruleControl", "FerruleRecords", "FerruleAMQP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         .executableTarget(name: "ferruled", dependencies: [
-            "FerruleCore", "FerruleStation", "FerruleSetup", "FerruleDevices", "FerruleControl", "FerruleProtocol", "FerruleRecords",
+            "FerruleCore", "FerruleStation", "FerruleConfig", "FerruleSetup", "FerruleDevices", "FerruleControl",
+            "FerruleProtocol", "FerruleRecords",
             "FerruleWeb", "FerruleSimSpec", "FerruleMetrics",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -159,20 +166,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ferrule-sim", dependencies: [
-            "FerruleCore", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleSetup",
+            "FerruleCore", "FerruleSimSpec", "FerruleSimulator", "FerruleStation", "FerruleConfig", "FerruleSetup",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Benchmarks: print figures, assert nothing (`swift run -c release ferrule-bench`).
         .executableTarget(name: "ferrule-bench", dependencies: [
             "FerruleRecords", "FerruleSetup", "FerruleProtocol", "FerruleSimSpec",
-            "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleSimulator", "FerruleControl", "FerruleAMQP",
+            "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleConfig", "FerruleSimulator", "FerruleControl", "FerruleAMQP",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
         .testTarget(name: "FerruleStationTests", dependencies: [
-            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleControl", "FerruleRecords",
+            "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleConfig", "FerruleControl", "FerruleRecords",
             "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb", "FerruleMetrics", "FerruleAMQP",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleProtocol
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging

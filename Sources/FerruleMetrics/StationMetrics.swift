@@ -1,6 +1,7 @@
 import CoreMetrics
 import FerruleCore
 import FerruleProtocol
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Prometheus

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 

@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleDevices
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 
 /// On the simulated bench, the daemon loads units and the reference cord itself: a serial from

@@ -5,6 +5,7 @@ import FerruleProtocol
 import FerruleRecords
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging

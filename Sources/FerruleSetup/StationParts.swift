@@ -1,6 +1,7 @@
 import FerruleAMQP
 import FerruleCore
 import FerruleRecords
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging

@@ -1,14 +1,8 @@
+import FerruleConfig
+import FerruleCore
 import FerruleDevices
 import FerruleProtocol
 import Foundation
-
-/// What the station does with an instrument past its calibration (`station.calibration`).
-public enum CalibrationPolicy: String, Sendable, CaseIterable {
-    /// Units run, and every screen, status and report says the instrument is overdue.
-    case warn
-    /// Units on a fixture with an overdue instrument are refused until it is calibrated.
-    case refuse
-}
 
 /// When an instrument is due for calibration, and who says so.
 public struct InstrumentCalibration: Sendable, Hashable {
@@ -36,33 +30,6 @@ public struct InstrumentCalibration: Sendable, Hashable {
         case .notCalibrated?: return InstrumentCalibration(due: nil, source: .instrument, notCalibrated: true)
         case nil: return InstrumentCalibration(due: spec.calibrationDue, source: .config)
         }
-    }
-}
-
-/// Days as `yyyy-MM-dd` in the station's time zone: they compare as text.
-enum CalendarDay {
-    static func of(_ date: Date, timeZone: TimeZone = .current) -> String {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = timeZone
-        let d = c.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", d.year ?? 0, d.month ?? 0, d.day ?? 0)
-    }
-
-    /// `day` as a date at noon UTC (clear of any time zone's edge); nil when it is not a real day.
-    static func parse(_ day: String) -> Date? {
-        let parts = day.split(separator: "-").map { Int($0) }
-        guard day.count == 10, parts.count == 3, let y = parts[0], let m = parts[1], let d = parts[2] else { return nil }
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = TimeZone(identifier: "UTC")!
-        guard let date = c.date(from: DateComponents(year: y, month: m, day: d, hour: 12)),
-              c.component(.day, from: date) == d, c.component(.month, from: date) == m else { return nil }
-        return date
-    }
-
-    static func adding(months: Int, to day: String) -> String? {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = TimeZone(identifier: "UTC")!
-        return parse(day).flatMap { c.date(byAdding: .month, value: months, to: $0) }.map { of($0, timeZone: c.timeZone) }
     }
 }
 

@@ -1,3 +1,5 @@
+import FerruleConfig
+import FerruleCore
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import FerruleConfig
 import FerruleCore
 import FerruleProtocol
 import FerruleDevices

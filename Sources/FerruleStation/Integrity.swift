@@ -1,4 +1,5 @@
 import Crypto
+import FerruleConfig
 import FerruleCore
 import FerruleRecords
 import Foundation

@@ -1,3 +1,5 @@
+import FerruleConfig
+import FerruleCore
 import FerruleProtocol
 import Foundation
 

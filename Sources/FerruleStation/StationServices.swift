@@ -1,3 +1,5 @@
+import FerruleConfig
+import FerruleCore
 import FerruleRecords
 import Logging
 import ServiceLifecycle

@@ -1,6 +1,7 @@
 import FerruleControl
 import FerruleCore
 import FerruleProtocol
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Hummingbird

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleProtocol
 import FerruleRecords
+import FerruleConfig
 import FerruleStation
 import Foundation
 import HTTPTypes

@@ -1,4 +1,5 @@
 import FerruleCore
+import FerruleConfig
 import FerruleStation
 import Foundation
 import HTTPTypes

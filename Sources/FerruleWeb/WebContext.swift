@@ -1,4 +1,5 @@
 import FerruleProtocol
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Hummingbird

@@ -2,6 +2,7 @@ import FerruleAMQP
 import FerruleCore
 import FerruleRecords
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 

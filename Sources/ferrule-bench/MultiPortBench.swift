@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleSimSpec
+import FerruleConfig
 import FerruleStation
 import Foundation
 

@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleRecords
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 

@@ -4,6 +4,7 @@ import FerruleProtocol
 import FerruleSimSpec
 import FerruleSetup
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 

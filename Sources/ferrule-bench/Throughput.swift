@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging

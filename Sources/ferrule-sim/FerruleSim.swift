@@ -3,6 +3,7 @@ import FerruleCore
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 import UnixSignals

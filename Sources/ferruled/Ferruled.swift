@@ -6,6 +6,7 @@ import FerruleMetrics
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
+import FerruleConfig
 import FerruleStation
 import FerruleWeb
 import Foundation

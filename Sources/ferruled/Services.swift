@@ -1,5 +1,6 @@
 import FerruleControl
 import FerruleCore
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging

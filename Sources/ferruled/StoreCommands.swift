@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerruleRecords
+import FerruleConfig
 import FerruleStation
 import Foundation
 

@@ -3,6 +3,7 @@ import FerruleCore
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimulator
+@testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
 import Testing

@@ -6,6 +6,7 @@ import Foundation
 import Testing
 
 @testable import FerruleRecords
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// The certificate is a template that quality people edit: the station uses the configured one

@@ -5,6 +5,7 @@ import FerruleSimSpec
 import FerruleSimulator
 import Foundation
 import Testing
+@testable import FerruleConfig
 @testable import FerruleStation
 
 @Suite struct ConcurrencyTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// Every string a config supplies is bounded: a name travels into every report, CFX message and

@@ -4,6 +4,7 @@ import FerruleSimSpec
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 @Suite struct ConfigTests {

@@ -5,6 +5,7 @@ import FerruleRecords
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import Foundation
 import Testing
 

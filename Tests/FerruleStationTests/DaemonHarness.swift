@@ -2,6 +2,7 @@ import FerruleControl
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
+import FerruleConfig
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@ import FerruleDevices
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Testing
 

@@ -3,6 +3,7 @@ import FerruleSetup
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// A fixture's instruments are found by the parts its wiring names, once, before any light: a

@@ -1,5 +1,6 @@
 import FerruleDevices
 import FerruleSetup
+import FerruleConfig
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleRecords
 import FerruleSimSpec
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

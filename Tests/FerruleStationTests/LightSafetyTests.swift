@@ -6,6 +6,7 @@ import FerruleSimulator
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// Light off, always, and said: after any fault at any moment the simulated meter's last acted-on

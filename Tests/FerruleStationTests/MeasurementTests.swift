@@ -4,6 +4,7 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+@testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
 import Testing

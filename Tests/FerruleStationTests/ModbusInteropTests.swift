@@ -4,6 +4,7 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

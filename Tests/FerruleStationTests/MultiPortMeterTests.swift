@@ -2,6 +2,7 @@ import FerruleCore
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+@testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
 import Testing

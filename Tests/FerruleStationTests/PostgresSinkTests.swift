@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 #if canImport(FoundationXML)

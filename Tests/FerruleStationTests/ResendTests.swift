@@ -2,6 +2,7 @@ import FerruleControl
 import FerruleCore
 import FerruleProtocol
 import FerruleRecords
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

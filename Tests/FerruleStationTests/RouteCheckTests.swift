@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleProtocol
 import FerruleSimulator
+@testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
 import Testing

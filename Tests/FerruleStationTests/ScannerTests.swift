@@ -6,6 +6,7 @@ import FerruleSimulator
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// Fixed barcode scanners (`barcode-serial`, USB-serial CDC mode): the real driver reads a

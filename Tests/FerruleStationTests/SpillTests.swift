@@ -1,5 +1,6 @@
 import FerruleControl
 import FerruleProtocol
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

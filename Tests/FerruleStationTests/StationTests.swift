@@ -7,6 +7,7 @@ import FerruleSimulator
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 @Suite struct DemoLotTests {

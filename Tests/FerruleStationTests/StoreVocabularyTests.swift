@@ -3,6 +3,7 @@ import FerruleRecords
 import Foundation
 import Testing
 
+@testable import FerruleConfig
 @testable import FerruleStation
 
 /// One vocabulary from the meter to the report: the store names a reading as the report does

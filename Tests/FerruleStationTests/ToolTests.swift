@@ -3,6 +3,7 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+import FerruleConfig
 import Foundation
 import Testing
 

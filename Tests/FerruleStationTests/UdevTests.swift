@@ -4,6 +4,7 @@ import FerruleDevices
 import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
+import FerruleConfig
 import FerruleStation
 import Foundation
 import Testing

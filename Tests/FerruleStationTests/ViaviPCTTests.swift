@@ -3,6 +3,7 @@ import FerruleDevices
 import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
+@testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
 import Testing

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FerruleControl
 import FerruleProtocol
 import FerruleSetup
+import FerruleConfig
 import FerruleStation
 import FerruleWeb
 import Foundation

@@ -83,6 +83,14 @@ public struct ControlSpec: Sendable, Hashable {
 
 enum TLSMode: String, CaseIterable { case disable, require }
 
+/// What the station does with an instrument past its calibration (`station.calibration`).
+public enum CalibrationPolicy: String, Sendable, CaseIterable {
+    /// Units run, and every screen, status and report says the instrument is overdue.
+    case warn
+    /// Units on a fixture with an overdue instrument are refused until it is calibrated.
+    case refuse
+}
+
 /// How fixtures that share instruments take turns with them (`station.schedule`).
 public enum InstrumentSchedule: String, Sendable, CaseIterable {
     /// A started unit keeps the instruments its fixture uses until it ends: the other fixture's
