@@ -36,8 +36,9 @@ public enum StationBuilder {
     ) async throws -> BuiltStation {
         let simulation = Box<Simulation>()
         let background = Box<BackgroundServices>()
+        let storage = try StationStorage.open(data, spillFile: config.spillFile, logger: logger)
         let station = try await Station.make(
-            config: config, data: data,
+            config: config, storage: storage,
             instruments: { runtime in
                 let (set, sim) = try await InstrumentFactory.make(config: config, runtimeDirectory: runtime)
                 simulation.value = sim

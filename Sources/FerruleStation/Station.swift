@@ -143,38 +143,26 @@ public actor Station {
     /// Asks the MES whether a serial may be tested, before any light (`mes.routeCheck`).
     nonisolated let routeCheck: (any RouteCheck)?
 
-    /// Starts a station: claims and prepares the data directory, checks the store, then builds
+    /// Starts a station on `storage` (opened and checked by the composition root), builds
     /// the instruments with `instruments` (given the folder for run-time files such as a
     /// simulator's pty links) and loads the references. `onShutdown` runs last in `shutdown()`
     /// (the composition root stops what it started for the instruments there). `sinks` are where
     /// reports go, built by the composition root (their runners retry after `sinkBackoff`,
     /// doubling); `routeCheck` asks the MES before any light.
     public static func make(
-        config: StationConfig, data: DataDirectory,
+        config: StationConfig, storage: StationStorage,
         instruments build: (_ runtimeDirectory: String) async throws -> InstrumentSet,
         onShutdown: @escaping @Sendable () async -> Void = {},
         sinks: [any Sink] = [], routeCheck: (any RouteCheck)? = nil, sinkBackoff: Duration = .seconds(1),
         logger: Logger = Logger(label: "ferrule.station"),
         now: @escaping @Sendable () -> Date = Date.init
     ) async throws -> Station {
-        let lock = try data.claim()  // before anything is written there: one station per data directory
-        try data.prepare()
-        try data.verifyStore()
-        let store = try Store(path: data.storePath)
-        let spill = try SpillFile(path: data.spillPath(configured: config.spillFile), reserveBytes: spillReserveBytes)
-        if !spill.reserved {
-            logger.warning(
-                """
-                the spill file \(spill.path) could not reserve \(spillReserveBytes >> 20) MiB: a unit held while the disk is full \
-                may not fit
-                """)
-        }
-        data.tightenModes()
+        let (data, store, spill) = (storage.data, storage.store, storage.spill)
         let instruments = try await build(data.root + "/run")
         let station = Station(
             config: config, data: data, instruments: instruments, store: store, spill: spill, logger: logger, now: now,
             sinks: sinks, routeCheck: routeCheck, sinkBackoff: sinkBackoff)
-        await station.hold(lock, onShutdown: onShutdown)
+        await station.hold(storage.lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         await station.records.recover()
         await station.referenceKeeper.loadCordMatings()

@@ -7,6 +7,7 @@ import FerruleSimSpec
 import FerruleConfig
 import FerruleStation
 import Foundation
+import Logging
 import Testing
 
 /// A umockdev testbed, kept by `scripts/umockdev-testbed.py` in a process of its own run under
@@ -161,8 +162,9 @@ final class Testbed: @unchecked Sendable {
         var (instruments, _) = try await InstrumentFactory.make(config: cfg, runtimeDirectory: temporaryDirectory())
         cfg.instruments[index].match = match
         instruments.specs["ilrl"]?.address = "/dev/ttyUSB0"
+        let data = DataDirectory(root: temporaryDirectory())
         let station = try await Station.make(
-            config: cfg, data: DataDirectory(root: temporaryDirectory()),
+            config: cfg, storage: StationStorage.open(data, spillFile: nil, logger: Logger(label: "test")),
             instruments: { [instruments] _ in instruments })
         await station.availability.probe()
         let watched = await station.events.subscribe()
