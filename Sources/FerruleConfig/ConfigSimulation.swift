@@ -30,7 +30,7 @@ extension StationConfig {
             for (j, fault) in (u.faults ?? []).enumerated() {
                 try checkFaultFibers(fault, recipe: recipe, p.key("faults").index(j))
             }
-            lot.append(DemoUnit(serial: u.serial, partNumber: u.partNumber, fixture: u.fixture, faults: u.faults ?? []))
+            lot.append(DemoUnit(serial: u.serial, recipe: recipe, fixture: u.fixture, faults: u.faults ?? []))
         }
         return SimulationSpec(bench: bench, demoLot: lot, operatorPrompts: s.operatorPrompts ?? false)
     }

@@ -59,7 +59,9 @@ public struct InstrumentSpec: Sendable, Hashable {
 /// One unit of the simulated demo lot, with the faults built into it.
 public struct DemoUnit: Sendable {
     public var serial: String
-    public var partNumber: String
+    /// Its part number's recipe, found when the config was read.
+    public var recipe: Recipe
+    public var partNumber: String { recipe.partNumber }
     public var fixture: Int?
     public var faults: [AssemblyFault]
 }

@@ -63,9 +63,11 @@ public struct DemoRunner: Sendable {
         // Assign units to fixtures: as configured, else round robin over fixtures that can test them.
         var queues: [Int: [(Int, DemoUnit)]] = [:]
         for (i, u) in lot.enumerated() {
-            let recipe = config.recipes[u.partNumber]!
-            let able = config.fixtures.filter { $0.cannotTest(recipe.assembly) == nil }
-            let fx = u.fixture ?? able[i % able.count].id
+            let able = config.fixtures.filter { $0.cannotTest(u.recipe.assembly) == nil }
+            guard let fx = u.fixture ?? (able.isEmpty ? nil : able[i % able.count].id) else {
+                throw UnitRefused(message: "no fixture is cabled for \(u.serial)'s part \(u.partNumber)",
+                                  fix: "cable a fixture for it or take the unit out of simulation.demoLot")
+            }
             queues[fx, default: []].append((i, u))
         }
         let seed = config.simulation?.bench.seed ?? 1
@@ -75,8 +77,7 @@ public struct DemoRunner: Sendable {
                 group.addTask {
                     var out: [(Int, DemoRow)] = []
                     for (i, u) in units {
-                        let recipe = config.recipes[u.partNumber]!
-                        let truth = SimulatedAssembly(serial: u.serial, recipe: recipe, faults: u.faults, seed: seed)
+                        let truth = SimulatedAssembly(serial: u.serial, recipe: u.recipe, faults: u.faults, seed: seed)
                         await bench.mount(.assembly(truth), fixture: fx)
                         let outcome = try await station.test(
                             UnitRequest(serial: u.serial, partNumber: u.partNumber, fixture: fx, operatorId: "demo"))

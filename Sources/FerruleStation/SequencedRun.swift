@@ -86,12 +86,10 @@ extension UnitRun {
     }
 
     /// The instrument's paths for `links` (end-A position -> receive position), in position order.
-    private func plan(_ links: [Int: Int]) -> PathSetPlan {
+    private func plan(_ links: [Int: Int]) throws -> PathSetPlan {
         PathSetPlan(
             launchPort: wiring.launchPort ?? 1,
-            paths: links.sorted { $0.key < $1.key }.map {
-                InstrumentPath(launchChannel: wiring.launchChannels[$0.key]!, receiveChannel: wiring.receiveChannels[$0.value]!)
-            },
+            paths: try links.sorted { $0.key < $1.key }.map { try wiring.path($0.key, $0.value) },
             wavelengthsNm: recipe.wavelengthsNm, rlWindow: recipe.rlWindow)
     }
 
@@ -103,14 +101,14 @@ extension UnitRun {
 
     /// Where the light of `fibers` arrives, by the instrument's port map over every cabled receive position.
     private func locate(_ fibers: [Int], meter: any PathSetMeter) async throws -> [Int: Int?] {
-        let cabled = recipe.assembly.receivePositions.filter { wiring.receiveChannels[$0] != nil }
-        let positionOf = Dictionary(uniqueKeysWithValues: cabled.map { (wiring.receiveChannels[$0]!, $0) })
+        let cabled = recipe.assembly.receivePositions.compactMap { q in wiring.receiveChannels[q].map { (position: q, channel: $0) } }
+        let positionOf = Dictionary(uniqueKeysWithValues: cabled.map { ($0.channel, $0.position) })
         try await interlock.check()
+        let launchChannels = try fibers.map { try wiring.launchChannel($0) }
         let found = try await meter.locate(
-            launchChannels: fibers.map { wiring.launchChannels[$0]! }, receiveChannels: cabled.map { wiring.receiveChannels[$0]! },
-            launchPort: wiring.launchPort ?? 1)
+            launchChannels: launchChannels, receiveChannels: cabled.map(\.channel), launchPort: wiring.launchPort ?? 1)
         var out: [Int: Int?] = [:]
-        for f in fibers { out[f] = .some(found[wiring.launchChannels[f]!].flatMap { $0 }.flatMap { positionOf[$0] }) }
+        for (f, channel) in zip(fibers, launchChannels) { out[f] = .some(found[channel].flatMap { $0 }.flatMap { positionOf[$0] }) }
         return out
     }
 

@@ -93,26 +93,28 @@ extension Station {
     private func measureReference(_ w: FixtureWiring, cord: ReferenceCord, pairs: [Int: Int]) async throws -> [Reference.Value] {
         let interlock = Interlock(fixture: w.id, io: w.io.flatMap { instruments.fixtureIO[$0] })
         try await interlock.check()
-        if let name = w.sequencer, let meter = instruments.pathSetMeters[name] {
+        let rig: SteppedRig
+        switch try FixtureRig(w, in: instruments) {
+        case .sequenced(let meter):
             return try await measureSequencedReference(w, meter: meter, cord: cord, pairs: pairs, interlock: interlock)
+        case .stepped(let stepped): rig = stepped
         }
         let wls = referenceWavelengths(fixture: w)
-        let ins = instruments
         let id = w.id
         var values: [Reference.Value] = []
         for (p, q) in pairs.sorted(by: { $0.key < $1.key }) {
             guard accepting else { throw ReferenceFailed(message: "reference of fixture \(id) stopped: the station is shutting down") }
+            let path = try w.path(p, q)
+            let (lch, rch) = (path.launchChannel, path.receiveChannel)
             values += try await arbiter.withLease(w.instruments) {
-                let lch = w.launchChannels[p]!
-                let rch = w.receiveChannels[q]!
                 try await interlock.check()
-                try await ins.switches[w.launchSwitch]!.select(channel: lch)
-                try await ins.switches[w.receiveSwitch]!.select(channel: rch)
+                try await rig.launch.select(channel: lch)
+                try await rig.receive.select(channel: rch)
                 var out: [Reference.Value] = []
                 for wl in wls {
                     try await interlock.check()
-                    try await ins.sources[w.source]!.enable(wavelengthNm: wl)
-                    let r = try await ins.powerMeters[w.powerMeter]!.readPower(wavelengthNm: wl)
+                    try await rig.source.enable(wavelengthNm: wl)
+                    let r = try await rig.meter.readPower(wavelengthNm: wl)
                     guard case .dBm(let dbm) = r else { throw Self.noReferenceLight(r, id, cord, p, q, wl) }
                     out.append(
                         .init(
@@ -142,7 +144,7 @@ extension Station {
         let sorted = pairs.sorted { $0.key < $1.key }
         let plan = PathSetPlan(
             launchPort: w.launchPort ?? 1,
-            paths: sorted.map { InstrumentPath(launchChannel: w.launchChannels[$0.key]!, receiveChannel: w.receiveChannels[$0.value]!) },
+            paths: try sorted.map { try w.path($0.key, $0.value) },
             wavelengthsNm: referenceWavelengths(fixture: w))
         let taken = try await arbiter.withLease(w.instruments) {
             try await interlock.check()
@@ -150,7 +152,8 @@ extension Station {
         }
         var values: [Reference.Value] = []
         for (p, q) in sorted {
-            let lch = w.launchChannels[p]!, rch = w.receiveChannels[q]!
+            let path = try w.path(p, q)
+            let (lch, rch) = (path.launchChannel, path.receiveChannel)
             for wl in plan.wavelengthsNm {
                 let r = taken.first { $0.path == InstrumentPath(launchChannel: lch, receiveChannel: rch) && $0.wavelengthNm == wl }
                 guard case .dBm(let dbm)? = r?.power else { throw Self.noReferenceLight(r?.power ?? .noLight, w.id, cord, p, q, wl) }

@@ -206,8 +206,9 @@ struct UnitRun: Sendable {
                 if setSource { try await source.enable(wavelengthNm: first) }
             }
         }()
-        async let launch: Void = rig.launch.select(channel: w.launchChannels[fiber]!)
-        async let receive: Void = rig.receive.select(channel: w.receiveChannels[q]!)
+        let path = try w.path(fiber, q)
+        async let launch: Void = rig.launch.select(channel: path.launchChannel)
+        async let receive: Void = rig.receive.select(channel: path.receiveChannel)
         _ = try await (light, launch, receive)
     }
 
@@ -303,7 +304,7 @@ struct UnitRun: Sendable {
         var rl: ReturnLossReading?
         for (index, q) in order.enumerated() {
             try Task.checkCancellation()
-            try await receive.select(channel: wiring.receiveChannels[q]!)  // no move when it is already there
+            try await receive.select(channel: wiring.receiveChannel(q))  // no move when it is already there
             let reading: PowerReading
             if let joined, index == 0 {
                 (reading, rl) = try await joined.box.read(

@@ -133,7 +133,7 @@ struct FerruleBench {
         let dir = NSTemporaryDirectory() + "ferrule-bench-records-\(getpid())"
         let (config, station, bench, logger) = try await referencedStation(configPath, data: dir + "/sample")
         let part = "FT-MTP24-OM4-A"
-        let recipe = config.recipes[part]!
+        let recipe = try config.recipe(part)
         await bench.mount(.assembly(SimulatedAssembly(serial: "R-0", recipe: recipe)), fixture: 1)
         let sample = try await station.test(UnitRequest(serial: "R-0", partNumber: part, fixture: 1, operatorId: "bench")).report
         await station.shutdown()
@@ -231,4 +231,17 @@ actor Counter {
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension StationConfig {
+    /// The recipe a benchmark runs, from the config it was given (which may lack it).
+    func recipe(_ part: String) throws -> Recipe {
+        guard let r = recipes[part] else { throw BenchError("\(sourcePath) has no recipe \(part); benchmark it on Config/simulated.yaml") }
+        return r
+    }
+
+    func fixture(_ id: Int) throws -> FixtureWiring {
+        guard let w = fixtures.first(where: { $0.id == id }) else { throw BenchError("\(sourcePath) has no fixture \(id)") }
+        return w
+    }
 }

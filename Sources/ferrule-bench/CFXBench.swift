@@ -16,7 +16,7 @@ enum CFXBench {
         let dir = NSTemporaryDirectory() + "ferrule-bench-cfx-\(getpid())"
         let (config, station, bench, _) = try await FerruleBench.referencedStation(configPath, data: dir + "/sample")
         let part = "FT-MTP24-OM4-A"
-        await bench.mount(.assembly(SimulatedAssembly(serial: "C-0", recipe: config.recipes[part]!)), fixture: 1)
+        await bench.mount(.assembly(SimulatedAssembly(serial: "C-0", recipe: try config.recipe(part))), fixture: 1)
         let sample = try await station.test(UnitRequest(serial: "C-0", partNumber: part, fixture: 1, operatorId: "bench")).report
         await station.shutdown()
         let passwordFile = dir + "/amqp.password"

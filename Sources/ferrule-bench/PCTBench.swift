@@ -14,7 +14,7 @@ enum PCTBench {
         let t = try await Throughput.start(configPath: configPath, data: dir, timing: .realistic, withRL: true)
         defer { t.wire.close() }
         let part = "FT-MTP12-SMAPC-B-3M"
-        let recipe = t.config.recipes[part]!
+        let recipe = try t.config.recipe(part)
         let fibers = recipe.assembly.layout.usedPositions.count, wls = recipe.wavelengthsNm.count
         let timing = SimulationTiming.realistic
         print(String(format: "\nVIAVI MAP-300 PCT, realistic profile (%.0f ms a path and wavelength, %.0f ms a port-map launch, "

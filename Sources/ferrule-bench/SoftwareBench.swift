@@ -17,7 +17,7 @@ enum SoftwareBench {
         let dir = NSTemporaryDirectory() + "ferrule-bench-\(getpid())"
         let (config, station, bench, wire, logger) = try await FerruleBench.referencedWireStation(configPath, data: dir + "/data")
         let part = "FT-MTP24-OM4-A"
-        let recipe = config.recipes[part]!
+        let recipe = try config.recipe(part)
         let fibers = recipe.assembly.layout.usedPositions.count
         let server = ControlServer(
             routes: .station(station), events: { await station.events.subscribe(buffer: 1 << 16) },

@@ -54,7 +54,7 @@ struct Throughput {
 
     /// One unit on `fixture`, timed from the request to the verdict.
     func unit(_ part: String, serial: String, fixture: Int = 1, faults: [AssemblyFault] = []) async throws -> Unit {
-        let recipe = config.recipes[part]!
+        let recipe = try config.recipe(part)
         await bench.mount(.assembly(SimulatedAssembly(serial: serial, recipe: recipe, faults: faults)), fixture: fixture)
         let before = await wire.exchanges()
         let t0 = ContinuousClock.now
@@ -72,9 +72,9 @@ struct Throughput {
     /// settling, then per wavelength one reading (averaging and answer) and, between wavelengths,
     /// one laser change (its answer); RL where the recipe judges it. Answers include the serial
     /// line's time for about 40 bytes when the meter is on a pty.
-    func floor(_ part: String, fixture: Int = 1) -> (bare: Double, withAnswers: Double) {
-        let recipe = config.recipes[part]!
-        let w = config.fixtures.first { $0.id == fixture }!
+    func floor(_ part: String, fixture: Int = 1) throws -> (bare: Double, withAnswers: Double) {
+        let recipe = try config.recipe(part)
+        let w = try config.fixture(fixture)
         func driver(_ name: String) -> String { config.instruments.first { $0.name == name }?.driver.name ?? "" }
         let settle = max(timing.settleMs(driver(w.launchSwitch)), timing.settleMs(driver(w.receiveSwitch)))
         let serial = config.instruments.first { $0.name == w.powerMeter }?.simulate == .pty
@@ -123,11 +123,11 @@ extension FerruleBench {
         print("\nthroughput under the realistic profile (\(withRL ? "with" : "without") RL; schedule: \(schedule)):")
         var good: [String: Double] = [:]
         for part in ["FT-MTP12-SMAPC-B-LL", "FT-MTP24-OM4-A"] {
-            let recipe = t.config.recipes[part]!
+            let recipe = try t.config.recipe(part)
             _ = try await t.unit(part, serial: "WARM-\(part)")  // connections open, settings sent
             let u = try await t.unit(part, serial: "G-\(part)")
             good[part] = u.seconds
-            let (bare, full) = t.floor(part)
+            let (bare, full) = try t.floor(part)
             let perFiber = u.exchanges.sorted { $0.key < $1.key }.map {
                 String(format: "%@ %.1f", $0.key, Double($0.value) / Double(u.fibers))
             }

@@ -105,19 +105,22 @@ struct Describe: AsyncParsableCommand {
             print("  \(i.name): \(i.driver.name)\(channels)\(i.wavelengthsNm.isEmpty ? "" : " \(i.wavelengthsNm) nm")")
         }
         for w in c.fixtures {
-            let l = w.launchChannels.values.sorted()
-            let r = w.receiveChannels.values.sorted()
+            /// A channel range as `first-last`, or `none` for a fixture cabled on no channel.
+            func span(_ channels: [Int: Int]) -> String {
+                let c = channels.values.sorted()
+                return c.first.map { "\($0)-\(c.last ?? $0)" } ?? "none"
+            }
             print(
                 """
-                      fixture \(w.id): launch \(w.launchSwitch) \(l.first!)-\(l.last!), receive \(w.receiveSwitch) \
-                    \(r.first!)-\(r.last!), meter \(w.powerMeter)
-                    """
+                  fixture \(w.id): launch \(w.launchSwitch) \(span(w.launchChannels)), receive \(w.receiveSwitch) \
+                \(span(w.receiveChannels)), meter \(w.powerMeter)
+                """
             )
         }
         let seed = c.simulation?.bench.seed ?? 1
         print("demo lot (seed \(seed)):")
         for u in c.simulation?.demoLot ?? [] {
-            let truth = SimulatedAssembly(serial: u.serial, recipe: c.recipes[u.partNumber]!, faults: u.faults, seed: seed).truth
+            let truth = SimulatedAssembly(serial: u.serial, recipe: u.recipe, faults: u.faults, seed: seed).truth
             let d = truth.diagnoses.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \(Judge.list($0.value))" }
             print("  \(u.serial) \(u.partNumber): expect \(truth.verdict.rawValue)\(d.isEmpty ? "" : " [\(d.joined(separator: "; "))]")")
         }
