@@ -1,5 +1,23 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+/// `FERRULE_FAST_LAYER=1 swift test`: the fast layer alone (Core, Protocol, Devices, Records, Config
+/// and their test targets), which builds with the Swift toolchain and libudev, libmodbus and SQLite's
+/// headers only: no Proton-C, no servers. Every other target, and the packages only they use, is
+/// left out of the package (see the end of this file).
+let fastLayer = ProcessInfo.processInfo.environment["FERRULE_FAST_LAYER"] != nil
+
+/// The packages only the daemon, its tools and the integration suites use.
+let daemonOnlyPackages: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    // Hummingbird's request and response types, which the web routes name directly.
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+]
 
 let package = Package(
     name: "Ferrule",
@@ -11,7 +29,6 @@ let package = Package(
         .executable(name: "ferrule-bench", targets: ["ferrule-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -24,14 +41,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // Hummingbird's request and response types, which the web routes name directly.
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-    ],
+    ] + (fastLayer ? [] : daemonOnlyPackages),
     targets: [
         // System libraries (Debian: libudev-dev, libmodbus-dev; installed by .ci/run).
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
@@ -177,10 +188,29 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // What every test target needs and no product does (the repository's paths, scratch
+        // folders, a test clock, a deadline wait).
+        .target(name: "FerruleTesting", path: "Tests/FerruleTesting"),
+
+        // The fast layer: one target per module, no server and no Proton needed (FERRULE_FAST_LAYER below).
         .testTarget(name: "FerruleCoreTests", dependencies: ["FerruleCore"]),
+        .testTarget(name: "FerruleProtocolTests", dependencies: ["FerruleCore", "FerruleProtocol", "FerruleTesting"]),
+        .testTarget(name: "FerruleDevicesTests", dependencies: [
+            "FerruleCore", "FerruleDevices", "FerruleProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+        ]),
+        .testTarget(name: "FerruleRecordsTests", dependencies: [
+            "FerruleCore", "FerruleRecords", "FerruleConfig", "FerruleTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "FerruleConfigTests", dependencies: ["FerruleCore", "FerruleConfig", "FerruleTesting"]),
+
+        // The integration suites: the daemon, the station on simulated benches, the socket, web,
+        // browser, PostgreSQL, CFX over RabbitMQ and crash tests.
         .testTarget(name: "FerruleStationTests", dependencies: [
             "FerruleCore", "FerruleDevices", "FerruleSimulator", "FerruleStation", "FerruleConfig", "FerruleControl", "FerruleRecords",
-            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb", "FerruleMetrics", "FerruleAMQP",
+            "FerruleProtocol", "FerruleSimSpec", "FerruleSetup", "FerruleWeb", "FerruleMetrics", "FerruleAMQP", "FerruleTesting",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -194,6 +224,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if fastLayer {
+    let fast: Set = [
+        "CUdev", "CModbus", "FerruleCore", "FerruleProtocol", "FerruleDevices", "FerruleRecords", "FerruleSimSpec", "FerruleConfig",
+        "FerruleTesting", "FerruleCoreTests", "FerruleProtocolTests", "FerruleDevicesTests", "FerruleRecordsTests", "FerruleConfigTests",
+    ]
+    package.targets.removeAll { !fast.contains($0.name) }
+    package.products.removeAll()
+}
 
 /// The web app's pages, scripts, styles and message catalogs, embedded in the binary (no CDN, no npm).
 enum WebAssets {

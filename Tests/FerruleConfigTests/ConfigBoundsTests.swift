@@ -1,8 +1,8 @@
 import Foundation
+import FerruleTesting
 import Testing
 
 @testable import FerruleConfig
-@testable import FerruleStation
 
 /// Every string a config supplies is bounded: a name travels into every report, CFX message and
 /// label, so a 100 KB one is refused at `check-config`, naming the key and the bound.
@@ -36,11 +36,20 @@ import Testing
         #expect(e.path.description == "sinks[0].name" && e.message.contains("more than the 64"), "\(e)")
     }
 
+    /// The simulated bench with a scanner on fixture 1, set up as `scanner` says.
+    static func withScanner(_ scanner: String) throws -> StationConfig {
+        var text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: "instruments:\n", with: "instruments:\n  - name: scanner1\n    driver: barcode-serial\n    simulate: pty\n")
+        let fixture1 = try #require(text.range(of: "  - id: 1\n"))
+        text.replaceSubrange(fixture1, with: "  - id: 1\n    scanner: \(scanner)\n")
+        return try StationConfig.parse(text, file: "scanner.yaml")
+    }
+
     @Test func aHugeSerialPrefixIsRefusedAsAKey() throws {
         // An explicit key (`? key : value`): YAML itself refuses implicit keys past 1024 characters.
         let e = #expect(throws: ConfigError.self) {
-            try ScannerTests.config(
-                scanner: "{ instrument: scanner1, operator: x, partPrefixes: { ? \(Self.huge) : FT-MTP12-SMAPC-B-LL } }")
+            try Self.withScanner("{ instrument: scanner1, operator: x, partPrefixes: { ? \(Self.huge) : FT-MTP12-SMAPC-B-LL } }")
         }
         #expect(e?.path.description.hasSuffix("scanner.partPrefixes") == true, "\(String(describing: e))")
         #expect(e?.message.contains("the key ('XXXXXXXXXXXXXXXXXXXX...') is 100000 characters, more than the 64") == true,
@@ -55,21 +64,5 @@ import Testing
         #expect(throws: Never.self) { try StationConfig.parse(longPath, file: "ok.yaml") }
         let e = try Self.refusal(longPath.replacingOccurrences(of: path, with: "/" + Self.huge))
         #expect(e.path.description == "sinks[0].path" && e.message.contains("more than the 1024"), "\(e)")
-    }
-
-    @Test func checkConfigRefusesAHugeStationId() throws {
-        let exe = Repo.root + "/.build/debug/ferruled"
-        guard FileManager.default.isExecutableFile(atPath: exe) else {
-            Issue.record("build ferruled first (swift build): \(exe) is missing")
-            return
-        }
-        let file = temporaryDirectory() + "/long-id.yaml"
-        let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
-        try text.replacingOccurrences(of: "  id: SIM-01", with: "  id: \(Self.huge)").write(
-            toFile: file, atomically: true, encoding: .utf8)
-        let (status, out) = try runProgram(exe, ["check-config", file])
-        #expect(status == 1, "\(out)")
-        #expect(out.contains("station.id") && out.contains("more than the 64"), "\(out)")
-        #expect(out.utf8.count < 4000, "the 100 KB value is not printed back")
     }
 }

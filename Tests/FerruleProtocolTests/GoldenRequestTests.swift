@@ -1,6 +1,7 @@
 import FerruleCore
 import FerruleProtocol
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The wire stays what docs/control-protocol.md documents while the code reads typed requests:

@@ -1,18 +1,41 @@
 import FerruleCore
 import FerruleRecords
+import GRDB
 import Foundation
+import FerruleTesting
 import Testing
 
-@testable import FerruleConfig
-@testable import FerruleStation
+import FerruleConfig
 
 /// One vocabulary from the meter to the report: the store names a reading as the report does
 /// (`ok`, `noLight`, `overRange`), a store written before that is migrated, and recovery reads both.
 @Suite struct StoreVocabularyTests {
-    static func sql(_ db: String, _ statement: String) throws -> String {
-        let (status, out) = try runProgram("/usr/bin/sqlite3", [db, statement])
-        #expect(status == 0, "\(statement): \(out)")
-        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Runs `statement` on the file as another program would (its own connection): a query's
+    /// rows, one per line, or a failed statement's message.
+    static func run(_ path: String, _ statement: String) throws -> Result<String, DatabaseError> {
+        let db = try DatabaseQueue(path: path)
+        do {
+            return .success(try db.write { db in
+                guard statement.hasPrefix("SELECT") else {
+                    try db.execute(sql: statement)
+                    return ""
+                }
+                return try Row.fetchAll(db, sql: statement).map { row -> String in
+                    let value: DatabaseValue = row[0]
+                    switch value.storage {
+                    case .string(let s): return s
+                    case .int64(let i): return String(i)
+                    default: return value.description
+                    }
+                }.joined(separator: "\n")
+            })
+        } catch let e as DatabaseError { return .failure(e) }
+    }
+
+    static func sql(_ path: String, _ statement: String) throws -> String {
+        let result = try run(path, statement)
+        if case .failure(let e) = result { Issue.record("\(statement): \(e)") }
+        return (try? result.get()) ?? ""
     }
 
     /// A store with one running unit and three readings, one of each kind.
@@ -42,11 +65,15 @@ import Testing
         let statuses = try Self.sql(path, "SELECT powerStatus FROM measurement ORDER BY seq")
         #expect(statuses.split(separator: "\n") == ["ok", "noLight", "overRange"])
         // The schema refuses a word outside the vocabulary.
-        let (status, out) = try runProgram(
-            "/usr/bin/sqlite3",
-            [path, "INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, powerStatus)"
-                + " SELECT reportId, 99, 1, 1310, 1, 1, 'dBm' FROM unit"])
-        #expect(status != 0 && out.contains("powerStatus is ok, noLight or overRange"), "\(out)")
+        let refused = try Self.run(
+            path,
+            "INSERT INTO measurement (reportId, seq, fiber, wavelengthNm, expectedReceivePosition, receivePosition, powerStatus)"
+                + " SELECT reportId, 99, 1, 1310, 1, 1, 'dBm' FROM unit")
+        guard case .failure(let e) = refused else {
+            Issue.record("a power status outside the vocabulary was stored")
+            return
+        }
+        #expect("\(e)".contains("powerStatus is ok, noLight or overRange"), "\(e)")
     }
 
     @Test func aStoreFromBeforeTheMigrationIsMigratedAndRecovered() async throws {

@@ -6,6 +6,7 @@ import FerruleSimSpec
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// One socket client cannot exhaust the daemon: what waits for a client is bounded in bytes,

@@ -1,4 +1,5 @@
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The operator web app in a real headless Chromium (Debian's chromium and chromium-driver,

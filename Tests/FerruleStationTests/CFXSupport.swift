@@ -1,5 +1,6 @@
 import FerruleAMQP
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The line's broker in the tests: the RabbitMQ that `.ci/run` installs and starts on

@@ -4,6 +4,7 @@ import FerruleRecords
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The cfx-amqp sink against a real RabbitMQ with AMQP 1.0, read by Proton's Python consumer.

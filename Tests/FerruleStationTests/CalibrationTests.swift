@@ -5,6 +5,7 @@ import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Calibration that binds (#29 item 6): the date comes from the instrument where it reports one

@@ -2,6 +2,7 @@ import FerruleProtocol
 import FerruleSetup
 import FerruleSimSpec
 import Foundation
+import FerruleTesting
 import Testing
 
 @testable import FerruleConfig

@@ -7,6 +7,7 @@ import FerruleSimSpec
 import FerruleSimulator
 import FerruleConfig
 import Foundation
+import FerruleTesting
 import Testing
 
 /// ferruled killed with SIGKILL at 50 random moments while units run on both fixtures and four

@@ -4,6 +4,7 @@ import FerruleSetup
 import FerruleSimSpec
 import FerruleConfig
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The real `ferruled` process on a simulated bench, driven only through its socket.

@@ -6,6 +6,7 @@ import FerruleSimSpec
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The real ferruled process, driven only through its status socket. Serialized: each test

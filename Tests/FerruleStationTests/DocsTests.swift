@@ -1,4 +1,5 @@
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The pages a newcomer reads first stay true to the code: the README is short and gives the

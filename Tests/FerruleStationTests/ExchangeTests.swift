@@ -5,6 +5,7 @@ import FerruleSimulator
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Round trips: what each driver operation costs on the wire, counted by the simulators.

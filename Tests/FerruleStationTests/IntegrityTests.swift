@@ -7,6 +7,7 @@ import FerruleSimulator
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Integrity at start: damage to the store or to a reference is found and said, never used

@@ -4,6 +4,7 @@ import FerruleSimSpec
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Labels through the outbox to a printer: a TCP listener stands in for a network printer's raw

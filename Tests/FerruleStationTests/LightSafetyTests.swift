@@ -4,6 +4,7 @@ import FerruleSetup
 import FerruleSimSpec
 import FerruleSimulator
 import Foundation
+import FerruleTesting
 import Testing
 
 @testable import FerruleConfig

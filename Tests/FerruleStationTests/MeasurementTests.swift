@@ -7,6 +7,7 @@ import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// A 32-position fixture on the simulated bench (unequal paths, noisy dark detector) with a

@@ -4,6 +4,7 @@ import FerruleMetrics
 import FerruleProtocol
 import Foundation
 import NIOCore
+import FerruleTesting
 import Testing
 
 /// `/metrics` on the real daemon, read by Prometheus's own checker (`promtool`, Debian's

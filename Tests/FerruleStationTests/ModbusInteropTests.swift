@@ -7,6 +7,7 @@ import FerruleSimulator
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Interop with a Modbus implementation no one here wrote: pymodbus (from PyPI, installed by

@@ -8,6 +8,7 @@ import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging
+import FerruleTesting
 import Testing
 
 /// The Modbus drivers against the libmodbus-served simulators, on Modbus TCP and on RTU over a

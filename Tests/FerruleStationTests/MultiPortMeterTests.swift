@@ -5,6 +5,7 @@ import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// A Keysight N7745C in place of the receive switch and meter (`Config/multiport.yaml`): the real

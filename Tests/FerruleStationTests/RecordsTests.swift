@@ -3,6 +3,7 @@ import FerruleRecords
 import FerruleSimulator
 import Foundation
 import Logging
+import FerruleTesting
 import Testing
 
 @testable import FerruleConfig

@@ -5,6 +5,7 @@ import FerruleRecords
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Parked deliveries can be sent again: a report the MES refused goes back in that sink's queue

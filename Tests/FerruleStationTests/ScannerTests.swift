@@ -4,6 +4,7 @@ import FerruleRecords
 import FerruleSetup
 import FerruleSimulator
 import Foundation
+import FerruleTesting
 import Testing
 
 @testable import FerruleConfig

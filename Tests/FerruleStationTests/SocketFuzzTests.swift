@@ -4,6 +4,7 @@ import FerruleSetup
 import FerruleSimSpec
 import FerruleConfig
 import Foundation
+import FerruleTesting
 import Testing
 
 /// Bad clients against the real daemon: it answers with an error or closes that client, and

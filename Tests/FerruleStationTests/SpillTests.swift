@@ -3,6 +3,7 @@ import FerruleProtocol
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import FerruleTesting
 import Testing
 
 #if canImport(Glibc)

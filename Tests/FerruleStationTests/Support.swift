@@ -7,34 +7,9 @@ import FerruleSimSpec
 import FerruleSimulator
 import FerruleConfig
 import FerruleStation
+import FerruleTesting
 import Foundation
 import Logging
-
-enum Repo {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-    static let simulatedConfig = Repo.root + "/Config/simulated.yaml"
-    static let schema = Repo.root + "/docs/report.schema.json"
-    static let validator = Repo.root + "/scripts/validate-reports.py"
-}
-
-func temporaryDirectory(_ name: String = #function) -> String {
-    let dir = NSTemporaryDirectory() + "ferrule-test-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
-/// A clock a test can move.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var t: Date
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { t = start }
-    func now() -> Date { lock.withLock { t } }
-    func advance(_ s: TimeInterval) { lock.withLock { t += s } }
-}
 
 /// The default bench with in-process simulated instruments (no wire): for engine tests that
 /// inject faults through the bench model. The wire-level bench is tested on its own.
@@ -107,20 +82,6 @@ func testUnit(_ station: Station, _ bench: SimulatedBench, serial: String, part:
     return try await station.test(UnitRequest(serial: serial, partNumber: part, fixture: fixture, operatorId: "op-7"))
 }
 
-/// Runs a program to completion. Returns (exit status, stdout and stderr together).
-func runProgram(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, out)
-}
-
 /// `body` on a thread of its own: a test waiting for something slow outside the process
 /// (rabbitmqctl, promtool, a peer's first line) must not hold one of the few threads of Swift's
 /// cooperative pool, which the in-process simulators and the station need meanwhile.
@@ -133,22 +94,6 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 /// Runs the independent JSON Schema validator over report files. Returns (exit code, output).
 func validateReports(_ paths: [String]) throws -> (Int32, String) {
     try runProgram("/usr/bin/env", ["python3", Repo.validator, Repo.schema] + paths)
-}
-
-struct WaitedTooLong: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls until `condition` holds; throws after `timeout` so that a broken feature fails the test
-/// instead of hanging the suite.
-func waitUntil(_ what: String = "the condition", timeout: Duration = .seconds(20),
-               _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw WaitedTooLong(what: what) }
-        try await Task.sleep(for: .milliseconds(5))
-    }
 }
 
 /// Reads lines from a pipe, waiting at most `seconds` for each.

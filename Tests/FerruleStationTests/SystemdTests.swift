@@ -1,5 +1,6 @@
 import FerruleProtocol
 import Foundation
+import FerruleTesting
 import Testing
 
 #if canImport(Glibc)

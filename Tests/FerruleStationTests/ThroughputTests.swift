@@ -5,6 +5,7 @@ import FerruleSimulator
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// What makes the station fast must never make it wrong: the learning search, the all-dark stop,

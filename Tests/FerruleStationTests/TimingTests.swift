@@ -5,6 +5,7 @@ import FerruleSimulator
 import FerruleConfig
 import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// `simulation.timing`: the simulated instruments take the time a real bench takes.

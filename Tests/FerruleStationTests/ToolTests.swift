@@ -5,6 +5,7 @@ import FerruleSimSpec
 import FerruleSimulator
 import FerruleConfig
 import Foundation
+import FerruleTesting
 import Testing
 
 @Suite(.serialized) struct ToolTests {

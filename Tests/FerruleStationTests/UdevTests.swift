@@ -8,6 +8,7 @@ import FerruleConfig
 import FerruleStation
 import Foundation
 import Logging
+import FerruleTesting
 import Testing
 
 /// A umockdev testbed, kept by `scripts/umockdev-testbed.py` in a process of its own run under

@@ -6,6 +6,7 @@ import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The VIAVI MAP-300 PCT station (`Config/viavi-pct.yaml`): the real `viavi-map-pct` driver against

@@ -11,6 +11,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
+import FerruleTesting
 import Testing
 
 /// An in-process station with its web app on a free port, and a client that keeps a session.

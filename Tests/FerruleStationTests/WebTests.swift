@@ -3,6 +3,7 @@ import FerruleConfig
 import FerruleStation
 import FerruleWeb
 import Foundation
+import FerruleTesting
 import Testing
 
 /// The web API without the page: every role rule, sign-in, sessions, CSRF, rate limits, served

@@ -4,6 +4,7 @@ import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
 import Foundation
+import FerruleTesting
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -9,6 +9,7 @@ import FerruleStation
 import Foundation
 import NIOCore
 import NIOPosix
+import FerruleTesting
 import Testing
 
 /// The real drivers against the wire-level simulators, over real TCP sockets and ptys.
