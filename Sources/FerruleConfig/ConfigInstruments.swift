@@ -38,7 +38,7 @@ extension StationConfig {
             throw ConfigIssue(path: p.key("channels"), message: "a Keysight multi-port meter has 4 (N7744C) or 8 (N7745C) ports, not \(n)",
                               fix: "give the meter's port count; a fixture with more receive positions needs a receive switch")
         }
-        var spec = InstrumentSpec(
+        var spec = InstrumentDraft(
             name: e.name, driver: driver, address: e.address ?? "sim://\(e.name)",
             channels: e.channels, wavelengthsNm: e.wavelengthsNm ?? [], calibrationDue: e.calibrationDue)
         if let t = e.timeout { spec.timeoutSeconds = try duration(t, p.key("timeout")) }
@@ -63,12 +63,12 @@ extension StationConfig {
         try whereItIs(e, driver: driver, into: &spec, p)
         try applicationPort(e, driver: driver, into: &spec, p)
         if let se = e.serial { try serialSettings(se, into: &spec.serial, p.key("serial")) }
-        return spec
+        return try spec.spec(p)
     }
 
     /// How the instrument is reached: simulated in-process, simulated on the wire (`simulate`),
     /// found by udev properties (`match`) or at an `address`.
-    static func whereItIs(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func whereItIs(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentDraft, _ p: ConfigPath) throws {
         if driver.isSimulated {
             if e.simulate != nil {
                 let real = DriverCatalog.all.filter { !$0.isSimulated }.map(\.name).joined(separator: ", ")
@@ -109,7 +109,7 @@ extension StationConfig {
 
     /// `viavi-map-pct`: where the PCT application listens, from `slot` (8300 + slot on the
     /// chassis's host, guide 1-1) or `pctAddress`; a simulated one is given its port when it starts.
-    static func applicationPort(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func applicationPort(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentDraft, _ p: ConfigPath) throws {
         guard driver.name == ViaviMapPCT.driverName else {
             for (key, present) in [("slot", e.slot != nil), ("pctAddress", e.pctAddress != nil)] where present {
                 throw ConfigIssue(path: p.key(key), message: "'\(key)' is for viavi-map-pct, not \(driver.name)", fix: "remove it")
@@ -139,7 +139,7 @@ extension StationConfig {
         }
     }
 
-    static func udevMatch(_ m: [String: String], address: String?, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func udevMatch(_ m: [String: String], address: String?, into spec: inout InstrumentDraft, _ p: ConfigPath) throws {
         if address != nil {
             throw ConfigIssue(
                 path: p.key("match"), message: "both 'address' and 'match' are given",
@@ -181,7 +181,7 @@ extension StationConfig {
     }
 
     /// Unit id, retries and the register map of a Modbus instrument; refuses them on others.
-    static func modbusSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func modbusSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentDraft, _ p: ConfigPath) throws {
         guard driver.bus == .modbus else {
             for (key, present) in [
                 ("unitId", e.unitId != nil), ("retries", e.retries != nil), ("registers", e.registers != nil), ("io", e.io != nil)
@@ -195,13 +195,13 @@ extension StationConfig {
                 throw ConfigIssue(
                     path: p.key("unitId"), message: "unit id \(id) is outside 1...247", fix: "give the module's Modbus address (1...247)")
             }
-            spec.unitId = id
+            spec.link.unitId = id
         }
         if let r = e.retries {
             guard (0...10).contains(r) else {
                 throw ConfigIssue(path: p.key("retries"), message: "\(r) retries is not in 0...10", fix: "use 0...10 (2 is usual)")
             }
-            spec.retries = r
+            spec.link.retries = r
         }
         let simulated = e.simulate != nil
         switch driver.name {
@@ -256,7 +256,7 @@ extension StationConfig {
     }
 
     /// `noLightFloorDbm` for any power meter; `source`/`powerMeter` module slots for a Keysight 816x.
-    static func meterSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentSpec, _ p: ConfigPath) throws {
+    static func meterSettings(_ e: InstrumentEntry, driver: DriverInfo, into spec: inout InstrumentDraft, _ p: ConfigPath) throws {
         if let floor = e.noLightFloorDbm {
             guard driver.can(.powerMeter) else {
                 throw ConfigIssue(

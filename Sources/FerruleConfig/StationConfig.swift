@@ -25,34 +25,37 @@ public struct InstrumentSpec: Sendable, Hashable {
     public var driver: DriverInfo
     /// For a real driver: where it is. For `simulate`, assigned when the simulator starts.
     public var address: String
+    /// What its driver takes, and nothing another driver takes.
+    public var settings: DriverSettings
     public var simulate: WireTransport?
     public var fault: WireFault = .none
     public var faultScope = FaultScope()
-    /// Readings below this are no light; nil: the driver's default for its model.
-    public var noLightFloorDbm: Double?
-    /// Keysight 816x: where its laser and power-meter modules sit.
-    public var keysight: Keysight816x.Slots?
     public var serial = SerialSettings()
     public var timeoutSeconds: Double?
-    public var channels: Int?
     public var wavelengthsNm: [Int]
     /// `yyyy-MM-dd`, validated.
     public var calibrationDue: String?
     /// Added to the date an instrument reports it was calibrated on (`calibrationIntervalMonths`).
     public var calibrationIntervalMonths = 12
-    public var unitId = 1
-    public var retries = 2
-    public var switchMap: ModbusSwitchMap?
-    public var ioMap: ModbusIOMap?
     /// udev properties that find the instrument's port (resolved at start, followed on hot-plug).
     public var match: [String: String]?
-    /// `viavi-map-pct`: the PCT application's port (`address` is the chassis).
-    public var pctAddress: String?
+
+    public init(name: String, driver: DriverInfo, address: String, settings: DriverSettings, wavelengthsNm: [Int] = []) {
+        self.name = name
+        self.driver = driver
+        self.address = address
+        self.settings = settings
+        self.wavelengthsNm = wavelengthsNm
+    }
+
+    /// A switch's channels, a multi-port meter's ports, a PCT's; nil for the others.
+    public var channels: Int? { settings.channels }
 
     /// Whether it can be a fixture's light source: a Keysight mainframe only with a laser module's
     /// slot configured.
     public var canBeSource: Bool {
-        driver.can(.lightSource) && (driver.name != Keysight816x.driverName || keysight?.sourceSlot != nil)
+        if case .keysight816x(let slots, _) = settings { return slots.sourceSlot != nil }
+        return driver.can(.lightSource)
     }
 }
 

@@ -32,7 +32,9 @@ public enum InstrumentFactory {
                 let wb = try await WireBench.start(wire, bench: bench, ptyDirectory: runtimeDirectory + "/sim")
                 for e in wb.endpoints {
                     specs[e.name]?.address = e.address
-                    if let a = e.applicationAddress { specs[e.name]?.pctAddress = a }
+                    if let a = e.applicationAddress, case .viaviPCT(let n, _)? = specs[e.name]?.settings {
+                        specs[e.name]?.settings = .viaviPCT(channels: n, application: a)
+                    }
                 }
                 wireBench = wb
             }
@@ -49,79 +51,10 @@ public enum InstrumentFactory {
         }
         var set = InstrumentSet(specs: specs)
         for spec in specs.values.sorted(by: { $0.name < $1.name }) {
-            set.add(driver(for: spec, bench: simulation?.bench), as: spec)
+            set.add(DriverRegistry.driver(for: spec, bench: simulation?.bench), as: spec)
         }
         return (set, simulation)
     }
-
-    /// The driver a spec names, at the spec's (resolved) address.
-    static func driver(for spec: InstrumentSpec, bench: SimulatedBench?) -> any Instrument {
-        // Names were checked against `DriverCatalog` at config load; a test checks every one is here.
-        guard let make = DriverRegistry.constructors[spec.driver.name] else {
-            preconditionFailure("driver \(spec.driver.name) is in the catalog but has no constructor")
-        }
-        return make(DriverRegistry.Context(spec: spec, simulatedBench: bench))
-    }
-}
-
-/// Every driver's constructor, registered under the name a config uses for it.
-public enum DriverRegistry {
-    /// What a constructor gets: the spec (resolved address, settings) and the simulated bench.
-    public struct Context: Sendable {
-        public let spec: InstrumentSpec
-        let simulatedBench: SimulatedBench?
-        /// For the in-process simulators; a config with a sim-* driver always has one (see `make`).
-        var bench: SimulatedBench { simulatedBench ?? SimulatedBench(wiring: [], settings: BenchSettings()) }
-        /// The spec's address; validated at config load.
-        var address: InstrumentAddress { InstrumentAddress.parse(spec.address, serial: spec.serial) ?? .tcp(host: "invalid", port: 1) }
-        func timeout(default d: Duration) -> Duration { spec.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) } ?? d }
-        var name: String { spec.name }
-        var channels: Int { spec.channels ?? 1 }
-        var modbusLink: ModbusLink {
-            ModbusLink(
-                name: name, address: address, unitId: spec.unitId, timeout: timeout(default: .milliseconds(500)), retries: spec.retries)
-        }
-    }
-
-    /// Builds one driver from its spec.
-    public typealias Constructor = @Sendable (Context) -> any Instrument
-
-    public static let constructors: [String: Constructor] = [
-        SantecRL1.driverName: { c in
-            SantecRL1(
-                name: c.name, address: c.address, wavelengthsNm: c.spec.wavelengthsNm,
-                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(6)))
-        },
-        SantecOSX.driverName: { c in
-            SantecOSX(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(2)))
-        },
-        Keysight816x.driverName: { c in
-            Keysight816x(
-                name: c.name, address: c.address, slots: c.spec.keysight ?? .init(), wavelengthsNm: c.spec.wavelengthsNm,
-                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
-        },
-        DiConSwitch.driverName: { c in
-            DiConSwitch(name: c.name, address: c.address, channelCount: c.channels, timeout: c.timeout(default: .seconds(1)))
-        },
-        ModbusSwitch.driverName: { c in
-            ModbusSwitch(name: c.name, link: c.modbusLink, channelCount: c.channels, map: c.spec.switchMap ?? ModbusSwitchMap())
-        },
-        ModbusFixtureIO.driverName: { c in ModbusFixtureIO(name: c.name, link: c.modbusLink, map: c.spec.ioMap ?? ModbusIOMap()) },
-        SerialBarcodeScanner.driverName: { c in SerialBarcodeScanner(name: c.name, address: c.address) },
-        KeysightN774x.driverName: { c in
-            KeysightN774x(
-                name: c.name, address: c.address, ports: c.channels, averagingTime: c.spec.keysight?.averagingTime ?? 0.1,
-                noLightFloorDbm: c.spec.noLightFloorDbm, timeout: c.timeout(default: .seconds(3)))
-        },
-        ViaviMapPCT.driverName: { c in
-            ViaviMapPCT(
-                name: c.name, chassis: c.address,
-                application: c.spec.pctAddress.flatMap { InstrumentAddress.parse($0) } ?? .tcp(host: "invalid", port: 1),
-                wavelengthsNm: c.spec.wavelengthsNm, timeout: c.timeout(default: .seconds(3)))
-        },
-        SimulatedSwitch.driverName: { c in SimulatedSwitch(name: c.name, channelCount: c.channels, bench: c.bench) },
-        SimulatedILRLMeter.driverName: { c in SimulatedILRLMeter(name: c.name, wavelengthsNm: c.spec.wavelengthsNm, bench: c.bench) }
-    ]
 }
 
 extension StationConfig {
@@ -131,13 +64,16 @@ extension StationConfig {
         instruments.compactMap { s -> WireInstrument? in
             guard let t = s.simulate ?? fallback, let m = WireModel(rawValue: s.driver.name) else { return nil }
             var modbus: ModbusSimKind?
-            if let map = s.switchMap { modbus = .opticalSwitch(map, channels: s.channels ?? 1) }
-            if let map = s.ioMap { modbus = .fixtureIO(map, fixture: fixtures.first { $0.io == s.name }?.id ?? 0) }
+            switch s.settings {
+            case .modbusSwitch(let channels, let map, _): modbus = .opticalSwitch(map, channels: channels)
+            case .modbusIO(let map, _): modbus = .fixtureIO(map, fixture: fixtures.first { $0.io == s.name }?.id ?? 0)
+            default: break
+            }
             var w = WireInstrument(
                 name: s.name, model: m, transport: t, channels: s.channels ?? 0, wavelengthsNm: s.wavelengthsNm,
-                fault: s.fault, modbus: modbus, unitId: s.unitId)
+                fault: s.fault, modbus: modbus, unitId: s.settings.modbusLink?.unitId ?? 1)
             w.faultScope = s.faultScope
-            if let k = s.keysight {
+            if let k = s.settings.keysightSlots {
                 w.keysight = KeysightSimSlots(sourceSlot: k.sourceSlot, meterSlot: k.meterSlot, meterChannel: k.meterChannel)
             }
             return w

@@ -119,7 +119,7 @@ import FerruleProtocol
         text = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("rlMinDb:") }.joined(separator: "\n")
         let config = try StationConfig.parse(text.replacingOccurrences(of: "    io: fixture1-io\n", with: "\n"), file: "keysight.yaml")
         let spec = try #require(config.instruments.first { $0.name == "mainframe" })
-        #expect(spec.keysight == Keysight816x.Slots(sourceSlot: 0, meterSlot: 2, meterChannel: 2, averagingTime: 0.1))
+        #expect(spec.settings.keysightSlots == Keysight816x.Slots(sourceSlot: 0, meterSlot: 2, meterChannel: 2, averagingTime: 0.1))
         let built = try await makeBuiltStation(config: config)
         let (station, bench) = (built.station, try #require(built.simulation?.bench))
         defer { built.simulation?.close() }
