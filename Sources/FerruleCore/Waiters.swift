@@ -51,3 +51,16 @@ public final class Waiters: Sendable {
         for c in all { c.resume() }
     }
 }
+
+/// Wakes a loop that waits for work: the one wake primitive beside `Waiters`. While the loop is
+/// busy at most one wake is kept, so trouble reported ten times while it works means one more
+/// look, not ten, and a wake that comes between the loop's last look and its wait is not lost.
+/// The loop ends when its task is cancelled (the stream then finishes for it).
+public struct Kick: Sendable {
+    public let wakes: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    public init() { (wakes, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+
+    public func fire() { continuation.yield() }
+}

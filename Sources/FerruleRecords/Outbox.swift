@@ -166,8 +166,8 @@ public actor SinkRunner: Service {
     let maxBackoff: Duration
     let onChange: @Sendable (SinkStatus) async -> Void
     private var status: SinkStatus
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var woken = false
+    /// Fired for each new record in the outbox and each report queued again.
+    private nonisolated let kick = Kick()
 
     public init(
         sink: any Sink, store: Store, logger: Logger, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(60),
@@ -183,35 +183,7 @@ public actor SinkRunner: Service {
     }
 
     /// A new record is in the outbox, or one was queued again.
-    public nonisolated func wake() { Task { await self.signal() } }
-
-    private func signal() {
-        if let w = waiter {
-            waiter = nil
-            w.resume()
-        } else {
-            woken = true
-        }
-    }
-
-    /// Waits for `wake()`, cancellation or `limit`, whichever comes first.
-    private func idle(_ limit: Duration) async {
-        if woken || Task.isCancelled {
-            woken = false
-            return
-        }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: limit)
-            await self?.signal()
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { waiter = $0 }
-        } onCancel: {
-            Task { await self.signal() }
-        }
-        timer.cancel()
-        woken = false
-    }
+    public nonisolated func wake() { kick.fire() }
 
     public func currentStatus() -> SinkStatus { status }
 
@@ -221,8 +193,20 @@ public actor SinkRunner: Service {
         await sink.shutdown()
     }
 
+    /// Looks at the queue once at start (what the outbox held before this process) and then at
+    /// each wake; no periodic look: every writer of the outbox wakes the runners.
     private func deliverUntilCancelled() async {
         status.parked = (try? await store.parked(sink: sink.name).count) ?? 0
+        kick.fire()
+        for await _ in kick.wakes {
+            await deliverWhatIsQueued()
+            status.attempts = 0
+            await onChange(status)
+        }
+    }
+
+    /// Delivers until the queue is empty or the task is cancelled.
+    private func deliverWhatIsQueued() async {
         while !Task.isCancelled {
             let next: (entry: QueueEntry, reportId: UUID)?
             do {
@@ -240,12 +224,7 @@ public actor SinkRunner: Service {
             // Queuing a report again takes it off the parked list: counted anew when one comes up.
             if case .again? = next?.entry { status.parked = (try? await store.parked(sink: sink.name).count) ?? status.parked }
             await onChange(status)  // current while a delivery is on its way, not only once idle
-            guard let next else {
-                status.attempts = 0
-                await onChange(status)
-                await idle(.seconds(5))  // until a new record (or a periodic look)
-                continue
-            }
+            guard let next else { return }
             await deliver(next.entry, next.reportId)
         }
     }

@@ -4,17 +4,6 @@ import FerruleRecords
 import Logging
 import ServiceLifecycle
 
-/// Wakes a retry loop. While the loop is busy, at most one wake is kept: trouble reported ten
-/// times while it retries means one more look, not ten.
-struct Kick: Sendable {
-    let wakes: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    init() { (wakes, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1)) }
-
-    func fire() { continuation.yield() }
-}
-
 /// Switches off, every second, each light source that may still be on (see `LightGuard.keepSwitchingLightOff`).
 public struct LightRetryService: Service {
     let light: LightGuard
