@@ -3,12 +3,14 @@ import FerruleCore
 import FerruleRecords
 import Foundation
 
-/// Publishes each finished unit's IPC-CFX messages (WorkStarted, UnitsTested, WorkCompleted) to
-/// an AMQP 1.0 broker, from the outbox like every sink: at least once, in order, retried with
-/// backoff, and delivered only when the broker has accepted all three (its settlement is the
-/// proof). A message sent again keeps its UniqueID. A refused credential or a broker that is
-/// down is retried and shown as the sink failing; a message the broker rejects is parked.
-/// The password is read from its file at every attempt, so a rotated password needs no restart.
+/// Publishes the line's IPC-CFX messages to an AMQP 1.0 broker: each unit's WorkStarted at its
+/// start and the station's moments (references, faults, operators) from the line's message
+/// outbox, then each finished unit's UnitsTested and WorkCompleted from the report outbox; like
+/// every sink at least once, in order, retried with backoff, and delivered only when the broker
+/// has accepted them (its settlement is the proof). A message sent again keeps its UniqueID. A
+/// refused credential or a broker that is down is retried and shown as the sink failing; a
+/// message the broker rejects is parked. The password is read from its file at every attempt,
+/// so a rotated password needs no restart.
 public final class CFXAMQPSink: Sink {
     public let name: String
     public var kind: SinkKind { .cfxAMQP }
@@ -37,18 +39,33 @@ public final class CFXAMQPSink: Sink {
     }
 
     public func deliver(_ report: UnitReport) async -> DeliveryOutcome {
+        let messages: [CFXMessage]
+        do {
+            messages = try CFXUnitMessages.messages(report, source: handle) { Self.uniqueID(report: report.reportId, message: $0) }
+        } catch {
+            return .park("cannot render the CFX messages: \(error)")
+        }
+        return await publish(messages)
+    }
+
+    public var carriesLineMessages: Bool { true }
+
+    public func deliver(_ message: LineMessage) async -> DeliveryOutcome {
+        let rendered: CFXMessage
+        do { rendered = try CFXLineMessages.message(message, source: handle) } catch {
+            return .park("cannot render the CFX message: \(error)")
+        }
+        return await publish([rendered])
+    }
+
+    /// Publishes `messages` in one connection; delivered only when the broker settled all of them.
+    private func publish(_ messages: [CFXMessage]) async -> DeliveryOutcome {
         var password: String?
         if let passwordFile {
             guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
                 return .retry("cannot read the broker password from \(passwordFile)")
             }
             password = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let messages: [CFXMessage]
-        do {
-            messages = try CFXUnitMessages.messages(report, source: handle) { Self.uniqueID(report: report.reportId, message: $0) }
-        } catch {
-            return .park("cannot render the CFX messages: \(error)")
         }
         let endpoint = AMQPEndpoint(
             host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)")
@@ -73,13 +90,8 @@ public final class CFXAMQPSink: Sink {
 
     public func shutdown() async { publisher.close() }
 
-    /// A UniqueID for one of a report's messages: a name-based UUID (RFC 9562 version 8) from the
-    /// report id and the message name, the same at every attempt.
+    /// A UniqueID for one of a report's messages, the same at every attempt (see `CFXUnitMessages.stableID`).
     public static func uniqueID(report: UUID, message: String) -> String {
-        var bytes = Array(SHA256.hash(data: Data("\(report.uuidString.lowercased())/\(message)".utf8)).prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let uuid = bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }
-        return uuid.uuidString.lowercased()
+        CFXUnitMessages.stableID(report: report, message: message).uuidString.lowercased()
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import FerruleCore
 import Foundation
 
@@ -8,12 +9,12 @@ public struct CFXMessage: Sendable {
     public var json: Data
 }
 
-/// The CFX messages of one finished unit, in the order the line sees them:
-/// `CFX.Production.WorkStarted` (stamped with the unit's start), `CFX.Production.TestAndInspection.UnitsTested`
-/// (every measurement with value, units and limits) and `CFX.Production.WorkCompleted`. All three
-/// carry the report id as TransactionID; UnitsTested's UniqueID is the report id (as in the
-/// `.cfx.json` file), the others' are given by `uniqueID` (stable for a report, so a message sent
-/// again is recognisably the same).
+/// The CFX messages of one finished unit: `CFX.Production.TestAndInspection.UnitsTested` (every
+/// measurement with value, units and limits) and `CFX.Production.WorkCompleted`, after the unit's
+/// `CFX.Production.WorkStarted`, which went out at its start (a line message, see CFXLine.swift).
+/// All carry the report id as TransactionID; UnitsTested's UniqueID is the report id (as in the
+/// `.cfx.json` file), WorkCompleted's is given by `uniqueID` (stable for a report, so a message
+/// sent again is recognisably the same).
 public enum CFXUnitMessages {
     public static let workStarted = "CFX.Production.WorkStarted"
     public static let unitsTested = "CFX.Production.TestAndInspection.UnitsTested"
@@ -23,9 +24,6 @@ public enum CFXUnitMessages {
         let encoder = CFXKey.encoder(pretty: false)
         let transaction = r.reportId.uuidString.lowercased()
         let units = [CFXWorkUnit(unitIdentifier: r.unit.serial, positionNumber: r.fixture, positionName: "fixture \(r.fixture)")]
-        let started = CFXEnvelope(
-            messageName: workStarted, timeStamp: iso(r.startedAt), uniqueID: uniqueID(workStarted), source: source,
-            messageBody: CFXWorkStartedBody(transactionID: transaction, primaryIdentifier: r.unit.serial, units: units))
         let tested = CFXUnitsTested.envelope(r, source: source)
         let completed = CFXEnvelope(
             messageName: workCompleted, timeStamp: iso(r.finishedAt), uniqueID: uniqueID(workCompleted),
@@ -33,10 +31,29 @@ public enum CFXUnitMessages {
             messageBody: CFXWorkCompletedBody(
                 transactionID: transaction, primaryIdentifier: r.unit.serial, units: units, result: workResult(r.verdict)))
         return [
-            CFXMessage(name: workStarted, uniqueID: started.uniqueID, json: try encoder.encode(started)),
             CFXMessage(name: unitsTested, uniqueID: tested.uniqueID, json: try encoder.encode(tested)),
             CFXMessage(name: workCompleted, uniqueID: completed.uniqueID, json: try encoder.encode(completed)),
         ]
+    }
+
+    /// A name-based UUID (RFC 9562 version 8) from the report id and the message name: the same
+    /// at every attempt, and the same whether WorkStarted went out at the unit's start or with its report.
+    public static func stableID(report: UUID, message: String) -> UUID {
+        var bytes = Array(SHA256.hash(data: Data("\(report.uuidString.lowercased())/\(message)".utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }
+    }
+
+    /// The line message that says a unit started, with its stable id.
+    public static func workStartedMessage(_ start: UnitStart) -> LineMessage {
+        workStartedMessage(reportId: start.reportId, serial: start.serial, fixture: start.fixture, at: start.startedAt)
+    }
+
+    static func workStartedMessage(reportId: UUID, serial: String, fixture: Int, at: Date) -> LineMessage {
+        LineMessage(
+            id: stableID(report: reportId, message: workStarted), at: at,
+            .workStarted(reportId: reportId, serial: serial, fixture: fixture))
     }
 
     /// CFX's WorkResult: the work (the test) was completed whatever its verdict; an instrument

@@ -20,10 +20,17 @@ public protocol Sink: Sendable {
     var name: String { get }
     var kind: SinkKind { get }
     func deliver(_ report: UnitReport) async -> DeliveryOutcome
+    /// Whether the sink also carries the line's messages as they happen (`LineMessage`: a unit
+    /// started, a reference, a fault); those sinks get them in order, before later reports.
+    var carriesLineMessages: Bool { get }
+    /// Delivers one line message; idempotent by `message.id`. Called only if `carriesLineMessages`.
+    func deliver(_ message: LineMessage) async -> DeliveryOutcome
     func shutdown() async
 }
 
 extension Sink {
+    public var carriesLineMessages: Bool { false }
+    public func deliver(_ message: LineMessage) async -> DeliveryOutcome { .delivered }
     public func shutdown() async {}
 }
 
@@ -168,6 +175,9 @@ public actor SinkRunner: Service {
     private var status: SinkStatus
     /// Fired for each new record in the outbox and each report queued again.
     private nonisolated let kick = Kick()
+    /// The line messages delivered lately (the last 256), and those waiting to hear of one.
+    private var deliveredLineIds: [UUID] = []
+    private let lineWaiters = Waiters()
 
     public init(
         sink: any Sink, store: Store, logger: Logger, baseBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(60),
@@ -186,6 +196,40 @@ public actor SinkRunner: Service {
     public nonisolated func wake() { kick.fire() }
 
     public func currentStatus() -> SinkStatus { status }
+
+    /// Returns when the line message `id` is delivered (true) or after `timeout` (false): the
+    /// station gives the broker this long to take a unit's WorkStarted before any light.
+    public func awaitLineMessage(_ id: UUID, timeout: Duration) async -> Bool {
+        if deliveredLineIds.contains(id) { return true }
+        if status.failing != nil { return false }  // the broker is away: no unit waits for it
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.waitForLineMessage(id) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first && deliveredLineIds.contains(id)
+        }
+    }
+
+    private func waitForLineMessage(_ id: UUID) async -> Bool {
+        await lineWaiters.wait { deliveredLineIds.contains(id) }
+        return deliveredLineIds.contains(id)
+    }
+
+    func countAttempt() { status.attempts += 1 }
+
+    func deliveredLineMessage(_ id: UUID) {
+        if status.failing != nil { logger.notice("\(sink.name): delivering again", metadata: ["sink": "\(sink.name)"]) }
+        status.failing = nil
+        status.failingSince = nil
+        status.attempts = 0
+        deliveredLineIds.append(id)
+        if deliveredLineIds.count > 256 { deliveredLineIds.removeFirst(deliveredLineIds.count - 256) }
+        lineWaiters.resumeAll()
+    }
 
     /// Delivers until graceful shutdown or cancellation, then closes the sink's connections.
     public func run() async {
@@ -207,6 +251,7 @@ public actor SinkRunner: Service {
 
     /// Delivers until the queue is empty or the task is cancelled.
     private func deliverWhatIsQueued() async {
+        if sink.carriesLineMessages { await deliverLineMessages() }
         while !Task.isCancelled {
             let next: (entry: QueueEntry, reportId: UUID)?
             do {
@@ -278,7 +323,7 @@ public actor SinkRunner: Service {
         await onChange(status)
     }
 
-    private func fail(_ why: String) async {
+    func fail(_ why: String) async {
         if status.failing == nil {
             status.failingSince = Date()
             logger.warning("\(sink.name) cannot deliver: \(why); retrying", metadata: ["sink": "\(sink.name)"])
@@ -287,7 +332,7 @@ public actor SinkRunner: Service {
         await onChange(status)
     }
 
-    private func backoff() -> Duration {
+    func backoff() -> Duration {
         let n = min(max(status.attempts - 1, 0), 20)
         let d = baseBackoff * (1 << n)
         return d < maxBackoff ? d : maxBackoff

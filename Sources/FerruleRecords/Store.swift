@@ -174,6 +174,8 @@ public final class Store: Sendable {
                     start.startedAt.timeIntervalSince1970, ((previous?["attempt"] as Int?) ?? 0) + 1,
                     previous?["reportId"] as String?, data
                 ])
+            // The line hears of the start now, before any light, not with the unit's report.
+            try Self.insert(CFXUnitMessages.workStartedMessage(start), db)
         }
     }
 

@@ -128,6 +128,10 @@ extension Store {
             for code in Self.failureCodes(report) {
                 try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])
             }
+            // Its WorkStarted too: the line may not have heard of the unit before the store was lost.
+            try Self.insert(
+                CFXUnitMessages.workStartedMessage(
+                    reportId: report.reportId, serial: report.unit.serial, fixture: report.fixture, at: report.startedAt), db)
             try db.execute(sql: "INSERT OR IGNORE INTO outbox (reportId) VALUES (?)", arguments: [id])
             return true
         }

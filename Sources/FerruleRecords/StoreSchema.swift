@@ -144,6 +144,30 @@ extension Store {
                 BEGIN SELECT RAISE(ABORT, 'powerStatus is ok, noLight or overRange'); END;
                 """)
         }
+        // The line's messages as they happen (a unit started, a reference, a fault), in order, and
+        // how far each sink that carries them has delivered (see LineMessages.swift).
+        m.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE lineMessage (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    at REAL NOT NULL,
+                    body TEXT NOT NULL
+                );
+                CREATE TABLE lineMessageCursor (
+                    sink TEXT PRIMARY KEY,
+                    seq INTEGER NOT NULL
+                );
+                """)
+            // A unit left running by the version before (it is recorded interrupted at this
+            // start) sent no WorkStarted yet: it gets one, so its report does not come alone.
+            for row in try Row.fetchAll(db, sql: "SELECT reportId, serial, fixture, startedAt FROM unit WHERE state = 'running'") {
+                try Self.insert(
+                    CFXUnitMessages.workStartedMessage(
+                        reportId: try row.reportId(), serial: row["serial"], fixture: row["fixture"],
+                        at: Date(timeIntervalSince1970: row["startedAt"])), db)
+            }
+        }
         return m
     }
 }

@@ -60,7 +60,8 @@ public enum DriverRegistry {
         var name: String { spec.name }
         func timeout(default d: Duration) -> Duration { spec.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) } ?? d }
         func modbusLink(_ link: ModbusLinkSettings) -> ModbusLink {
-            ModbusLink(name: name, address: address, unitId: link.unitId, timeout: timeout(default: .milliseconds(500)), retries: link.retries)
+            ModbusLink(
+                name: name, address: address, unitId: link.unitId, timeout: timeout(default: .milliseconds(500)), retries: link.retries)
         }
     }
 }

@@ -166,6 +166,7 @@ public actor RecordKeeper {
             storageFailed(error)
             throw storageRefusal()!
         }
+        delivery.wake()  // the unit's WorkStarted is in the line's outbox
     }
 
     func recordFiber(_ id: UUID, fiber: Int, arrival: Int?, steps: [RawStep]) async {

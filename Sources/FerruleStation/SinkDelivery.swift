@@ -34,6 +34,28 @@ public struct Delivery: Sendable {
     /// A new record is in the outbox.
     func wake() { for r in runners { r.wake() } }
 
+    /// Posts a line message (a reference, a fault, an operator) and wakes the runners. A store
+    /// that refuses it is logged and the station goes on: the moment is news, not a result.
+    func post(_ message: LineMessage, logger: Logger) async {
+        do { try await store.post(message) } catch {
+            logger.error("the line was not told of \(message.moment): \(error)")
+            return
+        }
+        wake()
+    }
+
+    /// Gives every sink that carries line messages up to `timeout` to deliver `id` (a sink that is
+    /// failing is not waited for: the message stays queued for it). True when all did.
+    func awaitLineMessage(_ id: UUID, timeout: Duration) async -> Bool {
+        let carriers = runners.filter { $0.sink.carriesLineMessages }
+        return await withTaskGroup(of: Bool.self) { group in
+            for r in carriers { group.addTask { await r.awaitLineMessage(id, timeout: timeout) } }
+            var all = true
+            for await delivered in group { all = all && delivered }
+            return all
+        }
+    }
+
     public func statuses() -> [SinkStatus] { board.all() }
 }
 

@@ -164,6 +164,8 @@ public actor Station {
             sinks: sinks, routeCheck: routeCheck, sinkBackoff: sinkBackoff)
         await station.hold(storage.lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
+        let (delivery, log) = (station.delivery, logger)
+        await station.availability.postingTo { message in await delivery.post(message, logger: log) }
         await station.records.recover()
         await station.referenceKeeper.loadCordMatings()
         return station

@@ -241,6 +241,10 @@ extension Station {
                 reportId: reportId, serial: req.serial, partNumber: req.partNumber, fixture: w.id, operatorId: req.operatorId,
                 startedAt: startedAt, station: station, recipe: recipe, rules: p.rules,
                 instruments: await instrumentRecords(w), references: referencesUsed, cords: cords))
+        // The line hears of the start before any light: the broker is given a moment to take the
+        // unit's WorkStarted (posted with the start); if it cannot, the message waits in the outbox.
+        _ = await delivery.awaitLineMessage(
+            CFXUnitMessages.stableID(report: reportId, message: CFXUnitMessages.workStarted), timeout: .seconds(3))
         await panel?.setStackLight(.amber)
         let run = UnitRun(
             request: req, recipe: recipe, wiring: w, references: p.references, rules: p.rules,

@@ -68,6 +68,7 @@ struct SignInRoutes {
         let session = WebSession(userId: user.id, csrf: Self.token(), language: user.language, signedInAt: Date())
         context.sessions.createSession(session, expiresIn: .seconds(idleSeconds))
         context.logger.info("\(user.id) (\(user.role.rawValue)) signed in from \(context.peer)")
+        await station.operatorActivated(user.id, via: "web")
         return try await me(user, session).response(from: request, context: context)
     }
 
@@ -75,6 +76,7 @@ struct SignInRoutes {
         let user = try context.requireUser()
         context.sessions.clearSession()
         context.logger.info("\(user.id) signed out")
+        await station.operatorDeactivated(user.id, via: "web")
         return .noContent
     }
 

@@ -90,6 +90,22 @@ final class CFXConsumer: @unchecked Sendable {
         return got
     }
 
+    /// Waits until `count` messages about the units `transactions` (by TransactionID) are in; returns those.
+    func waitFor(_ count: Int, about transactions: Set<String>, timeout: Duration = .seconds(60)) async throws
+        -> [(subject: String, id: String, envelope: [String: Any])]
+    {
+        var got: [(subject: String, id: String, envelope: [String: Any])] = []
+        try await waitUntil("\(count) CFX messages about \(transactions.count) units", timeout: timeout) {
+            got = try messages().filter { transactions.contains(CFXConsumer.transaction(of: $0.envelope) ?? "") }
+            return got.count >= count
+        }
+        return got
+    }
+
+    static func transaction(of envelope: [String: Any]) -> String? {
+        (envelope["MessageBody"] as? [String: Any])?["TransactionID"] as? String
+    }
+
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()

@@ -18,9 +18,22 @@ import Testing
         defer { consumer.stop() }
         let sink = Broker.sink(address: queue, passwordFile: try Broker.passwordFile())
         let (station, bench) = try await makeStation(sinks: [sink])
-        let outcome = try await testUnit(station, bench, serial: "CFX-001", part: Self.part)
-        let report = outcome.report
-        let got = try await consumer.waitFor(3)
+        let events = await station.events.subscribe()
+        async let running = testUnit(station, bench, serial: "CFX-001", part: Self.part)
+        // The broker took the unit's WorkStarted before any light: by its first step, its
+        // delivery is on record.
+        var deliveredBeforeLight: Bool?
+        var reportId: UUID?
+        for await e in events {
+            if case .unitStarted(_, "CFX-001", _, let id) = e { reportId = id }
+            guard case .step(_, "CFX-001", _, _, _, _, _, _, _) = e, let reportId else { continue }
+            let id = CFXUnitMessages.stableID(report: reportId, message: CFXUnitMessages.workStarted)
+            deliveredBeforeLight = try await station.store.hasDelivered(lineMessage: id, to: "line-cfx")
+            break
+        }
+        #expect(deliveredBeforeLight == true, "WorkStarted was not at the broker before the first step")
+        let report = try await running.report
+        let got = try await consumer.waitFor(3, about: [report.reportId.uuidString.lowercased()])
         #expect(got.map(\.subject) == [CFXUnitMessages.workStarted, CFXUnitMessages.unitsTested, CFXUnitMessages.workCompleted])
         let transaction = report.reportId.uuidString.lowercased()
         for (subject, id, envelope) in got {
@@ -43,6 +56,13 @@ import Testing
         let completed = try #require(got[2].envelope["MessageBody"] as? [String: Any])
         #expect(completed["Result"] as? String == "Completed" && completed["PrimaryIdentifier"] as? String == "CFX-001")
         try await waitUntil("the outbox is empty") { station.delivery.statuses().first?.pending == 0 }
+        // Each reference taken before the unit was told as it was taken (CalibrationPerformed).
+        let calibrations = try consumer.messages().filter { $0.subject == "CFX.ResourcePerformance.CalibrationPerformed" }
+        let taken = station.config.fixtures.map { f in station.config.referenceCords.filter { !f.cabled($0.map).isEmpty }.count }
+        #expect(calibrations.count == taken.reduce(0, +), "one per fixture and reference cord that fits it: \(calibrations.count)")
+        let calibration = try #require((calibrations.first?.envelope["MessageBody"] as? [String: Any])?["Calibration"] as? [String: Any])
+        #expect((calibration["CalibrationCode"] as? String)?.hasPrefix("fixture-1/") == true && calibration["Status"] as? String == "Ok")
+        #expect((calibration["Comments"] as? String)?.contains("nm") == true, "\(calibration)")
         await station.shutdown()
     }
 
@@ -64,7 +84,7 @@ import Testing
             throw error
         }
         try await Broker.ctl("start_app")
-        let got = try await consumer.waitFor(12, timeout: .seconds(120))
+        let got = try await consumer.waitFor(12, about: Set(reports.map { $0.uuidString.lowercased() }), timeout: .seconds(120))
         let tested = got.filter { $0.subject == CFXUnitMessages.unitsTested }.map(\.id)
         #expect(Set(tested) == Set(reports.map { $0.uuidString.lowercased() }), "every unit's UnitsTested reached the broker")
         // Order holds within each unit: its WorkStarted before its UnitsTested before its WorkCompleted.

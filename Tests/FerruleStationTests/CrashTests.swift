@@ -130,12 +130,16 @@ import Testing
     func checkTheBroker(_ consumer: CFXConsumer, ids: Set<String>) throws {
         let got = try consumer.messages()
         var uniqueIDs: [String: Set<String>] = [:]
+        // A unit's messages carry its report id as TransactionID; the station's own (references,
+        // faults) carry none and are each their own message.
         for (subject, id, envelope) in got {
-            let transaction = (envelope["MessageBody"] as? [String: Any])?["TransactionID"] as? String ?? ""
-            uniqueIDs["\(transaction) \(subject)", default: []].insert(id)
+            uniqueIDs["\(CFXConsumer.transaction(of: envelope) ?? id) \(subject)", default: []].insert(id)
         }
         let tested = Set(got.filter { $0.subject == "CFX.Production.TestAndInspection.UnitsTested" }.map(\.id))
         #expect(ids.isSubset(of: tested), "the broker misses \(ids.subtracting(tested).count) UnitsTested")
+        // Every stored unit was begun, and its start told the line in the same transaction.
+        let started = Set(got.filter { $0.subject == CFXUnitMessages.workStarted }.compactMap { CFXConsumer.transaction(of: $0.envelope) })
+        #expect(ids.isSubset(of: started), "the broker misses \(ids.subtracting(started).count) WorkStarted")
         #expect(uniqueIDs.values.allSatisfy { $0.count == 1 }, "\(uniqueIDs.filter { $0.value.count > 1 })")
         print("crash test: \(got.count) CFX messages at the broker for \(ids.count) units")
     }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A moment the line's systems (the MES, its dashboards) are told of as it happens rather than
+/// with a unit's report: a unit started, a reference taken, an instrument's fault raised and
+/// cleared, an operator signed in or out. Kept in the store's message outbox and delivered in
+/// order, at least once, by the sinks that carry such messages (CFX over AMQP). `id` is the
+/// message's identity at every attempt (CFX's UniqueID).
+public struct LineMessage: Sendable, Codable, Hashable {
+    public var id: UUID
+    public var at: Date
+    public var moment: Moment
+
+    public init(id: UUID = UUID(), at: Date, _ moment: Moment) {
+        self.id = id
+        self.at = at
+        self.moment = moment
+    }
+
+    public enum Moment: Sendable, Codable, Hashable {
+        /// A unit was started, before any light.
+        case workStarted(reportId: UUID, serial: String, fixture: Int)
+        /// A reference was taken on a fixture's paths and kept.
+        case calibrationPerformed(CalibrationDone)
+        /// An instrument stopped answering, or answered wrongly; `fault` ties the clearing to it.
+        case faultOccurred(fault: UUID, instrument: String, detail: String)
+        /// The instrument answers again.
+        case faultCleared(fault: UUID, instrument: String)
+        case operatorActivated(operatorId: String, via: String)
+        case operatorDeactivated(operatorId: String, via: String)
+    }
+
+    /// A reference, as the line is told of it: which fixture and cord, over how many paths and
+    /// wavelengths, and until when it is trusted.
+    public struct CalibrationDone: Sendable, Codable, Hashable {
+        public var fixture: Int
+        public var cord: String
+        public var method: String
+        public var paths: Int
+        public var wavelengthsNm: [Int]
+        public var validUntil: Date?
+
+        public init(fixture: Int, cord: String, method: String, paths: Int, wavelengthsNm: [Int], validUntil: Date?) {
+            self.fixture = fixture
+            self.cord = cord
+            self.method = method
+            self.paths = paths
+            self.wavelengthsNm = wavelengthsNm
+            self.validUntil = validUntil
+        }
+    }
+}

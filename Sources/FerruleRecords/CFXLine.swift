@@ -1,0 +1,101 @@
+import FerruleCore
+import Foundation
+
+/// The IPC-CFX message of each line moment, after the CFX SDK's own message classes
+/// (github.com/IPCConnectedFactoryExchange/CFX, read at 880255d; files under `CFX/`):
+/// - a unit started: `CFX.Production.WorkStarted` (Production/WorkStarted.cs);
+/// - a reference taken: `CFX.ResourcePerformance.CalibrationPerformed` (ResourcePerformance/
+///   CalibrationPerformed.cs, with Structures/Calibration.cs; type `General`, status `Ok`);
+/// - an instrument's fault: `CFX.ResourcePerformance.FaultOccurred` (ResourcePerformance/
+///   FaultOccurred.cs, Structures/Fault.cs; cause `ElectricalFailure`, "an electrical device
+///   failure", severity `Error`) and `CFX.ResourcePerformance.FaultCleared` with the same
+///   FaultOccurrenceId;
+/// - an operator signed in or out: `CFX.Production.OperatorActivated` / `OperatorDeactivated`
+///   (Production/OperatorActivated.cs, Structures/Operator.cs).
+/// The envelope's UniqueID is the message's id, the same at every attempt. docs/integration.md
+/// has the table.
+public enum CFXLineMessages {
+    public static func message(_ m: LineMessage, source: String) throws -> CFXMessage {
+        let encoder = CFXKey.encoder(pretty: false)
+        let id = m.id.uuidString.lowercased()
+        func encoded<Body: Encodable>(_ name: String, _ body: Body) throws -> CFXMessage {
+            let envelope = CFXEnvelope(messageName: name, timeStamp: iso(m.at), uniqueID: id, source: source, messageBody: body)
+            return CFXMessage(name: name, uniqueID: id, json: try encoder.encode(envelope))
+        }
+        switch m.moment {
+        case .workStarted(let reportId, let serial, let fixture):
+            let units = [CFXWorkUnit(unitIdentifier: serial, positionNumber: fixture, positionName: "fixture \(fixture)")]
+            return try encoded(
+                CFXUnitMessages.workStarted,
+                CFXWorkStartedBody(transactionID: reportId.uuidString.lowercased(), primaryIdentifier: serial, units: units))
+        case .calibrationPerformed(let c):
+            let comments = "\(c.method) reference of fixture \(c.fixture) with cord \(c.cord): \(c.paths) paths at "
+                + c.wavelengthsNm.map(String.init).joined(separator: ", ") + " nm"
+                + (c.validUntil.map { ", valid until \(iso($0))" } ?? "")
+            return try encoded(
+                "CFX.ResourcePerformance.CalibrationPerformed",
+                CalibrationBody(calibration: .init(
+                    calibrationCode: "fixture-\(c.fixture)/\(c.cord)", comments: comments, calibrationTime: iso(m.at))))
+        case .faultOccurred(let fault, let instrument, let detail):
+            return try encoded(
+                "CFX.ResourcePerformance.FaultOccurred",
+                FaultOccurredBody(fault: .init(
+                    faultCode: instrument, faultOccurrenceId: fault.uuidString.lowercased(),
+                    description: "\(instrument): \(detail)", occurredAt: iso(m.at))))
+        case .faultCleared(let fault, _):
+            return try encoded(
+                "CFX.ResourcePerformance.FaultCleared", FaultClearedBody(faultOccurrenceId: fault.uuidString.lowercased()))
+        case .operatorActivated(let who, _):
+            return try encoded("CFX.Production.OperatorActivated", OperatorBody(operator: .init(operatorIdentifier: who, loginName: who)))
+        case .operatorDeactivated(let who, _):
+            return try encoded("CFX.Production.OperatorDeactivated", OperatorBody(operator: .init(operatorIdentifier: who, loginName: who)))
+        }
+    }
+}
+
+struct CalibrationBody: Encodable {
+    struct Calibration: Encodable {
+        var calibrationCode: String
+        var calibrationType = "General"
+        var comments: String
+        var status = "Ok"
+        var calibrationTime: String
+        var measurements: [String] = []
+    }
+    var transactionID: String?
+    var calibration: Calibration
+
+    enum CodingKeys: String, CodingKey { case transactionID, calibration }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(transactionID, forKey: .transactionID)  // null: not tied to a unit's transaction
+        try c.encode(calibration, forKey: .calibration)
+    }
+}
+
+struct FaultOccurredBody: Encodable {
+    struct Fault: Encodable {
+        var cause = "ElectricalFailure"
+        var severity = "Error"
+        var faultCode: String
+        var faultOccurrenceId: String
+        var sideLocation = "Unknown"
+        var accessType = "Unknown"
+        var description: String
+        var occurredAt: String
+    }
+    var fault: Fault
+}
+
+struct FaultClearedBody: Encodable {
+    var faultOccurrenceId: String
+}
+
+struct OperatorBody: Encodable {
+    struct Operator: Encodable {
+        var operatorIdentifier: String
+        var actorType = "Human"
+        var loginName: String
+    }
+    var `operator`: Operator
+}

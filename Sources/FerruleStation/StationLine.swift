@@ -1,0 +1,15 @@
+import FerruleCore
+import Foundation
+
+extension Station {
+    /// An operator signed in here (`via`: the web app, a badge at a fixture): the line is told
+    /// (CFX OperatorActivated), so its dashboards know who is responsible for the station.
+    public func operatorActivated(_ operatorId: String, via: String) async {
+        await delivery.post(LineMessage(at: now(), .operatorActivated(operatorId: operatorId, via: via)), logger: logger)
+    }
+
+    /// The operator signed out (CFX OperatorDeactivated).
+    public func operatorDeactivated(_ operatorId: String, via: String) async {
+        await delivery.post(LineMessage(at: now(), .operatorDeactivated(operatorId: operatorId, via: via)), logger: logger)
+    }
+}
