@@ -258,6 +258,7 @@ struct ScannerEntry: Codable {
     var instrument: String
     var `operator`: String
     var partPrefixes: [String: String]?
+    var badgePrefix: String?
 }
 
 struct EndEntry: Codable {

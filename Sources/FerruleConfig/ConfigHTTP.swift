@@ -25,6 +25,8 @@ public struct StationUser: Sendable, Hashable {
     public var pinHash: String
     /// `en` or `zh`; nil: the browser's.
     public var language: String?
+    /// The code on the user's badge: scanned at a fixture's scanner, it signs them in there.
+    public var badge: String?
 }
 
 /// The `http:` section: where the operator web app listens, with TLS and the idle sign-out.
@@ -34,7 +36,8 @@ public struct HTTPSpec: Sendable, Hashable {
     public var port: Int
     public var tlsCertificate: String?
     public var tlsKey: String?
-    public var idleSignOutSeconds: Double = 15 * 60
+    public var idleSignOutSeconds: Double = Self.defaultIdleSignOutSeconds
+    public static let defaultIdleSignOutSeconds: Double = 15 * 60
     /// Failed sign-ins per user and per address before further tries wait.
     public var maxFailedSignIns = 5
 
@@ -62,6 +65,7 @@ struct UserEntry: Codable {
     var role: String
     var pinHash: String
     var language: String?
+    var badge: String?
 }
 
 extension StationConfig {
@@ -156,8 +160,19 @@ extension StationConfig {
                 path: p.key("language"), message: "'\(Escaped.text(l))' is not a language the pages ship in",
                 fix: "use one of: \(operatorLanguages.joined(separator: ", ")), or leave it out for the browser's")
         }
+        if let b = e.badge {
+            let control = b.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            guard !b.isEmpty, b.count <= 128, b == b.trimmingCharacters(in: .whitespaces), !control else {
+                throw ConfigIssue(
+                    path: p.key("badge"), message: "the badge of '\(id)' is empty, over 128 characters or has spaces or control characters",
+                    fix: "give the code the badge carries, exactly as the scanner reads it")
+            }
+            if let other = users.first(where: { $0.badge == b }) {
+                throw ConfigIssue(path: p.key("badge"), message: "'\(other.id)' has the same badge", fix: "give every user their own badge")
+            }
+        }
         return StationUser(
             id: id, name: e.name, role: try oneOf(e.role, StationRole.self, p.key("role"), what: "role"),
-            pinHash: h, language: e.language)
+            pinHash: h, language: e.language, badge: e.badge)
     }
 }

@@ -31,8 +31,15 @@ extension StationConfig {
                         fix: "use one of: \(recipes.keys.sorted().joined(separator: ", "))")
                 }
             }
-            scanners.append(
-                FixtureScanner(fixture: e.id, instrument: s.instrument, operatorId: s.operator, partPrefixes: s.partPrefixes ?? [:]))
+            if let b = s.badgePrefix, b.isEmpty || (s.partPrefixes ?? [:]).keys.contains(where: { $0.hasPrefix(b) || b.hasPrefix($0) }) {
+                throw ConfigIssue(
+                    path: p.key("badgePrefix"), message: "badge prefix '\(Escaped.text(b))' is empty or overlaps a serial prefix",
+                    fix: "give the prefix every badge code starts with and no serial does")
+            }
+            var scanner = FixtureScanner(
+                fixture: e.id, instrument: s.instrument, operatorId: s.operator, partPrefixes: s.partPrefixes ?? [:])
+            scanner.badgePrefix = s.badgePrefix
+            scanners.append(scanner)
         }
         return scanners
     }

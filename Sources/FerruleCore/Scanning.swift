@@ -9,6 +9,9 @@ public struct FixtureScanner: Sendable, Hashable, Codable {
     public var operatorId: String
     /// Serial prefix -> part number: a serial that starts with one names its part (longest wins).
     public var partPrefixes: [String: String]
+    /// What every badge code starts with (`badgePrefix`): such a scan that is no user's badge is
+    /// refused instead of being taken for a serial.
+    public var badgePrefix: String?
 
     public init(fixture: Int, instrument: String, operatorId: String, partPrefixes: [String: String] = [:]) {
         self.fixture = fixture

@@ -2,6 +2,7 @@ import FerruleConfig
 import FerruleCore
 import FerruleDevices
 import FerruleProtocol
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -12,6 +13,8 @@ public actor ScanDesk {
     let station: Station
     /// The part scanned last at each fixture.
     private var chosenPart: [Int: String] = [:]
+    /// Who signed in with a badge at each fixture, and when they last scanned there.
+    private var badgeOperator: [Int: (id: String, lastScan: Date)] = [:]
 
     init(station: Station) { self.station = station }
 
@@ -30,6 +33,16 @@ public actor ScanDesk {
     /// Whether the scan was taken, and what it did or why not (typed where the station refused the unit).
     private func act(on raw: String, _ scanner: FixtureScanner) async -> (Bool, String, Refusal?) {
         let f = scanner.fixture
+        let now = station.now()
+        await signOutIfIdle(at: f, now: now)
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        if let user = await station.currentConfig.users.first(where: { $0.badge == text }) {
+            return (true, await badge(user, at: f, now: now), nil)
+        }
+        if let prefix = scanner.badgePrefix, text.hasPrefix(prefix) {
+            return (false, "badge \(Escaped.text(text)) is no user's; ask a supervisor to add it to the station's users", nil)
+        }
+        badgeOperator[f]?.lastScan = now
         let parts = await station.knownPartNumbers()
         let content: ScanContent
         do { content = try scanner.read(raw, knownParts: parts) } catch {
@@ -46,7 +59,7 @@ public actor ScanDesk {
             guard parts.contains(part) else {
                 return (false, "part number \(Escaped.text(part)) has no recipe; scan a part this station tests", nil)
             }
-            var unit = UnitRequest(serial: serial, partNumber: part, fixture: f, operatorId: scanner.operatorId)
+            var unit = UnitRequest(serial: serial, partNumber: part, fixture: f, operatorId: badgeOperator[f]?.id ?? scanner.operatorId)
             unit.requestedBy = "scanner \(scanner.instrument)"
             do {
                 try await station.start(unit)
@@ -55,6 +68,31 @@ public actor ScanDesk {
             }
             return (true, "testing \(Escaped.text(serial)) as \(part) on fixture \(f)", nil)
         }
+    }
+}
+
+extension ScanDesk {
+    /// A badge scanned at fixture `f`: its user signs in there (whoever was signed in there signs
+    /// out), or signs out if they were signed in. Units scanned there next carry who is signed in.
+    private func badge(_ user: StationUser, at f: Int, now: Date) async -> String {
+        let via = "badge at fixture \(f)"
+        if let current = badgeOperator.removeValue(forKey: f) {
+            await station.operatorDeactivated(current.id, via: via)
+            if current.id == user.id { return "\(user.name) (\(user.id)) signed out at fixture \(f)" }
+        }
+        badgeOperator[f] = (user.id, now)
+        await station.operatorActivated(user.id, via: via)
+        return "\(user.name) (\(user.id)) signed in at fixture \(f); units scanned here are theirs until they scan their badge again"
+    }
+
+    /// Signs out the badge's operator at fixture `f` after the web app's idle time without a scan
+    /// there (stamped at the moment it ran out), so a unit scanned later is not theirs.
+    private func signOutIfIdle(at f: Int, now: Date) async {
+        guard let current = badgeOperator[f] else { return }
+        let idle = await station.currentConfig.http?.idleSignOutSeconds ?? HTTPSpec.defaultIdleSignOutSeconds
+        guard now.timeIntervalSince(current.lastScan) > idle else { return }
+        badgeOperator[f] = nil
+        await station.operatorDeactivated(current.id, via: "badge at fixture \(f) (idle)", at: current.lastScan.addingTimeInterval(idle))
     }
 }
 

@@ -16,10 +16,12 @@ import Testing
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     /// The in-process bench with a scanner on fixture 1 (serials `B12-…` are the Type B trunk).
-    static func config(scanner: String = "{ instrument: scanner1, operator: line3-f1, partPrefixes: { B12-: \(part) } }") throws
-        -> StationConfig
-    {
+    static func config(
+        scanner: String = "{ instrument: scanner1, operator: line3-f1, partPrefixes: { B12-: \(part) }, badgePrefix: EMP- }"
+    ) throws -> StationConfig {
         var text = try inProcessConfigText()
+        // Ana's badge; Sam has none.
+        text = text.replacingOccurrences(of: "{ id: op1, name: Ana Operator,", with: "{ id: op1, badge: EMP-0042, name: Ana Operator,")
         text = text.replacingOccurrences(
             of: "instruments:\n", with: "instruments:\n  - name: scanner1\n    driver: barcode-serial\n    simulate: pty\n")
         let fixture1 = try #require(text.range(of: "  - id: 1\n"))
@@ -29,8 +31,8 @@ import Testing
 
     /// A built station whose simulated hands load whatever is scanned, and its scanner.
     /// With `prompting`, the hands ask before loading each unit and wait for the answer.
-    static func station(prompting: Bool = false) async throws -> (BuiltStation, SimulatedScanner) {
-        let built = try await makeBuiltStation(config: try config())
+    static func station(prompting: Bool = false, clock: TestClock? = nil) async throws -> (BuiltStation, SimulatedScanner) {
+        let built = try await makeBuiltStation(clock: clock, config: try config())
         let sim = try #require(built.simulation)
         let prompts = prompting ? built.station.prompts : nil
         await built.station.setHands(SimulatedHands(bench: sim.bench, simulation: built.station.config.simulation, prompts: prompts))
@@ -102,6 +104,57 @@ import Testing
         #expect(try await built.station.store.history(HistoryFilter(limit: 10)).map(\.serial) == ["B12-0100"])
     }
 
+    /// A badge signs its user in at the scanner's fixture: the units scanned there next are
+    /// theirs, the line is told (OperatorActivated), the same badge again signs them out; a badge
+    /// no user has starts nothing.
+    @Test func aBadgeSignsAnOperatorInAtTheFixtureUntilScannedAgain() async throws {
+        let (built, scanner) = try await Self.station()
+        defer { built.simulation?.close() }
+        let station = built.station
+        let events = await station.events.subscribe()
+        let signedIn = try await Self.scan("EMP-0042", scanner, events)
+        #expect(signedIn.accepted && signedIn.detail.contains("Ana Operator (op1) signed in at fixture 1"), "\(signedIn.detail)")
+        #expect(try await Self.scan("B12-0300", scanner, events).accepted)
+        #expect(await Self.finished(events)?.0 == "B12-0300")
+        let signedOut = try await Self.scan("EMP-0042", scanner, events)
+        #expect(signedOut.accepted && signedOut.detail.contains("signed out"), "\(signedOut.detail)")
+        #expect(try await Self.scan("B12-0301", scanner, events).accepted)
+        #expect(await Self.finished(events)?.0 == "B12-0301")
+        let unknown = try await Self.scan("EMP-9999", scanner, events)
+        #expect(!unknown.accepted && unknown.detail.contains("no user's"), "\(unknown.detail)")
+        let history = try await station.store.history(HistoryFilter(limit: 10))
+        let operators = Dictionary(uniqueKeysWithValues: history.map { ($0.serial, $0.operator) })
+        #expect(operators == ["B12-0300": "op1", "B12-0301": "line3-f1"], "\(operators)")
+        let told = try await station.store.lineMessages(limit: 1000).map(\.moment).filter {
+            switch $0 {
+            case .operatorActivated, .operatorDeactivated: true
+            default: false
+            }
+        }
+        #expect(told == [.operatorActivated(operatorId: "op1", via: "badge at fixture 1"),
+                         .operatorDeactivated(operatorId: "op1", via: "badge at fixture 1")])
+    }
+
+    /// A badge left signed in past the idle sign-out is signed out, stamped when the time ran out:
+    /// a unit scanned later is not theirs.
+    @Test func aBadgeOperatorIdleTooLongIsSignedOut() async throws {
+        let clock = TestClock()
+        let (built, scanner) = try await Self.station(clock: clock)
+        defer { built.simulation?.close() }
+        let events = await built.station.events.subscribe()
+        #expect(try await Self.scan("EMP-0042", scanner, events).accepted)
+        let signedInAt = clock.now()
+        clock.advance(HTTPSpec.defaultIdleSignOutSeconds + 60)
+        #expect(try await Self.scan("B12-0400", scanner, events).accepted)
+        #expect(await Self.finished(events)?.0 == "B12-0400")
+        #expect(try await built.station.store.history(HistoryFilter(serial: "B12-0400", limit: 1)).first?.operator == "line3-f1")
+        let last = try #require(try await built.station.store.lineMessages(limit: 1000).last {
+            if case .operatorDeactivated = $0.moment { return true } else { return false }
+        })
+        #expect(last.moment == .operatorDeactivated(operatorId: "op1", via: "badge at fixture 1 (idle)"))
+        #expect(last.at == signedInAt.addingTimeInterval(HTTPSpec.defaultIdleSignOutSeconds))
+    }
+
     /// A scanner unplugged is an instrument fault; plugged back, its scans start units again.
     @Test func anUnpluggedScannerIsReportedAndReadAgainWhenBack() async throws {
         let (built, scanner) = try await Self.station()
@@ -121,7 +174,8 @@ import Testing
     @Test(arguments: [
         ("{ instrument: launch-switch, operator: x }", "cannot act as barcode scanner"),
         ("{ instrument: scanner1, operator: \" \" }", "operator of scanned units is empty"),
-        ("{ instrument: scanner1, operator: x, partPrefixes: { B12-: FT-NOPE } }", "is not a recipe's part number")
+        ("{ instrument: scanner1, operator: x, partPrefixes: { B12-: FT-NOPE } }", "is not a recipe's part number"),
+        ("{ instrument: scanner1, operator: x, partPrefixes: { B12-: \(part) }, badgePrefix: B1 }", "overlaps a serial prefix"),
     ])
     func aBadScannerEntryNamesTheKey(entry: String, message: String) throws {
         let e = #expect(throws: ConfigError.self) { try Self.config(scanner: entry) }
