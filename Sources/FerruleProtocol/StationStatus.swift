@@ -173,6 +173,25 @@ public struct StationStatus: Sendable, Codable {
     public var webAddress: String?
 
     /// The results store: its size, the free space, and any trouble storing units or writing files.
+    /// SQLite's `quick_check` over the whole store, run in the background after a start (which
+    /// looks only at the schema and the pages written last, so that it answers in bounded time).
+    public struct IntegrityCheck: Sendable, Codable, Hashable {
+        public enum State: String, Sendable, Codable, Hashable {
+            case running, ok, damaged
+        }
+        public var state: State
+        /// When it began (running) or ended.
+        public var at: Date
+        /// SQLite's words on the damage, and what to do.
+        public var detail: String?
+
+        public init(state: State, at: Date, detail: String? = nil) {
+            self.state = state
+            self.at = at
+            self.detail = detail
+        }
+    }
+
     public struct Storage: Sendable, Codable {
         public var path: String
         public var sizeBytes: Int
@@ -189,12 +208,15 @@ public struct StationStatus: Sendable, Codable {
         /// Why stored units' report files cannot be written right now (retried every 5 s).
         public var reportFilesProblem: String?
         public var reportFilesUnwritten: Int = 0
+        /// The full integrity check that follows a start in the background; nil before it began.
+        public var integrity: IntegrityCheck?
 
         public init(
             path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int,
             spilledUnits: Int = 0, spillFile: String? = nil, spillProblem: String? = nil,
-            reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0
+            reportFilesProblem: String? = nil, reportFilesUnwritten: Int = 0, integrity: IntegrityCheck? = nil
         ) {
+            self.integrity = integrity
             self.spilledUnits = spilledUnits
             self.spillFile = spillFile
             self.spillProblem = spillProblem

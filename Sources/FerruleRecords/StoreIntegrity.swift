@@ -1,6 +1,7 @@
 import FerruleCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// What a look at the store file found, before anything opens it for writing.
 public struct StoreHealth: Sendable, CustomStringConvertible {
@@ -19,11 +20,18 @@ public struct StoreHealth: Sendable, CustomStringConvertible {
     /// Units the store holds (0 when absent or damaged).
     public var units: Int
     public var sizeBytes: Int
+    /// How far it looked: every page (`quick_check`), or the pages a start needs (`quickLook`).
+    public var method: Method = .quickCheck
+
+    public enum Method: String, Sendable {
+        case quickCheck = "quick_check"
+        case quickLook = "the schema, the file's length and the newest rows of every table"
+    }
 
     public var description: String {
         switch state {
         case .absent: return "\(path): no store yet"
-        case .ok: return "\(path): ok (quick_check), \(units) unit(s), \(sizeBytes) bytes"
+        case .ok: return "\(path): ok (\(method.rawValue)), \(units) unit(s), \(sizeBytes) bytes"
         case .damaged(let why): return "\(path): DAMAGED: \(why)"
         }
     }
@@ -34,6 +42,11 @@ extension Store {
     /// read: a few seconds for a year of units). Never writes the database; the caller holds
     /// the data directory's lock, so no station is writing it either.
     public static func check(path: String) -> StoreHealth {
+        check(path: path) { _ in }
+    }
+
+    /// `check`, handing the open connection to `opened` first (to interrupt it from elsewhere).
+    public static func check(path: String, opened: (DatabaseQueue) -> Void) -> StoreHealth {
         let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
         guard FileManager.default.fileExists(atPath: path) else { return StoreHealth(path: path, state: .absent, units: 0, sizeBytes: 0) }
         var config = Configuration()
@@ -41,6 +54,7 @@ extension Store {
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             defer { try? queue.close() }
+            opened(queue)
             return try queue.read { db in
                 let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(10)")
                 guard problems == ["ok"] else {
@@ -53,6 +67,44 @@ extension Store {
             }
         } catch {
             return StoreHealth(path: path, state: .damaged(words(error)), units: 0, sizeBytes: size)
+        }
+    }
+
+    /// What a start looks at, in a time that does not grow with the store: the header and schema,
+    /// whether the file is as long as SQLite says it is (a truncated file), and the newest rows of
+    /// every table, which sit in the pages written last (where a crash or a full disk leaves its
+    /// damage). Damage deep in old pages is left to `check`, which the station runs in the
+    /// background (`StoreCheckService`). Read-only; never writes the database.
+    public static func quickLook(path: String, rowsPerTable: Int = 64) -> StoreHealth {
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+        guard FileManager.default.fileExists(atPath: path) else { return StoreHealth(path: path, state: .absent, units: 0, sizeBytes: 0) }
+        var config = Configuration()
+        config.readonly = true
+        func health(_ state: StoreHealth.State, units: Int = 0) -> StoreHealth {
+            StoreHealth(path: path, state: state, units: units, sizeBytes: size, method: .quickLook)
+        }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                // The WAL may hold pages past the main file's end; without one, the file must hold them all.
+                let wal = ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int) ?? 0
+                if wal == 0, size < pageSize * pages {
+                    return health(.damaged("the file is \(size) bytes, SQLite counts \(pages) pages of \(pageSize): it was truncated"))
+                }
+                let tables = try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                for table in tables {
+                    _ = try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid DESC LIMIT \(rowsPerTable)")
+                }
+                guard tables.contains("unit") else { return health(.ok) }
+                // The newest unit's row number: as many units as were ever stored, read without a scan.
+                return health(.ok, units: try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) FROM unit") ?? 0)
+            }
+        } catch {
+            return health(.damaged(words(error)))
         }
     }
 
@@ -153,5 +205,45 @@ extension Store {
                                arguments: [id, matings, since.timeIntervalSince1970])
             }
         }
+    }
+}
+
+extension Store {
+    /// `check` on a thread of its own at a lower CPU priority (nice 10): on a year's store it reads
+    /// every page for minutes, and the instruments' threads come first. One read-only connection,
+    /// so the station goes on writing (WAL) meanwhile. Nil when the task was cancelled (shutdown):
+    /// the check is interrupted rather than left running.
+    public static func checkInBackground(path: String) async -> StoreHealth? {
+        let handle = BackgroundCheck()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<StoreHealth?, Never>) in
+                let thread = Thread {
+                    // On Linux the nice value is per thread, and 0 names the calling one.
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                    let health = check(path: path) { handle.opened($0) }
+                    c.resume(returning: handle.interrupted.load(ordering: .acquiring) ? nil : health)
+                }
+                thread.name = "ferrule-store-check"
+                thread.start()
+            }
+        } onCancel: {
+            handle.interrupt()
+        }
+    }
+}
+
+/// The connection of a background check, to interrupt it from the cancelling task.
+private final class BackgroundCheck: Sendable {
+    let interrupted = Atomic<Bool>(false)
+    private let queue = Mutex<DatabaseQueue?>(nil)
+
+    func opened(_ q: DatabaseQueue) {
+        queue.withLock { $0 = q }
+        if interrupted.load(ordering: .acquiring) { q.interrupt() }
+    }
+
+    func interrupt() {
+        interrupted.store(true, ordering: .releasing)
+        queue.withLock { $0?.interrupt() }
     }
 }

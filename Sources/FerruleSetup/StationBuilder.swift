@@ -27,16 +27,19 @@ public struct BuiltStation: Sendable {
 public enum StationBuilder {
     /// - Parameters:
     ///   - sinks: replace the configured sinks (tests), retried after `sinkBackoff`, doubling.
+    ///   - integrityCheckAfter: when the full integrity check of the store begins, in the background.
     ///   - runServices: run the station's services (retries, device watch, sink runners) in the
     ///     background until it shuts down. ferruled passes false: they go into its service group.
     public static func make(
         config: StationConfig, data: DataDirectory, logger: Logger = Logger(label: "ferrule.station"),
         now: @escaping @Sendable () -> Date = Date.init,
-        sinks: [any Sink]? = nil, sinkBackoff: Duration = .seconds(1), runServices: Bool = false
+        sinks: [any Sink]? = nil, sinkBackoff: Duration = .seconds(1), runServices: Bool = false,
+        integrityCheckAfter: Duration = .seconds(30)
     ) async throws -> BuiltStation {
         let simulation = Box<Simulation>()
         let background = Box<BackgroundServices>()
-        let storage = try StationStorage.open(data, spillFile: config.spillFile, logger: logger)
+        var storage = try StationStorage.open(data, spillFile: config.spillFile, logger: logger)
+        storage.integrityCheckAfter = integrityCheckAfter
         let station = try await Station.make(
             config: config, storage: storage,
             instruments: { runtime in

@@ -22,8 +22,11 @@ extension DataDirectory {
     /// Before the store is opened for writing: a damaged store, or an empty one while `reports/`
     /// shows earlier units (truncated, replaced, deleted), is never used silently.
     @discardableResult
-    public func verifyStore() throws(DataDirectoryDamaged) -> StoreHealth {
-        let health = Store.check(path: storePath)
+    /// Checks the store before it is opened for writing: `full` reads every page (`ferruled store
+    /// check`); a start reads only what it needs (`Store.quickLook`), in bounded time whatever the
+    /// store's size, and the full check follows in the background.
+    public func verifyStore(full: Bool = true) throws(DataDirectoryDamaged) -> StoreHealth {
+        let health = full ? Store.check(path: storePath) : Store.quickLook(path: storePath)
         let recover = "stop and run 'ferruled store recover --data-dir \(root)': it moves the damaged file aside (never deletes it) "
             + "and rebuilds every unit from its report in \(reports)"
         switch health.state {

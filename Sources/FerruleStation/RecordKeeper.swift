@@ -38,6 +38,9 @@ public actor RecordKeeper {
     /// Stored units whose report files could not be written yet, and why.
     var filesUnwritten: Set<UUID> = []
     var filesProblem: String?
+    /// The background integrity check's last word (see StoreCheck.swift), and when it starts.
+    var integrity: StationStatus.IntegrityCheck?
+    var integrityCheckAfter: Duration = .seconds(30)
 
     init(
         store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery,
@@ -59,7 +62,7 @@ public actor RecordKeeper {
         .init(
             path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root), problem: storageProblem,
             unstoredUnits: unstored.count, spilledUnits: spill.count, spillFile: spill.path, spillProblem: spillProblem,
-            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count)
+            reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count, integrity: integrity)
     }
 
     /// At shutdown: one last attempt to store what waits in memory, said loudly if it fails.

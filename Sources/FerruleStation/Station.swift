@@ -166,6 +166,7 @@ public actor Station {
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         let (delivery, log) = (station.delivery, logger)
         await station.availability.postingTo { message in await delivery.post(message, logger: log) }
+        await station.records.checkStoreAfter(storage.integrityCheckAfter)
         await station.records.recover()
         await station.referenceKeeper.loadCordMatings()
         return station

@@ -35,8 +35,10 @@ extension Station {
     /// own service in the group, so that they stop after it (a unit aborted at shutdown is still
     /// stored and offered to the sinks).
     public nonisolated var services: [any Service] {
-        [LightRetryService(light: light), StorageRetryService(records: records), DeviceWatchService(availability: availability)]
-            + delivery.runners + scannerServices
+        [
+            LightRetryService(light: light), StorageRetryService(records: records), DeviceWatchService(availability: availability),
+            StoreCheckService(records: records),
+        ] + delivery.runners + scannerServices
     }
 }
 

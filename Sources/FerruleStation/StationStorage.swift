@@ -11,13 +11,15 @@ public struct StationStorage: Sendable {
     let lock: ExclusiveLock
     let store: Store
     let spill: SpillFile
+    /// How long after the start the full integrity check begins in the background.
+    public var integrityCheckAfter: Duration = .seconds(30)
 
     /// Claims `data` (one station per data directory, before anything is written there), checks
     /// the store and opens it; refuses a damaged store with the fix named (`DataDirectoryDamaged`).
     public static func open(_ data: DataDirectory, spillFile: String?, logger: Logger) throws -> StationStorage {
         let lock = try data.claim()
         try data.prepare()
-        try data.verifyStore()
+        try data.verifyStore(full: false)  // bounded; the full check runs in the background (StoreCheckService)
         let store = try Store(path: data.storePath)
         let spill = try SpillFile(path: data.spillPath(configured: spillFile), reserveBytes: spillReserveBytes)
         if !spill.reserved {

@@ -42,6 +42,42 @@ import Testing
         await station.shutdown()
     }
 
+    /// Damage in an old page that a start does not read (here: an index of the resend table,
+    /// which no unit writes) passes the bounded look at start; the background check finds it,
+    /// says it with the fix in status and an event, and the station keeps testing.
+    @Test func damageDeepInAnOldPageIsFoundInTheBackgroundAndTheStationKeepsTesting() async throws {
+        let (dir, _) = try await stationWithHistory()
+        let store = DataDirectory(root: dir).storePath
+        let (status, out) = try runProgram(
+            "/usr/bin/sqlite3", [store, "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_resend_1'; PRAGMA page_size;"])
+        let numbers = out.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(status == 0 && numbers.count == 2, "\(out)")
+        let (page, pageSize) = (try #require(numbers.first), try #require(numbers.last))
+        let handle = try #require(FileHandle(forUpdatingAtPath: store))
+        try handle.seek(toOffset: UInt64((page - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: pageSize))
+        try handle.close()
+        #expect(Store.quickLook(path: store).state == .ok, "the bounded look at start does not read that page")
+
+        let built = try await makeBuiltStation(data: dir, integrityCheckAfter: .zero)
+        let station = built.station
+        try await waitUntil("the background check's verdict") { await station.status().storage.integrity?.state == .damaged }
+        let detail = try #require(await station.status().storage.integrity?.detail)
+        #expect(detail.contains("damaged in an old page") && detail.contains("ferruled store recover --data-dir \(dir)"), "\(detail)")
+        let bench = try #require(built.simulation?.bench)
+        let o = try await testUnit(station, bench, serial: "AFTER-1", part: "FT-MTP8-SMAPC-B")
+        #expect(o.report.verdict == .pass)
+        #expect(try await station.store.history(HistoryFilter(serial: "AFTER-1", limit: 1)).count == 1, "stored")
+        await station.shutdown()
+    }
+
+    /// A healthy store's background check says so in status.
+    @Test func theBackgroundCheckOfAHealthyStoreSaysOk() async throws {
+        let built = try await makeBuiltStation(reference: false, integrityCheckAfter: .zero)
+        try await waitUntil("the background check's verdict") { await built.station.status().storage.integrity?.state == .ok }
+        await built.station.shutdown()
+    }
+
     func ferruled(_ arguments: [String]) throws -> (Int32, String) {
         try runProgram(Daemon.executable, arguments)
     }

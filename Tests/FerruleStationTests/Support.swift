@@ -43,14 +43,16 @@ func makeStation(data: String = temporaryDirectory(), clock: TestClock? = nil, r
 /// The station runs its services (retries, sink runners for `sinks`, retried after 20 ms) until it shuts down.
 /// `sinks` replaces the configured sinks; nil keeps the config's own.
 func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = nil, reference: Bool = true,
-                      config: StationConfig? = nil, sinks: [any Sink]? = []) async throws -> BuiltStation {
+                      config: StationConfig? = nil, sinks: [any Sink]? = [],
+                      integrityCheckAfter: Duration = .seconds(30)) async throws -> BuiltStation {
     let cfg = try config ?? StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml")
     var logger = Logger(label: "test")
     logger.logLevel = .error
     let now: @Sendable () -> Date
     if let clock { now = { clock.now() } } else { now = { Date() } }
     let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now,
-                                              sinks: sinks, sinkBackoff: .milliseconds(20), runServices: true)
+                                              sinks: sinks, sinkBackoff: .milliseconds(20), runServices: true,
+                                              integrityCheckAfter: integrityCheckAfter)
     await built.station.availability.probe()
     if reference, let bench = built.simulation?.bench { try await referenceEveryCord(built.station, bench) }
     return built
