@@ -58,6 +58,12 @@ struct Status: AsyncParsableCommand {
         var line = String(format: "store %@: %.1f MB, %@", Escaped.text(st.path), size, free)
         if let p = st.problem { line += "; CANNOT STORE: \(Escaped.text(p)) (\(st.unstoredUnits) unit(s) waiting in memory)" }
         if let p = st.reportFilesProblem { line += "; REPORT FILES LATE: \(st.reportFilesUnwritten) unit(s): \(Escaped.text(p))" }
+        switch st.integrity?.state {
+        case .running?: line += "; checking every page in the background"
+        case .ok?: line += "; every page checked"
+        case .damaged?: line += "; DAMAGED: \(Escaped.text(st.integrity?.detail ?? ""))"
+        case nil: break
+        }
         Swift.print(line)
     }
 }
