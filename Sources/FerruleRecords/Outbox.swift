@@ -105,12 +105,14 @@ extension Store {
         }
     }
 
-    /// When the oldest report still waiting for this sink was finished; nil: none waits.
+    /// When the oldest report still waiting for this sink was finished; nil: none waits. The
+    /// first entry past the sink's cursor (the outbox is in commit order): one index step, not a
+    /// scan of the backlog, which can be a year long for a sink that never delivered.
     public func oldestWaiting(for sink: String) async throws(StoreError) -> Date? {
         try await readOnly("read the outbox") { db in
             let sql =
-                "SELECT MIN(u.finishedAt) FROM outbox o JOIN unit u ON u.reportId = o.reportId "
-                + "WHERE o.seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0)"
+                "SELECT u.finishedAt FROM outbox o JOIN unit u ON u.reportId = o.reportId "
+                + "WHERE o.seq > COALESCE((SELECT seq FROM sinkCursor WHERE sink = ?), 0) ORDER BY o.seq LIMIT 1"
             return try Double.fetchOne(db, sql: sql, arguments: [sink]).map { Date(timeIntervalSince1970: $0) }
         }
     }

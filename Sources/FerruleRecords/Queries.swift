@@ -116,19 +116,26 @@ extension Store {
             var w = Conditions()
             w.and("f.startedAt >= ?", since?.timeIntervalSince1970)
             w.and("f.startedAt < ?", until?.timeIntervalSince1970)
-            // f: each serial's first test in the window; l: its latest finished test.
+            // Per serial first tested in the window: its first verdict, how many finished tests it
+            // had (of that part) and its latest verdict (read through the serial's index), then
+            // summed per part: one pass over the window's first tests (through the newest-first
+            // index when there is a window), no per-row scan of the store. `+u.partNumber` keeps
+            // SQLite from joining through the part's index, which reads every unit of the part
+            // for each serial.
+            let newest = since != nil || until != nil ? " INDEXED BY unit_newest" : ""
             let sql = """
-                SELECT f.partNumber AS partNumber,
-                       COUNT(*) AS serials,
-                       SUM(f.verdict = 'pass') AS firstPass,
-                       SUM((SELECT l.verdict FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
-                            ORDER BY l.startedAt DESC LIMIT 1) = 'pass') AS passedAtLast,
-                       (SELECT COUNT(*) FROM unit a WHERE a.partNumber = f.partNumber AND a.state != 'running'
-                            AND a.serial IN (SELECT serial FROM unit x WHERE x.attempt = 1 AND x.partNumber = f.partNumber)) AS units,
-                       (SELECT COUNT(*) FROM unit a WHERE a.partNumber = f.partNumber AND a.attempt > 1 AND a.state != 'running') AS retests
-                FROM unit f
-                WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
-                GROUP BY f.partNumber ORDER BY f.partNumber
+                WITH firsts AS (
+                    SELECT f.serial, f.partNumber, f.verdict FROM unit f\(newest) WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
+                ), perSerial AS (
+                    SELECT f.partNumber AS partNumber, f.verdict AS firstVerdict, COUNT(*) AS tests,
+                           (SELECT l.verdict FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
+                                ORDER BY l.startedAt DESC LIMIT 1) AS lastVerdict
+                    FROM firsts f JOIN unit u ON u.serial = f.serial AND +u.partNumber = f.partNumber AND u.state != 'running'
+                    GROUP BY f.serial, f.partNumber
+                )
+                SELECT partNumber, COUNT(*) AS serials, SUM(firstVerdict = 'pass') AS firstPass,
+                       SUM(lastVerdict = 'pass') AS passedAtLast, SUM(tests) AS units, SUM(tests - 1) AS retests
+                FROM perSerial GROUP BY partNumber ORDER BY partNumber
                 """
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)).map { row in
                 let serials: Int = row["serials"]

@@ -168,6 +168,11 @@ extension Store {
                         at: Date(timeIntervalSince1970: row["startedAt"])), db)
             }
         }
+        // A year's store: the newest units first (history's default page, a window of days)
+        // through an index instead of a sort of every unit.
+        m.registerMigration("v6") { db in
+            try db.execute(sql: "CREATE INDEX unit_newest ON unit(startedAt DESC, reportId)")
+        }
         return m
     }
 }
