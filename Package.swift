@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // zlib for the store's records (libz from zlib1g-dev, which the Swift toolchain needs too).
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -84,6 +86,7 @@ let package = Package(
         .target(name: "FerruleRecords", dependencies: [
             "FerruleCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "CompressNIO", package: "compress-nio"),
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "XMLCoder", package: "XMLCoder"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -158,7 +158,7 @@ public final class Store: Sendable {
 
     /// Records that a unit starts; its retest number and the unit it retests are found by serial.
     public func begin(_ start: UnitStart) async throws(StoreError) {
-        let data = try? String(decoding: Self.json.encode(start), as: UTF8.self)
+        let data = try? StoredJSON.pack(Self.json.encode(start))
         guard let data else { throw StoreError(operation: "record the unit start", path: path, underlying: "the recipe cannot be encoded") }
         try await transaction("record the start of \(start.serial)") { db in
             let previous = try Row.fetchOne(
@@ -210,8 +210,8 @@ public final class Store: Sendable {
     /// (returns false when it was stored already).
     @discardableResult
     public func commit(_ report: UnitReport, interrupted: Bool = false, whileRunning: Bool = false) async throws(StoreError) -> Bool {
-        let data: String
-        do { data = String(decoding: try Self.json.encode(report), as: UTF8.self) } catch {
+        let data: Data
+        do { data = try StoredJSON.pack(try Self.json.encode(report)) } catch {
             throw StoreError(
                 operation: "record the report of \(report.unit.serial)", path: path, underlying: "the report cannot be encoded: \(error)")
         }
@@ -263,7 +263,7 @@ public final class Store: Sendable {
         try await readOnly("read unfinished units") { db in
             let decoder = UnitReport.decoder()
             return try Row.fetchAll(db, sql: "SELECT reportId, start FROM unit WHERE state = 'running' ORDER BY startedAt").map { row in
-                let start = try decoder.decode(UnitStart.self, from: Data((row["start"] as String).utf8))
+                let start = try decoder.decode(UnitStart.self, from: try StoredJSON.unpack(row["start"]) ?? Data())
                 var steps: [RawStep] = []
                 var observed: [Int: Int?] = [:]
                 for m in try Row.fetchAll(
@@ -287,10 +287,12 @@ public final class Store: Sendable {
 
     /// The stored record of a unit.
     public func report(_ reportId: UUID) async throws(StoreError) -> UnitReport? {
-        let text = try await readOnly("read a report") { db in
-            try String.fetchOne(db, sql: "SELECT report FROM unit WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
+        let json = try await readOnly("read a report") { db in
+            try StoredJSON.unpack(
+                try DatabaseValue.fetchOne(db, sql: "SELECT report FROM unit WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
+                    ?? .null)
         }
-        return text.flatMap { try? UnitReport.decoder().decode(UnitReport.self, from: Data($0.utf8)) }
+        return json.flatMap { try? UnitReport.decoder().decode(UnitReport.self, from: $0) }
     }
 
     /// Units whose files (report, certificate) are not yet written in the data directory.

@@ -160,7 +160,7 @@ extension Store {
         // `start` only serves a unit still running at a crash; a restored unit has ended, and
         // its report does not carry the whole recipe that a start record holds.
         let startText = #"{"restoredFromReport":true}"#
-        guard let reportText = try? String(decoding: Self.json.encode(report), as: UTF8.self) else {
+        guard let reportText = try? StoredJSON.pack(Self.json.encode(report)) else {
             throw StoreError(operation: "restore \(report.unit.serial)", path: path, underlying: "the report cannot be encoded")
         }
         return try await transaction("restore \(report.unit.serial)") { db in
