@@ -3,8 +3,8 @@ import Foundation
 import PackageDescription
 
 /// `FERRULE_FAST_LAYER=1 swift test`: the fast layer alone (Core, Protocol, Devices, Records, Config
-/// and their test targets), which builds with the Swift toolchain and libudev, libmodbus and SQLite's
-/// headers only: no Proton-C, no servers. Every other target, and the packages only they use, is
+/// and their test targets), which builds with the Swift toolchain and libudev, libmodbus, SQLite's
+/// and zlib's headers only: no Proton-C, no servers. Every other target, and the packages only they use, is
 /// left out of the package (see the end of this file).
 let fastLayer = ProcessInfo.processInfo.environment["FERRULE_FAST_LAYER"] != nil
 
