@@ -27,6 +27,22 @@ public struct LineMessage: Sendable, Codable, Hashable {
         case faultCleared(fault: UUID, instrument: String)
         case operatorActivated(operatorId: String, via: String)
         case operatorDeactivated(operatorId: String, via: String)
+        /// The station as a resource moved from one state to another (`old` nil: the first since start).
+        case stationStateChanged(old: ResourceState?, new: ResourceState, oldDurationSeconds: Double?)
+    }
+
+    /// The station's state as the line's dashboards count time (SEMI E10, as IPC-CFX's
+    /// ResourceState codes it).
+    public enum ResourceState: Int, Sendable, Codable, Hashable {
+        /// A unit is loading, waiting for its start or being measured on some fixture.
+        case regularWork = 1100
+        /// Nothing to test and nothing wrong: waiting for units.
+        case noProduct = 2200
+        /// A reference is being taken (and no unit is measured).
+        case setup = 4500
+        /// An instrument shows a fault or is unplugged, or a light source may be on, and no unit
+        /// or reference runs: the station cannot test until someone acts.
+        case unscheduledDowntime = 5000
     }
 
     /// A reference, as the line is told of it: which fixture and cord, over how many paths and

@@ -49,7 +49,36 @@ public enum CFXLineMessages {
             return try encoded("CFX.Production.OperatorActivated", OperatorBody(operator: .init(operatorIdentifier: who, loginName: who)))
         case .operatorDeactivated(let who, _):
             return try encoded("CFX.Production.OperatorDeactivated", OperatorBody(operator: .init(operatorIdentifier: who, loginName: who)))
+        case .stationStateChanged(let old, let new, let seconds):
+            // The first change after a start comes from NST_ShutdownAndStartup (6500).
+            return try encoded(
+                "CFX.ResourcePerformance.StationStateChanged",
+                StationStateBody(oldState: old?.rawValue ?? 6500, oldStateDuration: timespan(seconds ?? 0), newState: new.rawValue))
         }
+    }
+}
+
+/// A .NET TimeSpan as CFX writes it: `hh:mm:ss`, hours past 24 written as days (`d.hh:mm:ss`).
+func timespan(_ seconds: Double) -> String {
+    let s = max(0, Int(seconds.rounded()))
+    let (d, h, m, r) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60)
+    let time = String(format: "%02d:%02d:%02d", h, m, r)
+    return d > 0 ? "\(d).\(time)" : time
+}
+
+struct StationStateBody: Encodable {
+    var oldState: Int
+    var oldStateDuration: String
+    var newState: Int
+    var relatedFault: String?
+
+    enum CodingKeys: String, CodingKey { case oldState, oldStateDuration, newState, relatedFault }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(oldState, forKey: .oldState)
+        try c.encode(oldStateDuration, forKey: .oldStateDuration)
+        try c.encode(newState, forKey: .newState)
+        try c.encode(relatedFault, forKey: .relatedFault)  // null: the fault, if any, has its own message
     }
 }
 

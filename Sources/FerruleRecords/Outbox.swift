@@ -217,7 +217,10 @@ public actor SinkRunner: Service {
     }
 
     private func waitForLineMessage(_ id: UUID) async -> Bool {
-        await lineWaiters.wait { deliveredLineIds.contains(id) }
+        // Woken at every line message delivered: this one may still be behind others.
+        while !deliveredLineIds.contains(id), !Task.isCancelled {
+            await lineWaiters.wait { deliveredLineIds.contains(id) }
+        }
         return deliveredLineIds.contains(id)
     }
 

@@ -288,9 +288,8 @@ public final class Store: Sendable {
     /// The stored record of a unit.
     public func report(_ reportId: UUID) async throws(StoreError) -> UnitReport? {
         let json = try await readOnly("read a report") { db in
-            try StoredJSON.unpack(
-                try DatabaseValue.fetchOne(db, sql: "SELECT report FROM unit WHERE reportId = ?", arguments: [reportId.uuidString.lowercased()])
-                    ?? .null)
+            let sql = "SELECT report FROM unit WHERE reportId = ?"
+            return try StoredJSON.unpack(try DatabaseValue.fetchOne(db, sql: sql, arguments: [reportId.uuidString.lowercased()]) ?? .null)
         }
         return json.flatMap { try? UnitReport.decoder().decode(UnitReport.self, from: $0) }
     }

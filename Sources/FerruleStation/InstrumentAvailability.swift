@@ -24,11 +24,10 @@ public actor InstrumentAvailability {
     var instrumentErrors: [String: String] = [:] { didSet { faultsChanged() } }
     /// The open fault of each instrument that shows one, by the id the line knows it by.
     private var openFaults: [String: UUID] = [:]
-    /// Fault messages not yet posted, in the order they happened, and whether a post is running.
-    private var unposted: [LineMessage] = []
-    private var posting = false
-    /// Where fault messages go (the line's message outbox).
-    var postToLine: @Sendable (LineMessage) async -> Void = { _ in }
+    /// Where fault messages go (the line's message outbox, in order), and who hears the station
+    /// has or has no fault now (its state for the line).
+    var postToLine: @Sendable (LineMessage) -> Void = { _ in }
+    var onFaulted: @Sendable (Bool) async -> Void = { _ in }
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -53,7 +52,10 @@ public actor InstrumentAvailability {
     }
 
     func whenUnplugged(_ handler: @escaping @Sendable (String, String) async -> Void) { onUnplugged = handler }
-    func postingTo(_ post: @escaping @Sendable (LineMessage) async -> Void) { postToLine = post }
+    func postingTo(_ post: @escaping @Sendable (LineMessage) -> Void, onFaulted: @escaping @Sendable (Bool) async -> Void) {
+        postToLine = post
+        self.onFaulted = onFaulted
+    }
 
     /// CFX's FaultOccurred when an instrument starts showing a fault, FaultCleared with the same
     /// id when it shows none; posted in the order they happened.
@@ -61,20 +63,14 @@ public actor InstrumentAvailability {
         for (name, detail) in instrumentErrors.sorted(by: { $0.key < $1.key }) where openFaults[name] == nil {
             let id = UUID()
             openFaults[name] = id
-            unposted.append(LineMessage(at: now(), .faultOccurred(fault: id, instrument: name, detail: detail)))
+            postToLine(LineMessage(at: now(), .faultOccurred(fault: id, instrument: name, detail: detail)))
         }
         for (name, id) in openFaults.sorted(by: { $0.key < $1.key }) where instrumentErrors[name] == nil {
             openFaults[name] = nil
-            unposted.append(LineMessage(at: now(), .faultCleared(fault: id, instrument: name)))
+            postToLine(LineMessage(at: now(), .faultCleared(fault: id, instrument: name)))
         }
-        guard !unposted.isEmpty, !posting else { return }
-        posting = true
-        Task { await self.postFaults() }
-    }
-
-    private func postFaults() async {
-        while !unposted.isEmpty { await postToLine(unposted.removeFirst()) }
-        posting = false
+        let faulted = !openFaults.isEmpty
+        Task { await onFaulted(faulted) }
     }
 
     /// Asks every instrument who it is. Returns the failures by instrument name.

@@ -11,6 +11,8 @@ public struct Delivery: Sendable {
     public let runners: [SinkRunner]
     let board: SinkStatusBoard
     let store: Store
+    /// Line messages handed over by synchronous code (an actor's state change), posted in order.
+    let lineQueue: LineQueue
 
     /// Runners for `sinks` (built by the composition root from the config's sinks, or a test's),
     /// reading the outbox of `store`.
@@ -22,6 +24,7 @@ public struct Delivery: Sendable {
             })
         self.board = board
         self.store = store
+        lineQueue = LineQueue()
         runners = list.map { sink in
             let spec = config.sinks.first { $0.name == sink.name }
             return SinkRunner(
@@ -42,6 +45,13 @@ public struct Delivery: Sendable {
             return
         }
         wake()
+    }
+
+    /// Queues `message` to be posted after those queued before it: for a moment noticed where
+    /// nothing can wait (a property's didSet). Lost with the process if it dies first: these
+    /// moments are news of a state, and the state is told again at the next change.
+    func postInOrder(_ message: LineMessage, logger: Logger) {
+        lineQueue.add { await self.post(message, logger: logger) }
     }
 
     /// Gives every sink that carries line messages up to `timeout` to deliver `id` (a sink that is
@@ -81,4 +91,19 @@ final class SinkStatusBoard: Sendable {
     }
 
     func all() -> [SinkStatus] { statuses.withLock { $0.values.sorted { $0.name < $1.name } } }
+}
+
+/// Runs the posts handed to it one after the other, in the order they were handed over.
+final class LineQueue: Sendable {
+    private let continuation: AsyncStream<@Sendable () async -> Void>.Continuation
+
+    init() {
+        let (stream, continuation) = AsyncStream<@Sendable () async -> Void>.makeStream()
+        self.continuation = continuation
+        Task { for await post in stream { await post() } }
+    }
+
+    func add(_ post: @escaping @Sendable () async -> Void) { continuation.yield(post) }
+
+    deinit { continuation.finish() }
 }

@@ -111,8 +111,14 @@ public actor Station {
     var hands: (any BenchHands)?
     /// What occupies each fixture that is not idle.
     var busy: [Int: FixtureUse] = [:] {
-        didSet { if !busy.values.contains(.reference) { referencesDone.resumeAll() } }
+        didSet {
+            if !busy.values.contains(.reference) { referencesDone.resumeAll() }
+            noteResourceState()
+        }
     }
+    /// The station's state as the line counts it, since when, and whether an instrument shows a fault.
+    var resourceState: (state: LineMessage.ResourceState, since: Date)?
+    var faulted = false
     /// Who waits for the references in progress to end (`waitForReferences`).
     private let referencesDone = Waiters()
     var progress: [Int: UnitProgress] = [:]
@@ -165,7 +171,10 @@ public actor Station {
         await station.hold(storage.lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         let (delivery, log) = (station.delivery, logger)
-        await station.availability.postingTo { message in await delivery.post(message, logger: log) }
+        await station.availability.postingTo({ message in delivery.postInOrder(message, logger: log) }) { [weak station] faulted in
+            await station?.instrumentsFaulted(faulted)
+        }
+        await station.noteResourceState()
         await station.records.checkStoreAfter(storage.integrityCheckAfter)
         await station.records.recover()
         await station.referenceKeeper.loadCordMatings()

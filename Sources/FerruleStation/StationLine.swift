@@ -13,3 +13,30 @@ extension Station {
         await delivery.post(LineMessage(at: at ?? now(), .operatorDeactivated(operatorId: operatorId, via: via)), logger: logger)
     }
 }
+
+extension Station {
+    /// The station's state for the line: working while a unit holds a fixture, setting up while
+    /// a reference runs, down while an instrument shows a fault, else waiting for units.
+    var currentResourceState: LineMessage.ResourceState {
+        if busy.values.contains(where: { if case .unit = $0 { true } else { false } }) { return .regularWork }
+        if busy.values.contains(.reference) { return .setup }
+        return faulted ? .unscheduledDowntime : .noProduct
+    }
+
+    /// Tells the line when the state changed (CFX StationStateChanged), with how long the old one lasted.
+    func noteResourceState() {
+        let new = currentResourceState
+        guard new != resourceState?.state else { return }
+        let at = now()
+        let old = resourceState
+        resourceState = (new, at)
+        let lasted = old.map { at.timeIntervalSince($0.since) }
+        let change = LineMessage.Moment.stationStateChanged(old: old?.state, new: new, oldDurationSeconds: lasted)
+        delivery.postInOrder(LineMessage(at: at, change), logger: logger)
+    }
+
+    func instrumentsFaulted(_ any: Bool) {
+        faulted = any
+        noteResourceState()
+    }
+}

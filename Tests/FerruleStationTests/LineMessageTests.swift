@@ -26,7 +26,8 @@ import Testing
         #expect(first.fixture == 1 && first.paths > 0, "\(first)")
         #expect(!first.wavelengthsNm.isEmpty && first.wavelengthsNm == first.wavelengthsNm.sorted(), "\(first)")
         let o = try await testUnit(station, bench, serial: "LM-1", part: Self.part)
-        #expect(try await Self.moments(station).last == .workStarted(reportId: o.report.reportId, serial: "LM-1", fixture: 1))
+        let started = try await Self.moments(station).filter { if case .workStarted = $0 { true } else { false } }
+        #expect(started == [.workStarted(reportId: o.report.reportId, serial: "LM-1", fixture: 1)])
         await station.shutdown()
     }
 
@@ -51,12 +52,49 @@ import Testing
         await station.shutdown()
     }
 
+    static func states(_ station: Station) async throws -> [LineMessage.Moment] {
+        try await moments(station).filter { if case .stationStateChanged = $0 { true } else { false } }
+    }
+
+    /// The station's state for the line (SEMI E10 as CFX codes it) is told as it changes: waiting
+    /// after the start, setting up for references, working for a unit, down while an
+    /// instrument shows a fault; each change names the state before it.
+    @Test func theStationsStateIsToldAsItChanges() async throws {
+        let (station, bench) = try await makeStation()
+        await bench.injectFault(instrument: "receive-switch", kind: .noReply, afterCalls: 3)
+        #expect(try await testUnit(station, bench, serial: "LM-S1", part: Self.part).report.verdict == .error)
+        try await waitUntil("the station down for its fault") {
+            if case .stationStateChanged(_, .unscheduledDowntime, _)? = try await Self.states(station).last { return true }
+            return false
+        }
+        await bench.clearFaults()
+        #expect(try await testUnit(station, bench, serial: "LM-S2", part: Self.part).report.verdict == .pass)
+        try await waitUntil("waiting for units again") {
+            if case .stationStateChanged(.regularWork, .noProduct, _)? = try await Self.states(station).last { return true }
+            return false
+        }
+        var previous: LineMessage.ResourceState?
+        var seen: [LineMessage.ResourceState] = []
+        for case .stationStateChanged(let old, let new, let lasted) in try await Self.states(station) {
+            #expect(old == previous && old != new && (old == nil) == (lasted == nil), "\(String(describing: old)) -> \(new)")
+            previous = new
+            seen.append(new)
+        }
+        #expect(seen.first == .noProduct && Set(seen) == [.noProduct, .setup, .regularWork, .unscheduledDowntime], "\(seen)")
+        await station.shutdown()
+    }
+
     @Test func anOperatorSigningInAndOutIsPosted() async throws {
         let (station, _) = try await makeStation(reference: false)
         await station.operatorActivated("op1", via: "web")
         await station.operatorDeactivated("op1", via: "web")
-        #expect(try await Self.moments(station).suffix(2)
-            == [.operatorActivated(operatorId: "op1", via: "web"), .operatorDeactivated(operatorId: "op1", via: "web")])
+        let operators = try await Self.moments(station).filter {
+            switch $0 {
+            case .operatorActivated, .operatorDeactivated: true
+            default: false
+            }
+        }
+        #expect(operators == [.operatorActivated(operatorId: "op1", via: "web"), .operatorDeactivated(operatorId: "op1", via: "web")])
         await station.shutdown()
     }
 
@@ -70,6 +108,8 @@ import Testing
             (.faultCleared(fault: fault, instrument: "ilrl"), "CFX.ResourcePerformance.FaultCleared",
              "\"FaultOccurrenceId\":\"\(fault.uuidString.lowercased())\""),
             (.operatorActivated(operatorId: "op1", via: "web"), "CFX.Production.OperatorActivated", "\"OperatorIdentifier\":\"op1\""),
+            (.stationStateChanged(old: .noProduct, new: .regularWork, oldDurationSeconds: 3725),
+             "CFX.ResourcePerformance.StationStateChanged", "\"NewState\":1100,\"OldState\":2200,\"OldStateDuration\":\"01:02:05\""),
             (.calibrationPerformed(.init(fixture: 2, cord: "ref-B", method: "1-cord", paths: 12, wavelengthsNm: [1310], validUntil: nil)),
              "CFX.ResourcePerformance.CalibrationPerformed", "\"CalibrationCode\":\"fixture-2/ref-B\""),
         ]
