@@ -27,7 +27,7 @@ public actor InstrumentAvailability {
     /// Where fault messages go (the line's message outbox, in order), and who hears the station
     /// has or has no fault now (its state for the line).
     var postToLine: @Sendable (LineMessage) -> Void = { _ in }
-    var onFaulted: @Sendable (Bool) async -> Void = { _ in }
+    var onFaulted: @Sendable (Bool) -> Void = { _ in }
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -52,7 +52,7 @@ public actor InstrumentAvailability {
     }
 
     func whenUnplugged(_ handler: @escaping @Sendable (String, String) async -> Void) { onUnplugged = handler }
-    func postingTo(_ post: @escaping @Sendable (LineMessage) -> Void, onFaulted: @escaping @Sendable (Bool) async -> Void) {
+    func postingTo(_ post: @escaping @Sendable (LineMessage) -> Void, onFaulted: @escaping @Sendable (Bool) -> Void) {
         postToLine = post
         self.onFaulted = onFaulted
     }
@@ -60,6 +60,7 @@ public actor InstrumentAvailability {
     /// CFX's FaultOccurred when an instrument starts showing a fault, FaultCleared with the same
     /// id when it shows none; posted in the order they happened.
     private func faultsChanged() {
+        let before = openFaults.isEmpty
         for (name, detail) in instrumentErrors.sorted(by: { $0.key < $1.key }) where openFaults[name] == nil {
             let id = UUID()
             openFaults[name] = id
@@ -69,8 +70,7 @@ public actor InstrumentAvailability {
             openFaults[name] = nil
             postToLine(LineMessage(at: now(), .faultCleared(fault: id, instrument: name)))
         }
-        let faulted = !openFaults.isEmpty
-        Task { await onFaulted(faulted) }
+        if openFaults.isEmpty != before { onFaulted(!openFaults.isEmpty) }
     }
 
     /// Asks every instrument who it is. Returns the failures by instrument name.

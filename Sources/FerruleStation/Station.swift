@@ -171,8 +171,10 @@ public actor Station {
         await station.hold(storage.lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
         let (delivery, log) = (station.delivery, logger)
+        // Through the same ordered queue as the faults' messages, so a fault raised and cleared
+        // in quick succession reaches the station in that order.
         await station.availability.postingTo({ message in delivery.postInOrder(message, logger: log) }) { [weak station] faulted in
-            await station?.instrumentsFaulted(faulted)
+            delivery.lineQueue.add { [weak station] in await station?.instrumentsFaulted(faulted) }
         }
         await station.noteResourceState()
         await station.records.checkStoreAfter(storage.integrityCheckAfter)
