@@ -354,9 +354,16 @@ final class ModbusContext: @unchecked Sendable {  // confined to the link's seri
             // Between bytes of one frame: generous for USB-serial adapters that deliver in chunks.
             modbus_set_byte_timeout(h, 0, 200_000)
         }
-        guard modbus_connect(handle!) == 0 else {
+        guard let h = handle, modbus_connect(h) == 0 else {
             return "cannot connect to \(address): \(String(cString: modbus_strerror(errno)))"
         }
+        let fd = modbus_get_socket(h)
+        guard let low = ModbusDescriptor.selectable(fd) else {
+            modbus_close(h)
+            return "cannot talk to \(address): its descriptor \(fd) is past the \(ModbusDescriptor.selectLimit) that libmodbus can "
+                + "wait on, and none below is free (too many files open in this process; check for leaked connections)"
+        }
+        if low != fd { modbus_set_socket(h, low) }
         connected = true
         return nil
     }

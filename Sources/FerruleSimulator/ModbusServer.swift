@@ -261,11 +261,17 @@ public final class ModbusWireServer: @unchecked Sendable {  // mutable state und
             throw LinkError(kind: .connect, detail: "modbus_new_rtu failed")
         }
         modbus_set_slave(ctx, Int32(device.unitId))
-        modbus_set_socket(ctx, pty.master)
+        // libmodbus's receive waits with select(): it gets a copy of the master below FD_SETSIZE.
+        guard let master = ModbusDescriptor.selectable(pty.master, closingOriginal: false) else {
+            modbus_free(ctx)
+            throw LinkError(kind: .connect, detail: "pty \(pty.master) is past libmodbus's select() limit and no lower descriptor is free")
+        }
+        modbus_set_socket(ctx, master)
         let box = ContextBox(ctx)  // the context is used by the serving thread only
         server.spawn {
-            server.serve(ctx: box.ctx, fd: pty.master, rtu: true)
+            server.serve(ctx: box.ctx, fd: master, rtu: true)
             modbus_free(box.ctx)
+            if master != pty.master { Glibc.close(master) }
             Glibc.close(pty.master)
             Glibc.close(pty.slave)  // held open until now so that the pty survives the driver reopening it
         }

@@ -133,6 +133,7 @@ import Testing
         }
         #expect(told == [.operatorActivated(operatorId: "op1", via: "badge at fixture 1"),
                          .operatorDeactivated(operatorId: "op1", via: "badge at fixture 1")])
+        await station.shutdown()
     }
 
     /// A badge left signed in past the idle sign-out is signed out, stamped when the time ran out:
@@ -153,6 +154,7 @@ import Testing
         })
         #expect(last.moment == .operatorDeactivated(operatorId: "op1", via: "badge at fixture 1 (idle)"))
         #expect(last.at == signedInAt.addingTimeInterval(HTTPSpec.defaultIdleSignOutSeconds))
+        await built.station.shutdown()
     }
 
     /// A scanner unplugged is an instrument fault; plugged back, its scans start units again.
