@@ -46,22 +46,20 @@ public struct LineMessage: Sendable, Codable, Hashable {
     }
 
     /// A reference, as the line is told of it: which fixture and cord, over how many paths and
-    /// wavelengths, and until when it is trusted.
+    /// wavelengths (how long it is trusted depends on each recipe, so it is not said here).
     public struct CalibrationDone: Sendable, Codable, Hashable {
         public var fixture: Int
         public var cord: String
         public var method: String
         public var paths: Int
         public var wavelengthsNm: [Int]
-        public var validUntil: Date?
 
-        public init(fixture: Int, cord: String, method: String, paths: Int, wavelengthsNm: [Int], validUntil: Date?) {
+        public init(fixture: Int, cord: String, method: String, paths: Int, wavelengthsNm: [Int]) {
             self.fixture = fixture
             self.cord = cord
             self.method = method
             self.paths = paths
             self.wavelengthsNm = wavelengthsNm
-            self.validUntil = validUntil
         }
     }
 }

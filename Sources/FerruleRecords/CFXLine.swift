@@ -31,7 +31,6 @@ public enum CFXLineMessages {
         case .calibrationPerformed(let c):
             let comments = "\(c.method) reference of fixture \(c.fixture) with cord \(c.cord): \(c.paths) paths at "
                 + c.wavelengthsNm.map(String.init).joined(separator: ", ") + " nm"
-                + (c.validUntil.map { ", valid until \(iso($0))" } ?? "")
             return try encoded(
                 "CFX.ResourcePerformance.CalibrationPerformed",
                 CalibrationBody(calibration: .init(

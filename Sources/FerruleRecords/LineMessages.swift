@@ -54,7 +54,7 @@ extension Store {
         }
     }
 
-    /// The line's messages in the order they were posted (tests, `ferrulectl` diagnostics).
+    /// The newest `limit` line messages, oldest first.
     public func lineMessages(limit: Int = 100) async throws(StoreError) -> [LineMessage] {
         try await readOnly("read the line's messages") { db in
             try String.fetchAll(db, sql: "SELECT body FROM lineMessage ORDER BY seq DESC LIMIT ?", arguments: [limit])

@@ -212,7 +212,7 @@ public actor SinkRunner: Service {
             }
             let first = await group.next() ?? false
             group.cancelAll()
-            return first && deliveredLineIds.contains(id)
+            return first
         }
     }
 

@@ -34,16 +34,17 @@ public actor ScanDesk {
     private func act(on raw: String, _ scanner: FixtureScanner) async -> (Bool, String, Refusal?) {
         let f = scanner.fixture
         let now = station.now()
-        await signOutIfIdle(at: f, now: now)
+        let config = await station.currentConfig  // one look at the running config per scan
+        await signOutIfIdle(at: f, now: now, idle: config.http?.idleSignOutSeconds ?? HTTPSpec.defaultIdleSignOutSeconds)
         let text = raw.trimmingCharacters(in: .whitespaces)
-        if let user = await station.currentConfig.users.first(where: { $0.badge == text }) {
+        if let user = config.users.first(where: { $0.badge == text }) {
             return (true, await badge(user, at: f, now: now), nil)
         }
         if let prefix = scanner.badgePrefix, text.hasPrefix(prefix) {
             return (false, "badge \(Escaped.text(text)) is no user's; ask a supervisor to add it to the station's users", nil)
         }
         badgeOperator[f]?.lastScan = now
-        let parts = await station.knownPartNumbers()
+        let parts = Set(config.recipes.keys)
         let content: ScanContent
         do { content = try scanner.read(raw, knownParts: parts) } catch {
             return (false, error.description, nil)
@@ -87,18 +88,12 @@ extension ScanDesk {
 
     /// Signs out the badge's operator at fixture `f` after the web app's idle time without a scan
     /// there (stamped at the moment it ran out), so a unit scanned later is not theirs.
-    private func signOutIfIdle(at f: Int, now: Date) async {
+    private func signOutIfIdle(at f: Int, now: Date, idle: Double) async {
         guard let current = badgeOperator[f] else { return }
-        let idle = await station.currentConfig.http?.idleSignOutSeconds ?? HTTPSpec.defaultIdleSignOutSeconds
         guard now.timeIntervalSince(current.lastScan) > idle else { return }
         badgeOperator[f] = nil
         await station.operatorDeactivated(current.id, via: "badge at fixture \(f) (idle)", at: current.lastScan.addingTimeInterval(idle))
     }
-}
-
-extension Station {
-    /// The part numbers the running config has recipes for.
-    func knownPartNumbers() -> Set<String> { Set(active.recipes.keys) }
 }
 
 /// Reads one fixed scanner for as long as the station runs: its scans go to the `ScanDesk`.

@@ -88,7 +88,7 @@ extension Station {
         try await referenceKeeper.keep(ref)
         let done = LineMessage.CalibrationDone(
             fixture: id, cord: cord.id, method: method.rawValue, paths: launches.count,
-            wavelengthsNm: Array(Set(values.map(\.wavelengthNm))).sorted(), validUntil: nil)
+            wavelengthsNm: Array(Set(values.map(\.wavelengthNm))).sorted())
         await delivery.post(LineMessage(at: ref.takenAt, .calibrationPerformed(done)), logger: logger)
         logger.info("reference taken", metadata: ["fixture": "\(id)", "cord": "\(cord.id)", "values": "\(values.count)"])
         return ref

@@ -110,7 +110,7 @@ import Testing
             (.operatorActivated(operatorId: "op1", via: "web"), "CFX.Production.OperatorActivated", "\"OperatorIdentifier\":\"op1\""),
             (.stationStateChanged(old: .noProduct, new: .regularWork, oldDurationSeconds: 3725),
              "CFX.ResourcePerformance.StationStateChanged", "\"NewState\":1100,\"OldState\":2200,\"OldStateDuration\":\"01:02:05\""),
-            (.calibrationPerformed(.init(fixture: 2, cord: "ref-B", method: "1-cord", paths: 12, wavelengthsNm: [1310], validUntil: nil)),
+            (.calibrationPerformed(.init(fixture: 2, cord: "ref-B", method: "1-cord", paths: 12, wavelengthsNm: [1310])),
              "CFX.ResourcePerformance.CalibrationPerformed", "\"CalibrationCode\":\"fixture-2/ref-B\""),
         ]
         for (moment, name, field) in cases {
