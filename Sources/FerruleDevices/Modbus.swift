@@ -354,7 +354,17 @@ final class ModbusContext: @unchecked Sendable {  // confined to the link's seri
             // Between bytes of one frame: generous for USB-serial adapters that deliver in chunks.
             modbus_set_byte_timeout(h, 0, 200_000)
         }
-        guard let h = handle, modbus_connect(h) == 0 else {
+        guard let h = handle else { return "cannot connect to \(address): no libmodbus context" }
+        if case .tcp(let host, let port) = address {
+            // Connected here: modbus_connect would wait with select() on a number it cannot take.
+            switch ModbusDescriptor.connectTCP(host: host, port: port, timeout: timeout) {
+            case .success(let fd): modbus_set_socket(h, fd)
+            case .failure(let why): return "cannot connect to \(address): \(why)"
+            }
+            connected = true
+            return nil
+        }
+        guard modbus_connect(h) == 0 else {
             return "cannot connect to \(address): \(String(cString: modbus_strerror(errno)))"
         }
         let fd = modbus_get_socket(h)
