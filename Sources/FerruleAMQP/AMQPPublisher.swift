@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Where and as whom to publish: a broker, the target address (a queue or an exchange), the
-/// SASL PLAIN credentials (none: ANONYMOUS) and the container id the broker sees.
+/// SASL PLAIN credentials (none: ANONYMOUS), the container id the broker sees, and TLS (amqps).
 public struct AMQPEndpoint: Sendable, Hashable {
     public var host: String
     public var port: Int
@@ -10,29 +10,59 @@ public struct AMQPEndpoint: Sendable, Hashable {
     public var user: String?
     public var password: String?
     public var containerId: String
+    /// nil: plain AMQP; set: TLS, the broker's certificate checked against the CA and its name.
+    public var tls: AMQPTLS?
 
-    public init(host: String, port: Int, address: String, user: String?, password: String?, containerId: String) {
+    public init(
+        host: String, port: Int, address: String, user: String?, password: String?, containerId: String, tls: AMQPTLS? = nil
+    ) {
         self.host = host
         self.port = port
         self.address = address
         self.user = user
         self.password = password
         self.containerId = containerId
+        self.tls = tls
+    }
+
+    /// `amqp://host:port` or `amqps://host:port`, for messages.
+    public var url: String { "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)" }
+}
+
+/// TLS to the broker: the CA file its certificate must chain to (the certificate must also name
+/// the host connected to), and the station's own certificate and key where the broker asks.
+public struct AMQPTLS: Sendable, Hashable {
+    public var caFile: String
+    public var certFile: String?
+    public var keyFile: String?
+
+    public init(caFile: String, certFile: String? = nil, keyFile: String? = nil) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
     }
 }
 
-/// One message: its body (bytes, sent as an AMQP data section), subject and message id.
+/// One message: its body (bytes, sent as an AMQP data section), subject and message id; a
+/// request also carries where its answer goes and how long it is worth delivering.
 public struct AMQPMessage: Sendable {
     public var body: [UInt8]
     public var subject: String
     public var messageId: String
     public var contentType: String
+    public var replyTo: String?
+    public var timeToLive: Duration?
 
-    public init(body: [UInt8], subject: String, messageId: String, contentType: String = "application/json; charset=utf-8") {
+    public init(
+        body: [UInt8], subject: String, messageId: String, contentType: String = "application/json; charset=utf-8",
+        replyTo: String? = nil, timeToLive: Duration? = nil
+    ) {
         self.body = body
         self.subject = subject
         self.messageId = messageId
         self.contentType = contentType
+        self.replyTo = replyTo
+        self.timeToLive = timeToLive
     }
 }
 
@@ -68,7 +98,10 @@ public final class AMQPPublisher: Sendable {
             current = c
             return c
         }
-        return await connection.publish(messages, timeout: timeout)
+        let outcomes = await connection.publish(messages, timeout: timeout)
+        guard case .notDelivered(let why) = outcomes.first, TLSDiagnosis.isCertificateFailure(why) else { return outcomes }
+        let refined = await TLSDiagnosis.refine(why, endpoint: endpoint)
+        return outcomes.map { if case .notDelivered = $0 { .notDelivered(refined) } else { $0 } }
     }
 
     /// Closes the connection (ferruled stopping); a later publish opens a new one.

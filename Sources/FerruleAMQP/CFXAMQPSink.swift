@@ -21,12 +21,13 @@ public final class CFXAMQPSink: Sink {
     public let handle: String
     public let user: String?
     public let passwordFile: String?
+    public let tls: AMQPTLS?
     public let timeout: Duration
     let publisher = AMQPPublisher()
 
     public init(
         name: String, host: String, port: Int, address: String, handle: String, user: String?, passwordFile: String?,
-        timeout: Duration = .seconds(10)
+        tls: AMQPTLS? = nil, timeout: Duration = .seconds(10)
     ) {
         self.name = name
         self.host = host
@@ -35,6 +36,7 @@ public final class CFXAMQPSink: Sink {
         self.handle = handle
         self.user = user
         self.passwordFile = passwordFile
+        self.tls = tls
         self.timeout = timeout
     }
 
@@ -68,7 +70,7 @@ public final class CFXAMQPSink: Sink {
             password = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let endpoint = AMQPEndpoint(
-            host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)")
+            host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)", tls: tls)
         let outcomes = await publisher.publish(
             messages.map { AMQPMessage(body: Array($0.json), subject: $0.name, messageId: $0.uniqueID) }, to: endpoint,
             timeout: timeout)
@@ -85,7 +87,8 @@ public final class CFXAMQPSink: Sink {
     /// Says what to do when the broker refused the credentials, as the operator will read it.
     func explain(_ why: String) -> String {
         guard why.contains("unauthorized-access") || why.contains("Authentication failed") else { return why }
-        return "the broker at \(host):\(port) refused user '\(user ?? "anonymous")' (\(why)): check the sink's user and passwordFile"
+        let url = "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)"
+        return "the broker at \(url) refused user '\(user ?? "anonymous")' (\(why)): check the sink's user and passwordFile"
     }
 
     public func shutdown() async { publisher.close() }

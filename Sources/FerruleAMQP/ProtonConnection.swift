@@ -6,9 +6,11 @@ import Synchronization
 /// touched only on that thread, inside event handling; other threads hand it messages through
 /// `state` and wake it with `pn_connection_wake`, the one call Proton allows from anywhere (and
 /// only while the connection lives: `alive` is cleared, under the same lock, once its
-/// transport has closed).
+/// transport has closed). With an `inbox` it also receives, on a second link, the answers sent
+/// to the inbox's address.
 final class ProtonConnection: @unchecked Sendable {
     let endpoint: AMQPEndpoint
+    let inbox: ReplyInbox?
     private let proactor: OpaquePointer
     private let connection: OpaquePointer
     private let state = Mutex(State())
@@ -25,16 +27,22 @@ final class ProtonConnection: @unchecked Sendable {
         var settled: [UInt64: AMQPOutcome] = [:]
         var waiting: [UInt64: CheckedContinuation<AMQPOutcome, Never>] = [:]
         var nextTag: UInt64 = 1
+        /// The broker's AMQP open arrived: the transport (and TLS, if any) is up.
+        var opened = false
+        var openWaiters: [CheckedContinuation<Bool, Never>] = []
     }
 
     // Confined to the proactor thread.
     private var sender: OpaquePointer?
+    var receiver: OpaquePointer?
     private var remoteReason: String?
 
     var isAlive: Bool { state.withLock { $0.alive } }
 
-    init(endpoint: AMQPEndpoint) {
+    /// `checkName: false` only for the probe that tells a wrong CA from a wrong host name.
+    init(endpoint: AMQPEndpoint, inbox: ReplyInbox? = nil, checkName: Bool = true) {
         self.endpoint = endpoint
+        self.inbox = inbox
         proactor = pn_proactor()
         connection = pn_connection()
         pn_connection_set_container(connection, endpoint.containerId)
@@ -43,7 +51,11 @@ final class ProtonConnection: @unchecked Sendable {
         if let password = endpoint.password { pn_connection_set_password(connection, password) }
         var address = [CChar](repeating: 0, count: Int(PN_MAX_ADDR))
         _ = pn_proactor_addr(&address, address.count, endpoint.host, String(endpoint.port))
-        pn_proactor_connect2(proactor, connection, nil, address)
+        let transport = pn_transport()
+        if let tls = endpoint.tls, let failure = Self.secure(transport, tls, host: endpoint.host, checkName: checkName) {
+            state.withLock { $0.failure = failure }
+        }
+        pn_proactor_connect2(proactor, connection, transport, address)
         let thread = Thread { [self] in run() }
         thread.name = "amqp-\(endpoint.host)"
         thread.start()
@@ -135,17 +147,26 @@ final class ProtonConnection: @unchecked Sendable {
     private func handle(_ event: OpaquePointer) -> Bool {
         switch pn_event_type(event) {
         case PN_CONNECTION_BOUND:
-            // SASL PLAIN with a user, ANONYMOUS without; PLAIN is allowed in the clear (a
-            // loopback or line-network broker without TLS, as the config chose).
+            // SASL PLAIN with a user, ANONYMOUS without; PLAIN is allowed in the clear only
+            // without TLS (a loopback or line-network broker, as the config chose).
             let sasl = pn_sasl(pn_event_transport(event))
             pn_sasl_allowed_mechs(sasl, endpoint.user == nil ? "ANONYMOUS" : "PLAIN")
-            pn_sasl_set_allow_insecure_mechs(sasl, true)
+            pn_sasl_set_allow_insecure_mechs(sasl, endpoint.tls == nil)
+            if state.withLock({ $0.failure }) != nil { pn_connection_close(pn_event_connection(event)) }
         case PN_CONNECTION_INIT:
             openLink(pn_event_connection(event))
+        case PN_CONNECTION_REMOTE_OPEN:
+            let waiters = state.withLock { s in
+                s.opened = true
+                defer { s.openWaiters = [] }
+                return s.openWaiters
+            }
+            for w in waiters { w.resume(returning: true) }
         case PN_LINK_FLOW, PN_CONNECTION_WAKE:
             pump()
         case PN_DELIVERY:
-            settle(pn_event_delivery(event))
+            let delivery = pn_event_delivery(event)
+            if receiver != nil, pn_delivery_link(delivery) == receiver { receive(delivery) } else { settle(delivery) }
         case PN_CONNECTION_REMOTE_CLOSE:
             note(pn_connection_remote_condition(pn_event_connection(event)), "the broker closed the connection")
             pn_connection_close(pn_event_connection(event))
@@ -170,6 +191,8 @@ final class ProtonConnection: @unchecked Sendable {
         pn_connection_open(c)
         let session = pn_session(c)
         pn_session_open(session)
+        // The answers' link first: the broker attaches it (declaring its queue) before any request leaves.
+        if let inbox { openInbox(session, inbox) }
         let link = pn_sender(session, "ferrule-\(endpoint.containerId)")
         pn_terminus_set_address(pn_link_target(link), endpoint.address)
         pn_link_set_snd_settle_mode(link, pn_snd_settle_mode_t(PN_SND_UNSETTLED.rawValue))
@@ -186,7 +209,7 @@ final class ProtonConnection: @unchecked Sendable {
             _ = withUnsafeBytes(of: &bigEndian) { raw in
                 pn_delivery(link, pn_dtag(raw.baseAddress!.assumingMemoryBound(to: CChar.self), 8))
             }
-            let encoded = Self.encode(message)
+            let encoded = ProtonCodec.encode(message)
             _ = encoded.withUnsafeBufferPointer { pn_link_send(link, $0.baseAddress, $0.count) }
             pn_link_advance(link)
         }
@@ -204,7 +227,7 @@ final class ProtonConnection: @unchecked Sendable {
         switch state {
         case UInt64(PN_ACCEPTED): outcome = .accepted
         case UInt64(PN_REJECTED):
-            let why = Self.describe(pn_disposition_condition(pn_delivery_remote(delivery))) ?? "no reason given"
+            let why = ProtonCodec.describe(pn_disposition_condition(pn_delivery_remote(delivery))) ?? "no reason given"
             outcome = .rejected("the broker rejected the message: \(why)")
         default: outcome = .notDelivered("the broker released the message without taking it")
         }
@@ -214,48 +237,35 @@ final class ProtonConnection: @unchecked Sendable {
 
     /// Keeps the first reason the broker or the transport gave, for every message not settled.
     private func note(_ condition: OpaquePointer?, _ context: String) {
-        if remoteReason == nil, let why = Self.describe(condition) { remoteReason = "\(context): \(why)" }
+        if remoteReason == nil, let why = ProtonCodec.describe(condition) { remoteReason = "\(context): \(why)" }
     }
 
     /// The transport is gone: every message not settled is not delivered, with the reason.
     private func closed() {
-        let why = remoteReason ?? "the connection to \(endpoint.host):\(endpoint.port) closed"
-        let open: Set<UInt64> = state.withLock { s in
+        let (open, waiters, why): (Set<UInt64>, [CheckedContinuation<Bool, Never>], String) = state.withLock { s in
+            let why = s.failure ?? explainTLS(remoteReason) ?? "the connection to \(endpoint.host):\(endpoint.port) closed"
             s.alive = false
             s.failure = why
-            return s.open
+            defer { s.openWaiters = [] }
+            return (s.open, s.openWaiters, why)
         }
+        for w in waiters { w.resume(returning: false) }
         resolve(open, .notDelivered(why))
     }
 
-    static func describe(_ condition: OpaquePointer?) -> String? {
-        guard let condition, pn_condition_is_set(condition) else { return nil }
-        let name = pn_condition_get_name(condition).map { String(cString: $0) } ?? "amqp:error"
-        let text = pn_condition_get_description(condition).map { String(cString: $0) } ?? ""
-        return text.isEmpty ? name : "\(name): \(text)"
+    /// Waits until the broker's AMQP open arrives (true) or the connection closes (false).
+    func opened() async -> Bool {
+        await withCheckedContinuation { c in
+            let known: Bool? = state.withLock { s in
+                if s.opened { return true }
+                if !s.alive { return false }
+                s.openWaiters.append(c)
+                return nil
+            }
+            if let known { c.resume(returning: known) }
+        }
     }
 
-    /// The message in AMQP's wire encoding: durable (the broker keeps it across a restart), the
-    /// body as one data section.
-    static func encode(_ m: AMQPMessage) -> [CChar] {
-        let msg = pn_message()
-        defer { pn_message_free(msg) }
-        pn_message_set_durable(msg, true)
-        pn_message_set_inferred(msg, true)
-        pn_message_set_content_type(msg, m.contentType)
-        pn_message_set_subject(msg, m.subject)
-        var buffer = pn_rwbytes_t(size: 0, start: nil)
-        defer { free(buffer.start) }
-        let length: Int = m.messageId.withCString { id in
-            m.body.withUnsafeBufferPointer { body in
-                body.withMemoryRebound(to: CChar.self) { bytes in
-                    pn_data_put_string(pn_message_id(msg), pn_bytes(strlen(id), id))
-                    pn_data_put_binary(pn_message_body(msg), pn_bytes(bytes.count, bytes.baseAddress))
-                    return pn_message_encode2(msg, &buffer)
-                }
-            }
-        }
-        guard length > 0, let start = buffer.start else { return [] }
-        return Array(UnsafeBufferPointer(start: start, count: length))
-    }
+    /// Why the connection could not be used, once it has closed.
+    var failure: String? { state.withLock { $0.alive ? nil : $0.failure } }
 }

@@ -27,18 +27,6 @@ struct MESEntry: Codable {
     var routeCheck: RouteCheckEntry?
 }
 
-/// `routeCheck: { http: { url, timeout, tokenFile }, onUnavailable: refuse | allow }`.
-struct RouteCheckEntry: Codable {
-    var http: HTTPRouteCheckEntry?
-    var onUnavailable: String?
-}
-
-struct HTTPRouteCheckEntry: Codable {
-    var url: String
-    var timeout: String?
-    var tokenFile: String?
-}
-
 /// Where results go besides the station's own store (see `SinkSpec`).
 struct SinkEntry: Codable {
     var name: String
@@ -55,6 +43,9 @@ struct SinkEntry: Codable {
     var address: String?
     var handle: String?
     var user: String?
+    var caFile: String?
+    var certFile: String?
+    var keyFile: String?
     var printer: String?
     var print: [String]?
     var templates: [String: String]?

@@ -108,12 +108,9 @@ extension StationConfig {
     }
 
     private static func cfxSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> CFXSinkSpec {
-        guard let url = e.url, let u = URLComponents(string: url), u.scheme == "amqp", let host = u.host, !host.isEmpty else {
-            let tls = e.url?.hasPrefix("amqps:") == true ? " (TLS to the broker, amqps, is not supported yet)" : ""
-            throw ConfigIssue(
-                path: p.key("url"), message: "'\(e.url ?? "")' is not an amqp URL\(tls)",
-                fix: "give the line's broker, e.g. 'url: amqp://broker.line3:5672'")
-        }
+        let broker = try broker(
+            BrokerKeys(url: e.url, user: e.user, passwordFile: e.passwordFile, caFile: e.caFile, certFile: e.certFile, keyFile: e.keyFile),
+            folder: folder, p, urlKey: "url")
         guard let address = e.address, !address.isEmpty else {
             throw ConfigIssue(
                 path: p.key("address"), message: "a cfx-amqp sink needs the broker address to publish to",
@@ -123,14 +120,7 @@ extension StationConfig {
             throw ConfigIssue(
                 path: p.key(key), message: "'\(key)' is not for cfx-amqp sinks", fix: "remove it; the sink publishes CFX messages")
         }
-        if let user = e.user, e.passwordFile == nil {
-            throw ConfigIssue(
-                path: p.key("passwordFile"), message: "user '\(Escaped.text(user))' has no password",
-                fix: "add 'passwordFile: /etc/ferrule/amqp.password' (a file holding only the password)")
-        }
-        return CFXSinkSpec(
-            host: host, port: u.port ?? 5672, address: address, handle: e.handle, user: e.user,
-            passwordFile: e.passwordFile.map { resolvedPath($0, from: folder) })
+        return CFXSinkSpec(broker: broker, address: address, handle: e.handle)
     }
 
     private static func labelSink(_ e: SinkEntry, folder: String, _ p: ConfigPath) throws -> LabelSinkSpec {

@@ -59,14 +59,12 @@ public struct PostgresSinkSpec: Sendable, Hashable {
     public var requireTLS = false
 }
 
-/// `kind: cfx-amqp`: the broker, the target address, the station's CFX handle and the SASL user.
+/// `kind: cfx-amqp`: the broker (with its credentials and TLS), the target address and the
+/// station's CFX handle.
 public struct CFXSinkSpec: Sendable, Hashable {
-    public var host: String
-    public var port: Int
+    public var broker: BrokerSpec
     public var address: String
     public var handle: String?
-    public var user: String?
-    public var passwordFile: String?
 }
 
 /// `kind: zpl-label`: the printer, the verdicts that get a label, and the label templates' text

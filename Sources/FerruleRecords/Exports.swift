@@ -53,8 +53,9 @@ enum CFXUnitsTested {
             testName: "Polarity type \(r.polarity.expectedType)", testStartTime: iso(r.startedAt), testEndTime: at,
             result: r.polarity.verdict == .pass ? "Passed" : "Failed", measurements: [])
         let unit = CFXTestedUnit(
-            unitIdentifier: r.unit.serial, unitPositionNumber: r.fixture, overallResult: result(r.verdict), tests: tests + [polarity],
-            symptoms: r.reasons,
+            unitIdentifier: r.unit.serial, unitPositionNumber: r.fixture, overallResult: result(r.verdict),
+            tests: tests + [polarity] + [routeCheck(r, at: at)].compactMap { $0 },
+            symptoms: r.reasons + (r.routeCheck?.result == .notChecked ? ["MES route not checked: \(r.routeCheck?.detail ?? "")"] : []),
             defects: r.diagnoses.map {
                 CFXDefect(
                     defectCode: $0.code.rawValue, description: $0.message,
@@ -66,6 +67,18 @@ enum CFXUnitsTested {
         return CFXEnvelope(
             messageName: "CFX.Production.TestAndInspection.UnitsTested", timeStamp: at, uniqueID: r.reportId.uuidString.lowercased(),
             source: source ?? "ferrule.station.\(r.station.id)", messageBody: body)
+    }
+}
+
+extension CFXUnitsTested {
+    /// The MES's route check as a CFX Test (Structures/Test.cs, TestResult.cs): Passed when the
+    /// MES allowed the unit, Skipped when it could not be asked and the unit ran anyway; nil
+    /// when the station has no route check.
+    static func routeCheck(_ r: UnitReport, at: String) -> CFXTest? {
+        guard let route = r.routeCheck else { return nil }
+        return CFXTest(
+            testName: route.result == .allowed ? "MES route check" : "MES route not checked", testStartTime: iso(r.startedAt),
+            testEndTime: at, result: route.result == .allowed ? "Passed" : "Skipped", measurements: [])
     }
 }
 

@@ -17,9 +17,21 @@ public enum StationParts {
 
     /// `mes.routeCheck`, when the config has one.
     public static func routeCheck(for config: StationConfig) -> (any RouteCheck)? {
-        config.routeCheck.map {
-            HTTPRouteCheck(url: $0.url, timeout: .milliseconds(Int64($0.timeoutSeconds * 1000)), tokenFile: $0.tokenFile)
+        guard let spec = config.routeCheck else { return nil }
+        let timeout = Duration.milliseconds(Int64(spec.timeoutSeconds * 1000))
+        switch spec.endpoint {
+        case .http(let url, let tokenFile):
+            return HTTPRouteCheck(url: url, timeout: timeout, tokenFile: tokenFile)
+        case .cfx(let c):
+            return CFXRouteCheck(
+                host: c.broker.host, port: c.broker.port, address: c.address, replyAddress: c.replyAddress,
+                handle: c.handle ?? "ferrule.\(config.stationId)", user: c.broker.user, passwordFile: c.broker.passwordFile,
+                tls: amqpTLS(c.broker.tls), timeout: timeout)
         }
+    }
+
+    static func amqpTLS(_ t: BrokerTLSSpec?) -> AMQPTLS? {
+        t.map { AMQPTLS(caFile: $0.caFile, certFile: $0.certFile, keyFile: $0.keyFile) }
     }
 
     static func sink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
@@ -33,8 +45,9 @@ public enum StationParts {
                 name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
         case .cfxAMQP(let c):
             return CFXAMQPSink(
-                name: s.name, host: c.host, port: c.port, address: c.address, handle: c.handle ?? "ferrule.\(config.stationId)",
-                user: c.user, passwordFile: c.passwordFile, timeout: timeout)
+                name: s.name, host: c.broker.host, port: c.broker.port, address: c.address,
+                handle: c.handle ?? "ferrule.\(config.stationId)", user: c.broker.user, passwordFile: c.broker.passwordFile,
+                tls: amqpTLS(c.broker.tls), timeout: timeout)
         case .zplLabel(let l):
             var templates: [String: LabelTemplate] = [:]
             for (part, text) in l.templates {

@@ -40,34 +40,22 @@ enum Broker {
 /// A consumer of the broker that no one here wrote: Qpid Proton's Python binding (Debian's
 /// python3-qpid-proton, under Debian's own python3), writing each message it accepts as a JSON line.
 final class CFXConsumer: @unchecked Sendable {
-    let process = Process()
+    let process: Process
     let file: String
 
     /// Starts the consumer and returns once it is connected to the broker.
     static func start(address: String) async throws -> CFXConsumer {
-        let consumer = try CFXConsumer(address: address)
-        let fd = consumer.output.fileHandleForReading.fileDescriptor
-        let line = try await offPool { try LineReader(fd).line(seconds: 60) }
-        guard line.hasPrefix("ready") else {
-            consumer.stop()
-            throw DaemonError(description: "the CFX consumer did not start (got '\(line)'): is RabbitMQ running with rabbitmq_amqp1_0?")
-        }
-        return consumer
+        let file = temporaryDirectory() + "/received.jsonl"
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
+        let process = try await ReadyPeer.start(
+            "cfx-consumer.py",
+            ["--url", Broker.url, "--address", address, "--user", Broker.user, "--password", Broker.password, "--out", file])
+        return CFXConsumer(process: process, file: file)
     }
 
-    let output = Pipe()
-
-    private init(address: String) throws {
-        file = temporaryDirectory() + "/received.jsonl"
-        FileManager.default.createFile(atPath: file, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            Repo.root + "/scripts/cfx-consumer.py", "--url", Broker.url, "--address", address, "--user", Broker.user,
-            "--password", Broker.password, "--out", file,
-        ]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+    private init(process: Process, file: String) {
+        self.process = process
+        self.file = file
     }
 
     /// Every message received so far: subject, message id and the CFX envelope as JSON.
@@ -109,5 +97,26 @@ final class CFXConsumer: @unchecked Sendable {
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+    }
+}
+
+/// A Python peer of the broker (Proton's binding under Debian's python3) that prints "ready"
+/// once it is attached to its address.
+enum ReadyPeer {
+    static func start(_ script: String, _ arguments: [String]) async throws -> Process {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Repo.root + "/scripts/" + script] + arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let fd = output.fileHandleForReading.fileDescriptor
+        let line = try await offPool { try LineReader(fd).line(seconds: 60) }
+        guard line.hasPrefix("ready") else {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            throw DaemonError(description: "\(script) did not start (got '\(line)'): is RabbitMQ running with rabbitmq_amqp1_0?")
+        }
+        return process
     }
 }
