@@ -21,14 +21,30 @@ public struct LineMessage: Sendable, Codable, Hashable {
         case workStarted(reportId: UUID, serial: String, fixture: Int)
         /// A reference was taken on a fixture's paths and kept.
         case calibrationPerformed(CalibrationDone)
-        /// An instrument stopped answering, or answered wrongly; `fault` ties the clearing to it.
-        case faultOccurred(fault: UUID, instrument: String, detail: String)
-        /// The instrument answers again.
+        /// Something stops the station testing: an instrument stopped answering or answered
+        /// wrongly (`cause` nil, as older versions stored it), or the `cause` says what else;
+        /// `instrument` names what the fault is about (the instrument, the light source, the
+        /// cord, the store), and `fault` ties the clearing to it.
+        case faultOccurred(fault: UUID, instrument: String, detail: String, cause: FaultCause? = nil)
+        /// The fault is over: the instrument answers again, the source confirmed off, the cord
+        /// was replaced, the store takes writes.
         case faultCleared(fault: UUID, instrument: String)
         case operatorActivated(operatorId: String, via: String)
         case operatorDeactivated(operatorId: String, via: String)
         /// The station as a resource moved from one state to another (`old` nil: the first since start).
         case stationStateChanged(old: ResourceState?, new: ResourceState, oldDurationSeconds: Double?)
+    }
+
+    /// What kind of fault stops the station (each is said to the line as CFX says it).
+    public enum FaultCause: String, Sendable, Codable, Hashable, CaseIterable {
+        /// An instrument does not answer, or answers wrongly.
+        case instrument
+        /// A light source did not confirm off: units and references are refused until it does.
+        case sourceMayBeOn
+        /// A test cord reached its rated matings: its fixture refuses units until it is replaced.
+        case cordWorn
+        /// The results store refuses writes: units are refused until it takes them again.
+        case storeRefuses
     }
 
     /// The station's state as the line's dashboards count time (SEMI E10, as IPC-CFX's

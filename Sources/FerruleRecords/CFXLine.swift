@@ -6,10 +6,10 @@ import Foundation
 /// - a unit started: `CFX.Production.WorkStarted` (Production/WorkStarted.cs);
 /// - a reference taken: `CFX.ResourcePerformance.CalibrationPerformed` (ResourcePerformance/
 ///   CalibrationPerformed.cs, with Structures/Calibration.cs; type `General`, status `Ok`);
-/// - an instrument's fault: `CFX.ResourcePerformance.FaultOccurred` (ResourcePerformance/
-///   FaultOccurred.cs, Structures/Fault.cs; cause `ElectricalFailure`, "an electrical device
-///   failure", severity `Error`) and `CFX.ResourcePerformance.FaultCleared` with the same
-///   FaultOccurrenceId;
+/// - a fault that stops the station: `CFX.ResourcePerformance.FaultOccurred` (ResourcePerformance/
+///   FaultOccurred.cs, Structures/Fault.cs, severity `Error`, the cause from Structures/
+///   FaultCause.cs as `fault(_:_:)` maps it) and `CFX.ResourcePerformance.FaultCleared` with the
+///   same FaultOccurrenceId;
 /// - an operator signed in or out: `CFX.Production.OperatorActivated` / `OperatorDeactivated`
 ///   (Production/OperatorActivated.cs, Structures/Operator.cs).
 /// The envelope's UniqueID is the message's id, the same at every attempt. docs/integration.md
@@ -35,12 +35,13 @@ public enum CFXLineMessages {
                 "CFX.ResourcePerformance.CalibrationPerformed",
                 CalibrationBody(calibration: .init(
                     calibrationCode: "fixture-\(c.fixture)/\(c.cord)", comments: comments, calibrationTime: iso(m.at))))
-        case .faultOccurred(let fault, let instrument, let detail):
+        case .faultOccurred(let fault, let subject, let detail, let cause):
+            let (cfxCause, code) = Self.fault(cause ?? .instrument, subject)
             return try encoded(
                 "CFX.ResourcePerformance.FaultOccurred",
                 FaultOccurredBody(fault: .init(
-                    faultCode: instrument, faultOccurrenceId: fault.uuidString.lowercased(),
-                    description: "\(instrument): \(detail)", occurredAt: iso(m.at))))
+                    cause: cfxCause, faultCode: code, faultOccurrenceId: fault.uuidString.lowercased(),
+                    description: "\(subject): \(detail)", occurredAt: iso(m.at))))
         case .faultCleared(let fault, _):
             return try encoded(
                 "CFX.ResourcePerformance.FaultCleared", FaultClearedBody(faultOccurrenceId: fault.uuidString.lowercased()))
@@ -53,6 +54,19 @@ public enum CFXLineMessages {
             return try encoded(
                 "CFX.ResourcePerformance.StationStateChanged",
                 StationStateBody(oldState: old?.rawValue ?? 6500, oldStateDuration: timespan(seconds ?? 0), newState: new.rawValue))
+        }
+    }
+}
+
+extension CFXLineMessages {
+    /// CFX's FaultCause (Structures/FaultCause.cs) and a FaultCode a dashboard can group by:
+    /// an instrument's by its name; the others by kind and subject.
+    static func fault(_ cause: LineMessage.FaultCause, _ subject: String) -> (cause: String, code: String) {
+        switch cause {
+        case .instrument: ("ElectricalFailure", subject)  // "an electrical device failure"
+        case .sourceMayBeOn: ("AutoSafetyStop", "source-may-be-on/\(subject)")  // "triggered by automation"
+        case .cordWorn: ("MaterialExpired", "cord-worn/\(subject)")  // a consumable at the end of its rated life
+        case .storeRefuses: ("SoftwareFailure", "store-refuses-writes")
         }
     }
 }
@@ -103,7 +117,7 @@ struct CalibrationBody: Encodable {
 
 struct FaultOccurredBody: Encodable {
     struct Fault: Encodable {
-        var cause = "ElectricalFailure"
+        var cause: String
         var severity = "Error"
         var faultCode: String
         var faultOccurrenceId: String

@@ -10,6 +10,14 @@ import Logging
 extension ReferenceKeeper {
     func loadCordMatings() async {
         do { cordMatings = try await records.store.cordMatings() } catch { await records.storageFailed(error) }
+        for (id, n) in cordMatings.sorted(by: { $0.key < $1.key }) {
+            guard let wear = cordWear(id), n >= wear.maxMatings else { continue }
+            records.lineFaults.raise(.cordWorn, id, detail: Self.wornOut(id, n, wear))
+        }
+    }
+
+    static func wornOut(_ id: String, _ matings: Int, _ wear: CordWear) -> String {
+        "cord \(id) has \(matings) of its \(wear.maxMatings) rated matings: replace or clean it and reset its count"
     }
 
     func mate(_ ids: [String]) async {
@@ -21,6 +29,7 @@ extension ReferenceKeeper {
         for id in ids {
             guard let wear = cordWear(id), cordMatings[id] == wear.warnMatings || cordMatings[id] == wear.maxMatings else { continue }
             let state: CordState = cordMatings[id] == wear.maxMatings ? .limit : .warning
+            if state == .limit { records.lineFaults.raise(.cordWorn, id, detail: Self.wornOut(id, wear.maxMatings, wear)) }
             logger.warning("cord \(id) has \(cordMatings[id] ?? 0) of \(wear.maxMatings) rated matings (\(state))")
             await events.publish(.cordWear(cord: id, matings: cordMatings[id] ?? 0, maxMatings: wear.maxMatings, state: state))
         }
@@ -70,6 +79,7 @@ extension ReferenceKeeper {
             throw UnitRefused(message: "the reset of \(id) cannot be stored: \(error)", fix: "free disk space, then reset the cord again")
         }
         cordMatings[id] = 0
+        records.lineFaults.clear(.cordWorn, id)
         for w in fixtures where w.testCords.all.contains(where: { $0.id == id }) {
             references[w.id] = [:]
             for cord in referenceCords { data.removeReference(fixture: w.id, cord: cord.id) }

@@ -15,19 +15,15 @@ public actor InstrumentAvailability {
     let store: Store
     let light: LightGuard
     let events: EventBus
+    /// An instrument's fault is one the line is told of (CFX FaultOccurred/FaultCleared).
+    let lineFaults: LineFaults
     let logger: Logger
     let now: @Sendable () -> Date
     var identities: [String: InstrumentIdentity] = [:]
     /// What instruments that report their calibration said at the last probe.
     var calibrationRecords: [String: CalibrationRecord] = [:]
     /// The fault each instrument shows now; a fault raised or cleared is told to the line.
-    var instrumentErrors: [String: String] = [:] { didSet { faultsChanged() } }
-    /// The open fault of each instrument that shows one, by the id the line knows it by.
-    private var openFaults: [String: UUID] = [:]
-    /// Where fault messages go (the line's message outbox, in order), and who hears the station
-    /// has or has no fault now (its state for the line).
-    var postToLine: @Sendable (LineMessage) -> Void = { _ in }
-    var onFaulted: @Sendable (Bool) -> Void = { _ in }
+    var instrumentErrors: [String: String] = [:] { didSet { lineFaults.reconcile(.instrument, instrumentErrors) } }
     /// Instruments whose USB port was unplugged, with why; cleared when the port comes back.
     var missing: [String: String] = [:]
     /// Where each udev-matched instrument's port currently is.
@@ -36,9 +32,10 @@ public actor InstrumentAvailability {
     var onUnplugged: @Sendable (String, String) async -> Void = { _, _ in }
 
     init(
-        specs: [InstrumentSpec], instruments: InstrumentSet, store: Store, light: LightGuard, events: EventBus, logger: Logger,
-        now: @escaping @Sendable () -> Date
+        specs: [InstrumentSpec], instruments: InstrumentSet, store: Store, light: LightGuard, events: EventBus, lineFaults: LineFaults,
+        logger: Logger, now: @escaping @Sendable () -> Date
     ) {
+        self.lineFaults = lineFaults
         self.specs = specs
         self.instruments = instruments
         self.store = store
@@ -52,27 +49,6 @@ public actor InstrumentAvailability {
     }
 
     func whenUnplugged(_ handler: @escaping @Sendable (String, String) async -> Void) { onUnplugged = handler }
-    func postingTo(_ post: @escaping @Sendable (LineMessage) -> Void, onFaulted: @escaping @Sendable (Bool) -> Void) {
-        postToLine = post
-        self.onFaulted = onFaulted
-    }
-
-    /// CFX's FaultOccurred when an instrument starts showing a fault, FaultCleared with the same
-    /// id when it shows none; posted in the order they happened.
-    private func faultsChanged() {
-        let before = openFaults.isEmpty
-        for (name, detail) in instrumentErrors.sorted(by: { $0.key < $1.key }) where openFaults[name] == nil {
-            let id = UUID()
-            openFaults[name] = id
-            postToLine(LineMessage(at: now(), .faultOccurred(fault: id, instrument: name, detail: detail)))
-        }
-        for (name, id) in openFaults.sorted(by: { $0.key < $1.key }) where instrumentErrors[name] == nil {
-            openFaults[name] = nil
-            postToLine(LineMessage(at: now(), .faultCleared(fault: id, instrument: name)))
-        }
-        if openFaults.isEmpty != before { onFaulted(!openFaults.isEmpty) }
-    }
-
     /// Asks every instrument who it is. Returns the failures by instrument name.
     @discardableResult
     public func probe() async -> [String: String] {

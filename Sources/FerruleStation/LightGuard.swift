@@ -15,13 +15,19 @@ public actor LightGuard {
     let instruments: InstrumentSet
     let arbiter: InstrumentArbiter
     let events: EventBus
+    /// A source that may be on is a fault the line is told of (CFX FaultOccurred, AutoSafetyStop).
+    let lineFaults: LineFaults
     let logger: Logger
     /// Light sources that did not confirm off, with why; retried by `keepSwitchingLightOff` until they do.
     var lightMayBeOn: [String: String] = [:]
     /// Wakes the light retry (see `LightRetryService`).
     nonisolated let lightTrouble = Kick()
 
-    init(fixtures: [FixtureWiring], instruments: InstrumentSet, arbiter: InstrumentArbiter, events: EventBus, logger: Logger) {
+    init(
+        fixtures: [FixtureWiring], instruments: InstrumentSet, arbiter: InstrumentArbiter, events: EventBus, lineFaults: LineFaults,
+        logger: Logger
+    ) {
+        self.lineFaults = lineFaults
         self.fixtures = fixtures
         self.instruments = instruments
         self.arbiter = arbiter
@@ -83,6 +89,7 @@ public actor LightGuard {
         lightMayBeOn[source] = why
         guard first else { return }
         logger.critical("light source \(source) may be ON: \(why); retrying until it confirms off")
+        lineFaults.raise(.sourceMayBeOn, source, detail: why)
         let fixtures = fixtures.filter { $0.source == source }.map(\.id)
         Task { [events] in
             for f in fixtures { await events.publish(.sourceMayBeOn(fixture: f, detail: why)) }
@@ -93,6 +100,7 @@ public actor LightGuard {
     private func sourceConfirmedOff(_ source: String) async {
         guard lightMayBeOn.removeValue(forKey: source) != nil else { return }
         logger.notice("light source \(source) confirmed off")
+        lineFaults.clear(.sourceMayBeOn, source)
         for w in fixtures where w.source == source { await events.publish(.sourceMayBeOn(fixture: w.id, detail: nil)) }
     }
 

@@ -27,6 +27,8 @@ public actor RecordKeeper {
     let certificate: CertificateTemplate
     let events: EventBus
     let delivery: Delivery
+    /// Faults that stop the station, told to the line (a store that refuses writes is one).
+    nonisolated let lineFaults: LineFaults
     let logger: Logger
     let now: @Sendable () -> Date
     /// Why results cannot be stored right now (disk full, read-only); nil when they can.
@@ -44,9 +46,9 @@ public actor RecordKeeper {
 
     init(
         store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery,
-        logger: Logger,
-        now: @escaping @Sendable () -> Date
+        lineFaults: LineFaults, logger: Logger, now: @escaping @Sendable () -> Date
     ) {
+        self.lineFaults = lineFaults
         self.store = store
         self.spill = spill
         self.data = data
@@ -260,7 +262,10 @@ public actor RecordKeeper {
         logger.critical("results store: \(text)")
         let wasFine = storageProblem == nil
         storageProblem = text
-        if wasFine { Task { await events.publish(.storageProblem(detail: text)) } }  // once per episode
+        if wasFine {  // once per episode
+            Task { await events.publish(.storageProblem(detail: text)) }
+            lineFaults.raise(.storeRefuses, "results store", detail: text)
+        }
         storageTrouble.fire()  // retried until the store takes writes again
     }
 
@@ -269,6 +274,7 @@ public actor RecordKeeper {
         logger.notice("results store writable again")
         storageProblem = nil
         Task { await events.publish(.storageProblem(detail: nil)) }
+        lineFaults.clear(.storeRefuses, "results store")
     }
 
     /// Runs until the station shuts down (see `StorageRetryService`): after a storage problem,

@@ -13,6 +13,8 @@ public struct Delivery: Sendable {
     let store: Store
     /// Line messages handed over by synchronous code (an actor's state change), posted in order.
     let lineQueue: LineQueue
+    /// Line messages the store refused (it refuses writes): posted, in order, before the next one.
+    let unposted = UnpostedLine()
 
     /// Runners for `sinks` (built by the composition root from the config's sinks, or a test's),
     /// reading the outbox of `store`.
@@ -38,11 +40,18 @@ public struct Delivery: Sendable {
     func wake() { for r in runners { r.wake() } }
 
     /// Posts a line message (a reference, a fault, an operator) and wakes the runners. A store
-    /// that refuses it is logged and the station goes on: the moment is news, not a result.
+    /// that refuses it is logged and the station goes on; the message waits in memory and is
+    /// posted before the next one the store takes (a store that refused writes and takes them
+    /// again is told to the line that way, FaultOccurred first).
     func post(_ message: LineMessage, logger: Logger) async {
-        do { try await store.post(message) } catch {
-            logger.error("the line was not told of \(message.moment): \(error)")
-            return
+        let waiting = unposted.takeAll() + [message]
+        for (i, m) in waiting.enumerated() {
+            do { try await store.post(m) } catch {
+                let dropped = unposted.putBack(Array(waiting[i...]))
+                logger.error("the line is not told of \(m.moment) yet, the store refuses it: \(error)")
+                if dropped > 0 { logger.error("\(dropped) line message(s) dropped: more than \(UnpostedLine.limit) wait") }
+                break
+            }
         }
         wake()
     }
@@ -67,6 +76,24 @@ public struct Delivery: Sendable {
     }
 
     public func statuses() -> [SinkStatus] { board.all() }
+}
+
+/// Line messages waiting for the store to take writes again, oldest first, at most `limit`
+/// (the oldest are kept: a fault's FaultOccurred matters more than the moments after it).
+final class UnpostedLine: Sendable {
+    static let limit = 1000
+    private let waiting = Mutex<[LineMessage]>([])
+
+    func takeAll() -> [LineMessage] { waiting.withLock { w in defer { w = [] }; return w } }
+
+    /// Puts `messages` back before any that came meanwhile; returns how many did not fit.
+    func putBack(_ messages: [LineMessage]) -> Int {
+        waiting.withLock { w in
+            let all = messages + w
+            w = Array(all.prefix(Self.limit))
+            return all.count - w.count
+        }
+    }
 }
 
 /// What each sink last said, for status (read without waiting); a change of failing or parked

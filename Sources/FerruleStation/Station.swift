@@ -170,12 +170,9 @@ public actor Station {
             sinks: sinks, routeCheck: routeCheck, sinkBackoff: sinkBackoff)
         await station.hold(storage.lock, onShutdown: onShutdown)
         await station.availability.whenUnplugged { [weak station] name, why in await station?.instrumentUnplugged(name, why) }
-        let (delivery, log) = (station.delivery, logger)
         // Through the same ordered queue as the faults' messages, so a fault raised and cleared
         // in quick succession reaches the station in that order.
-        await station.availability.postingTo({ message in delivery.postInOrder(message, logger: log) }) { [weak station] faulted in
-            delivery.lineQueue.add { [weak station] in await station?.instrumentsFaulted(faulted) }
-        }
+        station.records.lineFaults.whenFaultedChanges { [weak station] faulted in await station?.faultsChanged(faulted) }
         await station.noteResourceState()
         await station.records.checkStoreAfter(storage.integrityCheckAfter)
         await station.records.recover()
@@ -190,9 +187,10 @@ public actor Station {
         let delivery = Delivery(sinks: sinks, config: config, store: store, events: events, logger: logger, baseBackoff: sinkBackoff)
         self.delivery = delivery
         self.routeCheck = routeCheck
+        let lineFaults = LineFaults(delivery: delivery, logger: logger, now: now)
         records = RecordKeeper(
             store: store, spill: spill, data: data, certificate: config.certificate, events: events, delivery: delivery,
-            logger: logger, now: now)
+            lineFaults: lineFaults, logger: logger, now: now)
         self.config = config
         self.active = config
         self.data = data
@@ -201,10 +199,12 @@ public actor Station {
         self.now = now
         self.startedAt = now()
         self.prompts = PromptCenter(events: events)
-        light = LightGuard(fixtures: config.fixtures, instruments: instruments, arbiter: arbiter, events: events, logger: logger)
+        light = LightGuard(
+            fixtures: config.fixtures, instruments: instruments, arbiter: arbiter, events: events, lineFaults: lineFaults, logger: logger)
         referenceKeeper = ReferenceKeeper(config: config, data: data, records: records, events: events, logger: logger, now: now)
         availability = InstrumentAvailability(
-            specs: config.instruments, instruments: instruments, store: store, light: light, events: events, logger: logger, now: now)
+            specs: config.instruments, instruments: instruments, store: store, light: light, events: events, lineFaults: lineFaults,
+            logger: logger, now: now)
     }
 
     public func setHands(_ hands: (any BenchHands)?) { self.hands = hands }

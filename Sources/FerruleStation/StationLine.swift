@@ -16,7 +16,8 @@ extension Station {
 
 extension Station {
     /// The station's state for the line: working while a unit holds a fixture, setting up while
-    /// a reference runs, down while an instrument shows a fault, else waiting for units.
+    /// a reference runs, down while a fault stops it (an instrument's, a source that may be on, a
+    /// worn cord, a store that refuses writes), else waiting for units.
     var currentResourceState: LineMessage.ResourceState {
         if busy.values.contains(where: { if case .unit = $0 { true } else { false } }) { return .regularWork }
         if busy.values.contains(.reference) { return .setup }
@@ -35,7 +36,7 @@ extension Station {
         delivery.postInOrder(LineMessage(at: at, change), logger: logger)
     }
 
-    func instrumentsFaulted(_ any: Bool) {
+    func faultsChanged(_ any: Bool) {
         faulted = any
         noteResourceState()
     }

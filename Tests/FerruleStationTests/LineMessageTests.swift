@@ -43,7 +43,7 @@ import Testing
         var cleared: UUID?
         try await waitUntil("the fault raised and cleared") {
             for m in try await Self.moments(station) {
-                if case .faultOccurred(let id, "receive-switch", let detail) = m, detail.contains("receive-switch") { raised = id }
+                if case .faultOccurred(let id, "receive-switch", let detail, nil) = m, detail.contains("receive-switch") { raised = id }
                 if case .faultCleared(let id, "receive-switch") = m { cleared = id }
             }
             return raised != nil && cleared != nil
