@@ -10,7 +10,10 @@ public struct CFXMessage: Sendable {
 }
 
 /// The CFX messages of one finished unit: `CFX.Production.TestAndInspection.UnitsTested` (every
-/// measurement with value, units and limits) and `CFX.Production.WorkCompleted`, after the unit's
+/// measurement with value, units and limits), `CFX.Production.ToolsUsed` (the test cords mated
+/// to it, Production/ToolsUsed.cs with Structures/ToolUsed.cs and Tool.cs: one usage cycle each,
+/// a cord's id as the tool's UniqueIdentifier, so the line can count matings per cord) when the
+/// fixture names its test cords, and `CFX.Production.WorkCompleted`, after the unit's
 /// `CFX.Production.WorkStarted`, which went out at its start (a line message, see CFXLine.swift).
 /// All carry the report id as TransactionID; UnitsTested's UniqueID is the report id (as in the
 /// `.cfx.json` file), WorkCompleted's is given by `uniqueID` (stable for a report, so a message
@@ -19,6 +22,7 @@ public enum CFXUnitMessages {
     public static let workStarted = "CFX.Production.WorkStarted"
     public static let unitsTested = "CFX.Production.TestAndInspection.UnitsTested"
     public static let workCompleted = "CFX.Production.WorkCompleted"
+    public static let toolsUsed = "CFX.Production.ToolsUsed"
 
     public static func messages(_ r: UnitReport, source: String, uniqueID: (String) -> String) throws -> [CFXMessage] {
         let encoder = CFXKey.encoder(pretty: false)
@@ -30,10 +34,20 @@ public enum CFXUnitMessages {
             source: source,
             messageBody: CFXWorkCompletedBody(
                 transactionID: transaction, primaryIdentifier: r.unit.serial, units: units, result: workResult(r.verdict)))
-        return [
-            CFXMessage(name: unitsTested, uniqueID: tested.uniqueID, json: try encoder.encode(tested)),
-            CFXMessage(name: workCompleted, uniqueID: completed.uniqueID, json: try encoder.encode(completed)),
-        ]
+        var messages = [CFXMessage(name: unitsTested, uniqueID: tested.uniqueID, json: try encoder.encode(tested))]
+        let cords = r.cords.filter { $0.role != .reference }
+        if !cords.isEmpty {
+            let used = CFXEnvelope(
+                messageName: toolsUsed, timeStamp: iso(r.finishedAt), uniqueID: uniqueID(toolsUsed), source: source,
+                messageBody: CFXToolsUsedBody(transactionId: transaction, usedTools: cords.map { c in
+                    CFXToolUsed(
+                        unitIdentifier: r.unit.serial, unitPositionNumber: r.fixture,
+                        tool: .init(uniqueIdentifier: c.id, name: "\(c.role.rawValue) test cord (\(c.matings) of \(c.maxMatings) matings)"))
+                }))
+            messages.append(CFXMessage(name: toolsUsed, uniqueID: used.uniqueID, json: try encoder.encode(used)))
+        }
+        messages.append(CFXMessage(name: workCompleted, uniqueID: completed.uniqueID, json: try encoder.encode(completed)))
+        return messages
     }
 
     /// A name-based UUID (RFC 9562 version 8) from the report id and the message name: the same
@@ -79,6 +93,25 @@ struct CFXWorkStartedBody: Encodable {
     var primaryIdentifier: String
     var unitCount = 1
     var units: [CFXWorkUnit]
+}
+
+struct CFXToolsUsedBody: Encodable {
+    var type = "CFX.Production.ToolsUsed, CFX"
+    var transactionId: String  // so spelt in ToolsUsed.cs
+    var usedTools: [CFXToolUsed]
+}
+
+struct CFXToolUsed: Encodable {
+    struct Tool: Encodable {
+        var type = "CFX.Structures.Tool, CFX"
+        var uniqueIdentifier: String
+        var name: String
+    }
+    var unitIdentifier: String
+    var unitPositionNumber: Int
+    var tool: Tool
+    var usageCycles = 1
+    var installedComponents: [String] = []
 }
 
 struct CFXWorkCompletedBody: Encodable {

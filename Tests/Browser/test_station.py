@@ -401,6 +401,60 @@ class Calibration(unittest.TestCase):
             daemon.close()
 
 
+class RouteRefusal(unittest.TestCase):
+    """The MES refuses a held serial over IPC-CFX (mes.routeCheck.cfx, through the real RabbitMQ
+    to scripts/cfx-mes-peer.py): the page says why in the MES's own words, shown as text, and
+    nothing starts; ferrulectl exits 2 with the same reason; a serial the MES allows runs."""
+
+    REASON = "on hold by QA <b>NCR-9</b>"
+
+    def test_a_held_serial_is_refused_with_the_mess_reason(self):
+        work = tempfile.mkdtemp(prefix="ferrule-route-")
+        address = "/queue/ferrule-browser-route-%d" % os.getpid()
+        password = os.path.join(work, "amqp.password")
+        with open(password, "w") as f:
+            f.write("ferrule\n")
+        log = os.path.join(work, "mes.jsonl")
+        route = "WEB-HELD=hold:%s;CTL-HELD=hold:%s" % (self.REASON, self.REASON)
+        mes = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(fw.REPO, "scripts", "cfx-mes-peer.py"), "--url", "amqp://127.0.0.1:5672",
+             "--address", address, "--user", "ferrule", "--password", "ferrule", "--log", log, "--route", route],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(mes.stdout.close)
+        self.addCleanup(mes.wait)
+        self.addCleanup(mes.kill)
+        self.assertEqual(mes.stdout.readline().strip(), "ready", "the stand-in MES did not attach to the broker")
+        check = ('\nmes:\n  routeCheck:\n    cfx: { broker: "amqp://127.0.0.1:5672", address: "%s", timeout: 10s, '
+                 'user: ferrule, passwordFile: "%s" }\n' % (address, password))
+        daemon = fw.Daemon(edit=lambda t: t + check)
+        self.addCleanup(daemon.close)
+        fw.take_references(daemon.url)
+        p = Page(daemon)
+        self.addCleanup(p.close)
+        p.choose_part(1)
+        p.ready(1)
+        p.scan("WEB-HELD")
+        said = "The MES refused WEB-HELD: %s (failure code 17)" % self.REASON
+        fw.wait(p.d, lambda d: said in text(d, "#fixture-1 .message"))
+        self.assertEqual(css(p.d, "#fixture-1 .message b"), [], "the MES's words are shown as text, never as markup")
+        self.assertEqual(p.d.find_element(By.CSS_SELECTOR, "#fixture-1").get_attribute("data-state"), "idle")
+        self.assertEqual(fw.console_errors(p.d), [])
+        # The terminal: the same refusal, exit status 2.
+        ctl = subprocess.run(
+            [os.path.join(os.path.dirname(fw.FERRULED), "ferrulectl"), "test", "--socket", os.path.join(daemon.dir, "s.sock"),
+             "--serial", "CTL-HELD", "--part", PART, "--fixture", "2", "--operator", "op1"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(ctl.returncode, 2, ctl.stdout + ctl.stderr)
+        self.assertIn("the MES refused CTL-HELD: %s" % self.REASON, ctl.stderr)
+        # A serial the MES allows runs to its verdict.
+        p.ready(1)
+        p.scan("WEB-FREE")
+        self.assertIn("PASS", p.verdict(1))
+        with open(log, encoding="utf-8") as f:
+            asked = [json.loads(line)["envelope"]["MessageBody"]["PrimaryIdentifier"] for line in f]
+        self.assertEqual(asked, ["WEB-HELD", "CTL-HELD", "WEB-FREE"])
+
+
 class Reconnect(unittest.TestCase):
     def test_the_page_reconnects_after_ferruled_restarts(self):
         daemon = fw.Daemon()

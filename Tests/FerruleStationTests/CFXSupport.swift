@@ -91,7 +91,8 @@ final class CFXConsumer: @unchecked Sendable {
     }
 
     static func transaction(of envelope: [String: Any]) -> String? {
-        (envelope["MessageBody"] as? [String: Any])?["TransactionID"] as? String
+        let body = envelope["MessageBody"] as? [String: Any]
+        return body?["TransactionID"] as? String ?? body?["TransactionId"] as? String  // ToolsUsed.cs spells it so
     }
 
     func stop() {

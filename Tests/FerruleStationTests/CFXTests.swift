@@ -33,8 +33,10 @@ import Testing
         }
         #expect(deliveredBeforeLight == true, "WorkStarted was not at the broker before the first step")
         let report = try await running.report
-        let got = try await consumer.waitFor(3, about: [report.reportId.uuidString.lowercased()])
-        #expect(got.map(\.subject) == [CFXUnitMessages.workStarted, CFXUnitMessages.unitsTested, CFXUnitMessages.workCompleted])
+        let got = try await consumer.waitFor(4, about: [report.reportId.uuidString.lowercased()])
+        #expect(got.map(\.subject) == [
+            CFXUnitMessages.workStarted, CFXUnitMessages.unitsTested, CFXUnitMessages.toolsUsed, CFXUnitMessages.workCompleted,
+        ])
         let transaction = report.reportId.uuidString.lowercased()
         for (subject, id, envelope) in got {
             #expect(envelope["MessageName"] as? String == subject)
@@ -42,9 +44,9 @@ import Testing
             #expect(envelope["Source"] as? String == "ferrule.test.station07")
             #expect(envelope["Version"] as? String != nil && envelope["TimeStamp"] as? String != nil)
             let body = try #require(envelope["MessageBody"] as? [String: Any])
-            #expect(body["TransactionID"] as? String == transaction)
+            #expect(CFXConsumer.transaction(of: envelope) == transaction)
         }
-        #expect(Set(got.map(\.id)).count == 3 && got[1].id == transaction)
+        #expect(Set(got.map(\.id)).count == 4 && got[1].id == transaction)
         let tested = try #require((got[1].envelope["MessageBody"] as? [String: Any])?["TestedUnits"] as? [[String: Any]])
         #expect(tested.first?["UnitIdentifier"] as? String == "CFX-001")
         #expect(tested.first?["OverallResult"] as? String == (report.verdict == .pass ? "Passed" : "Failed"))
@@ -53,7 +55,11 @@ import Testing
         #expect(il.count == report.measurements.count, "every IL reading, with its value, units and limit")
         let first = try #require(il.first?["MeasuredValue"] as? [String: Any])
         #expect(first["ValueUnits"] as? String == "dB" && first["Value"] is Double && first["MaximumAcceptableValue"] is Double)
-        let completed = try #require(got[2].envelope["MessageBody"] as? [String: Any])
+        // The test cords mated to the unit, one usage each, by the cords' ids.
+        let tools = try #require((got[2].envelope["MessageBody"] as? [String: Any])?["UsedTools"] as? [[String: Any]])
+        #expect(tools.compactMap { ($0["Tool"] as? [String: Any])?["UniqueIdentifier"] as? String } == ["TC-L-1", "TC-R-1"])
+        #expect(tools.allSatisfy { $0["UsageCycles"] as? Int == 1 && $0["UnitIdentifier"] as? String == "CFX-001" })
+        let completed = try #require(got[3].envelope["MessageBody"] as? [String: Any])
         #expect(completed["Result"] as? String == "Completed" && completed["PrimaryIdentifier"] as? String == "CFX-001")
         try await waitUntil("the outbox is empty") { station.delivery.statuses().first?.pending == 0 }
         // Each reference taken before the unit was told as it was taken (CalibrationPerformed).
@@ -73,7 +79,7 @@ import Testing
         let sink = Broker.sink(address: queue, passwordFile: try Broker.passwordFile(), timeout: .seconds(3))
         let (station, bench) = try await makeStation(sinks: [sink])
         var reports: [UUID] = [try await testUnit(station, bench, serial: "CFX-R1", part: Self.part).report.reportId]
-        _ = try await consumer.waitFor(3)
+        _ = try await consumer.waitFor(4)
         try await Broker.ctl("stop_app")
         do {
             for i in 2...4 { reports.append(try await testUnit(station, bench, serial: "CFX-R\(i)", part: Self.part).report.reportId) }
@@ -84,17 +90,16 @@ import Testing
             throw error
         }
         try await Broker.ctl("start_app")
-        let got = try await consumer.waitFor(12, about: Set(reports.map { $0.uuidString.lowercased() }), timeout: .seconds(120))
+        let got = try await consumer.waitFor(16, about: Set(reports.map { $0.uuidString.lowercased() }), timeout: .seconds(120))
         let tested = got.filter { $0.subject == CFXUnitMessages.unitsTested }.map(\.id)
         #expect(Set(tested) == Set(reports.map { $0.uuidString.lowercased() }), "every unit's UnitsTested reached the broker")
-        // Order holds within each unit: its WorkStarted before its UnitsTested before its WorkCompleted.
+        // Order holds within each unit: its WorkStarted, its UnitsTested, its ToolsUsed, its WorkCompleted.
         for r in reports {
             let t = r.uuidString.lowercased()
-            let mine = got.filter { (($0.envelope["MessageBody"] as? [String: Any])?["TransactionID"] as? String) == t }
-            let firsts = [CFXUnitMessages.workStarted, CFXUnitMessages.unitsTested, CFXUnitMessages.workCompleted].map { name in
-                mine.firstIndex { $0.subject == name } ?? -1
-            }
-            #expect(firsts[0] >= 0 && firsts[0] < firsts[1] && firsts[1] < firsts[2], "\(t): \(mine.map(\.subject))")
+            let mine = got.filter { CFXConsumer.transaction(of: $0.envelope) == t }
+            let names = [CFXUnitMessages.workStarted, CFXUnitMessages.unitsTested, CFXUnitMessages.toolsUsed, CFXUnitMessages.workCompleted]
+            let firsts = names.map { name in mine.firstIndex { $0.subject == name } ?? -1 }
+            #expect(firsts[0] >= 0 && firsts == firsts.sorted(), "\(t): \(mine.map(\.subject))")
         }
         try await waitUntil("the outbox is empty") { station.delivery.statuses().first?.pending == 0 }
         #expect(station.delivery.statuses().first?.failing == nil)
@@ -122,7 +127,7 @@ import Testing
         let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
         try (Broker.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
-        _ = try await consumer.waitFor(3)
+        _ = try await consumer.waitFor(4)
         await station.shutdown()
     }
 

@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleProtocol
+import FerruleRecords
 import FerruleSimulator
 @testable import FerruleConfig
 @testable import FerruleStation
@@ -107,6 +108,11 @@ import Glibc
             let o = try await testUnit(station, bench, serial: "LOST-1", part: "FT-MTP12-SMAPC-B-LL")
             #expect(o.report.verdict == .pass)
             #expect(o.report.routeCheck?.result == .notChecked && o.report.routeCheck?.detail?.contains("no answer within") == true)
+            // Its CFX says so too: a Skipped route-check test and a symptom with why.
+            let cfx = try CFXUnitMessages.messages(o.report, source: "s") { $0 }
+            let tested = String(decoding: try #require(cfx.first { $0.name == CFXUnitMessages.unitsTested }).json, as: UTF8.self)
+            #expect(tested.contains(#""TestName":"MES route not checked""#) && tested.contains(#""Result":"Skipped""#), "\(tested)")
+            #expect(tested.contains("MES route not checked: the MES at amqps://localhost:5671"), "\(tested)")
         }
         await station.shutdown()
     }
