@@ -31,7 +31,11 @@ public struct WebService: Service {
     ) throws {
         host = spec.host
         port = spec.port
-        let sessions = SessionFile(path: sessionsPath)
+        // A session that ran out of idle time signed its user out: the line is told, stamped then.
+        let sessions = SessionFile(path: sessionsPath) { [weak station] json, at in
+            guard let session = try? JSONDecoder().decode(WebSession.self, from: json) else { return }
+            await station?.operatorDeactivated(session.userId, via: "web", at: at)
+        }
         let router = Self.router(station: station, routes: routes, spec: spec, sessions: sessions, reload: reload)
         if let metrics {
             router.get("/metrics") { _, _ in

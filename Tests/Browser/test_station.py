@@ -402,31 +402,50 @@ class Calibration(unittest.TestCase):
 
 
 class RouteRefusal(unittest.TestCase):
-    """The MES refuses a held serial over IPC-CFX (mes.routeCheck.cfx, through the real RabbitMQ
-    to scripts/cfx-mes-peer.py): the page says why in the MES's own words, shown as text, and
-    nothing starts; ferrulectl exits 2 with the same reason; a serial the MES allows runs."""
+    """The MES refuses a held serial, over IPC-CFX (mes.routeCheck.cfx, through the real RabbitMQ
+    to scripts/cfx-mes-peer.py) and over HTTP (scripts/mes-peer.py): the page says why in the
+    MES's own words, shown as text, and nothing starts; ferrulectl exits 2 with the same reason;
+    a serial the MES allows runs."""
 
     REASON = "on hold by QA <b>NCR-9</b>"
+    ROUTE = "WEB-HELD=hold:%s;CTL-HELD=hold:%s" % (REASON, REASON)
 
-    def test_a_held_serial_is_refused_with_the_mess_reason(self):
+    def peer(self, args):
+        proc = subprocess.Popen(["/usr/bin/python3"] + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        return proc, proc.stdout.readline().strip()
+
+    def test_over_cfx(self):
         work = tempfile.mkdtemp(prefix="ferrule-route-")
         address = "/queue/ferrule-browser-route-%d" % os.getpid()
         password = os.path.join(work, "amqp.password")
         with open(password, "w") as f:
             f.write("ferrule\n")
         log = os.path.join(work, "mes.jsonl")
-        route = "WEB-HELD=hold:%s;CTL-HELD=hold:%s" % (self.REASON, self.REASON)
-        mes = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(fw.REPO, "scripts", "cfx-mes-peer.py"), "--url", "amqp://127.0.0.1:5672",
-             "--address", address, "--user", "ferrule", "--password", "ferrule", "--log", log, "--route", route],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.addCleanup(mes.stdout.close)
-        self.addCleanup(mes.wait)
-        self.addCleanup(mes.kill)
-        self.assertEqual(mes.stdout.readline().strip(), "ready", "the stand-in MES did not attach to the broker")
-        check = ('\nmes:\n  routeCheck:\n    cfx: { broker: "amqp://127.0.0.1:5672", address: "%s", timeout: 10s, '
-                 'user: ferrule, passwordFile: "%s" }\n' % (address, password))
-        daemon = fw.Daemon(edit=lambda t: t + check)
+        _, first = self.peer([os.path.join(fw.REPO, "scripts", "cfx-mes-peer.py"), "--url", "amqp://127.0.0.1:5672",
+                              "--address", address, "--user", "ferrule", "--password", "ferrule", "--log", log,
+                              "--route", self.ROUTE])
+        self.assertEqual(first, "ready", "the stand-in MES did not attach to the broker")
+        check = ('  cfx: { broker: "amqp://127.0.0.1:5672", address: "%s", timeout: 10s, user: ferrule, passwordFile: "%s" }'
+                 % (address, password))
+        self.refuse_then_run(check, " (failure code 17)")
+        with open(log, encoding="utf-8") as f:
+            asked = [json.loads(line)["envelope"]["MessageBody"]["PrimaryIdentifier"] for line in f]
+        self.assertEqual(asked, ["WEB-HELD", "CTL-HELD", "WEB-FREE"])
+
+    def test_over_http(self):
+        log = os.path.join(tempfile.mkdtemp(prefix="ferrule-route-"), "mes.jsonl")
+        _, first = self.peer([os.path.join(fw.REPO, "scripts", "mes-peer.py"), "--log", log, "--route", self.ROUTE])
+        self.assertTrue(first.startswith("PORT "), first)
+        self.refuse_then_run('  http: { url: "http://127.0.0.1:%s/route-check", timeout: 10s }' % first.split()[1], "")
+        with open(log, encoding="utf-8") as f:
+            asked = [json.loads(line)["route"]["serial"] for line in f]
+        self.assertEqual(asked, ["WEB-HELD", "CTL-HELD", "WEB-FREE"])
+
+    def refuse_then_run(self, check, suffix):
+        daemon = fw.Daemon(edit=lambda t: t + "\nmes:\n  routeCheck:\n  " + check + "\n")
         self.addCleanup(daemon.close)
         fw.take_references(daemon.url)
         p = Page(daemon)
@@ -434,7 +453,7 @@ class RouteRefusal(unittest.TestCase):
         p.choose_part(1)
         p.ready(1)
         p.scan("WEB-HELD")
-        said = "The MES refused WEB-HELD: %s (failure code 17)" % self.REASON
+        said = "The MES refused WEB-HELD: %s%s" % (self.REASON, suffix)
         fw.wait(p.d, lambda d: said in text(d, "#fixture-1 .message"))
         self.assertEqual(css(p.d, "#fixture-1 .message b"), [], "the MES's words are shown as text, never as markup")
         self.assertEqual(p.d.find_element(By.CSS_SELECTOR, "#fixture-1").get_attribute("data-state"), "idle")
@@ -445,14 +464,11 @@ class RouteRefusal(unittest.TestCase):
              "--serial", "CTL-HELD", "--part", PART, "--fixture", "2", "--operator", "op1"],
             capture_output=True, text=True, timeout=60)
         self.assertEqual(ctl.returncode, 2, ctl.stdout + ctl.stderr)
-        self.assertIn("the MES refused CTL-HELD: %s" % self.REASON, ctl.stderr)
+        self.assertIn("the MES refused CTL-HELD: %s%s" % (self.REASON, suffix), ctl.stderr)
         # A serial the MES allows runs to its verdict.
         p.ready(1)
         p.scan("WEB-FREE")
         self.assertIn("PASS", p.verdict(1))
-        with open(log, encoding="utf-8") as f:
-            asked = [json.loads(line)["envelope"]["MessageBody"]["PrimaryIdentifier"] for line in f]
-        self.assertEqual(asked, ["WEB-HELD", "CTL-HELD", "WEB-FREE"])
 
 
 class Reconnect(unittest.TestCase):

@@ -1,3 +1,4 @@
+import FerruleCore
 import FerruleProtocol
 import FerruleConfig
 import FerruleStation
@@ -144,6 +145,27 @@ import Testing
         let lastRequest = clock.now
         try await clock.sleep(until: lastRequest + .milliseconds(3000))
         #expect(try await c.send("GET", "/api/me").status == 401, "2 s without a request: signed out")
+    }
+
+    /// A session that runs out of idle time is a sign-out the line hears (CFX OperatorDeactivated),
+    /// stamped when the time ran out, with no request needed to notice it.
+    @Test func anIdleSignOutIsToldToTheLine() async throws {
+        var spec = try #require(try StationConfig.parse(inProcessConfigText(), file: "inprocess.yaml").http)
+        spec.idleSignOutSeconds = 1
+        let bench = try await WebBench.start(spec: spec)
+        defer { Task { await bench.stop() } }
+        let signedIn = Date()
+        try await WebClient(bench.base).signIn("op1", "1111")
+        var deactivated: [LineMessage] = []
+        try await waitUntil("op1's idle sign-out told to the line", timeout: .seconds(60)) {
+            deactivated = try await bench.station.store.lineMessages(limit: 1000).filter {
+                $0.moment == .operatorDeactivated(operatorId: "op1", via: "web")
+            }
+            return !deactivated.isEmpty
+        }
+        #expect(deactivated.count == 1)
+        let at = try #require(deactivated.first?.at).timeIntervalSince(signedIn)
+        #expect(at >= 0.9 && at < 30, "stamped when the idle second ran out, not when it was noticed: \(at) s")
     }
 
     @Test func aUserRemovedByAReloadIsSignedOutAtOnce() async throws {
