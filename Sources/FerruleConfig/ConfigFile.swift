@@ -69,6 +69,9 @@ struct StationSection: Codable {
     var schedule: String?
     /// An instrument past its calibration: `warn` (default) or `refuse` units.
     var calibration: String?
+    /// How far a path's reference power may fall below the last reference's before the new
+    /// reference is refused as taken through a dirty cord (dB, default 0.3).
+    var referenceMaxDropDb: Double?
 }
 
 struct InstrumentEntry: Codable {

@@ -134,6 +134,9 @@ public struct StationConfig: Sendable {
     public var routeCheck: RouteCheckSpec?
     /// What an instrument past its calibration does to units (`station.calibration`).
     public var calibration: CalibrationPolicy = .warn
+    /// A new reference whose power on some path falls further than this below the last one's is
+    /// refused (`station.referenceMaxDropDb`, dB): light lost in a dirty or damaged cord.
+    public var referenceMaxDropDb = 0.3
     /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
     public var scanners: [FixtureScanner] = []
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
@@ -189,6 +192,13 @@ public struct StationConfig: Sendable {
             config.schedule = schedule
         }
         config.routeCheck = try routeCheckSection(f.mes?.routeCheck, configFile: file, root.key("mes").key("routeCheck"))
+        if let d = f.station.referenceMaxDropDb {
+            guard d.isFinite, (0.05...3).contains(d) else {
+                throw ConfigIssue(path: root.key("station").key("referenceMaxDropDb"), message: "\(d) dB is outside 0.05...3 dB",
+                                  fix: "give the largest fall of a path's reference power that is not dirt, e.g. 0.3")
+            }
+            config.referenceMaxDropDb = d
+        }
         if let c = f.station.calibration {
             config.calibration = try oneOf(c, CalibrationPolicy.self, root.key("station").key("calibration"), what: "calibration policy")
         }

@@ -182,3 +182,39 @@ public struct ReferenceBook: Sendable {
         return references.filter { cords.contains($0.cord.id) }
     }
 }
+
+/// A new reference checked against the last healthy one of the same fixture and cord, path by
+/// path: a path whose power fell more than the allowed step lost light somewhere new (a dirty or
+/// damaged reference or test cord end face), and a reference taken that way would make every
+/// IL measured against it look better than it is.
+public enum ReferenceHealth {
+    public struct Drop: Sendable, Hashable {
+        public var position: Int
+        public var receivePosition: Int
+        public var wavelengthNm: Int
+        public var previousDbm: Double
+        public var newDbm: Double
+        public var dropDb: Double { previousDbm - newDbm }
+    }
+
+    /// The paths of `new` whose power fell more than `maxDropDb` below `previous`'s, worst first.
+    public static func drops(_ new: Reference, since previous: Reference, maxDropDb: Double) -> [Drop] {
+        var before: [String: Double] = [:]
+        for v in previous.values { before["\(v.position)/\(v.receivePosition)/\(v.wavelengthNm)"] = v.powerDbm }
+        return new.values.compactMap { v -> Drop? in
+            guard let old = before["\(v.position)/\(v.receivePosition)/\(v.wavelengthNm)"], old - v.powerDbm > maxDropDb else { return nil }
+            return Drop(position: v.position, receivePosition: v.receivePosition, wavelengthNm: v.wavelengthNm, previousDbm: old,
+                        newDbm: v.powerDbm)
+        }
+        .sorted { ($0.dropDb, $1.position) > ($1.dropDb, $0.position) }
+    }
+
+    /// The drops as an operator reads them: the worst three paths and how many in all.
+    public static func describe(_ drops: [Drop]) -> String {
+        let shown = drops.prefix(3).map {
+            String(format: "position %d -> %d at %d nm fell %.2f dB (%.2f dBm, was %.2f dBm)",
+                   $0.position, $0.receivePosition, $0.wavelengthNm, $0.dropDb, $0.newDbm, $0.previousDbm)
+        }
+        return shown.joined(separator: "; ") + (drops.count > 3 ? "; \(drops.count) paths in all" : "")
+    }
+}

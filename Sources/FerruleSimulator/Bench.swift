@@ -7,8 +7,9 @@ import NIOConcurrencyHelpers
 /// What sits in a fixture.
 public enum Mounted: Sendable {
     case empty
-    /// A reference cord: launch position p lands on receive position `map[p]`, no DUT loss.
-    case cord(PolarityMap)
+    /// A reference cord: launch position p lands on receive position `map[p]`, with no loss of
+    /// its own except `dirtDb[p]` (a dirty or damaged end face on that fiber).
+    case cord(PolarityMap, dirtDb: [Int: Double] = [:])
     case assembly(SimulatedAssembly)
 
     /// A straight (Type A) reference cord as wide as any fixture: p lands on p.
@@ -176,9 +177,9 @@ public actor SimulatedBench {
             switch mounted[w.id] ?? .empty {
             case .empty:
                 continue
-            case .cord(let map):
+            case .cord(let map, let dirt):
                 guard map[p] == q else { continue }
-                dut = 0
+                dut = dirt[p] ?? 0
             case .assembly(let a):
                 guard a.arrival[p] == q, !(a.darkAt[p]?.contains(wl) ?? false), let il = a.loss[p]?[wl] else { continue }
                 dut = il

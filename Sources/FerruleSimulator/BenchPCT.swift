@@ -36,10 +36,11 @@ extension SimulatedBench {
         case .empty:
             truth.returnLoss = (14.7 + 0.2 * rng.gaussian(), 14.7 + 0.2 * rng.gaussian())  // an open PC end
             return truth
-        case .cord(let map):
+        case .cord(let map, let dirt):
             truth.returnLoss = (55 + 0.3 * rng.gaussian(), 55 + 0.3 * rng.gaussian())
             truth.lengthM = 1 + 0.02 * rng.gaussian()
             guard map[p] == q else { return truth }
+            dut = dirt[p] ?? 0
         case .assembly(let a):
             truth.lengthM = a.lengthM + 0.02 * rng.gaussian()
             if let rla = a.returnLoss[p], let rlb = a.returnLossB[p] {
@@ -61,7 +62,7 @@ extension SimulatedBench {
         let q: Int?
         switch mounted[w.id] ?? .empty {
         case .empty: q = nil
-        case .cord(let map): q = map[p]
+        case .cord(let map, _): q = map[p]
         case .assembly(let a): q = a.arrival[p]
         }
         return q.flatMap { w.receiveChannels[$0] }

@@ -80,6 +80,7 @@ extension ReferenceKeeper {
         }
         cordMatings[id] = 0
         records.lineFaults.clear(.cordWorn, id)
+        if referenceCords.contains(where: { $0.id == id }) { replacedCords.insert(id) }
         for w in fixtures where w.testCords.all.contains(where: { $0.id == id }) {
             references[w.id] = [:]
             for cord in referenceCords { data.removeReference(fixture: w.id, cord: cord.id) }

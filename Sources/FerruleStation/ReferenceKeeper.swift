@@ -22,6 +22,9 @@ public actor ReferenceKeeper {
     var references: [Int: [String: Reference]] = [:]
     /// Every counted cord's matings (mirrors the store).
     var cordMatings: [String: Int] = [:]
+    /// Reference cords reset (replaced) since the start: their next reference is not compared
+    /// with one taken through the cord they replaced.
+    var replacedCords: Set<String> = []
 
     init(
         config: StationConfig, data: DataDirectory, records: RecordKeeper, events: EventBus, logger: Logger,
@@ -85,7 +88,15 @@ public actor ReferenceKeeper {
     }
 
     /// A reference just taken: saved as the fixture's file (the one in use) and in the store's history.
+    /// The paths of a new reference whose power fell more than `maxDropDb` below the last healthy
+    /// reference of the same fixture and cord (none after that cord was replaced).
+    func drops(_ ref: Reference, maxDropDb: Double) -> [ReferenceHealth.Drop] {
+        guard !replacedCords.contains(ref.cord.id), let last = references[ref.fixture]?[ref.cord.id], last.suspect == nil else { return [] }
+        return ReferenceHealth.drops(ref, since: last, maxDropDb: maxDropDb)
+    }
+
     func keep(_ ref: Reference) async throws {
+        replacedCords.remove(ref.cord.id)
         try data.save(ref)
         try? await records.store.save(ref)  // the history of references; the file above is the one in use
         references[ref.fixture, default: [:]][ref.cord.id] = ref

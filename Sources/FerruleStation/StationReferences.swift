@@ -85,6 +85,7 @@ extension Station {
                 + "for k = \(Judge.list(launches)); each IL is computed only against the reference of the path it was "
                 + "read on",
             values: values)
+        try await checkHealth(ref, cord: cord)
         try await referenceKeeper.keep(ref)
         let done = LineMessage.CalibrationDone(
             fixture: id, cord: cord.id, method: method.rawValue, paths: launches.count,
@@ -92,6 +93,19 @@ extension Station {
         await delivery.post(LineMessage(at: ref.takenAt, .calibrationPerformed(done)), logger: logger)
         logger.info("reference taken", metadata: ["fixture": "\(id)", "cord": "\(cord.id)", "values": "\(values.count)"])
         return ref
+    }
+
+    /// Refuses a reference that lost light on some path since the last one (a dirty cord): it is
+    /// not kept, and the fixture goes on with the reference it had, if that is still valid.
+    private func checkHealth(_ ref: Reference, cord: ReferenceCord) async throws {
+        let drops = await referenceKeeper.drops(ref, maxDropDb: active.referenceMaxDropDb)
+        guard !drops.isEmpty else { return }
+        let why = "reference of fixture \(ref.fixture) with cord \(cord.id) not kept: \(ReferenceHealth.describe(drops)) since the "
+            + "last reference (more than the \(active.referenceMaxDropDb) dB station.referenceMaxDropDb allows)"
+        logger.warning("\(why)")
+        throw ReferenceFailed(
+            message: why + "; clean reference cord \(cord.id) and the fixture's test cord end faces and take the reference "
+                + "again (a reference cord that was replaced: reset its count first, ferrulectl cord reset \(cord.id))")
     }
 
     private func measureReference(_ w: FixtureWiring, cord: ReferenceCord, pairs: [Int: Int]) async throws -> [Reference.Value] {
