@@ -306,6 +306,10 @@ struct LimitsEntry: Codable {
     /// RL min at one end (win over `rlMinDb` for that end).
     var rlMinDbA: Double?
     var rlMinDbB: Double?
+    /// The warning band: IL above this (per wavelength or for all) passes with a warning.
+    var ilWarnDb: PerKeyLimit?
+    /// RL below this (`60` or `{ A: 62, B: 50 }`) passes with a warning.
+    var rlWarnDb: PerKeyLimit?
 }
 
 /// `rl: { method: discrete, aOffsetM: -0.5, bOffsetM: 0.5 }`: the RL window around each connector.

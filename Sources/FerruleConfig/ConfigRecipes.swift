@@ -74,23 +74,7 @@ extension StationConfig {
                 path: p.key("wavelengthsNm"), message: "wavelengths \(wls) are not distinct values in 600...1700 nm",
                 fix: "list wavelengths such as [1310, 1550] (SM) or [850, 1300] (MM)")
         }
-        var ilMax: [Int: Double] = [:]
-        switch e.limits.ilMaxDb {
-        case .all(let v): for wl in wls { ilMax[wl] = v }
-        case .each(let m):
-            for (k, v) in m {
-                guard let wl = Int(k), wls.contains(wl) else {
-                    throw ConfigIssue(
-                        path: p.key("limits").key("ilMaxDb").key(k), message: "'\(k)' is not one of the recipe's wavelengths \(wls)",
-                        fix: "key the limits by the wavelengths tested")
-                }
-                ilMax[wl] = v
-            }
-            if let missing = wls.first(where: { ilMax[$0] == nil }) {
-                throw ConfigIssue(
-                    path: p.key("limits").key("ilMaxDb"), message: "no IL limit for \(missing) nm", fix: "add '\(missing): <dB>'")
-            }
-        }
+        let ilMax = try perWavelength(e.limits.ilMaxDb, wls, p.key("limits").key("ilMaxDb"))
         if let (wl, v) = ilMax.first(where: { $0.value <= 0 || $0.value > 30 }) {
             throw ConfigIssue(
                 path: p.key("limits").key("ilMaxDb"), message: "IL max \(v) dB at \(wl) nm is not in (0, 30]",
@@ -115,9 +99,11 @@ extension StationConfig {
         let method =
             try r?.method.map { try oneOf($0, ReferenceMethod.self, p.key("reference").key("method"), what: "reference method") }
             ?? .oneCord
+        var limits = Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB)
+        try warningBand(e.limits, wls, into: &limits, p.key("limits"))
         return Recipe(
             partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
-            limits: Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB),
+            limits: limits,
             reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method),
             rlWindow: try e.rl.map { try returnLossWindow($0, p.key("rl")) })
     }

@@ -65,6 +65,9 @@ public struct Judgement: Sendable, Hashable {
     public var reasons: [String]
     /// True when a negative IL beyond the tolerance says the reference cannot be trusted.
     public var referenceSuspect: Bool
+    /// A passing unit with readings in the warning band: one line per kind of reading, naming
+    /// the fibers (empty when none, or when the unit did not pass).
+    public var warnings: [String] = []
 }
 
 /// Turns the raw steps of one unit into verdicts and diagnoses: each reading validated on its
@@ -99,8 +102,10 @@ public struct Judge: Sendable {
         }
         let fibers = fiberResults(measurements, polarity: polarity, observed: observed, faultFiber: faultFiber)
         let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stop: stop, referenceSuspect: referenceSuspect)
-        return Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
-                         verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
+        var judgement = Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
+                                  verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
+        if verdict == .pass { judgement.warnings = WarningBand.summary(measurements) }
+        return judgement
     }
 
 
@@ -157,6 +162,8 @@ public struct Judge: Sendable {
             m.reasons.append(String(format: "IL %.3f dB is below -%.3f dB: the reference is suspect, re-reference the fixture", il, tol))
         } else if il > m.ilMaxDb {
             m.fail(String(format: "IL %.3f dB exceeds %.3f dB", il, m.ilMaxDb))
+        } else if let warn = recipe.limits.ilWarnDb?[m.wavelengthNm], il > warn {
+            m.warn(String(format: "IL %.3f dB is in the warning band (above %.3f dB, limit %.3f dB)", il, warn, m.ilMaxDb))
         }
     }
 
@@ -196,6 +203,9 @@ public struct Judge: Sendable {
             if value < limit {
                 if m.verdict == .pass { m.verdict = .fail }
                 m.reasons.append(String(format: "RL %.1f dB at end %@ is below %.1f dB", value, end.rawValue, limit))
+            } else if let warn = end == .a ? recipe.limits.rlWarnDb : recipe.limits.rlWarnDbB, value < warn {
+                m.warn(String(format: "RL %.1f dB at end %@ is in the warning band (below %.1f dB, limit %.1f dB)",
+                              value, end.rawValue, warn, limit))
             }
         }
     }

@@ -116,4 +116,7 @@ public struct Measurement: Sendable, Hashable, Codable {
     public var lengthM: Double?
     public var verdict: MeasurementVerdict
     public var reasons: [String]
+    /// A passing reading in the recipe's warning band, said; nil when there is none (and in
+    /// reports written before warning bands).
+    public var warnings: [String]?
 }

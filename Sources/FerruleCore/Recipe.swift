@@ -15,6 +15,12 @@ public struct Limits: Sendable, Hashable, Codable {
     public var rlMinDb: Double?
     /// RL min (dB) at end B; nil when RL is not judged there. A fan-out's LC UPC legs differ from its MPO APC end.
     public var rlMinDbB: Double?
+    /// The warning band (`limits.ilWarnDb`, `rlWarnDb`): a reading that passes but lies beyond
+    /// these passes with a warning (IL above ilWarnDb at its wavelength, RL below rlWarnDb at
+    /// that end). nil: no band.
+    public var ilWarnDb: [Int: Double]?
+    public var rlWarnDb: Double?
+    public var rlWarnDbB: Double?
 
     public init(ilMaxDb: [Int: Double], meanIlMaxDb: Double? = nil, rlMinDb: Double? = nil, rlMinDbB: Double? = nil) {
         self.ilMaxDb = ilMaxDb

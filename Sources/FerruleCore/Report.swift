@@ -167,6 +167,8 @@ public struct UnitReport: Sendable, Codable {
         public struct PerWavelength: Sendable, Codable {
             public var wavelengthNm: Int
             public var ilMaxDb: Double
+            /// Where the warning band starts, if the recipe has one.
+            public var ilWarnDb: Double?
         }
         public var il: [PerWavelength]
         public var meanIlMaxDb: Double?
@@ -175,6 +177,9 @@ public struct UnitReport: Sendable, Codable {
         public var rlMinDbB: Double?
         /// How the instrument gated RL around each connector, where the recipe says.
         public var rlWindow: ReturnLossWindow?
+        /// Where the RL warning band starts at end A and end B, if the recipe has one.
+        public var rlWarnDb: Double?
+        public var rlWarnDbB: Double?
     }
     /// Worst and mean values over the unit, for the certificate's summary.
     public struct Summary: Sendable, Codable {
@@ -217,6 +222,9 @@ public struct UnitReport: Sendable, Codable {
     public var polarity: PolarityResult
     public var verdict: Verdict
     public var reasons: [String]
+    /// A passing unit with readings in the recipe's warning band, said per kind of reading;
+    /// absent when there are none.
+    public var warnings: [String]?
     public var diagnoses: [Diagnosis]
     public var summary: Summary
 
@@ -235,9 +243,12 @@ public struct UnitReport: Sendable, Codable {
         self.finishedAt = finishedAt
         self.wavelengthsNm = recipe.wavelengthsNm
         self.limits = Limits(
-            il: recipe.wavelengthsNm.map { .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity) },
+            il: recipe.wavelengthsNm.map {
+                .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity, ilWarnDb: recipe.limits.ilWarnDb?[$0])
+            },
             meanIlMaxDb: recipe.limits.meanIlMaxDb, rlMinDb: recipe.limits.rlMinDb,
-            rlMinDbB: recipe.limits.rlMinDbB, rlWindow: recipe.rlWindow)
+            rlMinDbB: recipe.limits.rlMinDbB, rlWindow: recipe.rlWindow, rlWarnDb: recipe.limits.rlWarnDb,
+            rlWarnDbB: recipe.limits.rlWarnDbB)
         self.instruments = instruments
         self.references = references
         self.cords = cords
@@ -246,6 +257,7 @@ public struct UnitReport: Sendable, Codable {
         self.polarity = judgement.polarity
         self.verdict = judgement.verdict
         self.reasons = judgement.reasons
+        self.warnings = judgement.warnings.isEmpty ? nil : judgement.warnings
         self.diagnoses = judgement.diagnoses
 
         let ms = judgement.measurements

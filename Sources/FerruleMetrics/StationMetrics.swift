@@ -50,7 +50,7 @@ public final class StationMetrics: Service, Sendable {
             }
         case .unitHeld(_, _, let reportId, _, _):
             recordCycle(tally.withLock { $0.measured(reportId, at: now) })
-        case .unitFinished(_, _, let reportId, let verdict, _):
+        case .unitFinished(_, _, let reportId, let verdict, _, _):
             let done = tally.withLock { $0.finished(reportId, at: now) }
             recordCycle(done.cycle)
             counter(MetricsCatalog.unitsTotal, [("part_number", done.part), ("verdict", verdict.rawValue)]).increment()

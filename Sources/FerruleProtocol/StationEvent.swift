@@ -7,8 +7,9 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// One fiber at one wavelength, as soon as it is measured.
     case step(fixture: Int, serial: String, fiber: Int, wavelengthNm: Int, receivePosition: Int?, ilDb: Double?,
               rlDb: Double?, rlBDb: Double?, verdict: MeasurementVerdict)
-    /// Sent once the unit's record is committed, never before.
-    case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String)
+    /// Sent once the unit's record is committed, never before. `warnings`: a passing unit's
+    /// readings in the recipe's warning band, said per kind (nil: none).
+    case unitFinished(fixture: Int, serial: String, reportId: UUID, verdict: Verdict, reportPath: String, warnings: [String]? = nil)
     /// Measured, but its record could not be committed (`reason`): kept in the spill file and in
     /// memory and retried; `unitStored` and then `unitFinished` follow once it is stored. `verdict`
     /// is nil when the spill file refused it too: a verdict a stop could take back is not shown.

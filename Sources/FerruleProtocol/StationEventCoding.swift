@@ -8,7 +8,7 @@ extension StationEvent {
     enum Key: String, CodingKey {
         case kind, fixture, serial, partNumber, reportId, fiber, wavelengthNm, receivePosition, ilDb, rlDb, rlBDb, verdict
         case reportPath, reason, prompt, id, answer, path, hash, applied, takenAt, detail, cord, matings, maxMatings, state
-        case instrument, address, scanner, text, accepted, refusal, outcome, sink, pending, parked, failing
+        case instrument, address, scanner, text, accepted, refusal, outcome, sink, pending, parked, failing, warnings
     }
 
     /// The case names, as `kind` carries them.
@@ -38,13 +38,14 @@ extension StationEvent {
             try c.encodeIfPresent(rlDb, forKey: .rlDb)
             try c.encodeIfPresent(rlBDb, forKey: .rlBDb)
             try c.encode(verdict, forKey: .verdict)
-        case .unitFinished(let fixture, let serial, let reportId, let verdict, let reportPath):
+        case .unitFinished(let fixture, let serial, let reportId, let verdict, let reportPath, let warnings):
             try c.encode(Kind.unitFinished, forKey: .kind)
             try c.encode(fixture, forKey: .fixture)
             try c.encode(serial, forKey: .serial)
             try c.encode(reportId, forKey: .reportId)
             try c.encode(verdict, forKey: .verdict)
             try c.encode(reportPath, forKey: .reportPath)
+            try c.encodeIfPresent(warnings, forKey: .warnings)
         case .unitHeld(let fixture, let serial, let reportId, let verdict, let reason):
             try c.encode(Kind.unitHeld, forKey: .kind)
             try c.encode(fixture, forKey: .fixture)

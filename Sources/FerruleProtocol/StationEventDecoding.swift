@@ -19,7 +19,7 @@ extension StationEvent {
         case .unitFinished:
             self = .unitFinished(
                 fixture: try v(.fixture), serial: try v(.serial), reportId: try v(.reportId), verdict: try v(.verdict),
-                reportPath: try v(.reportPath))
+                reportPath: try v(.reportPath), warnings: try o(.warnings))
         case .unitHeld:
             self = .unitHeld(
                 fixture: try v(.fixture), serial: try v(.serial), reportId: try v(.reportId), verdict: try o(.verdict),

@@ -69,6 +69,8 @@ public struct YieldRow: Sendable, Codable, Hashable {
     public var units: Int
     public var serials: Int
     public var firstPass: Int
+    /// Of `firstPass`, those that passed with readings in the recipe's warning band.
+    public var firstPassWithWarning: Int
     public var firstPassYield: Double?
     public var passedAtLast: Int
     public var finalYield: Double?
@@ -125,15 +127,17 @@ extension Store {
             let newest = since != nil || until != nil ? " INDEXED BY unit_newest" : ""
             let sql = """
                 WITH firsts AS (
-                    SELECT f.serial, f.partNumber, f.verdict FROM unit f\(newest) WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
+                    SELECT f.serial, f.partNumber, f.verdict, f.warned FROM unit f\(newest)
+                    WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
                 ), perSerial AS (
-                    SELECT f.partNumber AS partNumber, f.verdict AS firstVerdict, COUNT(*) AS tests,
+                    SELECT f.partNumber AS partNumber, f.verdict AS firstVerdict, f.warned AS firstWarned, COUNT(*) AS tests,
                            (SELECT l.verdict FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
                                 ORDER BY l.startedAt DESC LIMIT 1) AS lastVerdict
                     FROM firsts f JOIN unit u ON u.serial = f.serial AND +u.partNumber = f.partNumber AND u.state != 'running'
                     GROUP BY f.serial, f.partNumber
                 )
                 SELECT partNumber, COUNT(*) AS serials, SUM(firstVerdict = 'pass') AS firstPass,
+                       SUM(firstVerdict = 'pass' AND firstWarned) AS firstPassWarned,
                        SUM(lastVerdict = 'pass') AS passedAtLast, SUM(tests) AS units, SUM(tests - 1) AS retests
                 FROM perSerial GROUP BY partNumber ORDER BY partNumber
                 """
@@ -143,6 +147,7 @@ extension Store {
                 let last: Int = row["passedAtLast"]
                 return YieldRow(
                     partNumber: row["partNumber"], units: row["units"], serials: serials, firstPass: first,
+                    firstPassWithWarning: row["firstPassWarned"],
                     firstPassYield: serials > 0 ? Double(first) / Double(serials) : nil, passedAtLast: last,
                     finalYield: serials > 0 ? Double(last) / Double(serials) : nil, retests: row["retests"])
             }

@@ -219,13 +219,13 @@ public final class Store: Sendable {
             let id = report.reportId.uuidString.lowercased()
             try db.execute(
                 sql: """
-                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0
+                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0, warned = ?
                     WHERE reportId = ? AND (? = 0 OR state = 'running')
                     """,
                 arguments: [
                     UnitRecordState(committedInterrupted: interrupted).rawValue, report.verdict.rawValue,
                     report.finishedAt.timeIntervalSince1970,
-                    report.summary.worstIlDb, data, id, whileRunning
+                    report.summary.worstIlDb, data, !(report.warnings ?? []).isEmpty, id, whileRunning
                 ])
             guard db.changesCount == 1 else {
                 let started = try Bool.fetchOne(db, sql: "SELECT 1 FROM unit WHERE reportId = ?", arguments: [id]) ?? false

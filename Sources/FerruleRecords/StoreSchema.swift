@@ -173,6 +173,11 @@ extension Store {
         m.registerMigration("v6") { db in
             try db.execute(sql: "CREATE INDEX unit_newest ON unit(startedAt DESC, reportId)")
         }
+        // A pass with readings in the recipe's warning band, counted apart in the yield. Units
+        // stored before warning bands existed had none.
+        m.registerMigration("v7") { db in
+            try db.execute(sql: "ALTER TABLE unit ADD COLUMN warned INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 }

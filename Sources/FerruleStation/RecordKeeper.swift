@@ -307,7 +307,7 @@ public actor RecordKeeper {
             await events.publish(
                 .unitFinished(
                     fixture: r.fixture, serial: r.unit.serial, reportId: r.reportId,
-                    verdict: r.verdict, reportPath: path))
+                    verdict: r.verdict, reportPath: path, warnings: r.warnings))
         }
         do { try await store.touch(now()) } catch {
             storageFailed(error)

@@ -196,7 +196,7 @@ extension Station {
             await events.publish(
                 .unitFinished(
                     fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,
-                    verdict: o.report.verdict, reportPath: o.reportPath))
+                    verdict: o.report.verdict, reportPath: o.reportPath, warnings: o.report.warnings))
         } else if let o = outcome {
             // A verdict is shown only once it is kept where a stop cannot lose it.
             await events.publish(

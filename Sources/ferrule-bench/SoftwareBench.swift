@@ -125,7 +125,7 @@ actor EventTimes {
         switch e.event {
         case .unitStarted(_, let serial, _, _): started[serial] = e.at
         case .step(_, let serial, _, _, _, _, _, _, _): lastStep[serial] = e.at
-        case .unitFinished(_, let serial, _, _, _): done[serial] = e.at
+        case .unitFinished(_, let serial, _, _, _, _): done[serial] = e.at
         default: break
         }
     }

@@ -64,13 +64,14 @@ struct Yield: AsyncParsableCommand {
             printJSON(JSONValue.object(["yield": y, "pareto": p]))
             return
         }
-        print("part number            serials  first pass  FPY      final   retests")
+        print("part number            serials  first pass  (warned)  FPY      final   retests")
         for x in y.array ?? [] {
             let fpy = x["firstPassYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
             let fin = x["finalYield"]?.number.map { String(format: "%5.1f %%", $0 * 100) } ?? "   -   "
             print(
                 "\((x["partNumber"]?.text ?? "").padding(toLength: 22, withPad: " ", startingAt: 0)) "
-                    + "\(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  \(fpy)  "
+                    + "\(String(format: "%7d", x["serials"]?.int ?? 0))  \(String(format: "%10d", x["firstPass"]?.int ?? 0))  "
+                    + "\(String(format: "%8d", x["firstPassWithWarning"]?.int ?? 0))  \(fpy)  "
                     + "\(fin)  \(x["retests"]?.int ?? 0)")
         }
         print("\nfailure reasons (Pareto)\(part.map { " for \($0)" } ?? ""):")

@@ -44,7 +44,11 @@ struct Test: AsyncParsableCommand {
                     }
                 case "unitFinished"? where mine:
                     let verdict = e["verdict"]?.string ?? "error"
-                    if !connection.json { print("\(Escaped.text(serial)): \(verdict.uppercased())  report \(e["reportPath"]?.text ?? "")") }
+                    if !connection.json {
+                        print("\(Escaped.text(serial)): \(verdict.uppercased())  report \(e["reportPath"]?.text ?? "")")
+                        // A pass in the recipe's warning band stays a pass (exit 0), said on its own lines.
+                        for w in e["warnings"]?.array ?? [] { print("  WARNING: \(w.text ?? "")") }
+                    }
                     return verdict == "pass" ? 0 : (verdict == "fail" ? 1 : 2)
                 case "unitHeld"? where mine:
                     // Measured but not stored (disk full, read-only): the station keeps it and

@@ -18,6 +18,9 @@ import Testing
             fixture: 1, serial: "SN123", fiber: 7, wavelengthNm: 1550, receivePosition: nil, ilDb: nil, rlDb: nil, rlBDb: nil,
             verdict: .fail),
         .unitFinished(fixture: 1, serial: "SN123", reportId: id, verdict: .fail, reportPath: "/var/lib/ferrule/reports/SN123.json"),
+        .unitFinished(
+            fixture: 2, serial: "SN127", reportId: id, verdict: .pass, reportPath: "/var/lib/ferrule/reports/SN127.json",
+            warnings: ["IL in the warning band at 1310 nm on fibers 3, 5"]),
         .unitHeld(fixture: 2, serial: "SN124", reportId: id, verdict: .pass, reason: "the disk is full"),
         .unitHeld(fixture: 2, serial: "SN125", reportId: id, verdict: nil, reason: "the spill file refused it too"),
         .unitNotStarted(fixture: 1, serial: "SN126", reason: "prompt unanswered"),

@@ -121,7 +121,7 @@ import Testing
         if transport == .pty {
             let other = link(wb, "fixture1-io", unitId: 9, timeout: .milliseconds(150), retries: 0)
             let e4 = await #expect(throws: InstrumentError.self) { _ = try await other.readBits(.di, address: 4, count: 1) }
-            #expect(e4?.operation.contains("unit 9") == true && e4?.detail.contains("no reply") == true)
+            #expect(e4?.operation.contains("unit 9") == true && e4?.detail.contains("no reply") == true, "\(String(describing: e4))")
         }
         // Nothing listening: the link names the address.
         let dead = ModbusLink(name: "nobody", address: .tcp(host: "127.0.0.1", port: 1), unitId: 1, timeout: .milliseconds(100), retries: 0)
@@ -153,7 +153,8 @@ import Testing
         let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
         let station = built.station
         let sb = try #require(built.simulation?.bench)
-        #expect(await station.availability.probe().isEmpty)
+        let failures = await station.availability.probe()
+        #expect(failures.isEmpty, "\(failures)")
         try await referenceEveryCord(station, sb, fixtures: [1])
         return (station, sb, built)
     }

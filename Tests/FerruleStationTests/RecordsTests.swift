@@ -333,7 +333,7 @@ import FerruleProtocol
             case .unitHeld(_, let serial, _, let verdict, let reason):
                 kinds.append("held \(serial) \(verdict?.rawValue ?? "no verdict")")
                 #expect(reason.contains(trouble == .full ? "the disk is full" : "read-only"), "\(reason)")
-            case .unitFinished(_, let serial, _, _, let path):
+            case .unitFinished(_, let serial, _, _, let path, _):
                 kinds.append("finished \(serial)")
                 // Said only once the record is committed, so its report file is there.
                 #expect(FileManager.default.fileExists(atPath: path), "\(path)")

@@ -54,7 +54,7 @@ import Testing
     }
 
     static func finished(_ events: AsyncStream<StationEvent>) async -> (String, Verdict)? {
-        for await e in events { if case .unitFinished(1, let serial, _, let verdict, _) = e { return (serial, verdict) } }
+        for await e in events { if case .unitFinished(1, let serial, _, let verdict, _, _) = e { return (serial, verdict) } }
         return nil
     }
 

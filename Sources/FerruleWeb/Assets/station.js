@@ -320,16 +320,19 @@ F.station = {
     }
   },
 
-  showBigVerdict(p, verdict) {
+  showBigVerdict(p, verdict, warned) {
     p.verdict.dataset.verdict = verdict;
-    p.verdict.textContent = SYMBOL[verdict === "pass" ? "pass" : verdict === "error" ? "error" : "fail"] + " " + F.t("verdict." + verdict);
+    p.verdict.dataset.warning = warned ? "true" : "false";
+    p.verdict.textContent = SYMBOL[verdict === "pass" ? "pass" : verdict === "error" ? "error" : "fail"] + " " + F.t("verdict." + verdict)
+      + (warned ? " · " + F.t("verdict.warning") : "");
   },
 
   // The verdict in large type, then the reasons and what to do from the stored report (which also
   // fills any reading the page missed while it was reconnecting).
   async showVerdict(p, e) {
     p.shown = e.reportId;
-    this.showBigVerdict(p, e.verdict);
+    // A pass in the recipe's warning band: still a pass, said beside it and listed under the reasons.
+    this.showBigVerdict(p, e.verdict, (e.warnings || []).length > 0);
     p.unit = null;
     let report;
     try { report = await F.api("GET", "/reports/" + e.reportId + ".json"); } catch (err) { return; }
@@ -342,6 +345,7 @@ F.station = {
     if (report.verdict === "error") p.todo.append(F.h("li", { text: F.t("verdict.errorTodo") }));
     p.reasons.textContent = "";
     for (const r of report.reasons.slice(0, 6)) p.reasons.append(F.h("li", { text: r }));
+    for (const w of (report.warnings || []).slice(0, 6)) p.reasons.append(F.h("li", { class: "warning", text: w }));
   },
 
   renderPrompts(p) {
