@@ -27,6 +27,20 @@ public struct AMQPEndpoint: Sendable, Hashable {
 
     /// `amqp://host:port` or `amqps://host:port`, for messages.
     public var url: String { "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)" }
+
+    /// The password kept in `file`, read at every attempt so that a rotated one needs no
+    /// restart; nil without a file; why not, when the file cannot be read.
+    static func password(in file: String?) -> Result<String?, UnreadablePassword> {
+        guard let file else { return .success(nil) }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            return .failure(UnreadablePassword(description: "cannot read the broker password from \(file)"))
+        }
+        return .success(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+struct UnreadablePassword: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// TLS to the broker: the CA file its certificate must chain to (the certificate must also name

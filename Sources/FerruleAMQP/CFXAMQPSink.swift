@@ -62,12 +62,10 @@ public final class CFXAMQPSink: Sink {
 
     /// Publishes `messages` in one connection; delivered only when the broker settled all of them.
     private func publish(_ messages: [CFXMessage]) async -> DeliveryOutcome {
-        var password: String?
-        if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                return .retry("cannot read the broker password from \(passwordFile)")
-            }
-            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let password: String?
+        switch AMQPEndpoint.password(in: passwordFile) {
+        case .success(let p): password = p
+        case .failure(let why): return .retry(why.description)
         }
         let endpoint = AMQPEndpoint(
             host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)", tls: tls)

@@ -44,12 +44,10 @@ public final class CFXRouteCheck: RouteCheck {
     }
 
     public func check(_ query: RouteQuery) async -> RouteDecision {
-        var password: String?
-        if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                return .unavailable(why: "cannot read the broker password from \(passwordFile)")
-            }
-            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let password: String?
+        switch AMQPEndpoint.password(in: passwordFile) {
+        case .success(let p): password = p
+        case .failure(let why): return .unavailable(why: why.description)
         }
         let endpoint = AMQPEndpoint(
             host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/route-check", tls: tls)

@@ -39,18 +39,6 @@ import Glibc
         return (peer, log)
     }
 
-    func refusal(_ body: () async throws -> UnitOutcome) async -> UnitRefused? {
-        do {
-            _ = try await body()
-            return nil
-        } catch let e as UnitRefused {
-            return e
-        } catch {
-            Issue.record("\(error)")
-            return nil
-        }
-    }
-
     /// A held serial ends before any light with the MES's reason (escaped); a free one runs and
     /// its report says it was allowed; the request is a CFX ValidateUnitsRequest with the
     /// station's handle, a RequestID, the serial and fixture, and a reply-to queue.
@@ -61,7 +49,7 @@ import Glibc
         let (station, bench) = try await station(address: address)
         let events = await station.events.subscribe()
         let readings = await bench.readings
-        let held = await refusal { try await testUnit(station, bench, serial: "HELD-1", part: "FT-MTP12-SMAPC-B-LL") }
+        let held = await unitRefusal { try await testUnit(station, bench, serial: "HELD-1", part: "FT-MTP12-SMAPC-B-LL") }
         #expect(held?.refusal.reason == .routeRefused)
         #expect(held?.message.contains("on hold by QA \\u{1B}[31m NCR-77 (failure code 17)") == true, "\(String(describing: held))")
         #expect(await bench.readings == readings, "no light entered the fixture for a refused unit")
@@ -101,7 +89,7 @@ import Glibc
         peer.waitUntilExit()
         let (station, bench) = try await station(address: address, onUnavailable: onUnavailable, timeout: "1s")
         if onUnavailable == "refuse" {
-            let e = await refusal { try await testUnit(station, bench, serial: "LOST-1", part: "FT-MTP12-SMAPC-B-LL") }
+            let e = await unitRefusal { try await testUnit(station, bench, serial: "LOST-1", part: "FT-MTP12-SMAPC-B-LL") }
             #expect(e?.refusal.reason == .routeUnavailable && e?.message.contains("no answer within 1.0 seconds") == true,
                     "\(String(describing: e))")
         } else {
@@ -124,7 +112,7 @@ import Glibc
         let (peer, _) = try await standIn(address: address, route: "ODD-1=notsupported")
         defer { kill(peer.processIdentifier, SIGKILL) }
         let (station, bench) = try await station(address: address)
-        let e = await refusal { try await testUnit(station, bench, serial: "ODD-1", part: "FT-MTP12-SMAPC-B-LL") }
+        let e = await unitRefusal { try await testUnit(station, bench, serial: "ODD-1", part: "FT-MTP12-SMAPC-B-LL") }
         #expect(e?.refusal.reason == .routeUnavailable)
         #expect(e?.message.contains("CFX.NotSupportedResponse, not a ValidateUnitsResponse: validation is not offered here") == true,
                 "\(String(describing: e))")

@@ -26,18 +26,6 @@ import Glibc
         return try await makeStation(config: try StationConfig.parse(text, file: "route.yaml"))
     }
 
-    func refusal(_ body: () async throws -> UnitOutcome) async -> UnitRefused? {
-        do {
-            _ = try await body()
-            return nil
-        } catch let e as UnitRefused {
-            return e
-        } catch {
-            Issue.record("\(error)")
-            return nil
-        }
-    }
-
     /// A held serial ends before any light with the MES's reason (escaped); an allowed one runs
     /// and its report says so; the MES hears the serial, part, station, fixture and operator.
     @Test func theMESDecidesBeforeAnyLight() async throws {
@@ -47,7 +35,7 @@ import Glibc
         let (station, bench) = try await station(port: port, onUnavailable: "refuse")
         let events = await station.events.subscribe()
         let readings = await bench.readings
-        let held = await refusal { try await testUnit(station, bench, serial: "HELD-1", part: "FT-MTP12-SMAPC-B-LL") }
+        let held = await unitRefusal { try await testUnit(station, bench, serial: "HELD-1", part: "FT-MTP12-SMAPC-B-LL") }
         #expect(held?.refusal.reason == .routeRefused)
         #expect(held?.message.contains("on hold by QA \\u{1B}[31m NCR-77") == true, "\(String(describing: held?.message))")
         #expect(await bench.readings == readings, "no light entered the fixture for a refused unit")
@@ -77,7 +65,7 @@ import Glibc
         defer { kill(peer.processIdentifier, SIGKILL) }
         let (station, bench) = try await station(port: port, onUnavailable: onUnavailable, timeout: "1s")
         if onUnavailable == "refuse" {
-            let e = await refusal { try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP12-SMAPC-B-LL") }
+            let e = await unitRefusal { try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP12-SMAPC-B-LL") }
             #expect(e?.refusal.reason == .routeUnavailable && e?.message.contains("no answer within") == true, "\(String(describing: e))")
         } else {
             let o = try await testUnit(station, bench, serial: "SLOW-1", part: "FT-MTP12-SMAPC-B-LL")

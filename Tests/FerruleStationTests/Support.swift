@@ -141,3 +141,16 @@ func startPeer(_ script: String, _ arguments: [String]) throws -> (Process, port
     }
     return (p, port)
 }
+
+/// The refusal `body` ended with, nil when it ran (any other error is recorded as an issue).
+func unitRefusal(_ body: () async throws -> UnitOutcome) async -> UnitRefused? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let e as UnitRefused {
+        return e
+    } catch {
+        Issue.record("\(error)")
+        return nil
+    }
+}
