@@ -32,7 +32,8 @@ struct FaultLedger: Sendable {
         let id = UUID()
         open[key] = id
         // An instrument's fault is written as older versions wrote it (no cause), so they read it back.
-        return LineMessage(at: at, .faultOccurred(fault: id, instrument: subject, detail: detail, cause: cause == .instrument ? nil : cause))
+        let stored = cause == .instrument ? nil : cause
+        return LineMessage(at: at, .faultOccurred(fault: id, instrument: subject, detail: detail, cause: stored))
     }
 
     /// FaultCleared, if the fault is open.
