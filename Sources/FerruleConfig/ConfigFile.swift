@@ -354,6 +354,9 @@ struct BenchEntry: Codable {
     /// Shorthands of `simulation.timing`: every switch's settling, every power reading.
     var switchSettleMs: Double?
     var meterReadMs: Double?
+    /// Test cords that wear: this much more loss per mating on `cordWearPositions`.
+    var cordWearDbPerMating: Double?
+    var cordWearPositions: [Int]?
 }
 
 /// `simulation.timing:` a preset's name (`instant`, `realistic`) or a mapping that starts from

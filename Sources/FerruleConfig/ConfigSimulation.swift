@@ -47,6 +47,14 @@ extension StationConfig {
                               fix: "give 0 <= pathLossMinDb <= pathLossMaxDb, e.g. 0.3 and 0.9")
         }
         if let v = b.darkNoiseWatts { bench.darkNoiseWatts = try within(v, 0...1e-6, bp.key("darkNoiseWatts"), "W") }
+        if let v = b.cordWearDbPerMating { bench.cordWearDbPerMating = try within(v, 0...1, bp.key("cordWearDbPerMating"), "dB") }
+        if let v = b.cordWearPositions {
+            guard v.allSatisfy({ (1...96).contains($0) }) else {
+                throw ConfigIssue(path: bp.key("cordWearPositions"), message: "\(v) are not positions 1...96",
+                                  fix: "list the fiber positions whose test-cord path wears, e.g. [3, 7, 9]")
+            }
+            bench.cordWearPositions = v
+        }
         if let v = b.switchSettleMs {
             bench.timing.otherSwitchSettleMs = try within(v, 0...60_000, bp.key("switchSettleMs"), "ms")
             bench.timing.switchSettleMs = [:]

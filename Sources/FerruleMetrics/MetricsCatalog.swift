@@ -34,6 +34,9 @@ public enum MetricsCatalog {
     public static let routeChecks = MetricDefinition(
         name: "ferrule_route_checks_total", kind: .counter,
         help: "The MES's route checks before units, by outcome (allowed, refused, unavailableRefused, notChecked).")
+    public static let trendAlarms = MetricDefinition(
+        name: "ferrule_trend_alarms_total", kind: .counter,
+        help: "Rising-IL alarms (CUSUM over each part number, fiber position and wavelength) since the daemon started.")
     public static let referenceAge = MetricDefinition(
         name: "ferrule_reference_age_seconds", kind: .gauge,
         help: "Age of the fixture's newest reference; absent while it has none.")
@@ -69,8 +72,8 @@ public enum MetricsCatalog {
         help: "Units being tested now, over all fixtures.")
 
     public static let all: [MetricDefinition] = [
-        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, referenceAge, referenceValid,
-        cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
+        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, trendAlarms, referenceAge,
+        referenceValid, cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
         storeFreeBytes, unitsInProgress,
     ]
 

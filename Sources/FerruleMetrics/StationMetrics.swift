@@ -58,6 +58,9 @@ public final class StationMetrics: Service, Sendable {
             counter(MetricsCatalog.instrumentFaults, [("instrument", instrument)]).increment()
         case .routeChecked(_, _, let outcome, _):
             counter(MetricsCatalog.routeChecks, [("outcome", outcome.rawValue)]).increment()
+        case .trendAlarm(let part, let position, let wavelength, _):
+            let labels = [("part_number", part), ("position", String(position)), ("wavelength_nm", String(wavelength))]
+            counter(MetricsCatalog.trendAlarms, labels).increment()
         default:
             break
         }

@@ -40,6 +40,9 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// The MES's route check of a unit before any light (`mes.routeCheck`): its outcome and, for
     /// all but `allowed`, why (the MES's reason, escaped, or why it could not be asked).
     case routeChecked(fixture: Int, serial: String, outcome: RouteOutcome, detail: String?)
+    /// IL on one part number's fiber position at one wavelength is rising beyond chance (a worn
+    /// test cord, a dirty end face, a creeping switch channel), before units fail its limit.
+    case trendAlarm(partNumber: String, position: Int, wavelengthNm: Int, detail: String)
     /// A sink started or stopped failing, or parked a report the receiver refused.
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }

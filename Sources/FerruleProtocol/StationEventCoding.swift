@@ -8,14 +8,14 @@ extension StationEvent {
     enum Key: String, CodingKey {
         case kind, fixture, serial, partNumber, reportId, fiber, wavelengthNm, receivePosition, ilDb, rlDb, rlBDb, verdict
         case reportPath, reason, prompt, id, answer, path, hash, applied, takenAt, detail, cord, matings, maxMatings, state
-        case instrument, address, scanner, text, accepted, refusal, outcome, sink, pending, parked, failing, warnings
+        case instrument, address, scanner, text, accepted, refusal, outcome, sink, pending, parked, failing, warnings, position
     }
 
     /// The case names, as `kind` carries them.
     enum Kind: String, Codable, CaseIterable {
         case unitStarted, step, unitFinished, unitHeld, unitNotStarted, prompt, promptClosed, configReloaded, configRejected
         case referenceTaken, referenceNeeded, sourceMayBeOn, cordWear, instrumentFault, instrumentReconnected, storageProblem
-        case unitStored, scan, routeChecked, delivery
+        case unitStored, scan, routeChecked, delivery, trendAlarm
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -136,6 +136,12 @@ extension StationEvent {
             try c.encode(serial, forKey: .serial)
             try c.encode(outcome, forKey: .outcome)
             try c.encodeIfPresent(detail, forKey: .detail)
+        case .trendAlarm(let partNumber, let position, let wavelengthNm, let detail):
+            try c.encode(Kind.trendAlarm, forKey: .kind)
+            try c.encode(partNumber, forKey: .partNumber)
+            try c.encode(position, forKey: .position)
+            try c.encode(wavelengthNm, forKey: .wavelengthNm)
+            try c.encode(detail, forKey: .detail)
         case .delivery(let sink, let pending, let parked, let failing):
             try c.encode(Kind.delivery, forKey: .kind)
             try c.encode(sink, forKey: .sink)

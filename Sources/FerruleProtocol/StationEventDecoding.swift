@@ -43,6 +43,9 @@ extension StationEvent {
                 refusal: try o(.refusal))
         case .routeChecked:
             self = .routeChecked(fixture: try v(.fixture), serial: try v(.serial), outcome: try v(.outcome), detail: try o(.detail))
+        case .trendAlarm:
+            self = .trendAlarm(
+                partNumber: try v(.partNumber), position: try v(.position), wavelengthNm: try v(.wavelengthNm), detail: try v(.detail))
         case .delivery: self = .delivery(sink: try v(.sink), pending: try v(.pending), parked: try v(.parked), failing: try o(.failing))
         }
     }

@@ -157,6 +157,10 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var darkNoiseWatts: Double = 2e-12
     /// Above this a detector is over range.
     public var meterCeilingDbm: Double = 10
+    /// Test cords that wear: every fixture's light path on `cordWearPositions` loses this much
+    /// more (dB) with each mating (each unit or reference cord loaded mates the test cords once).
+    public var cordWearDbPerMating: Double = 0
+    public var cordWearPositions: [Int] = []
     /// How long each simulated instrument takes (instant unless the config says otherwise).
     public var timing = SimulationTiming.instant
 

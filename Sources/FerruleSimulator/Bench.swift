@@ -42,6 +42,8 @@ public actor SimulatedBench {
     /// How often each source's laser went from one wavelength straight to another.
     private var wavelengthChanges: [String: Int] = [:]
     var mounted: [Int: Mounted] = [:]
+    /// How often each fixture's test cords were mated (for `cordWearDbPerMating`).
+    var matings: [Int: Int] = [:]
     var sourceOffsetDb = 0.0
     private var faults: [String: (after: Int, kind: InstrumentFaultKind)] = [:]
     var unplugged: Set<String> = []
@@ -79,6 +81,7 @@ public actor SimulatedBench {
         mounted[fixture] = item
         let loaded: Bool
         if case .empty = item { loaded = false } else { loaded = true }
+        if loaded { matings[fixture, default: 0] += 1 }
         setInputs(fixture: fixture) { $0.partPresent = loaded; $0.startPressed = loaded; $0.lidClosed = loaded }
     }
     public func mounted(fixture: Int) -> Mounted { mounted[fixture] ?? .empty }
@@ -184,8 +187,9 @@ public actor SimulatedBench {
                 guard a.arrival[p] == q, !(a.darkAt[p]?.contains(wl) ?? false), let il = a.loss[p]?[wl] else { continue }
                 dut = il
             }
+            let wear = settings.cordWearPositions.contains(p) ? settings.cordWearDbPerMating * Double(matings[w.id] ?? 0) : 0
             let paths = pathLoss(switch: w.launchSwitch, channel: lch, wavelengthNm: wl)
-                + pathLoss(switch: w.receiveSwitch, channel: rch, wavelengthNm: wl)
+                + pathLoss(switch: w.receiveSwitch, channel: rch, wavelengthNm: wl) + wear
             let power = settings.sourcePowerDbm + sourceOffsetDb - paths - dut + settings.noiseDb * rng.gaussian()
             if power > settings.meterCeilingDbm { return .overRange }
             return .watts(Optics.dBmToWatts(power) + settings.darkNoiseWatts * rng.gaussian())

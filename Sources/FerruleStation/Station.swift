@@ -124,8 +124,11 @@ public actor Station {
     var progress: [Int: UnitProgress] = [:]
     var running: [Int: Task<UnitOutcome?, Never>] = [:]
     var accepting = true
+    private var shutDownStarted = false
     /// Each fixture's latest finished unit, for a screen that (re)connects after its verdict.
     var lastUnits: [Int: StationStatus.LastUnit] = [:]
+    /// Watches each part's IL per position and wavelength for a slow rise (see `TrendMonitor`).
+    var trend = TrendMonitor()
     /// Where the web app listens, once it does (for `status`).
     var webAddress: String?
     /// Light sources switched off after every unit and reference, and kept trying (see `LightGuard`).
@@ -234,6 +237,8 @@ public actor Station {
     /// Stops accepting units and aborts every running one; returns when their reports are written.
     /// The station's services (retries, device watch, sink runners) stop after it, with the group.
     public func shutdown() async {
+        guard !shutDownStarted else { return }  // once: a second call would switch the light off again
+        shutDownStarted = true
         accepting = false
         let tasks = Array(running.values)
         for t in tasks { t.cancel() }

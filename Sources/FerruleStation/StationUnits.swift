@@ -193,6 +193,7 @@ extension Station {
                 finishedAt: o.report.finishedAt, stored: o.stored)
         }
         if let o = outcome, o.stored {
+            await watchTrends(o.report)
             await events.publish(
                 .unitFinished(
                     fixture: req.fixture, serial: req.serial, reportId: o.report.reportId,

@@ -47,6 +47,8 @@ import Testing
             refusal: Refusal(.noReference, fixture: 1, remedy: Remedy(.takeReference, fixture: 1, cord: "RC-B-004"))),
         .scan(fixture: 1, scanner: "scanner1", text: "B12-0002", accepted: true, detail: "started B12-0002", refusal: nil),
         .routeChecked(fixture: 1, serial: "SN127", outcome: .refused, detail: "on hold by quality"),
+        .trendAlarm(
+            partNumber: "FT-MTP12-SMAPC-B-LL", position: 7, wavelengthNm: 1310, detail: "IL of FT-MTP12-SMAPC-B-LL position 7 is rising"),
         .delivery(sink: "line-mes", pending: 4, parked: 1, failing: "503 from the MES"),
     ]
 
@@ -54,7 +56,7 @@ import Testing
         let lines = try GoldenRequestTests.lines("control-events.jsonl")
         #expect(lines.count == Self.expected.count)
         let kinds = Set(lines.compactMap { (try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)))?["kind"]?.string })
-        #expect(kinds.count == 20, "every kind of event is recorded: \(kinds.sorted())")
+        #expect(kinds.count == 21, "every kind of event is recorded: \(kinds.sorted())")
         for (line, event) in zip(lines, Self.expected) {
             let read = try UnitReport.decoder().decode(StationEvent.self, from: Data(line.utf8))
             #expect(read == event, "\(line)")

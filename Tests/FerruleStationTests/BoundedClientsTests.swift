@@ -11,7 +11,7 @@ import Testing
 
 /// One socket client cannot exhaust the daemon: what waits for a client is bounded in bytes,
 /// idle connections make room for an operator and are closed, and request fields are bounded.
-@Suite(.serialized) struct BoundedClientsTests {
+@Suite(.serialized, .shutsDownStations) struct BoundedClientsTests {
     /// A data directory whose store holds `count` units, rebuilt with `ferruled store recover`
     /// from copies of one real report (units are slow to test; history only needs rows).
     func dataWithUnits(_ count: Int) async throws -> String {

@@ -32,7 +32,7 @@ enum BrokerTLS {
 /// `amqps://` to the line's broker (#30 item 3): delivered with the right CA and host name;
 /// refused, naming the broker, the check that failed and the fix, with a wrong CA or a name
 /// the broker's certificate does not hold.
-@Suite struct BrokerTLSTests {
+@Suite(.shutsDownStations) struct BrokerTLSTests {
     func message() -> LineMessage {
         LineMessage(at: Date(), .operatorActivated(operatorId: "op-tls", via: "web"))
     }

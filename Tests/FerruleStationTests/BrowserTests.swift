@@ -5,7 +5,7 @@ import Testing
 /// The operator web app in a real headless Chromium (Debian's chromium and chromium-driver,
 /// Python's selenium), against the built ferruled: `Tests/Browser/test_station.py`. A machine
 /// without them fails here, loudly: a skipped browser test is not a pass.
-@Suite struct BrowserTests {
+@Suite(.shutsDownStations) struct BrowserTests {
     @Test func theOperatorPagesInARealBrowser() throws {
         let script = Repo.root + "/Tests/Browser/test_station.py"
         let process = Process()

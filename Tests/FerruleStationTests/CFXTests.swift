@@ -9,7 +9,7 @@ import Testing
 
 /// The cfx-amqp sink against a real RabbitMQ with AMQP 1.0, read by Proton's Python consumer.
 /// Serialized: one test stops the broker for a while.
-@Suite(.serialized) struct CFXTests {
+@Suite(.serialized, .shutsDownStations) struct CFXTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     @Test func everyMessageOfAUnitArrivesAndParses() async throws {

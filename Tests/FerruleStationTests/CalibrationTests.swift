@@ -11,7 +11,7 @@ import Testing
 /// Calibration that binds (#29 item 6): the date comes from the instrument where it reports one
 /// (the simulated MAP-300 answers `:FACT:CAL:DAT?` with 2026.03.02) plus its interval; past it,
 /// `station.calibration: refuse` refuses units and `warn` runs them, said on status and in the report.
-@Suite(.serialized) struct CalibrationTests {
+@Suite(.serialized, .shutsDownStations) struct CalibrationTests {
     static func day(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso + "T08:00:00Z")! }
 
     func station(policy: String, clock: TestClock) async throws -> BuiltStation {

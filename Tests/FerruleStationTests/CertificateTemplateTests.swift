@@ -12,7 +12,7 @@ import Testing
 
 /// The certificate is a template that quality people edit: the station uses the configured one
 /// for the data directory and the sinks, and refuses a broken one at load, with its line.
-@Suite struct CertificateTemplateTests {
+@Suite(.shutsDownStations) struct CertificateTemplateTests {
     /// The in-process config with `station.certificateTemplate` pointing at `template`,
     /// written beside it (the path is relative to the config file).
     func config(template: String, sinkFolder: String? = nil) throws -> StationConfig {

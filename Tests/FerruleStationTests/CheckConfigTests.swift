@@ -4,7 +4,7 @@ import Testing
 
 /// `ferruled check-config`, run as a line engineer runs it, on a config with a 100 KB station id:
 /// refused naming the key and the bound, without printing the value back.
-@Suite struct CheckConfigTests {
+@Suite(.shutsDownStations) struct CheckConfigTests {
     static let huge = String(repeating: "X", count: 100_000)
 
     @Test func checkConfigRefusesAHugeStationId() throws {

@@ -9,7 +9,7 @@ import Testing
 @testable import FerruleConfig
 @testable import FerruleStation
 
-@Suite struct ConcurrencyTests {
+@Suite(.shutsDownStations) struct ConcurrencyTests {
     /// Under the `fiber` schedule both units progress at once; under `unit` (the default) the
     /// unit that got the shared instruments first keeps them until it ends.
     @Test(arguments: [InstrumentSchedule.fiber, .unit])

@@ -8,7 +8,7 @@ import Testing
 @testable import FerruleConfig
 @testable import FerruleStation
 
-@Suite struct ConfigTests {
+@Suite(.shutsDownStations) struct ConfigTests {
     let good: String = try! String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
 
     /// Replaces `old` (which must occur) and parses, returning the error.

@@ -13,7 +13,7 @@ import Testing
 /// ferruled killed with SIGKILL at 50 random moments while units run on both fixtures and four
 /// sinks deliver (a share, an MES over HTTP, the line's PostgreSQL, CFX to the line's AMQP
 /// broker), restarted each time.
-@Suite(.serialized) struct CrashTests {
+@Suite(.serialized, .shutsDownStations) struct CrashTests {
     @Test func fiftySigkillsLoseNothingAndHalfWriteNothing() async throws {
         let base = temporaryDirectory()
         let share = base + "/share"

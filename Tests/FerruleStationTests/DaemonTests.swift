@@ -11,7 +11,7 @@ import Testing
 
 /// The real ferruled process, driven only through its status socket. Serialized: each test
 /// runs a daemon and the machine has two cores.
-@Suite(.serialized) struct DaemonTests {
+@Suite(.serialized, .shutsDownStations) struct DaemonTests {
     @Test func unitsOnBothFixturesAtOnceThroughTheSocket() async throws {
         // Instruments that take time (20 ms here, ~300 ms on a real bench): fixture 1's 24-fiber
         // unit lasts long enough (seconds) for fixture 2's to start beside it on a loaded machine.

@@ -5,7 +5,7 @@ import Testing
 /// The pages a newcomer reads first stay true to the code: the README is short and gives the
 /// command CI runs, the architecture page names every module Package.swift declares, and every
 /// relative link points at a file that exists.
-@Suite struct DocsTests {
+@Suite(.shutsDownStations) struct DocsTests {
     static func read(_ path: String) throws -> String { try String(contentsOfFile: Repo.root + "/" + path, encoding: .utf8) }
 
     static var pages: [String] {

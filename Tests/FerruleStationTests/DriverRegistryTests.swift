@@ -8,7 +8,7 @@ import FerruleStation
 import Testing
 
 /// Drivers are registered by name; their roles come from the protocols they conform to.
-@Suite struct DriverRegistryTests {
+@Suite(.shutsDownStations) struct DriverRegistryTests {
     /// One instrument of every driver the catalog lists, as a config would give it.
     static let everyDriver = """
           - { name: t-rl1, driver: santec-rl1, address: "tcp://127.0.0.1:1", wavelengthsNm: [1310], noLightFloorDbm: -70 }

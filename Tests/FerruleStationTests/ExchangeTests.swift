@@ -9,7 +9,7 @@ import FerruleTesting
 import Testing
 
 /// Round trips: what each driver operation costs on the wire, counted by the simulators.
-@Suite struct ExchangeTests {
+@Suite(.shutsDownStations) struct ExchangeTests {
     func bench() async throws -> WireBench {
         let config = try StationConfig.load(path: Repo.simulatedConfig)
         let sb = SimulatedBench(wiring: config.fixtures, settings: config.simulation!.bench)

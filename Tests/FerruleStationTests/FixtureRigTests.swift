@@ -8,7 +8,7 @@ import Testing
 
 /// A fixture's instruments are found by the parts its wiring names, once, before any light: a
 /// part that no built instrument can play refuses the unit by name instead of trapping mid-unit.
-@Suite struct FixtureRigTests {
+@Suite(.shutsDownStations) struct FixtureRigTests {
     @Test func aPartNoInstrumentPlaysRefusesTheUnitByName() async throws {
         let built = try await makeBuiltStation()
         defer { Task { await built.station.shutdown() } }

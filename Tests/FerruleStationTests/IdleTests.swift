@@ -6,7 +6,7 @@ import Testing
 
 /// An idle station blocks instead of polling: its own threads sleep until something happens,
 /// and no timer wakes it more than about once a second.
-@Suite struct IdleTests {
+@Suite(.shutsDownStations) struct IdleTests {
     @Test func stopSignalWakesABlockedThreadAndPassesOnItsDescriptor() async throws {
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)

@@ -12,7 +12,7 @@ import Testing
 
 /// Integrity at start: damage to the store or to a reference is found and said, never used
 /// silently, and `ferruled store recover` brings every unit back from its report.
-@Suite struct IntegrityTests {
+@Suite(.shutsDownStations) struct IntegrityTests {
     /// A station that has tested three units (one failing) and stopped; returns its folder and
     /// the units' report ids and verdicts, oldest first.
     func stationWithHistory() async throws -> (String, [(UUID, Verdict)]) {

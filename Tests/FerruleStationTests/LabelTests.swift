@@ -9,7 +9,7 @@ import Testing
 
 /// Labels through the outbox to a printer: a TCP listener stands in for a network printer's raw
 /// port (scripts/label-printer.py) and the ZPL it receives is checked field by field.
-@Suite(.serialized) struct LabelTests {
+@Suite(.serialized, .shutsDownStations) struct LabelTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     func labels(_ log: String) throws -> [String] {

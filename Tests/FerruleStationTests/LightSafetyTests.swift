@@ -13,7 +13,7 @@ import Testing
 /// Light off, always, and said: after any fault at any moment the simulated meter's last acted-on
 /// laser command switched it off, or the fixture says "source may be ON" and refuses units until
 /// the station has switched it off.
-@Suite(.serialized) struct LightSafetyTests {
+@Suite(.serialized, .shutsDownStations) struct LightSafetyTests {
     func wireStation() async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(of: "    simulate: tcp\n", with: "    simulate: tcp\n    timeout: 2s\n")

@@ -7,7 +7,7 @@ import Testing
 
 /// The line hears of the station's moments as they happen, through the store's message outbox
 /// (which the cfx-amqp sink delivers; CFXTests carries them to a real RabbitMQ).
-@Suite struct LineMessageTests {
+@Suite(.shutsDownStations) struct LineMessageTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     static func moments(_ station: Station) async throws -> [LineMessage.Moment] {

@@ -14,7 +14,7 @@ import Glibc
 /// The MES's route check over IPC-CFX (#30 item 1): the station sends ValidateUnitsRequest
 /// through the real RabbitMQ, over TLS, to `scripts/cfx-mes-peer.py`, a stand-in MES written
 /// with Qpid Proton's Python binding, which answers on the station's reply queue.
-@Suite(.serialized) struct MESValidationTests {
+@Suite(.serialized, .shutsDownStations) struct MESValidationTests {
     /// The in-process bench whose route check goes to `address` on the TLS listener
     /// (`localhost`, the name the broker's certificate holds).
     func station(address: String, onUnavailable: String = "refuse", timeout: String = "10s") async throws -> (Station, SimulatedBench) {

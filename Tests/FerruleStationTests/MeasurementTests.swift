@@ -46,7 +46,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
         """, file: "every-type.yaml")
 }
 
-@Suite struct MeasurementAccuracyTests {
+@Suite(.shutsDownStations) struct MeasurementAccuracyTests {
     /// Every IL of every type and count is within +/-0.02 dB of the simulator's truth, although every
     /// launch and receive path differs by up to 0.6 dB: each IL is computed against its own path.
     @Test(arguments: ["A", "B", "C"])
@@ -116,7 +116,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
     }
 }
 
-@Suite struct HonestReadingTests {
+@Suite(.shutsDownStations) struct HonestReadingTests {
     /// A dark fiber and a fiber dark only at 1550 nm (a macrobend) carry no IL at the dark
     /// wavelengths, and nothing is diagnosed but those two.
     @Test func darkReadingsCarryNoNumber() async throws {
@@ -179,7 +179,7 @@ func everyTypeConfig(extraCords: String = "") throws -> StationConfig {
     }
 }
 
-@Suite struct CordTests {
+@Suite(.shutsDownStations) struct CordTests {
     /// Test cords' matings count across units and a restart, warn, and stop the fixture at the
     /// limit until the cord is reset and the fixture re-referenced.
     @Test func matingsAreCountedWarnedAndLimited() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// `/metrics` on the real daemon, read by Prometheus's own checker (`promtool`, Debian's
 /// `prometheus`), and the figures moving as units run.
-@Suite(.serialized) struct MetricsTests {
+@Suite(.serialized, .shutsDownStations) struct MetricsTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     @Test func metricsPassPromtoolAndMoveWhenUnitsRun() async throws {
@@ -114,7 +114,7 @@ import Testing
 }
 
 /// The Grafana dashboard in docs/ asks only for metrics ferruled exposes.
-@Suite struct DashboardTests {
+@Suite(.shutsDownStations) struct DashboardTests {
     @Test func everyQueryNamesAnExposedMetric() throws {
         let text = try String(contentsOfFile: Repo.root + "/docs/grafana-dashboard.json", encoding: .utf8)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

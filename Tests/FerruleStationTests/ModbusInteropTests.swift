@@ -12,7 +12,7 @@ import Testing
 
 /// Interop with a Modbus implementation no one here wrote: pymodbus (from PyPI, installed by
 /// .ci/run). Our drivers against its server; its client against our simulators.
-@Suite(.serialized) struct ModbusInteropTests {
+@Suite(.serialized, .shutsDownStations) struct ModbusInteropTests {
     static let peer = Repo.root + "/scripts/modbus-peer.py"
 
     /// Starts the pymodbus server; returns the process and its port.

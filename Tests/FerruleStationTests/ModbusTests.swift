@@ -13,7 +13,7 @@ import Testing
 
 /// The Modbus drivers against the libmodbus-served simulators, on Modbus TCP and on RTU over a
 /// pty, and the fixture interlock in the station.
-@Suite struct ModbusTests {
+@Suite(.shutsDownStations) struct ModbusTests {
     static let switchMap = ModbusSwitchMap(
         channel: ModbusPoint(.hr, 10), position: ModbusPoint(.ir, 10), busy: ModbusPoint(.ir, 11, bit: 3))
     static let ioMap = ModbusIOMap(
@@ -151,6 +151,7 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: temporaryDirectory()), logger: logger)
+        tracked(built.station)
         let station = built.station
         let sb = try #require(built.simulation?.bench)
         let failures = await station.availability.probe()

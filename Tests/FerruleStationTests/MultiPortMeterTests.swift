@@ -10,7 +10,7 @@ import Testing
 
 /// A Keysight N7745C in place of the receive switch and meter (`Config/multiport.yaml`): the real
 /// `keysight-n774x` driver against the simulated meter, every receive position on a port of its own.
-@Suite(.serialized) struct MultiPortMeterTests {
+@Suite(.serialized, .shutsDownStations) struct MultiPortMeterTests {
     static let part = "FO-MTP8-LC-SM-B"
 
     /// IL on every leg against the simulator's truth; then a Type A unit under the Type B recipe

@@ -19,7 +19,7 @@ import FerruleProtocol
 
 /// The line database: a real PostgreSQL server (`.ci/run` installs and starts one with a
 /// `ferrule` role and database; `FERRULE_TEST_PG` points elsewhere).
-@Suite(.serialized) struct PostgresSinkTests {
+@Suite(.serialized, .shutsDownStations) struct PostgresSinkTests {
     static let url = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
 
     /// One value from the database, through psql (a client no one here wrote).
@@ -101,7 +101,7 @@ actor GateSink: Sink {
     }
 }
 
-@Suite struct SinkStatusTests {
+@Suite(.shutsDownStations) struct SinkStatusTests {
     /// Status is current during a delivery: a sink on its first attempt shows the unit pending
     /// and the attempt, not "0 pending" until it is done.
     @Test func aSinkOnItsFirstAttemptShowsItsBacklog() async throws {

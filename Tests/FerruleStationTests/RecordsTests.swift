@@ -16,7 +16,7 @@ import FerruleSetup
 import FerruleProtocol
 #endif
 
-@Suite struct StoreTests {
+@Suite(.shutsDownStations) struct StoreTests {
     /// A unit cut short by a crash: the store has its start and two fibers; the next station on
     /// that data directory records it as `interrupted` with those fibers, and writes its files.
     @Test func aUnitRunningWhenTheProcessDiedIsRecordedInterrupted() async throws {
@@ -105,7 +105,7 @@ import FerruleProtocol
     }
 }
 
-@Suite struct FormatTests {
+@Suite(.shutsDownStations) struct FormatTests {
     func unit24() async throws -> UnitReport {
         let (station, bench) = try await makeStation()
         return try await testUnit(
@@ -191,7 +191,7 @@ import FerruleProtocol
     }
 }
 
-@Suite(.serialized) struct SinkTests {
+@Suite(.serialized, .shutsDownStations) struct SinkTests {
     /// Waits (bounded) until the sink has no backlog and is not failing.
     func drained(_ station: Station, _ sink: String) async throws {
         try await waitUntil("\(sink) to deliver everything") {
@@ -277,7 +277,7 @@ import FerruleProtocol
     }
 }
 
-@Suite struct StorageTroubleTests {
+@Suite(.shutsDownStations) struct StorageTroubleTests {
     /// The store fills up mid-shift: the unit that was measured is kept (in memory, said on the
     /// status socket and in events), new units are refused naming the problem, and once there is
     /// room again the kept unit is stored by itself and units are accepted.

@@ -9,7 +9,7 @@ import Testing
 /// A reference taken through a dirty cord (#28 item 5): one path 0.5 dB low against the last
 /// reference is refused before any unit uses it; the fixture keeps the reference it had; a clean
 /// cord is taken again; a replaced reference cord starts a new baseline.
-@Suite struct ReferenceHealthTests {
+@Suite(.shutsDownStations) struct ReferenceHealthTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     @Test func aReferenceThroughADirtyCordIsRefusedBeforeAnyUnitUsesIt() async throws {

@@ -10,7 +10,7 @@ import Testing
 
 /// Parked deliveries can be sent again: a report the MES refused goes back in that sink's queue
 /// once the MES is fixed, and no other sink receives it twice.
-@Suite struct ResendTests {
+@Suite(.shutsDownStations) struct ResendTests {
     struct Hit: Decodable {
         var serial: String
         var answer: String

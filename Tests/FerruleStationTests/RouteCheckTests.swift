@@ -12,7 +12,7 @@ import Glibc
 
 /// The MES's route check before any light (#30 item 1, HTTP): against `scripts/mes-peer.py`, a
 /// plain Python HTTP server standing in for the MES.
-@Suite(.serialized) struct RouteCheckTests {
+@Suite(.serialized, .shutsDownStations) struct RouteCheckTests {
     /// The in-process bench asking the stand-in MES; `timeout` leaves a loaded machine room to answer.
     func station(port: Int, onUnavailable: String, timeout: String = "10s") async throws -> (Station, SimulatedBench) {
         let text = try inProcessConfigText() + """

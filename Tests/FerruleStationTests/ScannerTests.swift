@@ -12,7 +12,7 @@ import Testing
 
 /// Fixed barcode scanners (`barcode-serial`, USB-serial CDC mode): the real driver reads a
 /// simulated scanner on a pty, and its scans start units on its fixture or are refused on screen.
-@Suite struct ScannerTests {
+@Suite(.shutsDownStations) struct ScannerTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     /// The in-process bench with a scanner on fixture 1 (serials `B12-…` are the Type B trunk).

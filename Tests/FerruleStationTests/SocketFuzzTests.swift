@@ -9,7 +9,7 @@ import Testing
 
 /// Bad clients against the real daemon: it answers with an error or closes that client, and
 /// keeps testing. Figures are printed; growth bounds are generous (allocator noise), not timings.
-@Suite(.serialized) struct SocketFuzzTests {
+@Suite(.serialized, .shutsDownStations) struct SocketFuzzTests {
     func decode(_ line: String?) -> ControlMessage? {
         line.flatMap { try? JSONDecoder().decode(ControlMessage.self, from: Data($0.utf8)) }
     }

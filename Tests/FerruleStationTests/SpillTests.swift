@@ -14,7 +14,7 @@ import Glibc
 /// spill file (its space reserved at start), and the next start stores them before anything
 /// else, exactly once, with their files, and delivers them. The data directory is a real 96 MB
 /// tmpfs filled to the last block, so SQLite itself meets ENOSPC.
-@Suite(.serialized) struct SpillTests {
+@Suite(.serialized, .shutsDownStations) struct SpillTests {
     static let units = [(1, "SPILL-0001", "FT-MTP24-OM4-A"), (2, "SPILL-0002", "FT-MTP12-SMAPC-B-LL")]
 
     /// (A short name: the daemon's socket is in a folder named after the test, and a Unix

@@ -11,7 +11,7 @@ import Testing
 /// Every fault that stops the station reaches the line (#30 item 2): an instrument's, a light
 /// source that may be on, a test cord at its rated matings, a store that refuses writes; each
 /// FaultOccurred is cleared by a FaultCleared with the same id, and CFX says each kind's cause.
-@Suite struct StationFaultTests {
+@Suite(.shutsDownStations) struct StationFaultTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     /// The faults of `cause` posted so far: (id, subject) raised, and the ids cleared.

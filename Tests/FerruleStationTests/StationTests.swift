@@ -11,7 +11,7 @@ import Testing
 @testable import FerruleConfig
 @testable import FerruleStation
 
-@Suite struct DemoLotTests {
+@Suite(.shutsDownStations) struct DemoLotTests {
     /// The whole default bench: every demo unit's verdict and diagnosis as the simulator built it,
     /// and every written report valid against the schema file.
     @Test func demoLotMatchesTruthAndReportsValidate() async throws {
@@ -117,7 +117,7 @@ import Testing
     }
 }
 
-@Suite struct SimulationTests {
+@Suite(.shutsDownStations) struct SimulationTests {
     @Test func sameSeedSameUnitDifferentSeedDifferentUnit() throws {
         let recipe = try StationConfig.load(path: Repo.simulatedConfig).recipes["FT-MTP12-SMAPC-B-LL"]!
         let a = SimulatedAssembly(serial: "DET-1", recipe: recipe, seed: 7)
@@ -154,7 +154,7 @@ import Testing
     }
 }
 
-@Suite struct ReferenceTests {
+@Suite(.shutsDownStations) struct ReferenceTests {
     @Test func missingReferenceIsRefused() async throws {
         let (station, bench) = try await makeStation(reference: false)
         await #expect(throws: UnitRefused.self) {
@@ -227,7 +227,7 @@ import Testing
     }
 }
 
-@Suite struct HostileSerialTests {
+@Suite(.shutsDownStations) struct HostileSerialTests {
     @Test(arguments: [
         "../../etc/x", "a/b/c", "/etc/passwd", String(repeating: "S", count: 64),
         "..", ".hidden", "Ünïcødé-序列", "con", "x\u{202E}y"
@@ -271,7 +271,7 @@ import Testing
     }
 }
 
-@Suite struct FaultTests {
+@Suite(.shutsDownStations) struct FaultTests {
     @Test(arguments: [InstrumentFaultKind.noReply, .garbage, .queueError, .disconnect])
     func instrumentFaultMidUnitIsErrorWithMeasurementsKept(kind: InstrumentFaultKind) async throws {
         let (station, bench) = try await makeStation()

@@ -12,7 +12,7 @@ import Glibc
 /// trap the daemon (`Deinited NIOAsyncWriter without calling finish()`, SIGILL); now every way
 /// out is an ordinary exit with its message. Each case runs many times, because the window is a
 /// connection that arrives at that moment.
-@Suite(.serialized) struct StopUnderClientsTests {
+@Suite(.serialized, .shutsDownStations) struct StopUnderClientsTests {
     static let rounds = 50
 
     @Test func aFailedStartWhileClientsConnectExitsWithItsMessage() async throws {

@@ -53,6 +53,7 @@ func makeBuiltStation(data: String = temporaryDirectory(), clock: TestClock? = n
     let built = try await StationBuilder.make(config: cfg, data: DataDirectory(root: data), logger: logger, now: now,
                                               sinks: sinks, sinkBackoff: .milliseconds(20), runServices: true,
                                               integrityCheckAfter: integrityCheckAfter)
+    tracked(built.station)
     await built.station.availability.probe()
     if reference, let bench = built.simulation?.bench { try await referenceEveryCord(built.station, bench) }
     return built

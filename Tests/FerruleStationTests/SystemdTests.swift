@@ -7,7 +7,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite(.serialized) struct SystemdTests {
+@Suite(.serialized, .shutsDownStations) struct SystemdTests {
     @Test func unitFileVerifiesAndCarriesTheHardening() throws {
         let unit = try String(contentsOfFile: Repo.root + "/systemd/ferruled.service", encoding: .utf8)
         for directive in [

@@ -10,7 +10,7 @@ import Testing
 
 /// What makes the station fast must never make it wrong: the learning search, the all-dark stop,
 /// and two fixtures sharing instruments at real speed.
-@Suite struct ThroughputTests {
+@Suite(.shutsDownStations) struct ThroughputTests {
     /// The simulated config on its wire simulators, the RL limits left out (an RL1 takes a second
     /// per wavelength for RL), with `schedule`, referenced at instant speed.
     func wireStation(schedule: InstrumentSchedule) async throws -> BuiltStation {

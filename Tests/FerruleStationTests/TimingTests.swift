@@ -9,7 +9,7 @@ import FerruleTesting
 import Testing
 
 /// `simulation.timing`: the simulated instruments take the time a real bench takes.
-@Suite struct TimingTests {
+@Suite(.shutsDownStations) struct TimingTests {
     let good = try! String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
 
     func timing(_ yaml: String) throws -> SimulationTiming {

@@ -8,7 +8,7 @@ import Foundation
 import FerruleTesting
 import Testing
 
-@Suite(.serialized) struct ToolTests {
+@Suite(.serialized, .shutsDownStations) struct ToolTests {
     /// ferrulectl speaks the status socket and nothing else: it must not pull in the instrument,
     /// udev, Modbus or store libraries (it did, through the engine, at 148 MB).
     @Test func ferrulectlLinksNoInstrumentOrStoreLibrary() throws {

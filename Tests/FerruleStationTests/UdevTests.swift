@@ -101,7 +101,7 @@ final class Testbed: @unchecked Sendable {
     }
 }
 
-@Suite(.serialized) struct UdevTests {
+@Suite(.serialized, .shutsDownStations) struct UdevTests {
     func config(match: String) throws -> String {
         try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)
             .replacingOccurrences(
@@ -167,6 +167,7 @@ final class Testbed: @unchecked Sendable {
         let station = try await Station.make(
             config: cfg, storage: StationStorage.open(data, spillFile: nil, logger: Logger(label: "test")),
             instruments: { [instruments] _ in instruments })
+        tracked(station)
         await station.availability.probe()
         let watched = await station.events.subscribe()
         let (events, feed) = AsyncStream<DeviceEvent>.makeStream()

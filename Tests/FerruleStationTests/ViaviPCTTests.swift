@@ -12,7 +12,7 @@ import Testing
 /// The VIAVI MAP-300 PCT station (`Config/viavi-pct.yaml`): the real `viavi-map-pct` driver against
 /// the simulated MAP-300 on the wire (chassis and PCT ports, launch, Port Map, reference and DUT
 /// cycles), judged against the simulator's truth.
-@Suite(.serialized) struct ViaviPCTTests {
+@Suite(.serialized, .shutsDownStations) struct ViaviPCTTests {
     static let config = Repo.root + "/Config/viavi-pct.yaml"
     static let typeB = "FT-MTP12-SMAPC-B-3M"
 

@@ -11,7 +11,7 @@ import Testing
 /// The recipe's warning band (#28 item 3): a unit whose readings pass but lie beyond
 /// `limits.ilWarnDb` passes with a warning that the finished event and the report carry (valid
 /// against the report schema), and the yield counts such first passes apart.
-@Suite struct WarningBandTests {
+@Suite(.shutsDownStations) struct WarningBandTests {
     static let part = "FT-MTP12-SMAPC-B-LL"
 
     /// The simulated bench with the part's warning band starting at `ilWarnDb`.

@@ -9,7 +9,7 @@ import Testing
 
 /// The web API without the page: every role rule, sign-in, sessions, CSRF, rate limits, served
 /// by the real web app on a real port to a real HTTP client.
-@Suite(.serialized) struct WebAPITests {
+@Suite(.serialized, .shutsDownStations) struct WebAPITests {
     static let users: [(id: String, pin: String, role: StationRole)] = [
         ("op1", "1111", .operator), ("sup1", "2222", .supervisor), ("eng1", "3333", .engineer)
     ]
@@ -195,7 +195,7 @@ import Testing
     }
 }
 
-@Suite struct WebConfigTests {
+@Suite(.shutsDownStations) struct WebConfigTests {
     func parse(_ extra: String, replacing: (String, String)? = nil) throws -> StationConfig {
         var text = try inProcessConfigText()
         if let (a, b) = replacing { text = text.replacingOccurrences(of: a, with: b) }
@@ -255,7 +255,7 @@ import Testing
     }
 }
 
-@Suite struct SocketPeerTests {
+@Suite(.shutsDownStations) struct SocketPeerTests {
     /// The kernel's word on who sent a socket request goes on the report; a client cannot forge it.
     @Test func theSocketPeersOSUserIsRecordedWithTheUnit() async throws {
         let d = try await Daemon()

@@ -15,7 +15,7 @@ import FerruleProtocol
 
 /// The simulated bench as unkind as a real one, on the wire: sentinels, scoped faults, a Keysight
 /// mainframe as a whole bench, IEEE 488.2 status, Modbus unit ids and exceptions.
-@Suite struct WireMeasurementTests {
+@Suite(.shutsDownStations) struct WireMeasurementTests {
     /// The default bench with short reply timeouts, and the RL1 started with `fault`.
     func wireStation(ilrlFault: String) async throws -> (Station, SimulatedBench, BuiltStation) {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8)

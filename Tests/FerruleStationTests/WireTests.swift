@@ -13,7 +13,7 @@ import FerruleTesting
 import Testing
 
 /// The real drivers against the wire-level simulators, over real TCP sockets and ptys.
-@Suite struct WireTests {
+@Suite(.shutsDownStations) struct WireTests {
     /// A wire bench with every model, on both transports.
     func bench() async throws -> (WireBench, StationConfig, String) {
         let config = try StationConfig.load(path: Repo.simulatedConfig)

@@ -1,0 +1,63 @@
+import FerruleCore
+import FerruleProtocol
+import FerruleSimulator
+import Foundation
+import FerruleTesting
+import Testing
+
+@testable import FerruleConfig
+@testable import FerruleStation
+
+/// A test cord that wears (#28's acceptance): the simulated launch path loses 0.002 dB more per
+/// mating on positions 3, 7 and 9; the trend alarm names exactly those positions before the first
+/// unit fails its limit, and a stable bench over as many units raises none.
+@Suite(.serialized, .shutsDownStations) struct TrendAlarmTests {
+    static let part = "FT-MTP12-SMAPC-B-LL"
+
+    /// Runs units until one fails or `limit` have run; returns the alarms (position, wavelength)
+    /// in the order raised, the unit each came at, and how many units ran.
+    func run(wear: Bool, limit: Int) async throws -> (alarms: [(Int, Int, unit: Int)], units: Int, firstFail: Int?) {
+        var text = try inProcessConfigText()
+        if wear {
+            text = text.replacingOccurrences(
+                of: "    noiseDb: 0.003\n", with: "    noiseDb: 0.003\n    cordWearDbPerMating: 0.002\n    cordWearPositions: [3, 7, 9]\n")
+        }
+        let (station, bench) = try await makeStation(config: try StationConfig.parse(text, file: "trend.yaml"))
+        let events = await station.events.subscribe()
+        var firstFail: Int?
+        var ran = 0
+        for i in 1...limit {
+            let o = try await testUnit(station, bench, serial: "TR-\(wear)-\(i)", part: Self.part)
+            ran = i
+            if o.report.verdict == .fail {
+                firstFail = i
+                break
+            }
+            #expect(o.report.verdict == .pass, "\(o.report.reasons)")
+        }
+        await station.shutdown()
+        await station.events.finish()
+        var alarms: [(Int, Int, unit: Int)] = []
+        var finished = 0
+        for await e in events {
+            if case .unitFinished = e { finished += 1 }
+            if case .trendAlarm(let part, let position, let wl, let detail) = e {
+                #expect(part == Self.part && detail.contains("position \(position) at \(wl) nm is rising"), "\(detail)")
+                alarms.append((position, wl, finished))
+            }
+        }
+        return (alarms, ran, firstFail)
+    }
+
+    @Test(.timeLimit(.minutes(10))) func aWearingCordIsCaughtBeforeUnitsFailAndAStableBenchIsQuiet() async throws {
+        let worn = try await run(wear: true, limit: 250)
+        let firstFail = try #require(worn.firstFail, "the wear never made a unit fail in \(worn.units) units")
+        #expect(Set(worn.alarms.map(\.0)) == [3, 7, 9], "alarms on \(worn.alarms)")
+        #expect(worn.alarms.allSatisfy { $0.unit < firstFail }, "every alarm before unit \(firstFail) failed: \(worn.alarms)")
+        print("trend alarm: wear caught at units \(worn.alarms.map(\.unit)); the first unit failed at \(firstFail)")
+
+        let stable = try await run(wear: false, limit: worn.units)
+        #expect(stable.alarms.isEmpty, "a stable bench alarmed: \(stable.alarms)")
+        #expect(stable.firstFail == nil)
+    }
+}
