@@ -104,7 +104,7 @@ public struct Judge: Sendable {
         let verdict = rollUp(measurements, fibers: fibers, reasons: &reasons, stop: stop, referenceSuspect: referenceSuspect)
         var judgement = Judgement(measurements: measurements, fibers: fibers, polarity: polarity, diagnoses: diagnoses,
                                   verdict: verdict, reasons: reasons, referenceSuspect: referenceSuspect)
-        if verdict == .pass { judgement.warnings = WarningBand.summary(measurements) }
+        if verdict == .pass { judgement.warnings = WarningBand.summary(measurements, limits: recipe.limits) }
         return judgement
     }
 

@@ -3,20 +3,20 @@
 /// yield counts such units apart, so a quality engineer sees a process drifting toward its limit
 /// before units fail.
 public enum WarningBand {
-    /// One line per kind of reading in the band, with the fibers and wavelengths it was seen at.
-    public static func summary(_ measurements: [Measurement]) -> [String] {
+    /// One line per kind of reading in the band, with the fibers it was seen on: read from the
+    /// values and the recipe's band, for the passing readings only.
+    public static func summary(_ measurements: [Measurement], limits: Limits) -> [String] {
         var il: [Int: Set<Int>] = [:]
-        var rl: [String: Set<Int>] = [:]
-        for m in measurements {
-            for w in m.warnings ?? [] {
-                if w.hasPrefix("IL") { il[m.wavelengthNm, default: []].insert(m.fiber) }
-                if w.hasPrefix("RL"), let end = w.range(of: "at end ").map({ String(w[$0.upperBound...].prefix(1)) }) {
-                    rl[end, default: []].insert(m.fiber)
-                }
-            }
+        var rl: [End: Set<Int>] = [:]
+        for m in measurements where m.verdict == .pass {
+            if let v = m.ilDb, let warn = limits.ilWarnDb?[m.wavelengthNm], v > warn { il[m.wavelengthNm, default: []].insert(m.fiber) }
+            if let v = m.rlDb, let warn = limits.rlWarnDb, v < warn { rl[.a, default: []].insert(m.fiber) }
+            if let v = m.rlBDb, let warn = limits.rlWarnDbB, v < warn { rl[.b, default: []].insert(m.fiber) }
         }
-        let ils = il.keys.sorted().map { wl in "IL in the warning band at \(wl) nm on fibers \(Judge.list(il[wl]!.sorted()))" }
-        let rls = rl.keys.sorted().map { end in "RL in the warning band at end \(end) on fibers \(Judge.list(rl[end]!.sorted()))" }
+        let ils = il.keys.sorted().map { wl in "IL in the warning band at \(wl) nm on fibers \(Judge.list(il[wl, default: []].sorted()))" }
+        let rls = [End.a, .b].compactMap { end in
+            rl[end].map { "RL in the warning band at end \(end.rawValue) on fibers \(Judge.list($0.sorted()))" }
+        }
         return ils + rls
     }
 }
