@@ -31,8 +31,16 @@ extension StationConfig {
                     fix: "give every sink its own name: it keys its place in the outbox")
             }
             let folder = parentDirectory(of: file)
+            let kind = try oneOf(e.kind, SinkKind.self, p.key("kind"), what: "sink kind")
+            // The broker's TLS files mean nothing to the other kinds: said, not silently ignored.
+            for (key, set) in [("caFile", e.caFile != nil), ("certFile", e.certFile != nil), ("keyFile", e.keyFile != nil)]
+            where set && kind != .cfxAMQP {
+                throw ConfigIssue(
+                    path: p.key(key), message: "'\(key)' is for cfx-amqp sinks (TLS to the broker)",
+                    fix: kind == .postgres ? "remove it; a postgres sink's TLS is 'tls: require'" : "remove it")
+            }
             let destination: SinkSpec.Destination =
-                switch try oneOf(e.kind, SinkKind.self, p.key("kind"), what: "sink kind") {
+                switch kind {
                 case .directory: .directory(try directorySink(e, folder: folder, p))
                 case .postgres: .postgres(try postgresSink(e, folder: folder, p))
                 case .http: .http(try httpSink(e, folder: folder, p))

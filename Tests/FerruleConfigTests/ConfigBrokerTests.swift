@@ -70,6 +70,18 @@ import Testing
         #expect(e.path.description == "mes.routeCheck.cfx" && e.message.contains("both"), "\(e)")
     }
 
+    @Test func tlsFilesOnAnotherKindOfSinkAreRefused() throws {
+        let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8).replacingOccurrences(
+            of: "diagnosis:\n",
+            with: "sinks:\n  - { name: db, kind: postgres, url: \"postgres://f@db/r\", caFile: /etc/ca.pem }\ndiagnosis:\n")
+        do {
+            _ = try StationConfig.parse(text, file: "s.yaml")
+            Issue.record("a postgres sink with a caFile was accepted")
+        } catch {
+            #expect(error.path.description == "sinks[0].caFile" && error.fix.contains("tls: require"), "\(error)")
+        }
+    }
+
     @Test func aSinkOverTLSNeedsItsCA() throws {
         let text = try String(contentsOfFile: Repo.simulatedConfig, encoding: .utf8).replacingOccurrences(
             of: "diagnosis:\n",
