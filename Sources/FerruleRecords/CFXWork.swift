@@ -53,7 +53,12 @@ public enum CFXUnitMessages {
     /// A name-based UUID (RFC 9562 version 8) from the report id and the message name: the same
     /// at every attempt, and the same whether WorkStarted went out at the unit's start or with its report.
     public static func stableID(report: UUID, message: String) -> UUID {
-        var bytes = Array(SHA256.hash(data: Data("\(report.uuidString.lowercased())/\(message)".utf8)).prefix(16))
+        stableID(name: "\(report.uuidString.lowercased())/\(message)")
+    }
+
+    /// A name-based UUID (RFC 9562 version 8, SHA-256) of any name: the same for the same name.
+    public static func stableID(name: String) -> UUID {
+        var bytes = Array(SHA256.hash(data: Data(name.utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return bytes.withUnsafeBytes { UUID(uuid: $0.load(as: uuid_t.self)) }

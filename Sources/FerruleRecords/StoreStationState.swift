@@ -33,6 +33,17 @@ extension Store {
         }
     }
 
+    /// When each cord's count started (its first mating, or its last reset).
+    public func cordsSince() async throws(StoreError) -> [String: Date] {
+        try await readOnly("read when cord counts started") { db in
+            Dictionary(
+                try Row.fetchAll(db, sql: "SELECT id, since FROM cord").map {
+                    ($0["id"] as String, Date(timeIntervalSince1970: $0["since"] as Double))
+                },
+                uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     public func cordMatings() async throws(StoreError) -> [String: Int] {
         try await readOnly("read cord matings") { db in try Self.cordCounts(db) }
     }

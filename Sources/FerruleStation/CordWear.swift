@@ -12,8 +12,15 @@ extension ReferenceKeeper {
         do { cordMatings = try await records.store.cordMatings() } catch { await records.storageFailed(error) }
         for (id, n) in cordMatings.sorted(by: { $0.key < $1.key }) {
             guard let wear = cordWear(id), n >= wear.maxMatings else { continue }
-            records.lineFaults.raise(.cordWorn, id, detail: Self.wornOut(id, n, wear))
+            await raiseWorn(id, detail: Self.wornOut(id, n, wear))
         }
+    }
+
+    /// The worn cord's fault, under an id made from the cord and when its count started: the
+    /// same after a restart, so the MES sees the one fault until the cord's reset clears it.
+    func raiseWorn(_ id: String, detail: String) async {
+        let since = (try? await records.store.cordsSince())?[id].map { "\($0.timeIntervalSince1970)" } ?? "unknown"
+        records.lineFaults.raise(.cordWorn, id, detail: detail, id: CFXUnitMessages.stableID(name: "cord-worn/\(id)/\(since)"))
     }
 
     static func wornOut(_ id: String, _ matings: Int, _ wear: CordWear) -> String {
@@ -29,7 +36,7 @@ extension ReferenceKeeper {
         for id in ids {
             guard let wear = cordWear(id), cordMatings[id] == wear.warnMatings || cordMatings[id] == wear.maxMatings else { continue }
             let state: CordState = cordMatings[id] == wear.maxMatings ? .limit : .warning
-            if state == .limit { records.lineFaults.raise(.cordWorn, id, detail: Self.wornOut(id, wear.maxMatings, wear)) }
+            if state == .limit { await raiseWorn(id, detail: Self.wornOut(id, wear.maxMatings, wear)) }
             logger.warning("cord \(id) has \(cordMatings[id] ?? 0) of \(wear.maxMatings) rated matings (\(state))")
             await events.publish(.cordWear(cord: id, matings: cordMatings[id] ?? 0, maxMatings: wear.maxMatings, state: state))
         }

@@ -25,11 +25,14 @@ struct FaultLedger: Sendable {
         return out
     }
 
-    /// FaultOccurred, unless the fault is open already.
-    mutating func raise(_ subject: String, detail: String, cause: LineMessage.FaultCause, at: Date) -> LineMessage? {
+    /// FaultOccurred, unless the fault is open already; `id` where the fault has one of its own
+    /// (a worn cord keeps the same one across restarts, so the MES sees one fault, not two).
+    mutating func raise(_ subject: String, detail: String, cause: LineMessage.FaultCause, at: Date, id given: UUID? = nil)
+        -> LineMessage?
+    {
         let key = Key(cause: cause, subject: subject)
         guard open[key] == nil else { return nil }
-        let id = UUID()
+        let id = given ?? UUID()
         open[key] = id
         // An instrument's fault is written as older versions wrote it (no cause), so they read it back.
         let stored = cause == .instrument ? nil : cause
@@ -62,8 +65,8 @@ final class LineFaults: Sendable {
     /// Who hears that the station has a fault now, or none.
     func whenFaultedChanges(_ handler: @escaping @Sendable (Bool) async -> Void) { onFaulted.withLock { $0 = handler } }
 
-    func raise(_ cause: LineMessage.FaultCause, _ subject: String, detail: String) {
-        update { $0.raise(subject, detail: detail, cause: cause, at: now()).map { [$0] } ?? [] }
+    func raise(_ cause: LineMessage.FaultCause, _ subject: String, detail: String, id: UUID? = nil) {
+        update { $0.raise(subject, detail: detail, cause: cause, at: now(), id: id).map { [$0] } ?? [] }
     }
 
     func clear(_ cause: LineMessage.FaultCause, _ subject: String) {

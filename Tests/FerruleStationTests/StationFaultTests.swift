@@ -29,14 +29,21 @@ import Testing
         let text = try inProcessConfigText().replacingOccurrences(
             of: "testCords: { launch: { id: TC-L-1, maxMatings: 1000 }, receive: { id: TC-R-1, maxMatings: 1000 } }",
             with: "testCords: { launch: { id: TC-L-1, maxMatings: 3, warnMatings: 2 }, receive: { id: TC-R-1 } }")
-        let (station, bench) = try await makeStation(config: try StationConfig.parse(text, file: "cords.yaml"))
-        for i in 1...3 { _ = try? await testUnit(station, bench, serial: "W-\(i)", part: Self.part) }  // the reference mated once
+        let config = try StationConfig.parse(text, file: "cords.yaml")
+        let data = temporaryDirectory()
+        let (first, bench) = try await makeStation(data: data, config: config)
+        for i in 1...3 { _ = try? await testUnit(first, bench, serial: "W-\(i)", part: Self.part) }  // the reference mated once
         var worn: [(UUID, String)] = []
         try await waitUntil("the worn cord told to the line") {
-            worn = try await Self.faults(station, .cordWorn).raised
+            worn = try await Self.faults(first, .cordWorn).raised
             return !worn.isEmpty
         }
         #expect(worn.map(\.1) == ["TC-L-1"])
+        await first.shutdown()
+        // Restarted with the cord still worn: the same fault again, under the same id.
+        let (station, _) = try await makeStation(data: data, reference: false, config: config)
+        try await waitUntil("the worn cord told again after the restart") { try await Self.faults(station, .cordWorn).raised.count == 2 }
+        #expect(Set(try await Self.faults(station, .cordWorn).raised.map(\.0)) == [worn[0].0])
         try await station.referenceKeeper.resetCord("TC-L-1", operatorId: "sup")
         try await waitUntil("the reset told to the line") { try await Self.faults(station, .cordWorn).cleared.contains(worn[0].0) }
         await station.shutdown()
