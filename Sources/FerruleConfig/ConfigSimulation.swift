@@ -102,3 +102,20 @@ extension StationConfig {
         }
     }
 }
+
+struct BenchEntry: Codable {
+    var sourcePowerDbm: Double?
+    var noiseDb: Double?
+    var driftDbPerReading: Double?
+    /// Each launch and receive path's loss is drawn per channel and wavelength from this range.
+    var pathLossMinDb: Double?
+    var pathLossMaxDb: Double?
+    /// One sigma of a dark detector's noise, in watts.
+    var darkNoiseWatts: Double?
+    /// Shorthands of `simulation.timing`: every switch's settling, every power reading.
+    var switchSettleMs: Double?
+    var meterReadMs: Double?
+    /// Test cords that wear: this much more loss per mating on `cordWearPositions`.
+    var cordWearDbPerMating: Double?
+    var cordWearPositions: [Int]?
+}
