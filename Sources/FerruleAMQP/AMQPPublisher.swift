@@ -28,14 +28,39 @@ public struct AMQPEndpoint: Sendable, Hashable {
     /// `amqp://host:port` or `amqps://host:port`, for messages.
     public var url: String { "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)" }
 
-    /// The password kept in `file`, read at every attempt so that a rotated one needs no
-    /// restart; nil without a file; why not, when the file cannot be read.
-    static func password(in file: String?) -> Result<String?, UnreadablePassword> {
-        guard let file else { return .success(nil) }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            return .failure(UnreadablePassword(description: "cannot read the broker password from \(file)"))
+}
+
+/// A broker and how to log in to it: where, the SASL user with the file that holds the password
+/// (read at every attempt, so a rotated password needs no restart; no user: ANONYMOUS), and TLS.
+public struct BrokerAccount: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var user: String?
+    public var passwordFile: String?
+    public var tls: AMQPTLS?
+
+    public init(host: String, port: Int, user: String?, passwordFile: String?, tls: AMQPTLS? = nil) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.passwordFile = passwordFile
+        self.tls = tls
+    }
+
+    /// `amqp://host:port` or `amqps://host:port`, for messages.
+    public var url: String { "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)" }
+
+    /// The endpoint for `address` as `containerId`, with the password as its file holds it now.
+    func endpoint(address: String, containerId: String) -> Result<AMQPEndpoint, UnreadablePassword> {
+        var password: String?
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                return .failure(UnreadablePassword(description: "cannot read the broker password from \(passwordFile)"))
+            }
+            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return .success(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return .success(AMQPEndpoint(
+            host: host, port: port, address: address, user: user, password: password, containerId: containerId, tls: tls))
     }
 }
 

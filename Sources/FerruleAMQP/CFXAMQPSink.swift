@@ -14,29 +14,18 @@ import Foundation
 public final class CFXAMQPSink: Sink {
     public let name: String
     public var kind: SinkKind { .cfxAMQP }
-    public let host: String
-    public let port: Int
+    public let broker: BrokerAccount
     public let address: String
     /// The station's CFX handle: every envelope's Source.
     public let handle: String
-    public let user: String?
-    public let passwordFile: String?
-    public let tls: AMQPTLS?
     public let timeout: Duration
     let publisher = AMQPPublisher()
 
-    public init(
-        name: String, host: String, port: Int, address: String, handle: String, user: String?, passwordFile: String?,
-        tls: AMQPTLS? = nil, timeout: Duration = .seconds(10)
-    ) {
+    public init(name: String, broker: BrokerAccount, address: String, handle: String, timeout: Duration = .seconds(10)) {
         self.name = name
-        self.host = host
-        self.port = port
+        self.broker = broker
         self.address = address
         self.handle = handle
-        self.user = user
-        self.passwordFile = passwordFile
-        self.tls = tls
         self.timeout = timeout
     }
 
@@ -62,13 +51,11 @@ public final class CFXAMQPSink: Sink {
 
     /// Publishes `messages` in one connection; delivered only when the broker settled all of them.
     private func publish(_ messages: [CFXMessage]) async -> DeliveryOutcome {
-        let password: String?
-        switch AMQPEndpoint.password(in: passwordFile) {
-        case .success(let p): password = p
+        let endpoint: AMQPEndpoint
+        switch broker.endpoint(address: address, containerId: "\(handle)/\(name)") {
+        case .success(let e): endpoint = e
         case .failure(let why): return .retry(why.description)
         }
-        let endpoint = AMQPEndpoint(
-            host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/\(name)", tls: tls)
         let outcomes = await publisher.publish(
             messages.map { AMQPMessage(body: Array($0.json), subject: $0.name, messageId: $0.uniqueID) }, to: endpoint,
             timeout: timeout)
@@ -85,8 +72,7 @@ public final class CFXAMQPSink: Sink {
     /// Says what to do when the broker refused the credentials, as the operator will read it.
     func explain(_ why: String) -> String {
         guard why.contains("unauthorized-access") || why.contains("Authentication failed") else { return why }
-        let url = "\(tls == nil ? "amqp" : "amqps")://\(host):\(port)"
-        return "the broker at \(url) refused user '\(user ?? "anonymous")' (\(why)): check the sink's user and passwordFile"
+        return "the broker at \(broker.url) refused user '\(broker.user ?? "anonymous")' (\(why)): check the sink's user and passwordFile"
     }
 
     public func shutdown() async { publisher.close() }

@@ -8,29 +8,18 @@ import Foundation
 /// Anything but a Passed or Failed answer in time (no broker, TLS or credentials refused, no
 /// answer, an answer that decides nothing) is `unavailable`, which `onUnavailable` settles.
 public final class CFXRouteCheck: RouteCheck {
-    public let host: String
-    public let port: Int
+    public let broker: BrokerAccount
     public let address: String
     public let handle: String
-    public let user: String?
-    public let passwordFile: String?
-    public let tls: AMQPTLS?
     public let timeout: Duration
     let requester: AMQPRequester
 
-    public var destination: String { "the MES at \(tls == nil ? "amqp" : "amqps")://\(host):\(port)\(address)" }
+    public var destination: String { "the MES at \(broker.url)\(address)" }
 
-    public init(
-        host: String, port: Int, address: String, replyAddress: String?, handle: String, user: String?, passwordFile: String?,
-        tls: AMQPTLS?, timeout: Duration
-    ) {
-        self.host = host
-        self.port = port
+    public init(broker: BrokerAccount, address: String, replyAddress: String?, handle: String, timeout: Duration) {
+        self.broker = broker
         self.address = address
         self.handle = handle
-        self.user = user
-        self.passwordFile = passwordFile
-        self.tls = tls
         self.timeout = timeout
         requester = AMQPRequester(replyAddress: replyAddress ?? Self.defaultReplyAddress(handle: handle)) {
             CFXValidation.requestID(ofAnswer: $0)
@@ -44,13 +33,11 @@ public final class CFXRouteCheck: RouteCheck {
     }
 
     public func check(_ query: RouteQuery) async -> RouteDecision {
-        let password: String?
-        switch AMQPEndpoint.password(in: passwordFile) {
-        case .success(let p): password = p
+        let endpoint: AMQPEndpoint
+        switch broker.endpoint(address: address, containerId: "\(handle)/route-check") {
+        case .success(let e): endpoint = e
         case .failure(let why): return .unavailable(why: why.description)
         }
-        let endpoint = AMQPEndpoint(
-            host: host, port: port, address: address, user: user, password: password, containerId: "\(handle)/route-check", tls: tls)
         let requestID = "REQUEST-\(UUID().uuidString.lowercased())"
         let uniqueID = UUID().uuidString.lowercased()
         let body: Data

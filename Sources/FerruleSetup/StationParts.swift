@@ -24,14 +24,15 @@ public enum StationParts {
             return HTTPRouteCheck(url: url, timeout: timeout, tokenFile: tokenFile)
         case .cfx(let c):
             return CFXRouteCheck(
-                host: c.broker.host, port: c.broker.port, address: c.address, replyAddress: c.replyAddress,
-                handle: c.handle ?? "ferrule.\(config.stationId)", user: c.broker.user, passwordFile: c.broker.passwordFile,
-                tls: amqpTLS(c.broker.tls), timeout: timeout)
+                broker: account(c.broker), address: c.address, replyAddress: c.replyAddress,
+                handle: c.handle ?? "ferrule.\(config.stationId)", timeout: timeout)
         }
     }
 
-    static func amqpTLS(_ t: BrokerTLSSpec?) -> AMQPTLS? {
-        t.map { AMQPTLS(caFile: $0.caFile, certFile: $0.certFile, keyFile: $0.keyFile) }
+    static func account(_ b: BrokerSpec) -> BrokerAccount {
+        BrokerAccount(
+            host: b.host, port: b.port, user: b.user, passwordFile: b.passwordFile,
+            tls: b.tls.map { AMQPTLS(caFile: $0.caFile, certFile: $0.certFile, keyFile: $0.keyFile) })
     }
 
     static func sink(_ s: SinkSpec, config: StationConfig, logger: Logger) -> any Sink {
@@ -45,9 +46,8 @@ public enum StationParts {
                 name: s.name, url: h.url, format: h.format, tokenFile: h.tokenFile, timeout: timeout, certificate: config.certificate)
         case .cfxAMQP(let c):
             return CFXAMQPSink(
-                name: s.name, host: c.broker.host, port: c.broker.port, address: c.address,
-                handle: c.handle ?? "ferrule.\(config.stationId)", user: c.broker.user, passwordFile: c.broker.passwordFile,
-                tls: amqpTLS(c.broker.tls), timeout: timeout)
+                name: s.name, broker: account(c.broker), address: c.address, handle: c.handle ?? "ferrule.\(config.stationId)",
+                timeout: timeout)
         case .zplLabel(let l):
             var templates: [String: LabelTemplate] = [:]
             for (part, text) in l.templates {

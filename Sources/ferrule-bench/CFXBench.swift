@@ -23,8 +23,8 @@ enum CFXBench {
         try "ferrule\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let queue = "ferrule-bench-cfx-\(getpid())"
         let sink = CFXAMQPSink(
-            name: "bench", host: host, port: port, address: "/queue/" + queue, handle: "ferrule.bench", user: "ferrule",
-            passwordFile: passwordFile)
+            name: "bench", broker: BrokerAccount(host: host, port: port, user: "ferrule", passwordFile: passwordFile),
+            address: "/queue/" + queue, handle: "ferrule.bench")
         defer { dropQueue(queue) }
         func report(_ i: Int) -> UnitReport {
             var r = sample

@@ -24,8 +24,10 @@ enum BrokerTLS {
 
     static func sink(host: String, caFile: String, address: String) throws -> CFXAMQPSink {
         CFXAMQPSink(
-            name: "line-cfx", host: host, port: port, address: address, handle: "ferrule.test.station07", user: Broker.user,
-            passwordFile: try Broker.passwordFile(), tls: AMQPTLS(caFile: caFile), timeout: .seconds(20))
+            name: "line-cfx",
+            broker: BrokerAccount(
+                host: host, port: port, user: Broker.user, passwordFile: try Broker.passwordFile(), tls: AMQPTLS(caFile: caFile)),
+            address: address, handle: "ferrule.test.station07", timeout: .seconds(20))
     }
 }
 

@@ -32,8 +32,8 @@ enum Broker {
 
     static func sink(name: String = "line-cfx", address: String, passwordFile: String, timeout: Duration = .seconds(5)) -> CFXAMQPSink {
         CFXAMQPSink(
-            name: name, host: host, port: port, address: address, handle: "ferrule.test.station07", user: user,
-            passwordFile: passwordFile, timeout: timeout)
+            name: name, broker: BrokerAccount(host: host, port: port, user: user, passwordFile: passwordFile), address: address,
+            handle: "ferrule.test.station07", timeout: timeout)
     }
 }
 
