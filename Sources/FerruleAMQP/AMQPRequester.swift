@@ -46,7 +46,7 @@ public final class AMQPRequester: Sendable {
         case .accepted: break
         case .rejected(let why), .notDelivered(let why):
             slots.withLock { _ = $0.removeValue(forKey: key) }
-            return .notSent(TLSDiagnosis.isCertificateFailure(why) ? await TLSDiagnosis.refine(why, endpoint: endpoint) : why)
+            return .notSent(await TLSDiagnosis.refine(why, endpoint: endpoint))  // unchanged unless a certificate failed
         case nil:
             slots.withLock { _ = $0.removeValue(forKey: key) }
             return .notSent("nothing was sent")

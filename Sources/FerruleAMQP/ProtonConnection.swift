@@ -265,7 +265,4 @@ final class ProtonConnection: @unchecked Sendable {
             if let known { c.resume(returning: known) }
         }
     }
-
-    /// Why the connection could not be used, once it has closed.
-    var failure: String? { state.withLock { $0.alive ? nil : $0.failure } }
 }

@@ -78,8 +78,6 @@ final class LineFaults: Sendable {
         update { $0.reconcile(current, cause: cause, at: now()) }
     }
 
-    var anyOpen: Bool { ledger.withLock { !$0.open.isEmpty } }
-
     private func update(_ change: (inout FaultLedger) -> [LineMessage]) {
         // Posted under the lock: two changes racing reach the queue in the order the ledger took them.
         ledger.withLock { ledger in
