@@ -132,5 +132,8 @@ final class LineQueue: Sendable {
 
     func add(_ post: @escaping @Sendable () async -> Void) { continuation.yield(post) }
 
+    /// Returns once every post queued before it is done.
+    func drain() async { await withCheckedContinuation { c in add { c.resume() } } }
+
     deinit { continuation.finish() }
 }

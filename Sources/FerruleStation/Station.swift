@@ -246,6 +246,7 @@ public actor Station {
         await waitForReferences()
         await light.lightOffBeforeExit()
         await records.flushBeforeExit()
+        await delivery.lineQueue.drain()  // the last moments (state changes, faults) are in the store before it closes
         await routeCheck?.shutdown()
         await onShutdown()
         dataLock = nil
