@@ -72,6 +72,7 @@ struct StationSection: Codable {
     /// How far a path's reference power may fall below the last reference's before the new
     /// reference is refused as taken through a dirty cord (dB, default 0.3).
     var referenceMaxDropDb: Double?
+    var retention: RetentionEntry?
 }
 
 struct InstrumentEntry: Codable {

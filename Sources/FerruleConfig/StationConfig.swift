@@ -137,6 +137,8 @@ public struct StationConfig: Sendable {
     /// A new reference whose power on some path falls further than this below the last one's is
     /// refused (`station.referenceMaxDropDb`, dB): light lost in a dirty or damaged cord.
     public var referenceMaxDropDb = 0.3
+    /// How long units stay in the store and report files in `reports/` (`station.retention`).
+    public var retention = RetentionPolicy()
     /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
     public var scanners: [FixtureScanner] = []
     /// SHA-256 of the file's bytes (`sha256:<hex>`): identifies the config a report was made with.
@@ -199,6 +201,7 @@ public struct StationConfig: Sendable {
             }
             config.referenceMaxDropDb = d
         }
+        config.retention = try retentionSection(f.station.retention, root.key("station").key("retention"))
         if let c = f.station.calibration {
             config.calibration = try oneOf(c, CalibrationPolicy.self, root.key("station").key("calibration"), what: "calibration policy")
         }

@@ -192,6 +192,24 @@ public struct StationStatus: Sendable, Codable {
         }
     }
 
+    /// The last retention pass (`station.retention`): units out of the store, units kept past the cut.
+    public struct RetentionPass: Sendable, Codable, Hashable {
+        public var at: Date
+        /// Units taken out of the store by that pass.
+        public var retired: Int
+        /// Whether they went to an archive month (false: dropped, as configured).
+        public var archived: Bool
+        /// Units past the cut still in the store: owed to a sink, without their files, or running.
+        public var kept: Int
+
+        public init(at: Date, retired: Int, archived: Bool, kept: Int) {
+            self.at = at
+            self.retired = retired
+            self.archived = archived
+            self.kept = kept
+        }
+    }
+
     public struct Storage: Sendable, Codable {
         public var path: String
         public var sizeBytes: Int
@@ -210,6 +228,8 @@ public struct StationStatus: Sendable, Codable {
         public var reportFilesUnwritten: Int = 0
         /// The full integrity check that follows a start in the background; nil before it began.
         public var integrity: IntegrityCheck?
+        /// The last retention pass; nil before the first.
+        public var retention: RetentionPass?
 
         public init(
             path: String, sizeBytes: Int, freeBytes: Int64? = nil, problem: String? = nil, unstoredUnits: Int,

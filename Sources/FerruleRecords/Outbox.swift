@@ -139,6 +139,14 @@ extension Store {
 
     /// Which sinks have the report, for `ferrulectl report`.
     public func deliveries(of reportId: UUID) async throws(StoreError) -> [DeliveryRecord] {
+        let stored = try await storedDeliveries(of: reportId)
+        guard stored.isEmpty else { return stored }
+        do { return try archive.deliveries(of: reportId) ?? [] } catch {
+            throw StoreError(operation: "read the archive", path: archive.directory, underlying: Self.words(error))
+        }
+    }
+
+    private func storedDeliveries(of reportId: UUID) async throws(StoreError) -> [DeliveryRecord] {
         try await readOnly("read deliveries") { db in
             try Row.fetchAll(
                 db, sql: "SELECT sink, state, detail FROM delivery WHERE reportId = ? ORDER BY sink",

@@ -35,6 +35,26 @@ public struct HistoryEntry: Sendable, Codable, Hashable {
     public var attempt: Int
     public var previousReportId: UUID?
     public var failureCodes: [String]
+    /// The archive month file that holds the unit (`2026-01`) once retention took it out of the
+    /// store; nil while the store holds it.
+    public var archive: String?
+
+    /// A `unit` row with its failure codes (`codes`, comma-separated).
+    init(row: Row) throws {
+        reportId = try row.reportId()
+        serial = row["serial"]
+        partNumber = row["partNumber"]
+        fixture = row["fixture"]
+        `operator` = row["operator"]
+        state = try UnitRecordState.read(row)
+        verdict = (row["verdict"] as String?).flatMap(Verdict.init(rawValue:))
+        startedAt = Date(timeIntervalSince1970: row["startedAt"])
+        finishedAt = (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:))
+        worstIlDb = row["worstIlDb"]
+        attempt = row["attempt"]
+        previousReportId = (row["previousReportId"] as String?).flatMap(UUID.init(uuidString:))
+        failureCodes = ((row["codes"] as String?) ?? "").split(separator: ",").map(String.init)
+    }
 }
 
 /// Which units `history` returns: by serial, part, verdict, fixture and time, one page at a time.
@@ -62,6 +82,14 @@ public struct HistoryFilter: Sendable {
     }
 }
 
+extension HistoryFilter {
+    /// Whether an entry read without the filter's conditions (from an archive) meets them.
+    func admits(_ e: HistoryEntry) -> Bool {
+        (partNumber.map { $0 == e.partNumber } ?? true) && (verdict.map { $0 == e.verdict } ?? true)
+            && (since.map { e.startedAt >= $0 } ?? true) && (until.map { e.startedAt < $0 } ?? true)
+    }
+}
+
 /// First-pass yield of one part number: of the serials first tested in the window, how many
 /// passed at their first test, and how many pass at their latest.
 public struct YieldRow: Sendable, Codable, Hashable {
@@ -86,7 +114,20 @@ public struct ParetoRow: Sendable, Codable, Hashable {
 }
 
 extension Store {
+    /// Units newest first. By serial, the archive months are read too (a retest a year later
+    /// still finds its first test); a listing without a serial is the store's alone.
     public func history(_ f: HistoryFilter) async throws(StoreError) -> [HistoryEntry] {
+        let stored = try await storedHistory(f)
+        guard let serial = f.serial, stored.count < f.limit, f.offset == 0 else { return stored }
+        let known = Set(stored.map(\.reportId))
+        let archived: [HistoryEntry]
+        do { archived = try archive.history(serial: serial, limit: f.limit) } catch {
+            throw StoreError(operation: "read the archive", path: archive.directory, underlying: Self.words(error))
+        }
+        return Array((stored + archived.filter { !known.contains($0.reportId) }).filter(f.admits).prefix(f.limit))
+    }
+
+    private func storedHistory(_ f: HistoryFilter) async throws(StoreError) -> [HistoryEntry] {
         try await readOnly("read the history") { db in
             var w = Conditions()
             w.and("serial = ?", f.serial)
@@ -99,17 +140,7 @@ extension Store {
                 FROM unit u WHERE 1\(w.sql) ORDER BY startedAt DESC, reportId LIMIT ? OFFSET ?
                 """
             let args = w.arguments + [max(0, f.limit), max(0, f.offset)]
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                HistoryEntry(
-                    reportId: try row.reportId(), serial: row["serial"], partNumber: row["partNumber"],
-                    fixture: row["fixture"], operator: row["operator"], state: try UnitRecordState.read(row),
-                    verdict: (row["verdict"] as String?).flatMap(Verdict.init(rawValue:)),
-                    startedAt: Date(timeIntervalSince1970: row["startedAt"]),
-                    finishedAt: (row["finishedAt"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    worstIlDb: row["worstIlDb"], attempt: row["attempt"],
-                    previousReportId: (row["previousReportId"] as String?).flatMap(UUID.init(uuidString:)),
-                    failureCodes: ((row["codes"] as String?) ?? "").split(separator: ",").map(String.init))
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { try HistoryEntry(row: $0) }
         }
     }
 

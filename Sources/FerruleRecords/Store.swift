@@ -75,6 +75,10 @@ public struct StoreError: Error, CustomStringConvertible {
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// The month files of units retention took out of the store (`archive/` beside it).
+    public var archive: ArchiveShelf {
+        ArchiveShelf(directory: ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("archive"))
+    }
 
     public init(path: String) throws(StoreError) {
         self.path = path
@@ -160,10 +164,14 @@ public final class Store: Sendable {
     public func begin(_ start: UnitStart) async throws(StoreError) {
         let data = try? StoredJSON.pack(Self.json.encode(start))
         guard let data else { throw StoreError(operation: "record the unit start", path: path, underlying: "the recipe cannot be encoded") }
+        let archive = archive
         try await transaction("record the start of \(start.serial)") { db in
-            let previous = try Row.fetchOne(
+            var previous = try Row.fetchOne(
                 db, sql: "SELECT reportId, attempt FROM unit WHERE serial = ? ORDER BY startedAt DESC LIMIT 1",
                 arguments: [start.serial])
+            if previous == nil, let last = try archive.history(serial: start.serial, limit: 1).first {
+                previous = ["reportId": last.reportId.uuidString.lowercased(), "attempt": last.attempt]  // tested before the archive's cut
+            }
             try db.execute(
                 sql: """
                     INSERT INTO unit (reportId, serial, partNumber, fixture, operator, state, startedAt, attempt, previousReportId, start)
@@ -285,13 +293,16 @@ public final class Store: Sendable {
         }
     }
 
-    /// The stored record of a unit.
+    /// The stored record of a unit, from the store or else its archive month.
     public func report(_ reportId: UUID) async throws(StoreError) -> UnitReport? {
         let json = try await readOnly("read a report") { db in
             let sql = "SELECT report FROM unit WHERE reportId = ?"
             return try StoredJSON.unpack(try DatabaseValue.fetchOne(db, sql: sql, arguments: [reportId.uuidString.lowercased()]) ?? .null)
         }
-        return json.flatMap { try? UnitReport.decoder().decode(UnitReport.self, from: $0) }
+        if let json { return try? UnitReport.decoder().decode(UnitReport.self, from: json) }
+        do { return try archive.report(reportId) } catch {
+            throw StoreError(operation: "read the archive", path: archive.directory, underlying: Self.words(error))
+        }
     }
 
     /// Units whose files (report, certificate) are not yet written in the data directory.

@@ -43,6 +43,7 @@ public actor RecordKeeper {
     /// The background integrity check's last word (see StoreCheck.swift), and when it starts.
     var integrity: StationStatus.IntegrityCheck?
     var integrityCheckAfter: Duration = .seconds(30)
+    var lastRetention: StationStatus.RetentionPass?
 
     init(
         store: Store, spill: SpillFile, data: DataDirectory, certificate: CertificateTemplate, events: EventBus, delivery: Delivery,
@@ -61,10 +62,12 @@ public actor RecordKeeper {
 
     /// The storage line of `status`.
     func status() -> StationStatus.Storage {
-        .init(
+        var s = StationStatus.Storage(
             path: store.path, sizeBytes: store.sizeOnDisk(), freeBytes: freeBytes(data.root), problem: storageProblem,
             unstoredUnits: unstored.count, spilledUnits: spill.count, spillFile: spill.path, spillProblem: spillProblem,
             reportFilesProblem: filesProblem, reportFilesUnwritten: filesUnwritten.count, integrity: integrity)
+        s.retention = lastRetention
+        return s
     }
 
     /// At shutdown: one last attempt to store what waits in memory, said loudly if it fails.

@@ -37,8 +37,14 @@ extension Station {
     public nonisolated var services: [any Service] {
         [
             LightRetryService(light: light), StorageRetryService(records: records), DeviceWatchService(availability: availability),
-            StoreCheckService(records: records),
+            StoreCheckService(records: records), retention,
         ] + delivery.runners + scannerServices
+    }
+
+    nonisolated var retention: RetentionService {
+        RetentionService(
+            policy: config.retention, records: records, sinks: delivery.runners.map(\.sink.name),
+            lineSinks: delivery.runners.filter(\.sink.carriesLineMessages).map(\.sink.name), logger: logger, now: now)
     }
 }
 

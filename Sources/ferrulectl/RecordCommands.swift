@@ -37,7 +37,7 @@ struct HistoryCommand: AsyncParsableCommand {
             print(
                 "\(x["startedAt"]?.text ?? "")  \(x["serial"]?.text ?? "")\(attempt > 1 ? " (retest \(attempt))" : "")  "
                     + "\(x["partNumber"]?.text ?? "")  fixture \(x["fixture"]?.int ?? 0)  \(x["verdict"]?.text ?? x["state"]?.text ?? "") "
-                    + " worst IL \(fmt(x["worstIlDb"]))  \(codes)")
+                    + " worst IL \(fmt(x["worstIlDb"]))  \(codes)\(x["archive"]?.text.map { "  (archived, \($0))" } ?? "")")
         }
     }
 }

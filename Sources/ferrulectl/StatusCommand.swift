@@ -64,6 +64,10 @@ struct Status: AsyncParsableCommand {
         case .damaged?: line += "; DAMAGED: \(Escaped.text(st.integrity?.detail ?? ""))"
         case nil: break
         }
+        if let r = st.retention {
+            line += "; retention at \(r.at.formatted(date: .omitted, time: .shortened)): \(r.retired) unit(s) "
+                + "\(r.archived ? "archived" : "dropped"), \(r.kept) past the cut kept (owed or running)"
+        }
         Swift.print(line)
     }
 }

@@ -23,8 +23,10 @@ import Testing
         let queue = Broker.freshQueue()
         let consumer = try await CFXConsumer.start(address: queue)
         defer { consumer.stop() }
+        // Retention runs throughout: every unit all four sinks have leaves for the archive.
         let config =
-            try slowConfigText(switchMs: 3, readMs: 3) + """
+            try slowConfigText(switchMs: 3, readMs: 3).replacingOccurrences(
+                of: "  id: SIM-01\n", with: "  id: SIM-01\n  retention: { storeDays: 0, reportFilesDays: forever, every: 2s }\n") + """
 
                 sinks:
                   - { name: share, kind: directory, path: \(share), formats: [json, html] }
@@ -81,14 +83,17 @@ import Testing
         }
         await daemon.stop()
 
-        let units = try await store.history(HistoryFilter(limit: 100_000))
+        let stored = try await store.history(HistoryFilter(limit: 100_000))
+        let archived = try store.archive.all(limit: 100_000)
+        let units = stored + archived.filter { a in !stored.contains { $0.reportId == a.reportId } }
+        #expect(archived.count > 0 && Set(archived.map(\.reportId)).count == archived.count, "\(archived.count) archived")
         #expect(started >= 50 && units.count >= 50, "started \(started), stored \(units.count)")
         #expect(units.allSatisfy { $0.state == .done || $0.state == .interrupted }, "\(units.filter { $0.state == .running })")
         #expect(units.contains { $0.state == .interrupted })
         let ids = Set(units.map { $0.reportId.uuidString.lowercased() })
         print(
             "crash test: \(started) units started over 50 kills, \(units.count) stored, "
-                + "\(units.filter { $0.state == .interrupted }.count) interrupted"
+                + "\(units.filter { $0.state == .interrupted }.count) interrupted, \(archived.count) of them archived by retention"
         )
 
         // No half-written file anywhere: no temporary leftovers, every report parses, every
