@@ -240,6 +240,10 @@ public final class Store: Sendable {
                 if whileRunning && started { return false }
                 throw StoreError(operation: "record", path: "", underlying: "no unit \(id) was started")
             }
+            // The report holds every reading and everything the start record held: the raw steps
+            // and the start, kept to rebuild a unit cut short, are not kept twice.
+            try db.execute(sql: "DELETE FROM measurement WHERE reportId = ?", arguments: [id])
+            try db.execute(sql: "UPDATE unit SET start = x'' WHERE reportId = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM failureReason WHERE reportId = ?", arguments: [id])
             for code in Self.failureCodes(report) {
                 try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])

@@ -29,6 +29,10 @@ enum ScaleBench {
                 format: "scale: %d units of %@ filled in %.1f s (%.2f ms a unit); store %.1f MB, %.1f kB per unit", units, part,
                 fillTime, fillTime / Double(units) * 1000, Double(size) / 1_048_576, Double(size) / Double(units) / 1024))
 
+        for (name, bytes) in try await Store(path: path).tableSizes() where bytes > size / 100 {
+            print(String(format: "scale:   %@: %.0f bytes a unit", name, Double(bytes) / Double(units)))
+        }
+
         // What a start does before it answers: the bounded look, then opening the store; the full
         // check follows in the background (timed here on its own).
         var t0 = ContinuousClock.now
