@@ -21,6 +21,8 @@ struct ConfigFile: Codable {
     var usersFile: String?
     /// What the MES decides before a unit is tested (`mes.routeCheck`).
     var mes: MESEntry?
+    /// The line's recipes in its PostgreSQL database, over the YAML's (`centralRecipes`).
+    var centralRecipes: CentralRecipesEntry?
 }
 
 struct MESEntry: Codable {

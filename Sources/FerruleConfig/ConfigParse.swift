@@ -100,7 +100,7 @@ extension StationConfig {
         }
     }
 
-    private static func decodingError(_ e: DecodingError, root: Node, file: String) -> ConfigError {
+    static func decodingError(_ e: DecodingError, root: Node, file: String) -> ConfigError {
         func err(_ ctx: DecodingError.Context, _ message: String, _ fix: String, extra: [any CodingKey] = []) -> ConfigError {
             let path = ConfigPath(codingPath: ctx.codingPath + extra)
             let node = root.locate(path)
@@ -143,7 +143,7 @@ extension StationConfig {
         firstUnknown(source, decoded, ConfigPath())
     }
 
-    private static func firstUnknown(_ src: Node, _ value: Any, _ path: ConfigPath) -> (ConfigPath, [String])? {
+    static func firstUnknown(_ src: Node, _ value: Any, _ path: ConfigPath) -> (ConfigPath, [String])? {
         let m = Mirror(reflecting: value)
         switch m.displayStyle {
         case .optional:

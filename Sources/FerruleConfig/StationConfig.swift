@@ -137,6 +137,8 @@ public struct StationConfig: Sendable {
     /// A new reference whose power on some path falls further than this below the last one's is
     /// refused (`station.referenceMaxDropDb`, dB): light lost in a dirty or damaged cord.
     public var referenceMaxDropDb = 0.3
+    /// Where the line keeps its recipes (nil: the YAML's alone).
+    public var centralRecipes: CentralRecipesSpec?
     /// How long units stay in the store and report files in `reports/` (`station.retention`).
     public var retention = RetentionPolicy()
     /// The fixed barcode scanners, one per fixture at most (`fixtures[].scanner`).
@@ -201,6 +203,7 @@ public struct StationConfig: Sendable {
             }
             config.referenceMaxDropDb = d
         }
+        config.centralRecipes = try f.centralRecipes.map { try centralRecipesSection($0, configFile: file, root.key("centralRecipes")) }
         config.retention = try retentionSection(f.station.retention, root.key("station").key("retention"))
         if let c = f.station.calibration {
             config.calibration = try oneOf(c, CalibrationPolicy.self, root.key("station").key("calibration"), what: "calibration policy")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reference method, recorded with every result (TIA/OFSTP-14).
 public enum ReferenceMethod: String, Codable, Sendable, CaseIterable {
     case oneCord = "1-cord"
@@ -100,6 +102,22 @@ public struct ReturnLossWindow: Sendable, Hashable, Codable {
     }
 }
 
+/// A recipe kept in the line's database: its revision, who changed it and who approved it
+/// (`centralRecipes`); a report names it, so a certificate says exactly which limits judged it.
+public struct RecipeRevision: Sendable, Hashable, Codable {
+    public var number: Int
+    public var changedBy: String
+    public var approvedBy: String
+    public var approvedAt: Date
+
+    public init(number: Int, changedBy: String, approvedBy: String, approvedAt: Date) {
+        self.number = number
+        self.changedBy = changedBy
+        self.approvedBy = approvedBy
+        self.approvedAt = approvedAt
+    }
+}
+
 /// What a part number must meet.
 public struct Recipe: Sendable, Hashable, Codable {
     public var partNumber: String
@@ -110,6 +128,8 @@ public struct Recipe: Sendable, Hashable, Codable {
     public var reference: ReferencePolicy
     /// How RL is gated where the instrument gates it (nil: the instrument's own setting).
     public var rlWindow: ReturnLossWindow?
+    /// The line database's revision of a central recipe; nil for one from the station's YAML.
+    public var revision: RecipeRevision?
 
     public init(partNumber: String, description: String, assembly: AssemblySpec, wavelengthsNm: [Int],
                 limits: Limits, reference: ReferencePolicy, rlWindow: ReturnLossWindow? = nil) {

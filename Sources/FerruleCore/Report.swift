@@ -225,6 +225,8 @@ public struct UnitReport: Sendable, Codable {
     /// A passing unit with readings in the recipe's warning band, said per kind of reading;
     /// absent when there are none.
     public var warnings: [String]?
+    /// The central recipe's revision that judged the unit; absent for a recipe from the station's YAML.
+    public var recipeRevision: RecipeRevision?
     public var diagnoses: [Diagnosis]
     public var summary: Summary
 
@@ -242,6 +244,7 @@ public struct UnitReport: Sendable, Codable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.wavelengthsNm = recipe.wavelengthsNm
+        self.recipeRevision = recipe.revision
         self.limits = Limits(
             il: recipe.wavelengthsNm.map {
                 .init(wavelengthNm: $0, ilMaxDb: recipe.limits.ilMaxDb[$0] ?? .infinity, ilWarnDb: recipe.limits.ilWarnDb?[$0])

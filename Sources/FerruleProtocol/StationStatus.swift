@@ -171,6 +171,30 @@ public struct StationStatus: Sendable, Codable {
     public var sinks: [SinkStatus]
     /// Where the operator web app listens (`http:`), once it does.
     public var webAddress: String?
+    /// The line's recipes (`centralRecipes`); nil when the station has only its YAML's.
+    public var centralRecipes: CentralRecipes?
+
+    /// Which revisions of the line's recipes the station tests with, and where they came from.
+    public struct CentralRecipes: Sendable, Codable, Hashable {
+        /// The line database (host, port and database; never its password).
+        public var source: String
+        /// When the revisions in use were read from the database.
+        public var fetchedAt: Date?
+        /// True when the database was not read and the revisions cached at the last read are used.
+        public var fromCache: Bool
+        /// Why the database was not read, or which revisions this station refused, with the fix.
+        public var problems: [String]
+        /// The revision in use per part number.
+        public var revisions: [String: Int]
+
+        public init(source: String, fetchedAt: Date?, fromCache: Bool, problems: [String], revisions: [String: Int]) {
+            self.source = source
+            self.fetchedAt = fetchedAt
+            self.fromCache = fromCache
+            self.problems = problems
+            self.revisions = revisions
+        }
+    }
 
     /// The results store: its size, the free space, and any trouble storing units or writing files.
     /// SQLite's `quick_check` over the whole store, run in the background after a start (which

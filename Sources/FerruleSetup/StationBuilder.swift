@@ -40,6 +40,7 @@ public enum StationBuilder {
         let background = Box<BackgroundServices>()
         var storage = try StationStorage.open(data, spillFile: config.spillFile, logger: logger)
         storage.integrityCheckAfter = integrityCheckAfter
+        let (config, central) = await CentralRecipeLoader.take(config, data: data, logger: logger)
         let station = try await Station.make(
             config: config, storage: storage,
             instruments: { runtime in
@@ -53,6 +54,7 @@ public enum StationBuilder {
             },
             sinks: sinks ?? StationParts.sinks(for: config, logger: logger), routeCheck: StationParts.routeCheck(for: config),
             sinkBackoff: sinkBackoff, logger: logger, now: now)
+        await station.setCentralRecipes(central)
         let sim = simulation.value
         if runServices { background.value = BackgroundServices(station.services, logger: logger) }
         return BuiltStation(station: station, simulation: sim,

@@ -33,6 +33,7 @@ struct ConfigChanges: Sendable {
         check("users", old.users, new.users, restart: false)
         check("referenceCords", old.referenceCords, new.referenceCords, restart: false)
         check("rules", old.rules, new.rules, restart: false)
+        check("centralRecipes", old.centralRecipes, new.centralRecipes, restart: false)
         check("control.promptTimeout", old.control.promptTimeoutSeconds, new.control.promptTimeoutSeconds, restart: false)
         let names = Set(old.recipes.keys).union(new.recipes.keys).sorted()
         for name in names where old.recipes[name] != new.recipes[name] {
@@ -72,8 +73,9 @@ extension Station {
     /// every client either way.
     public func reload(fromFile path: String) async -> ReloadOutcome {
         do {
-            let new = try StationConfig.load(path: path)
+            let (new, central) = await CentralRecipeLoader.take(try StationConfig.load(path: path), data: data, logger: logger)
             let applied = try await reload(new)
+            centralRecipes = central
             await events.publish(.configReloaded(path: path, hash: new.hash, applied: applied))
             return .applied(applied)
         } catch {

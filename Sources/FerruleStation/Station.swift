@@ -131,6 +131,8 @@ public actor Station {
     var trend = TrendMonitor()
     /// Where the web app listens, once it does (for `status`).
     var webAddress: String?
+    /// The line's recipes in use and where they came from (see CentralRecipeLoader.swift).
+    var centralRecipes: StationStatus.CentralRecipes?
     /// Light sources switched off after every unit and reference, and kept trying (see `LightGuard`).
     public nonisolated let light: LightGuard
     /// Who each instrument is, its last fault, and which are unplugged (see `InstrumentAvailability`).

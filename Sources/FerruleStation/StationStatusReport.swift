@@ -39,6 +39,7 @@ extension Station {
             storage: await records.status(),
             sinks: delivery.statuses())
         status.webAddress = webAddress
+        status.centralRecipes = centralRecipes
         return status
     }
 

@@ -30,6 +30,12 @@ struct Status: AsyncParsableCommand {
             }
             print(line)
         }
+        if let c = status.centralRecipes {
+            let revisions = c.revisions.sorted { $0.key < $1.key }.map { "\(Escaped.text($0.key)) r\($0.value)" }.joined(separator: ", ")
+            let when = c.fromCache ? "CACHED (database not read)" : "read \(c.fetchedAt.map(UnitReport.isoMilliseconds) ?? "?")"
+            print("recipes from \(Escaped.text(c.source)), \(when): \(revisions)")
+            for p in c.problems { print("  recipes: \(Escaped.text(p))") }
+        }
     }
 
     private static func show(_ f: StationStatus.Fixture) {
