@@ -189,6 +189,7 @@ let package = Package(
             "FerruleRecords", "FerruleSetup", "FerruleProtocol", "FerruleSimSpec",
             "FerruleCore", "FerruleDevices", "FerruleStation", "FerruleConfig", "FerruleSimulator", "FerruleControl", "FerruleAMQP",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
 
         // What every test target needs and no product does (the repository's paths, scratch

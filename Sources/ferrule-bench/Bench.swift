@@ -27,6 +27,8 @@ struct FerruleBench {
         var only: String?
         var seconds = 10
         var scaleUnits = 20_000
+        var lineUnits = 1_000_000
+        var pgURL = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
         while let a = args.popFirst() {
             switch a {
             case "--config": configPath = args.popFirst() ?? configPath
@@ -37,13 +39,16 @@ struct FerruleBench {
             case "--with-rl": withRL = true
             case "--only": only = args.popFirst()
             case "--scale-units": scaleUnits = Int(args.popFirst() ?? "") ?? scaleUnits
+            case "--line-units": lineUnits = Int(args.popFirst() ?? "") ?? lineUnits
+            case "--pg-url": pgURL = args.popFirst() ?? pgURL
             case "--seconds": seconds = Int(args.popFirst() ?? "") ?? seconds
             default:
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
                                          [--seconds IDLE-SECONDS] [--scale-units N (a year: 500000)]
-                                         [--only round-trips|software|store|throughput|idle|cfx|pct|multiport|scale]
+                                         [--line-units N (a line's year: 10000000)] [--pg-url postgres://user:pw@host/db]
+                                         [--only round-trips|software|store|throughput|idle|cfx|pct|multiport|scale|line-db]
                     """)
                 return
             }
@@ -57,6 +62,7 @@ struct FerruleBench {
         if only == nil || only == "pct" { try await PCTBench.run() }
         if only == nil || only == "multiport" { try await MultiPortBench.run() }
         if only == "scale" { try await ScaleBench.run(configPath: configPath, units: scaleUnits) }  // minutes at a year's size: asked for
+        if only == "line-db" { try await LineDatabaseBench.run(url: pgURL, units: lineUnits) }  // needs PostgreSQL: asked for
     }
 
     /// Median and p99 of one SCPI query (*IDN?) through the real line link, over a pty and over
