@@ -87,8 +87,9 @@ public struct Capability: Sendable, Hashable, Codable {
     public var ppkNormal: Double
     /// Its one-sided 95 % lower confidence bound (Bissell).
     public var ppkNormalLower95: Double
-    /// (USL - median) / (X[0.99865] - median), the percentile method.
-    public var ppkPercentile: Double
+    /// (USL - median) / (X[0.99865] - median), the percentile method; nil when the upper tail
+    /// has no spread (too few units to tell).
+    public var ppkPercentile: Double?
 
     /// Nil with fewer than two values or no spread.
     public static func upper(_ values: [Double], limit usl: Double) -> Capability? {
@@ -98,7 +99,7 @@ public struct Capability: Sendable, Hashable, Codable {
         let bound = ppk * (1 - 1.645 * (1 / (9 * Double(n) * ppk * ppk) + 1 / (2 * Double(n - 1))).squareRoot())
         let median = Statistics.percentile(values, 0.5)
         let tail = Statistics.percentile(values, 0.99865) - median
-        return Capability(n: n, ppkNormal: ppk, ppkNormalLower95: bound, ppkPercentile: tail > 0 ? (usl - median) / tail : .infinity)
+        return Capability(n: n, ppkNormal: ppk, ppkNormalLower95: bound, ppkPercentile: tail > 0 ? (usl - median) / tail : nil)
     }
 }
 

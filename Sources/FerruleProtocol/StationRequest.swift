@@ -15,6 +15,8 @@ public enum StationRequest: Sendable, Hashable {
     case history(HistoryQuery)
     case yield(TimeWindow)
     case pareto(partNumber: String?, TimeWindow)
+    /// A part number's control charts and capability over a window of its units.
+    case spc(partNumber: String, TimeWindow)
     case report(serial: String)
     /// Every sink's queue, or one sink's.
     case sinks(sink: String?)
@@ -36,6 +38,7 @@ public enum StationRequest: Sendable, Hashable {
         case .history: .history
         case .yield: .yield
         case .pareto: .pareto
+        case .spc: .spc
         case .report: .report
         case .sinks: .sinks
         case .resend: .resend

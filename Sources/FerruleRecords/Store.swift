@@ -227,13 +227,15 @@ public final class Store: Sendable {
             let id = report.reportId.uuidString.lowercased()
             try db.execute(
                 sql: """
-                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0, warned = ?
+                    UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0, warned = ?,
+                                    readings = ?
                     WHERE reportId = ? AND (? = 0 OR state = 'running')
                     """,
                 arguments: [
                     UnitRecordState(committedInterrupted: interrupted).rawValue, report.verdict.rawValue,
                     report.finishedAt.timeIntervalSince1970,
-                    report.summary.worstIlDb, data, !(report.warnings ?? []).isEmpty, id, whileRunning
+                    report.summary.worstIlDb, data, !(report.warnings ?? []).isEmpty, ReadingsColumn.pack(report.measurements), id,
+                    whileRunning
                 ])
             guard db.changesCount == 1 else {
                 let started = try Bool.fetchOne(db, sql: "SELECT 1 FROM unit WHERE reportId = ?", arguments: [id]) ?? false

@@ -178,6 +178,11 @@ extension Store {
         m.registerMigration("v7") { db in
             try db.execute(sql: "ALTER TABLE unit ADD COLUMN warned INTEGER NOT NULL DEFAULT 0")
         }
+        // A finished unit's IL and RL per fiber, wavelength and end, packed (Readings.swift), for
+        // control charts over a part's year. Units stored before have none (read from the report).
+        m.registerMigration("v8") { db in
+            try db.execute(sql: "ALTER TABLE unit ADD COLUMN readings BLOB")
+        }
         return m
     }
 }

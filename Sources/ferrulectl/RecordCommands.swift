@@ -113,3 +113,60 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct SPCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spc",
+        abstract: "A part number's control charts: IL per fiber position and wavelength, the run rules broken, Ppk against its limit.")
+    @OptionGroup var connection: Connection
+    @Option(help: "The part number.") var part: String
+    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
+    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
+    @Flag(help: "One CSV row per chart (for a spreadsheet) instead of the table.") var csv = false
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.spc(partNumber: part, TimeWindow(since: since, until: until))), as: PartSPC.self)
+        }
+        if connection.json {
+            printJSON(r)
+            return
+        }
+        let header = ["wavelengthNm", "fiber", "end", "n", "meanDb", "centerDb", "sigmaDb", "uclDb", "ilMaxDb", "ppkNormal",
+                      "ppkNormalLower95", "ppkPercentile", "breaks", "lastAlarm"]
+        if !csv {
+            print("\(Escaped.text(r.partNumber)): \(r.units) unit(s); limits from each chart's first \(r.charts.first?.baselineUnits ?? 0)")
+        }
+        let columns = "  wl    fiber end      n   mean    UCL    limit  Ppk    Ppk(95%) Ppk(pct)  rules broken"
+        print(csv ? header.joined(separator: ",") : columns)
+        for c in r.charts {
+            let breaks = c.breaks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; ")
+            let last = c.alarms.last.map { "\($0.rule) at \(Escaped.text($0.serials.last ?? ""))" } ?? ""
+            func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "" }
+            if csv {
+                let cells = [
+                    "\(c.position.wavelengthNm)", "\(c.position.fiber)", c.position.end.rawValue, "\(c.n)", f(c.meanDb, 4),
+                    f(c.limits?.center, 4), f(c.limits?.sigma, 4), f(c.limits?.upper, 4), f(c.ilMaxDb), f(c.capability?.ppkNormal, 2),
+                    f(c.capability?.ppkNormalLower95, 2), f(c.capability?.ppkPercentile, 2), breaks, last,
+                ]
+                print(cells.map(csvCell).joined(separator: ","))
+            } else {
+                let figures = [
+                    f(c.meanDb), f(c.limits?.upper), f(c.ilMaxDb), f(c.capability?.ppkNormal, 2), f(c.capability?.ppkNormalLower95, 2),
+                    f(c.capability?.ppkPercentile, 2),
+                ]
+                print(
+                    String(format: "  %4d  %3d   %@  %6d  ", c.position.wavelengthNm, c.position.fiber, c.position.end.rawValue, c.n)
+                        + figures.map { $0.padding(toLength: 6, withPad: " ", startingAt: 0) }.joined(separator: " ") + "  "
+                        + (breaks.isEmpty ? "-" : breaks + " (last: \(last))"))
+            }
+        }
+    }
+
+    /// A CSV cell: quoted when it holds a comma or a quote; a leading =, +, - or @ is prefixed so
+    /// that a spreadsheet does not take it for a formula.
+    func csvCell(_ s: String) -> String {
+        let safe = s.first.map { "=+-@".contains($0) && Double(s) == nil } == true ? "'" + s : s
+        return safe.contains(",") || safe.contains("\"") ? "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : safe
+    }
+}

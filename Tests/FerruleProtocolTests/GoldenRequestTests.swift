@@ -42,6 +42,7 @@ import Testing
         (.answer(prompt: "p1", answer: "ok"), nil),
         (.fault(FaultToInject(instrument: "ilrl", fault: "noReply")), nil),
         (.fault(FaultToInject(instrument: "ilrl", fault: "garbage", command: "READ:RL?", fiber: 3)), nil),
+        (.spc(partNumber: "FT-MTP24-OM4-A", TimeWindow(since: day("2026-11-01"))), nil),
     ]
 
     @Test func recordedRequestsReadAsTheirTypedRequestAndWriteBackTheSameLine() throws {

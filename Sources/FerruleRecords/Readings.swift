@@ -1,0 +1,87 @@
+import FerruleCore
+import Foundation
+import GRDB
+
+/// One reading of a finished unit as the store keeps it for statistics: IL and RL per fiber,
+/// wavelength and end, without the rest of the report.
+public struct StoredReading: Sendable, Hashable, Codable {
+    public var fiber: Int
+    public var wavelengthNm: Int
+    public var end: End
+    public var ilDb: Double?
+    public var rlDb: Double?
+    public var rlBDb: Double?
+}
+
+/// A unit's readings in time order with the part's others, for control charts and capability.
+public struct UnitReadings: Sendable, Hashable, Codable {
+    public var reportId: UUID
+    public var serial: String
+    public var startedAt: Date
+    public var readings: [StoredReading]
+}
+
+/// The `unit.readings` column: 16 bytes a reading (fiber, wavelength, end, then IL and both RLs
+/// as 32-bit floats, NaN for none), 768 bytes for a 24-fiber unit at two wavelengths, so that a
+/// part's year of charts reads a column instead of inflating and decoding every report.
+enum ReadingsColumn {
+    static let width = 16
+
+    static func pack(_ ms: [FerruleCore.Measurement]) -> Data {
+        var d = Data(capacity: ms.count * width)
+        for m in ms {
+            d.append(UInt8(clamping: m.fiber))
+            d.append(contentsOf: withUnsafeBytes(of: UInt16(clamping: m.wavelengthNm).littleEndian, Array.init))
+            d.append(m.end == .a ? 0 : 1)
+            for v in [m.ilDb, m.rlDb, m.rlBDb] {
+                d.append(contentsOf: withUnsafeBytes(of: Float32(v ?? .nan).bitPattern.littleEndian, Array.init))
+            }
+        }
+        return d
+    }
+
+    static func unpack(_ d: Data) -> [StoredReading] {
+        let bytes = [UInt8](d)
+        return stride(from: 0, through: bytes.count - width, by: width).map { i in
+            func float(_ at: Int) -> Double? {
+                let bits = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+                let f = Float32(bitPattern: bits)
+                return f.isNaN ? nil : Double(f)
+            }
+            return StoredReading(
+                fiber: Int(bytes[i]), wavelengthNm: Int(bytes[i + 1]) | Int(bytes[i + 2]) << 8, end: bytes[i + 3] == 0 ? .a : .b,
+                ilDb: float(i + 4), rlDb: float(i + 8), rlBDb: float(i + 12))
+        }
+    }
+}
+
+extension Store {
+    /// The finished units of a part in a window, oldest first (at most `limit`, the newest), with
+    /// their readings: through the part's index and the readings column. Units stored before the
+    /// column existed are read from their report.
+    public func readings(partNumber: String, since: Date?, until: Date?, limit: Int = 20_000) async throws(StoreError) -> [UnitReadings] {
+        try await readOnly("read a part's readings") { db in
+            var w = Conditions()
+            w.and("startedAt >= ?", since?.timeIntervalSince1970)
+            w.and("startedAt < ?", until?.timeIntervalSince1970)
+            let sql = """
+                SELECT reportId, serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
+                FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
+                """
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
+            return try rows.reversed().map { row in
+                var readings: [StoredReading] = []
+                if let packed = row["readings"] as Data? {
+                    readings = ReadingsColumn.unpack(packed)
+                } else if let json = try StoredJSON.unpack(row["report"]),
+                    let r = try? UnitReport.decoder().decode(UnitReport.self, from: json)
+                {
+                    readings = ReadingsColumn.unpack(ReadingsColumn.pack(r.measurements))
+                }
+                return UnitReadings(
+                    reportId: try row.reportId(), serial: row["serial"], startedAt: Date(timeIntervalSince1970: row["startedAt"]),
+                    readings: readings)
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import FerruleCore
+import FerruleRecords
+import Foundation
+
+extension Station {
+    /// A part number's control charts and capability over its finished units in the window (the
+    /// newest 20,000 at most), against the limits of its recipe in use (a part with no recipe
+    /// now still gets its charts, without capability).
+    public func spc(partNumber: String, since: Date?, until: Date?) async throws -> PartSPC {
+        let units = try await records.store.readings(partNumber: partNumber, since: since, until: until)
+        let samples = units.map { u in
+            ChartSample(
+                serial: u.serial, at: u.startedAt,
+                ilDb: Dictionary(
+                    u.readings.compactMap { r in
+                        r.ilDb.map { (ChartPosition(fiber: r.fiber, wavelengthNm: r.wavelengthNm, end: r.end), $0) }
+                    }, uniquingKeysWith: { first, _ in first }))
+        }
+        return PartSPC.make(partNumber: partNumber, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:], samples: samples)
+    }
+}
