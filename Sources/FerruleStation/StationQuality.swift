@@ -7,7 +7,14 @@ extension Station {
     /// newest 20,000 at most), against the limits of its recipe in use (a part with no recipe
     /// now still gets its charts, without capability).
     public func spc(partNumber: String, since: Date?, until: Date?) async throws -> PartSPC {
-        let units = try await records.store.readings(partNumber: partNumber, since: since, until: until)
+        try await Self.spc(
+            store: records.store, partNumber: partNumber, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:], since: since,
+            until: until)
+    }
+
+    /// The same from a store (the scale benchmark times it on a year's store).
+    public static func spc(store: Store, partNumber: String, ilMaxDb: [Int: Double], since: Date?, until: Date?) async throws -> PartSPC {
+        let units = try await store.readings(partNumber: partNumber, since: since, until: until)
         let samples = units.map { u in
             ChartSample(
                 serial: u.serial, at: u.startedAt,
@@ -16,6 +23,6 @@ extension Station {
                         r.ilDb.map { (ChartPosition(fiber: r.fiber, wavelengthNm: r.wavelengthNm, end: r.end), $0) }
                     }, uniquingKeysWith: { first, _ in first }))
         }
-        return PartSPC.make(partNumber: partNumber, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:], samples: samples)
+        return PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, samples: samples)
     }
 }

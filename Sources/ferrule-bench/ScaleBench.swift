@@ -58,6 +58,12 @@ enum ScaleBench {
                 format: "scale: start: bounded look %.3f s (%@), open %.3f s; background quick_check %.2f s (%@) (%@)",
                 lookTime, "\(look.state)", openTime, checkTime, "\(health.state)", cache))
         try await queries(store, units: units, part: part)
+        try await time("spc, one part, last 30 days", 20) {
+            _ = try await Station.spc(store: store, partNumber: part, ilMaxDb: recipe.limits.ilMaxDb, since: Date() - 30 * 86400, until: nil)
+        }
+        try await time("spc, one part, its newest 20,000 units", 10) {
+            _ = try await Station.spc(store: store, partNumber: part, ilMaxDb: recipe.limits.ilMaxDb, since: nil, until: nil)
+        }
     }
 
     /// Units over the last year, one in twenty failing; three transactions a unit.
