@@ -92,19 +92,13 @@ import Testing
 
     /// Tests one unit on fixture 1 and returns its verdict and the recipe revision its report names.
     private func test(_ d: Daemon, serial: String, part: String) async throws -> (verdict: String?, revision: JSONValue?) {
-        let finished = try await ControlSession.with(path: d.socket) { s in
+        try await ControlSession.with(path: d.socket) { s in
             _ = try await s.ok("reference") {
                 $0.fixture = 1
                 $0.cord = "RC-B-012"
             }
-            _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") {
-                $0.serial = serial
-                $0.partNumber = part
-                $0.fixture = 1
-            }
-            return try await s.events { $0["kind"]?.string == "unitFinished" }.last
         }
+        let finished = try await d.testUnit(serial, part: part)
         let path = try #require(finished?["reportPath"]?.string)
         let (valid, output) = try validateReports([path])
         #expect(valid == 0, "the report with its recipe revision fails the schema: \(output)")

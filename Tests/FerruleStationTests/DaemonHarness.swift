@@ -69,6 +69,20 @@ final class Daemon: @unchecked Sendable {
 
     func signal(_ sig: Int32) { kill(pid, sig) }
 
+    /// Tests one unit and returns its `unitFinished` event (fixture 1's reference must be taken).
+    @discardableResult
+    func testUnit(_ serial: String, part: String = "FT-MTP12-SMAPC-B-LL", fixture: Int = 1) async throws -> JSONValue? {
+        try await ControlSession.with(path: socket) { s in
+            _ = try await s.ok("subscribe")
+            _ = try await s.ok("test") {
+                $0.serial = serial
+                $0.partNumber = part
+                $0.fixture = fixture
+            }
+            return try await s.events { $0["kind"]?.string == "unitFinished" }.last
+        }
+    }
+
     /// Waits for exit (bounded); returns the exit status, or nil if it did not exit in time.
     /// A daemon that trapped on its way out fails the test, whatever it was testing.
     func waitForExit(seconds: Double = 30) async -> Int32? {

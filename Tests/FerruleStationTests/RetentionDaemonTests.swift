@@ -25,13 +25,13 @@ import Testing
                 $0.cord = "RC-B-012"
             }
         }
-        try await test(d, "RET-1")
+        try await d.testUnit("RET-1")
         try await waitUntil("RET-1 to be archived", timeout: .seconds(60)) { try await archive(of: "RET-1", d) != nil }
         #expect(try reportFiles(d).isEmpty, "a delivered unit's report file is removed at zero days")
 
         // The share goes away (an unmounted folder is waited for): the next unit is owed.
         try FileManager.default.removeItem(atPath: share)
-        try await test(d, "RET-2")
+        try await d.testUnit("RET-2")
         let finished = Date()
         try await waitUntil("two retention passes after RET-2", timeout: .seconds(60)) {
             guard let pass = try await retention(d) else { return false }
@@ -47,18 +47,6 @@ import Testing
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
         try await waitUntil("RET-2 to be archived", timeout: .seconds(90)) { try await archive(of: "RET-2", d) != nil }
         #expect(try FileManager.default.contentsOfDirectory(atPath: share).count == 1, "the share has RET-2's report")
-    }
-
-    private func test(_ d: Daemon, _ serial: String) async throws {
-        try await ControlSession.with(path: d.socket) { s in
-            _ = try await s.ok("subscribe")
-            _ = try await s.ok("test") {
-                $0.serial = serial
-                $0.partNumber = "FT-MTP12-SMAPC-B-LL"
-                $0.fixture = 1
-            }
-            _ = try await s.events { $0["kind"]?.string == "unitFinished" }
-        }
     }
 
     /// The archive month history gives for the serial's newest test; nil while the store holds it.

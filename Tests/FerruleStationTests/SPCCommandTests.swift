@@ -16,16 +16,8 @@ import Testing
                 $0.fixture = 1
                 $0.cord = "RC-B-012"
             }
-            _ = try await s.ok("subscribe")
-            for i in 1...4 {
-                _ = try await s.ok("test") {
-                    $0.serial = "SPC-\(i)"
-                    $0.partNumber = part
-                    $0.fixture = 1
-                }
-                _ = try await s.events { $0["kind"]?.string == "unitFinished" }
-            }
         }
+        for i in 1...4 { try await d.testUnit("SPC-\(i)", part: part) }
         let ctl = Repo.root + "/.build/debug/ferrulectl"
         let (status, csv) = try runProgram(ctl, ["spc", "--part", part, "--csv", "--socket", d.socket])
         #expect(status == 0, "\(csv)")
