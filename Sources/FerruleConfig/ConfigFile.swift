@@ -336,6 +336,12 @@ struct RecipeEntry: Codable {
     var limits: LimitsEntry
     var reference: ReferenceEntry?
     var rl: ReturnLossWindowEntry?
+    var grade: GradeEntry?
+}
+
+struct GradeEntry: Codable {
+    var meanIlMaxDb: Double
+    var p97IlMaxDb: Double
 }
 
 struct DiagnosisEntry: Codable {

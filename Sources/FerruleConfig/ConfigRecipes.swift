@@ -101,11 +101,20 @@ extension StationConfig {
             ?? .oneCord
         var limits = Limits(ilMaxDb: ilMax, meanIlMaxDb: e.limits.meanIlMaxDb, rlMinDb: rlA, rlMinDbB: rlB)
         try warningBand(e.limits, wls, into: &limits, p.key("limits"))
-        return Recipe(
+        var recipe = Recipe(
             partNumber: e.partNumber, description: e.description ?? e.partNumber, assembly: spec, wavelengthsNm: wls,
             limits: limits,
             reference: ReferencePolicy(validitySeconds: validity, negativeIlToleranceDb: tol, method: method),
             rlWindow: try e.rl.map { try returnLossWindow($0, p.key("rl")) })
+        if let g = e.grade {
+            guard g.meanIlMaxDb > 0, g.p97IlMaxDb >= g.meanIlMaxDb, g.p97IlMaxDb <= 30 else {
+                throw ConfigIssue(
+                    path: p.key("grade"), message: "mean \(g.meanIlMaxDb) dB and 97th percentile \(g.p97IlMaxDb) dB are not a grade",
+                    fix: "give a positive mean and a 97th percentile at least as large, e.g. { meanIlMaxDb: 0.12, p97IlMaxDb: 0.25 }")
+            }
+            recipe.grade = GradeSpec(meanIlMaxDb: g.meanIlMaxDb, p97IlMaxDb: g.p97IlMaxDb)
+        }
+        return recipe
     }
 
     /// `rl:`: how an instrument that gates RL places its markers around each connector.

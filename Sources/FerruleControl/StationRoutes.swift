@@ -42,6 +42,10 @@ extension ControlRoutes {
             guard case .spc(let part, let w) = r.request else { throw misrouted(r, to: .spc) }
             return try JSONValue.from(try await station.spc(partNumber: part, since: w.since, until: w.until))
         }
+        routes.on(.lot) { r in
+            guard case .lot(let part, let w) = r.request else { throw misrouted(r, to: .lot) }
+            return try JSONValue.from(try await station.lot(partNumber: part, since: w.since, until: w.until))
+        }
         routes.on(.pareto) { r in
             guard case .pareto(let part, let w) = r.request else { throw misrouted(r, to: .pareto) }
             return try JSONValue.from(await station.store.pareto(partNumber: part, since: w.since, until: w.until))

@@ -130,6 +130,8 @@ public struct Recipe: Sendable, Hashable, Codable {
     public var rlWindow: ReturnLossWindow?
     /// The line database's revision of a central recipe; nil for one from the station's YAML.
     public var revision: RecipeRevision?
+    /// The grade a lot of this part is sold to (lot reports say whether it meets it).
+    public var grade: GradeSpec?
 
     public init(partNumber: String, description: String, assembly: AssemblySpec, wavelengthsNm: [Int],
                 limits: Limits, reference: ReferencePolicy, rlWindow: ReturnLossWindow? = nil) {

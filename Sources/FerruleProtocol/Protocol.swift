@@ -103,7 +103,7 @@ public struct ControlRequest: Codable, Sendable {
     /// The request types the station answers.
     public enum Kind: String, CaseIterable, Sendable {
         case status, subscribe, unsubscribe, test, abort, reference, recipes, history, prompts, answer, fault, yield, pareto, report
-        case cordReset, sinks, resend, spc
+        case cordReset, sinks, resend, spc, lot
     }
 }
 

@@ -87,6 +87,7 @@ extension StationRequest {
         case .yield: self = .yield(try f.window())
         case .pareto: self = .pareto(partNumber: try f.optional(.partNumber), try f.window())
         case .spc: self = .spc(partNumber: try f.required(.partNumber, example: "\"FT-MTP12-SMAPC-B-LL\""), try f.window())
+        case .lot: self = .lot(partNumber: try f.required(.partNumber, example: "\"FT-MTP12-SMAPC-B-LL\""), try f.window())
         case .report: self = .report(serial: try f.required(.serial, example: "\"SN123\""))
         case .sinks: self = .sinks(sink: try f.optional(.sink))
         case .resend: self = .resend(sink: try f.required(.sink, example: "\"line-mes\""), try f.resendTarget())
@@ -124,7 +125,7 @@ extension StationRequest {
         case .pareto(let part, let w):
             try c.encodeIfPresent(part, forKey: .partNumber)
             try Self.encode(w, into: &c)
-        case .spc(let part, let w):
+        case .spc(let part, let w), .lot(let part, let w):
             try c.encode(part, forKey: .partNumber)
             try Self.encode(w, into: &c)
         case .report(let serial): try c.encode(serial, forKey: .serial)

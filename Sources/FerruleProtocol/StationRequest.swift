@@ -17,6 +17,8 @@ public enum StationRequest: Sendable, Hashable {
     case pareto(partNumber: String?, TimeWindow)
     /// A part number's control charts and capability over a window of its units.
     case spc(partNumber: String, TimeWindow)
+    /// A lot's IL statistics and whether it meets the recipe's grade.
+    case lot(partNumber: String, TimeWindow)
     case report(serial: String)
     /// Every sink's queue, or one sink's.
     case sinks(sink: String?)
@@ -39,6 +41,7 @@ public enum StationRequest: Sendable, Hashable {
         case .yield: .yield
         case .pareto: .pareto
         case .spc: .spc
+        case .lot: .lot
         case .report: .report
         case .sinks: .sinks
         case .resend: .resend

@@ -69,19 +69,39 @@ extension Store {
                 FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
                 """
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
-            return try rows.reversed().map { row in
-                var readings: [StoredReading] = []
-                if let packed = row["readings"] as Data? {
-                    readings = ReadingsColumn.unpack(packed)
-                } else if let json = try StoredJSON.unpack(row["report"]),
-                    let r = try? UnitReport.decoder().decode(UnitReport.self, from: json)
-                {
-                    readings = ReadingsColumn.unpack(ReadingsColumn.pack(r.measurements))
-                }
-                return UnitReadings(
-                    reportId: try row.reportId(), serial: row["serial"], startedAt: Date(timeIntervalSince1970: row["startedAt"]),
-                    readings: readings)
-            }
+            return try rows.reversed().map(Self.unitReadings)
         }
+    }
+
+    /// A lot: the serials of the part first tested in the window whose latest finished test
+    /// passed, with that test's readings (the units that ship), oldest first.
+    public func lotReadings(partNumber: String, since: Date?, until: Date?) async throws(StoreError) -> [UnitReadings] {
+        try await readOnly("read a lot's readings") { db in
+            var w = Conditions()
+            w.and("f.startedAt >= ?", since?.timeIntervalSince1970)
+            w.and("f.startedAt < ?", until?.timeIntervalSince1970)
+            let sql = """
+                SELECT u.reportId, u.serial, u.startedAt, u.readings, CASE WHEN u.readings IS NULL THEN u.report END AS report
+                FROM unit f INDEXED BY unit_part
+                JOIN unit u ON u.reportId = (SELECT l.reportId FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
+                                             ORDER BY l.startedAt DESC LIMIT 1)
+                WHERE f.partNumber = ? AND f.attempt = 1 AND f.state != 'running'\(w.sql) AND u.state = 'done' AND u.verdict = 'pass'
+                ORDER BY f.startedAt
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments)).map(Self.unitReadings)
+        }
+    }
+
+    /// A row's readings: the packed column, or (a unit stored before it) its report's.
+    private static func unitReadings(_ row: Row) throws -> UnitReadings {
+        var readings: [StoredReading] = []
+        if let packed = row["readings"] as Data? {
+            readings = ReadingsColumn.unpack(packed)
+        } else if let json = try StoredJSON.unpack(row["report"]), let r = try? UnitReport.decoder().decode(UnitReport.self, from: json) {
+            readings = ReadingsColumn.unpack(ReadingsColumn.pack(r.measurements))
+        }
+        return UnitReadings(
+            reportId: try row.reportId(), serial: row["serial"], startedAt: Date(timeIntervalSince1970: row["startedAt"]),
+            readings: readings)
     }
 }

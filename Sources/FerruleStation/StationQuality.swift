@@ -12,17 +12,27 @@ extension Station {
             until: until)
     }
 
+    /// A lot's IL statistics and grade: the part's serials first tested in the window whose
+    /// latest test passed, against the grade of the part's recipe in use.
+    public func lot(partNumber: String, since: Date?, until: Date?) async throws -> LotReport {
+        let units = try await records.store.lotReadings(partNumber: partNumber, since: since, until: until)
+        return LotReport.make(
+            partNumber: partNumber, since: since, until: until, grade: active.recipes[partNumber]?.grade, units: units.map(\.ilByPosition))
+    }
+
     /// The same from a store (the scale benchmark times it on a year's store).
     public static func spc(store: Store, partNumber: String, ilMaxDb: [Int: Double], since: Date?, until: Date?) async throws -> PartSPC {
         let units = try await store.readings(partNumber: partNumber, since: since, until: until)
-        let samples = units.map { u in
-            ChartSample(
-                serial: u.serial, at: u.startedAt,
-                ilDb: Dictionary(
-                    u.readings.compactMap { r in
-                        r.ilDb.map { (ChartPosition(fiber: r.fiber, wavelengthNm: r.wavelengthNm, end: r.end), $0) }
-                    }, uniquingKeysWith: { first, _ in first }))
-        }
+        let samples = units.map { ChartSample(serial: $0.serial, at: $0.startedAt, ilDb: $0.ilByPosition) }
         return PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, samples: samples)
+    }
+}
+
+extension UnitReadings {
+    /// The unit's IL by position (a position read twice keeps its first reading).
+    var ilByPosition: [ChartPosition: Double] {
+        Dictionary(
+            readings.compactMap { r in r.ilDb.map { (ChartPosition(fiber: r.fiber, wavelengthNm: r.wavelengthNm, end: r.end), $0) } },
+            uniquingKeysWith: { first, _ in first })
     }
 }

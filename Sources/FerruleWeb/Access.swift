@@ -14,7 +14,7 @@ public enum WebAccess {
     /// (`subscribe`/`unsubscribe` belong to a socket connection; the page has its WebSocket).
     public static func role(for kind: ControlRequest.Kind) -> StationRole? {
         switch kind {
-        case .status, .recipes, .history, .yield, .pareto, .spc, .report, .prompts, .sinks: return .operator
+        case .status, .recipes, .history, .yield, .pareto, .spc, .lot, .report, .prompts, .sinks: return .operator
         // Taking a reference is an operator's start-of-shift task; resetting a cord a supervisor's.
         case .test, .abort, .answer, .reference: return .operator
         case .cordReset, .resend: return .supervisor
@@ -24,7 +24,9 @@ public enum WebAccess {
     }
 
     /// Requests that change nothing; served over GET too.
-    public static let readOnly: Set<ControlRequest.Kind> = [.status, .recipes, .history, .yield, .pareto, .spc, .report, .prompts, .sinks]
+    public static let readOnly: Set<ControlRequest.Kind> = [
+        .status, .recipes, .history, .yield, .pareto, .spc, .lot, .report, .prompts, .sinks,
+    ]
 
     /// Reloading the config (the web app's own request, SIGHUP's twin).
     public static let reloadRole = StationRole.engineer

@@ -15,7 +15,8 @@ struct Ferrulectl: AsyncParsableCommand {
                 """,
         subcommands: [
             Status.self, Watch.self, Test.self, Abort.self, Reference.self, Cord.self, Recipes.self, HistoryCommand.self,
-            Prompts.self, Answer.self, ShowReport.self, Fault.self, Yield.self, SPCCommand.self, ReportCommand.self, SinksCommand.self
+            Prompts.self, Answer.self, ShowReport.self, Fault.self, Yield.self, SPCCommand.self, LotCommand.self, ReportCommand.self,
+            SinksCommand.self
         ])
 }
 

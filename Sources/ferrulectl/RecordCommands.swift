@@ -170,3 +170,32 @@ struct SPCCommand: AsyncParsableCommand {
         return safe.contains(",") || safe.contains("\"") ? "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : safe
     }
 }
+
+struct LotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lot",
+        abstract: "A lot's IL (the part's units first tested in the window that ship): mean and 97th percentile, and the grade.")
+    @OptionGroup var connection: Connection
+    @Option(help: "The part number.") var part: String
+    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
+    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
+
+    func run() async throws {
+        let r = try await connection.session { s in
+            try await connection.call(&s, request(.lot(partNumber: part, TimeWindow(since: since, until: until))), as: LotReport.self)
+        }
+        if connection.json {
+            printJSON(r)
+            return
+        }
+        let grade = r.grade.map { String(format: "grade: mean <= %.3f dB, 97%% <= %.3f dB", $0.meanIlMaxDb, $0.p97IlMaxDb) } ?? "no grade"
+        let verdict = r.meetsGrade.map { $0 ? "MEETS the grade" : "DOES NOT MEET the grade" } ?? "not judged"
+        print("lot of \(Escaped.text(r.partNumber)): \(r.units) unit(s); \(grade); \(verdict)")
+        for w in r.wavelengths {
+            let meets = w.meetsGrade.map { $0 ? "meets" : "DOES NOT MEET" } ?? ""
+            print(String(format: "  %4d nm: %6d readings, mean %.3f dB, 97%% %.3f dB, worst %.3f dB  ", w.wavelengthNm, w.il.n, w.il.meanDb,
+                         w.il.p97Db, w.il.maxDb) + meets)
+        }
+        print("method: \(r.method)")
+    }
+}

@@ -43,6 +43,7 @@ import Testing
         (.fault(FaultToInject(instrument: "ilrl", fault: "noReply")), nil),
         (.fault(FaultToInject(instrument: "ilrl", fault: "garbage", command: "READ:RL?", fiber: 3)), nil),
         (.spc(partNumber: "FT-MTP24-OM4-A", TimeWindow(since: day("2026-11-01"))), nil),
+        (.lot(partNumber: "FT-MTP12-SMAPC-B-LL", TimeWindow(since: day("2026-11-01"), until: day("2026-12-01"))), nil),
     ]
 
     @Test func recordedRequestsReadAsTheirTypedRequestAndWriteBackTheSameLine() throws {

@@ -32,5 +32,19 @@ import Testing
         #expect(tableStatus == 0 && table.contains("\(part): 4 unit(s)"), "\(table)")
         let (refused, why) = try runProgram(ctl, ["spc", "--socket", d.socket])
         #expect(refused != 0 && why.contains("--part"), "\(why)")
+
+        // The same units as a lot: its JSON is what docs/lot.schema.json says, judged against the recipe's grade.
+        let (lotStatus, lotJSON) = try runProgram(ctl, ["lot", "--part", part, "--json", "--socket", d.socket])
+        #expect(lotStatus == 0, "\(lotJSON)")
+        let file = temporaryDirectory() + "-lot.json"
+        try lotJSON.write(toFile: file, atomically: true, encoding: .utf8)
+        let (valid, output) = try runProgram("/usr/bin/env", ["python3", Repo.validator, Repo.root + "/docs/lot.schema.json", file])
+        #expect(valid == 0, "\(output)")
+        let lot = try JSONDecoder().decode(JSONValue.self, from: Data(lotJSON.utf8))
+        #expect(lot["units"]?.int == 4 && lot["grade"]?["p97IlMaxDb"]?.number == 0.30, "\(lotJSON)")
+        #expect(lot["meetsGrade"] == .bool(true) || lot["meetsGrade"] == .bool(false), "\(lotJSON)")
+        #expect(lot["wavelengths"]?.array?.compactMap { $0["il"]?["n"]?.int } == [48, 48], "12 fibers x 4 units at each wavelength")
+        let (_, text) = try runProgram(ctl, ["lot", "--part", part, "--socket", d.socket])
+        #expect(text.contains("lot of \(part): 4 unit(s)") && text.contains("method: "), "\(text)")
     }
 }
