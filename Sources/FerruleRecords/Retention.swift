@@ -60,8 +60,11 @@ extension Store {
                 }
             }
             let ids = units.units.compactMap { String.fromDatabaseValue($0["reportId"] ?? .null) }
-            pass.retired += try await remove(ids, sinks: sinks)
-            if units.units.count < batch { break }
+            let removed = try await remove(ids, sinks: sinks)
+            pass.retired += removed
+            // A short batch was the last; one the store kept whole (each unit owed again
+            // meanwhile) would come back the same: stop, the next pass looks again.
+            if units.units.count < batch || removed == 0 { break }
         }
         // An hour more for line messages: a unit's start waits on its WorkStarted by id.
         pass.lineMessagesPruned = try await pruneLineMessages(before: cutoff - 3600, sinks: lineSinks)

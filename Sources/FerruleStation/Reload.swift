@@ -27,6 +27,7 @@ struct ConfigChanges: Sendable {
         check("station.certificateTemplate", old.certificate.text, new.certificate.text, restart: true)
         check("http", old.http, new.http, restart: true)
         check("mes.routeCheck", old.routeCheck, new.routeCheck, restart: true)
+        check("station.retention", old.retention, new.retention, restart: true)
         check("station.id", old.stationId, new.stationId, restart: false)
         check("station.calibration", old.calibration, new.calibration, restart: false)
         // The web app looks users up on every request: a removed user is signed out at once.
