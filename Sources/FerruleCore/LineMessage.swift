@@ -33,6 +33,9 @@ public struct LineMessage: Sendable, Codable, Hashable {
         case operatorDeactivated(operatorId: String, via: String)
         /// The station as a resource moved from one state to another (`old` nil: the first since start).
         case stationStateChanged(old: ResourceState?, new: ResourceState, oldDurationSeconds: Double?)
+        /// A part's IL at one fiber position and wavelength is rising beyond chance (the trend
+        /// alarm): the units still pass, the process is drifting.
+        case qualityAlarm(partNumber: String, position: Int, wavelengthNm: Int, detail: String)
     }
 
     /// What kind of fault stops the station (each is said to the line as CFX says it).

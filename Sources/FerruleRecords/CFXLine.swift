@@ -11,7 +11,10 @@ import Foundation
 ///   FaultCause.cs as `fault(_:_:)` maps it) and `CFX.ResourcePerformance.FaultCleared` with the
 ///   same FaultOccurrenceId;
 /// - an operator signed in or out: `CFX.Production.OperatorActivated` / `OperatorDeactivated`
-///   (Production/OperatorActivated.cs, Structures/Operator.cs).
+///   (Production/OperatorActivated.cs, Structures/Operator.cs);
+/// - a trend alarm: `CFX.ResourcePerformance.LogEntryRecorded` (ResourcePerformance/
+///   LogEntryRecorded.cs, importance `Warning` from Structures/LogImportance.cs): not a fault,
+///   the station keeps testing and the units pass, but someone should look.
 /// The envelope's UniqueID is the message's id, the same at every attempt. docs/integration.md
 /// has the table.
 public enum CFXLineMessages {
@@ -54,6 +57,10 @@ public enum CFXLineMessages {
             return try encoded(
                 "CFX.ResourcePerformance.StationStateChanged",
                 StationStateBody(oldState: old?.rawValue ?? 6500, oldStateDuration: timespan(seconds ?? 0), newState: new.rawValue))
+        case .qualityAlarm(let part, let position, let wl, let detail):
+            return try encoded(
+                "CFX.ResourcePerformance.LogEntryRecorded",
+                LogEntryBody(informationId: "trend-alarm/\(part)/\(position)/\(wl)", message: detail))
         }
     }
 }
@@ -140,4 +147,10 @@ struct OperatorBody: Encodable {
         var loginName: String
     }
     var `operator`: Operator
+}
+
+struct LogEntryBody: Encodable {
+    var informationId: String
+    var message: String
+    var importance = "Warning"
 }

@@ -5,7 +5,7 @@ import Foundation
 extension Station {
     /// Feeds a stored unit's IL readings (end A, one per position and wavelength) to the trend
     /// monitor; a series that rises beyond chance is told as a `trendAlarm` event (and so as a
-    /// metric) and logged. Units that ended in an error or were stopped say nothing about the
+    /// metric), to the line (CFX LogEntryRecorded) and in the log. Units that ended in an error or were stopped say nothing about the
     /// process, and are left out.
     func watchTrends(_ report: UnitReport) async {
         guard report.verdict == .pass || report.verdict == .fail else { return }
@@ -16,6 +16,9 @@ extension Station {
             logger.warning("\(alarm.description)")
             await events.publish(.trendAlarm(
                 partNumber: series.partNumber, position: series.position, wavelengthNm: series.wavelengthNm, detail: alarm.description))
+            let moment = LineMessage.Moment.qualityAlarm(
+                partNumber: series.partNumber, position: series.position, wavelengthNm: series.wavelengthNm, detail: alarm.description)
+            await delivery.post(LineMessage(at: now(), moment), logger: logger)
         }
     }
 }

@@ -35,6 +35,10 @@ import Testing
             }
             #expect(o.report.verdict == .pass, "\(o.report.reasons)")
         }
+        let posted = try await station.store.lineMessages(limit: 10_000).compactMap { m -> Int? in
+            if case .qualityAlarm(let part, let position, _, _) = m.moment, part == Self.part { return position }
+            return nil
+        }
         await station.shutdown()
         await station.events.finish()
         var alarms: [(Int, Int, unit: Int)] = []
@@ -46,6 +50,7 @@ import Testing
                 alarms.append((position, wl, finished))
             }
         }
+        #expect(posted == alarms.map(\.0), "each alarm is told to the line as it is raised: \(posted)")
         return (alarms, ran, firstFail)
     }
 
