@@ -112,7 +112,8 @@ import Testing
              "CFX.ResourcePerformance.StationStateChanged", "\"NewState\":1100,\"OldState\":2200,\"OldStateDuration\":\"01:02:05\""),
             (.calibrationPerformed(.init(fixture: 2, cord: "ref-B", method: "1-cord", paths: 12, wavelengthsNm: [1310])),
              "CFX.ResourcePerformance.CalibrationPerformed", "\"CalibrationCode\":\"fixture-2/ref-B\""),
-            (.qualityAlarm(partNumber: "P-1", position: 7, wavelengthNm: 1550, detail: "rising"), "CFX.ResourcePerformance.LogEntryRecorded",
+            (.qualityAlarm(partNumber: "P-1", position: 7, wavelengthNm: 1550, detail: "rising"),
+             "CFX.ResourcePerformance.LogEntryRecorded",
              "\"Importance\":\"Warning\",\"InformationId\":\"trend-alarm/P-1/7/1550\",\"Message\":\"rising\""),
         ]
         for (moment, name, field) in cases {
