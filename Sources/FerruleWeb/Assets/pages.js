@@ -117,7 +117,10 @@ F.pages = {
     const options = F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber }));
     sel.append(F.h("option", { value: "", text: F.t("pareto.allParts") }), ...options);
     sel.value = keep;
-    const lang = "lang=" + F.i18n.lang + "&t=" + Date.now();
+    // The last 30 days: what a shift looks at, and a window the store answers from its
+    // newest-first index however many years it holds.
+    const since = "&since=" + encodeURIComponent(new Date(Date.now() - 30 * 86400e3).toISOString());
+    const lang = "lang=" + F.i18n.lang + since + "&t=" + Date.now();
     F.$("yield-chart").src = "/charts/yield.svg?" + lang;
     F.$("pareto-chart").src = "/charts/pareto.svg?" + lang + "&partNumber=" + encodeURIComponent(sel.value);
   },
