@@ -119,14 +119,12 @@ struct SPCCommand: AsyncParsableCommand {
         commandName: "spc",
         abstract: "A part number's control charts: IL per fiber position and wavelength, the run rules broken, Ppk against its limit.")
     @OptionGroup var connection: Connection
-    @Option(help: "The part number.") var part: String
-    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
-    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
+    @OptionGroup var units: PartWindow
     @Flag(help: "One CSV row per chart (for a spreadsheet) instead of the table.") var csv = false
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.spc(partNumber: part, TimeWindow(since: since, until: until))), as: PartSPC.self)
+            try await connection.call(&s, request(.spc(partNumber: units.part, units.window)), as: PartSPC.self)
         }
         if connection.json {
             printJSON(r)
@@ -176,13 +174,11 @@ struct LotCommand: AsyncParsableCommand {
         commandName: "lot",
         abstract: "A lot's IL (the part's units first tested in the window that ship): mean and 97th percentile, and the grade.")
     @OptionGroup var connection: Connection
-    @Option(help: "The part number.") var part: String
-    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
-    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
+    @OptionGroup var units: PartWindow
 
     func run() async throws {
         let r = try await connection.session { s in
-            try await connection.call(&s, request(.lot(partNumber: part, TimeWindow(since: since, until: until))), as: LotReport.self)
+            try await connection.call(&s, request(.lot(partNumber: units.part, units.window)), as: LotReport.self)
         }
         if connection.json {
             printJSON(r)
@@ -198,4 +194,13 @@ struct LotCommand: AsyncParsableCommand {
         }
         print("method: \(r.method)")
     }
+}
+
+/// A part number and a window of its units: what `spc` and `lot` ask about.
+struct PartWindow: ParsableArguments {
+    @Option(help: "The part number.") var part: String
+    @Option(help: "From (ISO 8601).", transform: isoTime) var since: Date?
+    @Option(help: "Until (ISO 8601).", transform: isoTime) var until: Date?
+
+    var window: TimeWindow { TimeWindow(since: since, until: until) }
 }
