@@ -144,62 +144,17 @@ extension Store {
         }
     }
 
+    /// The yield per part number of the serials first tested in the window (Rollups.swift).
     public func yield(since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [YieldRow] {
-        try await readOnly("compute the yield") { db in
-            var w = Conditions()
-            w.and("f.startedAt >= ?", since?.timeIntervalSince1970)
-            w.and("f.startedAt < ?", until?.timeIntervalSince1970)
-            // Per serial first tested in the window: its first verdict, how many finished tests it
-            // had (of that part) and its latest verdict (read through the serial's index), then
-            // summed per part: one pass over the window's first tests (through the newest-first
-            // index when there is a window), no per-row scan of the store. `+u.partNumber` keeps
-            // SQLite from joining through the part's index, which reads every unit of the part
-            // for each serial.
-            let newest = since != nil || until != nil ? " INDEXED BY unit_newest" : ""
-            let sql = """
-                WITH firsts AS (
-                    SELECT f.serial, f.partNumber, f.verdict, f.warned FROM unit f\(newest)
-                    WHERE f.attempt = 1 AND f.state != 'running'\(w.sql)
-                ), perSerial AS (
-                    SELECT f.partNumber AS partNumber, f.verdict AS firstVerdict, f.warned AS firstWarned, COUNT(*) AS tests,
-                           (SELECT l.verdict FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
-                                ORDER BY l.startedAt DESC LIMIT 1) AS lastVerdict
-                    FROM firsts f JOIN unit u ON u.serial = f.serial AND +u.partNumber = f.partNumber AND u.state != 'running'
-                    GROUP BY f.serial, f.partNumber
-                )
-                SELECT partNumber, COUNT(*) AS serials, SUM(firstVerdict = 'pass') AS firstPass,
-                       SUM(firstVerdict = 'pass' AND firstWarned) AS firstPassWarned,
-                       SUM(lastVerdict = 'pass') AS passedAtLast, SUM(tests) AS units, SUM(tests - 1) AS retests
-                FROM perSerial GROUP BY partNumber ORDER BY partNumber
-                """
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)).map { row in
-                let serials: Int = row["serials"]
-                let first: Int = row["firstPass"]
-                let last: Int = row["passedAtLast"]
-                return YieldRow(
-                    partNumber: row["partNumber"], units: row["units"], serials: serials, firstPass: first,
-                    firstPassWithWarning: row["firstPassWarned"],
-                    firstPassYield: serials > 0 ? Double(first) / Double(serials) : nil, passedAtLast: last,
-                    finalYield: serials > 0 ? Double(last) / Double(serials) : nil, retests: row["retests"])
-            }
-        }
+        try await readOnly("compute the yield") { db in try Rollups.yield(db, since: since, until: until) }
     }
 
     /// Failure reasons by how many units they stopped, most first, with the cumulative share.
     public func pareto(partNumber: String? = nil, since: Date? = nil, until: Date? = nil) async throws(StoreError) -> [ParetoRow] {
         try await readOnly("compute the Pareto") { db in
-            var w = Conditions()
-            w.and("u.partNumber = ?", partNumber)
-            w.and("u.startedAt >= ?", since?.timeIntervalSince1970)
-            w.and("u.startedAt < ?", until?.timeIntervalSince1970)
-            let sql = """
-                SELECT r.code AS code, COUNT(DISTINCT r.reportId) AS n FROM failureReason r JOIN unit u ON u.reportId = r.reportId
-                WHERE 1\(w.sql) GROUP BY r.code ORDER BY n DESC, r.code
-                """
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)).map {
-                ($0["code"] as String, $0["n"] as Int)
-            }
-            let total = Double(rows.reduce(0) { $0 + $1.1 })
+            let rows = try Rollups.failures(db, partNumber: partNumber, since: since, until: until)
+                .filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            let total = Double(rows.reduce(0) { $0 + $1.value })
             var cumulative = 0.0
             return rows.map { code, n in
                 cumulative += Double(n)

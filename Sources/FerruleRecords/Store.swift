@@ -227,6 +227,7 @@ public final class Store: Sendable {
         }
         return try await transaction("record the report of \(report.unit.serial)") { db in
             let id = report.reportId.uuidString.lowercased()
+            let rollups = try RollupChange(db, reportId: id, serial: report.unit.serial, partNumber: report.unit.partNumber)
             try db.execute(
                 sql: """
                     UPDATE unit SET state = ?, verdict = ?, finishedAt = ?, worstIlDb = ?, report = ?, filesWritten = 0, warned = ?,
@@ -253,6 +254,7 @@ public final class Store: Sendable {
                 try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])
             }
             try db.execute(sql: "INSERT OR IGNORE INTO outbox (reportId) VALUES (?)", arguments: [id])
+            try rollups.apply(db)
             return true
         }
     }

@@ -168,15 +168,17 @@ extension Store {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM unit WHERE reportId = ?", arguments: [id]) == 0 else { return false }
             let previous = try Row.fetchOne(db, sql: "SELECT reportId, attempt FROM unit WHERE serial = ? ORDER BY startedAt DESC LIMIT 1",
                                             arguments: [report.unit.serial])
+            let rollups = try RollupChange(db, reportId: id, serial: report.unit.serial, partNumber: report.unit.partNumber)
             try db.execute(sql: """
                 INSERT INTO unit (reportId, serial, partNumber, fixture, operator, state, verdict, startedAt, finishedAt, worstIlDb,
-                                  attempt, previousReportId, start, report, filesWritten)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  attempt, previousReportId, start, report, filesWritten, warned, readings)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, report.unit.serial, report.unit.partNumber, report.fixture, report.operator,
                                  UnitRecordState(committedInterrupted: report.verdict == .interrupted).rawValue, report.verdict.rawValue,
                                  report.startedAt.timeIntervalSince1970, report.finishedAt.timeIntervalSince1970,
                                  report.summary.worstIlDb, ((previous?["attempt"] as Int?) ?? 0) + 1,
-                                 previous?["reportId"] as String?, startText, reportText, filesWritten ? 1 : 0])
+                                 previous?["reportId"] as String?, startText, reportText, filesWritten ? 1 : 0,
+                                 !(report.warnings ?? []).isEmpty, ReadingsColumn.pack(report.measurements)])
             for code in Self.failureCodes(report) {
                 try db.execute(sql: "INSERT INTO failureReason (reportId, code) VALUES (?, ?)", arguments: [id, code])
             }
@@ -185,6 +187,7 @@ extension Store {
                 CFXUnitMessages.workStartedMessage(
                     reportId: report.reportId, serial: report.unit.serial, fixture: report.fixture, at: report.startedAt), db)
             try db.execute(sql: "INSERT OR IGNORE INTO outbox (reportId) VALUES (?)", arguments: [id])
+            try rollups.apply(db)
             return true
         }
     }

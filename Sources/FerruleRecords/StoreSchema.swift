@@ -189,6 +189,12 @@ extension Store {
         m.registerMigration("v9") { db in
             try db.execute(sql: "CREATE INDEX failureReason_unit ON failureReason(reportId)")
         }
+        // The yield and the Pareto per day and part, kept at each commit, so that a window of
+        // months reads a row a day (Rollups.swift); filled once from the units stored before.
+        m.registerMigration("v10") { db in
+            try db.execute(sql: Rollups.createTables)
+            try Rollups.rebuild(db)
+        }
         return m
     }
 }

@@ -66,7 +66,7 @@ enum ScaleBench {
         }
     }
 
-    /// Units over the last year, one in twenty failing; three transactions a unit.
+    /// Units over the last year, one in twenty failing and retested; three transactions a unit.
     private static func fill(_ store: Store, sample: UnitReport, recipe: Recipe, units: Int) async throws -> Double {
         var rng = SystemRandomNumberGenerator()
         let now = Date()
@@ -77,13 +77,16 @@ enum ScaleBench {
                 referenceCord: $0.referenceCord, power: $0.powerDbm.map(PowerReading.dBm), rlDb: $0.rlDb, rlBDb: $0.rlBDb, fault: nil)
         }
         let t0 = ContinuousClock.now
+        var failedAt = now
         for i in 0..<units {
             var r = sample
             r.reportId = UUID()
             r.unit.serial = serial(i)
             r.startedAt = now - Double.random(in: 0..<(365 * 86400), using: &rng)
+            if i % 20 == 7 { (r.verdict, failedAt) = (.fail, r.startedAt) }
+            // The unit that failed is cleaned and retested ten minutes later, and passes.
+            if i % 20 == 8 { (r.unit.serial, r.startedAt) = (serial(i - 1), failedAt + 600) }
             r.finishedAt = r.startedAt + 25
-            if i % 20 == 7 { r.verdict = .fail }
             try await store.begin(
                 UnitStart(
                     reportId: r.reportId, serial: r.unit.serial, partNumber: r.unit.partNumber, fixture: 1, operatorId: "bench",
