@@ -70,27 +70,98 @@ public struct PartSPC: Sendable, Hashable, Codable {
 
     /// `samples` in time order; `baseline`: how many first readings of each position set its limits.
     public static func make(partNumber: String, ilMaxDb: [Int: Double], samples: [ChartSample], baseline: Int = 50) -> PartSPC {
-        var series: [ChartPosition: [(serial: String, at: Date, il: Double)]] = [:]
+        var builder = PartSeriesBuilder()
         for s in samples {
-            for (p, il) in s.ilDb where il.isFinite { series[p, default: []].append((s.serial, s.at, il)) }
+            builder.startUnit(ChartUnit(serial: s.serial, at: s.at))
+            for (p, il) in s.ilDb { builder.add(p, ilDb: il) }
         }
-        let charts = series.keys.sorted().map { p -> PositionChart in
-            let points = series[p] ?? []
-            let values = points.map(\.il)
+        return make(partNumber: partNumber, ilMaxDb: ilMaxDb, units: builder.units, series: builder.series, baseline: baseline)
+    }
+
+    /// The same from readings already arranged by position (PartSeriesBuilder): what a year's
+    /// store reads, without a dictionary per unit.
+    public static func make(
+        partNumber: String, ilMaxDb: [Int: Double], units: [ChartUnit], series: [PositionSeries], baseline: Int = 50
+    ) -> PartSPC {
+        let charts = series.sorted { $0.position < $1.position }.map { s -> PositionChart in
+            let values = s.ilDb
             let base = Array(values.prefix(baseline))
             let limits = ControlLimits.individuals(base)
-            var breaks: [String: Int] = [:]
-            var alarms: [ChartAlarm] = []
-            for v in limits?.violations(values) ?? [] {
-                breaks["\(v.rule)", default: 0] += 1
-                alarms.append(ChartAlarm(rule: v.rule, serials: v.points.map { points[$0].serial }, at: points[v.points.upperBound].at))
+            let violations = limits?.violations(values) ?? []
+            var counts: [RunRule: Int] = [:]
+            for v in violations { counts[v.rule, default: 0] += 1 }
+            let alarms = violations.suffix(alarmsKept).map { v in
+                ChartAlarm(rule: v.rule, serials: v.points.map { units[s.units[$0]].serial }, at: units[s.units[v.points.upperBound]].at)
             }
-            let limit = ilMaxDb[p.wavelengthNm]
+            let limit = ilMaxDb[s.position.wavelengthNm]
             return PositionChart(
-                position: p, n: values.count, meanDb: Statistics.mean(values), limits: limits, baselineUnits: base.count,
-                breaks: breaks, alarms: Array(alarms.suffix(alarmsKept)), ilMaxDb: limit,
+                position: s.position, n: values.count, meanDb: Statistics.mean(values), limits: limits, baselineUnits: base.count,
+                breaks: Dictionary(uniqueKeysWithValues: counts.map { ("\($0.key)", $0.value) }), alarms: Array(alarms), ilMaxDb: limit,
                 capability: limit.flatMap { Capability.upper(values, limit: $0) })
         }
-        return PartSPC(partNumber: partNumber, units: samples.count, first: samples.first?.at, last: samples.last?.at, charts: charts)
+        return PartSPC(partNumber: partNumber, units: units.count, first: units.first?.at, last: units.last?.at, charts: charts)
+    }
+}
+
+/// One unit on a part's charts.
+public struct ChartUnit: Sendable, Hashable {
+    public var serial: String
+    public var at: Date
+
+    public init(serial: String, at: Date) {
+        self.serial = serial
+        self.at = at
+    }
+}
+
+/// One position's IL readings in time order, each with the index of its unit.
+public struct PositionSeries: Sendable, Hashable {
+    public var position: ChartPosition
+    public var units: [Int]
+    public var ilDb: [Double]
+
+    public init(position: ChartPosition, units: [Int] = [], ilDb: [Double] = []) {
+        self.position = position
+        self.units = units
+        self.ilDb = ilDb
+    }
+}
+
+/// Arranges readings, unit after unit in time order, into a series per position. A position read
+/// twice in a unit keeps its first reading; a reading that is not a number is left out. Units
+/// read their positions in the same order, so each reading's series is first looked for where
+/// the same reading of the unit before went (no hashing for a year of readings).
+public struct PartSeriesBuilder: Sendable {
+    public private(set) var units: [ChartUnit] = []
+    public private(set) var series: [PositionSeries] = []
+    private var slots: [ChartPosition: Int] = [:]
+    private var slotOfReading: [Int] = []
+    private var reading = 0
+
+    public init() {}
+
+    public mutating func startUnit(_ unit: ChartUnit) {
+        units.append(unit)
+        reading = 0
+    }
+
+    public mutating func add(_ position: ChartPosition, ilDb: Double) {
+        defer { reading += 1 }
+        guard ilDb.isFinite, !units.isEmpty else { return }
+        let slot: Int
+        if reading < slotOfReading.count, series[slotOfReading[reading]].position == position {
+            slot = slotOfReading[reading]
+        } else {
+            slot = slots[position] ?? series.count
+            if slot == series.count {
+                slots[position] = slot
+                series.append(PositionSeries(position: position))
+            }
+            if reading < slotOfReading.count { slotOfReading[reading] = slot } else { slotOfReading.append(slot) }
+        }
+        let unit = units.count - 1
+        guard series[slot].units.last != unit else { return }
+        series[slot].units.append(unit)
+        series[slot].ilDb.append(ilDb)
     }
 }

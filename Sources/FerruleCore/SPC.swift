@@ -53,6 +53,7 @@ extension ControlLimits {
         guard sigma > 0 else { return [] }
         let z = values.map { ($0 - center) / sigma }
         var found: [RuleViolation] = []
+        var (above, below) = (0, 0)  // the run of points on each side ending here
         for i in z.indices {
             if abs(z[i]) > 3 { found.append(.init(rule: .beyondThreeSigma, points: i...i)) }
             if Self.window(z, endingAt: i, size: 3, atLeast: 2, beyond: 2) {
@@ -61,21 +62,21 @@ extension ControlLimits {
             if Self.window(z, endingAt: i, size: 5, atLeast: 4, beyond: 1) {
                 found.append(.init(rule: .fourOfFiveBeyondOneSigma, points: (i - 4)...i))
             }
-            if i >= 7 {
-                let run = z[(i - 7)...i]
-                if run.allSatisfy({ $0 > 0 }) || run.allSatisfy({ $0 < 0 }) {
-                    found.append(.init(rule: .eightOnOneSide, points: (i - 7)...i))
-                }
-            }
+            (above, below) = (z[i] > 0 ? above + 1 : 0, z[i] < 0 ? below + 1 : 0)
+            if above >= 8 || below >= 8 { found.append(.init(rule: .eightOnOneSide, points: (i - 7)...i)) }
         }
         return found
     }
 
-    /// Whether at least `atLeast` of the `size` points ending at `i` lie beyond `beyond` sigma on one side.
+    /// Whether at least `atLeast` of the `size` points ending at `i` lie beyond `beyond` sigma on
+    /// one side (counted in place: this runs for every reading of a year's charts).
     private static func window(_ z: [Double], endingAt i: Int, size: Int, atLeast: Int, beyond: Double) -> Bool {
         guard i >= size - 1 else { return false }
-        let w = z[(i - size + 1)...i]
-        return w.filter { $0 > beyond }.count >= atLeast || w.filter { $0 < -beyond }.count >= atLeast
+        var (high, low) = (0, 0)
+        for j in (i - size + 1)...i {
+            if z[j] > beyond { high += 1 } else if z[j] < -beyond { low += 1 }
+        }
+        return high >= atLeast || low >= atLeast
     }
 }
 
@@ -97,8 +98,9 @@ public struct Capability: Sendable, Hashable, Codable {
         guard n >= 2, let s = Statistics.standardDeviation(values), s > 1e-9 else { return nil }  // below: rounding, not spread
         let ppk = (usl - Statistics.mean(values)) / (3 * s)
         let bound = ppk * (1 - 1.645 * (1 / (9 * Double(n) * ppk * ppk) + 1 / (2 * Double(n - 1))).squareRoot())
-        let median = Statistics.percentile(values, 0.5)
-        let tail = Statistics.percentile(values, 0.99865) - median
+        let sorted = values.sorted()
+        let median = Statistics.percentile(sorted: sorted, 0.5)
+        let tail = Statistics.percentile(sorted: sorted, 0.99865) - median
         return Capability(n: n, ppkNormal: ppk, ppkNormalLower95: bound, ppkPercentile: tail > 0 ? (usl - median) / tail : nil)
     }
 }
@@ -132,8 +134,12 @@ public enum Statistics {
 
     /// The `p` quantile (0...1) by linear interpolation between order statistics (type 7).
     public static func percentile(_ x: [Double], _ p: Double) -> Double {
-        guard !x.isEmpty else { return .nan }
-        let s = x.sorted()
+        percentile(sorted: x.sorted(), p)
+    }
+
+    /// The same of values sorted already.
+    public static func percentile(sorted s: [Double], _ p: Double) -> Double {
+        guard !s.isEmpty else { return .nan }
         let h = Double(s.count - 1) * min(max(p, 0), 1)
         let lo = Int(h.rounded(.down))
         let hi = min(lo + 1, s.count - 1)

@@ -40,6 +40,19 @@ enum ReadingsColumn {
         return d
     }
 
+    /// A unit's column onto the charts' series, without an array or a dictionary per unit.
+    static func add(_ d: Data, as unit: ChartUnit, to builder: inout PartSeriesBuilder) {
+        builder.startUnit(unit)
+        d.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            for i in stride(from: 0, through: b.count - width, by: width) {
+                let bits = UInt32(b[i + 4]) | UInt32(b[i + 5]) << 8 | UInt32(b[i + 6]) << 16 | UInt32(b[i + 7]) << 24
+                let position = ChartPosition(
+                    fiber: Int(b[i]), wavelengthNm: Int(b[i + 1]) | Int(b[i + 2]) << 8, end: b[i + 3] == 0 ? .a : .b)
+                builder.add(position, ilDb: Double(Float32(bitPattern: bits)))
+            }
+        }
+    }
+
     static func unpack(_ d: Data) -> [StoredReading] {
         let bytes = [UInt8](d)
         return stride(from: 0, through: bytes.count - width, by: width).map { i in
@@ -70,6 +83,36 @@ extension Store {
                 """
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
             return try rows.reversed().map(Self.unitReadings)
+        }
+    }
+
+    /// The same units arranged for control charts: each position's IL in time order, decoded
+    /// from the column in place (a year's charts read a million readings).
+    public func chartSeries(
+        partNumber: String, since: Date?, until: Date?, limit: Int = 20_000
+    ) async throws(StoreError) -> PartSeriesBuilder {
+        try await readOnly("read a part's readings") { db in
+            var w = Conditions()
+            w.and("startedAt >= ?", since?.timeIntervalSince1970)
+            w.and("startedAt < ?", until?.timeIntervalSince1970)
+            let sql = """
+                SELECT serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
+                FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
+                """
+            var newestFirst: [(ChartUnit, Data)] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
+            while let row = try rows.next() {
+                let unit = ChartUnit(serial: row["serial"], at: Date(timeIntervalSince1970: row["startedAt"]))
+                if let packed = row["readings"] as Data? {
+                    newestFirst.append((unit, packed))
+                } else if let json = try StoredJSON.unpack(row["report"]),
+                          let r = try? UnitReport.decoder().decode(UnitReport.self, from: json) {
+                    newestFirst.append((unit, ReadingsColumn.pack(r.measurements)))
+                }
+            }
+            var builder = PartSeriesBuilder()
+            for (unit, packed) in newestFirst.reversed() { ReadingsColumn.add(packed, as: unit, to: &builder) }
+            return builder
         }
     }
 

@@ -22,9 +22,8 @@ extension Station {
 
     /// The same from a store (the scale benchmark times it on a year's store).
     public static func spc(store: Store, partNumber: String, ilMaxDb: [Int: Double], since: Date?, until: Date?) async throws -> PartSPC {
-        let units = try await store.readings(partNumber: partNumber, since: since, until: until)
-        let samples = units.map { ChartSample(serial: $0.serial, at: $0.startedAt, ilDb: $0.ilByPosition) }
-        return PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, samples: samples)
+        let series = try await store.chartSeries(partNumber: partNumber, since: since, until: until)
+        return PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, units: series.units, series: series.series)
     }
 }
 

@@ -33,6 +33,17 @@ import Testing
         #expect(units.map(\.serial) == ["RD-0", "RD-2", "RD-1"], "oldest first")
         #expect(units[1].readings == [one] && units[2].readings == [one])
         #expect(units[0].readings.isEmpty, "read from the report, which has no measurement")
+
+        // Arranged for the charts, from the column in place: the same units in the same order,
+        // one series for the one position, and a position read twice keeps its first reading.
+        var twice = bytes
+        twice.replaceSubrange(4..<8, with: withUnsafeBytes(of: Float32(0.5).bitPattern.littleEndian, Array.init))
+        let (newest, again) = (ids[1].uuidString.lowercased(), bytes + twice)
+        try await db.write { db in try db.execute(sql: "UPDATE unit SET readings = ? WHERE reportId = ?", arguments: [again, newest]) }
+        let charts = try await store.chartSeries(partNumber: "FT-MTP12-SMAPC-B-LL", since: nil, until: nil)
+        #expect(charts.units.map(\.serial) == ["RD-0", "RD-2", "RD-1"])
+        let position = ChartPosition(fiber: 7, wavelengthNm: 1550, end: .b)
+        #expect(charts.series == [PositionSeries(position: position, units: [1, 2], ilDb: [0.25, 0.25])])
         let lastDay = try await store.readings(partNumber: "FT-MTP12-SMAPC-B-LL", since: RetentionTests.now - 1.5 * 86_400, until: nil)
         #expect(lastDay.count == 1)
     }
