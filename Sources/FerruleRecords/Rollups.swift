@@ -232,16 +232,18 @@ struct SerialYield {
     var tests: Int
     var lastPass: Bool
 
+    /// Through the serial's index (`+partNumber` keeps SQLite from reading every unit of the part
+    /// for the order by time).
     static func read(_ db: Database, serial: String, partNumber: String) throws -> SerialYield? {
         let first = try Row.fetchOne(
             db,
             sql: """
                 SELECT startedAt, verdict, warned FROM unit
-                WHERE serial = ? AND partNumber = ? AND attempt = 1 AND state != 'running' ORDER BY startedAt LIMIT 1
+                WHERE serial = ? AND +partNumber = ? AND attempt = 1 AND state != 'running' ORDER BY startedAt LIMIT 1
                 """, arguments: [serial, partNumber])
         guard let first else { return nil }
         let tests = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM unit WHERE serial = ? AND partNumber = ? AND state != 'running'",
+            db, sql: "SELECT COUNT(*) FROM unit WHERE serial = ? AND +partNumber = ? AND state != 'running'",
             arguments: [serial, partNumber])
         let last = try String.fetchOne(
             db, sql: "SELECT verdict FROM unit WHERE serial = ? AND state != 'running' ORDER BY startedAt DESC LIMIT 1",
