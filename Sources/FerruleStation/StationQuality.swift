@@ -35,3 +35,23 @@ extension UnitReadings {
             uniquingKeysWith: { first, _ in first })
     }
 }
+
+/// One position's control chart with the readings it was drawn from, for drawing it.
+public struct ChartTrace: Sendable {
+    public var chart: PositionChart
+    public var units: [ChartUnit]
+    public var ilDb: [Double]
+}
+
+extension Station {
+    /// The chart of one position of a part over the window, with its readings in time order;
+    /// nil when the window holds no reading of that position.
+    public func chartTrace(partNumber: String, position: ChartPosition, since: Date?, until: Date?) async throws -> ChartTrace? {
+        let series = try await records.store.chartSeries(partNumber: partNumber, since: since, until: until)
+        guard let one = series.series.first(where: { $0.position == position }) else { return nil }
+        let spc = PartSPC.make(
+            partNumber: partNumber, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:], units: series.units, series: [one])
+        guard let chart = spc.charts.first else { return nil }
+        return ChartTrace(chart: chart, units: one.units.map { series.units[$0] }, ilDb: one.ilDb)
+    }
+}

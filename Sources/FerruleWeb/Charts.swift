@@ -52,17 +52,20 @@ enum Charts {
         return svg(height: height, body)
     }
 
-    private static func svg(height: Double, _ body: String) -> String {
+    static func svg(height: Double, _ body: String) -> String {
         """
         <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(fmt(width)) \(fmt(height))" role="img" font-family="sans-serif" \
         font-size="15"><style>.good{fill:#2e7d32}.low{fill:#c62828}.bar{fill:#1565c0}\
-        .cumulative{fill:none;stroke:#ef6c00;stroke-width:3}text{fill:#222}</style>\(body)</svg>
+        .cumulative{fill:none;stroke:#ef6c00;stroke-width:3}text{fill:#222}\
+        .trace{fill:none;stroke:#1565c0;stroke-width:1.5}.center{stroke:#2e7d32;stroke-width:2}\
+        .control{stroke:#c62828;stroke-width:2;stroke-dasharray:8 5}.limit{stroke:#222;stroke-width:2}.alarm{fill:#c62828}\
+        .ref{stroke:#222;stroke-width:2;stroke-dasharray:4 4}</style>\(body)</svg>
         """
     }
 
-    private static func empty(_ message: String) -> String { svg(height: 40, text(8, 26, message, anchor: "start")) }
+    static func empty(_ message: String) -> String { svg(height: 40, text(8, 26, message, anchor: "start")) }
 
-    private static func text(_ x: Double, _ y: Double, _ s: String, anchor: String) -> String {
+    static func text(_ x: Double, _ y: Double, _ s: String, anchor: String) -> String {
         #"<text x="\#(fmt(x))" y="\#(fmt(y))" text-anchor="\#(anchor)">\#(xml(s))</text>"#
     }
 
@@ -83,5 +86,5 @@ enum Charts {
         return out
     }
 
-    private static func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
+    static func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
 }

@@ -42,7 +42,8 @@ struct ReportRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// `/charts/yield.svg` and `/charts/pareto.svg` (`?since=&until=&partNumber=&lang=`).
+    /// `/charts/yield.svg` and `/charts/pareto.svg` (`?since=&until=&partNumber=&lang=`), and the
+    /// Quality page's `capability.svg` (`?partNumber=`) and `spc.svg` (`&fiber=&wavelengthNm=&end=`).
     func chart(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
         let q = request.uri.queryParameters
@@ -63,8 +64,16 @@ struct ReportRoutes {
             case "pareto.svg":
                 let part = q["partNumber"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
                 svg = Charts.pareto(try await station.store.pareto(partNumber: part, since: since, until: until), messages: messages)
+            case "capability.svg":
+                let part = try Self.partNumber(q)
+                svg = Charts.capability(try await station.spc(partNumber: part, since: since, until: until), messages: messages)
+            case "spc.svg":
+                let (part, position) = (try Self.partNumber(q), try Self.position(q))
+                let trace = try await station.chartTrace(partNumber: part, position: position, since: since, until: until)
+                svg = trace.map { Charts.control($0, messages: messages) } ?? Charts.empty(messages["chart.noUnits"] ?? "no units")
             default:
-                throw WebError(.notFound, "no such chart", fix: "use /charts/yield.svg or /charts/pareto.svg", key: "error.notFound")
+                throw WebError(
+                    .notFound, "no such chart", fix: "use /charts/yield.svg, pareto.svg, capability.svg or spc.svg", key: "error.notFound")
             }
         } catch let e as StoreError {
             throw WebError(.serviceUnavailable, "the store cannot be read: \(e)", fix: "see 'ferrulectl status'", key: "error.internal")
@@ -72,5 +81,33 @@ struct ReportRoutes {
         return Response(
             status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: svg)))
+    }
+
+    /// A quality chart's part number (`?partNumber=`), required and bounded.
+    private static func partNumber(_ q: Hummingbird.Parameters) throws -> String {
+        guard let part = q["partNumber"].map(String.init), !part.isEmpty, part.count <= 64 else {
+            throw WebError(
+                .badRequest, "partNumber is missing or longer than 64 characters", fix: "add ?partNumber=FT-MTP12-SMAPC-B-LL",
+                key: "error.badRequest")
+        }
+        return part
+    }
+
+    /// A control chart's position: `fiber` (1-32), `wavelengthNm` and `end` (A or B).
+    private static func position(_ q: Hummingbird.Parameters) throws -> ChartPosition {
+        func number(_ field: Substring, _ range: ClosedRange<Int>) throws -> Int {
+            guard let text = q[field].map(String.init), let n = Int(text), range.contains(n) else {
+                let given = q[field].map { "'\(Escaped.text(String($0.prefix(40))))'" } ?? "nothing"
+                throw WebError(
+                    .badRequest, "\(field) is \(given), not a number in \(range.lowerBound)...\(range.upperBound)",
+                    fix: "give ?fiber=3&wavelengthNm=1310&end=A", key: "error.badRequest")
+            }
+            return n
+        }
+        let (fiber, wavelength) = (try number("fiber", 1...32), try number("wavelengthNm", 600...1700))
+        guard let end = q["end"].map(String.init).flatMap(End.init(rawValue:)) else {
+            throw WebError(.badRequest, "end must be A or B", fix: "give &end=A", key: "error.badRequest")
+        }
+        return ChartPosition(fiber: fiber, wavelengthNm: wavelength, end: end)
     }
 }

@@ -210,7 +210,7 @@ class StationPage(unittest.TestCase):
             self.pages.append(type("P", (), {"close": lambda _, d=d: d.quit()})())
             fw.sign_in(d, self.daemon.url, "eng1", "3333")
             fw.signed_in(d)
-            for view in ["station", "references", "history", "yield", "instruments", "delivery"]:
+            for view in ["station", "references", "history", "yield", "quality", "instruments", "delivery"]:
                 d.get(self.daemon.url + "/#" + view)
                 fw.signed_in(d)
                 fw.wait(d, lambda d: not d.find_element(By.ID, "view-" + view).get_attribute("hidden"))
@@ -351,7 +351,7 @@ class FirstScanOfAShift(unittest.TestCase):
             # Chromium logs every HTTP error answer: the page has none (a refused scan is answered
             # 200 with why, no favicon 404, no 401 before signing in).
             self.assertEqual(fw.console_errors(p.d), [])
-            for view in ["references", "history", "yield", "instruments", "delivery", "station"]:
+            for view in ["references", "history", "yield", "quality", "instruments", "delivery", "station"]:
                 p.d.get(self.daemon.url + "/#" + view)
                 fw.signed_in(p.d)
                 fw.wait(p.d, lambda d: not d.find_element(By.ID, "view-" + view).get_attribute("hidden"))
@@ -375,6 +375,61 @@ class FirstScanOfAShift(unittest.TestCase):
             "refused": ["SHIFT-0002 未开始测试。", "夹具 2 还没有参考。", "请将参考跳线 RC-B-012 连接到夹具 2 并进行参考。"],
             "notStarted": "未开始测试", "button": "用 RC-B-012 进行参考",
             "connect": "请将参考跳线 RC-B-012 连接到夹具 2", "done": "已用 RC-B-012 完成参考", "pass": "合格"})
+
+
+class Quality(unittest.TestCase):
+    """The Quality page: each position's Ppk and one position's control chart, drawn by the
+    station as SVG from the units it tested, in English and in Chinese, with no browser error."""
+
+    UNITS = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = fw.Daemon()
+        fw.take_references(cls.daemon.url)
+        cls.api = fw.API(cls.daemon.url)
+        cls.api.sign_in("op1", "1111")
+        for i in range(cls.UNITS):
+            cls.api.ok("/api/test", {"serial": "WEB-Q-%d" % i, "partNumber": PART, "fixture": 1})
+            cls.api.wait_idle(1)
+        cls.spc = cls.api.get("/api/spc?partNumber=" + PART).json()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.close()
+
+    def chart_shown(self, d, img):
+        return d.execute_script("const i = document.getElementById(arguments[0]); return i.complete && i.naturalWidth > 0", img)
+
+    def test_both_languages(self):
+        charts = self.spc["charts"]
+        self.assertTrue(charts and all(c["n"] == self.UNITS for c in charts), fw.dump(self.spc))
+        for user, pin, title, axis in [("op1", "1111", "Control charts and capability", "IL (dB) of %d units" % self.UNITS),
+                                       ("op2", "4444", "控制图与过程能力", "按时间排列的 %d 件产品的插损" % self.UNITS)]:
+            p = Page(self.daemon, user=user, pin=pin)
+            self.addCleanup(p.close)
+            p.d.get(self.daemon.url + "/#quality")
+            fw.signed_in(p.d)
+            fw.wait(p.d, lambda d: len(css(d, "#quality tbody tr")) == len(charts))
+            self.assertIn(title, text(p.d, "#view-quality h1"))
+            for img in ("capability-chart", "control-chart"):
+                fw.wait(p.d, lambda d, img=img: self.chart_shown(d, img))
+            # Another row draws its own position, with the user's words on the chart.
+            css(p.d, "#quality tbody tr button")[-1].click()
+            last = charts[-1]["position"]
+            want = "fiber=%d&wavelengthNm=%d&end=%s" % (last["fiber"], last["wavelengthNm"], last["end"])
+            src = fw.wait(p.d, lambda d: (lambda s: s if want in s else None)(d.find_element(By.ID, "control-chart").get_attribute("src")))
+            fw.wait(p.d, lambda d: self.chart_shown(d, "control-chart"))
+            svg = self.api.get(src[len(self.daemon.url):]).text
+            self.assertIn(axis, svg)
+            self.assertIn("<polyline", svg)
+            self.assertEqual(fw.console_errors(p.d), [], "console errors on the Quality page")
+
+    def test_a_bad_position_is_refused_naming_the_field(self):
+        r = self.api.get("/charts/spc.svg?partNumber=%s&fiber=99&wavelengthNm=1310&end=A" % PART)
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("fiber is '99', not a number in 1...32", r.text)
+        self.assertEqual(self.api.get("/charts/capability.svg").status_code, 400, "no part number")
 
 
 class Calibration(unittest.TestCase):

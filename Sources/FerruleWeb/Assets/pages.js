@@ -1,4 +1,4 @@
-// The other pages: references and cords, history, yield and Pareto, instruments, delivery.
+// The other pages: references and cords, history, yield and Pareto, quality, instruments, delivery.
 "use strict";
 
 F.table = function (headKeys, rows) {
@@ -17,6 +17,7 @@ F.pages = {
   init() {
     F.$("history-form").addEventListener("submit", (e) => { e.preventDefault(); this.history(); });
     F.$("pareto-part").addEventListener("change", () => this.yield());
+    F.$("quality-part").addEventListener("change", () => this.quality());
     F.$("reload").addEventListener("click", () => this.reload());
     F.$("fault-form").addEventListener("submit", (e) => { e.preventDefault(); this.injectFault(); });
     const kinds = ["none", "noReply", "garbage", "queueError", "disconnect", "slowSwitch", "unplug", "overRange", "measurementFault"];
@@ -26,8 +27,8 @@ F.pages = {
   // The shown page, fresh (after the feed's snapshot, a status change, a language switch).
   refresh() {
     if (!F.state.me || !F.state.status) return;
-    const page = { references: this.references, history: this.historyForm, yield: this.yield, instruments: this.instruments,
-      delivery: this.delivery }[F.state.view];
+    const page = { references: this.references, history: this.historyForm, yield: this.yield, quality: this.quality,
+      instruments: this.instruments, delivery: this.delivery }[F.state.view];
     if (page) page.call(this);
   },
 
@@ -123,6 +124,45 @@ F.pages = {
     const lang = "lang=" + F.i18n.lang + since + "&t=" + Date.now();
     F.$("yield-chart").src = "/charts/yield.svg?" + lang;
     F.$("pareto-chart").src = "/charts/pareto.svg?" + lang + "&partNumber=" + encodeURIComponent(sel.value);
+  },
+
+  // A part's charts over the last 30 days: each position's Ppk drawn by the station, a table of
+  // every position's figures, and the control chart of the position picked (at first the one
+  // that broke the run rules most often).
+  async quality() {
+    const sel = F.$("quality-part"), keep = sel.value, box = F.$("quality");
+    sel.textContent = "";
+    sel.append(...F.state.recipes.map((r) => F.h("option", { value: r.partNumber, text: r.partNumber })));
+    if (keep) sel.value = keep;
+    box.textContent = "";
+    if (!sel.value) { box.append(F.h("p", { text: F.t("quality.noRecipe") })); return; }
+    const since = new Date(Date.now() - 30 * 86400e3).toISOString();
+    const q = "partNumber=" + encodeURIComponent(sel.value) + "&since=" + encodeURIComponent(since);
+    const lang = "&lang=" + F.i18n.lang + "&t=" + Date.now();
+    F.$("capability-chart").src = "/charts/capability.svg?" + q + lang;
+    let spc;
+    try { spc = await F.api("GET", "/api/spc?" + q); } catch (err) { box.textContent = F.errorText(err); return; }
+    const breaks = (c) => Object.values(c.breaks).reduce((a, b) => a + b, 0);
+    const show = (c) => {
+      const p = c.position;
+      F.$("control-title").textContent = F.t("quality.chartOf", { fiber: p.fiber, wavelength: p.wavelengthNm, end: p.end });
+      F.$("control-chart").src = "/charts/spc.svg?" + q + "&fiber=" + p.fiber + "&wavelengthNm=" + p.wavelengthNm + "&end=" + p.end + lang;
+    };
+    if (!spc.charts.length) {
+      F.$("control-title").textContent = "";
+      F.$("control-chart").removeAttribute("src");
+      box.append(F.h("p", { text: F.t("chart.noUnits") }));
+      return;
+    }
+    const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
+    box.append(F.table(["quality.position", "quality.n", "quality.mean", "quality.ucl", "quality.ppkNormal", "quality.ppkPercentile",
+      "quality.breaks"], spc.charts.map((c) => [
+      F.h("button", { type: "button", class: "small", onclick: () => show(c),
+        text: c.position.fiber + " · " + c.position.wavelengthNm + " nm · " + c.position.end }),
+      String(c.n), fixed(c.meanDb, 3), fixed(c.limits && c.limits.center + 3 * c.limits.sigma, 3),
+      c.capability ? fixed(c.capability.ppkNormal, 2) + " (" + fixed(c.capability.ppkNormalLower95, 2) + ")" : "–",
+      fixed(c.capability && c.capability.ppkPercentile, 2), String(breaks(c))])));
+    show(spc.charts.reduce((a, b) => (breaks(b) > breaks(a) ? b : a)));
   },
 
   instruments() {
