@@ -84,7 +84,7 @@ struct ReportRoutes {
     }
 
     /// A quality chart's part number (`?partNumber=`), required and bounded.
-    private static func partNumber(_ q: Hummingbird.Parameters) throws -> String {
+    static func partNumber(_ q: Hummingbird.Parameters) throws -> String {
         guard let part = q["partNumber"].map(String.init), !part.isEmpty, part.count <= 64 else {
             throw WebError(
                 .badRequest, "partNumber is missing or longer than 64 characters", fix: "add ?partNumber=FT-MTP12-SMAPC-B-LL",

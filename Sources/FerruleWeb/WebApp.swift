@@ -117,6 +117,7 @@ public struct WebService: Service {
         signedIn.post("/api/:type", use: api.post)
         signedIn.get("/reports/:file", use: reports.report)
         signedIn.get("/charts/:chart", use: reports.chart)
+        signedIn.get("/lots/report.html", use: reports.lot)
         return router
     }
 }

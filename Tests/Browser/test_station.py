@@ -404,8 +404,9 @@ class Quality(unittest.TestCase):
     def test_both_languages(self):
         charts = self.spc["charts"]
         self.assertTrue(charts and all(c["n"] == self.UNITS for c in charts), fw.dump(self.spc))
-        for user, pin, title, axis in [("op1", "1111", "Control charts and capability", "IL (dB) of %d units" % self.UNITS),
-                                       ("op2", "4444", "控制图与过程能力", "按时间排列的 %d 件产品的插损" % self.UNITS)]:
+        for user, pin, title, axis, report_title, method in [
+                ("op1", "1111", "Control charts and capability", "IL (dB) of %d units" % self.UNITS, "Lot report", "Hyndman and Fan type 7"),
+                ("op2", "4444", "控制图与过程能力", "按时间排列的 %d 件产品的插损" % self.UNITS, "批次报告", "Hyndman 与 Fan 第 7 类")]:
             p = Page(self.daemon, user=user, pin=pin)
             self.addCleanup(p.close)
             p.d.get(self.daemon.url + "/#quality")
@@ -423,7 +424,19 @@ class Quality(unittest.TestCase):
             svg = self.api.get(src[len(self.daemon.url):]).text
             self.assertIn(axis, svg)
             self.assertIn("<polyline", svg)
+            # The lot report the page links to, in the user's language, with the method written out.
+            link = p.d.find_element(By.ID, "lot-link").get_attribute("href")
+            page = self.api.get(link[len(self.daemon.url):]).text
+            self.assertIn(report_title, page)
+            self.assertIn('<td id="units">%d</td>' % self.UNITS, page)
+            self.assertIn(method, page)
             self.assertEqual(fw.console_errors(p.d), [], "console errors on the Quality page")
+
+    def test_the_lot_report_escapes_what_it_was_given(self):
+        page = self.api.get("/lots/report.html?partNumber=%3Cb%3EX%3C%2Fb%3E").text
+        self.assertIn("&lt;b&gt;X&lt;/b&gt;", page)
+        self.assertNotIn("<b>X", page)
+        self.assertIn('<td id="units">0</td>', page)
 
     def test_a_bad_position_is_refused_naming_the_field(self):
         r = self.api.get("/charts/spc.svg?partNumber=%s&fiber=99&wavelengthNm=1310&end=A" % PART)

@@ -140,6 +140,7 @@ F.pages = {
     const q = "partNumber=" + encodeURIComponent(sel.value) + "&since=" + encodeURIComponent(since);
     const lang = "&lang=" + F.i18n.lang + "&t=" + Date.now();
     F.$("capability-chart").src = "/charts/capability.svg?" + q + lang;
+    F.$("lot-link").href = "/lots/report.html?" + q + "&lang=" + F.i18n.lang;
     let spc;
     try { spc = await F.api("GET", "/api/spc?" + q); } catch (err) { box.textContent = F.errorText(err); return; }
     const breaks = (c) => Object.values(c.breaks).reduce((a, b) => a + b, 0);
