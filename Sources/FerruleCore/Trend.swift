@@ -76,6 +76,9 @@ public struct TrendMonitor: Sendable {
         return Alarm(series: series, center: limits.center, sigma: limits.sigma, recentMean: Statistics.mean(s.run), units: s.run.count)
     }
 
+    /// Each series' limits, once its baseline is complete.
+    public var baselines: [Series: ControlLimits] { states.compactMapValues(\.limits) }
+
     /// Series whose alarm stands (their sum has not fallen back to zero).
     public var alarmed: [Series] { states.filter { $0.value.alarmed }.map(\.key) }
 }

@@ -116,6 +116,20 @@ extension Store {
         }
     }
 
+    /// The newest units that passed or failed, of every part, oldest first (at most `limit`),
+    /// with their readings: what the trend monitor is fed again after a restart.
+    public func recentReadings(limit: Int) async throws(StoreError) -> [(partNumber: String, unit: UnitReadings)] {
+        try await readOnly("read the newest units' readings") { db in
+            let sql = """
+                SELECT partNumber, reportId, serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
+                FROM unit INDEXED BY unit_newest WHERE state = 'done' AND verdict IN ('pass', 'fail') ORDER BY startedAt DESC LIMIT ?
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: [limit]).reversed().map {
+                (($0["partNumber"] as String), try Self.unitReadings($0))
+            }
+        }
+    }
+
     /// A lot: the serials of the part first tested in the window whose latest finished test
     /// passed, with that test's readings (the units that ship), oldest first.
     public func lotReadings(partNumber: String, since: Date?, until: Date?) async throws(StoreError) -> [UnitReadings] {

@@ -182,6 +182,7 @@ public actor Station {
         await station.records.checkStoreAfter(storage.integrityCheckAfter)
         await station.records.recover()
         await station.referenceKeeper.loadCordMatings()
+        await station.resumeTrends()
         return station
     }
 

@@ -5,8 +5,8 @@ import Foundation
 extension Station {
     /// Feeds a stored unit's IL readings (end A, one per position and wavelength) to the trend
     /// monitor; a series that rises beyond chance is told as a `trendAlarm` event (and so as a
-    /// metric), to the line (CFX LogEntryRecorded) and in the log. Units that ended in an error or were stopped say nothing about the
-    /// process, and are left out.
+    /// metric), to the line (CFX LogEntryRecorded) and in the log. Units that ended in an error or
+    /// were stopped say nothing about the process, and are left out.
     func watchTrends(_ report: UnitReport) async {
         guard report.verdict == .pass || report.verdict == .fail else { return }
         for m in report.measurements where m.end == .a {
@@ -19,6 +19,25 @@ extension Station {
             let moment = LineMessage.Moment.qualityAlarm(
                 partNumber: series.partNumber, position: series.position, wavelengthNm: series.wavelengthNm, detail: alarm.description)
             await delivery.post(LineMessage(at: now(), moment), logger: logger)
+        }
+    }
+
+    /// How many of the newest units a start feeds the trend monitor again (some hours of a shift).
+    static let trendReplayUnits = 1_000
+
+    /// Takes the trend monitor up where the last run left it: the newest finished units fed again,
+    /// oldest first and without a word. Without this a restart took a new baseline from whatever
+    /// came next, a cord already wearing included, and forgot an alarm that stood.
+    func resumeTrends() async {
+        do {
+            for (part, unit) in try await records.store.recentReadings(limit: Self.trendReplayUnits) {
+                for r in unit.readings where r.end == .a {
+                    guard let il = r.ilDb else { continue }
+                    _ = trend.add(TrendMonitor.Series(partNumber: part, position: r.fiber, wavelengthNm: r.wavelengthNm), ilDb: il)
+                }
+            }
+        } catch {
+            logger.warning("trend baselines were not restored from the store (\(error)); they start again from the next units")
         }
     }
 }

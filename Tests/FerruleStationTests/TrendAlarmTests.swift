@@ -65,4 +65,25 @@ import Testing
         #expect(stable.alarms.isEmpty, "a stable bench alarmed: \(stable.alarms)")
         #expect(stable.firstFail == nil)
     }
+
+    /// A restart keeps each series' baseline (fed again from the store's newest units) instead
+    /// of taking a new one from the next units, which may come through a cord already wearing.
+    @Test(.timeLimit(.minutes(5))) func theBaselinesSurviveARestart() async throws {
+        let data = temporaryDirectory()
+        let (first, bench) = try await makeStation(data: data)
+        for i in 1...55 { _ = try await testUnit(first, bench, serial: "TB-\(i)", part: Self.part) }
+        let before = await first.trend.baselines
+        #expect(before.count == 24, "12 positions at two wavelengths have their baseline: \(before.count)")
+        await first.shutdown()
+
+        let (again, _) = try await makeStation(data: data, reference: false)
+        let after = await again.trend.baselines
+        #expect(Set(after.keys) == Set(before.keys))
+        for (series, limits) in before {
+            // The store keeps readings as 32-bit floats: the same limits to a millionth of a dB.
+            let restored = try #require(after[series])
+            #expect(abs(restored.center - limits.center) < 1e-6 && abs(restored.sigma - limits.sigma) < 1e-6, "\(series)")
+        }
+        await again.shutdown()
+    }
 }
