@@ -15,9 +15,14 @@ extension Station {
     /// A lot's IL statistics and grade: the part's serials first tested in the window whose
     /// latest test passed, against the grade of the part's recipe in use.
     public func lot(partNumber: String, since: Date?, until: Date?) async throws -> LotReport {
-        let units = try await records.store.lotReadings(partNumber: partNumber, since: since, until: until)
-        return LotReport.make(
-            partNumber: partNumber, since: since, until: until, grade: active.recipes[partNumber]?.grade, units: units.map(\.ilByPosition))
+        try await Self.lot(
+            store: records.store, partNumber: partNumber, grade: active.recipes[partNumber]?.grade, since: since, until: until)
+    }
+
+    /// The same from a store (the scale benchmark times it on a year's store).
+    public static func lot(store: Store, partNumber: String, grade: GradeSpec?, since: Date?, until: Date?) async throws -> LotReport {
+        let units = try await store.lotReadings(partNumber: partNumber, since: since, until: until)
+        return LotReport.make(partNumber: partNumber, since: since, until: until, grade: grade, units: units.map(\.ilByPosition))
     }
 
     /// The same from a store (the scale benchmark times it on a year's store).
@@ -47,10 +52,18 @@ extension Station {
     /// The chart of one position of a part over the window, with its readings in time order;
     /// nil when the window holds no reading of that position.
     public func chartTrace(partNumber: String, position: ChartPosition, since: Date?, until: Date?) async throws -> ChartTrace? {
-        let series = try await records.store.chartSeries(partNumber: partNumber, since: since, until: until)
+        try await Self.chartTrace(
+            store: records.store, partNumber: partNumber, position: position, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:],
+            since: since, until: until)
+    }
+
+    /// The same from a store (the scale benchmark times it on a year's store).
+    public static func chartTrace(
+        store: Store, partNumber: String, position: ChartPosition, ilMaxDb: [Int: Double], since: Date?, until: Date?
+    ) async throws -> ChartTrace? {
+        let series = try await store.chartSeries(partNumber: partNumber, since: since, until: until)
         guard let one = series.series.first(where: { $0.position == position }) else { return nil }
-        let spc = PartSPC.make(
-            partNumber: partNumber, ilMaxDb: active.recipes[partNumber]?.limits.ilMaxDb ?? [:], units: series.units, series: [one])
+        let spc = PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, units: series.units, series: [one])
         guard let chart = spc.charts.first else { return nil }
         return ChartTrace(chart: chart, units: one.units.map { series.units[$0] }, ilDb: one.ilDb)
     }

@@ -28,6 +28,7 @@ struct FerruleBench {
         var seconds = 10
         var scaleUnits = 20_000
         var lineUnits = 1_000_000
+        var scaleStore: String?
         var pgURL = ProcessInfo.processInfo.environment["FERRULE_TEST_PG"] ?? "postgres://ferrule:ferrule@127.0.0.1:5432/ferrule"
         while let a = args.popFirst() {
             switch a {
@@ -40,13 +41,14 @@ struct FerruleBench {
             case "--only": only = args.popFirst()
             case "--scale-units": scaleUnits = Int(args.popFirst() ?? "") ?? scaleUnits
             case "--line-units": lineUnits = Int(args.popFirst() ?? "") ?? lineUnits
+            case "--scale-store": scaleStore = args.popFirst()
             case "--pg-url": pgURL = args.popFirst() ?? pgURL
             case "--seconds": seconds = Int(args.popFirst() ?? "") ?? seconds
             default:
                 print(
                     """
                     usage: ferrule-bench [--config PATH] [--units N] [--subscribers N] [--load SECONDS] [--cycles N] [--with-rl]
-                                         [--seconds IDLE-SECONDS] [--scale-units N (a year: 500000)]
+                                         [--seconds IDLE-SECONDS] [--scale-units N (a year: 500000)] [--scale-store PATH (kept)]
                                          [--line-units N (a line's year: 10000000)] [--pg-url postgres://user:pw@host/db]
                                          [--only round-trips|software|store|throughput|idle|cfx|pct|multiport|scale|line-db]
                     """)
@@ -61,7 +63,8 @@ struct FerruleBench {
         if only == nil || only == "throughput" { try await throughput(configPath: configPath, load: load, cycles: cycles, withRL: withRL) }
         if only == nil || only == "pct" { try await PCTBench.run() }
         if only == nil || only == "multiport" { try await MultiPortBench.run() }
-        if only == "scale" { try await ScaleBench.run(configPath: configPath, units: scaleUnits) }  // minutes at a year's size: asked for
+        // Minutes at a year's size: run only when asked for.
+        if only == "scale" { try await ScaleBench.run(configPath: configPath, units: scaleUnits, keep: scaleStore) }
         if only == "line-db" { try await LineDatabaseBench.run(url: pgURL, units: lineUnits) }  // needs PostgreSQL: asked for
     }
 

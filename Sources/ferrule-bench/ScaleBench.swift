@@ -11,30 +11,22 @@ import Foundation
 /// prints its bytes per unit, the integrity check a start runs, and each query's median and p99.
 /// Printed, never asserted: the figures #27's goals are measured against.
 enum ScaleBench {
-    static func run(configPath: String, units: Int) async throws {
+    /// `keep`: where the filled store stays after the run; a store already there is measured
+    /// again without a new fill (a year's fill takes most of an hour).
+    static func run(configPath: String, units: Int, keep: String?) async throws {
         let dir = NSTemporaryDirectory() + "ferrule-bench-scale-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (config, station, bench, _) = try await FerruleBench.referencedStation(configPath, data: dir + "/sample")
+        let config = try StationConfig.load(path: configPath)
         let part = "FT-MTP24-OM4-A"
         guard let recipe = config.recipes[part] else { throw BenchError("the config has no \(part)") }
-        await bench.mount(.assembly(SimulatedAssembly(serial: "S-0", recipe: recipe)), fixture: 1)
-        let sample = try await station.test(UnitRequest(serial: "S-0", partNumber: part, fixture: 1, operatorId: "bench")).report
-        await station.shutdown()
-
-        // Filled in memory where there is a tmpfs (a commit's sync costs nothing there, and a
-        // year's fill takes minutes instead of an hour), then moved to the disk the figures are for.
-        let scratch = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/ferrule-bench-scale-\(getpid())" : dir
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let fillTime = try await fill(Store(path: scratch + "/scale.sqlite"), sample: sample, recipe: recipe, units: units)
-        let path = dir + "/scale.sqlite"
-        if scratch != dir { try FileManager.default.moveItem(atPath: scratch + "/scale.sqlite", toPath: path) }
+        let path = keep ?? dir + "/scale.sqlite"
+        if let keep, FileManager.default.fileExists(atPath: keep) {
+            print("scale: measuring the store filled before at \(keep)")
+        } else {
+            try await fill(dir: dir, to: path, configPath: configPath, part: part, recipe: recipe, units: units)
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        print(
-            String(
-                format: "scale: %d units of %@ filled in %.1f s (%.2f ms a unit); store %.1f MB, %.1f kB per unit", units, part,
-                fillTime, fillTime / Double(units) * 1000, Double(size) / 1_048_576, Double(size) / Double(units) / 1024))
-
+        print(String(format: "scale: store %.1f MB, %.1f kB per unit", Double(size) / 1_048_576, Double(size) / Double(units) / 1024))
         for (name, bytes) in try await Store(path: path).tableSizes() where bytes > size / 100 {
             print(String(format: "scale:   %@: %.0f bytes a unit", name, Double(bytes) / Double(units)))
         }
@@ -59,11 +51,42 @@ enum ScaleBench {
                 lookTime, "\(look.state)", openTime, checkTime, "\(health.state)", cache))
         try await queries(store, units: units, part: part)
         try await time("spc, one part, last 30 days", 20) {
-            _ = try await Station.spc(store: store, partNumber: part, ilMaxDb: recipe.limits.ilMaxDb, since: Date() - 30 * 86400, until: nil)
+            _ = try await Station.spc(
+                store: store, partNumber: part, ilMaxDb: recipe.limits.ilMaxDb, since: Date() - 30 * 86400, until: nil)
         }
         try await time("spc, one part, its newest 20,000 units", 10) {
             _ = try await Station.spc(store: store, partNumber: part, ilMaxDb: recipe.limits.ilMaxDb, since: nil, until: nil)
         }
+        // The Quality page asks for the part's charts (the table and the capability chart: the
+        // spc above, twice) and one position's control chart; its lot report link, the lot.
+        try await time("quality page: one position's control chart, last 30 days", 20) {
+            _ = try await Station.chartTrace(
+                store: store, partNumber: part, position: ChartPosition(fiber: 1, wavelengthNm: 850, end: .a),
+                ilMaxDb: recipe.limits.ilMaxDb, since: Date() - 30 * 86400, until: nil)
+        }
+        try await time("lot report, last 30 days", 10) {
+            _ = try await Station.lot(store: store, partNumber: part, grade: recipe.grade, since: Date() - 30 * 86400, until: nil)
+        }
+    }
+
+    /// Fills a store of `units` at `path`: in memory where there is a tmpfs (a commit's sync costs
+    /// nothing there, and a year's fill takes minutes instead of an hour), then moved to the disk
+    /// the figures are for.
+    private static func fill(
+        dir: String, to path: String, configPath: String, part: String, recipe: Recipe, units: Int
+    ) async throws {
+        let (_, station, bench, _) = try await FerruleBench.referencedStation(configPath, data: dir + "/sample")
+        await bench.mount(.assembly(SimulatedAssembly(serial: "S-0", recipe: recipe)), fixture: 1)
+        let sample = try await station.test(UnitRequest(serial: "S-0", partNumber: part, fixture: 1, operatorId: "bench")).report
+        await station.shutdown()
+        let scratch = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/ferrule-bench-scale-\(getpid())" : dir
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let fillTime = try await fill(Store(path: scratch + "/scale.sqlite"), sample: sample, recipe: recipe, units: units)
+        try FileManager.default.moveItem(atPath: scratch + "/scale.sqlite", toPath: path)
+        print(
+            String(
+                format: "scale: %d units of %@ filled in %.1f s (%.2f ms a unit)", units, part, fillTime, fillTime / Double(units) * 1000))
     }
 
     /// Units over the last year, one in twenty failing and retested; three transactions a unit.
