@@ -13,14 +13,7 @@ extension ReportRoutes {
     func lot(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
         let q = request.uri.queryParameters
-        let since: Date?
-        let until: Date?
-        do {
-            since = try ControlProtocol.time(q["since"].map(String.init), field: "since")
-            until = try ControlProtocol.time(q["until"].map(String.init), field: "until")
-        } catch let e {
-            throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
-        }
+        let (since, until) = try Self.window(q)
         let part = try Self.partNumber(q)
         let messages = Catalog.messages(q["lang"].map(String.init) ?? "en")
         let lot = try await station.lot(partNumber: part, since: since, until: until)

@@ -47,14 +47,7 @@ struct ReportRoutes {
     func chart(_ request: Request, context: WebContext) async throws -> Response {
         _ = try context.requireUser()
         let q = request.uri.queryParameters
-        let since: Date?
-        let until: Date?
-        do {
-            since = try ControlProtocol.time(q["since"].map(String.init), field: "since")
-            until = try ControlProtocol.time(q["until"].map(String.init), field: "until")
-        } catch let e {
-            throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
-        }
+        let (since, until) = try Self.window(q)
         let messages = Catalog.messages(q["lang"].map(String.init) ?? "en")
         let svg: String
         do {
@@ -81,6 +74,18 @@ struct ReportRoutes {
         return Response(
             status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: svg)))
+    }
+
+    /// A chart's or a lot's window (`?since=&until=`, ISO 8601), each end optional.
+    static func window(_ q: Hummingbird.Parameters) throws -> (since: Date?, until: Date?) {
+        do {
+            return (
+                try ControlProtocol.time(q["since"].map(String.init), field: "since"),
+                try ControlProtocol.time(q["until"].map(String.init), field: "until")
+            )
+        } catch let e {
+            throw WebError(.badRequest, e.message, fix: e.fix, key: "error.badRequest")
+        }
     }
 
     /// A quality chart's part number (`?partNumber=`), required and bounded.

@@ -18,15 +18,20 @@ import Testing
         var start = try LineOutboxTests.start(serial)
         start.startedAt = now - daysAgo * day
         try await store.begin(start)
+        try await store.commit(report(start), interrupted: true)
+        try await store.markFilesWritten(start.reportId)
+        return start.reportId
+    }
+
+    /// The report of a unit stopped before any fiber, 20 s after its start.
+    static func report(_ start: UnitStart) -> UnitReport {
         let judgement = Judge(recipe: start.recipe, rules: start.rules).judge(steps: [], observed: [:], stop: .interrupted(reason: "test"))
-        let report = UnitReport(
-            reportId: start.reportId, unit: .init(serial: serial, partNumber: start.partNumber, description: start.recipe.description),
+        return UnitReport(
+            reportId: start.reportId,
+            unit: .init(serial: start.serial, partNumber: start.partNumber, description: start.recipe.description),
             recipe: start.recipe, station: start.station, fixture: start.fixture, operatorId: start.operatorId,
             startedAt: start.startedAt, finishedAt: start.startedAt + 20, instruments: [], references: [], cords: [],
             judgement: judgement)
-        try await store.commit(report, interrupted: true)
-        try await store.markFilesWritten(start.reportId)
-        return start.reportId
     }
 
     /// Delivers the sink's queue up to (not past) `stopAt`: what a sink behind looks like.

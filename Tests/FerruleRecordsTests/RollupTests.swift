@@ -22,12 +22,7 @@ import Testing
         start.startedAt = now - hoursAgo * hour
         if let part { start.partNumber = part }
         try await store.begin(start)
-        let judgement = Judge(recipe: start.recipe, rules: start.rules).judge(steps: [], observed: [:], stop: .interrupted(reason: "test"))
-        var report = UnitReport(
-            reportId: start.reportId, unit: .init(serial: serial, partNumber: start.partNumber, description: start.recipe.description),
-            recipe: start.recipe, station: start.station, fixture: start.fixture, operatorId: start.operatorId,
-            startedAt: start.startedAt, finishedAt: start.startedAt + 20, instruments: [], references: [], cords: [],
-            judgement: judgement)
+        var report = RetentionTests.report(start)
         report.verdict = verdict
         report.warnings = warned ? ["IL of fiber 3 at 1310 nm is in the warning band"] : nil
         try await store.commit(report, interrupted: verdict == .interrupted)
