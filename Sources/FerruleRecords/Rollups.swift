@@ -232,22 +232,19 @@ struct SerialYield {
     var tests: Int
     var lastPass: Bool
 
-    /// Through the serial's index (`+partNumber` keeps SQLite from reading every unit of the part
-    /// for the order by time).
+    /// Each read goes through the serial's index (`+partNumber` keeps SQLite from reading every
+    /// unit of the part for the order by time, which made each commit of a year's store slow).
+    static let firstTestSQL = """
+        SELECT startedAt, verdict, warned FROM unit
+        WHERE serial = ? AND +partNumber = ? AND attempt = 1 AND state != 'running' ORDER BY startedAt LIMIT 1
+        """
+    static let testsSQL = "SELECT COUNT(*) FROM unit WHERE serial = ? AND +partNumber = ? AND state != 'running'"
+    static let lastVerdictSQL = "SELECT verdict FROM unit WHERE serial = ? AND state != 'running' ORDER BY startedAt DESC LIMIT 1"
+
     static func read(_ db: Database, serial: String, partNumber: String) throws -> SerialYield? {
-        let first = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT startedAt, verdict, warned FROM unit
-                WHERE serial = ? AND +partNumber = ? AND attempt = 1 AND state != 'running' ORDER BY startedAt LIMIT 1
-                """, arguments: [serial, partNumber])
-        guard let first else { return nil }
-        let tests = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM unit WHERE serial = ? AND +partNumber = ? AND state != 'running'",
-            arguments: [serial, partNumber])
-        let last = try String.fetchOne(
-            db, sql: "SELECT verdict FROM unit WHERE serial = ? AND state != 'running' ORDER BY startedAt DESC LIMIT 1",
-            arguments: [serial])
+        guard let first = try Row.fetchOne(db, sql: firstTestSQL, arguments: [serial, partNumber]) else { return nil }
+        let tests = try Int.fetchOne(db, sql: testsSQL, arguments: [serial, partNumber])
+        let last = try String.fetchOne(db, sql: lastVerdictSQL, arguments: [serial])
         let firstPass = (first["verdict"] as String?) == Verdict.pass.rawValue
         return SerialYield(
             partNumber: partNumber, day: DayWindow.day(of: first["startedAt"]), firstPass: firstPass,

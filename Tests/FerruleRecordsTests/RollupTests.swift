@@ -104,6 +104,21 @@ import Testing
         #expect(fromUnits.values.map(\.serials).reduce(0, +) < before.map(\.serials).reduce(0, +))
     }
 
+    /// Each commit reads its serial's counts through the serial's index, never by the part's or
+    /// the time's (which read every unit of the part, or of the store, at each commit).
+    @Test func aCommitReadsItsSerialThroughTheSerialsIndex() async throws {
+        let store = try Store(path: temporaryDirectory() + "/ferrule.sqlite")
+        try await Self.tenDays(store)
+        for sql in [SerialYield.firstTestSQL, SerialYield.testsSQL, SerialYield.lastVerdictSQL] {
+            let plan = try await store.readOnly("plan") { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(["R-1", "PART-B"].prefix(
+                    sql.components(separatedBy: "?").count - 1)))
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+            #expect(plan.contains("INDEX unit_serial") && !plan.contains("SCAN"), "\(sql): \(plan)")
+        }
+    }
+
     static func tables(_ db: Database) throws -> [String] {
         try Row.fetchAll(db, sql: "SELECT * FROM yieldDay WHERE serials != 0 OR units != 0 ORDER BY day, partNumber").map(\.description)
             + Row.fetchAll(db, sql: "SELECT * FROM failureDay WHERE units != 0 ORDER BY day, partNumber, code").map(\.description)
