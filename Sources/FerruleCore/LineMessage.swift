@@ -36,6 +36,8 @@ public struct LineMessage: Sendable, Codable, Hashable {
         /// A part's IL at one fiber position and wavelength is rising beyond chance (the trend
         /// alarm): the units still pass, the process is drifting.
         case qualityAlarm(partNumber: String, position: Int, wavelengthNm: Int, detail: String)
+        /// A fixture fails more units than the station's others beyond chance (`FixtureYieldWatch`).
+        case fixtureAlarm(fixture: Int, detail: String)
     }
 
     /// What kind of fault stops the station (each is said to the line as CFX says it).

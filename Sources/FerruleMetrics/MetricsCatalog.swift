@@ -37,6 +37,9 @@ public enum MetricsCatalog {
     public static let trendAlarms = MetricDefinition(
         name: "ferrule_trend_alarms_total", kind: .counter,
         help: "Rising-IL alarms (CUSUM over each part number, fiber position and wavelength) since the daemon started.")
+    public static let fixtureYieldAlarms = MetricDefinition(
+        name: "ferrule_fixture_yield_alarms_total", kind: .counter,
+        help: "Fixtures failing more units than the station's other fixtures beyond chance, since the daemon started.")
     public static let referenceAge = MetricDefinition(
         name: "ferrule_reference_age_seconds", kind: .gauge,
         help: "Age of the fixture's newest reference; absent while it has none.")
@@ -72,7 +75,7 @@ public enum MetricsCatalog {
         help: "Units being tested now, over all fixtures.")
 
     public static let all: [MetricDefinition] = [
-        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, trendAlarms, referenceAge,
+        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, trendAlarms, fixtureYieldAlarms, referenceAge,
         referenceValid, cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
         storeFreeBytes, unitsInProgress,
     ]

@@ -61,6 +61,8 @@ public final class StationMetrics: Service, Sendable {
         case .trendAlarm(let part, let position, let wavelength, _):
             let labels = [("part_number", part), ("position", String(position)), ("wavelength_nm", String(wavelength))]
             counter(MetricsCatalog.trendAlarms, labels).increment()
+        case .fixtureYieldAlarm(let fixture, _):
+            counter(MetricsCatalog.fixtureYieldAlarms, [("fixture", String(fixture))]).increment()
         default:
             break
         }

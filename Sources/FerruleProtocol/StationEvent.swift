@@ -43,6 +43,9 @@ public enum StationEvent: Sendable, Codable, Hashable {
     /// IL on one part number's fiber position at one wavelength is rising beyond chance (a worn
     /// test cord, a dirty end face, a creeping switch channel), before units fail its limit.
     case trendAlarm(partNumber: String, position: Int, wavelengthNm: Int, detail: String)
+    /// A fixture fails more of its units than the station's other fixtures beyond chance (a dirty
+    /// or worn adapter, a misaligned fixture): `FixtureYieldWatch`.
+    case fixtureYieldAlarm(fixture: Int, detail: String)
     /// A sink started or stopped failing, or parked a report the receiver refused.
     case delivery(sink: String, pending: Int, parked: Int, failing: String?)
 }

@@ -15,7 +15,7 @@ extension StationEvent {
     enum Kind: String, Codable, CaseIterable {
         case unitStarted, step, unitFinished, unitHeld, unitNotStarted, prompt, promptClosed, configReloaded, configRejected
         case referenceTaken, referenceNeeded, sourceMayBeOn, cordWear, instrumentFault, instrumentReconnected, storageProblem
-        case unitStored, scan, routeChecked, delivery, trendAlarm
+        case unitStored, scan, routeChecked, delivery, trendAlarm, fixtureYieldAlarm
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -141,6 +141,10 @@ extension StationEvent {
             try c.encode(partNumber, forKey: .partNumber)
             try c.encode(position, forKey: .position)
             try c.encode(wavelengthNm, forKey: .wavelengthNm)
+            try c.encode(detail, forKey: .detail)
+        case .fixtureYieldAlarm(let fixture, let detail):
+            try c.encode(Kind.fixtureYieldAlarm, forKey: .kind)
+            try c.encode(fixture, forKey: .fixture)
             try c.encode(detail, forKey: .detail)
         case .delivery(let sink, let pending, let parked, let failing):
             try c.encode(Kind.delivery, forKey: .kind)

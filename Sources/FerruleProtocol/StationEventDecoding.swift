@@ -46,6 +46,7 @@ extension StationEvent {
         case .trendAlarm:
             self = .trendAlarm(
                 partNumber: try v(.partNumber), position: try v(.position), wavelengthNm: try v(.wavelengthNm), detail: try v(.detail))
+        case .fixtureYieldAlarm: self = .fixtureYieldAlarm(fixture: try v(.fixture), detail: try v(.detail))
         case .delivery: self = .delivery(sink: try v(.sink), pending: try v(.pending), parked: try v(.parked), failing: try o(.failing))
         }
     }

@@ -61,6 +61,9 @@ public enum CFXLineMessages {
             return try encoded(
                 "CFX.ResourcePerformance.LogEntryRecorded",
                 LogEntryBody(informationId: "trend-alarm/\(part)/\(position)/\(wl)", message: detail))
+        case .fixtureAlarm(let fixture, let detail):
+            return try encoded(
+                "CFX.ResourcePerformance.LogEntryRecorded", LogEntryBody(informationId: "fixture-yield-alarm/\(fixture)", message: detail))
         }
     }
 }

@@ -118,14 +118,18 @@ extension Store {
 
     /// The newest units that passed or failed, of every part, oldest first (at most `limit`),
     /// with their readings: what the trend monitor is fed again after a restart.
-    public func recentReadings(limit: Int) async throws(StoreError) -> [(partNumber: String, unit: UnitReadings)] {
+    public func recentReadings(
+        limit: Int
+    ) async throws(StoreError) -> [(partNumber: String, fixture: Int, failed: Bool, unit: UnitReadings)] {
         try await readOnly("read the newest units' readings") { db in
             let sql = """
-                SELECT partNumber, reportId, serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
+                SELECT partNumber, fixture, verdict, reportId, serial, startedAt, readings,
+                       CASE WHEN readings IS NULL THEN report END AS report
                 FROM unit INDEXED BY unit_newest WHERE state = 'done' AND verdict IN ('pass', 'fail') ORDER BY startedAt DESC LIMIT ?
                 """
             return try Row.fetchAll(db, sql: sql, arguments: [limit]).reversed().map {
-                (($0["partNumber"] as String), try Self.unitReadings($0))
+                let failed = ($0["verdict"] as String) == Verdict.fail.rawValue
+                return ($0["partNumber"] as String, $0["fixture"] as Int, failed, try Self.unitReadings($0))
             }
         }
     }

@@ -129,6 +129,8 @@ public actor Station {
     var lastUnits: [Int: StationStatus.LastUnit] = [:]
     /// Watches each part's IL per position and wavelength for a slow rise (see `TrendMonitor`).
     var trend = TrendMonitor()
+    /// Watches each fixture's failures against the station's other fixtures (`FixtureYieldWatch`).
+    var fixtureYield = FixtureYieldWatch()
     /// Where the web app listens, once it does (for `status`).
     var webAddress: String?
     /// The line's recipes in use and where they came from (see CentralRecipeLoader.swift).

@@ -50,13 +50,14 @@ import Testing
         .trendAlarm(
             partNumber: "FT-MTP12-SMAPC-B-LL", position: 7, wavelengthNm: 1310, detail: "IL of FT-MTP12-SMAPC-B-LL position 7 is rising"),
         .delivery(sink: "line-mes", pending: 4, parked: 1, failing: "503 from the MES"),
+        .fixtureYieldAlarm(fixture: 2, detail: "fixture 2 failed 8 of its last 50 units"),
     ]
 
     @Test func recordedEventsReadAsTheirTypedEventAndWriteBackTheSameLine() throws {
         let lines = try GoldenRequestTests.lines("control-events.jsonl")
         #expect(lines.count == Self.expected.count)
         let kinds = Set(lines.compactMap { (try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)))?["kind"]?.string })
-        #expect(kinds.count == 21, "every kind of event is recorded: \(kinds.sorted())")
+        #expect(kinds.count == 22, "every kind of event is recorded: \(kinds.sorted())")
         for (line, event) in zip(lines, Self.expected) {
             let read = try UnitReport.decoder().decode(StationEvent.self, from: Data(line.utf8))
             #expect(read == event, "\(line)")

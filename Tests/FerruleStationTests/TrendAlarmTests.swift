@@ -1,5 +1,6 @@
 import FerruleCore
 import FerruleProtocol
+import FerruleSimSpec
 import FerruleSimulator
 import Foundation
 import FerruleTesting
@@ -85,5 +86,29 @@ import Testing
             #expect(abs(restored.center - limits.center) < 1e-6 && abs(restored.sigma - limits.sigma) < 1e-6, "\(series)")
         }
         await again.shutdown()
+    }
+
+    /// Station health: fixture 2's units fail one in five (a high-loss fiber, as a dirty adapter
+    /// would give), fixture 1's pass; once fixture 2 has 50 units the watch names it, as an
+    /// event and to the line, and never fixture 1.
+    @Test(.timeLimit(.minutes(5))) func aFixtureFailingMoreThanTheOtherIsNamed() async throws {
+        let (station, bench) = try await makeStation()
+        let events = await station.events.subscribe()
+        for i in 1...50 { _ = try await testUnit(station, bench, serial: "FY1-\(i)", part: Self.part, fixture: 1) }
+        for i in 1...50 {
+            let faults: [AssemblyFault] = i.isMultiple(of: 5) ? [.highLoss(fiber: 4, extraDb: 1)] : []
+            let o = try await testUnit(station, bench, serial: "FY2-\(i)", part: Self.part, fixture: 2, faults: faults)
+            #expect(o.report.verdict == (faults.isEmpty ? Verdict.pass : .fail))
+        }
+        let posted = try await station.store.lineMessages(limit: 10_000).compactMap { m -> Int? in
+            if case .fixtureAlarm(let fixture, _) = m.moment { return fixture }
+            return nil
+        }
+        await station.shutdown()
+        await station.events.finish()
+        var alarms: [(fixture: Int, detail: String)] = []
+        for await e in events { if case .fixtureYieldAlarm(let fixture, let detail) = e { alarms.append((fixture, detail)) } }
+        #expect(alarms.map(\.fixture) == [2] && posted == [2], "\(alarms) \(posted)")
+        #expect(alarms.first?.detail.contains("fixture 2 failed 10 of its last 50 units") == true, "\(alarms)")
     }
 }
