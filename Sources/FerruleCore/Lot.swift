@@ -64,24 +64,31 @@ public struct LotReport: Sendable, Hashable, Codable {
     public static func make(
         partNumber: String, since: Date?, until: Date?, grade: GradeSpec?, units: [[ChartPosition: Double]]
     ) -> LotReport {
-        var byWavelength: [Int: [Double]] = [:]
-        var byPosition: [ChartPosition: [Double]] = [:]
-        for unit in units {
-            for (p, il) in unit where il.isFinite {
-                byWavelength[p.wavelengthNm, default: []].append(il)
-                byPosition[p, default: []].append(il)
-            }
+        var builder = PartSeriesBuilder()
+        for (i, unit) in units.enumerated() {
+            builder.startUnit(ChartUnit(serial: "\(i)", at: Date(timeIntervalSince1970: 0)))
+            for (p, il) in unit { builder.add(p, ilDb: il) }
         }
+        return make(partNumber: partNumber, since: since, until: until, grade: grade, units: builder.units.count, series: builder.series)
+    }
+
+    /// The same from readings arranged by position (PartSeriesBuilder): what a month's lot of a
+    /// year's store reads, without a dictionary per unit.
+    public static func make(
+        partNumber: String, since: Date?, until: Date?, grade: GradeSpec?, units: Int, series: [PositionSeries]
+    ) -> LotReport {
+        var byWavelength: [Int: [Double]] = [:]
+        for s in series { byWavelength[s.position.wavelengthNm, default: []].append(contentsOf: s.ilDb) }
         let wavelengths = byWavelength.keys.sorted().compactMap { wl -> Wavelength? in
             guard let s = ILStatistics.of(byWavelength[wl] ?? []) else { return nil }
             return Wavelength(wavelengthNm: wl, il: s, meetsGrade: grade.map { s.meanDb <= $0.meanIlMaxDb && s.p97Db <= $0.p97IlMaxDb })
         }
-        let positions = byPosition.keys.sorted().compactMap { p in
-            ILStatistics.of(byPosition[p] ?? []).map { Position(position: p, il: $0) }
+        let positions = series.sorted { $0.position < $1.position }.compactMap { s in
+            ILStatistics.of(s.ilDb).map { Position(position: s.position, il: $0) }
         }
         let meets: Bool? = grade == nil || wavelengths.isEmpty ? nil : wavelengths.allSatisfy { $0.meetsGrade == true }
         return LotReport(
-            partNumber: partNumber, since: since, until: until, units: units.count, grade: grade, meetsGrade: meets,
+            partNumber: partNumber, since: since, until: until, units: units, grade: grade, meetsGrade: meets,
             wavelengths: wavelengths, positions: positions, method: methodText)
     }
 }

@@ -102,13 +102,8 @@ extension Store {
             var newestFirst: [(ChartUnit, Data)] = []
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
             while let row = try rows.next() {
-                let unit = ChartUnit(serial: row["serial"], at: Date(timeIntervalSince1970: row["startedAt"]))
-                if let packed = row["readings"] as Data? {
-                    newestFirst.append((unit, packed))
-                } else if let json = try StoredJSON.unpack(row["report"]),
-                          let r = try? UnitReport.decoder().decode(UnitReport.self, from: json) {
-                    newestFirst.append((unit, ReadingsColumn.pack(r.measurements)))
-                }
+                newestFirst.append(
+                    (ChartUnit(serial: row["serial"], at: Date(timeIntervalSince1970: row["startedAt"])), try Self.packedReadings(row)))
             }
             var builder = PartSeriesBuilder()
             for (unit, packed) in newestFirst.reversed() { ReadingsColumn.add(packed, as: unit, to: &builder) }
@@ -135,34 +130,43 @@ extension Store {
     }
 
     /// A lot: the serials of the part first tested in the window whose latest finished test
-    /// passed, with that test's readings (the units that ship), oldest first.
-    public func lotReadings(partNumber: String, since: Date?, until: Date?) async throws(StoreError) -> [UnitReadings] {
+    /// passed, with that test's readings (the units that ship), oldest first, arranged by
+    /// position and decoded from the column in place.
+    public func lotSeries(partNumber: String, since: Date?, until: Date?) async throws(StoreError) -> PartSeriesBuilder {
         try await readOnly("read a lot's readings") { db in
             var w = Conditions()
             w.and("f.startedAt >= ?", since?.timeIntervalSince1970)
             w.and("f.startedAt < ?", until?.timeIntervalSince1970)
             let sql = """
-                SELECT u.reportId, u.serial, u.startedAt, u.readings, CASE WHEN u.readings IS NULL THEN u.report END AS report
+                SELECT u.serial, u.startedAt, u.readings, CASE WHEN u.readings IS NULL THEN u.report END AS report
                 FROM unit f INDEXED BY unit_part
                 JOIN unit u ON u.reportId = (SELECT l.reportId FROM unit l WHERE l.serial = f.serial AND l.state != 'running'
                                              ORDER BY l.startedAt DESC LIMIT 1)
                 WHERE f.partNumber = ? AND f.attempt = 1 AND f.state != 'running'\(w.sql) AND u.state = 'done' AND u.verdict = 'pass'
                 ORDER BY f.startedAt
                 """
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments)).map(Self.unitReadings)
+            var builder = PartSeriesBuilder()
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments))
+            while let row = try rows.next() {
+                let unit = ChartUnit(serial: row["serial"], at: Date(timeIntervalSince1970: row["startedAt"]))
+                ReadingsColumn.add(try Self.packedReadings(row), as: unit, to: &builder)
+            }
+            return builder
         }
+    }
+
+    /// A row's packed readings: the column, or (a unit stored before it) packed from its report.
+    private static func packedReadings(_ row: Row) throws -> Data {
+        if let packed = row["readings"] as Data? { return packed }
+        guard let json = try StoredJSON.unpack(row["report"]), let r = try? UnitReport.decoder().decode(UnitReport.self, from: json)
+        else { return Data() }
+        return ReadingsColumn.pack(r.measurements)
     }
 
     /// A row's readings: the packed column, or (a unit stored before it) its report's.
     private static func unitReadings(_ row: Row) throws -> UnitReadings {
-        var readings: [StoredReading] = []
-        if let packed = row["readings"] as Data? {
-            readings = ReadingsColumn.unpack(packed)
-        } else if let json = try StoredJSON.unpack(row["report"]), let r = try? UnitReport.decoder().decode(UnitReport.self, from: json) {
-            readings = ReadingsColumn.unpack(ReadingsColumn.pack(r.measurements))
-        }
-        return UnitReadings(
+        UnitReadings(
             reportId: try row.reportId(), serial: row["serial"], startedAt: Date(timeIntervalSince1970: row["startedAt"]),
-            readings: readings)
+            readings: ReadingsColumn.unpack(try packedReadings(row)))
     }
 }

@@ -21,23 +21,14 @@ extension Station {
 
     /// The same from a store (the scale benchmark times it on a year's store).
     public static func lot(store: Store, partNumber: String, grade: GradeSpec?, since: Date?, until: Date?) async throws -> LotReport {
-        let units = try await store.lotReadings(partNumber: partNumber, since: since, until: until)
-        return LotReport.make(partNumber: partNumber, since: since, until: until, grade: grade, units: units.map(\.ilByPosition))
+        let lot = try await store.lotSeries(partNumber: partNumber, since: since, until: until)
+        return LotReport.make(partNumber: partNumber, since: since, until: until, grade: grade, units: lot.units.count, series: lot.series)
     }
 
     /// The same from a store (the scale benchmark times it on a year's store).
     public static func spc(store: Store, partNumber: String, ilMaxDb: [Int: Double], since: Date?, until: Date?) async throws -> PartSPC {
         let series = try await store.chartSeries(partNumber: partNumber, since: since, until: until)
         return PartSPC.make(partNumber: partNumber, ilMaxDb: ilMaxDb, units: series.units, series: series.series)
-    }
-}
-
-extension UnitReadings {
-    /// The unit's IL by position (a position read twice keeps its first reading).
-    var ilByPosition: [ChartPosition: Double] {
-        Dictionary(
-            readings.compactMap { r in r.ilDb.map { (ChartPosition(fiber: r.fiber, wavelengthNm: r.wavelengthNm, end: r.end), $0) } },
-            uniquingKeysWith: { first, _ in first })
     }
 }
 
