@@ -75,8 +75,8 @@ public enum MetricsCatalog {
         help: "Units being tested now, over all fixtures.")
 
     public static let all: [MetricDefinition] = [
-        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, trendAlarms, fixtureYieldAlarms, referenceAge,
-        referenceValid, cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
+        unitsTotal, cycleSeconds, stepSeconds, roundTripSeconds, instrumentFaults, routeChecks, trendAlarms, fixtureYieldAlarms,
+        referenceAge, referenceValid, cordMatings, cordMatingsLimit, outboxBacklog, outboxParked, outboxOldest, sinkFailing, storeBytes,
         storeFreeBytes, unitsInProgress,
     ]
 

@@ -148,7 +148,9 @@ extension Rollups {
             SELECT partNumber, \(sumColumns) FROM perSerial GROUP BY partNumber
             """
         var sums: [String: YieldSums] = [:]
-        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)) { sums[row["partNumber"]] = YieldSums(row: row) }
+        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(w.arguments)) {
+            sums[row["partNumber"]] = YieldSums(row: row)
+        }
         return sums
     }
 

@@ -64,10 +64,12 @@ import Testing
             #expect(yield == fromUnits, "\(context): yield over \(String(describing: since))..<\(String(describing: until))")
             for part in [nil, "PART-B"] as [String?] {
                 let failures = try await store.readOnly("units") { db in
-                    try Rollups.failuresFromUnits(db, partNumber: part, since: since?.timeIntervalSince1970, until: until?.timeIntervalSince1970)
+                    try Rollups.failuresFromUnits(
+                        db, partNumber: part, since: since?.timeIntervalSince1970, until: until?.timeIntervalSince1970)
                 }
                 let pareto = try await store.pareto(partNumber: part, since: since, until: until)
-                #expect(Dictionary(uniqueKeysWithValues: pareto.map { ($0.code, $0.units) }) == failures, "\(context): Pareto of \(part ?? "all")")
+                let counted = Dictionary(uniqueKeysWithValues: pareto.map { ($0.code, $0.units) })
+                #expect(counted == failures, "\(context): Pareto of \(part ?? "all")")
             }
         }
     }
