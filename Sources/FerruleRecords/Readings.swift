@@ -74,15 +74,8 @@ extension Store {
     /// column existed are read from their report.
     public func readings(partNumber: String, since: Date?, until: Date?, limit: Int = 20_000) async throws(StoreError) -> [UnitReadings] {
         try await readOnly("read a part's readings") { db in
-            var w = Conditions()
-            w.and("startedAt >= ?", since?.timeIntervalSince1970)
-            w.and("startedAt < ?", until?.timeIntervalSince1970)
-            let sql = """
-                SELECT reportId, serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
-                FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
-                """
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
-            return try rows.reversed().map(Self.unitReadings)
+            let (sql, arguments) = Self.partUnits(partNumber, since: since, until: until, limit: limit)
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).reversed().map(Self.unitReadings)
         }
     }
 
@@ -92,15 +85,9 @@ extension Store {
         partNumber: String, since: Date?, until: Date?, limit: Int = 20_000
     ) async throws(StoreError) -> PartSeriesBuilder {
         try await readOnly("read a part's readings") { db in
-            var w = Conditions()
-            w.and("startedAt >= ?", since?.timeIntervalSince1970)
-            w.and("startedAt < ?", until?.timeIntervalSince1970)
-            let sql = """
-                SELECT serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
-                FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
-                """
+            let (sql, arguments) = Self.partUnits(partNumber, since: since, until: until, limit: limit)
             var newestFirst: [(ChartUnit, Data)] = []
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments([partNumber] + w.arguments + [limit]))
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try rows.next() {
                 newestFirst.append(
                     (ChartUnit(serial: row["serial"], at: Date(timeIntervalSince1970: row["startedAt"])), try Self.packedReadings(row)))
@@ -153,6 +140,20 @@ extension Store {
             }
             return builder
         }
+    }
+
+    /// A part's finished units in a window with their readings, newest first, at most `limit`:
+    /// through the part's index and the readings column (the report only for a unit stored
+    /// before the column existed).
+    private static func partUnits(_ partNumber: String, since: Date?, until: Date?, limit: Int) -> (String, StatementArguments) {
+        var w = Conditions()
+        w.and("startedAt >= ?", since?.timeIntervalSince1970)
+        w.and("startedAt < ?", until?.timeIntervalSince1970)
+        let sql = """
+            SELECT reportId, serial, startedAt, readings, CASE WHEN readings IS NULL THEN report END AS report
+            FROM unit INDEXED BY unit_part WHERE partNumber = ? AND state = 'done'\(w.sql) ORDER BY startedAt DESC LIMIT ?
+            """
+        return (sql, StatementArguments([partNumber] + w.arguments + [limit]))
     }
 
     /// A row's packed readings: the column, or (a unit stored before it) packed from its report.

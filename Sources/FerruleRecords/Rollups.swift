@@ -128,7 +128,7 @@ extension Rollups {
                 FROM yieldDay WHERE day >= ? AND day < ? GROUP BY partNumber
                 """
             for row in try Row.fetchAll(db, sql: sql, arguments: [days.lowerBound, days.upperBound]) {
-                sums[row["partNumber"], default: YieldSums()] = sums[row["partNumber"], default: YieldSums()] + YieldSums(row: row)
+                sums[row["partNumber"]] = YieldSums(row: row)  // a row per part: the first sums
             }
         }
         for edge in window.edges {
